@@ -1,0 +1,3 @@
+export * from './schema';
+export * from './rows';
+export { stableGuid } from './ids';

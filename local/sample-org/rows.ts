@@ -1,0 +1,206 @@
+/**
+ * Deterministic sample rows. Row `index` of a table is a pure function of (seed, table, index), so a
+ * store can regenerate any row on demand instead of holding a million of them, and every machine
+ * produces the same data for the same seed.
+ *
+ * Values are logical (column logical name → value); lookups are `{ id, logicalName }` so a serializer
+ * can write them as `_x_value` plus the `lookuplogicalname` annotation, as Dataverse does.
+ */
+import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metadata';
+import { stableGuid } from './ids';
+import { sampleTable } from './schema';
+
+export interface LookupValue {
+  id: string;
+  logicalName: string;
+}
+export type SampleValue = string | number | boolean | null | LookupValue;
+export type SampleRow = Record<string, SampleValue>;
+
+export interface SampleCounts {
+  systemuser: number;
+  role: number;
+  account: number;
+  contact: number;
+  opportunity: number;
+  systemuserroles: number;
+}
+
+/** Row counts for a given number of accounts (the `--scale` knob). */
+export function sampleCounts(accounts: number): SampleCounts {
+  const systemuser = Math.max(5, Math.min(500, Math.ceil(accounts / 100)));
+  const role = 12;
+  return {
+    systemuser,
+    role,
+    account: accounts,
+    contact: Math.ceil(accounts * 1.5),
+    opportunity: Math.ceil(accounts / 2),
+    systemuserroles: systemuser * 2,
+  };
+}
+
+export const DEFAULT_SAMPLE_ACCOUNTS = 2_000;
+
+export function sampleRowId(seed: number, table: string, index: number): string {
+  return stableGuid(`${seed}:${table}:${index}`);
+}
+
+export const SAMPLE_CURRENCY: LookupValue = { id: stableGuid('transactioncurrency:EUR'), logicalName: 'transactioncurrency' };
+
+/** mulberry32: a tiny, well-known 32-bit PRNG; enough for reproducible sample data. */
+function random(seedText: string): () => number {
+  let state = 0;
+  for (let i = 0; i < seedText.length; i++) state = (Math.imul(state, 31) + seedText.charCodeAt(i)) | 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const words = ['Contoso', 'Fabrikam', 'Northwind', 'Adventure', 'Litware', 'Tailspin', 'Wingtip', 'Proseware',
+  'Alpine', 'Blue Yonder', 'Coho', 'Fourth Coffee', 'Woodgrove', 'Lucerne', 'Margie’s', 'Trey', 'Zürich', 'Ølstykke'];
+const cities = ['Seattle', 'Redmond', 'München', 'São Paulo', 'Zürich', 'København', 'Kraków', 'Lyon', 'Osaka'];
+const firstNames = ['Ana', 'Björn', 'Chloé', 'Dmitri', 'Eve', 'Farah', 'Günter', 'Hana', 'Iñigo', 'Jo'];
+const lastNames = ['Ng', 'O’Brien', 'Müller', 'Nakamura', 'Silva', 'Smith', 'Kowalski', 'Dubois', 'Ivanova'];
+
+function pick<T>(next: () => number, list: readonly T[]): T {
+  return list[Math.floor(next() * list.length)] as T;
+}
+
+function isoSeconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+const FIRST_DAY = Date.UTC(2019, 0, 1);
+const SPAN = Date.UTC(2025, 11, 31) - FIRST_DAY;
+
+function valueFor(
+  column: ColumnMetadata,
+  table: TableMetadata,
+  index: number,
+  seed: number,
+  counts: SampleCounts,
+  next: () => number,
+  row: SampleRow,
+): SampleValue {
+  const name = column.logicalName;
+  if (column.isPrimaryId) return sampleRowId(seed, table.logicalName, index);
+  switch (name) {
+    case 'versionnumber':
+      return null; // assigned by the store on every write
+    case 'createdon':
+      return isoSeconds(FIRST_DAY + next() * SPAN);
+    case 'modifiedon':
+      return row.createdon ?? null;
+    case 'createdby':
+    case 'modifiedby':
+    case 'ownerid':
+      return { id: sampleRowId(seed, 'systemuser', index % counts.systemuser), logicalName: 'systemuser' };
+    case 'owneridtype':
+      return 'systemuser';
+    case 'transactioncurrencyid':
+      return SAMPLE_CURRENCY;
+    case 'exchangerate':
+      return 1;
+    case 'revenue_base':
+      return typeof row.revenue === 'number' ? row.revenue : null;
+    case 'parentaccountid':
+      return index % 5 === 0 || index === 0 ? null : { id: sampleRowId(seed, 'account', Math.floor(index / 5) * 5), logicalName: 'account' };
+    case 'parentaccountidname':
+      return row.parentaccountid === null ? null : `Parent of ${index}`;
+    case 'primarycontactid':
+      return { id: sampleRowId(seed, 'contact', index % counts.contact), logicalName: 'contact' };
+    case 'parentcustomerid':
+    case 'customerid':
+      return next() < 0.8
+        ? { id: sampleRowId(seed, 'account', index % counts.account), logicalName: 'account' }
+        : { id: sampleRowId(seed, 'contact', (index + 1) % counts.contact), logicalName: 'contact' };
+    case 'systemuserid':
+      return sampleRowId(seed, 'systemuser', index % counts.systemuser);
+    case 'roleid':
+      return sampleRowId(seed, 'role', (index * 7) % counts.role);
+    case 'statecode':
+      return index % 10 === 9 ? 1 : 0;
+    case 'statuscode':
+      return index % 10 === 9 ? 2 : 1;
+    case 'name':
+      return table.logicalName === 'role'
+        ? `Role ${index}`
+        : `${pick(next, words)} ${table.logicalName === 'opportunity' ? 'deal' : 'Ltd'} #${index}`;
+    case 'fullname':
+      return row.firstname !== undefined ? `${row.firstname} ${row.lastname}` : `${pick(next, firstNames)} ${pick(next, lastNames)}`;
+    case 'firstname':
+      return pick(next, firstNames);
+    case 'lastname':
+      return pick(next, lastNames);
+    case 'emailaddress1':
+      return `user${index}@example.com`;
+    case 'domainname':
+      return `user${index}@contoso.example`;
+    case 'telephone1':
+      return `+1-555-${String(index % 10_000).padStart(4, '0')}`;
+    case 'address1_city':
+      return pick(next, cities);
+    case 'description':
+      // Quotes, commas and a line break on purpose: CSV and SQL encoders must keep them intact.
+      return index % 3 === 0 ? null : `Account "${index}", notes:\nline two, ${pick(next, cities)}`;
+    case 'entityimage':
+    case 'sample_contractfile':
+      return null;
+  }
+  switch (column.attributeType) {
+    case 'String':
+      return index % 7 === 0 ? null : `${pick(next, words)} ${Math.floor(next() * 1000)}`.slice(0, column.maxLength ?? 100);
+    case 'Memo':
+      return `${pick(next, words)} memo ${index}`;
+    case 'Integer':
+      return Math.floor(next() * 100_000);
+    case 'BigInt':
+      return Math.floor(next() * 1e12);
+    case 'Double':
+      return Math.round((next() * 180 - 90) * 1e5) / 1e5;
+    case 'Money':
+    case 'Decimal': {
+      const scale = 10 ** Math.min(column.precision ?? 2, 4);
+      return Math.round(next() * 1e7 * scale) / scale;
+    }
+    case 'Boolean':
+      return next() < 0.5;
+    case 'DateTime': {
+      const ms = FIRST_DAY + next() * SPAN;
+      return column.dateTimeBehavior === 'DateOnly' ? isoSeconds(ms).slice(0, 10) : isoSeconds(ms);
+    }
+    case 'Picklist': {
+      if (index % 11 === 0) return null;
+      return pick(next, column.optionSet?.options ?? []).value;
+    }
+    case 'Virtual': {
+      if (column.attributeTypeName !== 'MultiSelectPicklistType') return null;
+      const chosen = (column.optionSet?.options ?? []).filter(() => next() < 0.4).map((option) => option.value);
+      return chosen.length === 0 ? null : chosen.join(',');
+    }
+    case 'Uniqueidentifier':
+      return index % 2 === 0 ? null : stableGuid(`${seed}:${table.logicalName}:${index}:${name}`);
+    default:
+      return null;
+  }
+}
+
+/** Row `index` of `table` for `seed`. Same arguments, same row. */
+export function sampleRow(tableName: string, index: number, seed: number, counts: SampleCounts): SampleRow {
+  const table = sampleTable(tableName);
+  const next = random(`${seed}:${tableName}:${index}`);
+  const row: SampleRow = {};
+  // Fill in column order, but make sure the values other columns derive from exist first.
+  for (const column of table.columns) row[column.logicalName] = valueFor(column, table, index, seed, counts, next, row);
+  if (typeof row.firstname === 'string') row.fullname = `${row.firstname} ${row.lastname}`;
+  return row;
+}
+
+export function* sampleRows(tableName: string, seed: number, counts: SampleCounts): Generator<SampleRow> {
+  const total = counts[tableName as keyof SampleCounts];
+  for (let index = 0; index < total; index++) yield sampleRow(tableName, index, seed, counts);
+}
