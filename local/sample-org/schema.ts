@@ -177,7 +177,7 @@ const account = table('account', 'accounts', 1, 'name', [
   { name: 'numberofemployees', type: 'Integer' },
   { name: 'sample_externalrank', type: 'BigInt' },
   { name: 'revenue', type: 'Money', precision: 2 },
-  { name: 'revenue_base', type: 'Money', precision: 4, attributeOf: 'revenue' },
+  { name: 'revenue_base', type: 'Money', precision: 4 },
   { name: 'exchangerate', type: 'Decimal', precision: 10 },
   { name: 'sample_creditscore', type: 'Decimal', precision: 4 },
   { name: 'transactioncurrencyid', type: 'Lookup', targets: ['transactioncurrency'] },

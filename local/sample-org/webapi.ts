@@ -1,0 +1,59 @@
+/**
+ * Writes a sample row the way the Dataverse Web API returns it: lookups as `_<name>_value` (with the
+ * `lookuplogicalname` annotation when annotations are asked for), multi-select choices as comma
+ * strings, DateOnly as `YYYY-MM-DD`, `@odata.etag` as `W/"<versionnumber>"`. Helper columns that
+ * derive from another column (`AttributeOf`) are not Web API properties and are left out.
+ */
+import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metadata';
+import type { WebApiRow } from '../../shared/dataverse/changes';
+import type { LookupValue, SampleRow, SampleValue } from './rows';
+
+export const LOOKUP_LOGICAL_NAME = '@Microsoft.Dynamics.CRM.lookuplogicalname';
+export const ASSOCIATED_NAVIGATION_PROPERTY = '@Microsoft.Dynamics.CRM.associatednavigationproperty';
+export const FORMATTED_VALUE = '@OData.Community.Display.V1.FormattedValue';
+
+const lookupTypes = new Set(['Lookup', 'Customer', 'Owner']);
+
+export const isLookupColumn = (column: ColumnMetadata): boolean => lookupTypes.has(column.attributeType);
+
+/** The Web API property name of a column: `_<name>_value` for lookups, the logical name otherwise. */
+export const webApiPropertyName = (column: ColumnMetadata): string =>
+  isLookupColumn(column) ? `_${column.logicalName}_value` : column.logicalName;
+
+const isLookupValue = (value: SampleValue): value is LookupValue =>
+  typeof value === 'object' && value !== null && 'id' in value;
+
+export interface WebApiRowOptions {
+  versionNumber: number;
+  /** Columns to include (`$select`); all readable columns when absent. The primary key is always included. */
+  select?: ReadonlySet<string>;
+  annotations?: boolean;
+}
+
+export function toWebApiRow(table: TableMetadata, row: SampleRow, options: WebApiRowOptions): WebApiRow {
+  const result: WebApiRow = { '@odata.etag': `W/"${options.versionNumber}"` };
+  for (const column of table.columns) {
+    if (column.attributeOf !== null || !column.isValidForRead) continue;
+    if (options.select && !column.isPrimaryId && !options.select.has(column.logicalName)) continue;
+    const value = column.logicalName === 'versionnumber' ? options.versionNumber : (row[column.logicalName] ?? null);
+    const property = webApiPropertyName(column);
+    if (isLookupColumn(column)) {
+      const lookup = isLookupValue(value) ? value : null;
+      if (options.annotations && lookup) {
+        result[`${property}${ASSOCIATED_NAVIGATION_PROPERTY}`] = column.logicalName;
+        result[`${property}${LOOKUP_LOGICAL_NAME}`] = lookup.logicalName;
+      }
+      result[property] = lookup ? lookup.id : null;
+      continue;
+    }
+    if (options.annotations && value !== null && column.optionSet && !isLookupValue(value)) {
+      const chosen = String(value).split(',').map(Number);
+      const labels = column.optionSet.options
+        .filter((option) => chosen.includes(option.value))
+        .map((option) => option.labels[0]?.label ?? String(option.value));
+      result[`${property}${FORMATTED_VALUE}`] = labels.join('; ');
+    }
+    result[property] = isLookupValue(value) ? value.id : value;
+  }
+  return result;
+}
