@@ -47,7 +47,7 @@ export function toWebApiRow(table: TableMetadata, row: SampleRow, options: WebAp
       continue;
     }
     if (options.annotations && value !== null && column.optionSet && !isLookupValue(value)) {
-      const chosen = String(value).split(',').map(Number);
+      const chosen = typeof value === 'boolean' ? [value ? 1 : 0] : String(value).split(',').map(Number);
       const labels = column.optionSet.options
         .filter((option) => chosen.includes(option.value))
         .map((option) => option.labels[0]?.label ?? String(option.value));
