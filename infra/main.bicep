@@ -32,7 +32,6 @@ param maximumInstanceCount int = 40
 
 @description('Memory per Flex Consumption instance.')
 @allowed([
-  512
   2048
   4096
 ])
