@@ -5,7 +5,7 @@ targetScope = 'resourceGroup'
 @description('Region for all resources (must offer the Flex Consumption plan).')
 param location string = resourceGroup().location
 
-@description('Short lowercase prefix used in every resource name.')
+@description('Short prefix (letters and digits) used in every resource name.')
 @minLength(2)
 @maxLength(8)
 param namePrefix string = 'dvexport'
@@ -92,18 +92,19 @@ param queueLagAlertThresholdSeconds int = 900
 @description('Email address that receives alerts; empty to create the alert rules without notifications.')
 param alertEmail string = ''
 
+var prefix = toLower(namePrefix)
 var suffix = toLower(nameSuffix)
 var names = {
-  identity: 'id-${namePrefix}-${suffix}'
-  hostStorage: take('st${namePrefix}${suffix}', 24)
-  lakeStorage: take('dl${namePrefix}${suffix}', 24)
-  serviceBus: 'sb-${namePrefix}-${suffix}'
-  keyVault: take('kv-${namePrefix}-${suffix}', 24)
-  logAnalytics: 'log-${namePrefix}-${suffix}'
-  appInsights: 'appi-${namePrefix}-${suffix}'
-  plan: 'plan-${namePrefix}-${suffix}'
-  functionApp: 'func-${namePrefix}-${suffix}'
-  sqlServer: 'sql-${namePrefix}-${suffix}'
+  identity: 'id-${prefix}-${suffix}'
+  hostStorage: take('st${prefix}${suffix}', 24)
+  lakeStorage: take('dl${prefix}${suffix}', 24)
+  serviceBus: 'sb-${prefix}-${suffix}'
+  keyVault: take('kv-${prefix}-${suffix}', 24)
+  logAnalytics: 'log-${prefix}-${suffix}'
+  appInsights: 'appi-${prefix}-${suffix}'
+  plan: 'plan-${prefix}-${suffix}'
+  functionApp: 'func-${prefix}-${suffix}'
+  sqlServer: 'sql-${prefix}-${suffix}'
   deploymentContainer: 'app-package'
 }
 
@@ -219,7 +220,7 @@ module alerts 'modules/alerts.bicep' = {
   params: {
     location: location
     tags: tags
-    namePrefix: namePrefix
+    namePrefix: prefix
     appInsightsId: monitoring.outputs.appInsightsId
     serviceBusNamespaceId: serviceBus.outputs.id
     changesQueueName: serviceBus.outputs.queueName

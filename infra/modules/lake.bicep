@@ -58,7 +58,8 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
     policy: {
       rules: [
         {
-          name: 'delete-failed-record-logs'
+          // Lifecycle rule names allow letters and digits only.
+          name: 'deleteFailedRecordLogs'
           enabled: true
           type: 'Lifecycle'
           definition: {
