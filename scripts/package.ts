@@ -28,7 +28,7 @@ export interface PackageResult {
 
 const packageJsonSchema = z.object({ main: z.string().min(1) });
 
-// A fixed timestamp makes two builds of the same sources byte-identical zips.
+// A fixed entry timestamp keeps rebuilds of unchanged sources from differing by build time alone.
 const entryTime = new Date('2020-01-01T00:00:00Z');
 
 export async function buildPackage(options: PackageOptions): Promise<PackageResult> {
