@@ -1,7 +1,7 @@
 // Builds the deployable zip from a copy of the project (so the repository's own dist/ is untouched)
 // and checks what is inside it against package.json and package-lock.json.
-import { existsSync, readdirSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, symlink, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -56,15 +56,7 @@ beforeAll(async () => {
   // test/, local/, infra/ and scripts/ are copied too, so their absence from the zip means something.
   for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'host.json',
     'functions', 'shared', 'local', 'test', 'infra', 'scripts']) {
-    if (existsSync(join(repoRoot, entry))) await cp(join(repoRoot, entry), join(projectRoot, entry), { recursive: true });
-  }
-  // The lead owns host.json and functions/index.ts; until they exist on this branch, stand-ins live only in the copy.
-  if (!existsSync(join(projectRoot, 'host.json'))) {
-    await writeFile(join(projectRoot, 'host.json'), JSON.stringify({ version: '2.0' }));
-  }
-  if (!existsSync(join(projectRoot, 'functions', 'index.ts'))) {
-    await mkdir(join(projectRoot, 'functions'), { recursive: true });
-    await writeFile(join(projectRoot, 'functions', 'index.ts'), 'export const composed = true;\n');
+    await cp(join(repoRoot, entry), join(projectRoot, entry), { recursive: true });
   }
   // The build needs the compiler and type packages; the staged production install does not use these.
   await symlink(join(repoRoot, 'node_modules'), join(projectRoot, 'node_modules'), 'junction');
