@@ -42,8 +42,34 @@ export function sampleCounts(accounts: number): SampleCounts {
 
 export const DEFAULT_SAMPLE_ACCOUNTS = 2_000;
 
+const idPrefixes = new Map<string, string>();
+
+/** The GUID's first 23 characters, fixed per (seed, table); the last 12 hex digits are the row index. */
+function idPrefix(seed: number, table: string): string {
+  const key = `${seed}:${table}`;
+  let prefix = idPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = stableGuid(key).slice(0, 23);
+    idPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * Ids carry their row index so a store can find generated row `index` from its id (PATCH/DELETE by id)
+ * without holding an id → index map for a million rows.
+ */
 export function sampleRowId(seed: number, table: string, index: number): string {
-  return stableGuid(`${seed}:${table}:${index}`);
+  return `${idPrefix(seed, table)}-${index.toString(16).padStart(12, '0')}`;
+}
+
+/** The index of a generated row id, or undefined when the id was not generated for this (seed, table). */
+export function sampleRowIndex(seed: number, table: string, id: string): number | undefined {
+  const prefix = idPrefix(seed, table);
+  const lower = id.toLowerCase();
+  if (lower.length !== 36 || !lower.startsWith(`${prefix}-`)) return undefined;
+  const index = Number.parseInt(lower.slice(24), 16);
+  return Number.isSafeInteger(index) ? index : undefined;
 }
 
 export const SAMPLE_CURRENCY: LookupValue = { id: stableGuid('transactioncurrency:EUR'), logicalName: 'transactioncurrency' };
