@@ -75,15 +75,20 @@ export function sampleRowIndex(seed: number, table: string, id: string): number 
 export const SAMPLE_CURRENCY: LookupValue = { id: stableGuid('transactioncurrency:EUR'), logicalName: 'transactioncurrency' };
 
 /** mulberry32: a tiny, well-known 32-bit PRNG; enough for reproducible sample data. */
-function random(seedText: string): () => number {
-  let state = 0;
-  for (let i = 0; i < seedText.length; i++) state = (Math.imul(state, 31) + seedText.charCodeAt(i)) | 0;
+export function mulberry32(seed: number): () => number {
+  let state = seed | 0;
   return () => {
     state = (state + 0x6d2b79f5) | 0;
     let t = Math.imul(state ^ (state >>> 15), 1 | state);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+function random(seedText: string): () => number {
+  let seed = 0;
+  for (let i = 0; i < seedText.length; i++) seed = (Math.imul(seed, 31) + seedText.charCodeAt(i)) | 0;
+  return mulberry32(seed);
 }
 
 const words = ['Contoso', 'Fabrikam', 'Northwind', 'Adventure', 'Litware', 'Tailspin', 'Wingtip', 'Proseware',
