@@ -4,6 +4,7 @@
  * (`…/Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata`), so a table costs one base query
  * plus one query per cast; they run in parallel under the per-org limiter.
  */
+import type { z } from 'zod';
 import { ExportError } from '../errors';
 import type { DataverseHttp } from './http';
 import type {
@@ -20,7 +21,6 @@ import {
   collectionOf,
   entityMetadataSchema,
   manyToManyRelationshipSchema,
-  type AttributeMetadataBody,
   type OptionBody,
   type OptionSetBody,
 } from './responses';
@@ -38,11 +38,14 @@ const relationshipProperties = [
   'Entity2IntersectAttribute',
 ] as const;
 
+/** Cast queries always select `LogicalName`, which is how their results are matched to columns. */
+const castColumnSchema = attributeMetadataSchema.required({ LogicalName: true });
+type CastColumnBody = z.infer<typeof castColumnSchema>;
 const baseColumnSchema = attributeMetadataSchema.required({
-  SchemaName: true, AttributeType: true, AttributeTypeName: true, IsPrimaryId: true, IsValidForRead: true, ColumnNumber: true,
+  MetadataId: true, LogicalName: true, SchemaName: true, AttributeType: true, AttributeTypeName: true, IsPrimaryId: true, IsValidForRead: true, ColumnNumber: true,
 });
 const tableSchema = entityMetadataSchema.required({
-  LogicalName: true, SchemaName: true, EntitySetName: true, ObjectTypeCode: true, PrimaryIdAttribute: true,
+  MetadataId: true, LogicalName: true, SchemaName: true, EntitySetName: true, ObjectTypeCode: true, PrimaryIdAttribute: true,
   IsIntersect: true, ChangeTrackingEnabled: true,
 }).extend({ Attributes: baseColumnSchema.array() });
 
@@ -76,7 +79,7 @@ export function toOptions(optionSet: OptionSetBody): OptionMetadata[] {
   });
 }
 
-function toOptionSet(column: AttributeMetadataBody, type: OptionSetType, where: string): OptionSetMetadata {
+function toOptionSet(column: CastColumnBody, type: OptionSetType, where: string): OptionSetMetadata {
   const optionSet = column.OptionSet ?? column.GlobalOptionSet;
   if (!optionSet?.Name) {
     throw new ExportError('schema', `Column ${column.LogicalName} has no named option set`, { where });
@@ -84,7 +87,7 @@ function toOptionSet(column: AttributeMetadataBody, type: OptionSetType, where: 
   return { name: optionSet.Name, isGlobal: optionSet.IsGlobal ?? false, type, options: toOptions(optionSet) };
 }
 
-function applyCast(column: ColumnMetadata, cast: AttributeMetadataBody, optionSets: OptionSetType | undefined, where: string): void {
+function applyCast(column: ColumnMetadata, cast: CastColumnBody, optionSets: OptionSetType | undefined, where: string): void {
   if (cast.MaxLength != null) column.maxLength = cast.MaxLength;
   if (cast.Precision != null) column.precision = cast.Precision;
   if (cast.DateTimeBehavior) column.dateTimeBehavior = cast.DateTimeBehavior.Value;
@@ -119,7 +122,7 @@ export async function readTable(http: DataverseHttp, logicalName: string): Promi
       const query = cast.optionSets
         ? `$select=LogicalName&$expand=OptionSet,GlobalOptionSet`
         : `$select=${['LogicalName', ...cast.select].join(',')}`;
-      const result = await http.get(`${castPath}?${query}`, collectionOf(attributeMetadataSchema));
+      const result = await http.get(`${castPath}?${query}`, collectionOf(castColumnSchema));
       for (const item of result?.value ?? []) {
         const column = byName.get(item.LogicalName);
         if (column) applyCast(column, item, cast.optionSets, castPath);

@@ -1,7 +1,7 @@
 /**
- * zod schemas for Dataverse Web API response bodies. They describe what Dataverse can return: most
- * metadata properties are optional because `$select` decides which ones come back. The metadata reader
- * narrows them with `.required()` to what its own queries ask for.
+ * zod schemas for Dataverse Web API response bodies. They describe what Dataverse can return: metadata
+ * properties are optional because `$select` decides which ones come back (even `MetadataId`, absent from
+ * hand-written samples). The metadata reader narrows them with `.required()` to what its queries ask for.
  */
 import { z } from 'zod';
 import { attributeTypes } from './metadata';
@@ -42,8 +42,8 @@ const managedBooleanSchema = z.object({ Value: z.boolean() });
 
 export const attributeMetadataSchema = z.object({
   '@odata.type': z.string().optional(),
-  MetadataId: z.string(),
-  LogicalName: z.string(),
+  MetadataId: z.string().optional(),
+  LogicalName: z.string().optional(),
   SchemaName: z.string().optional(),
   AttributeType: z.enum(attributeTypes).optional(),
   AttributeTypeName: z.object({ Value: z.string() }).optional(),
@@ -69,7 +69,7 @@ export const attributeMetadataSchema = z.object({
 export type AttributeMetadataBody = z.infer<typeof attributeMetadataSchema>;
 
 export const entityMetadataSchema = z.object({
-  MetadataId: z.string(),
+  MetadataId: z.string().optional(),
   LogicalName: z.string().optional(),
   SchemaName: z.string().optional(),
   EntitySetName: z.string().optional(),
@@ -95,12 +95,6 @@ export const manyToManyRelationshipSchema = z.object({
 });
 
 export const collectionOf = <Item extends z.ZodType>(item: Item) => z.object({ value: z.array(item) });
-
-/** `RetrieveMetadataChanges`: the stamp uses the same `<version>!<date>` form as `$deltatoken`. */
-export const metadataChangesSchema = z.object({
-  ServerVersionStamp: z.string(),
-  EntityMetadata: z.array(entityMetadataSchema),
-});
 
 /** A page of an entity set: rows and `$deletedEntity` items stay untyped records until classified. */
 export const entityPageSchema = z.object({
