@@ -127,8 +127,13 @@ export class DataverseClient {
     const rows: RowUpsert[] = [];
     const missing: string[] = [];
     for (const { id, row } of results) {
-      if (row === undefined) missing.push(id);
-      else rows.push(toRowUpsert(table, row, `${table.entitySetName}(${id})`));
+      if (row === undefined) {
+        missing.push(id);
+        continue;
+      }
+      // A single entity carries its own `@odata.context`; page rows do not, and consumers expect page rows.
+      const { '@odata.context': _context, ...pageRow } = row;
+      rows.push(toRowUpsert(table, pageRow, `${table.entitySetName}(${id})`));
     }
     return { rows, missing };
   }
