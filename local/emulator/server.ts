@@ -46,7 +46,12 @@ export interface EmulatorStats {
   requests: number;
   throttled: number;
   unavailable: number;
+  /** Most requests in progress at once, as Dataverse's concurrency limit counts them. */
+  maxConcurrent: number;
 }
+
+/** Dataverse's service protection limit on concurrent requests per user. */
+const CONCURRENCY_LIMIT = 52;
 
 export interface Emulator {
   /** `http://127.0.0.1:<port>/api/data/v9.2/` */
@@ -115,8 +120,13 @@ class EmulatorHandler {
     private readonly retentionMs: number,
   ) {}
 
+  private inFlight = 0;
+
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.stats.requests++;
+    this.inFlight++;
+    this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this.inFlight);
+    response.once('close', () => this.inFlight--);
     try {
       const authorization = request.headers.authorization ?? '';
       const bearer = /^Bearer (.+)$/i.exec(authorization)?.[1];
@@ -129,6 +139,10 @@ class EmulatorHandler {
       const faults = this.faults.settings;
       if (faults.forbidden) throw new HttpError(403, '0x80072560', 'The user is not a member of the organization.');
       if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+      if (this.inFlight > CONCURRENCY_LIMIT) {
+        this.stats.throttled++;
+        throw new HttpError(429, '0x80072326', `Number of concurrent requests exceeded the limit of ${CONCURRENCY_LIMIT}.`, { 'Retry-After': '1' });
+      }
       const failure = this.faults.nextFailure();
       if (failure === 'throttle') {
         this.stats.throttled++;
@@ -440,7 +454,7 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const store = new OrgStore({ seed: options.seed, accounts: options.accounts, now: options.now });
   const faults = new FaultInjector(options.faults, options.seed ?? 1);
-  const stats: EmulatorStats = { requests: 0, throttled: 0, unavailable: 0 };
+  const stats: EmulatorStats = { requests: 0, throttled: 0, unavailable: 0, maxConcurrent: 0 };
   let handler: EmulatorHandler | undefined;
   const server = createServer((request, response) => {
     void handler?.handle(request, response);
