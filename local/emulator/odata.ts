@@ -128,7 +128,8 @@ export function formatToken(version: number, at: number): string {
   return `${version}!${day} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())}`;
 }
 
-export const encodeToken = (token: string): string => encodeLower(token);
+/** As Dataverse writes it in links: `919042%2108%2f22%2f2017%2008%3a10%3a44` (encodeURIComponent leaves `!` alone). */
+export const encodeToken = (token: string): string => encodeLower(token).replace(/!/g, '%21');
 
 export function parseToken(token: string): { version: number; issuedAt: number } | undefined {
   const match = /^(\d+)!(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2})$/.exec(token);
