@@ -124,7 +124,8 @@ function castProperties(column: ColumnMetadata): JsonObject {
     case 'IntegerAttributeMetadata':
       return { MinValue: -2147483648, MaxValue: 2147483647, Format: 'None' };
     case 'BigIntAttributeMetadata':
-      return { MinValue: -9223372036854775808, MaxValue: 9223372036854775807 };
+      // ±2⁶³ as Dataverse states them; JSON numbers in JavaScript round the last digits.
+      return { MinValue: -(2 ** 63), MaxValue: 2 ** 63 - 1 };
     case 'DecimalAttributeMetadata':
     case 'DoubleAttributeMetadata':
       return { Precision: column.precision ?? 2, MinValue: -100000000000, MaxValue: 100000000000 };

@@ -455,10 +455,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const store = new OrgStore({ seed: options.seed, accounts: options.accounts, now: options.now });
   const faults = new FaultInjector(options.faults, options.seed ?? 1);
   const stats: EmulatorStats = { requests: 0, throttled: 0, unavailable: 0, maxConcurrent: 0 };
-  let handler: EmulatorHandler | undefined;
-  const server = createServer((request, response) => {
-    void handler?.handle(request, response);
-  });
+  const server = createServer();
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -466,7 +463,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}/api/data/v9.2/`;
-  handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS);
+  const handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS);
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => void handler.handle(request, response));
   return {
     baseUrl,
     store,

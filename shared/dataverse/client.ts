@@ -138,15 +138,26 @@ export class DataverseClient {
     return { rows, missing };
   }
 
+  private async fetchPage(table: TableRef, link: string, prefer: string[]): Promise<EntityPageBody> {
+    const body = await this.http.get(link, entityPageSchema, { prefer });
+    if (!body) throw new ExportError('schema', `No page returned for ${table.entitySetName}`, { where: table.entitySetName });
+    return body;
+  }
+
+  /**
+   * Requests the next page while the caller works on the current one, so download and processing
+   * overlap; at most two pages are ever held. A failed read-ahead surfaces when its page is asked for.
+   */
   private async *follow(table: TableRef, firstLink: string, prefer: string[]): AsyncGenerator<ChangePage> {
-    let link: string | undefined = firstLink;
-    while (link !== undefined) {
-      const where: string = `${table.entitySetName} page`;
-      const body: EntityPageBody | undefined = await this.http.get(link, entityPageSchema, { prefer });
-      if (!body) throw new ExportError('schema', `No page returned for ${table.entitySetName}`, { where });
-      const page: ChangePage = { changes: body.value.map((item) => toRowChange(table, item, where)) };
-      const nextLink: string | undefined = body['@odata.nextLink'];
+    let pending: Promise<EntityPageBody> | undefined = this.fetchPage(table, firstLink, prefer);
+    while (pending !== undefined) {
+      const body: EntityPageBody = await pending;
+      const where = `${table.entitySetName} page`;
+      const nextLink = body['@odata.nextLink'];
       const deltaLink = body['@odata.deltaLink'];
+      pending = nextLink === undefined ? undefined : this.fetchPage(table, nextLink, prefer);
+      pending?.catch(() => undefined);
+      const page: ChangePage = { changes: body.value.map((item) => toRowChange(table, item, where)) };
       if (nextLink !== undefined) page.nextLink = nextLink;
       else if (deltaLink !== undefined) {
         page.deltaLink = deltaLink;
@@ -159,7 +170,6 @@ export class DataverseClient {
         });
       }
       yield page;
-      link = nextLink;
     }
   }
 }

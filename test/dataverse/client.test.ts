@@ -73,9 +73,10 @@ describe('initial load', () => {
 
   it('returns lookup annotations, formatted values, multi-select strings and DateOnly dates when asked', async () => {
     const load = clientFor(emulator.baseUrl).initialLoad(account, { pageSize: 50, annotations: true });
-    const page = (await load.next()).value;
+    const first = await load.next();
     await load.return(undefined);
-    const rows = page!.changes.map((change) => (change.kind === 'upsert' ? change.row : {}));
+    if (first.done) throw new Error('The load yielded no page');
+    const rows = first.value.changes.map((change) => (change.kind === 'upsert' ? change.row : {}));
     expect(rows[1]?.['_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname']).toBe('systemuser');
     expect(rows.some((row) => typeof row['customertypecode@OData.Community.Display.V1.FormattedValue'] === 'string')).toBe(true);
     expect(rows.some((row) => typeof row.sample_channels === 'string' && /^\d+(,\d+)*$/.test(row.sample_channels))).toBe(true);
