@@ -15,13 +15,7 @@ import {
 } from '../../shared/dataverse/properties';
 import type { LookupValue, SampleRow, SampleValue } from './rows';
 
-export {
-  ASSOCIATED_NAVIGATION_PROPERTY,
-  FORMATTED_VALUE,
-  LOOKUP_LOGICAL_NAME,
-  isLookupColumn,
-  webApiPropertyName,
-} from '../../shared/dataverse/properties';
+export * from '../../shared/dataverse/properties';
 
 const isLookupValue = (value: SampleValue): value is LookupValue =>
   typeof value === 'object' && value !== null && 'id' in value;

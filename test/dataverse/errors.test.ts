@@ -3,6 +3,8 @@
  * `Retry-After` honoured, budgets exhausted as `throttled`, expired tokens as `expired-token`,
  * 401/403 as actionable `config` errors.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../local/emulator/server';
 import { sampleRowId, sampleTable } from '../../local/sample-org';
@@ -114,6 +116,24 @@ describe('expired change-tracking tokens', () => {
     const deltaLink = (await collect(client.initialLoad(account))).at(-1)!.deltaLink!;
     faults.set({ expiredTokens: true });
     expect((await failure(collect(client.readDelta(account, deltaLink)))).errorClass).toBe('expired-token');
+  });
+});
+
+describe('response shapes', () => {
+  it('raises a schema error naming the URL when a body is not a Dataverse page', async () => {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ value: 'not rows' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const error = await failure(collect(clientFor(`http://127.0.0.1:${port}/api/data/v9.2/`).initialLoad(account)));
+      expect(error.errorClass).toBe('schema');
+      expect(error.where).toBe('/api/data/v9.2/accounts');
+    } finally {
+      server.close();
+    }
   });
 });
 
