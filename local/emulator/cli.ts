@@ -1,5 +1,6 @@
 /**
- * `npm run emulator -- --port 5555 [--scale N] [--seed S] [--token T] [--throttle-rate R] [--latency-ms L]`
+ * `npm run emulator -- --port 5555 [--scale N] [--seed S] [--token T] [--state writes.json]
+ *   [--throttle-rate R] [--retry-after S] [--unavailable-rate R] [--latency-ms L] [--retention-days D]`
  * Serves the sample org until stopped and prints its Web API base URL.
  */
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ const argsSchema = z.object({
   'unavailable-rate': z.coerce.number().min(0).max(1).default(0),
   'latency-ms': z.coerce.number().int().min(0).default(0),
   'retention-days': z.coerce.number().positive().default(7),
+  state: z.string().min(1).optional(),
 });
 
 async function main(): Promise<void> {
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
       'unavailable-rate': { type: 'string' },
       'latency-ms': { type: 'string' },
       'retention-days': { type: 'string' },
+      state: { type: 'string' },
     },
   });
   const parsed = argsSchema.safeParse(values);
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
     seed: args.seed,
     token: args.token,
     changeTrackingRetentionDays: args['retention-days'],
+    statePath: args.state,
     faults: {
       throttleRate: args['throttle-rate'],
       retryAfterSeconds: args['retry-after'],

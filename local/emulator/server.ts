@@ -5,6 +5,7 @@
  * Behaviour follows ../shared/docs/dataverse-protocol.md; where Dataverse is undocumented the choice is
  * marked there as [inferred] and repeated in docs/notes/dataverse.md.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metadata';
@@ -24,7 +25,7 @@ import {
   type JsonObject,
 } from './metadata-serializer';
 import { encodeSkipToken, encodeToken, formatToken, parseExpand, parsePrefer, parseSelect, parseSkipToken, parseToken } from './odata';
-import { OrgStore, WriteConflict, type StoredRow } from './store';
+import { OrgStore, WriteConflict, storeSnapshotSchema, type StoredRow } from './store';
 
 export const MAX_PAGE_SIZE = 5000;
 const DAY_MS = 86_400_000;
@@ -40,6 +41,8 @@ export interface EmulatorOptions {
   /** `ExpireChangeTrackingInDays`: tokens older than this fail with ExpiredVersionStamp. */
   changeTrackingRetentionDays?: number;
   now?: () => number;
+  /** A JSON file holding the writes: loaded at start when it exists, rewritten after every write. */
+  statePath?: string;
 }
 
 export interface EmulatorStats {
@@ -118,6 +121,7 @@ class EmulatorHandler {
     private readonly stats: EmulatorStats,
     private readonly token: string | undefined,
     private readonly retentionMs: number,
+    private readonly persist: () => void,
   ) {}
 
   private inFlight = 0;
@@ -185,6 +189,7 @@ class EmulatorHandler {
     if (method === 'PATCH' && id !== undefined) return this.upsert(request, response, table, id);
     if (method === 'DELETE' && id !== undefined) {
       if (!this.store.delete(table.logicalName, id)) throw this.rowNotFound(table, id);
+      this.persist();
       return send(response, 204, undefined);
     }
     throw new HttpError(405, '0x80060888', `${method} is not supported on '${first}'.`);
@@ -388,6 +393,7 @@ class EmulatorHandler {
     delete values[table.primaryIdAttribute];
     try {
       const stored = this.store.create(table.logicalName, values, typeof id === 'string' ? id : undefined);
+      this.persist();
       this.written(request, response, table, stored, 204);
     } catch (error) {
       if (error instanceof WriteConflict) throw new HttpError(412, '0x80040237', error.message);
@@ -400,6 +406,7 @@ class EmulatorHandler {
     const values = this.fromWebApi(table, await readBody(request));
     delete values[table.primaryIdAttribute];
     const stored = this.store.update(table.logicalName, id, values) ?? this.store.create(table.logicalName, values, id);
+    this.persist();
     this.written(request, response, table, stored, 204);
   }
 
@@ -451,8 +458,24 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   }
 }
 
+function openStore(options: EmulatorOptions): OrgStore {
+  const fresh = new OrgStore({ seed: options.seed, accounts: options.accounts, now: options.now });
+  if (options.statePath === undefined || !existsSync(options.statePath)) return fresh;
+  const snapshot = storeSnapshotSchema.parse(JSON.parse(readFileSync(options.statePath, 'utf8')));
+  if (snapshot.seed !== fresh.seed || snapshot.accounts !== fresh.counts.account) {
+    throw new Error(
+      `${options.statePath} holds writes for seed ${snapshot.seed} and ${snapshot.accounts} accounts; start with those, or delete the file`,
+    );
+  }
+  return OrgStore.restore(snapshot, options.now);
+}
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const store = new OrgStore({ seed: options.seed, accounts: options.accounts, now: options.now });
+  const store = openStore(options);
+  const { statePath } = options;
+  const persist = (): void => {
+    if (statePath !== undefined) writeFileSync(statePath, JSON.stringify(store.snapshot()));
+  };
   const faults = new FaultInjector(options.faults, options.seed ?? 1);
   const stats: EmulatorStats = { requests: 0, throttled: 0, unavailable: 0, maxConcurrent: 0 };
   const server = createServer();
@@ -463,7 +486,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}/api/data/v9.2/`;
-  const handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS);
+  const handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS, persist);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => void handler.handle(request, response));
   return {
     baseUrl,

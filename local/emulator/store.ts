@@ -9,6 +9,7 @@
  * creation order; a deleted-then-recreated row keeps its slot.
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import {
   DEFAULT_SAMPLE_ACCOUNTS,
@@ -61,6 +62,25 @@ const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000
 
 export class WriteConflict extends Error {}
 
+const sampleValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null(), z.object({ id: z.string(), logicalName: z.string() })]);
+const storedRowSchema = z.object({ id: z.string(), version: z.number().int(), row: z.record(z.string(), sampleValueSchema) });
+
+/** What a store holds beyond its generated rows: enough to rebuild it exactly (`--state` in the CLI). */
+export const storeSnapshotSchema = z.object({
+  seed: z.number().int(),
+  accounts: z.number().int(),
+  version: z.number().int(),
+  tables: z.record(
+    z.string(),
+    z.object({
+      changed: z.array(storedRowSchema),
+      deleted: z.array(z.object({ id: z.string(), version: z.number().int(), slot: z.number().int() })),
+      created: z.array(z.string()),
+    }),
+  ),
+});
+export type StoreSnapshot = z.infer<typeof storeSnapshotSchema>;
+
 export class OrgStore {
   readonly seed: number;
   readonly counts: SampleCounts;
@@ -81,6 +101,34 @@ export class OrgStore {
       version += generated;
     }
     this.version = version;
+  }
+
+  snapshot(): StoreSnapshot {
+    const tables: StoreSnapshot['tables'] = {};
+    for (const [name, state] of this.tables) {
+      tables[name] = {
+        changed: [...state.changed.values()],
+        deleted: [...state.deleted].map(([id, tombstone]) => ({ id, ...tombstone })),
+        created: state.created,
+      };
+    }
+    return { seed: this.seed, accounts: this.counts.account, version: this.version, tables };
+  }
+
+  /** Rebuilds a store from a snapshot taken with the same seed and scale. */
+  static restore(snapshot: StoreSnapshot, now?: () => number): OrgStore {
+    const store = new OrgStore({ seed: snapshot.seed, accounts: snapshot.accounts, now });
+    store.version = snapshot.version;
+    for (const [name, saved] of Object.entries(snapshot.tables)) {
+      const state = store.state(name);
+      for (const stored of saved.changed) state.changed.set(stored.id, stored);
+      for (const { id, version, slot } of saved.deleted) state.deleted.set(id, { version, slot });
+      saved.created.forEach((id, position) => {
+        state.created.push(id);
+        state.createdSlots.set(id, state.generated + position);
+      });
+    }
+    return store;
   }
 
   /** The highest version handed out so far: a change-tracking token issued now covers everything up to it. */
