@@ -75,8 +75,14 @@ const describe = (url: string): string => {
   return decodeURIComponent(parsed.pathname + parsed.search);
 };
 
-async function readErrorBody(response: Response): Promise<ErrorBody | undefined> {
-  const text = await response.text();
+/** A response read to the end: Dataverse counts a request as concurrent until its body is sent. */
+interface ReadResponse {
+  status: number;
+  retryAfter: string | null;
+  text: string;
+}
+
+function readErrorBody(text: string): ErrorBody | undefined {
   try {
     const parsed = errorBodySchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
@@ -111,11 +117,14 @@ export class DataverseHttp {
     options: RequestOptions = {},
   ): Promise<z.infer<Schema> | undefined> {
     const url = this.url(pathOrUrl);
-    const response = await this.send(url, options);
-    if (response === undefined) return undefined;
-    const json: unknown = await response.json().catch((cause: unknown) => {
+    const text = await this.send(url, options);
+    if (text === undefined) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
       throw new ExportError('schema', `Dataverse returned a body that is not JSON for ${describe(url)}`, { cause, where: describe(url) });
-    });
+    }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new ExportError('schema', `Dataverse response for ${describe(url)} does not have the expected shape: ${parsed.error.message}`, {
@@ -126,10 +135,11 @@ export class DataverseHttp {
     return parsed.data;
   }
 
-  private async send(url: string, options: RequestOptions): Promise<Response | undefined> {
+  /** The body of a successful response; undefined for an allowed 404. */
+  private async send(url: string, options: RequestOptions): Promise<string | undefined> {
     for (let attempt = 0; ; attempt++) {
       const last = attempt + 1 >= this.retry.maxAttempts;
-      let response: Response;
+      let response: ReadResponse;
       try {
         response = await this.limit(() => this.fetchOnce(url, options));
       } catch (cause) {
@@ -138,24 +148,21 @@ export class DataverseHttp {
         await sleep(backoffDelayMs(attempt, this.retry));
         continue;
       }
-      if (response.ok) return response;
-      if (response.status === 404 && options.allowNotFound) {
-        await response.body?.cancel();
-        return undefined;
-      }
+      if (response.status >= 200 && response.status < 300) return response.text;
+      if (response.status === 404 && options.allowNotFound) return undefined;
       if (retryableStatus(response.status)) {
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        const retryAfterMs = parseRetryAfter(response.retryAfter);
         const delayMs = retryAfterMs ?? backoffDelayMs(attempt, this.retry);
-        const body = await readErrorBody(response);
+        const body = readErrorBody(response.text);
         if (last || delayMs > this.retry.maxDelayMs) throw this.exhausted(url, response.status, body, retryAfterMs ?? delayMs, attempt + 1);
         await sleep(delayMs);
         continue;
       }
-      throw this.failure(url, response.status, await readErrorBody(response));
+      throw this.failure(url, response.status, readErrorBody(response.text));
     }
   }
 
-  private async fetchOnce(url: string, options: RequestOptions): Promise<Response> {
+  private async fetchOnce(url: string, options: RequestOptions): Promise<ReadResponse> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${await this.token.getToken()}`,
       Accept: 'application/json',
@@ -163,7 +170,8 @@ export class DataverseHttp {
       'OData-Version': '4.0',
     };
     if (options.prefer && options.prefer.length > 0) headers.Prefer = options.prefer.join(',');
-    return fetch(url, { headers });
+    const response = await fetch(url, { headers });
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
   }
 
   private exhausted(url: string, status: number, body: ErrorBody | undefined, retryAfterMs: number, attempts: number): ExportError {
