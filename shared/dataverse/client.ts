@@ -1,7 +1,7 @@
 /**
  * The Dataverse Web API client the sync pipeline calls: table metadata, the change-tracked initial load
- * page by page, deltas, and rows by id. Pages are async iterators so no caller ever holds more than
- * one page; links are opaque strings the caller persists and hands back verbatim.
+ * page by page, deltas, and rows by id. Pages are async iterators (the client holds at most the current
+ * page and the one it reads ahead); links are opaque strings the caller persists and hands back verbatim.
  */
 import { ExportError } from '../errors';
 import type { ChangePage, RowChange, RowUpsert, WebApiRow } from './changes';
