@@ -42,22 +42,53 @@ export function sampleCounts(accounts: number): SampleCounts {
 
 export const DEFAULT_SAMPLE_ACCOUNTS = 2_000;
 
+const idPrefixes = new Map<string, string>();
+
+/** The GUID's first 23 characters, fixed per (seed, table); the last 12 hex digits are the row index. */
+function idPrefix(seed: number, table: string): string {
+  const key = `${seed}:${table}`;
+  let prefix = idPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = stableGuid(key).slice(0, 23);
+    idPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * Ids carry their row index so a store can find generated row `index` from its id (PATCH/DELETE by id)
+ * without holding an id → index map for a million rows.
+ */
 export function sampleRowId(seed: number, table: string, index: number): string {
-  return stableGuid(`${seed}:${table}:${index}`);
+  return `${idPrefix(seed, table)}-${index.toString(16).padStart(12, '0')}`;
+}
+
+/** The index of a generated row id, or undefined when the id was not generated for this (seed, table). */
+export function sampleRowIndex(seed: number, table: string, id: string): number | undefined {
+  const prefix = idPrefix(seed, table);
+  const lower = id.toLowerCase();
+  if (lower.length !== 36 || !lower.startsWith(`${prefix}-`)) return undefined;
+  const index = Number.parseInt(lower.slice(24), 16);
+  return Number.isSafeInteger(index) ? index : undefined;
 }
 
 export const SAMPLE_CURRENCY: LookupValue = { id: stableGuid('transactioncurrency:EUR'), logicalName: 'transactioncurrency' };
 
 /** mulberry32: a tiny, well-known 32-bit PRNG; enough for reproducible sample data. */
-function random(seedText: string): () => number {
-  let state = 0;
-  for (let i = 0; i < seedText.length; i++) state = (Math.imul(state, 31) + seedText.charCodeAt(i)) | 0;
+export function mulberry32(seed: number): () => number {
+  let state = seed | 0;
   return () => {
     state = (state + 0x6d2b79f5) | 0;
     let t = Math.imul(state ^ (state >>> 15), 1 | state);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+function random(seedText: string): () => number {
+  let seed = 0;
+  for (let i = 0; i < seedText.length; i++) seed = (Math.imul(seed, 31) + seedText.charCodeAt(i)) | 0;
+  return mulberry32(seed);
 }
 
 const words = ['Contoso', 'Fabrikam', 'Northwind', 'Adventure', 'Litware', 'Tailspin', 'Wingtip', 'Proseware',

@@ -145,7 +145,8 @@ function table(
   specs: ColumnSpec[],
   isIntersect = false,
 ): TableMetadata {
-  const primaryIdAttribute = `${logicalName}id`;
+  // Intersect tables break the `<table>id` convention (systemuserroles → systemuserroleid), so the key is the flagged column.
+  const primaryIdAttribute = specs.find((spec) => spec.primaryId)?.name ?? `${logicalName}id`;
   return {
     logicalName,
     schemaName: schemaNameOf(logicalName),

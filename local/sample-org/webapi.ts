@@ -4,21 +4,18 @@
  * strings, DateOnly as `YYYY-MM-DD`, `@odata.etag` as `W/"<versionnumber>"`. Helper columns that
  * derive from another column (`AttributeOf`) are not Web API properties and are left out.
  */
-import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metadata';
+import type { TableMetadata } from '../../shared/dataverse/metadata';
 import type { WebApiRow } from '../../shared/dataverse/changes';
+import {
+  ASSOCIATED_NAVIGATION_PROPERTY,
+  FORMATTED_VALUE,
+  LOOKUP_LOGICAL_NAME,
+  isLookupColumn,
+  webApiPropertyName,
+} from '../../shared/dataverse/properties';
 import type { LookupValue, SampleRow, SampleValue } from './rows';
 
-export const LOOKUP_LOGICAL_NAME = '@Microsoft.Dynamics.CRM.lookuplogicalname';
-export const ASSOCIATED_NAVIGATION_PROPERTY = '@Microsoft.Dynamics.CRM.associatednavigationproperty';
-export const FORMATTED_VALUE = '@OData.Community.Display.V1.FormattedValue';
-
-const lookupTypes = new Set(['Lookup', 'Customer', 'Owner']);
-
-export const isLookupColumn = (column: ColumnMetadata): boolean => lookupTypes.has(column.attributeType);
-
-/** The Web API property name of a column: `_<name>_value` for lookups, the logical name otherwise. */
-export const webApiPropertyName = (column: ColumnMetadata): string =>
-  isLookupColumn(column) ? `_${column.logicalName}_value` : column.logicalName;
+export * from '../../shared/dataverse/properties';
 
 const isLookupValue = (value: SampleValue): value is LookupValue =>
   typeof value === 'object' && value !== null && 'id' in value;

@@ -1,0 +1,67 @@
+/**
+ * `npm run emulator -- --port 5555 [--scale N] [--seed S] [--token T] [--state writes.json]
+ *   [--throttle-rate R] [--retry-after S] [--unavailable-rate R] [--latency-ms L] [--retention-days D]`
+ * Serves the sample org until stopped and prints its Web API base URL.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DEFAULT_SAMPLE_ACCOUNTS } from '../sample-org';
+import { startEmulator } from './server';
+
+const argsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(0),
+  scale: z.coerce.number().int().min(0).default(DEFAULT_SAMPLE_ACCOUNTS),
+  seed: z.coerce.number().int().default(1),
+  token: z.string().min(1).optional(),
+  'throttle-rate': z.coerce.number().min(0).max(1).default(0),
+  'retry-after': z.coerce.number().int().min(0).default(1),
+  'unavailable-rate': z.coerce.number().min(0).max(1).default(0),
+  'latency-ms': z.coerce.number().int().min(0).default(0),
+  'retention-days': z.coerce.number().positive().default(7),
+  state: z.string().min(1).optional(),
+});
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      scale: { type: 'string' },
+      seed: { type: 'string' },
+      token: { type: 'string' },
+      'throttle-rate': { type: 'string' },
+      'retry-after': { type: 'string' },
+      'unavailable-rate': { type: 'string' },
+      'latency-ms': { type: 'string' },
+      'retention-days': { type: 'string' },
+      state: { type: 'string' },
+    },
+  });
+  const parsed = argsSchema.safeParse(values);
+  if (!parsed.success) {
+    console.error(`Invalid arguments: ${parsed.error.message}`);
+    process.exit(2);
+  }
+  const args = parsed.data;
+  const emulator = await startEmulator({
+    port: args.port,
+    accounts: args.scale,
+    seed: args.seed,
+    token: args.token,
+    changeTrackingRetentionDays: args['retention-days'],
+    statePath: args.state,
+    faults: {
+      throttleRate: args['throttle-rate'],
+      retryAfterSeconds: args['retry-after'],
+      unavailableRate: args['unavailable-rate'],
+      latencyMs: args['latency-ms'],
+    },
+  });
+  console.log(emulator.baseUrl);
+  const stop = (): void => {
+    void emulator.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+void main();

@@ -1,0 +1,285 @@
+/**
+ * The emulator's data: the sample org's generated rows plus every write made since. Generated rows are
+ * never stored: row `index` is regenerated from (seed, table, index) and its id carries the index. Only
+ * writes are kept — changed/created rows by id, tombstones for deleted ids — so a million-account org
+ * costs a few counters until someone writes to it.
+ *
+ * Versions are one org-wide monotonic counter, as Dataverse's `versionnumber` is. Every row lives in a
+ * "slot" that fixes its position in paging order: generated rows in index order, then created rows in
+ * creation order; a deleted-then-recreated row keeps its slot.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { TableMetadata } from '../../shared/dataverse/metadata';
+import {
+  DEFAULT_SAMPLE_ACCOUNTS,
+  SAMPLE_CURRENCY,
+  sampleCounts,
+  sampleRow,
+  sampleRowId,
+  sampleRowIndex,
+  sampleTables,
+  type SampleCounts,
+  type SampleRow,
+} from '../sample-org';
+
+export interface StoredRow {
+  id: string;
+  version: number;
+  row: SampleRow;
+}
+
+interface Tombstone {
+  version: number;
+  slot: number;
+}
+
+interface TableState {
+  table: TableMetadata;
+  generated: number;
+  /** Generated row `index` has version `firstVersion + index`. */
+  firstVersion: number;
+  changed: Map<string, StoredRow>;
+  deleted: Map<string, Tombstone>;
+  /** Ids of created rows; created row `i` lives in slot `generated + i`. */
+  created: string[];
+  createdSlots: Map<string, number>;
+}
+
+export type DeltaItem = { kind: 'upsert'; stored: StoredRow } | { kind: 'delete'; id: string; version: number };
+
+export interface StoreOptions {
+  seed?: number;
+  accounts?: number;
+  /** Milliseconds since the epoch; injectable so tests can age tokens. */
+  now?: () => number;
+}
+
+/** Real orgs have version numbers in the millions and up; starting there keeps the magnitudes honest. */
+const FIRST_VERSION = 1_000_000;
+
+const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+export class WriteConflict extends Error {}
+
+const sampleValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null(), z.object({ id: z.string(), logicalName: z.string() })]);
+const storedRowSchema = z.object({ id: z.string(), version: z.number().int(), row: z.record(z.string(), sampleValueSchema) });
+
+/** What a store holds beyond its generated rows: enough to rebuild it exactly (`--state` in the CLI). */
+export const storeSnapshotSchema = z.object({
+  seed: z.number().int(),
+  accounts: z.number().int(),
+  version: z.number().int(),
+  tables: z.record(
+    z.string(),
+    z.object({
+      changed: z.array(storedRowSchema),
+      deleted: z.array(z.object({ id: z.string(), version: z.number().int(), slot: z.number().int() })),
+      created: z.array(z.string()),
+    }),
+  ),
+});
+export type StoreSnapshot = z.infer<typeof storeSnapshotSchema>;
+
+export class OrgStore {
+  readonly seed: number;
+  readonly counts: SampleCounts;
+  readonly now: () => number;
+  private version: number;
+  private readonly tables = new Map<string, TableState>();
+
+  constructor(options: StoreOptions = {}) {
+    this.seed = options.seed ?? 1;
+    this.counts = sampleCounts(options.accounts ?? DEFAULT_SAMPLE_ACCOUNTS);
+    this.now = options.now ?? Date.now;
+    let version = FIRST_VERSION;
+    for (const table of sampleTables) {
+      const generated = this.counts[table.logicalName as keyof SampleCounts];
+      this.tables.set(table.logicalName, {
+        table, generated, firstVersion: version + 1, changed: new Map(), deleted: new Map(), created: [], createdSlots: new Map(),
+      });
+      version += generated;
+    }
+    this.version = version;
+  }
+
+  snapshot(): StoreSnapshot {
+    const tables: StoreSnapshot['tables'] = {};
+    for (const [name, state] of this.tables) {
+      tables[name] = {
+        changed: [...state.changed.values()],
+        deleted: [...state.deleted].map(([id, tombstone]) => ({ id, ...tombstone })),
+        created: state.created,
+      };
+    }
+    return { seed: this.seed, accounts: this.counts.account, version: this.version, tables };
+  }
+
+  /** Rebuilds a store from a snapshot taken with the same seed and scale. */
+  static restore(snapshot: StoreSnapshot, now?: () => number): OrgStore {
+    const store = new OrgStore({ seed: snapshot.seed, accounts: snapshot.accounts, now });
+    store.version = snapshot.version;
+    for (const [name, saved] of Object.entries(snapshot.tables)) {
+      const state = store.state(name);
+      for (const stored of saved.changed) state.changed.set(stored.id, stored);
+      for (const { id, version, slot } of saved.deleted) state.deleted.set(id, { version, slot });
+      saved.created.forEach((id, position) => {
+        state.created.push(id);
+        state.createdSlots.set(id, state.generated + position);
+      });
+    }
+    return store;
+  }
+
+  /** The highest version handed out so far: a change-tracking token issued now covers everything up to it. */
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  metadata(): TableMetadata[] {
+    return [...this.tables.values()].map((state) => state.table);
+  }
+
+  tableBySet(entitySetName: string): TableMetadata | undefined {
+    return this.metadata().find((table) => table.entitySetName === entitySetName);
+  }
+
+  private state(logicalName: string): TableState {
+    const state = this.tables.get(logicalName);
+    if (!state) throw new Error(`The emulator has no table '${logicalName}'`);
+    return state;
+  }
+
+  private generatedIndex(state: TableState, id: string): number | undefined {
+    const index = sampleRowIndex(this.seed, state.table.logicalName, id);
+    return index !== undefined && index < state.generated ? index : undefined;
+  }
+
+  private slotOf(state: TableState, id: string): number | undefined {
+    return this.generatedIndex(state, id) ?? state.createdSlots.get(id) ?? state.deleted.get(id)?.slot;
+  }
+
+  private generatedRow(state: TableState, index: number): StoredRow {
+    return {
+      id: sampleRowId(this.seed, state.table.logicalName, index),
+      version: state.firstVersion + index,
+      row: sampleRow(state.table.logicalName, index, this.seed, this.counts),
+    };
+  }
+
+  get(logicalName: string, id: string): StoredRow | undefined {
+    const state = this.state(logicalName);
+    const key = id.toLowerCase();
+    if (state.deleted.has(key)) return undefined;
+    const changed = state.changed.get(key);
+    if (changed) return changed;
+    const index = this.generatedIndex(state, key);
+    return index === undefined ? undefined : this.generatedRow(state, index);
+  }
+
+  private rowInSlot(state: TableState, slot: number): StoredRow | undefined {
+    const id = slot < state.generated ? sampleRowId(this.seed, state.table.logicalName, slot) : state.created[slot - state.generated];
+    if (id === undefined || state.deleted.has(id)) return undefined;
+    return state.changed.get(id) ?? (slot < state.generated ? this.generatedRow(state, slot) : undefined);
+  }
+
+  /** Up to `limit` live rows after `afterSlot` in paging order, and whether more follow. */
+  page(logicalName: string, afterSlot: number, limit: number): { rows: Array<StoredRow & { slot: number }>; more: boolean } {
+    const state = this.state(logicalName);
+    const end = state.generated + state.created.length;
+    const rows: Array<StoredRow & { slot: number }> = [];
+    for (let slot = afterSlot + 1; slot < end; slot++) {
+      const stored = this.rowInSlot(state, slot);
+      if (!stored) continue;
+      if (rows.length === limit) return { rows, more: true };
+      rows.push({ ...stored, slot });
+    }
+    return { rows, more: false };
+  }
+
+  /**
+   * Changes after version `after` up to `upTo`: the latest state of changed rows in version order, then
+   * deletes in version order — as Dataverse orders a delta. `cursor` is the last version already returned.
+   */
+  changes(logicalName: string, after: number, upTo: number, cursor: number, limit: number): { items: DeltaItem[]; more: boolean } {
+    const state = this.state(logicalName);
+    const from = Math.max(after, cursor);
+    const items: DeltaItem[] = [];
+    const take = (item: DeltaItem): boolean => {
+      if (items.length === limit) return false;
+      items.push(item);
+      return true;
+    };
+    // Generated rows only count as changes for tokens older than the org itself.
+    const firstIndex = Math.max(0, from - state.firstVersion + 1);
+    const lastIndex = Math.min(state.generated - 1, upTo - state.firstVersion);
+    for (let index = firstIndex; index <= lastIndex; index++) {
+      const id = sampleRowId(this.seed, logicalName, index);
+      if (state.changed.has(id) || state.deleted.has(id)) continue;
+      if (!take({ kind: 'upsert', stored: this.generatedRow(state, index) })) return { items, more: true };
+    }
+    const inWindow = (version: number): boolean => version > from && version <= upTo;
+    const upserts = [...state.changed.values()].filter((stored) => inWindow(stored.version)).sort((a, b) => a.version - b.version);
+    for (const stored of upserts) if (!take({ kind: 'upsert', stored })) return { items, more: true };
+    const deletes = [...state.deleted.entries()]
+      .filter(([, tombstone]) => inWindow(tombstone.version))
+      .sort(([, a], [, b]) => a.version - b.version);
+    for (const [id, tombstone] of deletes) if (!take({ kind: 'delete', id, version: tombstone.version })) return { items, more: true };
+    return { items, more: false };
+  }
+
+  private defaults(table: TableMetadata, id: string): SampleRow {
+    const row: SampleRow = {};
+    const stamp = isoSeconds(this.now());
+    for (const column of table.columns) row[column.logicalName] = null;
+    row[table.primaryIdAttribute] = id;
+    const defaults: SampleRow = {
+      createdon: stamp,
+      modifiedon: stamp,
+      statecode: 0,
+      statuscode: 1,
+      transactioncurrencyid: SAMPLE_CURRENCY,
+      exchangerate: 1,
+      owneridtype: 'systemuser',
+    };
+    for (const [name, value] of Object.entries(defaults)) if (name in row) row[name] = value;
+    return row;
+  }
+
+  /** Creates a row; `id` may be given (Dataverse accepts client-set GUIDs), also to recreate a deleted one. */
+  create(logicalName: string, values: SampleRow, id?: string): StoredRow {
+    const state = this.state(logicalName);
+    const key = (id ?? randomUUID()).toLowerCase();
+    if (this.get(logicalName, key)) throw new WriteConflict(`A record with matching key values already exists: ${key}`);
+    if (this.slotOf(state, key) === undefined) {
+      state.createdSlots.set(key, state.generated + state.created.length);
+      state.created.push(key);
+    }
+    state.deleted.delete(key);
+    const stored: StoredRow = { id: key, version: ++this.version, row: { ...this.defaults(state.table, key), ...values } };
+    state.changed.set(key, stored);
+    return stored;
+  }
+
+  /** Updates a live row; undefined when there is none. */
+  update(logicalName: string, id: string, values: SampleRow): StoredRow | undefined {
+    const current = this.get(logicalName, id);
+    if (!current) return undefined;
+    const row = { ...current.row, ...values };
+    if ('modifiedon' in row) row.modifiedon = isoSeconds(this.now());
+    const stored: StoredRow = { id: current.id, version: ++this.version, row };
+    this.state(logicalName).changed.set(current.id, stored);
+    return stored;
+  }
+
+  /** Deletes a live row, leaving a tombstone for deltas; false when there is none. */
+  delete(logicalName: string, id: string): boolean {
+    const state = this.state(logicalName);
+    const current = this.get(logicalName, id);
+    if (!current) return false;
+    const slot = this.slotOf(state, current.id) ?? 0;
+    state.changed.delete(current.id);
+    state.deleted.set(current.id, { version: ++this.version, slot });
+    return true;
+  }
+}

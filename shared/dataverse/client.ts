@@ -1,0 +1,175 @@
+/**
+ * The Dataverse Web API client the sync pipeline calls: table metadata, the change-tracked initial load
+ * page by page, deltas, and rows by id. Pages are async iterators (the client holds at most the current
+ * page and the one it reads ahead); links are opaque strings the caller persists and hands back verbatim.
+ */
+import { ExportError } from '../errors';
+import type { ChangePage, RowChange, RowUpsert, WebApiRow } from './changes';
+import { DataverseHttp, type DataverseHttpOptions } from './http';
+import type { ManyToManyRelationship, TableMetadata } from './metadata';
+import { readManyToMany, readTable } from './metadata-reader';
+import { deletedEntitySchema, entityPageSchema, etagSchema, singleRowSchema, type EntityPageBody } from './responses';
+
+/** Dataverse refuses pages larger than this. */
+export const MAX_PAGE_SIZE = 5000;
+
+/** What the client needs of a table to read its rows. */
+export type TableRef = Pick<TableMetadata, 'entitySetName' | 'primaryIdAttribute'>;
+
+export interface PageOptions {
+  /** Rows per page, 1–5000; the same value must be used for every page of one load. */
+  pageSize?: number;
+  /** Ask for formatted values and lookup annotations (`odata.include-annotations="*"`). */
+  annotations?: boolean;
+}
+
+export interface InitialLoadOptions extends PageOptions {
+  /** Web API property names (`webApiSelect(table)`); all columns when absent. */
+  select?: string[];
+  /** A `nextLink` persisted from an earlier page: continue the load from there. */
+  resumeFrom?: string;
+}
+
+export interface RowsById {
+  rows: RowUpsert[];
+  /** Ids that no longer exist. */
+  missing: string[];
+}
+
+/** The version watermark of a `$deltatoken` (`<version>!<MM/dd/yyyy HH:mm:ss>`), the integer before `!`. */
+export function tokenWatermark(token: string): number | undefined {
+  const match = /^(\d+)!/.exec(token);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The watermark carried by a deltaLink's `$deltatoken`. */
+export function deltaLinkWatermark(deltaLink: string): number | undefined {
+  const token = new URL(deltaLink, 'http://placeholder/').searchParams.get('$deltatoken');
+  return token === null ? undefined : tokenWatermark(token);
+}
+
+/** `W/"915244"` → 915244. */
+export function etagVersion(etag: unknown, where: string): number {
+  const parsed = etagSchema.safeParse(etag);
+  if (!parsed.success) throw new ExportError('schema', `Row has no version etag (got ${JSON.stringify(etag)})`, { where });
+  return Number(parsed.data.slice(3, -1));
+}
+
+export function toRowUpsert(table: TableRef, row: WebApiRow, where: string): RowUpsert {
+  const id = row[table.primaryIdAttribute];
+  if (typeof id !== 'string') {
+    throw new ExportError('schema', `Row has no primary key '${table.primaryIdAttribute}'`, { where });
+  }
+  return { kind: 'upsert', id, versionNumber: etagVersion(row['@odata.etag'], where), row };
+}
+
+/** Rows become upserts; `$deletedEntity` items (identified by their item-level context) become deletes. */
+export function toRowChange(table: TableRef, item: WebApiRow, where: string): RowChange {
+  if ('@odata.context' in item) {
+    const deleted = deletedEntitySchema.safeParse(item);
+    if (!deleted.success) throw new ExportError('schema', `Unreadable $deletedEntity item: ${deleted.error.message}`, { where });
+    return { kind: 'delete', id: deleted.data.id };
+  }
+  return toRowUpsert(table, item, where);
+}
+
+const preferences = (options: PageOptions): string[] => {
+  const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+    throw new ExportError('config', `Page size must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, { where: 'pageSize' });
+  }
+  const prefer = ['odata.track-changes', `odata.maxpagesize=${pageSize}`];
+  if (options.annotations) prefer.push('odata.include-annotations="*"');
+  return prefer;
+};
+
+export class DataverseClient {
+  readonly http: DataverseHttp;
+
+  constructor(options: DataverseHttpOptions) {
+    this.http = new DataverseHttp(options);
+  }
+
+  /** Tables with columns (concrete types, casts, option sets incl. state/status) in the order asked. */
+  readTables(logicalNames: string[]): Promise<TableMetadata[]> {
+    return Promise.all(logicalNames.map((name) => readTable(this.http, name)));
+  }
+
+  /** N:N relationships of the given tables, each once. */
+  readManyToMany(logicalNames: string[]): Promise<ManyToManyRelationship[]> {
+    return readManyToMany(this.http, logicalNames);
+  }
+
+  /**
+   * The change-tracked initial load, one page at a time. Every page but the last carries `nextLink`
+   * (persist it to resume with `resumeFrom`); the last carries `deltaLink` and its `watermark`.
+   */
+  initialLoad(table: TableRef, options: InitialLoadOptions = {}): AsyncGenerator<ChangePage> {
+    const select = options.select && options.select.length > 0 ? `?$select=${options.select.join(',')}` : '';
+    const first = options.resumeFrom ?? `${table.entitySetName}${select}`;
+    return this.follow(table, first, preferences(options));
+  }
+
+  /** Replays a deltaLink verbatim: changes since it was issued, following `nextLink` inside large deltas. */
+  readDelta(table: TableRef, deltaLink: string, options: PageOptions = {}): AsyncGenerator<ChangePage> {
+    return this.follow(table, deltaLink, preferences(options));
+  }
+
+  /** Current rows by primary key, without change tracking (to resync failed records). */
+  async readRowsById(table: TableRef, ids: string[], options: { select?: string[] } = {}): Promise<RowsById> {
+    const select = options.select && options.select.length > 0 ? `?$select=${options.select.join(',')}` : '';
+    const results = await Promise.all(
+      ids.map(async (id) => ({
+        id,
+        row: await this.http.get(`${table.entitySetName}(${encodeURIComponent(id)})${select}`, singleRowSchema, { allowNotFound: true }),
+      })),
+    );
+    const rows: RowUpsert[] = [];
+    const missing: string[] = [];
+    for (const { id, row } of results) {
+      if (row === undefined) {
+        missing.push(id);
+        continue;
+      }
+      // A single entity carries its own `@odata.context`; page rows do not, and consumers expect page rows.
+      const { '@odata.context': _context, ...pageRow } = row;
+      rows.push(toRowUpsert(table, pageRow, `${table.entitySetName}(${id})`));
+    }
+    return { rows, missing };
+  }
+
+  private async fetchPage(table: TableRef, link: string, prefer: string[]): Promise<EntityPageBody> {
+    const body = await this.http.get(link, entityPageSchema, { prefer });
+    if (!body) throw new ExportError('schema', `No page returned for ${table.entitySetName}`, { where: table.entitySetName });
+    return body;
+  }
+
+  /**
+   * Requests the next page while the caller works on the current one, so download and processing
+   * overlap; at most two pages are ever held. A failed read-ahead surfaces when its page is asked for.
+   */
+  private async *follow(table: TableRef, firstLink: string, prefer: string[]): AsyncGenerator<ChangePage> {
+    let pending: Promise<EntityPageBody> | undefined = this.fetchPage(table, firstLink, prefer);
+    while (pending !== undefined) {
+      const body: EntityPageBody = await pending;
+      const where = `${table.entitySetName} page`;
+      const nextLink = body['@odata.nextLink'];
+      const deltaLink = body['@odata.deltaLink'];
+      pending = nextLink === undefined ? undefined : this.fetchPage(table, nextLink, prefer);
+      pending?.catch(() => undefined);
+      const page: ChangePage = { changes: body.value.map((item) => toRowChange(table, item, where)) };
+      if (nextLink !== undefined) page.nextLink = nextLink;
+      else if (deltaLink !== undefined) {
+        page.deltaLink = deltaLink;
+        const watermark = deltaLinkWatermark(deltaLink);
+        if (watermark !== undefined) page.watermark = watermark;
+      } else {
+        throw new ExportError('config', `Table '${table.entitySetName}' returned no delta link: change tracking is not enabled on it`, {
+          where: table.entitySetName,
+          fix: 'Turn on "Track changes" in the table properties (Power Apps maker portal → Tables → Properties → Advanced options).',
+        });
+      }
+      yield page;
+    }
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The HTTP edge of the Dataverse client: bearer token, OData headers, a per-org concurrency limit,
+ * bounded retries for throttling and transient failures, and the mapping of Dataverse error bodies
+ * to ExportError classes. Every response body is validated with zod before it leaves this module.
+ */
+import pLimit from 'p-limit';
+import type { z } from 'zod';
+import { ExportError } from '../errors';
+import type { AccessTokenSource } from './auth';
+import { errorBodySchema, type ErrorBody } from './responses';
+
+export interface RetryPolicy {
+  /** Attempts per request, the first one included. */
+  maxAttempts: number;
+  /** Backoff base when the server sends no `Retry-After`: attempt n waits up to base·2ⁿ (full jitter). */
+  baseDelayMs: number;
+  /** Longest single wait; a `Retry-After` beyond it is handed to the caller as a throttled error instead. */
+  maxDelayMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000 };
+
+/** Dataverse allows 52 concurrent requests per user; staying well under leaves room for other clients. */
+export const DEFAULT_CONCURRENCY = 8;
+
+/** `ExpiredVersionStamp`: the change-tracking token is older than the org keeps changes. */
+export const EXPIRED_VERSION_STAMP = '0x80044352';
+
+export interface DataverseHttpOptions {
+  /** `https://<org>.crm.dynamics.com/api/data/v9.2/` (trailing slash optional). */
+  baseUrl: string;
+  token: AccessTokenSource;
+  /** Concurrent requests to this org from this process, shared by every client of the same org. */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface RequestOptions {
+  /** `Prefer` preferences, sent as one comma list. */
+  prefer?: string[];
+  /** Return undefined for 404 instead of failing (reading rows that may have been deleted). */
+  allowNotFound?: boolean;
+}
+
+const limiters = new Map<string, ReturnType<typeof pLimit>>();
+
+function limiterFor(origin: string, concurrency: number): ReturnType<typeof pLimit> {
+  const key = `${origin}#${concurrency}`;
+  let limiter = limiters.get(key);
+  if (!limiter) {
+    limiter = pLimit(concurrency);
+    limiters.set(key, limiter);
+  }
+  return limiter;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Full-jitter exponential backoff (AWS architecture blog): spreads retries of many callers apart. */
+export const backoffDelayMs = (attempt: number, policy: RetryPolicy, random = Math.random): number =>
+  Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
+
+/** Path and query of a URL, for error locations: never the token, which only travels in a header. */
+const describe = (url: string): string => {
+  const parsed = new URL(url);
+  return decodeURIComponent(parsed.pathname + parsed.search);
+};
+
+/** A response read to the end: Dataverse counts a request as concurrent until its body is sent. */
+interface ReadResponse {
+  status: number;
+  retryAfter: string | null;
+  text: string;
+}
+
+function readErrorBody(text: string): ErrorBody | undefined {
+  try {
+    const parsed = errorBodySchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const retryableStatus = (status: number): boolean => status === 429 || status === 503 || status === 500 || status === 502 || status === 504;
+
+export class DataverseHttp {
+  readonly baseUrl: string;
+  private readonly token: AccessTokenSource;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly retry: RetryPolicy;
+
+  constructor(options: DataverseHttpOptions) {
+    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+    this.token = options.token;
+    this.retry = { ...defaultRetryPolicy, ...options.retry };
+    this.limit = limiterFor(new URL(this.baseUrl).origin, options.concurrency ?? DEFAULT_CONCURRENCY);
+  }
+
+  /** An absolute URL for a path relative to the Web API root; absolute links (nextLink, deltaLink) pass through verbatim. */
+  url(pathOrUrl: string): string {
+    return /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+  }
+
+  async get<Schema extends z.ZodType>(
+    pathOrUrl: string,
+    schema: Schema,
+    options: RequestOptions = {},
+  ): Promise<z.infer<Schema> | undefined> {
+    const url = this.url(pathOrUrl);
+    const text = await this.send(url, options);
+    if (text === undefined) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new ExportError('schema', `Dataverse returned a body that is not JSON for ${describe(url)}`, { cause, where: describe(url) });
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new ExportError('schema', `Dataverse response for ${describe(url)} does not have the expected shape: ${parsed.error.message}`, {
+        where: describe(url),
+        fix: 'The Web API returned a shape this client does not know; capture the response and extend shared/dataverse/responses.ts.',
+      });
+    }
+    return parsed.data;
+  }
+
+  /** The body of a successful response; undefined for an allowed 404. */
+  private async send(url: string, options: RequestOptions): Promise<string | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt + 1 >= this.retry.maxAttempts;
+      let response: ReadResponse;
+      try {
+        response = await this.limit(() => this.fetchOnce(url, options));
+      } catch (cause) {
+        if (cause instanceof ExportError) throw cause;
+        if (last) throw new ExportError('transient', `Dataverse did not answer ${describe(url)}: ${String(cause)}`, { cause, where: describe(url) });
+        await sleep(backoffDelayMs(attempt, this.retry));
+        continue;
+      }
+      if (response.status >= 200 && response.status < 300) return response.text;
+      if (response.status === 404 && options.allowNotFound) return undefined;
+      if (retryableStatus(response.status)) {
+        const retryAfterMs = parseRetryAfter(response.retryAfter);
+        const delayMs = retryAfterMs ?? backoffDelayMs(attempt, this.retry);
+        const body = readErrorBody(response.text);
+        if (last || delayMs > this.retry.maxDelayMs) throw this.exhausted(url, response.status, body, retryAfterMs ?? delayMs, attempt + 1);
+        await sleep(delayMs);
+        continue;
+      }
+      throw this.failure(url, response.status, readErrorBody(response.text));
+    }
+  }
+
+  private async fetchOnce(url: string, options: RequestOptions): Promise<ReadResponse> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${await this.token.getToken()}`,
+      Accept: 'application/json',
+      'OData-MaxVersion': '4.0',
+      'OData-Version': '4.0',
+    };
+    if (options.prefer && options.prefer.length > 0) headers.Prefer = options.prefer.join(',');
+    const response = await fetch(url, { headers });
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
+  }
+
+  private exhausted(url: string, status: number, body: ErrorBody | undefined, retryAfterMs: number, attempts: number): ExportError {
+    const detail = body ? ` (${body.error.code}: ${body.error.message})` : '';
+    const throttled = status === 429 || status === 503;
+    return new ExportError(
+      throttled ? 'throttled' : 'transient',
+      `Dataverse answered ${status} to ${describe(url)} ${attempts} time(s)${detail}`,
+      {
+        where: describe(url),
+        retryAfterMs,
+        fix: throttled ? 'Dataverse service protection limits were hit; retry later or lower the per-org concurrency.' : undefined,
+      },
+    );
+  }
+
+  private failure(url: string, status: number, body: ErrorBody | undefined): ExportError {
+    const where = describe(url);
+    const detail = body ? `${body.error.code}: ${body.error.message}` : `HTTP ${status}`;
+    if (body?.error.code === EXPIRED_VERSION_STAMP || status === 410) {
+      return new ExportError('expired-token', `The change-tracking token has expired (${detail})`, {
+        where,
+        fix: 'Discard the delta link and re-baseline the table with a full initial load.',
+      });
+    }
+    if (status === 401) {
+      return new ExportError('config', `Dataverse rejected the access token (${detail})`, {
+        where,
+        fix: 'Check the tenant, client id and secret (or managed identity), and that the token scope is the environment URL + "/.default".',
+      });
+    }
+    if (status === 403) {
+      return new ExportError('config', `Dataverse refused access (${detail})`, {
+        where,
+        fix: 'The app registration is not an application user in this environment, or its security role lacks organization-level read on this table. Add it under Power Platform admin center → Environment → Settings → Application users.',
+      });
+    }
+    return new ExportError('schema', `Dataverse rejected ${where} (${detail})`, {
+      where,
+      fix: 'Check that the table and columns exist in this environment; metadata may have changed since it was read.',
+    });
+  }
+}

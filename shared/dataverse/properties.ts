@@ -1,0 +1,31 @@
+/**
+ * How table columns appear as Web API properties. Shared by the client (building `$select`, reading ids)
+ * and the emulator (serving rows), so both sides name properties the same way.
+ */
+import type { ColumnMetadata, TableMetadata } from './metadata';
+
+export const LOOKUP_LOGICAL_NAME = '@Microsoft.Dynamics.CRM.lookuplogicalname';
+export const ASSOCIATED_NAVIGATION_PROPERTY = '@Microsoft.Dynamics.CRM.associatednavigationproperty';
+export const FORMATTED_VALUE = '@OData.Community.Display.V1.FormattedValue';
+
+const lookupTypes = new Set(['Lookup', 'Customer', 'Owner']);
+
+export const isLookupColumn = (column: ColumnMetadata): boolean => lookupTypes.has(column.attributeType);
+
+/** The Web API property name of a column: `_<name>_value` for lookups, the logical name otherwise. */
+export const webApiPropertyName = (column: ColumnMetadata): string =>
+  isLookupColumn(column) ? `_${column.logicalName}_value` : column.logicalName;
+
+/** Image and file columns hold references to binary content that the export does not copy. */
+const binaryTypeNames = new Set(['ImageType', 'FileType']);
+
+/**
+ * Columns that are Web API properties worth replicating: readable, not a helper derived from another
+ * column (`AttributeOf`), not image/file content.
+ */
+export const isReplicableColumn = (column: ColumnMetadata): boolean =>
+  column.attributeOf === null && column.isValidForRead && !binaryTypeNames.has(column.attributeTypeName);
+
+/** The `$select` list for a table: every replicable column as a Web API property name. */
+export const webApiSelect = (table: TableMetadata): string[] =>
+  table.columns.filter(isReplicableColumn).map(webApiPropertyName);
