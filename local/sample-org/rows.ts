@@ -85,7 +85,7 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-function random(seedText: string): () => number {
+export function seededRandom(seedText: string): () => number {
   let seed = 0;
   for (let i = 0; i < seedText.length; i++) seed = (Math.imul(seed, 31) + seedText.charCodeAt(i)) | 0;
   return mulberry32(seed);
@@ -223,7 +223,7 @@ function valueFor(
 /** Row `index` of `table` for `seed`. Same arguments, same row. */
 export function sampleRow(tableName: string, index: number, seed: number, counts: SampleCounts): SampleRow {
   const table = sampleTable(tableName);
-  const next = random(`${seed}:${tableName}:${index}`);
+  const next = seededRandom(`${seed}:${tableName}:${index}`);
   const row: SampleRow = {};
   // Fill in column order, but make sure the values other columns derive from exist first.
   for (const column of table.columns) row[column.logicalName] = valueFor(column, table, index, seed, counts, next, row);

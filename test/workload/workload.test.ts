@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../local/emulator/server';
+import { createWorkload, type Operation } from '../../local/workload/workload';
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, seed: 7, accounts: 40 });
+});
+afterAll(async () => emulator.close());
+
+const rows = { account: 40, contact: 60 };
+
+describe('workload', () => {
+  it('changes the org through the Web API, and the org agrees with what it says it did', async () => {
+    const workload = createWorkload({ baseUrl: emulator.baseUrl, token: 'any', seed: 11, sampleSeed: 7, rows });
+    const done: Operation[] = [];
+    for (let i = 0; i < 300; i++) done.push(await workload.step());
+    const kinds = new Set(done.map((operation) => operation.kind));
+    expect(kinds).toEqual(new Set(['create', 'update', 'delete', 'recreate']));
+    for (const table of ['account', 'contact'] as const) {
+      for (const id of workload.alive(table)) expect(emulator.store.get(table, id), `${table} ${id}`).toBeDefined();
+    }
+    const lastDeletes = done.filter((operation) => operation.kind === 'delete' && !workload.alive(operation.table).has(operation.id));
+    expect(lastDeletes.length).toBeGreaterThan(0);
+    for (const operation of lastDeletes) expect(emulator.store.get(operation.table, operation.id)).toBeUndefined();
+  });
+
+  it('replays the same operations for the same seed', async () => {
+    const first = createWorkload({ baseUrl: emulator.baseUrl, token: 'any', seed: 99, sampleSeed: 7, rows });
+    const kindsAndTables = async () => {
+      const list: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const operation = await first.step();
+        list.push(`${operation.kind}:${operation.table}`);
+      }
+      return list;
+    };
+    const a = await kindsAndTables();
+    const other = await startEmulator({ port: 0, seed: 7, accounts: 40 });
+    try {
+      const second = createWorkload({ baseUrl: other.baseUrl, token: 'any', seed: 99, sampleSeed: 7, rows });
+      const b: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const operation = await second.step();
+        b.push(`${operation.kind}:${operation.table}`);
+      }
+      expect(b).toEqual(a);
+    } finally {
+      await other.close();
+    }
+  });
+});
