@@ -1,0 +1,33 @@
+/**
+ * Keeps secrets out of everything the product writes: logs, error messages, status and failed-record
+ * files. Secret values resolved at run time (Key Vault, app settings) are registered here; known secret
+ * shapes (connection-string passwords and keys, bearer tokens, SAS signatures) are masked even when nobody
+ * registered them.
+ */
+const MASK = '***';
+
+const secretShapes: Array<[RegExp, string]> = [
+  [/\b(password|pwd|accountkey|sharedaccesskey|client_?secret)(\s*=\s*)("[^"]*"|'[^']*'|[^;&\s]+)/gi, `$1$2${MASK}`],
+  [/\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*/gi, `$1${MASK}`],
+  [/\b(sig=)[A-Za-z0-9%+/=]+/gi, `$1${MASK}`],
+  [/\b((?:postgres(?:ql)?|mssql|sqlserver):\/\/[^:/\s@]+:)[^@\s]+@/gi, `$1${MASK}@`],
+];
+
+export class SecretRedactor {
+  private readonly secrets = new Set<string>();
+
+  /** Values shorter than 6 characters are not registered: masking them would mangle ordinary words. */
+  register(secret: string): void {
+    if (secret.length >= 6) this.secrets.add(secret);
+  }
+
+  redact(text: string): string {
+    let result = text;
+    for (const secret of this.secrets) result = result.split(secret).join(MASK);
+    for (const [shape, replacement] of secretShapes) result = result.replace(shape, replacement);
+    return result;
+  }
+}
+
+/** The process-wide redactor: secrets are registered where they are resolved, logs are redacted where they are written. */
+export const redactor = new SecretRedactor();

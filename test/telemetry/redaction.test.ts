@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { SecretRedactor } from '../../shared/telemetry/redaction';
+
+describe('SecretRedactor', () => {
+  it('masks registered secrets wherever they appear', () => {
+    const redactor = new SecretRedactor();
+    redactor.register('s3cr3t-value-123');
+    expect(redactor.redact('token s3cr3t-value-123 and again s3cr3t-value-123')).toBe('token *** and again ***');
+  });
+
+  it.each([
+    ['Server=tcp:x.database.windows.net;Password=hunter2!;Encrypt=True', 'Server=tcp:x.database.windows.net;Password=***;Encrypt=True'],
+    ['AccountName=a;AccountKey=abc123==;EndpointSuffix=core', 'AccountName=a;AccountKey=***;EndpointSuffix=core'],
+    ['postgres://app:pa55word@db:5432/x', 'postgres://app:***@db:5432/x'],
+    ['Authorization: Bearer eyJhbGciOi.abc.def', 'Authorization: Bearer ***'],
+    ['https://a.blob.core.windows.net/c/b?sv=2024&sig=AbC%2Bd%3D', 'https://a.blob.core.windows.net/c/b?sv=2024&sig=***'],
+    ['client_secret=xyz&scope=a', 'client_secret=***&scope=a'],
+  ])('masks secret shapes nobody registered: %s', (text, expected) => {
+    expect(new SecretRedactor().redact(text)).toBe(expected);
+  });
+
+  it('leaves ordinary text alone and ignores values too short to be secrets', () => {
+    const redactor = new SecretRedactor();
+    redactor.register('abc');
+    expect(redactor.redact('abc account contact')).toBe('abc account contact');
+  });
+});
