@@ -106,9 +106,19 @@ export class DataverseHttp {
     this.limit = limiterFor(new URL(this.baseUrl).origin, options.concurrency ?? DEFAULT_CONCURRENCY);
   }
 
-  /** An absolute URL for a path relative to the Web API root; absolute links (nextLink, deltaLink) pass through verbatim. */
+  /**
+   * An absolute URL for a path relative to the Web API root. Absolute links (nextLink, deltaLink) pass
+   * through verbatim, but only to this org: a persisted link pointing elsewhere would carry our token there.
+   */
   url(pathOrUrl: string): string {
-    return /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+    if (!/^https?:\/\//i.test(pathOrUrl)) return `${this.baseUrl}${pathOrUrl}`;
+    if (new URL(pathOrUrl).origin !== new URL(this.baseUrl).origin) {
+      throw new ExportError('config', `Refusing to follow a link to ${new URL(pathOrUrl).origin}: it is not this environment`, {
+        where: new URL(this.baseUrl).origin,
+        fix: 'The persisted nextLink/deltaLink belongs to another environment; re-baseline the table or fix the environment URL.',
+      });
+    }
+    return pathOrUrl;
   }
 
   async get<Schema extends z.ZodType>(

@@ -137,6 +137,15 @@ describe('response shapes', () => {
   });
 });
 
+describe('persisted links', () => {
+  it('refuses to send the token to a link on another host', async () => {
+    const { baseUrl } = await start();
+    const error = await failure(collect(clientFor(baseUrl).readDelta(account, 'https://elsewhere.example/api/data/v9.2/accounts?$deltatoken=1%2101%2f01%2f2026%2000%3a00%3a00')));
+    expect(error.errorClass).toBe('config');
+    expect(error.message).toContain('https://elsewhere.example');
+  });
+});
+
 describe('authentication and authorization', () => {
   it('turns 401 into a configuration error that says what to check', async () => {
     const { baseUrl } = await start();
