@@ -70,6 +70,14 @@ describe('throttling and transient failures', () => {
     expect(stats.throttled).toBe(1);
   });
 
+  it('abandons and retries attempts that outlast the request timeout, then fails as transient', async () => {
+    const { baseUrl, stats } = await start({ faults: { latencyMs: 300 } });
+    const error = await failure(clientFor(baseUrl, { maxAttempts: 2, requestTimeoutMs: 50 }).readRowsById(account, [sampleRowId(1, 'account', 0)]));
+    expect(error.errorClass).toBe('transient');
+    expect(error.message).toContain('did not answer');
+    expect(stats.requests).toBe(2);
+  });
+
   it('reads Retry-After as seconds or as an HTTP date', () => {
     expect(parseRetryAfter('7')).toBe(7_000);
     expect(parseRetryAfter('Thu, 01 Jan 1970 00:00:10 GMT', 4_000)).toBe(6_000);
