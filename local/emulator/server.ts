@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MAX_PAGE_SIZE } from '../../shared/dataverse/client';
 import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metadata';
 import { isLookupColumn, webApiPropertyName } from '../../shared/dataverse/properties';
 import { sampleRelationships, globalOptionSets, toWebApiRow, type SampleRow, type SampleValue } from '../sample-org';
@@ -27,7 +28,6 @@ import {
 import { encodeSkipToken, encodeToken, formatToken, parseExpand, parsePrefer, parseSelect, parseSkipToken, parseToken } from './odata';
 import { OrgStore, WriteConflict, storeSnapshotSchema, type StoredRow } from './store';
 
-export const MAX_PAGE_SIZE = 5000;
 const DAY_MS = 86_400_000;
 const CRM = 'Microsoft.Dynamics.CRM.';
 

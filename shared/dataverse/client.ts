@@ -100,19 +100,30 @@ export class DataverseClient {
     return readManyToMany(this.http, logicalNames);
   }
 
+  /** The first link of a change-tracked initial load (a path relative to the Web API root). */
+  initialLoadLink(table: TableRef, select?: string[]): string {
+    return select && select.length > 0 ? `${table.entitySetName}?$select=${select.join(',')}` : table.entitySetName;
+  }
+
   /**
    * The change-tracked initial load, one page at a time. Every page but the last carries `nextLink`
    * (persist it to resume with `resumeFrom`); the last carries `deltaLink` and its `watermark`.
    */
   initialLoad(table: TableRef, options: InitialLoadOptions = {}): AsyncGenerator<ChangePage> {
-    const select = options.select && options.select.length > 0 ? `?$select=${options.select.join(',')}` : '';
-    const first = options.resumeFrom ?? `${table.entitySetName}${select}`;
-    return this.follow(table, first, preferences(options));
+    return this.follow(table, options.resumeFrom ?? this.initialLoadLink(table, options.select), preferences(options));
   }
 
   /** Replays a deltaLink verbatim: changes since it was issued, following `nextLink` inside large deltas. */
   readDelta(table: TableRef, deltaLink: string, options: PageOptions = {}): AsyncGenerator<ChangePage> {
     return this.follow(table, deltaLink, preferences(options));
+  }
+
+  /**
+   * Exactly one page, without reading ahead: for callers that take one page per step (an orchestration
+   * activity per page). `link` is `initialLoadLink(…)`, a persisted `nextLink`, or a `deltaLink`.
+   */
+  async readPage(table: TableRef, link: string, options: PageOptions = {}): Promise<ChangePage> {
+    return toChangePage(table, await this.fetchPage(table, link, preferences(options)));
   }
 
   /** Current rows by primary key, without change tracking (to resync failed records). */
@@ -152,24 +163,31 @@ export class DataverseClient {
     let pending: Promise<EntityPageBody> | undefined = this.fetchPage(table, firstLink, prefer);
     while (pending !== undefined) {
       const body: EntityPageBody = await pending;
-      const where = `${table.entitySetName} page`;
       const nextLink = body['@odata.nextLink'];
-      const deltaLink = body['@odata.deltaLink'];
       pending = nextLink === undefined ? undefined : this.fetchPage(table, nextLink, prefer);
       pending?.catch(() => undefined);
-      const page: ChangePage = { changes: body.value.map((item) => toRowChange(table, item, where)) };
-      if (nextLink !== undefined) page.nextLink = nextLink;
-      else if (deltaLink !== undefined) {
-        page.deltaLink = deltaLink;
-        const watermark = deltaLinkWatermark(deltaLink);
-        if (watermark !== undefined) page.watermark = watermark;
-      } else {
-        throw new ExportError('config', `Table '${table.entitySetName}' returned no delta link: change tracking is not enabled on it`, {
-          where: table.entitySetName,
-          fix: 'Turn on "Track changes" in the table properties (Power Apps maker portal → Tables → Properties → Advanced options).',
-        });
-      }
-      yield page;
+      yield toChangePage(table, body);
     }
   }
+}
+
+function toChangePage(table: TableRef, body: EntityPageBody): ChangePage {
+  const where = `${table.entitySetName} page`;
+  const page: ChangePage = { changes: body.value.map((item) => toRowChange(table, item, where)) };
+  const nextLink = body['@odata.nextLink'];
+  const deltaLink = body['@odata.deltaLink'];
+  if (nextLink !== undefined) {
+    page.nextLink = nextLink;
+    return page;
+  }
+  if (deltaLink === undefined) {
+    throw new ExportError('config', `Table '${table.entitySetName}' returned no delta link: change tracking is not enabled on it`, {
+      where: table.entitySetName,
+      fix: 'Turn on "Track changes" in the table properties (Power Apps maker portal → Tables → Properties → Advanced options).',
+    });
+  }
+  page.deltaLink = deltaLink;
+  const watermark = deltaLinkWatermark(deltaLink);
+  if (watermark !== undefined) page.watermark = watermark;
+  return page;
 }

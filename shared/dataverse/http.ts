@@ -16,9 +16,12 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Longest single wait; a `Retry-After` beyond it is handed to the caller as a throttled error instead. */
   maxDelayMs: number;
+  /** An attempt that has not finished reading its response by then is abandoned and retried. */
+  requestTimeoutMs: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000 };
+/** Dataverse ends requests itself after 2 minutes; waiting longer than that means the connection is gone. */
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000, requestTimeoutMs: 130_000 };
 
 /** Dataverse allows 52 concurrent requests per user; staying well under leaves room for other clients. */
 export const DEFAULT_CONCURRENCY = 8;
@@ -106,9 +109,19 @@ export class DataverseHttp {
     this.limit = limiterFor(new URL(this.baseUrl).origin, options.concurrency ?? DEFAULT_CONCURRENCY);
   }
 
-  /** An absolute URL for a path relative to the Web API root; absolute links (nextLink, deltaLink) pass through verbatim. */
+  /**
+   * An absolute URL for a path relative to the Web API root. Absolute links (nextLink, deltaLink) pass
+   * through verbatim, but only to this org: a persisted link pointing elsewhere would carry our token there.
+   */
   url(pathOrUrl: string): string {
-    return /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+    if (!/^https?:\/\//i.test(pathOrUrl)) return `${this.baseUrl}${pathOrUrl}`;
+    if (new URL(pathOrUrl).origin !== new URL(this.baseUrl).origin) {
+      throw new ExportError('config', `Refusing to follow a link to ${new URL(pathOrUrl).origin}: it is not this environment`, {
+        where: new URL(this.baseUrl).origin,
+        fix: 'The persisted nextLink/deltaLink belongs to another environment; re-baseline the table or fix the environment URL.',
+      });
+    }
+    return pathOrUrl;
   }
 
   async get<Schema extends z.ZodType>(
@@ -170,7 +183,7 @@ export class DataverseHttp {
       'OData-Version': '4.0',
     };
     if (options.prefer && options.prefer.length > 0) headers.Prefer = options.prefer.join(',');
-    const response = await fetch(url, { headers });
+    const response = await fetch(url, { headers, signal: AbortSignal.timeout(this.retry.requestTimeoutMs) });
     return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
   }
 

@@ -71,6 +71,23 @@ describe('initial load', () => {
     expect(resumed.at(-1)?.deltaLink).toBeDefined();
   });
 
+  it('reads one page per call without reading ahead, for one orchestration step per page', async () => {
+    const client = clientFor(emulator.baseUrl);
+    const before = emulator.stats.requests;
+    let link: string | undefined = client.initialLoadLink(account, ['name']);
+    const sizes: number[] = [];
+    let deltaLink: string | undefined;
+    while (link !== undefined) {
+      const page = await client.readPage(account, JSON.parse(JSON.stringify(link)) as string, { pageSize: 500 });
+      sizes.push(page.changes.length);
+      link = page.nextLink;
+      deltaLink = page.deltaLink;
+    }
+    expect(sizes).toEqual([500, 500, 200]);
+    expect(emulator.stats.requests - before).toBe(3);
+    expect(await client.readPage(account, deltaLink!)).toEqual({ changes: [], deltaLink: expect.stringContaining('$deltatoken='), watermark: expect.any(Number) });
+  });
+
   it('returns lookup annotations, formatted values, multi-select strings and DateOnly dates when asked', async () => {
     const load = clientFor(emulator.baseUrl).initialLoad(account, { pageSize: 50, annotations: true });
     const first = await load.next();

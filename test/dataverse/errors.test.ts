@@ -70,6 +70,14 @@ describe('throttling and transient failures', () => {
     expect(stats.throttled).toBe(1);
   });
 
+  it('abandons and retries attempts that outlast the request timeout, then fails as transient', async () => {
+    const { baseUrl, stats } = await start({ faults: { latencyMs: 300 } });
+    const error = await failure(clientFor(baseUrl, { maxAttempts: 2, requestTimeoutMs: 50 }).readRowsById(account, [sampleRowId(1, 'account', 0)]));
+    expect(error.errorClass).toBe('transient');
+    expect(error.message).toContain('did not answer');
+    expect(stats.requests).toBe(2);
+  });
+
   it('reads Retry-After as seconds or as an HTTP date', () => {
     expect(parseRetryAfter('7')).toBe(7_000);
     expect(parseRetryAfter('Thu, 01 Jan 1970 00:00:10 GMT', 4_000)).toBe(6_000);
@@ -134,6 +142,15 @@ describe('response shapes', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('persisted links', () => {
+  it('refuses to send the token to a link on another host', async () => {
+    const { baseUrl } = await start();
+    const error = await failure(collect(clientFor(baseUrl).readDelta(account, 'https://elsewhere.example/api/data/v9.2/accounts?$deltatoken=1%2101%2f01%2f2026%2000%3a00%3a00')));
+    expect(error.errorClass).toBe('config');
+    expect(error.message).toContain('https://elsewhere.example');
   });
 });
 
