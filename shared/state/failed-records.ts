@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ExportError, type ErrorClass } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { blobNames, deleteBlobs, hourFolder, hourFolderStart, hourFoldersNewestFirst } from './hourly-folders';
+import { jsonText } from './json-text';
 import { checkedName } from './names';
 import { stateContainer } from './state-container';
 import { storageFailure, storageStatus } from './storage-errors';
@@ -106,14 +107,6 @@ function checkedKey(key: string): FailedRecordSummary {
   return summary;
 }
 
-function parseJson(text: string, context: z.RefinementCtx): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    context.addIssue({ code: 'custom', message: 'not JSON' });
-    return z.NEVER;
-  }
-}
 
 /** Newest first; ties (same millisecond) broken by key so paging is stable. */
 function newestFirst(a: FailedRecordSummary, b: FailedRecordSummary): number {
@@ -194,7 +187,7 @@ export function createBlobFailedRecordStore(clients: StorageClients): FailedReco
         if (storageStatus(error).statusCode === 404) return undefined;
         throw storageFailure(error, 'Downloading a failed record', key);
       }
-      const parsed = z.string().transform(parseJson).pipe(failedRecordSchema).safeParse(text);
+      const parsed = jsonText.pipe(failedRecordSchema).safeParse(text);
       if (!parsed.success) throw new ExportError('schema', `The stored failed record cannot be read: ${z.prettifyError(parsed.error)}`, { where: key });
       return parsed.data;
     },
