@@ -1,0 +1,42 @@
+/** PostgreSQL server through a `pg` pool. */
+import { Pool, types, type PoolClient } from 'pg';
+import type { QueryResult, SqlConnection, SqlParameter } from './connection';
+
+const toResult = (result: { rows: Array<Record<string, unknown>>; rowCount: number | null }): QueryResult => ({
+  rows: result.rows,
+  rowCount: result.rowCount ?? 0,
+});
+
+const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
+/** `timestamp` columns hold UTC; pg would read them as local time, so they stay text for the caller to read as UTC. */
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
+};
+
+export function createPgConnection(connectionString: string, poolSize: number): SqlConnection & { pool: Pool } {
+  const pool = new Pool({ connectionString, max: poolSize, types: typeParsers });
+  // An idle client that loses its server emits 'error' on the pool; without a listener that would crash the process.
+  pool.on('error', () => undefined);
+  const run = async (client: Pool | PoolClient, sql: string, parameters: SqlParameter[] = []) =>
+    toResult(await client.query<Record<string, unknown>>(sql, parameters));
+  return {
+    pool,
+    query: (sql, parameters) => run(pool, sql, parameters),
+    transaction: async (work) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({ query: (sql, parameters) => run(client, sql, parameters) });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
