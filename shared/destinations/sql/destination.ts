@@ -6,7 +6,7 @@ import type { RowUpsert } from '../../dataverse/changes';
 import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
 import { ExportError, toExportError } from '../../errors';
 import { describeType, diffTable, widenedType, widthFor, type ExistingColumn } from '../../schema/drift';
-import { prefixed } from '../../schema/identifiers';
+import { prefixed, validatePrefix, validateSchemaName } from '../../schema/identifiers';
 import {
   deleteLogTable,
   metadataRows,
@@ -140,7 +140,8 @@ function normalise(value: unknown, type: ColumnType | undefined): SqlValue {
 }
 
 export function createSqlDestination(connection: SqlConnection, dialect: SqlDialect, target: DestinationTarget): SqlDestination {
-  const { schema, prefix } = target;
+  const schema = validateSchemaName(target.schema);
+  const prefix = validatePrefix(target.prefix);
   const ref = (name: string): TableRef => ({ schema, name });
   const tombstones = tombstoneTable(prefix);
   const deleteLog = deleteLogTable(prefix);
@@ -389,6 +390,9 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         throw new ExportError('config', `Table name ${JSON.stringify(tableName.slice(0, 60))} is not allowed.`, { where: 'tableName' });
       }
       const columns = await existingColumns(tableName);
+      if (columns.length === 0) {
+        throw new ExportError('schema', `Destination table ${schema}.${tableName} does not exist.`, { where: `${schema}.${tableName}` });
+      }
       const types = new Map(columns.map((column) => [column.name, column.type]));
       const { rows } = await connection.query(dialect.selectAll(ref(tableName)));
       const result = rows.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [name, normalise(value, types.get(name))])));

@@ -5,7 +5,6 @@
  */
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ExportError } from '../../errors';
-import { validatePrefix, validateSchemaName } from '../../schema/identifiers';
 import { sqlDestinationConfigSchema, type ParsedSqlDestinationConfig, type SqlDestinationConfig } from './config';
 import type { SqlConnection } from './connection';
 import { createSqlDestination, type SqlDestination } from './destination';
@@ -33,8 +32,6 @@ function parseConfig(config: SqlDestinationConfig): ParsedSqlDestinationConfig {
       fix: 'Check the destination section of the export profile.',
     });
   }
-  validateSchemaName(parsed.data.schema);
-  validatePrefix(parsed.data.prefix);
   return parsed.data;
 }
 
