@@ -13,5 +13,5 @@ afterAll(async () => {
 });
 
 describeDestinationContract('PostgreSQL 15 server', () =>
-  server && { dialect: postgresDialect, connect: async () => createPgConnection(server?.connectionString ?? '', 4) },
+  server && { dialect: postgresDialect, connect: () => createPgConnection(server?.connectionString ?? '', 4) },
 );

@@ -5,6 +5,7 @@
  */
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ExportError } from '../../errors';
+import { validatePrefix, validateSchemaName } from '../../schema/identifiers';
 import { sqlDestinationConfigSchema, type ParsedSqlDestinationConfig, type SqlDestinationConfig } from './config';
 import type { SqlConnection } from './connection';
 import { createSqlDestination, type SqlDestination } from './destination';
@@ -32,6 +33,9 @@ function parseConfig(config: SqlDestinationConfig): ParsedSqlDestinationConfig {
       fix: 'Check the destination section of the export profile.',
     });
   }
+  // Checked before connecting, so a bad name never opens a connection.
+  validateSchemaName(parsed.data.schema);
+  validatePrefix(parsed.data.prefix);
   return parsed.data;
 }
 
@@ -47,7 +51,7 @@ async function connect(config: ParsedSqlDestinationConfig, dependencies: Destina
       case 'pglite':
         return await createPgliteConnection(config.dataDir);
       case 'postgres':
-        return createPgConnection(await connectionString(config.connection, lazyCredential), config.poolSize);
+        return await createPgConnection(await connectionString(config.connection, lazyCredential), config.poolSize);
       case 'mssql':
         if ('entra' in config.connection) {
           return await createMssqlConnection({ ...config.connection.entra, credential: lazyCredential() }, config.poolSize);

@@ -14,10 +14,15 @@ const typeParsers = {
     oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
 };
 
-export function createPgConnection(connectionString: string, poolSize: number): SqlConnection & { pool: Pool } {
+export async function createPgConnection(connectionString: string, poolSize: number): Promise<SqlConnection & { pool: Pool }> {
   const pool = new Pool({ connectionString, max: poolSize, types: typeParsers });
   // An idle client that loses its server emits 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
+  // Fail at creation, not at the first batch, when the server cannot be reached or refuses the login.
+  await pool.query('SELECT 1').catch(async (error: unknown) => {
+    await pool.end().catch(() => undefined);
+    throw error;
+  });
   const run = async (client: Pool | PoolClient, sql: string, parameters: SqlParameter[] = []) =>
     toResult(await client.query<Record<string, unknown>>(sql, parameters));
   return {
