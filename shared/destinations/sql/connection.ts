@@ -9,6 +9,8 @@ export interface QueryResult {
 
 export interface SqlSession {
   query(sql: string, parameters?: SqlParameter[]): Promise<QueryResult>;
+  /** PostgreSQL server only: streams text-format lines into a `COPY … FROM STDIN` statement. */
+  copyIn?(statement: string, lines: Iterable<string>): Promise<void>;
 }
 
 export interface SqlConnection extends SqlSession {

@@ -107,6 +107,7 @@ interface Layout {
   columns: DestinationColumn[];
   upsertSql: string;
   deleteSql: string;
+  staging?: { create: string; copy: string; upsert: string; line(values: Record<string, SqlValue>): string };
 }
 
 type Change = { changeType: 'upsert'; id: string; versionNumber: number; values: Record<string, SqlValue> } | ({ changeType: 'delete' } & DeleteChange);
@@ -179,7 +180,21 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       tombstones: ref(tombstones.name),
       ...(target.writeDeleteLog ? { deleteLog: ref(deleteLog.name) } : {}),
     };
-    return { ref: tables.target, columns, upsertSql: dialect.upsert(tables, columns), deleteSql: dialect.applyDeletes(tables) };
+    const staging = dialect.staging;
+    return {
+      ref: tables.target,
+      columns,
+      upsertSql: dialect.upsert(tables, columns),
+      deleteSql: dialect.applyDeletes(tables),
+      ...(staging && {
+        staging: {
+          create: staging.create(columns),
+          copy: staging.copy(columns),
+          upsert: staging.upsert(tables, columns),
+          line: (values: Record<string, SqlValue>) => staging.line(columns, values),
+        },
+      }),
+    };
   }
 
   async function layoutFor(table: TableMetadata): Promise<Layout> {
@@ -297,7 +312,15 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         counts.stale += deletes.length - applied;
       }
       if (upserts.length > 0) {
-        const { rowCount } = await session.query(layout.upsertSql, [JSON.stringify(upserts.map((change) => change.values)), entity]);
+        let rowCount: number;
+        if (layout.staging && session.copyIn) {
+          const { staging } = layout;
+          await session.query(staging.create);
+          await session.copyIn(staging.copy, upserts.map((change) => staging.line(change.values)));
+          rowCount = (await session.query(staging.upsert, [entity])).rowCount;
+        } else {
+          rowCount = (await session.query(layout.upsertSql, [JSON.stringify(upserts.map((change) => change.values)), entity])).rowCount;
+        }
         counts.upserted = rowCount;
         counts.stale += upserts.length - rowCount;
       }

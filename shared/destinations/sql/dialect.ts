@@ -5,6 +5,7 @@
  */
 import type { ColumnType, DestinationColumn } from '../../schema/table-model';
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
+import type { SqlValue } from '../../schema/row-values';
 
 export type DialectName = 'postgres' | 'mssql';
 
@@ -50,6 +51,20 @@ export interface SqlDialect {
    * tombstone is at or above the incoming version. The driver's row count is the number of rows written.
    */
   upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
+  /**
+   * The COPY path, where the driver has one (PostgreSQL server): a batch is streamed into a temporary
+   * staging table and upserted from there with the same guards as `upsert`. Parsing COPY text costs the
+   * server far less than parsing JSON, which is most of the apply time for wide tables (BENCHMARKS.md).
+   */
+  staging?: {
+    /** A transaction-scoped staging table with the supplied columns, loosely typed (no lengths). */
+    create(columns: DestinationColumn[]): Statement;
+    copy(columns: DestinationColumn[]): Statement;
+    /** One COPY text-format line of a row's values. */
+    line(columns: DestinationColumn[], values: Record<string, SqlValue>): string;
+    /** Parameters: entity name. */
+    upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
+  };
   /**
    * Deletes of a batch. Parameters: `[{ Id, versionnumber }]` as JSON, entity name. Raises tombstones
    * that are older than the delete, removes rows at or below the delete's version, writes the delete

@@ -1,5 +1,8 @@
 /** PostgreSQL server through a `pg` pool. */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Pool, types, type PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { QueryResult, SqlConnection, SqlParameter } from './connection';
 
 const toResult = (result: { rows: Array<Record<string, unknown>>; rowCount: number | null }): QueryResult => ({
@@ -32,7 +35,10 @@ export async function createPgConnection(connectionString: string, poolSize: num
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await work({ query: (sql, parameters) => run(client, sql, parameters) });
+        const result = await work({
+          query: (sql, parameters) => run(client, sql, parameters),
+          copyIn: (statement, lines) => pipeline(Readable.from(lines), client.query(copyFrom(statement))),
+        });
         await client.query('COMMIT');
         return result;
       } catch (error) {
