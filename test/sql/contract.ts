@@ -225,6 +225,20 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(rows).toEqual([]);
     });
 
+    it('applies concurrent batches of one table one after another, so a delete never loses to an older upsert', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const indexes = Array.from({ length: 20 }, (_, offset) => 70 + offset);
+      await destination.applyBatch(account, { upserts: indexes.map((index) => accountUpsert(index, 100)), deletes: [] });
+      const deletes = indexes.map((index) => ({ id: accountUpsert(index, 100).id, versionNumber: 200 }));
+      const results = await Promise.all([
+        ...Array.from({ length: 4 }, () => destination.applyBatch(account, { upserts: indexes.map((index) => accountUpsert(index, 150)), deletes: [] })),
+        destination.applyBatch(account, { upserts: [], deletes }),
+        ...Array.from({ length: 4 }, () => destination.applyBatch(account, { upserts: indexes.map((index) => accountUpsert(index, 150)), deletes: [] })),
+      ]);
+      expect(results.reduce((sum, result) => sum + result.deleted, 0)).toBe(20);
+      expect(await destination.countRows('account')).toBe(0);
+    });
+
     it('brings a deleted row back when it is recreated with a newer version', async () => {
       const { destination } = await setup();
       const original = accountUpsert(20, 100, { name: 'original' });

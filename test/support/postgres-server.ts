@@ -48,7 +48,7 @@ async function waitUntilReady(connectionString: string, log: () => string): Prom
       return;
     } catch (error) {
       await client.end().catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`PostgreSQL did not start within 30 s: ${String(error)}\n${log()}`);
+      if (Date.now() > deadline) throw new Error(`PostgreSQL did not start within 30 s:\n${log()}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -105,6 +105,7 @@ interface Layout {
   ref: TableRef;
   /** The model's columns that exist in the table, typed as the table has them. */
   columns: DestinationColumn[];
+  lockSql: string;
   upsertSql: string;
   deleteSql: string;
   staging?: { create: string; copy: string; upsert: string; line(values: Record<string, SqlValue>): string };
@@ -184,6 +185,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     return {
       ref: tables.target,
       columns,
+      lockSql: dialect.lockTable(),
       upsertSql: dialect.upsert(tables, columns),
       deleteSql: dialect.applyDeletes(tables),
       ...(staging && {
@@ -303,6 +305,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     const deletes = changes.filter((change) => change.changeType === 'delete');
     const upserts = changes.filter((change) => change.changeType === 'upsert');
     return connection.transaction(async (session) => {
+      await session.query(layout.lockSql, [`${schema}.${layout.ref.name}`]);
       const counts: Counts = { upserted: 0, deleted: 0, stale: 0 };
       if (deletes.length > 0) {
         const json = JSON.stringify(deletes.map((change) => ({ Id: change.id, versionnumber: change.versionNumber })));

@@ -46,6 +46,12 @@ export interface SqlDialect {
   listColumns(): Statement;
 
   /**
+   * Takes a lock on one destination table until the transaction ends (parameter: a lock name), so
+   * batches of the same table apply one after another: without it, an older upsert that checked the
+   * tombstones before a concurrent delete committed could insert the row again once the delete is done.
+   */
+  lockTable(): Statement;
+  /**
    * Version-guarded upsert of a batch. Parameters: rows as a JSON array keyed by column name, entity
    * name. Inserts new ids, updates only when the incoming version is newer, and skips ids whose
    * tombstone is at or above the incoming version. The driver's row count is the number of rows written.

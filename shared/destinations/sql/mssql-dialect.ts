@@ -107,6 +107,8 @@ export const mssqlDialect: SqlDialect = {
     `SELECT COLUMN_NAME AS column_name, DATA_TYPE AS data_type, CHARACTER_MAXIMUM_LENGTH AS character_maximum_length, ` +
     `NUMERIC_SCALE AS numeric_scale FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`,
 
+  lockTable: () => `EXEC sp_getapplock @Resource = @p1, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1`,
+
   upsert: (tables: ApplyTables, columns: DestinationColumn[]) => {
     const source = quote('source');
     const target = quote('target');

@@ -142,6 +142,8 @@ export const postgresDialect: SqlDialect = {
     `SELECT column_name, data_type, character_maximum_length, numeric_scale FROM information_schema.columns ` +
     `WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
 
+  lockTable: () => `SELECT pg_advisory_xact_lock(hashtext($1))`,
+
   upsert: (tables, columns) => upsertFrom(tables, columns, recordset('$1', 'incoming', suppliedColumns(columns)), '$2'),
 
   staging: {
