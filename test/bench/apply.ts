@@ -5,9 +5,7 @@
  * from the same in-memory Web API rows and map them with the same code, so the ratio compares the
  * write paths. Starts its own PostgreSQL 15 unless PG_CONNECTION_STRING is set.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
+import { loadavg } from 'node:os';
 import type { RowUpsert } from '../../shared/dataverse/changes';
 import { createPgConnection } from '../../shared/destinations/sql/pg-connection';
 import { createSqlDestination } from '../../shared/destinations/sql/destination';
@@ -30,6 +28,7 @@ const seconds = (started: bigint): number => Number(process.hrtime.bigint() - st
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const rows = option(args, 'rows', 200_000);
   const batchSize = option(args, 'batch', 5_000);
+  const rounds = option(args, 'rounds', 3);
   const account = sampleTable('account');
   const counts = sampleCounts(rows);
   const upserts: RowUpsert[] = [];
@@ -52,32 +51,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
     const names = [...supplied, ...columns.filter((column) => column.source.kind === 'sinkTime')].map((column) => postgresDialect.quote(column.name));
     const now = new Date().toISOString();
-    const encode = (upsert: RowUpsert): string => `${staging.line(columns, destinationValues(columns, upsert)).slice(0, -1)}\t${now}\t${now}\n`;
+    const line = staging.lineEncoder(columns);
+    const encode = (upsert: RowUpsert): string => `${line(destinationValues(columns, upsert)).slice(0, -1)}\t${now}\t${now}\n`;
+    // Through the adapter's own COPY (the apply path's, 64 KiB chunks), straight into the table.
     const copy = async (lines: Iterable<string>): Promise<number> => {
-      const client = await connection.pool.connect();
-      try {
-        const started = process.hrtime.bigint();
-        await pipeline(Readable.from(lines), client.query(copyFrom(`COPY ${table} (${names.join(', ')}) FROM STDIN`)));
-        return seconds(started);
-      } finally {
-        client.release();
-      }
+      const started = process.hrtime.bigint();
+      await connection.transaction(async (session) => session.copyIn?.(`COPY ${table} (${names.join(', ')}) FROM STDIN`, lines));
+      return seconds(started);
     };
     const reset = async () => {
       await connection.query(`TRUNCATE ${table}`);
       await connection.query(`VACUUM ANALYZE ${table}`);
     };
-
-    // Raw COPY, one stream of every row, mapped and encoded as it streams with the same code the apply
-    // path uses (sink timestamps added): the comparison the target is set against.
-    const copySeconds = await copy((function* () {
-      for (const upsert of upserts) yield encode(upsert);
-    })());
-    await reset();
-    // The server's side alone: the same lines encoded beforehand (untimed).
-    const encoded = upserts.map(encode);
-    const copyPreEncodedSeconds = await copy(encoded);
-    await reset();
 
     const applyAll = async (batch: (upsert: RowUpsert) => RowUpsert) => {
       const started = process.hrtime.bigint();
@@ -88,11 +73,32 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       }
       return { seconds: seconds(started), upserted };
     };
-    const inserts = await applyAll((upsert) => upsert);
+
+    // Raw COPY and apply alternate for `--rounds` rounds on an emptied table and the best time of each
+    // counts, so a busy machine (other test runs on the same cores) skews both sides alike.
+    const loadBefore = loadavg()[0];
+    let copySeconds = Infinity;
+    let copyPreEncodedSeconds = Infinity;
+    let insertSeconds = Infinity;
+    for (let round = 0; round < rounds; round++) {
+      await reset();
+      // Mapped and encoded while streaming, with the same code the apply path uses: the target's baseline.
+      copySeconds = Math.min(copySeconds, await copy((function* () {
+        for (const upsert of upserts) yield encode(upsert);
+      })()));
+      await reset();
+      // The server's side alone: the same lines encoded beforehand (untimed).
+      const encoded = upserts.map(encode);
+      copyPreEncodedSeconds = Math.min(copyPreEncodedSeconds, await copy(encoded));
+      await reset();
+      const inserts = await applyAll((upsert) => upsert);
+      if (inserts.upserted !== rows) throw new Error(`Applied ${inserts.upserted} of ${rows} new rows`);
+      insertSeconds = Math.min(insertSeconds, inserts.seconds);
+    }
     const updates = await applyAll((upsert) => ({ ...upsert, versionNumber: upsert.versionNumber + rows }));
     const stale = await applyAll((upsert) => upsert);
-    if (inserts.upserted !== rows || updates.upserted !== rows || stale.upserted !== 0) {
-      throw new Error(`Unexpected apply counts: ${inserts.upserted} inserted, ${updates.upserted} updated, ${stale.upserted} stale applied`);
+    if (updates.upserted !== rows || stale.upserted !== 0) {
+      throw new Error(`Unexpected apply counts: ${updates.upserted} updated, ${stale.upserted} stale applied`);
     }
     const rate = (seconds: number) => Math.round(rows / seconds);
     return {
@@ -100,13 +106,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       database: server.connectionString === process.env.PG_CONNECTION_STRING ? 'PG_CONNECTION_STRING' : 'PostgreSQL 15 (throwaway, fsync off)',
       rows,
       batchSize,
+      rounds,
+      loadAverageBefore: Number(loadBefore?.toFixed(1)),
+      loadAverageAfter: Number(loadavg()[0]?.toFixed(1)),
       rawCopyRowsPerSecond: rate(copySeconds),
       rawCopyPreEncodedRowsPerSecond: rate(copyPreEncodedSeconds),
-      applyInsertRowsPerSecond: rate(inserts.seconds),
+      applyInsertRowsPerSecond: rate(insertSeconds),
       applyUpdateRowsPerSecond: rate(updates.seconds),
       applyStaleRowsPerSecond: rate(stale.seconds),
-      applyInsertVsCopy: Number((copySeconds / inserts.seconds).toFixed(2)),
-      applyInsertVsPreEncodedCopy: Number((copyPreEncodedSeconds / inserts.seconds).toFixed(2)),
+      applyInsertVsCopy: Number((copySeconds / insertSeconds).toFixed(2)),
+      applyInsertVsPreEncodedCopy: Number((copyPreEncodedSeconds / insertSeconds).toFixed(2)),
       target: 'applyInsertVsCopy >= 0.70',
     };
   } finally {

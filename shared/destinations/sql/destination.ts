@@ -193,7 +193,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
           create: staging.create(columns),
           copy: staging.copy(columns),
           upsert: staging.upsert(tables, columns),
-          line: (values: Record<string, SqlValue>) => staging.line(columns, values),
+          line: staging.lineEncoder(columns),
         },
       }),
     };
@@ -319,7 +319,10 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         if (layout.staging && session.copyIn) {
           const { staging } = layout;
           await session.query(staging.create);
-          await session.copyIn(staging.copy, upserts.map((change) => staging.line(change.values)));
+          // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
+          await session.copyIn(staging.copy, (function* () {
+            for (const change of upserts) yield staging.line(change.values);
+          })());
           rowCount = (await session.query(staging.upsert, [entity])).rowCount;
         } else {
           rowCount = (await session.query(layout.upsertSql, [JSON.stringify(upserts.map((change) => change.values)), entity])).rowCount;

@@ -66,8 +66,8 @@ export interface SqlDialect {
     /** A transaction-scoped staging table with the supplied columns, loosely typed (no lengths). */
     create(columns: DestinationColumn[]): Statement;
     copy(columns: DestinationColumn[]): Statement;
-    /** One COPY text-format line of a row's values. */
-    line(columns: DestinationColumn[], values: Record<string, SqlValue>): string;
+    /** An encoder of one row's values as a COPY text-format line. */
+    lineEncoder(columns: DestinationColumn[]): (values: Record<string, SqlValue>) => string;
     /** Parameters: entity name. */
     upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
   };

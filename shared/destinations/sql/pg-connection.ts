@@ -17,6 +17,19 @@ const typeParsers = {
     oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
 };
 
+/** Lines joined into chunks of about 64 KiB: one CopyData message per line would mean one socket write per row. */
+function* chunks(lines: Iterable<string>): Generator<string> {
+  let chunk = '';
+  for (const line of lines) {
+    chunk += line;
+    if (chunk.length >= 65_536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
 export async function createPgConnection(connectionString: string, poolSize: number): Promise<SqlConnection & { pool: Pool }> {
   const pool = new Pool({ connectionString, max: poolSize, types: typeParsers });
   // An idle client that loses its server emits 'error' on the pool; without a listener that would crash the process.
@@ -37,7 +50,7 @@ export async function createPgConnection(connectionString: string, poolSize: num
         await client.query('BEGIN');
         const result = await work({
           query: (sql, parameters) => run(client, sql, parameters),
-          copyIn: (statement, lines) => pipeline(Readable.from(lines), client.query(copyFrom(statement))),
+          copyIn: (statement, lines) => pipeline(Readable.from(chunks(lines)), client.query(copyFrom(statement))),
         });
         await client.query('COMMIT');
         return result;

@@ -150,7 +150,14 @@ export const postgresDialect: SqlDialect = {
     create: (columns) =>
       `CREATE TEMPORARY TABLE ${STAGING} (${suppliedColumns(columns).map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`).join(', ')}) ON COMMIT DROP`,
     copy: (columns) => `COPY ${STAGING} (${suppliedColumns(columns).map((column) => quote(column.name)).join(', ')}) FROM STDIN`,
-    line: (columns, values) => `${suppliedColumns(columns).map((column) => copyField(values[column.name] ?? null)).join('\t')}\n`,
+    lineEncoder: (columns) => {
+      const names = suppliedColumns(columns).map((column) => column.name);
+      return (values) => {
+        let line = '';
+        for (let index = 0; index < names.length; index++) line += `${index === 0 ? '' : '\t'}${copyField(values[names[index] as string] ?? null)}`;
+        return `${line}\n`;
+      };
+    },
     upsert: (tables, columns) => upsertFrom(tables, columns, `${STAGING} AS ${quote('incoming')}`, '$1'),
   },
 
