@@ -327,6 +327,16 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(await destination.countRows('account')).toBe(999);
     });
 
+    it('reports a table dropped behind its back as a schema error, not a data failure', async () => {
+      const { destination, connection, table } = await setup({ tables: [account] });
+      await destination.applyBatch(account, { upserts: [accountUpsert(80, 1)], deletes: [] });
+      await connection.query(`DROP TABLE ${table('account')}`);
+      await expect(destination.applyBatch(account, { upserts: [accountUpsert(81, 2)], deletes: [] })).rejects.toMatchObject({
+        errorClass: 'schema',
+        where: expect.stringContaining('crm_account'),
+      });
+    });
+
     it('keeps values with SQL in them as plain text', async () => {
       const { destination } = await setup({ tables: [account] });
       const hostile = `'); DROP TABLE crm_account; --" ]] $1 @p1`;

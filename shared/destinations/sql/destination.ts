@@ -339,8 +339,13 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     try {
       return await attempt(layout, entity, changes);
     } catch (error) {
-      if (!dialect.isDataError(error)) {
-        throw toExportError(error, 'transient');
+      const errorClass = dialect.classifyError(error);
+      if (errorClass !== 'data') {
+        throw new ExportError(errorClass, `Applying a batch to ${schema}.${layout.ref.name} failed: ${describeError(error)}`, {
+          cause: error,
+          where: `${schema}.${layout.ref.name}`,
+          fix: errorClass === 'schema' ? 'Activate the profile again so the destination tables are recreated or altered.' : undefined,
+        });
       }
       const [only] = changes;
       if (changes.length === 1 && only) {
@@ -368,6 +373,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
           await ensureTable(table, actions);
           ready.push(table);
         } catch (error) {
+          // A lost connection is not the table's fault: fail the whole call so activation is retried.
+          if (!(error instanceof ExportError) && dialect.classifyError(error) === 'transient') throw toExportError(error);
           failures.push({ table: table.logicalName, error: toExportError(error, 'schema') });
         }
       }

@@ -84,8 +84,12 @@ export interface SqlDialect {
   selectAll(table: TableRef): Statement;
   countRows(table: TableRef): Statement;
 
-  /** True when the statement failed because of the values it was given (bisect finds the rows). */
-  isDataError(error: unknown): boolean;
+  /**
+   * Whose fault a failed statement is: the values it was given (`data`: bisect finds the rows), the
+   * table's shape (`schema`: a dropped table or column; retrying will not help), or anything else
+   * (`transient`: connections, deadlocks, timeouts).
+   */
+  classifyError(error: unknown): 'data' | 'schema' | 'transient';
 }
 
 /** Neutral columns of a data table as the fixed-table shape DDL takes. */

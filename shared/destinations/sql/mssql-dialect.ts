@@ -74,12 +74,20 @@ const openJson = (parameter: string, alias: string, columns: Array<{ name: strin
  * 8114/8115/220/232/241/242/245/248/8169/9809 conversion and overflow, 2628/8152 truncation, 515 NULL, 13609 bad JSON.
  */
 const DATA_ERRORS = new Set([220, 232, 241, 242, 245, 248, 515, 2628, 8114, 8115, 8152, 8169, 9809, 13609]);
+/** 207 invalid column name, 208 invalid object name, 4902 cannot find the object for ALTER TABLE. */
+const SCHEMA_ERRORS = new Set([207, 208, 4902]);
 
-function isDataError(error: unknown): boolean {
-  const number = typeof error === 'object' && error !== null && 'number' in error ? Number((error as { number: unknown }).number) : NaN;
-  const original =
-    typeof error === 'object' && error !== null && 'originalError' in error ? (error as { originalError: unknown }).originalError : undefined;
-  return DATA_ERRORS.has(number) || (original !== undefined && isDataError(original));
+/** The SQL Server error number, looking through mssql's wrapper (`originalError`). */
+function errorNumber(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  if ('number' in error && typeof error.number === 'number') return error.number;
+  return 'originalError' in error ? errorNumber(error.originalError) : undefined;
+}
+
+function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
+  const number = errorNumber(error) ?? 0;
+  if (DATA_ERRORS.has(number)) return 'data';
+  return SCHEMA_ERRORS.has(number) ? 'schema' : 'transient';
 }
 
 export const mssqlDialect: SqlDialect = {
@@ -179,5 +187,5 @@ export const mssqlDialect: SqlDialect = {
   selectAll: (table) => `SELECT * FROM ${qualified(table)}`,
   countRows: (table) => `SELECT COUNT_BIG(*) AS ${quote('rows')} FROM ${qualified(table)}`,
 
-  isDataError,
+  classifyError,
 };

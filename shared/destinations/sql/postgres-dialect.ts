@@ -92,10 +92,14 @@ const columnDefinition = (column: FixedColumn): string =>
 const recordset = (parameter: string, alias: string, columns: Array<{ name: string; type: ColumnType }>): string =>
   `json_to_recordset(${parameter}::json) AS ${quote(alias)}(${columns.map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`).join(', ')})`;
 
-/** Class 22 (data exception) and 23 (integrity) are the rows' fault; 23505 cannot come from a deduplicated batch, so it is a race. */
-function isDataError(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
-  return (code.startsWith('22') || code.startsWith('23')) && code !== '23505';
+/**
+ * SQLSTATE class 22 (data exception) and 23 (integrity) are the rows' fault, except 23505: a deduplicated batch
+ * cannot collide with itself, so that is a race worth retrying. 42P01/42703 (no such table/column) are schema.
+ */
+function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  if ((code.startsWith('22') || code.startsWith('23')) && code !== '23505') return 'data';
+  return code === '42P01' || code === '42703' ? 'schema' : 'transient';
 }
 
 /** Version-guarded `INSERT … ON CONFLICT` from a row source aliased "incoming" (JSON recordset or staging table). */
@@ -206,5 +210,5 @@ export const postgresDialect: SqlDialect = {
   selectAll: (table) => `SELECT * FROM ${qualified(table)}`,
   countRows: (table) => `SELECT count(*)::bigint AS ${quote('rows')} FROM ${qualified(table)}`,
 
-  isDataError,
+  classifyError,
 };
