@@ -298,6 +298,29 @@ export function describeDestinationContract(name: string, target: () => Contract
       );
       const widened = await destination.ensureTables([{ ...extended, columns: extended.columns.map((c) => (c.logicalName === 'sample_segment' ? { ...c, maxLength: 80 } : c)) }], []);
       expect(widened.actions).toContainEqual({ table: 'account', action: 'widenColumn', column: 'sample_segment', from: 'string(40)', to: 'string(80)' });
+      // A column that leaves the metadata stays in the table, with its data.
+      const removed = await destination.ensureTables([account], []);
+      expect(removed.actions.filter((action) => action.action !== 'refreshMetadata')).toEqual([]);
+      expect((await destination.readRows('account')).map((row) => row.sample_segment).sort()).toEqual(['Enterprise', null]);
+    });
+
+    it('lets an applier in another process follow drift applied by activation, without narrowing anything', async () => {
+      const { destination: activation, schema, prefix, dialect, connect } = { ...(await setup({ tables: [account] })), ...(target() as ContractTarget) };
+      const applier = createSqlDestination(await connect(), dialect, { schema, prefix, writeDeleteLog: true, widenOverlongStrings: true });
+      open.push(applier);
+      await applier.applyBatch(account, { upserts: [accountUpsert(90, 1)], deletes: [] });
+      const extended: TableMetadata = {
+        ...account,
+        columns: [...account.columns, { ...account.columns[1]!, logicalName: 'sample_tier', schemaName: 'Sample_Tier', maxLength: 10, columnNumber: 99, isPrimaryName: false }],
+      };
+      await activation.ensureTables([extended], []);
+      // Activation's process widens a column; the applier still believes it is 100 characters wide.
+      await activation.applyBatch(extended, { upserts: [accountUpsert(91, 1, { emailaddress1: 'a'.repeat(5000) })], deletes: [] });
+      const result = await applier.applyBatch(extended, { upserts: [accountUpsert(92, 1, { sample_tier: 'Gold', emailaddress1: 'b'.repeat(300) })], deletes: [] });
+      expect(result).toMatchObject({ upserted: 1, widened: [] });
+      const rows = await applier.readRows('account');
+      expect(rows.find((row) => row.Id === accountUpsert(92, 1).id)).toMatchObject({ sample_tier: 'Gold', emailaddress1: 'b'.repeat(300) });
+      expect(rows.find((row) => row.Id === accountUpsert(91, 1).id)?.emailaddress1).toBe('a'.repeat(5000));
     });
 
     it('reports a type change it cannot widen as a failure of that table only', async () => {

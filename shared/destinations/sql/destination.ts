@@ -123,6 +123,15 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TABLE_NAME = /^[A-Za-z0-9_]+$/;
 const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/**
+ * Layouts are cached per table *and* metadata: an applier that receives newer metadata (a column added by
+ * activation in another process) builds a new layout instead of writing with the old column list.
+ */
+const layoutKey = (table: TableMetadata): string =>
+  JSON.stringify([table.logicalName, table.columns.map((column) => [column.logicalName, column.attributeType, column.attributeTypeName, column.maxLength, column.precision, column.attributeOf, column.isValidForRead])]);
+
+const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
 /** Normalises driver values so both dialects read back the same thing (lower-case GUIDs, ISO UTC times, numbers). */
 function normalise(value: unknown, type: ColumnType | undefined): SqlValue {
   if (value === null || value === undefined) return null;
@@ -158,7 +167,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
   async function existingColumns(tableName: string): Promise<ExistingColumn[]> {
     const { rows } = await connection.query(dialect.listColumns(), [schema, tableName]);
     return (rows as unknown as InformationSchemaColumn[]).map((row) => {
-      const type = dialect.parseType({ ...row, character_maximum_length: row.character_maximum_length === null ? null : Number(row.character_maximum_length), numeric_scale: row.numeric_scale === null ? null : Number(row.numeric_scale) });
+      // Drivers return these sizes as numbers or numeric strings.
+      const type = dialect.parseType({ ...row, character_maximum_length: numberOrNull(row.character_maximum_length), numeric_scale: numberOrNull(row.numeric_scale) });
       if (!type) {
         throw new ExportError('schema', `Column ${tableName}.${row.column_name} has type ${row.data_type}, which this product does not write.`, {
           where: `${schema}.${tableName}.${row.column_name}`,
@@ -200,7 +210,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
   }
 
   async function layoutFor(table: TableMetadata): Promise<Layout> {
-    const cached = layouts.get(table.logicalName);
+    const cached = layouts.get(layoutKey(table));
     if (cached) return cached;
     const model = buildTableModel(table, prefix);
     const existing = await existingColumns(model.tableName);
@@ -211,7 +221,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       });
     }
     const layout = layoutOf(model, existing);
-    layouts.set(table.logicalName, layout);
+    layouts.set(layoutKey(table), layout);
     return layout;
   }
 
@@ -258,7 +268,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         actions.push({ table: table.logicalName, action: 'widenColumn', column: action.column, from: describeType(action.from), to: describeType(type) });
       }
     }
-    layouts.set(table.logicalName, layoutOf(model, drift.length > 0 ? await existingColumns(model.tableName) : existing));
+    layouts.set(layoutKey(table), layoutOf(model, drift.length > 0 ? await existingColumns(model.tableName) : existing));
   }
 
   async function refreshMetadata(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<number> {
@@ -281,25 +291,38 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     return written;
   }
 
-  async function widenForValues(layout: Layout, changes: Change[], table: TableMetadata): Promise<ColumnWidening[]> {
-    const widened: ColumnWidening[] = [];
+  /** The longest string each bounded column receives, where it is longer than the column as this process knows it. */
+  function overlongColumns(layout: Layout, changes: Change[]): Map<string, number> {
+    const longest = new Map<string, number>();
     for (const column of layout.columns) {
       if (column.type.kind !== 'string' || column.type.length === 'max') continue;
-      let longest = 0;
+      let length = 0;
       for (const change of changes) {
         const value = change.changeType === 'upsert' ? change.values[column.name] : null;
-        if (typeof value === 'string' && value.length > longest) longest = value.length;
+        if (typeof value === 'string' && value.length > length) length = value.length;
       }
-      if (longest <= column.type.length) continue;
-      const others = layout.columns.filter((other) => other !== column).map((other) => other.type);
-      const type = fitting(widenedType(column.type, widthFor(longest)) ?? widthFor(longest), others);
-      await connection.query(dialect.alterColumnType(layout.ref, column.name, type));
-      widened.push({ column: column.name, from: describeType(column.type), to: describeType(type) });
+      if (length > column.type.length) longest.set(column.name, length);
+    }
+    return longest;
+  }
+
+  async function widenForValues(table: TableMetadata, layout: Layout, changes: Change[]): Promise<ColumnWidening[]> {
+    if (overlongColumns(layout, changes).size === 0) return [];
+    // Another instance may have widened already: decide from the table as it is now, never narrowing it.
+    const fresh = layoutOf(buildTableModel(table, prefix), await existingColumns(layout.ref.name));
+    const widened: ColumnWidening[] = [];
+    for (const [name, length] of overlongColumns(fresh, changes)) {
+      const column = fresh.columns.find((candidate) => candidate.name === name) as DestinationColumn;
+      const others = fresh.columns.filter((other) => other !== column).map((other) => other.type);
+      const type = fitting(widenedType(column.type, widthFor(length)) ?? widthFor(length), others);
+      await connection.query(dialect.alterColumnType(fresh.ref, name, type));
+      widened.push({ column: name, from: describeType(column.type), to: describeType(type) });
       column.type = type;
     }
-    if (widened.length > 0) layouts.delete(table.logicalName);
+    layouts.delete(layoutKey(table));
     return widened;
   }
+
 
   async function attempt(layout: Layout, entity: string, changes: Change[]): Promise<Counts> {
     const deletes = changes.filter((change) => change.changeType === 'delete');
@@ -406,7 +429,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       for (const remove of batch.deletes) consider({ changeType: 'delete', ...remove });
       const changes = [...latest.values()];
 
-      const widened = target.widenOverlongStrings ? await widenForValues(layout, changes, table) : [];
+      const widened = target.widenOverlongStrings ? await widenForValues(table, layout, changes) : [];
       if (widened.length > 0) layout = await layoutFor(table);
       const counts = changes.length === 0 ? { upserted: 0, deleted: 0, stale: 0 } : await applyIsolating(layout, table.logicalName, changes, failed);
       return { upserted: counts.upserted, deleted: counts.deleted, skippedAsStale: counts.stale + superseded, failed, widened };

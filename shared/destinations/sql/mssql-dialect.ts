@@ -32,8 +32,15 @@ function typeSql(type: ColumnType): string {
   }
 }
 
-/** OPENJSON column types: strings unbounded so an over-long value fails in the MERGE (a data error) instead of being cut. */
-const jsonTypeSql = (type: ColumnType): string => (type.kind === 'string' ? 'nvarchar(max)' : typeSql(type));
+/**
+ * OPENJSON column types, independent of the table's current widths: strings unbounded, so an over-long value
+ * fails in the MERGE (a data error) instead of being cut; decimals at Dataverse's largest scale (10), so a
+ * scale widened by another process is not rounded away by a cached statement. The MERGE converts to the column.
+ */
+function jsonTypeSql(type: ColumnType): string {
+  if (type.kind === 'string') return 'nvarchar(max)';
+  return type.kind === 'decimal' ? 'decimal(38,10)' : typeSql(type);
+}
 
 function parseType(column: InformationSchemaColumn): ColumnType | undefined {
   switch (column.data_type) {

@@ -11,7 +11,7 @@ USING (
     [birthdate] datetime2 '$."birthdate"',
     [parentcustomerid] uniqueidentifier '$."parentcustomerid"',
     [parentcustomerid_entitytype] nvarchar(max) '$."parentcustomerid_entitytype"',
-    [annualincome] decimal(38,2) '$."annualincome"',
+    [annualincome] decimal(38,10) '$."annualincome"',
     [transactioncurrencyid] uniqueidentifier '$."transactioncurrencyid"',
     [transactioncurrencyid_entitytype] nvarchar(max) '$."transactioncurrencyid_entitytype"',
     [donotphone] bit '$."donotphone"',
