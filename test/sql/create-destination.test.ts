@@ -29,6 +29,9 @@ describe('createDestination', () => {
     await expect(createDestination({ dialect: 'postgres', connection: { keyVaultSecretUri: 'http://vault/secrets/x' } })).rejects.toMatchObject({
       errorClass: 'config', where: 'destination.connection.keyVaultSecretUri',
     });
+    await expect(createDestination({ dialect: 'postgres', connection: { keyVaultSecretUri: 'https://vault.example/not-a-secret' } }, { credential })).rejects.toMatchObject({
+      errorClass: 'config', where: 'destination.connection.keyVaultSecretUri',
+    });
     // @ts-expect-error an unknown dialect is a settings error, not a crash
     await expect(createDestination({ dialect: 'oracle' })).rejects.toBeInstanceOf(ExportError);
   });

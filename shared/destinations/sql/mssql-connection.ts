@@ -13,7 +13,8 @@ export type MssqlTarget =
 function bind(request: sql.Request, parameters: SqlParameter[]): sql.Request {
   parameters.forEach((value, index) => {
     const name = `p${index + 1}`;
-    if (typeof value === 'string' || value === null) request.input(name, sql.NVarChar(sql.MAX), value);
+    // Short strings as nvarchar(4000), so comparisons with name columns stay index seeks; batches as max.
+    if (typeof value === 'string' || value === null) request.input(name, sql.NVarChar(value !== null && value.length > 4000 ? sql.MAX : 4000), value);
     else if (typeof value === 'boolean') request.input(name, sql.Bit, value);
     else if (Number.isInteger(value)) request.input(name, sql.BigInt, value);
     else request.input(name, sql.Float, value);

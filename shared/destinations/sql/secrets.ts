@@ -3,8 +3,20 @@ import type { TokenCredential } from '@azure/identity';
 import { SecretClient, parseKeyVaultSecretIdentifier } from '@azure/keyvault-secrets';
 import { ExportError } from '../../errors';
 
+function parseSecretUri(secretUri: string): ReturnType<typeof parseKeyVaultSecretIdentifier> {
+  try {
+    return parseKeyVaultSecretIdentifier(secretUri);
+  } catch (error) {
+    throw new ExportError('config', 'The connection secret reference is not a Key Vault secret URI.', {
+      cause: error,
+      where: 'destination.connection.keyVaultSecretUri',
+      fix: 'Use https://<vault>.vault.azure.net/secrets/<name>[/<version>].',
+    });
+  }
+}
+
 export async function readConnectionSecret(secretUri: string, credential: TokenCredential): Promise<string> {
-  const { vaultUrl, name, version } = parseKeyVaultSecretIdentifier(secretUri);
+  const { vaultUrl, name, version } = parseSecretUri(secretUri);
   let value: string | undefined;
   try {
     value = (await new SecretClient(vaultUrl, credential).getSecret(name, { version })).value;
