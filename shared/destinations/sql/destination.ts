@@ -1,0 +1,464 @@
+/**
+ * The SQL destination of one export profile: DES-compatible tables and metadata tables, schema drift,
+ * and idempotent version-guarded batch apply with tombstones, string widening and row isolation.
+ */
+import type { RowUpsert } from '../../dataverse/changes';
+import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
+import { ExportError, toExportError } from '../../errors';
+import { describeType, diffTable, widenedType, widthFor, type ExistingColumn } from '../../schema/drift';
+import { prefixed, validatePrefix, validateSchemaName } from '../../schema/identifiers';
+import {
+  deleteLogTable,
+  metadataRows,
+  metadataTable,
+  metadataTableKinds,
+  tombstoneTable,
+  type FixedTable,
+} from '../../schema/metadata-tables';
+import { destinationValues, type SqlValue } from '../../schema/row-values';
+import {
+  MAX_ROW_BYTES,
+  buildTableModel,
+  rowBytes,
+  type ColumnType,
+  type DestinationColumn,
+  type TableModel,
+} from '../../schema/table-model';
+import type { SqlConnection } from './connection';
+import { asFixedColumns, suppliedColumns, type ApplyTables, type DialectName, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
+
+export interface DeleteChange {
+  id: string;
+  /** The watermark of the delta token the delete came from. */
+  versionNumber: number;
+}
+
+export interface ApplyBatch {
+  upserts: RowUpsert[];
+  deletes: DeleteChange[];
+}
+
+export interface FailedChange {
+  id: string;
+  changeType: 'upsert' | 'delete';
+  reason: string;
+}
+
+export interface ColumnWidening {
+  column: string;
+  from: string;
+  to: string;
+}
+
+export interface ApplyResult {
+  upserted: number;
+  deleted: number;
+  /** Duplicates, older versions, upserts behind a tombstone, deletes behind a newer row or tombstone. */
+  skippedAsStale: number;
+  failed: FailedChange[];
+  /** Columns widened because a value was longer than the column. */
+  widened: ColumnWidening[];
+}
+
+export type SchemaAction =
+  | { table: string; action: 'createTable' }
+  | { table: string; action: 'addColumn'; column: string; type: string }
+  | { table: string; action: 'widenColumn'; column: string; from: string; to: string }
+  | { table: string; action: 'refreshMetadata'; rows: number };
+
+export interface SchemaFailure {
+  /** Logical name of the Dataverse table. */
+  table: string;
+  error: ExportError;
+}
+
+export interface EnsureTablesResult {
+  actions: SchemaAction[];
+  failures: SchemaFailure[];
+}
+
+export type DestinationRow = Record<string, SqlValue>;
+
+export interface SqlDestination {
+  readonly dialect: DialectName;
+  /** Creates or alters the profile's tables and refreshes the metadata tables. Idempotent. */
+  ensureTables(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<EnsureTablesResult>;
+  /** Applies one batch (see ApplyResult); data failures come back in `failed`, anything else throws an ExportError. */
+  applyBatch(table: TableMetadata, batch: ApplyBatch): Promise<ApplyResult>;
+  /** Rows in the DES table of a Dataverse table. */
+  countRows(logicalName: string): Promise<number>;
+  /** All rows of the DES table of a Dataverse table, ordered by Id. */
+  readRows(logicalName: string): Promise<DestinationRow[]>;
+  /** All rows of any table of the profile by destination name (e.g. `crm_DeleteLog`), ordered by its first column. */
+  readTable(tableName: string): Promise<DestinationRow[]>;
+  close(): Promise<void>;
+}
+
+export interface DestinationTarget {
+  schema: string;
+  prefix: string;
+  writeDeleteLog: boolean;
+  widenOverlongStrings: boolean;
+}
+
+interface Layout {
+  ref: TableRef;
+  /** The model's columns that exist in the table, typed as the table has them. */
+  columns: DestinationColumn[];
+  lockSql: string;
+  upsertSql: string;
+  deleteSql: string;
+  staging?: { create: string; copy: string; upsert: string; line(values: Record<string, SqlValue>): string };
+}
+
+type Change = { changeType: 'upsert'; id: string; versionNumber: number; values: Record<string, SqlValue> } | ({ changeType: 'delete' } & DeleteChange);
+
+interface Counts {
+  upserted: number;
+  deleted: number;
+  stale: number;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TABLE_NAME = /^[A-Za-z0-9_]+$/;
+const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Layouts are cached per table *and* metadata: an applier that receives newer metadata (a column added by
+ * activation in another process) builds a new layout instead of writing with the old column list.
+ */
+const layoutKey = (table: TableMetadata): string =>
+  JSON.stringify([table.logicalName, table.columns.map((column) => [column.logicalName, column.attributeType, column.attributeTypeName, column.maxLength, column.precision, column.attributeOf, column.isValidForRead])]);
+
+const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+/** Normalises driver values so both dialects read back the same thing (lower-case GUIDs, ISO UTC times, numbers). */
+function normalise(value: unknown, type: ColumnType | undefined): SqlValue {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  switch (type?.kind) {
+    case 'guid':
+      return String(value).toLowerCase();
+    case 'int':
+    case 'bigint':
+    case 'decimal':
+      return Number(value);
+    case 'datetime':
+      return new Date(`${String(value).replace(' ', 'T')}Z`).toISOString();
+    default:
+      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : String(value);
+  }
+}
+
+export function createSqlDestination(connection: SqlConnection, dialect: SqlDialect, target: DestinationTarget): SqlDestination {
+  const schema = validateSchemaName(target.schema);
+  const prefix = validatePrefix(target.prefix);
+  const ref = (name: string): TableRef => ({ schema, name });
+  const tombstones = tombstoneTable(prefix);
+  const deleteLog = deleteLogTable(prefix);
+  const fixedTables: FixedTable[] = [
+    tombstones,
+    ...(target.writeDeleteLog ? [deleteLog] : []),
+    ...metadataTableKinds.map((kind) => metadataTable(prefix, kind)),
+  ];
+  const reservedNames = new Set([tombstones, deleteLog, ...fixedTables].map((table) => table.name.toLowerCase()));
+  const layouts = new Map<string, Layout>();
+
+  async function existingColumns(tableName: string): Promise<ExistingColumn[]> {
+    const { rows } = await connection.query(dialect.listColumns(), [schema, tableName]);
+    return (rows as unknown as InformationSchemaColumn[]).map((row) => {
+      // Drivers return these sizes as numbers or numeric strings.
+      const type = dialect.parseType({ ...row, character_maximum_length: numberOrNull(row.character_maximum_length), numeric_scale: numberOrNull(row.numeric_scale) });
+      if (!type) {
+        throw new ExportError('schema', `Column ${tableName}.${row.column_name} has type ${row.data_type}, which this product does not write.`, {
+          where: `${schema}.${tableName}.${row.column_name}`,
+          fix: 'Restore the column type the export created, or drop the table so it is recreated and resynced.',
+        });
+      }
+      return { name: row.column_name, type };
+    });
+  }
+
+  function layoutOf(model: TableModel, existing: ExistingColumn[]): Layout {
+    const byName = new Map(existing.map((column) => [column.name.toLowerCase(), column]));
+    const columns: DestinationColumn[] = [];
+    for (const column of model.columns) {
+      const physical = byName.get(column.name.toLowerCase());
+      if (physical) columns.push({ ...column, name: physical.name, type: physical.type });
+    }
+    const tables: ApplyTables = {
+      target: ref(model.tableName),
+      tombstones: ref(tombstones.name),
+      ...(target.writeDeleteLog ? { deleteLog: ref(deleteLog.name) } : {}),
+    };
+    const staging = dialect.staging;
+    return {
+      ref: tables.target,
+      columns,
+      lockSql: dialect.lockTable(),
+      upsertSql: dialect.upsert(tables, columns),
+      deleteSql: dialect.applyDeletes(tables),
+      ...(staging && {
+        staging: {
+          create: staging.create(columns),
+          copy: staging.copy(columns),
+          upsert: staging.upsert(tables, columns),
+          line: staging.lineEncoder(columns),
+        },
+      }),
+    };
+  }
+
+  async function layoutFor(table: TableMetadata): Promise<Layout> {
+    const cached = layouts.get(layoutKey(table));
+    if (cached) return cached;
+    const model = buildTableModel(table, prefix);
+    const existing = await existingColumns(model.tableName);
+    if (existing.length === 0) {
+      throw new ExportError('schema', `Destination table ${schema}.${model.tableName} does not exist.`, {
+        where: `${schema}.${model.tableName}`,
+        fix: 'Activate the profile (ensureTables) before applying changes.',
+      });
+    }
+    const layout = layoutOf(model, existing);
+    layouts.set(layoutKey(table), layout);
+    return layout;
+  }
+
+  /** A type for a column that keeps the table's declared row within 8,060 bytes (see table-model.ts). */
+  function fitting(type: ColumnType, others: ColumnType[]): ColumnType {
+    return type.kind === 'string' && rowBytes([...others, type]) > MAX_ROW_BYTES ? { kind: 'string', length: 'max' } : type;
+  }
+
+  async function ensureTable(table: TableMetadata, actions: SchemaAction[]): Promise<void> {
+    const model = buildTableModel(table, prefix);
+    if (reservedNames.has(model.tableName.toLowerCase())) {
+      throw new ExportError('schema', `Table ${table.logicalName} would be written to ${model.tableName}, a name the export uses for its own table.`, {
+        where: `${schema}.${model.tableName}`,
+        fix: 'Use a table prefix for this profile.',
+      });
+    }
+    const tableRef = ref(model.tableName);
+    let existing = await existingColumns(model.tableName);
+    if (existing.length === 0) {
+      await connection.query(dialect.createTable(schema, { name: model.tableName, columns: asFixedColumns(model.columns), primaryKey: ['Id'] }));
+      actions.push({ table: table.logicalName, action: 'createTable' });
+      existing = await existingColumns(model.tableName);
+    }
+    const { actions: drift, conflicts } = diffTable(model.columns, existing);
+    if (conflicts.length > 0) {
+      const list = conflicts.map((conflict) => `${conflict.column}: ${describeType(conflict.existing)} → ${describeType(conflict.wanted)}`).join('; ');
+      throw new ExportError('schema', `Table ${model.tableName} has columns whose type changed in a way that cannot be widened (${list}).`, {
+        where: `${schema}.${model.tableName}`,
+        fix: 'Rename or drop the listed columns in the destination (the next activation recreates them) and resync the table.',
+      });
+    }
+    const types = new Map(existing.map((column) => [column.name.toLowerCase(), column.type]));
+    const otherTypes = (except: string): ColumnType[] => [...types.entries()].filter(([name]) => name !== except.toLowerCase()).map(([, type]) => type);
+    for (const action of drift) {
+      if (action.kind === 'addColumn') {
+        const type = fitting(action.column.type, otherTypes(action.column.name));
+        await connection.query(dialect.addColumn(tableRef, { name: action.column.name, type, nullable: true }));
+        types.set(action.column.name.toLowerCase(), type);
+        actions.push({ table: table.logicalName, action: 'addColumn', column: action.column.name, type: describeType(type) });
+      } else {
+        const type = fitting(action.to, otherTypes(action.column));
+        await connection.query(dialect.alterColumnType(tableRef, action.column, type));
+        types.set(action.column.toLowerCase(), type);
+        actions.push({ table: table.logicalName, action: 'widenColumn', column: action.column, from: describeType(action.from), to: describeType(type) });
+      }
+    }
+    layouts.set(layoutKey(table), layoutOf(model, drift.length > 0 ? await existingColumns(model.tableName) : existing));
+  }
+
+  async function refreshMetadata(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<number> {
+    const exported = (table: TableMetadata): ReadonlySet<string> => {
+      const names = new Set(buildTableModel(table, prefix).columns.map((column) => column.name));
+      return new Set(table.columns.map((column) => column.logicalName).filter((name) => names.has(name)));
+    };
+    const rows = metadataRows(tables, relationships, exported, new Date().toISOString());
+    const entities = JSON.stringify(tables.map((table) => table.logicalName));
+    let written = 0;
+    await connection.transaction(async (session) => {
+      for (const kind of metadataTableKinds) {
+        const table = metadataTable(prefix, kind);
+        await session.query(dialect.deleteMetadataRows(ref(table.name)), [entities]);
+        if (rows[kind].length === 0) continue;
+        await session.query(dialect.insertRows(ref(table.name), table.columns), [JSON.stringify(rows[kind])]);
+        written += rows[kind].length;
+      }
+    });
+    return written;
+  }
+
+  /** The longest string each bounded column receives, where it is longer than the column as this process knows it. */
+  function overlongColumns(layout: Layout, changes: Change[]): Map<string, number> {
+    const longest = new Map<string, number>();
+    for (const column of layout.columns) {
+      if (column.type.kind !== 'string' || column.type.length === 'max') continue;
+      let length = 0;
+      for (const change of changes) {
+        const value = change.changeType === 'upsert' ? change.values[column.name] : null;
+        if (typeof value === 'string' && value.length > length) length = value.length;
+      }
+      if (length > column.type.length) longest.set(column.name, length);
+    }
+    return longest;
+  }
+
+  async function widenForValues(table: TableMetadata, layout: Layout, changes: Change[]): Promise<ColumnWidening[]> {
+    if (overlongColumns(layout, changes).size === 0) return [];
+    // Another instance may have widened already: decide from the table as it is now, never narrowing it.
+    const fresh = layoutOf(buildTableModel(table, prefix), await existingColumns(layout.ref.name));
+    const widened: ColumnWidening[] = [];
+    for (const [name, length] of overlongColumns(fresh, changes)) {
+      const column = fresh.columns.find((candidate) => candidate.name === name) as DestinationColumn;
+      const others = fresh.columns.filter((other) => other !== column).map((other) => other.type);
+      const type = fitting(widenedType(column.type, widthFor(length)) ?? widthFor(length), others);
+      await connection.query(dialect.alterColumnType(fresh.ref, name, type));
+      widened.push({ column: name, from: describeType(column.type), to: describeType(type) });
+      column.type = type;
+    }
+    layouts.delete(layoutKey(table));
+    return widened;
+  }
+
+
+  async function attempt(layout: Layout, entity: string, changes: Change[]): Promise<Counts> {
+    const deletes = changes.filter((change) => change.changeType === 'delete');
+    const upserts = changes.filter((change) => change.changeType === 'upsert');
+    return connection.transaction(async (session) => {
+      await session.query(layout.lockSql, [`${schema}.${layout.ref.name}`]);
+      const counts: Counts = { upserted: 0, deleted: 0, stale: 0 };
+      if (deletes.length > 0) {
+        const json = JSON.stringify(deletes.map((change) => ({ Id: change.id, versionnumber: change.versionNumber })));
+        const { rows } = await session.query(layout.deleteSql, [json, entity]);
+        const applied = Number(rows[0]?.applied ?? 0) - Number(rows[0]?.survived ?? 0);
+        counts.deleted = applied;
+        counts.stale += deletes.length - applied;
+      }
+      if (upserts.length > 0) {
+        let rowCount: number;
+        if (layout.staging && session.copyIn) {
+          const { staging } = layout;
+          await session.query(staging.create);
+          // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
+          await session.copyIn(staging.copy, (function* () {
+            for (const change of upserts) yield staging.line(change.values);
+          })());
+          rowCount = (await session.query(staging.upsert, [entity])).rowCount;
+        } else {
+          rowCount = (await session.query(layout.upsertSql, [JSON.stringify(upserts.map((change) => change.values)), entity])).rowCount;
+        }
+        counts.upserted = rowCount;
+        counts.stale += upserts.length - rowCount;
+      }
+      return counts;
+    });
+  }
+
+  /** Applies `changes`; on a data error splits them in halves until the failing rows stand alone. */
+  async function applyIsolating(layout: Layout, entity: string, changes: Change[], failed: FailedChange[]): Promise<Counts> {
+    try {
+      return await attempt(layout, entity, changes);
+    } catch (error) {
+      const errorClass = dialect.classifyError(error);
+      if (errorClass !== 'data') {
+        throw new ExportError(errorClass, `Applying a batch to ${schema}.${layout.ref.name} failed: ${describeError(error)}`, {
+          cause: error,
+          where: `${schema}.${layout.ref.name}`,
+          fix: errorClass === 'schema' ? 'Activate the profile again so the destination tables are recreated or altered.' : undefined,
+        });
+      }
+      const [only] = changes;
+      if (changes.length === 1 && only) {
+        failed.push({ id: only.id, changeType: only.changeType, reason: describeError(error) });
+        return { upserted: 0, deleted: 0, stale: 0 };
+      }
+      const middle = Math.ceil(changes.length / 2);
+      const first = await applyIsolating(layout, entity, changes.slice(0, middle), failed);
+      const second = await applyIsolating(layout, entity, changes.slice(middle), failed);
+      return { upserted: first.upserted + second.upserted, deleted: first.deleted + second.deleted, stale: first.stale + second.stale };
+    }
+  }
+
+  return {
+    dialect: dialect.name,
+
+    async ensureTables(tables, relationships) {
+      const actions: SchemaAction[] = [];
+      const failures: SchemaFailure[] = [];
+      await connection.query(dialect.createSchema(schema));
+      for (const table of fixedTables) await connection.query(dialect.createTable(schema, table));
+      const ready: TableMetadata[] = [];
+      for (const table of tables) {
+        try {
+          await ensureTable(table, actions);
+          ready.push(table);
+        } catch (error) {
+          // A lost connection is not the table's fault: fail the whole call so activation is retried.
+          if (!(error instanceof ExportError) && dialect.classifyError(error) === 'transient') throw toExportError(error);
+          failures.push({ table: table.logicalName, error: toExportError(error, 'schema') });
+        }
+      }
+      if (ready.length > 0) actions.push({ table: '*', action: 'refreshMetadata', rows: await refreshMetadata(ready, relationships) });
+      return { actions, failures };
+    },
+
+    async applyBatch(table, batch) {
+      let layout = await layoutFor(table);
+      const failed: FailedChange[] = [];
+      const latest = new Map<string, Change>();
+      let superseded = 0;
+      const consider = (change: Change): void => {
+        if (!GUID.test(change.id)) {
+          failed.push({ id: change.id, changeType: change.changeType, reason: `Id '${change.id}' is not a GUID.` });
+          return;
+        }
+        const key = change.id.toLowerCase();
+        const current = latest.get(key);
+        // Newest version wins; on a tie the delete wins (its version is the watermark of the token that saw it go).
+        const wins = !current || change.versionNumber > current.versionNumber || (change.versionNumber === current.versionNumber && change.changeType === 'delete');
+        if (current) superseded += 1;
+        if (wins) latest.set(key, { ...change, id: key });
+      };
+      const columns = suppliedColumns(layout.columns);
+      for (const upsert of batch.upserts) {
+        consider({ changeType: 'upsert', id: upsert.id, versionNumber: upsert.versionNumber, values: destinationValues(columns, { ...upsert, id: upsert.id.toLowerCase() }) });
+      }
+      for (const remove of batch.deletes) consider({ changeType: 'delete', ...remove });
+      const changes = [...latest.values()];
+
+      const widened = target.widenOverlongStrings ? await widenForValues(table, layout, changes) : [];
+      if (widened.length > 0) layout = await layoutFor(table);
+      const counts = changes.length === 0 ? { upserted: 0, deleted: 0, stale: 0 } : await applyIsolating(layout, table.logicalName, changes, failed);
+      return { upserted: counts.upserted, deleted: counts.deleted, skippedAsStale: counts.stale + superseded, failed, widened };
+    },
+
+    async countRows(logicalName) {
+      const { rows } = await connection.query(dialect.countRows(ref(prefixed(prefix, logicalName))));
+      return Number(rows[0]?.rows ?? 0);
+    },
+
+    async readRows(logicalName) {
+      return this.readTable(prefixed(prefix, logicalName));
+    },
+
+    async readTable(tableName) {
+      if (!TABLE_NAME.test(tableName)) {
+        throw new ExportError('config', `Table name ${JSON.stringify(tableName.slice(0, 60))} is not allowed.`, { where: 'tableName' });
+      }
+      const columns = await existingColumns(tableName);
+      if (columns.length === 0) {
+        throw new ExportError('schema', `Destination table ${schema}.${tableName} does not exist.`, { where: `${schema}.${tableName}` });
+      }
+      const types = new Map(columns.map((column) => [column.name, column.type]));
+      const { rows } = await connection.query(dialect.selectAll(ref(tableName)));
+      const result = rows.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [name, normalise(value, types.get(name))])));
+      const first = columns[0]?.name ?? '';
+      return result.sort((a, b) => String(a[first]).localeCompare(String(b[first]), 'en', { numeric: true }));
+    },
+
+    close: () => connection.close(),
+  };
+}

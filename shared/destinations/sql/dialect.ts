@@ -1,0 +1,101 @@
+/**
+ * What differs between SQL Server and PostgreSQL: quoting, type names, placeholders, the set-based
+ * apply statements and which errors are the data's fault. Every statement text is built here from
+ * validated names; every value travels as a parameter (rows as one JSON document per statement).
+ */
+import type { ColumnType, DestinationColumn } from '../../schema/table-model';
+import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
+import type { SqlValue } from '../../schema/row-values';
+
+export type DialectName = 'postgres' | 'mssql';
+
+/** SQL text; its parameters are positional (`$1` / `@p1` is the first). */
+export type Statement = string;
+
+export interface TableRef {
+  schema: string;
+  name: string;
+}
+
+export interface ApplyTables {
+  target: TableRef;
+  tombstones: TableRef;
+  /** Present when the profile writes DES's delete log. */
+  deleteLog?: TableRef;
+}
+
+export interface InformationSchemaColumn {
+  column_name: string;
+  data_type: string;
+  character_maximum_length: number | null;
+  numeric_scale: number | null;
+}
+
+export interface SqlDialect {
+  readonly name: DialectName;
+  quote(identifier: string): string;
+  typeSql(type: ColumnType): string;
+  /** The neutral type of an existing column, or undefined for a type this product never creates. */
+  parseType(column: InformationSchemaColumn): ColumnType | undefined;
+
+  createSchema(schema: string): Statement;
+  createTable(schema: string, table: FixedTable): Statement;
+  addColumn(table: TableRef, column: FixedColumn): Statement;
+  alterColumnType(table: TableRef, column: string, type: ColumnType): Statement;
+  /** Parameters: schema, table name. Rows: InformationSchemaColumn. */
+  listColumns(): Statement;
+
+  /**
+   * Takes a lock on one destination table until the transaction ends (parameter: a lock name), so
+   * batches of the same table apply one after another: without it, an older upsert that checked the
+   * tombstones before a concurrent delete committed could insert the row again once the delete is done.
+   */
+  lockTable(): Statement;
+  /**
+   * Version-guarded upsert of a batch. Parameters: rows as a JSON array keyed by column name, entity
+   * name. Inserts new ids, updates only when the incoming version is newer, and skips ids whose
+   * tombstone is at or above the incoming version. The driver's row count is the number of rows written.
+   */
+  upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
+  /**
+   * The COPY path, where the driver has one (PostgreSQL server): a batch is streamed into a temporary
+   * staging table and upserted from there with the same guards as `upsert`. Parsing COPY text costs the
+   * server far less than parsing JSON, which is most of the apply time for wide tables (BENCHMARKS.md).
+   */
+  staging?: {
+    /** A transaction-scoped staging table with the supplied columns, loosely typed (no lengths). */
+    create(columns: DestinationColumn[]): Statement;
+    copy(columns: DestinationColumn[]): Statement;
+    /** An encoder of one row's values as a COPY text-format line. */
+    lineEncoder(columns: DestinationColumn[]): (values: Record<string, SqlValue>) => string;
+    /** Parameters: entity name. */
+    upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
+  };
+  /**
+   * Deletes of a batch. Parameters: `[{ Id, versionnumber }]` as JSON, entity name. Raises tombstones
+   * that are older than the delete, removes rows at or below the delete's version, writes the delete
+   * log. Result: one row `{ applied, survived }` (tombstones raised; rows kept because they are newer).
+   */
+  applyDeletes(tables: ApplyTables): Statement;
+  /** Parameters: entity names as a JSON array. */
+  deleteMetadataRows(table: TableRef): Statement;
+  /** Parameters: rows as a JSON array keyed by column name. */
+  insertRows(table: TableRef, columns: FixedColumn[]): Statement;
+  selectAll(table: TableRef): Statement;
+  countRows(table: TableRef): Statement;
+
+  /**
+   * Whose fault a failed statement is: the values it was given (`data`: bisect finds the rows), the
+   * table's shape (`schema`: a dropped table or column; retrying will not help), or anything else
+   * (`transient`: connections, deadlocks, timeouts).
+   */
+  classifyError(error: unknown): 'data' | 'schema' | 'transient';
+}
+
+/** Neutral columns of a data table as the fixed-table shape DDL takes. */
+export const asFixedColumns = (columns: DestinationColumn[]): FixedColumn[] =>
+  columns.map((column) => ({ name: column.name, type: column.type, nullable: column.source.kind !== 'id' }));
+
+/** Columns a batch supplies values for, in JSON; sink timestamps are stamped by the statement. */
+export const suppliedColumns = (columns: DestinationColumn[]): DestinationColumn[] =>
+  columns.filter((column) => column.source.kind !== 'sinkTime');

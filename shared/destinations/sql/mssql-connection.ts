@@ -1,0 +1,65 @@
+/**
+ * SQL Server / Azure SQL through an `mssql` pool: from a connection string, or with Entra ID (an
+ * `@azure/identity` token credential that tedious asks for fresh tokens as connections open).
+ */
+import type { TokenCredential } from '@azure/identity';
+import sql from 'mssql';
+import type { QueryResult, SqlConnection, SqlParameter } from './connection';
+
+export type MssqlTarget =
+  | { connectionString: string }
+  | { server: string; database: string; port?: number; credential: TokenCredential };
+
+function bind(request: sql.Request, parameters: SqlParameter[]): sql.Request {
+  parameters.forEach((value, index) => {
+    const name = `p${index + 1}`;
+    // Short strings as nvarchar(4000), so comparisons with name columns stay index seeks; batches as max.
+    if (typeof value === 'string' || value === null) request.input(name, sql.NVarChar(value !== null && value.length > 4000 ? sql.MAX : 4000), value);
+    else if (typeof value === 'boolean') request.input(name, sql.Bit, value);
+    else if (Number.isInteger(value)) request.input(name, sql.BigInt, value);
+    else request.input(name, sql.Float, value);
+  });
+  return request;
+}
+
+async function run(request: sql.Request, text: string, parameters: SqlParameter[] = []): Promise<QueryResult> {
+  const result = await bind(request, parameters).query<Record<string, unknown>>(text);
+  const recordsets = result.recordsets as Array<Array<Record<string, unknown>>>;
+  return { rows: recordsets.at(-1) ?? [], rowCount: result.rowsAffected.reduce((sum, count) => sum + count, 0) };
+}
+
+export function mssqlPoolConfig(target: MssqlTarget, poolSize: number): sql.config {
+  if ('connectionString' in target) {
+    const parsed = sql.ConnectionPool.parseConnectionString(target.connectionString);
+    return { ...parsed, pool: { ...parsed.pool, max: poolSize } };
+  }
+  return {
+    server: target.server,
+    database: target.database,
+    port: target.port ?? 1433,
+    authentication: { type: 'token-credential', options: { credential: target.credential } },
+    options: { encrypt: true },
+    pool: { max: poolSize },
+  };
+}
+
+export async function createMssqlConnection(target: MssqlTarget, poolSize: number): Promise<SqlConnection> {
+  const pool = new sql.ConnectionPool(mssqlPoolConfig(target, poolSize));
+  await pool.connect();
+  return {
+    query: (text, parameters) => run(pool.request(), text, parameters),
+    transaction: async (work) => {
+      const transaction = pool.transaction();
+      await transaction.begin();
+      try {
+        const result = await work({ query: (text, parameters) => run(new sql.Request(transaction), text, parameters) });
+        await transaction.commit();
+        return result;
+      } catch (error) {
+        await transaction.rollback().catch(() => undefined);
+        throw error;
+      }
+    },
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * SQL Server / Azure SQL: `MERGE … WITH (HOLDLOCK)` over `OPENJSON`. One NVARCHAR(MAX) parameter carries
+ * the whole batch, so there is no per-table TVP type to create and re-create on schema drift and no
+ * separate bulk-load round trip; HOLDLOCK makes the match-then-insert atomic against concurrent batches.
+ */
+import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
+import type { ColumnType, DestinationColumn } from '../../schema/table-model';
+import { suppliedColumns, type ApplyTables, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
+
+const quote = (identifier: string): string => `[${identifier.replace(/]/g, ']]')}]`;
+const qualified = (table: TableRef): string => `${quote(table.schema)}.${quote(table.name)}`;
+/** A string literal for names only (already validated as [A-Za-z0-9_]); values are always parameters. */
+const nameLiteral = (name: string): string => `N'${name.replace(/'/g, "''")}'`;
+const NOW_UTC = 'SYSUTCDATETIME()';
+
+function typeSql(type: ColumnType): string {
+  switch (type.kind) {
+    case 'guid':
+      return 'uniqueidentifier';
+    case 'string':
+      return `nvarchar(${type.length})`;
+    case 'int':
+      return 'int';
+    case 'bigint':
+      return 'bigint';
+    case 'decimal':
+      return `decimal(38,${type.scale})`;
+    case 'bit':
+      return 'bit';
+    case 'datetime':
+      return 'datetime2';
+  }
+}
+
+/**
+ * OPENJSON column types, independent of the table's current widths: strings unbounded, so an over-long value
+ * fails in the MERGE (a data error) instead of being cut; decimals at Dataverse's largest scale (10), so a
+ * scale widened by another process is not rounded away by a cached statement. The MERGE converts to the column.
+ */
+function jsonTypeSql(type: ColumnType): string {
+  if (type.kind === 'string') return 'nvarchar(max)';
+  return type.kind === 'decimal' ? 'decimal(38,10)' : typeSql(type);
+}
+
+function parseType(column: InformationSchemaColumn): ColumnType | undefined {
+  switch (column.data_type) {
+    case 'uniqueidentifier':
+      return { kind: 'guid' };
+    case 'nvarchar':
+    case 'varchar':
+      return column.character_maximum_length === -1 || column.character_maximum_length === null
+        ? { kind: 'string', length: 'max' }
+        : { kind: 'string', length: column.character_maximum_length };
+    case 'int':
+      return { kind: 'int' };
+    case 'bigint':
+      return { kind: 'bigint' };
+    case 'decimal':
+    case 'numeric':
+      return { kind: 'decimal', scale: column.numeric_scale ?? 0 };
+    case 'bit':
+      return { kind: 'bit' };
+    case 'datetime2':
+    case 'datetime':
+      return { kind: 'datetime' };
+    default:
+      return undefined;
+  }
+}
+
+const columnDefinition = (column: FixedColumn): string =>
+  `${quote(column.name)} ${typeSql(column.type)}${column.identity ? ' IDENTITY(1,1)' : ''}${column.nullable ? ' NULL' : ' NOT NULL'}`;
+
+const openJson = (parameter: string, alias: string, columns: Array<{ name: string; type: ColumnType }>): string =>
+  `OPENJSON(${parameter}) WITH (\n    ${columns
+    .map((column) => `${quote(column.name)} ${jsonTypeSql(column.type)} '$."${column.name}"'`)
+    .join(',\n    ')}\n  ) AS ${quote(alias)}`;
+
+/**
+ * Conversion, overflow, truncation, NULL and JSON-shape errors: the values' fault.
+ * 8114/8115/220/232/241/242/245/248/8169/9809 conversion and overflow, 2628/8152 truncation, 515 NULL, 13609 bad JSON.
+ */
+const DATA_ERRORS = new Set([220, 232, 241, 242, 245, 248, 515, 2628, 8114, 8115, 8152, 8169, 9809, 13609]);
+/** 207 invalid column name, 208 invalid object name, 4902 cannot find the object for ALTER TABLE. */
+const SCHEMA_ERRORS = new Set([207, 208, 4902]);
+
+/** The SQL Server error number, looking through mssql's wrapper (`originalError`). */
+function errorNumber(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  if ('number' in error && typeof error.number === 'number') return error.number;
+  return 'originalError' in error ? errorNumber(error.originalError) : undefined;
+}
+
+function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
+  const number = errorNumber(error) ?? 0;
+  if (DATA_ERRORS.has(number)) return 'data';
+  return SCHEMA_ERRORS.has(number) ? 'schema' : 'transient';
+}
+
+export const mssqlDialect: SqlDialect = {
+  name: 'mssql',
+  quote,
+  typeSql,
+  parseType,
+
+  createSchema: (schema) => `IF SCHEMA_ID(${nameLiteral(schema)}) IS NULL EXEC(N'CREATE SCHEMA ${quote(schema).replace(/'/g, "''")}')`,
+
+  createTable: (schema, table: FixedTable) => {
+    const definitions = table.columns.map(columnDefinition);
+    if (table.primaryKey.length > 0) {
+      definitions.push(`CONSTRAINT ${quote(`PK_${table.name}`)} PRIMARY KEY (${table.primaryKey.map(quote).join(', ')})`);
+    }
+    const name = qualified({ schema, name: table.name });
+    return `IF OBJECT_ID(${nameLiteral(name)}, N'U') IS NULL\nCREATE TABLE ${name} (\n  ${definitions.join(',\n  ')}\n)`;
+  },
+
+  addColumn: (table, column) => `ALTER TABLE ${qualified(table)} ADD ${columnDefinition(column)}`,
+
+  alterColumnType: (table, column, type) => `ALTER TABLE ${qualified(table)} ALTER COLUMN ${quote(column)} ${typeSql(type)} NULL`,
+
+  listColumns: () =>
+    `SELECT COLUMN_NAME AS column_name, DATA_TYPE AS data_type, CHARACTER_MAXIMUM_LENGTH AS character_maximum_length, ` +
+    `NUMERIC_SCALE AS numeric_scale FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`,
+
+  lockTable: () => `EXEC sp_getapplock @Resource = @p1, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1`,
+
+  upsert: (tables: ApplyTables, columns: DestinationColumn[]) => {
+    const source = quote('source');
+    const target = quote('target');
+    const version = quote('versionnumber');
+    const tombstone = quote('tombstone');
+    const valueOf = (column: DestinationColumn): string =>
+      column.source.kind === 'sinkTime' ? NOW_UTC : `${source}.${quote(column.name)}`;
+    const updates = columns
+      .filter((column) => column.source.kind !== 'id' && !(column.source.kind === 'sinkTime' && column.source.on === 'insert'))
+      .map((column) => `${quote(column.name)} = ${valueOf(column)}`);
+    return [
+      `MERGE ${qualified(tables.target)} WITH (HOLDLOCK) AS ${target}`,
+      `USING (`,
+      `  SELECT * FROM ${openJson('@p1', 'incoming', suppliedColumns(columns))}`,
+      `  WHERE NOT EXISTS (SELECT 1 FROM ${qualified(tables.tombstones)} AS ${tombstone}`,
+      `    WHERE ${tombstone}.${quote('EntityName')} = @p2 AND ${tombstone}.${quote('RecordId')} = ${quote('incoming')}.${quote('Id')}`,
+      `    AND ${tombstone}.${quote('VersionNumber')} >= ${quote('incoming')}.${version})`,
+      `) AS ${source}`,
+      `ON ${target}.${quote('Id')} = ${source}.${quote('Id')}`,
+      `WHEN MATCHED AND (${target}.${version} IS NULL OR ${target}.${version} < ${source}.${version}) THEN`,
+      `  UPDATE SET ${updates.join(', ')}`,
+      `WHEN NOT MATCHED BY TARGET THEN`,
+      `  INSERT (${columns.map((column) => quote(column.name)).join(', ')})`,
+      `  VALUES (${columns.map(valueOf).join(', ')});`,
+    ].join('\n');
+  },
+
+  applyDeletes: (tables: ApplyTables) => {
+    const tombstone = quote('tombstone');
+    const incoming = quote('incoming');
+    const target = quote('target');
+    const done = quote('done');
+    const joinDone = `INNER JOIN @tombstoned AS ${done} ON ${target}.${quote('Id')} = ${done}.${quote('RecordId')}`;
+    return [
+      `DECLARE @tombstoned TABLE (${quote('RecordId')} uniqueidentifier PRIMARY KEY, ${quote('VersionNumber')} bigint NOT NULL);`,
+      `MERGE ${qualified(tables.tombstones)} WITH (HOLDLOCK) AS ${tombstone}`,
+      `USING (SELECT * FROM ${openJson('@p1', 'incoming', [{ name: 'Id', type: { kind: 'guid' } }, { name: 'versionnumber', type: { kind: 'bigint' } }])}) AS ${incoming}`,
+      `ON ${tombstone}.${quote('EntityName')} = @p2 AND ${tombstone}.${quote('RecordId')} = ${incoming}.${quote('Id')}`,
+      `WHEN MATCHED AND ${tombstone}.${quote('VersionNumber')} < ${incoming}.${quote('versionnumber')} THEN`,
+      `  UPDATE SET ${quote('VersionNumber')} = ${incoming}.${quote('versionnumber')}, ${quote('TombstonedOn')} = ${NOW_UTC}`,
+      `WHEN NOT MATCHED BY TARGET THEN`,
+      `  INSERT (${['EntityName', 'RecordId', 'VersionNumber', 'TombstonedOn'].map(quote).join(', ')})`,
+      `  VALUES (@p2, ${incoming}.${quote('Id')}, ${incoming}.${quote('versionnumber')}, ${NOW_UTC})`,
+      `OUTPUT inserted.${quote('RecordId')}, inserted.${quote('VersionNumber')} INTO @tombstoned;`,
+      `DECLARE @survived int = (SELECT COUNT(*) FROM ${qualified(tables.target)} AS ${target} ${joinDone}`,
+      `  WHERE ${target}.${quote('versionnumber')} > ${done}.${quote('VersionNumber')});`,
+      `DELETE ${target} FROM ${qualified(tables.target)} AS ${target} ${joinDone}`,
+      `  WHERE ${target}.${quote('versionnumber')} <= ${done}.${quote('VersionNumber')};`,
+      ...(tables.deleteLog
+        ? [
+            `INSERT INTO ${qualified(tables.deleteLog)} (${['EntityName', 'RecordId', 'SinkDeleteTime', 'VersionNumber'].map(quote).join(', ')})`,
+            `  SELECT @p2, LOWER(CONVERT(nvarchar(64), ${quote('RecordId')})), ${NOW_UTC}, ${quote('VersionNumber')} FROM @tombstoned;`,
+          ]
+        : []),
+      `SELECT COUNT(*) AS ${quote('applied')}, @survived AS ${quote('survived')} FROM @tombstoned;`,
+    ].join('\n');
+  },
+
+  deleteMetadataRows: (table) =>
+    `DELETE FROM ${qualified(table)} WHERE ${quote('EntityName')} IN (SELECT [value] FROM OPENJSON(@p1))`,
+
+  insertRows: (table, columns) => {
+    const supplied = columns.filter((column) => !column.identity);
+    const names = supplied.map((column) => quote(column.name)).join(', ');
+    return `INSERT INTO ${qualified(table)} (${names})\nSELECT ${names} FROM ${openJson('@p1', 'incoming', supplied)}`;
+  },
+
+  selectAll: (table) => `SELECT * FROM ${qualified(table)}`,
+  countRows: (table) => `SELECT COUNT_BIG(*) AS ${quote('rows')} FROM ${qualified(table)}`,
+
+  classifyError,
+};

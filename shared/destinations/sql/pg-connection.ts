@@ -1,0 +1,66 @@
+/** PostgreSQL server through a `pg` pool. */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Pool, types, type PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { QueryResult, SqlConnection, SqlParameter } from './connection';
+
+const toResult = (result: { rows: Array<Record<string, unknown>>; rowCount: number | null }): QueryResult => ({
+  rows: result.rows,
+  rowCount: result.rowCount ?? 0,
+});
+
+const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
+/** `timestamp` columns hold UTC; pg would read them as local time, so they stay text for the caller to read as UTC. */
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
+};
+
+/** Lines joined into chunks of about 64 KiB: one CopyData message per line would mean one socket write per row. */
+function* chunks(lines: Iterable<string>): Generator<string> {
+  let chunk = '';
+  for (const line of lines) {
+    chunk += line;
+    if (chunk.length >= 65_536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
+export async function createPgConnection(connectionString: string, poolSize: number): Promise<SqlConnection & { pool: Pool }> {
+  const pool = new Pool({ connectionString, max: poolSize, types: typeParsers });
+  // An idle client that loses its server emits 'error' on the pool; without a listener that would crash the process.
+  pool.on('error', () => undefined);
+  // Fail at creation, not at the first batch, when the server cannot be reached or refuses the login.
+  await pool.query('SELECT 1').catch(async (error: unknown) => {
+    await pool.end().catch(() => undefined);
+    throw error;
+  });
+  const run = async (client: Pool | PoolClient, sql: string, parameters: SqlParameter[] = []) =>
+    toResult(await client.query<Record<string, unknown>>(sql, parameters));
+  return {
+    pool,
+    query: (sql, parameters) => run(pool, sql, parameters),
+    transaction: async (work) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          query: (sql, parameters) => run(client, sql, parameters),
+          copyIn: (statement, lines) => pipeline(Readable.from(chunks(lines)), client.query(copyFrom(statement))),
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

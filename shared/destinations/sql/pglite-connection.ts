@@ -1,0 +1,23 @@
+/** Embedded PostgreSQL (PGlite): in memory, or persisted in a data directory. */
+import { PGlite } from '@electric-sql/pglite';
+import type { QueryResult, SqlConnection } from './connection';
+
+interface PgliteResult {
+  rows: Array<Record<string, unknown>>;
+  affectedRows?: number;
+  rowCount?: number;
+}
+
+const toResult = (result: PgliteResult): QueryResult => ({ rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? 0 });
+
+export async function createPgliteConnection(dataDir: string | undefined): Promise<SqlConnection> {
+  const db = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
+  await db.waitReady;
+  return {
+    query: async (sql, parameters = []) => toResult(await db.query<Record<string, unknown>>(sql, parameters)),
+    // PGlite runs one statement at a time, so its transaction() already serialises concurrent callers.
+    transaction: (work) =>
+      db.transaction((tx) => work({ query: async (sql, parameters = []) => toResult(await tx.query<Record<string, unknown>>(sql, parameters)) })),
+    close: () => db.close(),
+  };
+}

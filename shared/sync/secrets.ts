@@ -1,0 +1,75 @@
+/**
+ * Resolves a profile's secret references. Key Vault secrets are read with the app's identity; app-setting
+ * secrets come from the environment (local runs). Every value is registered with the redactor as soon as it
+ * is known, so it can appear in no log line, error or response afterwards.
+ */
+import type { TokenCredential } from '@azure/identity';
+import { SecretClient, parseKeyVaultSecretIdentifier } from '@azure/keyvault-secrets';
+import { ExportError } from '../errors';
+import type { SecretReference } from '../profile/profile';
+import { redactor } from '../telemetry/redaction';
+
+export interface ResolvedSecret {
+  value: string;
+  /** Key Vault tags; empty for app settings. */
+  tags: Record<string, string>;
+}
+
+export interface SecretResolver {
+  resolve(reference: SecretReference, what: string): Promise<ResolvedSecret>;
+}
+
+export function createSecretResolver(env: Record<string, string | undefined>, credential: () => TokenCredential): SecretResolver {
+  return {
+    async resolve(reference, what) {
+      if ('appSetting' in reference) {
+        const value = env[reference.appSetting];
+        if (!value) {
+          throw new ExportError('config', `The ${what} refers to app setting '${reference.appSetting}', which is not set`, {
+            where: reference.appSetting,
+            fix: `Set ${reference.appSetting} in local.settings.json or the app settings, or refer to a Key Vault secret instead.`,
+          });
+        }
+        redactor.register(value);
+        return { value, tags: {} };
+      }
+      const { vaultUrl, name, version } = parseKeyVaultSecretIdentifier(reference.keyVaultSecretUri);
+      let secret;
+      try {
+        secret = await new SecretClient(vaultUrl, credential()).getSecret(name, version ? { version } : {});
+      } catch (error) {
+        throw new ExportError('config', `Could not read the ${what} secret '${name}' from Key Vault`, {
+          cause: error,
+          where: `${vaultUrl}/secrets/${name}`,
+          fix: "Grant the function app's identity 'Key Vault Secrets User' on the vault and check the secret URI.",
+        });
+      }
+      if (!secret.value) {
+        throw new ExportError('config', `The Key Vault secret '${name}' (${what}) is empty`, { where: `${vaultUrl}/secrets/${name}` });
+      }
+      redactor.register(secret.value);
+      return { value: secret.value, tags: secret.properties.tags ?? {} };
+    },
+  };
+}
+
+/**
+ * Like DES: a destination secret in Key Vault must carry a tag allowing this Dataverse environment, so a
+ * connection string cannot be used by an org its owner did not name. The tag's name lists environment host
+ * names (comma separated, e.g. `contoso.crm.dynamics.com`); its value is free (DES put the tenant id there).
+ */
+export function assertSecretAllowsEnvironment(secret: ResolvedSecret, environmentUrl: string, secretUri: string): void {
+  const host = new URL(environmentUrl).hostname.toLowerCase();
+  const allowed = Object.keys(secret.tags).some((tag) =>
+    tag
+      .split(',')
+      .map((part) => part.trim().toLowerCase())
+      .includes(host),
+  );
+  if (!allowed) {
+    throw new ExportError('config', `The destination secret does not allow the Dataverse environment ${host}`, {
+      where: secretUri,
+      fix: `Add a tag named '${host}' to the Key Vault secret (several environments: one tag whose name lists them, comma separated).`,
+    });
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Apply throughput on PostgreSQL: `--rows` (default 200,000) sample `account` rows as Web API rows,
+ * applied through the destination in `--batch`-sized batches (default 5,000, the initial-sync page
+ * size), next to a raw `COPY` of the same rows into the same table in the same run. Both paths start
+ * from the same in-memory Web API rows and map them with the same code, so the ratio compares the
+ * write paths. Starts its own PostgreSQL 15 unless PG_CONNECTION_STRING is set.
+ */
+import { loadavg } from 'node:os';
+import type { RowUpsert } from '../../shared/dataverse/changes';
+import { createPgConnection } from '../../shared/destinations/sql/pg-connection';
+import { createSqlDestination } from '../../shared/destinations/sql/destination';
+import { suppliedColumns } from '../../shared/destinations/sql/dialect';
+import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
+import { destinationValues } from '../../shared/schema/row-values';
+import { buildTableModel } from '../../shared/schema/table-model';
+import { sampleCounts, sampleRow, sampleTable, toWebApiRow } from '../../local/sample-org';
+import { startPostgresServer } from '../support/postgres-server';
+
+function option(args: string[], name: string, fallback: number): number {
+  const index = args.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(args[index + 1]) : fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+
+const seconds = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e9;
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const rows = option(args, 'rows', 200_000);
+  const batchSize = option(args, 'batch', 5_000);
+  const rounds = option(args, 'rounds', 3);
+  const account = sampleTable('account');
+  const counts = sampleCounts(rows);
+  const upserts: RowUpsert[] = [];
+  for (let index = 0; index < rows; index++) {
+    const row = toWebApiRow(account, sampleRow('account', index, 1, counts), { versionNumber: 1_000 + index, annotations: true });
+    upserts.push({ kind: 'upsert', id: String(row.accountid), versionNumber: 1_000 + index, row });
+  }
+
+  const server = await startPostgresServer();
+  const connection = await createPgConnection(server.connectionString, 2);
+  const destination = createSqlDestination(connection, postgresDialect, { schema: 'bench', prefix: '', writeDeleteLog: false, widenOverlongStrings: true });
+  try {
+    await connection.query('DROP SCHEMA IF EXISTS bench CASCADE');
+    await destination.ensureTables([account], []);
+    const columns = buildTableModel(account, '').columns;
+    const supplied = suppliedColumns(columns);
+    const staging = postgresDialect.staging;
+    if (!staging) throw new Error('The PostgreSQL dialect has no COPY path');
+    const table = `"bench"."account"`;
+
+    const names = [...supplied, ...columns.filter((column) => column.source.kind === 'sinkTime')].map((column) => postgresDialect.quote(column.name));
+    const now = new Date().toISOString();
+    const line = staging.lineEncoder(columns);
+    const encode = (upsert: RowUpsert): string => `${line(destinationValues(columns, upsert)).slice(0, -1)}\t${now}\t${now}\n`;
+    // Through the adapter's own COPY (the apply path's, 64 KiB chunks), straight into the table.
+    const copy = async (lines: Iterable<string>): Promise<number> => {
+      const started = process.hrtime.bigint();
+      await connection.transaction(async (session) => session.copyIn?.(`COPY ${table} (${names.join(', ')}) FROM STDIN`, lines));
+      return seconds(started);
+    };
+    const reset = async () => {
+      await connection.query(`TRUNCATE ${table}`);
+      await connection.query(`VACUUM ANALYZE ${table}`);
+    };
+
+    const applyAll = async (batch: (upsert: RowUpsert) => RowUpsert) => {
+      const started = process.hrtime.bigint();
+      let upserted = 0;
+      for (let offset = 0; offset < rows; offset += batchSize) {
+        const result = await destination.applyBatch(account, { upserts: upserts.slice(offset, offset + batchSize).map(batch), deletes: [] });
+        upserted += result.upserted;
+      }
+      return { seconds: seconds(started), upserted };
+    };
+
+    // Raw COPY and apply alternate for `--rounds` rounds on an emptied table and the best time of each
+    // counts, so a busy machine (other test runs on the same cores) skews both sides alike.
+    const loadBefore = loadavg()[0];
+    let copySeconds = Infinity;
+    let copyPreEncodedSeconds = Infinity;
+    let insertSeconds = Infinity;
+    for (let round = 0; round < rounds; round++) {
+      await reset();
+      // Mapped and encoded while streaming, with the same code the apply path uses: the target's baseline.
+      copySeconds = Math.min(copySeconds, await copy((function* () {
+        for (const upsert of upserts) yield encode(upsert);
+      })()));
+      await reset();
+      // The server's side alone: the same lines encoded beforehand (untimed).
+      const encoded = upserts.map(encode);
+      copyPreEncodedSeconds = Math.min(copyPreEncodedSeconds, await copy(encoded));
+      await reset();
+      const inserts = await applyAll((upsert) => upsert);
+      if (inserts.upserted !== rows) throw new Error(`Applied ${inserts.upserted} of ${rows} new rows`);
+      insertSeconds = Math.min(insertSeconds, inserts.seconds);
+    }
+    const updates = await applyAll((upsert) => ({ ...upsert, versionNumber: upsert.versionNumber + rows }));
+    const stale = await applyAll((upsert) => upsert);
+    if (updates.upserted !== rows || stale.upserted !== 0) {
+      throw new Error(`Unexpected apply counts: ${updates.upserted} updated, ${stale.upserted} stale applied`);
+    }
+    const rate = (seconds: number) => Math.round(rows / seconds);
+    return {
+      benchmark: 'apply',
+      database: server.connectionString === process.env.PG_CONNECTION_STRING ? 'PG_CONNECTION_STRING' : 'PostgreSQL 15 (throwaway, fsync off)',
+      rows,
+      batchSize,
+      rounds,
+      loadAverageBefore: Number(loadBefore?.toFixed(1)),
+      loadAverageAfter: Number(loadavg()[0]?.toFixed(1)),
+      rawCopyRowsPerSecond: rate(copySeconds),
+      rawCopyPreEncodedRowsPerSecond: rate(copyPreEncodedSeconds),
+      applyInsertRowsPerSecond: rate(insertSeconds),
+      applyUpdateRowsPerSecond: rate(updates.seconds),
+      applyStaleRowsPerSecond: rate(stale.seconds),
+      applyInsertVsCopy: Number((copySeconds / insertSeconds).toFixed(2)),
+      applyInsertVsPreEncodedCopy: Number((copyPreEncodedSeconds / insertSeconds).toFixed(2)),
+      target: 'applyInsertVsCopy >= 0.70',
+    };
+  } finally {
+    await destination.close();
+    await server.stop();
+  }
+}

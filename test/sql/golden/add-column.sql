@@ -1,0 +1,1 @@
+ALTER TABLE [dbo].[crm_contact] ADD [sample_segment] nvarchar(40) NULL

@@ -1,0 +1,1 @@
+SELECT COUNT_BIG(*) AS [rows] FROM [dbo].[crm_contact]

@@ -1,0 +1,1 @@
+ALTER TABLE [dbo].[crm_contact] ALTER COLUMN [emailaddress1] nvarchar(max) NULL
