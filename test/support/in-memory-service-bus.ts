@@ -188,8 +188,9 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
   private lockAvailable(queueName: string, subQueue: 'active' | 'deadLetter', maxMessageCount: number): InMemoryReceivedMessage[] {
     this.expireLocks(queueName);
     const now = Date.now();
-    return this.queue(queueName)
-      [subQueue].filter((message) => message.lock === undefined && message.visibleAt <= now)
+    const messages = this.queue(queueName)[subQueue];
+    return messages
+      .filter((message) => message.lock === undefined && message.visibleAt <= now)
       .sort((a, b) => a.sequenceNumber - b.sequenceNumber)
       .slice(0, maxMessageCount)
       .map((message) => {
