@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { loadSettings } from '../../shared/config/settings';
 import { ExportError } from '../../shared/errors';
 import { blobClaimCheckStore, CLAIM_CHECK_CONTAINER } from '../../shared/queue/claim-checks';
+import { createChangeBatchReader, createChangeQueue } from '../../shared/queue/create';
 import { changeBatchReader, outgoingMessage } from '../../shared/queue/messages';
+import { storageQueueReceiver } from '../../shared/queue/storage-queue';
 import { useAzurite } from '../support/azurite';
 import { changeBatch } from './contract';
 
@@ -48,5 +51,23 @@ describe('change batch reader', () => {
     expect(error.message).toContain('upserts.4.versionNumber');
     expect(error.message).toContain('and 3 more');
     expect(() => outgoingMessage(broken)).toThrow(/upserts\.0\.versionNumber/);
+  });
+});
+
+describe('createChangeQueue', () => {
+  it('sends through a storage queue on AzureWebJobsStorage when no namespace is set', async () => {
+    const settings = loadSettings({ AzureWebJobsStorage: azurite.connectionString, CHANGES_QUEUE: 'created-changes' });
+    const queue = createChangeQueue(settings, azurite.clients);
+    const batch = changeBatch();
+    await queue.send([batch]);
+    await queue.close();
+    const receiver = storageQueueReceiver({
+      queues: azurite.clients.queues,
+      queueName: 'created-changes',
+      subQueue: 'active',
+      delivery: { lockSeconds: 30, retryDelaySeconds: 0, maxDeliveryCount: 3 },
+    });
+    const [message] = await receiver.receive(1, 5_000);
+    expect(await createChangeBatchReader(azurite.clients).readChangeBatch(message?.body)).toEqual(batch);
   });
 });

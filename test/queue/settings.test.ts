@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../../shared/config/settings';
 import { ExportError } from '../../shared/errors';
-import { createChangeBatchReader, createChangeQueue } from '../../shared/queue/create';
-import { storageQueueReceiver } from '../../shared/queue/storage-queue';
-import { useAzurite } from '../support/azurite';
-import { changeBatch } from './contract';
 
 const storage = 'UseDevelopmentStorage=true';
 
@@ -38,25 +34,5 @@ describe('change queue settings', () => {
     expect(error).toBeInstanceOf(ExportError);
     expect((error as ExportError).message).toMatch(/CHANGES_QUEUE: 3 to 63 lower-case/);
     expect((error as ExportError).message).toMatch(/ServiceBus__fullyQualifiedNamespace: a host name .* without https:\/\//);
-  });
-});
-
-describe('createChangeQueue', () => {
-  const azurite = useAzurite();
-
-  it('sends through a storage queue on AzureWebJobsStorage when no namespace is set', async () => {
-    const settings = loadSettings({ AzureWebJobsStorage: azurite.connectionString, CHANGES_QUEUE: 'created-changes' });
-    const queue = createChangeQueue(settings, azurite.clients);
-    const batch = changeBatch();
-    await queue.send([batch]);
-    await queue.close();
-    const receiver = storageQueueReceiver({
-      queues: azurite.clients.queues,
-      queueName: 'created-changes',
-      subQueue: 'active',
-      delivery: { lockSeconds: 30, retryDelaySeconds: 0, maxDeliveryCount: 3 },
-    });
-    const [message] = await receiver.receive(1, 5_000);
-    expect(await createChangeBatchReader(azurite.clients).readChangeBatch(message?.body)).toEqual(batch);
   });
 });
