@@ -5,6 +5,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { ExportError, toExportError } from '../errors';
 import { changeBatchMessageId, type ChangeBatch, type ClaimCheck } from '../sync/change-batch';
+import { onceUntilSuccess } from './once';
 
 export const CLAIM_CHECK_CONTAINER = 'claimchecks';
 
@@ -22,14 +23,7 @@ const blobNameFor = (batch: ChangeBatch): string =>
   `${batch.profile}/${batch.table}/${encodeURIComponent(changeBatchMessageId(batch))}.json`;
 
 export function blobClaimCheckStore(container: ContainerClient): ClaimCheckStore {
-  let created: Promise<unknown> | undefined;
-  const ensureContainer = () => {
-    created ??= container.createIfNotExists().catch((error: unknown) => {
-      created = undefined;
-      throw error;
-    });
-    return created;
-  };
+  const ensureContainer = onceUntilSuccess(() => container.createIfNotExists());
   const where = (claimCheck: ClaimCheck) => `${claimCheck.claimCheck.container}/${claimCheck.claimCheck.blobName}`;
   const blob = (claimCheck: ClaimCheck) => {
     if (claimCheck.claimCheck.container !== container.containerName) {

@@ -9,6 +9,7 @@
  */
 import { odata, type TableClient } from '@azure/data-tables';
 import { createHash } from 'node:crypto';
+import { onceUntilSuccess } from './once';
 
 export const SENT_MARKERS_TABLE = 'changequeuesent';
 
@@ -37,14 +38,7 @@ const rowKeyFor = (messageId: string): string => createHash('sha256').update(mes
 
 export function tableDuplicateDetection(options: { table: TableClient; queueName: string; windowMs: number }): DuplicateDetection {
   const { table, queueName, windowMs } = options;
-  let created: Promise<void> | undefined;
-  const ensureTable = () => {
-    created ??= table.createTable().catch((error: unknown) => {
-      created = undefined;
-      throw error;
-    });
-    return created;
-  };
+  const ensureTable = onceUntilSuccess(() => table.createTable());
 
   return {
     async sentRecently(messageId) {

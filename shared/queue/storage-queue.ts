@@ -13,6 +13,7 @@ import type { ChangeQueue, QueueReceiver, ReceivedQueueMessage, SendOptions, Sub
 import type { ClaimCheckStore } from './claim-checks';
 import type { DuplicateDetection } from './duplicate-detection';
 import { claimCheckedMessage, outgoingMessage, utf8Bytes } from './messages';
+import { onceUntilSuccess } from './once';
 
 /**
  * The service limits the message text to 64 KiB of UTF-8 after XML decoding (what the SDK's own tests and
@@ -31,17 +32,6 @@ const RECEIVE_POLL_MS = 50;
 
 export const poisonQueueName = (queueName: string): string => `${queueName}-poison`;
 
-function memoized(create: () => Promise<unknown>): () => Promise<unknown> {
-  let created: Promise<unknown> | undefined;
-  return () => {
-    created ??= create().catch((error: unknown) => {
-      created = undefined;
-      throw error;
-    });
-    return created;
-  };
-}
-
 export function storageQueueChangeQueue(options: {
   queues: QueueServiceClient;
   queueName: string;
@@ -50,7 +40,7 @@ export function storageQueueChangeQueue(options: {
 }): ChangeQueue {
   const { claimChecks, duplicates, queueName } = options;
   const queue = options.queues.getQueueClient(queueName);
-  const ensureQueue = memoized(() => queue.createIfNotExists());
+  const ensureQueue = onceUntilSuccess(() => queue.createIfNotExists());
   const limit = pLimit(SEND_CONCURRENCY);
 
   return {
@@ -124,7 +114,7 @@ export function storageQueueReceiver(options: {
   const { delivery, subQueue } = options;
   const poison = options.queues.getQueueClient(poisonQueueName(options.queueName));
   const queue: QueueClient = subQueue === 'deadLetter' ? poison : options.queues.getQueueClient(options.queueName);
-  const ensureQueues = memoized(() => Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]));
+  const ensureQueues = onceUntilSuccess(() => Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]));
   const received = new WeakMap<ReceivedQueueMessage, ReceivedHandle>();
   const handle = (message: ReceivedQueueMessage) => {
     const found = received.get(message);

@@ -47,7 +47,7 @@ interface QueueState {
   seenIds: Map<string, number>;
 }
 
-export interface InMemoryReceivedMessage extends ServiceBusReceivedMessagePort {
+interface InMemoryReceivedMessage extends ServiceBusReceivedMessagePort {
   messageId: string;
   sequenceNumber: number;
 }
