@@ -20,7 +20,7 @@ import { claimCheckedMessage, outgoingMessage, type OutgoingMessage } from './me
 export const SERVICE_BUS_MAX_MESSAGE_BYTES = 256 * 1024;
 
 export interface ServiceBusSenderPort {
-  createMessageBatch(): Promise<ServiceBusMessageBatch>;
+  createMessageBatch(options?: { maxSizeInBytes?: number }): Promise<ServiceBusMessageBatch>;
   sendMessages(batch: ServiceBusMessageBatch): Promise<void>;
   scheduleMessages(messages: ServiceBusMessage[], scheduledEnqueueTimeUtc: Date): Promise<unknown[]>;
   close(): Promise<void>;
@@ -41,6 +41,13 @@ export interface ServiceBusClientPort {
   close(): Promise<void>;
 }
 
+/**
+ * `scheduleMessages` goes over the management link, which wraps every message in a map with its id (about 100
+ * bytes the batch does not count), so scheduled groups are filled to this share of the batch limit only. A
+ * message that no longer fits travels as a claim check, which is always correct.
+ */
+const SCHEDULED_BATCH_SHARE = 0.75;
+
 const toServiceBusMessage = (message: OutgoingMessage): ServiceBusMessage => ({
   messageId: message.messageId,
   body: message.body,
@@ -60,13 +67,16 @@ export function serviceBusChangeQueue(options: {
       const messages = batches.map(outgoingMessage);
       try {
         // Fill each SDK batch until it is full; the SDK measures the AMQP-encoded size exactly.
-        let batch = await sender.createMessageBatch();
+        const batchOptions = sendOptions.deliverAt
+          ? { maxSizeInBytes: Math.floor((await sender.createMessageBatch()).maxSizeInBytes * SCHEDULED_BATCH_SHARE) }
+          : {};
+        let batch = await sender.createMessageBatch(batchOptions);
         let inBatch: ServiceBusMessage[] = [];
         const flush = async () => {
           if (inBatch.length === 0) return;
           if (sendOptions.deliverAt) await sender.scheduleMessages(inBatch, sendOptions.deliverAt);
           else await sender.sendMessages(batch);
-          batch = await sender.createMessageBatch();
+          batch = await sender.createMessageBatch(batchOptions);
           inBatch = [];
         };
         for (const message of messages) {

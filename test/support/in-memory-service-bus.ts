@@ -90,7 +90,12 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
 
   createSender(queueName: string): ServiceBusSenderPort {
     return {
-      createMessageBatch: async () => new InMemoryMessageBatch(this.options.maxMessageBytes),
+      createMessageBatch: async (batchOptions = {}) => {
+        const maxSizeInBytes = batchOptions.maxSizeInBytes ?? this.options.maxMessageBytes;
+        // As the SDK does: a batch may be smaller than the link allows, never larger.
+        if (maxSizeInBytes > this.options.maxMessageBytes) throw new RangeError(`Max message size (${maxSizeInBytes} bytes) is greater than maximum message size (${this.options.maxMessageBytes} bytes) on the AMQP sender link.`);
+        return new InMemoryMessageBatch(maxSizeInBytes);
+      },
       sendMessages: async (batch) => {
         if (!(batch instanceof InMemoryMessageBatch)) throw new Error('send batches created by this sender');
         this.sendCalls += 1;
