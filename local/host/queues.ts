@@ -9,6 +9,7 @@ import type { DequeuedMessageItem, QueueClient, QueueServiceClient } from '@azur
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueFunction } from '../../functions/definition';
+import { parseQueueMessageText, poisonQueueName } from '../../shared/queue/storage-queue';
 import type { HostLog } from './console-log';
 
 export interface QueuePolling {
@@ -23,8 +24,6 @@ export interface QueuePolling {
 }
 
 export const defaultQueuePolling: QueuePolling = { lockSeconds: 30, retryDelaySeconds: 0, maxPollMs: 1_000, minPollMs: 50, batchSize: 16 };
-
-export const poisonQueueName = (queueName: string): string => `${queueName}-poison`;
 
 export interface RunningQueues {
   stop(): Promise<void>;
@@ -115,7 +114,7 @@ async function deliver<Deps>(
     },
   });
   try {
-    await options.handler(parseBody(message.messageText), context);
+    await options.handler(parseQueueMessageText(message.messageText), context);
     await options.queue.deleteMessage(message.messageId, message.popReceipt);
   } catch (error) {
     if (message.dequeueCount >= options.definition.maxDeliveryCount) {
@@ -126,14 +125,5 @@ async function deliver<Deps>(
       context.warn(`delivery ${message.dequeueCount} of ${options.definition.maxDeliveryCount} failed; it will be delivered again`, error);
       await options.queue.updateMessage(message.messageId, message.popReceipt, undefined, options.polling.retryDelaySeconds);
     }
-  }
-}
-
-/** JSON bodies arrive parsed, as the Service Bus trigger does; anything else as the text it is. */
-function parseBody(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }

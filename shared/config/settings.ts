@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ExportError } from '../errors';
 
 const logLevels = ['trace', 'debug', 'information', 'warning', 'error', 'none'] as const;
+const DEFAULT_CHANGES_QUEUE = 'dataverse-changes';
 
 export const settingDescriptions = {
   AzureWebJobsStorage:
@@ -16,6 +17,13 @@ export const settingDescriptions = {
   AzureWebJobsStorage__tableServiceUri: 'Table endpoint of the host storage account, for identity-based access (Azure).',
   AZURE_CLIENT_ID: 'Client id of the user-assigned managed identity used for storage, Service Bus, Key Vault and Dataverse (Azure).',
   LOG_LEVEL: `Lowest log level written: one of ${logLevels.join(', ')}. Default: information.`,
+  CHANGES_QUEUE:
+    `Name of the change-batch queue (Service Bus queue in Azure, Azure Storage queue otherwise). Default: ${DEFAULT_CHANGES_QUEUE}. ` +
+    '3 to 63 lower-case letters, digits and single hyphens, so the same name works on both transports.',
+  ServiceBus__fullyQualifiedNamespace:
+    'Service Bus namespace host name (e.g. sb-dvexport.servicebus.windows.net). Set: change batches go through Service Bus. ' +
+    'Empty: through an Azure Storage queue on AzureWebJobsStorage (local runs).',
+  ServiceBus__clientId: 'Client id of the managed identity the app uses for Service Bus. Empty: DefaultAzureCredential (Azure CLI login locally).',
 } as const;
 
 export type SettingName = keyof typeof settingDescriptions;
@@ -31,6 +39,17 @@ const settingsSchema = z
     AzureWebJobsStorage__tableServiceUri: optionalUrl,
     AZURE_CLIENT_ID: optionalText,
     LOG_LEVEL: z.enum(logLevels).default('information'),
+    // Azure Storage queue naming rules; every Service Bus queue name of this form is valid too.
+    CHANGES_QUEUE: z
+      .string()
+      .regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, '3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit')
+      .default(DEFAULT_CHANGES_QUEUE),
+    ServiceBus__fullyQualifiedNamespace: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i, 'a host name such as sb-dvexport.servicebus.windows.net, without https:// or a path')
+      .optional(),
+    ServiceBus__clientId: optionalText,
   } satisfies Record<SettingName, z.ZodType>);
 
 const storageUriSettings = [
@@ -53,8 +72,15 @@ export type StorageSettings =
   | { kind: 'connectionString'; connectionString: string }
   | { kind: 'identity'; blobServiceUri: string; queueServiceUri: string; tableServiceUri: string; clientId?: string };
 
+export interface ChangeQueueSettings {
+  queueName: string;
+  /** Absent: the change queue is an Azure Storage queue on the host storage. */
+  serviceBus?: { fullyQualifiedNamespace: string; clientId?: string };
+}
+
 export interface Settings {
   storage: StorageSettings;
+  changeQueue: ChangeQueueSettings;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -86,5 +112,16 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
           tableServiceUri: value.AzureWebJobsStorage__tableServiceUri as string,
           ...(value.AZURE_CLIENT_ID ? { clientId: value.AZURE_CLIENT_ID } : {}),
         };
-  return { storage, logLevel: value.LOG_LEVEL };
+  const changeQueue: ChangeQueueSettings = {
+    queueName: value.CHANGES_QUEUE,
+    ...(value.ServiceBus__fullyQualifiedNamespace
+      ? {
+          serviceBus: {
+            fullyQualifiedNamespace: value.ServiceBus__fullyQualifiedNamespace,
+            ...(value.ServiceBus__clientId ? { clientId: value.ServiceBus__clientId } : {}),
+          },
+        }
+      : {}),
+  };
+  return { storage, changeQueue, logLevel: value.LOG_LEVEL };
 }

@@ -6,7 +6,7 @@ import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { health } from '../../functions/health';
 import { consoleLog } from '../../local/host/console-log';
 import { startLocalHost, type LocalHost } from '../../local/host/host';
-import { poisonQueueName } from '../../local/host/queues';
+import { poisonQueueName } from '../../shared/queue/storage-queue';
 import { useAzurite } from '../support/azurite';
 import { waitFor } from '../support/wait';
 

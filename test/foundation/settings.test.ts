@@ -9,6 +9,7 @@ describe('loadSettings', () => {
     const settings = loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
     expect(settings).toEqual({
       storage: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
+      changeQueue: { queueName: 'dataverse-changes' },
       logLevel: 'information',
     });
   });
