@@ -59,7 +59,7 @@ export interface CheckpointStore {
 const LINK_CHUNK_CHARS = 30_000;
 /** Two links of this size stay well inside the 1 MiB entity limit. */
 export const MAX_LINK_CHARS = 200_000;
-const LINK_PROPERTIES = ['nextLink', 'deltaLink'] as const;
+type LinkProperty = 'nextLink' | 'deltaLink';
 
 function splitLink(link: string): string[] {
   const chunks: string[] = [];
@@ -73,7 +73,7 @@ function splitLink(link: string): string[] {
   return chunks;
 }
 
-function linkProperties(name: (typeof LINK_PROPERTIES)[number], link: string | undefined, where: string): Record<string, unknown> {
+function linkProperties(name: LinkProperty, link: string | undefined, where: string): Record<string, unknown> {
   if (link === undefined) return {};
   if (link.length > MAX_LINK_CHARS) {
     throw new ExportError('data', `The ${name} is ${link.length} characters long; a checkpoint holds at most ${MAX_LINK_CHARS}`, {
@@ -85,7 +85,7 @@ function linkProperties(name: (typeof LINK_PROPERTIES)[number], link: string | u
   return { [`${name}Chunks`]: chunks.length, ...Object.fromEntries(chunks.map((chunk, index) => [`${name}_${index}`, chunk])) };
 }
 
-function joinLink(entity: Record<string, unknown>, name: (typeof LINK_PROPERTIES)[number]): string | undefined {
+function joinLink(entity: Record<string, unknown>, name: LinkProperty): string | undefined {
   const chunks = entity[`${name}Chunks`];
   if (typeof chunks !== 'number') return undefined;
   return Array.from({ length: chunks }, (_, index) => entity[`${name}_${index}`]).join('');
