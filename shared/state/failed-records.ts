@@ -9,13 +9,13 @@ import { ExportError, type ErrorClass } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { blobNames, deleteBlobs, hourFolder, hourFolderStart, hourFoldersNewestFirst } from './hourly-folders';
 import { jsonText } from './json-text';
-import { checkedName } from './names';
+import { KEY_NAME_PATTERN, checkedName } from './names';
 import { stateContainer } from './state-container';
 import { storageFailure, storageStatus } from './storage-errors';
 
 export const FAILED_RECORDS_ROOT = 'failurelog';
 
-const keyName = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ and - only, 1 to 128 characters');
+const keyName = z.string().regex(new RegExp(`^${KEY_NAME_PATTERN}$`), 'letters, digits, _ and - only, 1 to 128 characters');
 
 export const failedRecordSchema = z
   .object({
@@ -73,7 +73,7 @@ const UPLOAD_CONCURRENCY = 16;
 /** `20261121T100503123Z`: sortable, and no colons (awkward in lake tools and Windows paths). */
 const compactTimestamp = (at: Date) => at.toISOString().replace(/[-:.]/g, '');
 const KEY = new RegExp(
-  `^${FAILED_RECORDS_ROOT}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/([A-Za-z0-9_-]{1,128})/([A-Za-z0-9_-]{1,128})/(\\d{8}T\\d{9}Z)-([A-Za-z0-9_-]{1,128})-(upsert|delete)\\.json$`,
+  `^${FAILED_RECORDS_ROOT}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/(${KEY_NAME_PATTERN})/(${KEY_NAME_PATTERN})/(\\d{8}T\\d{9}Z)-(${KEY_NAME_PATTERN})-(upsert|delete)\\.json$`,
 );
 const COMPACT_TIMESTAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/;
 
