@@ -125,7 +125,11 @@ function fromEntity(entity: Record<string, unknown>, where: string): Checkpoint 
   return parsed.data;
 }
 
-const stamped = (fields: CheckpointFields): Checkpoint => checkpointSchema.parse({ ...fields, updatedAt: new Date().toISOString() });
+function stamped(fields: CheckpointFields, where: string): Checkpoint {
+  const parsed = checkpointSchema.safeParse({ ...fields, updatedAt: new Date().toISOString() });
+  if (!parsed.success) throw new ExportError('data', `The checkpoint is not valid: ${z.prettifyError(parsed.error)}`, { where });
+  return parsed.data;
+}
 
 export function createTableCheckpointStore(clients: StorageClients): CheckpointStore {
   const client: TableClient = clients.table(CHECKPOINTS_TABLE);
@@ -158,7 +162,7 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
 
     async create(profile, table, fields) {
       const where = `checkpoint ${checkedName('profile', profile)}/${checkedName('table', table)}`;
-      const value = stamped(fields);
+      const value = stamped(fields, where);
       const entity = toEntity(profile, table, value);
       const response = await attempt('Creating the checkpoint', where, () => client.createEntity(entity));
       return { value, etag: requireEtag(response.etag, where) };
@@ -166,7 +170,7 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
 
     async update(profile, table, fields, etag) {
       const where = `checkpoint ${checkedName('profile', profile)}/${checkedName('table', table)}`;
-      const value = stamped(fields);
+      const value = stamped(fields, where);
       const entity = toEntity(profile, table, value);
       // Replace, not Merge: a link that is gone (nextLink after the last page) must not survive as a stale property.
       const response = await attempt('Updating the checkpoint', where, () => client.updateEntity(entity, 'Replace', { etag }));
@@ -175,7 +179,7 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
 
     async reset(profile, table, phase) {
       const where = `checkpoint ${checkedName('profile', profile)}/${checkedName('table', table)}`;
-      const value = stamped({ phase, rowsCopied: 0, pages: 0, startedAt: new Date().toISOString() });
+      const value = stamped({ phase, rowsCopied: 0, pages: 0, startedAt: new Date().toISOString() }, where);
       try {
         await ensureTable();
         const response = await client.upsertEntity(toEntity(profile, table, value), 'Replace');

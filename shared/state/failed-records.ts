@@ -5,13 +5,13 @@
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { ExportError, type ErrorClass } from '../errors';
+import { ExportError } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { blobNames, deleteBlobs, hourFolder, hourFolderStart, hourFoldersNewestFirst } from './hourly-folders';
 import { jsonText } from './json-text';
 import { KEY_NAME_PATTERN, checkedName } from './names';
 import { stateContainer } from './state-container';
-import { storageFailure, storageStatus } from './storage-errors';
+import { errorClassSchema, storageFailure, storageStatus } from './storage-errors';
 
 export const FAILED_RECORDS_ROOT = 'failurelog';
 
@@ -26,7 +26,7 @@ export const failedRecordSchema = z
     changeType: z.enum(['upsert', 'delete']),
     failedAt: z.iso.datetime(),
     reason: z.string(),
-    errorClass: z.enum(['transient', 'throttled', 'schema', 'data', 'config', 'expired-token'] satisfies ErrorClass[]),
+    errorClass: errorClassSchema,
     attempt: z.number().int().nonnegative(),
     batchId: z.string().min(1),
     /** The row as it came from Dataverse, for upserts. */

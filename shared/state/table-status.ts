@@ -18,7 +18,7 @@ import { ExportError, type ErrorClass } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { ensureOnce } from './ensure-once';
 import { TABLE_STATUS_TABLE, checkedName } from './names';
-import { storageFailure, storageStatus } from './storage-errors';
+import { errorClassSchema, storageFailure, storageStatus } from './storage-errors';
 import { int64, storedInteger } from './table-values';
 
 export interface TableStatus {
@@ -85,7 +85,6 @@ const storedStatusSchema = z.object({
   lastErrorAt: text.optional(),
 });
 const storedCountersSchema = z.object({ rowsApplied: count.default(0), failedRecords: count.default(0) });
-const errorClassSchema = z.enum(['transient', 'throttled', 'schema', 'data', 'config', 'expired-token'] satisfies ErrorClass[]);
 
 const COUNTER_SHARDS = 16;
 /** Not allowed in table names (see names.ts), so a counter key never equals a table's status key. */
@@ -129,8 +128,20 @@ function statusFields(entity: StoredEntity, where: string): Partial<TableStatus>
     : fields;
 }
 
-function patchProperties(patch: TableStatusPatch): Record<string, unknown> {
-  const { lastError, oldestUnappliedChangeAt, rowsInDestination, initialRowsCopied, pages, ...plain } = patch;
+const patchSchema = z.object({
+  phase: z.enum(['initial', 'delta', 'resync']).optional(),
+  rowsInDestination: z.number().int().nonnegative().optional(),
+  initialRowsCopied: z.number().int().nonnegative().optional(),
+  pages: z.number().int().nonnegative().optional(),
+  lastSuccessfulSyncAt: z.iso.datetime().optional(),
+  oldestUnappliedChangeAt: z.iso.datetime().nullable().optional(),
+  lastError: z.instanceof(ExportError).nullable().optional(),
+});
+
+function patchProperties(patch: TableStatusPatch, where: string): Record<string, unknown> {
+  const parsed = patchSchema.safeParse(patch);
+  if (!parsed.success) throw new ExportError('data', `The table status update is not valid: ${z.prettifyError(parsed.error)}`, { where });
+  const { lastError, oldestUnappliedChangeAt, rowsInDestination, initialRowsCopied, pages, ...plain } = parsed.data;
   const properties: Record<string, unknown> = { ...plain };
   if (rowsInDestination !== undefined) properties.rowsInDestination = int64(rowsInDestination);
   if (initialRowsCopied !== undefined) properties.initialRowsCopied = int64(initialRowsCopied);
@@ -193,9 +204,10 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
   return {
     async update(profile, table, patch) {
       const where = whereOf(profile, table);
+      const properties = patchProperties(patch, where);
       try {
         await ensureTable();
-        await client.upsertEntity({ partitionKey: profile, rowKey: table, ...patchProperties(patch) }, 'Merge');
+        await client.upsertEntity({ partitionKey: profile, rowKey: table, ...properties }, 'Merge');
       } catch (error) {
         throw storageFailure(error, 'Updating the table status', where);
       }

@@ -67,9 +67,11 @@ describe('table status store (Table storage)', () => {
     expect((await status.listByProfile('p6')).map((entry) => entry.table)).toEqual(['account', 'account2', 'account_ext']);
   });
 
-  it('refuses to count backwards', async () => {
+  it('refuses to count backwards and invalid fields', async () => {
     const status = createTableStatusStore(azurite.clients);
     await expect(status.increment('p4', 'contact', { rowsApplied: -1 })).rejects.toMatchObject({ errorClass: 'data' });
+    await expect(status.update('p4', 'contact', { rowsInDestination: 1.5 })).rejects.toMatchObject({ errorClass: 'data' });
+    await expect(status.update('p4', 'contact', { lastSuccessfulSyncAt: 'yesterday' })).rejects.toMatchObject({ errorClass: 'data' });
   });
 
   it('lists every table of one profile', async () => {
