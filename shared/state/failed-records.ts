@@ -107,7 +107,6 @@ function checkedKey(key: string): FailedRecordSummary {
   return summary;
 }
 
-
 /** Newest first; ties (same millisecond) broken by key so paging is stable. */
 function newestFirst(a: FailedRecordSummary, b: FailedRecordSummary): number {
   if (a.failedAt !== b.failedAt) return a.failedAt < b.failedAt ? 1 : -1;
