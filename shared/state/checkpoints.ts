@@ -59,7 +59,7 @@ export interface CheckpointStore {
 const LINK_CHUNK_CHARS = 30_000;
 /** Two links of this size stay well inside the 1 MiB entity limit. */
 export const MAX_LINK_CHARS = 200_000;
-const LINK_PROPERTIES = ['nextLink', 'deltaLink'] as const;
+type LinkProperty = 'nextLink' | 'deltaLink';
 
 function splitLink(link: string): string[] {
   const chunks: string[] = [];
@@ -73,7 +73,7 @@ function splitLink(link: string): string[] {
   return chunks;
 }
 
-function linkProperties(name: (typeof LINK_PROPERTIES)[number], link: string | undefined, where: string): Record<string, unknown> {
+function linkProperties(name: LinkProperty, link: string | undefined, where: string): Record<string, unknown> {
   if (link === undefined) return {};
   if (link.length > MAX_LINK_CHARS) {
     throw new ExportError('data', `The ${name} is ${link.length} characters long; a checkpoint holds at most ${MAX_LINK_CHARS}`, {
@@ -85,7 +85,7 @@ function linkProperties(name: (typeof LINK_PROPERTIES)[number], link: string | u
   return { [`${name}Chunks`]: chunks.length, ...Object.fromEntries(chunks.map((chunk, index) => [`${name}_${index}`, chunk])) };
 }
 
-function joinLink(entity: Record<string, unknown>, name: (typeof LINK_PROPERTIES)[number]): string | undefined {
+function joinLink(entity: Record<string, unknown>, name: LinkProperty): string | undefined {
   const chunks = entity[`${name}Chunks`];
   if (typeof chunks !== 'number') return undefined;
   return Array.from({ length: chunks }, (_, index) => entity[`${name}_${index}`]).join('');
@@ -125,7 +125,11 @@ function fromEntity(entity: Record<string, unknown>, where: string): Checkpoint 
   return parsed.data;
 }
 
-const stamped = (fields: CheckpointFields): Checkpoint => checkpointSchema.parse({ ...fields, updatedAt: new Date().toISOString() });
+function stamped(fields: CheckpointFields, where: string): Checkpoint {
+  const parsed = checkpointSchema.safeParse({ ...fields, updatedAt: new Date().toISOString() });
+  if (!parsed.success) throw new ExportError('data', `The checkpoint is not valid: ${z.prettifyError(parsed.error)}`, { where });
+  return parsed.data;
+}
 
 export function createTableCheckpointStore(clients: StorageClients): CheckpointStore {
   const client: TableClient = clients.table(CHECKPOINTS_TABLE);
@@ -158,7 +162,7 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
 
     async create(profile, table, fields) {
       const where = `checkpoint ${checkedName('profile', profile)}/${checkedName('table', table)}`;
-      const value = stamped(fields);
+      const value = stamped(fields, where);
       const entity = toEntity(profile, table, value);
       const response = await attempt('Creating the checkpoint', where, () => client.createEntity(entity));
       return { value, etag: requireEtag(response.etag, where) };
@@ -166,7 +170,7 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
 
     async update(profile, table, fields, etag) {
       const where = `checkpoint ${checkedName('profile', profile)}/${checkedName('table', table)}`;
-      const value = stamped(fields);
+      const value = stamped(fields, where);
       const entity = toEntity(profile, table, value);
       // Replace, not Merge: a link that is gone (nextLink after the last page) must not survive as a stale property.
       const response = await attempt('Updating the checkpoint', where, () => client.updateEntity(entity, 'Replace', { etag }));
@@ -175,7 +179,7 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
 
     async reset(profile, table, phase) {
       const where = `checkpoint ${checkedName('profile', profile)}/${checkedName('table', table)}`;
-      const value = stamped({ phase, rowsCopied: 0, pages: 0, startedAt: new Date().toISOString() });
+      const value = stamped({ phase, rowsCopied: 0, pages: 0, startedAt: new Date().toISOString() }, where);
       try {
         await ensureTable();
         const response = await client.upsertEntity(toEntity(profile, table, value), 'Replace');

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ExportError } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { jsonText } from './json-text';
-import { checkedName } from './names';
+import { KEY_NAME_PATTERN, checkedName } from './names';
 import { stateContainer } from './state-container';
 import { WriteConflict, storageFailure, storageStatus } from './storage-errors';
 import type { Versioned } from './versioned';
@@ -40,6 +40,7 @@ export function createBlobDocumentStore<T>(clients: StorageClients, { folder, ki
   const container = stateContainer(clients);
   const blobName = (name: string) => `${folder}/${checkedName('document', name)}.json`;
   const stored = jsonText.pipe(schema);
+  const documentName = new RegExp(`^(${KEY_NAME_PATTERN})\\.json$`);
 
   async function get(name: string): Promise<Versioned<T> | undefined> {
     const where = `${kind} ${name}`;
@@ -73,7 +74,7 @@ export function createBlobDocumentStore<T>(clients: StorageClients, { folder, ki
       try {
         await container.ready();
         for await (const blob of container.client.listBlobsFlat({ prefix: `${folder}/` })) {
-          const name = /^[^/]+\/([A-Za-z0-9_-]{1,128})\.json$/.exec(blob.name)?.[1];
+          const name = documentName.exec(blob.name.slice(folder.length + 1))?.[1];
           if (name !== undefined) names.push(name);
         }
       } catch (error) {

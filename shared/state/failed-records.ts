@@ -5,17 +5,17 @@
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { ExportError, type ErrorClass } from '../errors';
+import { ExportError } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { blobNames, deleteBlobs, hourFolder, hourFolderStart, hourFoldersNewestFirst } from './hourly-folders';
 import { jsonText } from './json-text';
-import { checkedName } from './names';
+import { KEY_NAME_PATTERN, checkedName } from './names';
 import { stateContainer } from './state-container';
-import { storageFailure, storageStatus } from './storage-errors';
+import { errorClassSchema, storageFailure, storageStatus } from './storage-errors';
 
 export const FAILED_RECORDS_ROOT = 'failurelog';
 
-const keyName = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ and - only, 1 to 128 characters');
+const keyName = z.string().regex(new RegExp(`^${KEY_NAME_PATTERN}$`), 'letters, digits, _ and - only, 1 to 128 characters');
 
 export const failedRecordSchema = z
   .object({
@@ -26,7 +26,7 @@ export const failedRecordSchema = z
     changeType: z.enum(['upsert', 'delete']),
     failedAt: z.iso.datetime(),
     reason: z.string(),
-    errorClass: z.enum(['transient', 'throttled', 'schema', 'data', 'config', 'expired-token'] satisfies ErrorClass[]),
+    errorClass: errorClassSchema,
     attempt: z.number().int().nonnegative(),
     batchId: z.string().min(1),
     /** The row as it came from Dataverse, for upserts. */
@@ -73,7 +73,7 @@ const UPLOAD_CONCURRENCY = 16;
 /** `20261121T100503123Z`: sortable, and no colons (awkward in lake tools and Windows paths). */
 const compactTimestamp = (at: Date) => at.toISOString().replace(/[-:.]/g, '');
 const KEY = new RegExp(
-  `^${FAILED_RECORDS_ROOT}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/([A-Za-z0-9_-]{1,128})/([A-Za-z0-9_-]{1,128})/(\\d{8}T\\d{9}Z)-([A-Za-z0-9_-]{1,128})-(upsert|delete)\\.json$`,
+  `^${FAILED_RECORDS_ROOT}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/(${KEY_NAME_PATTERN})/(${KEY_NAME_PATTERN})/(\\d{8}T\\d{9}Z)-(${KEY_NAME_PATTERN})-(upsert|delete)\\.json$`,
 );
 const COMPACT_TIMESTAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/;
 
@@ -106,7 +106,6 @@ function checkedKey(key: string): FailedRecordSummary {
   }
   return summary;
 }
-
 
 /** Newest first; ties (same millisecond) broken by key so paging is stable. */
 function newestFirst(a: FailedRecordSummary, b: FailedRecordSummary): number {

@@ -14,7 +14,8 @@ export const TABLE_STATUS_TABLE = 'dvexportTableStatus';
  * Profile and table names become Table storage keys and blob path segments; keys may not contain / \ # ? or
  * control characters, and a path segment must not contain /. Dataverse logical names and profile names fit this.
  */
-const KEY_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+export const KEY_NAME_PATTERN = '[A-Za-z0-9_-]{1,128}';
+const KEY_NAME = new RegExp(`^${KEY_NAME_PATTERN}$`);
 
 export function checkedName(kind: 'profile' | 'table' | 'document', value: string): string {
   if (!KEY_NAME.test(value)) {

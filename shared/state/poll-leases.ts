@@ -38,26 +38,26 @@ export function createBlobPollLeases(clients: StorageClients): PollLeases {
       }
       const blob = container.client.getBlockBlobClient(`leases/${profile}/${table}`);
       const leaseClient = blob.getBlobLeaseClient();
-      const acquire = async (): Promise<boolean> => {
-        try {
-          await leaseClient.acquireLease(durationSeconds);
-          return true;
-        } catch (error) {
-          const { statusCode } = storageStatus(error);
-          if (statusCode === 409) return false;
-          if (statusCode === 404) {
-            // First poll of this table: create the lease blob. A racing creator is fine; whoever leases it wins.
-            await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } }).catch((createError: unknown) => {
-              if (![409, 412].includes(storageStatus(createError).statusCode ?? 0)) throw createError;
-            });
-            return acquire();
-          }
-          throw error;
-        }
-      };
+      /** True when leased, false when another poller holds it; the 404 of a table never polled before is thrown. */
+      const acquire = () =>
+        leaseClient.acquireLease(durationSeconds).then(
+          () => true,
+          (error: unknown) => {
+            if (storageStatus(error).statusCode === 409) return false;
+            throw error;
+          },
+        );
       try {
         await container.ready();
-        if (!(await acquire())) return undefined;
+        const acquired = await acquire().catch(async (error: unknown) => {
+          if (storageStatus(error).statusCode !== 404) throw error;
+          // First poll of this table: create the lease blob. A racing creator is fine; whoever leases it wins.
+          await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } }).catch((createError: unknown) => {
+            if (![409, 412].includes(storageStatus(createError).statusCode ?? 0)) throw createError;
+          });
+          return acquire();
+        });
+        if (!acquired) return undefined;
       } catch (error) {
         throw storageFailure(error, 'Acquiring the poll lease', where);
       }

@@ -3,7 +3,10 @@
  * `instanceof` is unreliable); their status code and service error code are enough to classify them.
  */
 import { z } from 'zod';
-import { ExportError } from '../errors';
+import { ExportError, type ErrorClass } from '../errors';
+
+/** Error classes as stored in status and failed records, read back with a check. */
+export const errorClassSchema = z.enum(['transient', 'throttled', 'schema', 'data', 'config', 'expired-token'] satisfies ErrorClass[]);
 
 const restErrorShape = z.object({ statusCode: z.number().optional(), code: z.string().optional() });
 

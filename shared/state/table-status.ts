@@ -1,12 +1,14 @@
 /**
  * What an admin (and the status endpoint) sees per (profile, table): phase, row counts, freshness, lag and
  * failures. The poller, the applier and the initial sync each own some fields and write only those, with Table
- * storage Merge, so none clobbers another's. Counters several appliers bump at once (rows applied, failed
- * records) are read-modify-write under the entity's ETag and retried on conflict, so no increment is lost.
+ * storage Merge, so none clobbers another's.
  *
- * Why an ETag loop and not one entity per increment: the count stays one property, read in one query per
- * profile, and nothing grows without bound. Merges of other fields move the ETag too and cost a counter writer
- * a retry, which is cheap at the rates here (a few batches per table per second).
+ * Counters several appliers bump at once (rows applied, failed records) live in separate counter entities
+ * beside the status entity, `<table>~<shard>`, and each increment is a read-modify-write of one randomly
+ * chosen shard under its ETag, retried on conflict, so no increment is lost. One counter entity with an ETag
+ * loop alone collapses under contention (every round lets one of N writers through; measured 20-25
+ * increments/s with 20 writers on Azurite); shards make a conflict rare. A reader sums the shards, which come
+ * back in the same range query as the status entity, so reading stays one request and entities stay bounded.
  */
 import type { TableClient, TableEntity } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
@@ -16,7 +18,7 @@ import { ExportError, type ErrorClass } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { ensureOnce } from './ensure-once';
 import { TABLE_STATUS_TABLE, checkedName } from './names';
-import { storageFailure, storageStatus } from './storage-errors';
+import { errorClassSchema, storageFailure, storageStatus } from './storage-errors';
 import { int64, storedInteger } from './table-values';
 
 export interface TableStatus {
@@ -72,7 +74,6 @@ const CLEARED = '';
 const count = storedInteger.pipe(z.number().nonnegative());
 const text = z.string().transform((value) => (value === CLEARED ? undefined : value));
 const storedStatusSchema = z.object({
-  rowKey: z.string(),
   phase: z.enum(['initial', 'delta', 'resync']).optional(),
   rowsInDestination: count.optional(),
   initialRowsCopied: count.optional(),
@@ -82,26 +83,65 @@ const storedStatusSchema = z.object({
   lastErrorClass: text.optional(),
   lastErrorMessage: text.optional(),
   lastErrorAt: text.optional(),
-  rowsApplied: count.default(0),
-  failedRecords: count.default(0),
-  timestamp: z.string().optional(),
 });
-const errorClassSchema = z.enum(['transient', 'throttled', 'schema', 'data', 'config', 'expired-token'] satisfies ErrorClass[]);
+const storedCountersSchema = z.object({ rowsApplied: count.default(0), failedRecords: count.default(0) });
 
-function fromEntity(entity: Record<string, unknown>, where: string): TableStatus {
-  const parsed = storedStatusSchema.safeParse(entity);
-  if (!parsed.success) throw new ExportError('schema', `The stored table status cannot be read: ${z.prettifyError(parsed.error)}`, { where });
-  const { rowKey, lastErrorClass, lastErrorMessage, lastErrorAt, timestamp, ...fields } = parsed.data;
-  const errorClass = errorClassSchema.safeParse(lastErrorClass);
-  const status: TableStatus = { table: rowKey, ...fields, updatedAt: timestamp };
-  if (errorClass.success && lastErrorMessage !== undefined && lastErrorAt !== undefined) {
-    status.lastError = { errorClass: errorClass.data, message: lastErrorMessage, at: lastErrorAt };
+const COUNTER_SHARDS = 16;
+/** Not allowed in table names (see names.ts), so a counter key never equals a table's status key. */
+const SHARD_SEPARATOR = '~';
+const counterKey = (table: string, shard: number) => `${table}${SHARD_SEPARATOR}${String(shard).padStart(2, '0')}`;
+
+type StoredEntity = Record<string, unknown> & { rowKey?: string; timestamp?: string };
+
+/** Folds status entities and counter shards (as a range or partition query returns them) into one status per table. */
+function foldStatuses(entities: StoredEntity[], profile: string): Map<string, TableStatus> {
+  const statuses = new Map<string, TableStatus>();
+  for (const entity of entities) {
+    const rowKey = entity.rowKey ?? '';
+    const separator = rowKey.indexOf(SHARD_SEPARATOR);
+    const table = separator < 0 ? rowKey : rowKey.slice(0, separator);
+    const where = `table status ${profile}/${table}`;
+    const status = statuses.get(table) ?? { table, rowsApplied: 0, failedRecords: 0 };
+    if (entity.timestamp !== undefined && (status.updatedAt === undefined || entity.timestamp > status.updatedAt)) status.updatedAt = entity.timestamp;
+    if (separator < 0) Object.assign(status, statusFields(entity, where));
+    else {
+      const counters = parseStored(storedCountersSchema, entity, where);
+      status.rowsApplied += counters.rowsApplied;
+      status.failedRecords += counters.failedRecords;
+    }
+    statuses.set(table, status);
   }
-  return status;
+  return statuses;
 }
 
-function patchProperties(patch: TableStatusPatch): Record<string, unknown> {
-  const { lastError, oldestUnappliedChangeAt, rowsInDestination, initialRowsCopied, pages, ...plain } = patch;
+function parseStored<T>(schema: z.ZodType<T>, entity: StoredEntity, where: string): T {
+  const parsed = schema.safeParse(entity);
+  if (!parsed.success) throw new ExportError('schema', `The stored table status cannot be read: ${z.prettifyError(parsed.error)}`, { where });
+  return parsed.data;
+}
+
+function statusFields(entity: StoredEntity, where: string): Partial<TableStatus> {
+  const { lastErrorClass, lastErrorMessage, lastErrorAt, ...fields } = parseStored(storedStatusSchema, entity, where);
+  const errorClass = errorClassSchema.safeParse(lastErrorClass);
+  return errorClass.success && lastErrorMessage !== undefined && lastErrorAt !== undefined
+    ? { ...fields, lastError: { errorClass: errorClass.data, message: lastErrorMessage, at: lastErrorAt } }
+    : fields;
+}
+
+const patchSchema = z.object({
+  phase: z.enum(['initial', 'delta', 'resync']).optional(),
+  rowsInDestination: z.number().int().nonnegative().optional(),
+  initialRowsCopied: z.number().int().nonnegative().optional(),
+  pages: z.number().int().nonnegative().optional(),
+  lastSuccessfulSyncAt: z.iso.datetime().optional(),
+  oldestUnappliedChangeAt: z.iso.datetime().nullable().optional(),
+  lastError: z.instanceof(ExportError).nullable().optional(),
+});
+
+function patchProperties(patch: TableStatusPatch, where: string): Record<string, unknown> {
+  const parsed = patchSchema.safeParse(patch);
+  if (!parsed.success) throw new ExportError('data', `The table status update is not valid: ${z.prettifyError(parsed.error)}`, { where });
+  const { lastError, oldestUnappliedChangeAt, rowsInDestination, initialRowsCopied, pages, ...plain } = parsed.data;
   const properties: Record<string, unknown> = { ...plain };
   if (rowsInDestination !== undefined) properties.rowsInDestination = int64(rowsInDestination);
   if (initialRowsCopied !== undefined) properties.initialRowsCopied = int64(initialRowsCopied);
@@ -118,37 +158,44 @@ function patchProperties(patch: TableStatusPatch): Record<string, unknown> {
   return Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined));
 }
 
+
 export function createTableStatusStore(clients: StorageClients): TableStatusStore {
   const client: TableClient = clients.table(TABLE_STATUS_TABLE);
   const ensureTable = ensureOnce(() => client.createTable());
   const whereOf = (profile: string, table: string) => `table status ${checkedName('profile', profile)}/${checkedName('table', table)}`;
 
-  /** One read-modify-write of the counters; false when another writer got there first. */
-  async function tryIncrement(profile: string, table: string, increments: Required<CounterIncrements>): Promise<boolean> {
-    let current: Record<string, unknown> & { etag: string };
+  async function query(filter: string): Promise<StoredEntity[]> {
+    const entities: StoredEntity[] = [];
+    for await (const entity of client.listEntities({ queryOptions: { filter } })) entities.push(entity);
+    return entities;
+  }
+
+  /** One read-modify-write of one counter shard; false when another writer got there first. */
+  async function tryIncrement(profile: string, rowKey: string, increments: Required<CounterIncrements>): Promise<boolean> {
+    let current: StoredEntity & { etag: string };
     try {
-      current = await client.getEntity(profile, table);
+      current = await client.getEntity(profile, rowKey);
     } catch (error) {
       if (storageStatus(error).statusCode !== 404) throw error;
-      const entity: TableEntity<Record<string, unknown>> = {
+      const created: TableEntity<Record<string, unknown>> = {
         partitionKey: profile,
-        rowKey: table,
+        rowKey,
         rowsApplied: int64(increments.rowsApplied),
         failedRecords: int64(increments.failedRecords),
       };
-      return client.createEntity(entity).then(() => true, (createError: unknown) => {
+      return client.createEntity(created).then(() => true, (createError: unknown) => {
         if (storageStatus(createError).statusCode === 409) return false;
         throw createError;
       });
     }
-    const counters = storedStatusSchema.pick({ rowsApplied: true, failedRecords: true }).parse(current);
-    const entity: TableEntity<Record<string, unknown>> = {
+    const counters = parseStored(storedCountersSchema, current, `table status ${profile}/${rowKey}`);
+    const updated: TableEntity<Record<string, unknown>> = {
       partitionKey: profile,
-      rowKey: table,
+      rowKey,
       rowsApplied: int64(counters.rowsApplied + increments.rowsApplied),
       failedRecords: int64(counters.failedRecords + increments.failedRecords),
     };
-    return client.updateEntity(entity, 'Merge', { etag: current.etag }).then(() => true, (updateError: unknown) => {
+    return client.updateEntity(updated, 'Replace', { etag: current.etag }).then(() => true, (updateError: unknown) => {
       if ([404, 412].includes(storageStatus(updateError).statusCode ?? 0)) return false;
       throw updateError;
     });
@@ -157,9 +204,10 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
   return {
     async update(profile, table, patch) {
       const where = whereOf(profile, table);
+      const properties = patchProperties(patch, where);
       try {
         await ensureTable();
-        await client.upsertEntity({ partitionKey: profile, rowKey: table, ...patchProperties(patch) }, 'Merge');
+        await client.upsertEntity({ partitionKey: profile, rowKey: table, ...properties }, 'Merge');
       } catch (error) {
         throw storageFailure(error, 'Updating the table status', where);
       }
@@ -174,9 +222,10 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
       try {
         await ensureTable();
         for (let attempt = 1; attempt <= MAX_COUNTER_ATTEMPTS; attempt += 1) {
-          if (await tryIncrement(profile, table, { rowsApplied, failedRecords })) return;
-          // Random back-off spreads the contenders out so each round lets at least one through.
-          await sleep(Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
+          const shard = Math.floor(Math.random() * COUNTER_SHARDS);
+          if (await tryIncrement(profile, counterKey(table, shard), { rowsApplied, failedRecords })) return;
+          // A short random pause spreads contenders out; the next attempt most likely picks another shard anyway.
+          await sleep(Math.random() * Math.min(50, 2 * 2 ** attempt));
         }
       } catch (error) {
         throw storageFailure(error, 'Incrementing the table status counters', where);
@@ -188,9 +237,10 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
       const where = whereOf(profile, table);
       try {
         await ensureTable();
-        return fromEntity(await client.getEntity(profile, table), where);
+        // The status entity and its shards share the key prefix; the range also catches longer table names, which fold away.
+        const entities = await query(odata`PartitionKey eq ${profile} and RowKey ge ${table} and RowKey lt ${`${table}${SHARD_SEPARATOR}${SHARD_SEPARATOR}`}`);
+        return foldStatuses(entities, profile).get(table);
       } catch (error) {
-        if (storageStatus(error).statusCode === 404) return undefined;
         throw storageFailure(error, 'Reading the table status', where);
       }
     },
@@ -199,11 +249,8 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
       const where = `table status of ${checkedName('profile', profile)}`;
       try {
         await ensureTable();
-        const statuses: TableStatus[] = [];
-        for await (const entity of client.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${profile}` } })) {
-          statuses.push(fromEntity(entity, `table status ${profile}/${entity.rowKey ?? ''}`));
-        }
-        return statuses;
+        const statuses = foldStatuses(await query(odata`PartitionKey eq ${profile}`), profile);
+        return [...statuses.values()].sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
       } catch (error) {
         throw storageFailure(error, 'Listing table statuses', where);
       }

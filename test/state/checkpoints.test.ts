@@ -116,8 +116,9 @@ describe('checkpoint store (Table storage)', () => {
     expect((error as ExportError).fix).toMatch(/maxpagesize/);
   });
 
-  it('rejects names that cannot be storage keys', async () => {
+  it('rejects names that cannot be storage keys, and invalid fields', async () => {
     const store = createTableCheckpointStore(azurite.clients);
+    await expect(store.create('p9', 'account', { ...initial, rowsCopied: -1 })).rejects.toMatchObject({ errorClass: 'data' });
     await expect(store.read('a/b', 'account')).rejects.toMatchObject({ errorClass: 'config' });
   });
 });

@@ -54,10 +54,15 @@ describe('document store (blobs with ETags)', () => {
     expect(await profiles.delete('editors', { ifMatch: current?.etag })).toBe(true);
   });
 
-  it('creates only when the name is free when asked to', async () => {
+  it('creates only when the name is free, and replaces only a version that still exists', async () => {
     const profiles = store();
     await profiles.put('fresh', profile, { ifNoneMatch: '*' });
     await expect(profiles.put('fresh', profile, { ifNoneMatch: '*' })).rejects.toBeInstanceOf(WriteConflict);
+    // Replacing a version that was deleted meanwhile is a conflict too, not a silent re-create.
+    const { etag } = await profiles.put('gone', profile);
+    await profiles.delete('gone');
+    await expect(profiles.put('gone', profile, { ifMatch: etag })).rejects.toBeInstanceOf(WriteConflict);
+    expect(await profiles.get('gone')).toBeUndefined();
   });
 
   it('validates documents both ways without echoing their content', async () => {

@@ -55,9 +55,23 @@ describe('table status store (Table storage)', () => {
     expect(await status.read('p3', 'contact')).toMatchObject({ rowsApplied: 2000, failedRecords: 10 });
   });
 
-  it('refuses to count backwards', async () => {
+  it('keeps tables whose names share a prefix apart', async () => {
+    const status = createTableStatusStore(azurite.clients);
+    await status.increment('p6', 'account', { rowsApplied: 1 });
+    await status.increment('p6', 'account2', { rowsApplied: 10 });
+    await status.increment('p6', 'account_ext', { failedRecords: 100 });
+    await status.update('p6', 'account2', { phase: 'delta' });
+    expect(await status.read('p6', 'account')).toMatchObject({ table: 'account', rowsApplied: 1, failedRecords: 0 });
+    expect((await status.read('p6', 'account'))?.phase).toBeUndefined();
+    expect(await status.read('p6', 'account2')).toMatchObject({ table: 'account2', phase: 'delta', rowsApplied: 10 });
+    expect((await status.listByProfile('p6')).map((entry) => entry.table)).toEqual(['account', 'account2', 'account_ext']);
+  });
+
+  it('refuses to count backwards and invalid fields', async () => {
     const status = createTableStatusStore(azurite.clients);
     await expect(status.increment('p4', 'contact', { rowsApplied: -1 })).rejects.toMatchObject({ errorClass: 'data' });
+    await expect(status.update('p4', 'contact', { rowsInDestination: 1.5 })).rejects.toMatchObject({ errorClass: 'data' });
+    await expect(status.update('p4', 'contact', { lastSuccessfulSyncAt: 'yesterday' })).rejects.toMatchObject({ errorClass: 'data' });
   });
 
   it('lists every table of one profile', async () => {
