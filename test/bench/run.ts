@@ -10,7 +10,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-export const benchmarkNames = ['source', 'initial-sync', 'apply', 'delta-latency', 'memory', 'scale-out', 'lake', 'queue'] as const;
+export const benchmarkNames = ['source', 'initial-sync', 'apply', 'delta-latency', 'memory', 'scale-out', 'lake', 'queue', 'state'] as const;
 type BenchmarkName = (typeof benchmarkNames)[number];
 type Figures = Record<string, unknown>;
 

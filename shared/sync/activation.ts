@@ -1,0 +1,118 @@
+/**
+ * Activating a profile: everything that can be checked is checked before anything starts — the source
+ * (tables exist and are change-tracked, relationships exist), the secrets, and the destination (reachable,
+ * and we may create tables: `ensureTables` does) — then checkpoints are created and the initial sync starts.
+ */
+import type { ManyToManyRelationship, TableMetadata } from '../dataverse/metadata';
+import { ExportError, toExportError } from '../errors';
+import type { OrchestrationClient } from '../orchestration/client';
+import type { InitialSyncInput } from './initial-sync-plan';
+import type { SyncServices } from './services';
+
+export const INITIAL_SYNC_ORCHESTRATION = 'initialSync';
+export const initialSyncInstanceId = (profile: string): string => `initial-sync-${profile}`;
+export const resyncInstanceId = (profile: string, table: string): string => `resync-${profile}-${table}`;
+
+export type ActivationResult =
+  | { outcome: 'started'; instanceId: string; tables: string[] }
+  | { outcome: 'already-running'; instanceId: string };
+
+async function readSource(services: SyncServices, profileName: string): Promise<{ tables: TableMetadata[]; relationships: ManyToManyRelationship[] }> {
+  const { profile, source } = await services.runtimes.get(profileName);
+  const tables = await source.readTables(profile.tables);
+  const known = await source.readManyToMany(profile.tables);
+  const relationships = profile.relationships.map((schemaName) => {
+    const found = known.find((relationship) => relationship.schemaName.toLowerCase() === schemaName.toLowerCase());
+    if (!found) {
+      throw new ExportError('config', `The relationship '${schemaName}' is not a many-to-many relationship of the profile's tables`, {
+        where: 'relationships',
+        fix: `Use one of: ${known.map((relationship) => relationship.schemaName).join(', ') || '(none)'}.`,
+      });
+    }
+    return found;
+  });
+  const intersect = relationships.map((relationship) => relationship.intersectEntityName).filter((name) => !profile.tables.includes(name));
+  const all = [...tables, ...(intersect.length > 0 ? await source.readTables(intersect) : [])];
+  const untracked = all.filter((table) => !table.changeTrackingEnabled).map((table) => table.logicalName);
+  if (untracked.length > 0) {
+    throw new ExportError('config', `Change tracking is not enabled on: ${untracked.join(', ')}`, {
+      where: 'tables',
+      fix: 'Turn on "Track changes" for these tables (Power Apps → Tables → Properties → Advanced options), or remove them from the profile.',
+    });
+  }
+  return { tables: all, relationships };
+}
+
+export async function activateProfile(services: SyncServices, orchestrations: OrchestrationClient, profileName: string): Promise<ActivationResult> {
+  const instanceId = initialSyncInstanceId(profileName);
+  const running = await orchestrations.getStatus(instanceId);
+  if (running && (running.runtimeStatus === 'Running' || running.runtimeStatus === 'Pending')) return { outcome: 'already-running', instanceId };
+
+  const { tables, relationships } = await readSource(services, profileName);
+  const { destination } = await services.runtimes.get(profileName);
+  const ensured = await destination.ensureTables(tables, relationships);
+  if (ensured.failures.length > 0) {
+    const failure = ensured.failures[0] as { table: string; error: ExportError };
+    throw new ExportError('schema', `The destination cannot hold ${ensured.failures.map((f) => f.table).join(', ')}: ${failure.error.message}`, {
+      cause: failure.error,
+      where: failure.table,
+      ...(failure.error.fix ? { fix: failure.error.fix } : {}),
+    });
+  }
+  const now = services.now().toISOString();
+  await services.snapshots.put(profileName, { tables, relationships, readAt: now });
+
+  const pending: string[] = [];
+  for (const table of tables) {
+    const checkpoint = await services.checkpoints.read(profileName, table.logicalName);
+    if (!checkpoint) {
+      await services.checkpoints.create(profileName, table.logicalName, { phase: 'initial', rowsCopied: 0, pages: 0, startedAt: now });
+      await services.status.update(profileName, table.logicalName, { phase: 'initial', lastError: null });
+    }
+    // A table already in delta phase (re-activation) keeps its deltaLink; the others continue from their page.
+    if (checkpoint?.value.phase !== 'delta') pending.push(table.logicalName);
+  }
+  await services.activations.put(profileName, { state: 'active', tables: tables.map((table) => table.logicalName), activatedAt: now });
+
+  const input: InitialSyncInput = { profile: profileName, pending, fanOut: services.options.fanOut, progress: {} };
+  if (pending.length > 0) await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, { instanceId, input });
+  return { outcome: 'started', instanceId, tables: tables.map((table) => table.logicalName) };
+}
+
+export async function deactivateProfile(services: SyncServices, orchestrations: OrchestrationClient, profileName: string): Promise<boolean> {
+  const activation = await services.activations.get(profileName);
+  if (!activation || activation.value.state === 'inactive') return false;
+  const status = await orchestrations.getStatus(initialSyncInstanceId(profileName));
+  if (status?.runtimeStatus === 'Running' || status?.runtimeStatus === 'Pending') {
+    await orchestrations.terminate(initialSyncInstanceId(profileName), 'profile deactivated');
+  }
+  await services.activations.put(profileName, { ...activation.value, state: 'inactive', deactivatedAt: services.now().toISOString() }, { ifMatch: activation.etag });
+  await services.runtimes.evict(profileName);
+  return true;
+}
+
+/** Starts a full resync of one table: back to its first page, then to delta again. */
+export async function resyncTable(services: SyncServices, orchestrations: OrchestrationClient, profileName: string, table: string): Promise<string> {
+  const activation = await services.activations.get(profileName);
+  if (!activation || activation.value.state !== 'active') {
+    throw new ExportError('config', `Profile '${profileName}' is not active`, { where: profileName, fix: 'Activate it first.' });
+  }
+  if (!activation.value.tables.includes(table)) {
+    throw new ExportError('config', `Table '${table}' is not exported by profile '${profileName}'`, {
+      where: 'table',
+      fix: `Use one of: ${activation.value.tables.join(', ')}.`,
+    });
+  }
+  const instanceId = resyncInstanceId(profileName, table);
+  const running = await orchestrations.getStatus(instanceId);
+  if (running?.runtimeStatus === 'Running' || running?.runtimeStatus === 'Pending') return instanceId;
+  try {
+    await services.checkpoints.reset(profileName, table, 'resync');
+    await services.status.update(profileName, table, { phase: 'resync', lastError: null });
+  } catch (error) {
+    throw toExportError(error);
+  }
+  const input: InitialSyncInput = { profile: profileName, pending: [table], fanOut: 1, progress: {} };
+  await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, { instanceId, input });
+  return instanceId;
+}

@@ -1,0 +1,115 @@
+/**
+ * The applier: one change batch from the queue into the destination, in one transaction (the destination's
+ * applyBatch). Whatever happens, the message ends somewhere a person can see it:
+ * - applied (stale duplicates and out-of-order versions are no-ops);
+ * - rows the destination rejects for data reasons → failed-records store;
+ * - the whole batch failing transiently → sent again later with attempt + 1 (profile retry rules), and after
+ *   the last attempt every row → failed-records store;
+ * - a message that cannot be read → `unprocessablemessages/`.
+ * Only failures of our own state storage throw, so the queue redelivers and finally dead-letters the message.
+ */
+import { toExportError, type ExportError } from '../errors';
+import type { ChangeBatch } from './change-batch';
+import { recordFailures, type RowFailure } from './record-failures';
+import { decideRetry } from './retry-decision';
+import type { SyncServices } from './services';
+import { snapshotTable } from './snapshot';
+
+export type ApplyOutcome =
+  | { outcome: 'applied'; upserted: number; deleted: number; stale: number; failed: number }
+  | { outcome: 'retry-scheduled'; attempt: number; deliverAt: Date }
+  | { outcome: 'failed'; rows: number; reason: string }
+  | { outcome: 'unprocessable'; reason: string }
+  | { outcome: 'ignored'; reason: string };
+
+export interface Delivery {
+  messageId: string;
+  deliveryCount: number;
+}
+
+/** The store truncates huge bodies itself. */
+const bodyText = (message: unknown): string => (typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message)));
+
+export async function applyChanges(services: SyncServices, message: unknown, delivery: Delivery): Promise<ApplyOutcome> {
+  let batch: ChangeBatch;
+  try {
+    batch = await services.batches.readChangeBatch(message);
+  } catch (error) {
+    const failure = toExportError(error, 'data');
+    if (failure.errorClass !== 'data') throw failure;
+    await services.unprocessable.record({
+      messageId: delivery.messageId,
+      receivedAt: services.now().toISOString(),
+      reason: failure.message,
+      rawBody: bodyText(message),
+    });
+    return { outcome: 'unprocessable', reason: failure.message };
+  }
+
+  const activation = await services.activations.get(batch.profile);
+  if (!activation || activation.value.state !== 'active') {
+    await services.batches.releaseClaimCheck(message);
+    return { outcome: 'ignored', reason: `profile '${batch.profile}' is not active` };
+  }
+
+  let outcome: ApplyOutcome;
+  try {
+    outcome = await applyBatch(services, batch);
+  } catch (error) {
+    const failure = toExportError(error);
+    const decision = decideRetry(failure, batch.attempt, (await services.runtimes.get(batch.profile).catch(() => undefined))?.profile ?? { retryCount: 0, retryIntervalSeconds: 0 }, services.now());
+    if (decision.action === 'retry') {
+      await services.queue.send([{ ...batch, attempt: decision.attempt }], { deliverAt: decision.deliverAt });
+      outcome = { outcome: 'retry-scheduled', attempt: decision.attempt, deliverAt: decision.deliverAt };
+    } else {
+      await recordFailures(services, batch, allRows(batch, decision.reason, failure));
+      await services.status.update(batch.profile, batch.table, { lastError: failure });
+      outcome = { outcome: 'failed', rows: batch.upserts.length + batch.deletes.length, reason: decision.reason };
+    }
+  }
+  await services.batches.releaseClaimCheck(message);
+  return outcome;
+}
+
+function allRows(batch: ChangeBatch, reason: string, failure: ExportError): RowFailure[] {
+  return [
+    ...batch.upserts.map((upsert) => ({ id: upsert.id, changeType: 'upsert' as const, reason, errorClass: failure.errorClass, payload: upsert.row })),
+    ...batch.deletes.map((remove) => ({ id: remove.id, changeType: 'delete' as const, reason, errorClass: failure.errorClass })),
+  ];
+}
+
+async function applyBatch(services: SyncServices, batch: ChangeBatch): Promise<ApplyOutcome> {
+  const table = await snapshotTable(services, batch.profile, batch.table);
+  const { destination } = await services.runtimes.get(batch.profile);
+  const result = await destination.applyBatch(table, {
+    upserts: batch.upserts.map((upsert) => ({ kind: 'upsert', ...upsert })),
+    deletes: batch.deletes.map((remove) => ({ id: remove.id, versionNumber: batch.watermark })),
+  });
+  const payloads = new Map(batch.upserts.map((upsert) => [upsert.id, upsert.row]));
+  await recordFailures(
+    services,
+    batch,
+    result.failed.map((failure) => ({
+      ...failure,
+      errorClass: 'data' as const,
+      ...(failure.changeType === 'upsert' ? { payload: payloads.get(failure.id) ?? {} } : {}),
+    })),
+  );
+  const appliedAt = services.now();
+  await services.status.increment(batch.profile, batch.table, { rowsApplied: result.upserted + result.deleted });
+  const status = await services.status.read(batch.profile, batch.table);
+  const caughtUp = status?.oldestUnappliedChangeAt !== undefined && batch.readAt >= status.oldestUnappliedChangeAt;
+  await services.status.update(batch.profile, batch.table, {
+    lastSuccessfulSyncAt: appliedAt.toISOString(),
+    ...(caughtUp ? { oldestUnappliedChangeAt: null } : {}),
+  });
+  services.metrics.rowsApplied(batch.profile, batch.table, 'upsert', result.upserted);
+  services.metrics.rowsApplied(batch.profile, batch.table, 'delete', result.deleted);
+  services.metrics.rowsApplied(batch.profile, batch.table, 'skipped', result.skippedAsStale);
+  services.metrics.queueLag(batch.profile, batch.table, appliedAt.getTime() - Date.parse(batch.readAt));
+  for (const upsert of batch.upserts) {
+    const modifiedOn = upsert.row.modifiedon;
+    if (typeof modifiedOn === 'string') services.metrics.endToEndLatency(batch.profile, batch.table, appliedAt.getTime() - Date.parse(modifiedOn));
+  }
+  return { outcome: 'applied', upserted: result.upserted, deleted: result.deleted, stale: result.skippedAsStale, failed: result.failed.length };
+}

@@ -1,0 +1,63 @@
+/**
+ * The initial sync's unit of work: copy one page of one table and move its checkpoint on. A crash between
+ * the write and the checkpoint repeats the page, which the version-guarded apply makes harmless; a
+ * concurrent copy of the same page loses the ETag race and is retried from the fresh checkpoint.
+ */
+import { webApiSelect } from '../dataverse/properties';
+import type { RowUpsert } from '../dataverse/changes';
+import { ExportError } from '../errors';
+import type { PageCopied } from './initial-sync-plan';
+import { recordFailures } from './record-failures';
+import type { SyncServices } from './services';
+import { snapshotTable } from './snapshot';
+
+export async function copyPage(services: SyncServices, profileName: string, tableName: string): Promise<PageCopied> {
+  const checkpoint = await services.checkpoints.read(profileName, tableName);
+  if (!checkpoint) {
+    throw new ExportError('config', `No checkpoint for ${profileName}/${tableName}: the profile was not activated`, { where: `${profileName}/${tableName}` });
+  }
+  const current = checkpoint.value;
+  if (current.phase === 'delta') return { table: tableName, rowsCopied: current.rowsCopied, pages: current.pages, done: true };
+
+  const table = await snapshotTable(services, profileName, tableName);
+  const { source, destination } = await services.runtimes.get(profileName);
+  const link = current.nextLink ?? source.initialLoadLink(table, webApiSelect(table));
+  const page = await source.readPage(table, link, { pageSize: services.options.pageSize, annotations: true });
+  const upserts = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert');
+  const applied = await destination.applyBatch(table, { upserts, deletes: [] });
+  await recordFailures(
+    services,
+    { profile: profileName, table: tableName, batchId: `initial-${current.pages + 1}`, attempt: 0 },
+    applied.failed.map((failure) => ({
+      ...failure,
+      errorClass: 'data' as const,
+      ...(failure.changeType === 'upsert' ? { payload: upserts.find((upsert) => upsert.id === failure.id)?.row ?? {} } : {}),
+    })),
+  );
+  services.metrics.rowsApplied(profileName, tableName, 'upsert', applied.upserted);
+
+  const now = services.now().toISOString();
+  const rowsCopied = current.rowsCopied + upserts.length;
+  const pages = current.pages + 1;
+  if (page.nextLink) {
+    await services.checkpoints.update(profileName, tableName, { ...current, nextLink: page.nextLink, rowsCopied, pages }, checkpoint.etag);
+  } else {
+    if (!page.deltaLink) throw new ExportError('schema', `The last page of ${tableName} carried no deltaLink`, { where: tableName });
+    const { nextLink: _done, ...rest } = current;
+    await services.checkpoints.update(
+      profileName,
+      tableName,
+      { ...rest, phase: 'delta', deltaLink: page.deltaLink, ...(page.watermark === undefined ? {} : { watermark: page.watermark }), rowsCopied, pages, initialSyncCompletedAt: now },
+      checkpoint.etag,
+    );
+  }
+  const done = !page.nextLink;
+  await services.status.update(profileName, tableName, {
+    phase: done ? 'delta' : current.phase,
+    initialRowsCopied: rowsCopied,
+    pages,
+    lastSuccessfulSyncAt: now,
+    ...(done ? { rowsInDestination: await destination.countRows(tableName) } : {}),
+  });
+  return { table: tableName, rowsCopied, pages, done };
+}

@@ -1,0 +1,66 @@
+/**
+ * Failed records: resync re-reads them from Dataverse by id and applies what it finds; a record whose row no
+ * longer exists in Dataverse was deleted there, so it is applied as a delete at the table's current watermark.
+ * Records that apply cleanly are resolved; the rest stay, with their new reason.
+ */
+import type { RowUpsert } from '../dataverse/changes';
+import { ExportError } from '../errors';
+import type { FailedRecordSummary } from '../state/failed-records';
+import type { SyncServices } from './services';
+import { snapshotTable } from './snapshot';
+
+export interface ResyncResult {
+  resolved: number;
+  stillFailing: Array<{ key: string; reason: string }>;
+}
+
+const MAX_RESYNC_RECORDS = 5_000;
+
+export async function resyncFailures(services: SyncServices, profile: string, options: { table?: string; keys?: string[] } = {}): Promise<ResyncResult> {
+  const summaries = options.keys ? await summariesForKeys(services, profile, options.keys) : await allSummaries(services, profile, options.table);
+  const byTable = new Map<string, FailedRecordSummary[]>();
+  for (const summary of summaries) byTable.set(summary.table, [...(byTable.get(summary.table) ?? []), summary]);
+  const result: ResyncResult = { resolved: 0, stillFailing: [] };
+  const { source, destination } = await services.runtimes.get(profile);
+  for (const [tableName, records] of byTable) {
+    const table = await snapshotTable(services, profile, tableName);
+    const checkpoint = await services.checkpoints.read(profile, tableName);
+    const ids = [...new Set(records.map((record) => record.id))];
+    const found = await source.readRowsById(table, ids);
+    const applied = await destination.applyBatch(table, {
+      upserts: found.rows as RowUpsert[],
+      deletes: found.missing.map((id) => ({ id, versionNumber: checkpoint?.value.watermark ?? 0 })),
+    });
+    const failedIds = new Map(applied.failed.map((failure) => [failure.id, failure.reason]));
+    const resolved = records.filter((record) => !failedIds.has(record.id));
+    result.resolved += await services.failedRecords.resolve(resolved.map((record) => record.key));
+    for (const record of records) {
+      const reason = failedIds.get(record.id);
+      if (reason !== undefined) result.stillFailing.push({ key: record.key, reason });
+    }
+  }
+  return result;
+}
+
+async function allSummaries(services: SyncServices, profile: string, table: string | undefined): Promise<FailedRecordSummary[]> {
+  const all: FailedRecordSummary[] = [];
+  let after: string | undefined;
+  do {
+    const page = await services.failedRecords.list(profile, { ...(table ? { table } : {}), pageSize: 1000, ...(after ? { after } : {}) });
+    all.push(...page.records);
+    after = page.next;
+  } while (after && all.length < MAX_RESYNC_RECORDS);
+  return all;
+}
+
+async function summariesForKeys(services: SyncServices, profile: string, keys: string[]): Promise<FailedRecordSummary[]> {
+  return Promise.all(
+    keys.map(async (key) => {
+      const record = await services.failedRecords.download(key);
+      if (!record || record.profile !== profile) {
+        throw new ExportError('data', `There is no failed record '${key}' in profile '${profile}'`, { where: 'keys', fix: 'List the failures again: it may have been resolved already.' });
+      }
+      return { key, profile, table: record.table, id: record.id, changeType: record.changeType, failedAt: record.failedAt };
+    }),
+  );
+}

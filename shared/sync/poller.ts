@@ -1,0 +1,108 @@
+/**
+ * The change poller: for every active profile's tables in delta phase, read the changes since the saved
+ * deltaLink, put them on the queue, and only then save the new deltaLink (invariant 3: a crash repeats
+ * work, never loses it). A lease per table keeps overlapping polls apart.
+ */
+import pLimit from 'p-limit';
+import type { RowUpsert } from '../dataverse/changes';
+import { ExportError, toExportError } from '../errors';
+import type { OrchestrationClient } from '../orchestration/client';
+import { resyncTable } from './activation';
+import { deleteBatches, upsertBatches } from './batching';
+import type { SyncServices } from './services';
+import { snapshotTable } from './snapshot';
+
+const LEASE_SECONDS = 60;
+const TABLES_POLLED_AT_ONCE = 8;
+
+export interface TablePoll {
+  profile: string;
+  table: string;
+  outcome: 'changes' | 'no-changes' | 'busy' | 'rebaselining' | 'failed';
+  upserts: number;
+  deletes: number;
+  error?: string;
+}
+
+export async function pollChanges(services: SyncServices, orchestrations: OrchestrationClient): Promise<TablePoll[]> {
+  const activations = await services.activations.list();
+  const limit = pLimit(TABLES_POLLED_AT_ONCE);
+  const polls: Array<Promise<TablePoll>> = [];
+  for (const { name, value } of activations) {
+    if (value.state !== 'active') continue;
+    for (const table of value.tables) polls.push(limit(() => pollTable(services, orchestrations, name, table)));
+  }
+  return Promise.all(polls);
+}
+
+export async function pollTable(services: SyncServices, orchestrations: OrchestrationClient, profile: string, tableName: string): Promise<TablePoll> {
+  const started = performance.now();
+  const result: TablePoll = { profile, table: tableName, outcome: 'no-changes', upserts: 0, deletes: 0 };
+  const quick = await services.checkpoints.read(profile, tableName);
+  if (!quick || quick.value.phase !== 'delta' || !quick.value.deltaLink) return result;
+  const lease = await services.leases.tryAcquire(profile, tableName, LEASE_SECONDS);
+  if (!lease) return { ...result, outcome: 'busy' };
+  try {
+    // Read again under the lease: another poller may have moved it on since.
+    const checkpoint = await services.checkpoints.read(profile, tableName);
+    if (!checkpoint || checkpoint.value.phase !== 'delta' || !checkpoint.value.deltaLink) return result;
+    const table = await snapshotTable(services, profile, tableName);
+    const { source } = await services.runtimes.get(profile);
+    const readAt = services.now();
+    const batchSource = { profile, table: tableName, readAt };
+    const upsertedIds = new Set<string>();
+    const deletedIds: string[] = [];
+    let newDeltaLink: string | undefined;
+    let watermark: number | undefined;
+    try {
+      for await (const page of source.readDelta(table, checkpoint.value.deltaLink, { annotations: true })) {
+        const upserts = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert');
+        for (const upsert of upserts) upsertedIds.add(upsert.id);
+        for (const change of page.changes) if (change.kind === 'delete') deletedIds.push(change.id);
+        if (upserts.length > 0) {
+          await services.queue.send(upsertBatches(batchSource, upserts, checkpoint.value.watermark ?? 0));
+          result.upserts += upserts.length;
+        }
+        if (page.deltaLink) {
+          newDeltaLink = page.deltaLink;
+          watermark = page.watermark;
+        }
+        await lease.renew();
+      }
+    } catch (error) {
+      const failure = toExportError(error);
+      if (failure.errorClass !== 'expired-token') throw failure;
+      // The org no longer keeps changes that old: start the table over (a full resync).
+      await resyncTable(services, orchestrations, profile, tableName);
+      await services.status.update(profile, tableName, { lastError: failure });
+      return { ...result, outcome: 'rebaselining', error: failure.message };
+    }
+    if (!newDeltaLink) throw new ExportError('schema', `The delta of ${tableName} ended without a deltaLink`, { where: tableName });
+    const deleteWatermark = watermark ?? checkpoint.value.watermark ?? 0;
+    const deletes = deleteBatches(batchSource, deletedIds, upsertedIds, deleteWatermark);
+    if (deletes.length > 0) {
+      await services.queue.send(deletes);
+      result.deletes = deletes.reduce((sum, batch) => sum + batch.deletes.length, 0);
+    }
+    await services.checkpoints.update(
+      profile,
+      tableName,
+      { ...checkpoint.value, deltaLink: newDeltaLink, ...(watermark === undefined ? {} : { watermark }) },
+      checkpoint.etag,
+    );
+    if (result.upserts + result.deletes > 0) {
+      result.outcome = 'changes';
+      const status = await services.status.read(profile, tableName);
+      if (!status?.oldestUnappliedChangeAt) await services.status.update(profile, tableName, { oldestUnappliedChangeAt: readAt.toISOString() });
+    }
+    return result;
+  } catch (error) {
+    const failure = toExportError(error);
+    if (failure.errorClass === 'throttled') services.metrics.throttled(profile);
+    await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);
+    return { ...result, outcome: 'failed', error: failure.message };
+  } finally {
+    await lease.release().catch(() => undefined);
+    services.metrics.pollDuration(profile, performance.now() - started);
+  }
+}

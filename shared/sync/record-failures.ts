@@ -1,0 +1,37 @@
+/** Puts rows that could not be applied in the failed-records store, and counts them (invariant 5: nothing fails silently). */
+import type { ErrorClass } from '../errors';
+import type { FailedRecord } from '../state/failed-records';
+import type { ChangeBatch } from './change-batch';
+import type { SyncServices } from './services';
+
+export interface RowFailure {
+  id: string;
+  changeType: 'upsert' | 'delete';
+  reason: string;
+  errorClass: ErrorClass;
+  payload?: Record<string, unknown>;
+}
+
+export async function recordFailures(
+  services: SyncServices,
+  source: Pick<ChangeBatch, 'profile' | 'table' | 'batchId' | 'attempt'>,
+  failures: readonly RowFailure[],
+): Promise<void> {
+  if (failures.length === 0) return;
+  const failedAt = services.now().toISOString();
+  const records: FailedRecord[] = failures.map((failure) => ({
+    profile: source.profile,
+    table: source.table,
+    id: failure.id,
+    changeType: failure.changeType,
+    failedAt,
+    reason: failure.reason,
+    errorClass: failure.errorClass,
+    attempt: source.attempt,
+    batchId: source.batchId,
+    ...(failure.payload ? { payload: failure.payload } : {}),
+  }));
+  await services.failedRecords.record(records);
+  await services.status.increment(source.profile, source.table, { failedRecords: records.length });
+  services.metrics.recordsFailed(source.profile, source.table, records.length);
+}

@@ -1,0 +1,88 @@
+/** Everything the sync operations use, built once per host from the settings: real adapters behind small ports. */
+import { z } from 'zod';
+import type { Settings } from '../config/settings';
+import type { ManyToManyRelationship, TableMetadata } from '../dataverse/metadata';
+import { manyToManyRelationshipSchema, tableMetadataSchema } from '../dataverse/metadata-schema';
+import { exportProfileSchema, type ExportProfile } from '../profile/profile';
+import type { ChangeQueue } from '../queue/change-queue';
+import { createChangeBatchReader, createChangeQueue } from '../queue/create';
+import type { ChangeBatchReader } from '../queue/messages';
+import { createTableCheckpointStore, type CheckpointStore } from '../state/checkpoints';
+import { createBlobDocumentStore, type DocumentStore } from '../state/document-store';
+import { createBlobFailedRecordStore, type FailedRecordStore } from '../state/failed-records';
+import { createBlobPollLeases, type PollLeases } from '../state/poll-leases';
+import { createTableStatusStore, type TableStatusStore } from '../state/table-status';
+import { createBlobUnprocessableMessageStore, type UnprocessableMessageStore } from '../state/unprocessable-messages';
+import type { StorageClients } from '../storage/clients';
+import { createExportMetrics, type ExportMetrics } from '../telemetry/metrics';
+import { createProfileRuntimes, defaultCredential, type ProfileRuntimes } from './runtime';
+import { createSecretResolver } from './secrets';
+
+/** The metadata read at activation: what the applier maps rows with, without asking Dataverse per batch. */
+export const metadataSnapshotSchema = z.object({
+  tables: z.array(tableMetadataSchema),
+  relationships: z.array(manyToManyRelationshipSchema),
+  readAt: z.iso.datetime(),
+});
+export type MetadataSnapshot = { tables: TableMetadata[]; relationships: ManyToManyRelationship[]; readAt: string };
+
+export const activationSchema = z.object({
+  state: z.enum(['active', 'inactive']),
+  /** Every exported table, intersect tables of the profile's relationships included. */
+  tables: z.array(z.string()),
+  activatedAt: z.iso.datetime(),
+  deactivatedAt: z.iso.datetime().optional(),
+});
+export type Activation = z.infer<typeof activationSchema>;
+
+export interface SyncServices {
+  profiles: DocumentStore<ExportProfile>;
+  snapshots: DocumentStore<MetadataSnapshot>;
+  activations: DocumentStore<Activation>;
+  checkpoints: CheckpointStore;
+  leases: PollLeases;
+  status: TableStatusStore;
+  failedRecords: FailedRecordStore;
+  unprocessable: UnprocessableMessageStore;
+  queue: ChangeQueue;
+  batches: ChangeBatchReader;
+  runtimes: ProfileRuntimes;
+  metrics: ExportMetrics;
+  options: SyncOptions;
+  now: () => Date;
+}
+
+export interface SyncOptions {
+  /** Rows per Dataverse page in the initial sync (≤ 5000). */
+  pageSize: number;
+  /** Tables copying a page at the same time. */
+  fanOut: number;
+}
+
+export const defaultSyncOptions: SyncOptions = { pageSize: 5000, fanOut: 4 };
+
+export function createSyncServices(
+  settings: Settings,
+  storage: StorageClients,
+  env: Record<string, string | undefined>,
+  options: Partial<SyncOptions> = {},
+): SyncServices {
+  const credential = defaultCredential(env.AZURE_CLIENT_ID);
+  const profiles = createBlobDocumentStore(storage, { folder: 'profiles', kind: 'export profile', schema: exportProfileSchema });
+  return {
+    profiles,
+    snapshots: createBlobDocumentStore(storage, { folder: 'metadata', kind: 'metadata snapshot', schema: metadataSnapshotSchema }),
+    activations: createBlobDocumentStore(storage, { folder: 'activations', kind: 'activation', schema: activationSchema }),
+    checkpoints: createTableCheckpointStore(storage),
+    leases: createBlobPollLeases(storage),
+    status: createTableStatusStore(storage),
+    failedRecords: createBlobFailedRecordStore(storage),
+    unprocessable: createBlobUnprocessableMessageStore(storage),
+    queue: createChangeQueue(settings, storage),
+    batches: createChangeBatchReader(storage),
+    runtimes: createProfileRuntimes({ profiles, secrets: createSecretResolver(env, credential), credential }),
+    metrics: createExportMetrics(),
+    options: { ...defaultSyncOptions, ...options },
+    now: () => new Date(),
+  };
+}

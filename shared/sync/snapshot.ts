@@ -1,0 +1,16 @@
+import type { TableMetadata } from '../dataverse/metadata';
+import { ExportError } from '../errors';
+import type { SyncServices } from './services';
+
+/** The table's metadata as read at activation. */
+export async function snapshotTable(services: SyncServices, profile: string, table: string): Promise<TableMetadata> {
+  const snapshot = await services.snapshots.get(profile);
+  const found = snapshot?.value.tables.find((candidate) => candidate.logicalName === table);
+  if (!found) {
+    throw new ExportError('config', `Profile '${profile}' has no activated table '${table}'`, {
+      where: `${profile}/${table}`,
+      fix: 'Activate the profile (POST /api/profiles/{name}/activate) so its tables are read and created.',
+    });
+  }
+  return found;
+}

@@ -1,0 +1,71 @@
+/** A profile's status: activation, the initial sync's progress, and per table phase, rows, freshness, lag and failures. */
+import { toExportError } from '../errors';
+import type { OrchestrationClient, OrchestrationStatus } from '../orchestration/client';
+import { initialSyncInstanceId } from './activation';
+import type { SyncServices } from './services';
+
+export interface TableStatusView {
+  table: string;
+  phase: 'initial' | 'delta' | 'resync' | 'not started';
+  rowsInDestination: number | null;
+  initialRowsCopied: number;
+  pages: number;
+  rowsApplied: number;
+  lastSuccessfulSyncAt: string | null;
+  /** Seconds since the oldest change read from Dataverse that is not applied yet; 0 when caught up. */
+  lagSeconds: number;
+  failedRecords: number;
+  lastError: { errorClass: string; message: string; at: string } | null;
+}
+
+export interface ProfileStatusView {
+  profile: string;
+  state: 'active' | 'inactive' | 'never activated';
+  activatedAt: string | null;
+  initialSync: { runtimeStatus: string; progress: unknown; lastUpdatedTime: string } | null;
+  tables: TableStatusView[];
+}
+
+const orchestrationView = (status: OrchestrationStatus | undefined) =>
+  status ? { runtimeStatus: status.runtimeStatus, progress: status.customStatus, lastUpdatedTime: status.lastUpdatedTime.toISOString() } : null;
+
+export async function profileStatus(services: SyncServices, orchestrations: OrchestrationClient, profile: string): Promise<ProfileStatusView> {
+  const [activation, checkpoints, statuses, failures, orchestration] = await Promise.all([
+    services.activations.get(profile),
+    services.checkpoints.listByProfile(profile),
+    services.status.listByProfile(profile),
+    services.failedRecords.countByTable(profile),
+    orchestrations.getStatus(initialSyncInstanceId(profile)),
+  ]);
+  const tables = activation?.value.tables ?? checkpoints.map((checkpoint) => checkpoint.table);
+  const destination = activation?.value.state === 'active' ? await services.runtimes.get(profile).then((r) => r.destination).catch(() => undefined) : undefined;
+  const now = services.now().getTime();
+  const views = await Promise.all(
+    tables.map(async (table): Promise<TableStatusView> => {
+      const checkpoint = checkpoints.find((candidate) => candidate.table === table)?.value;
+      const status = statuses.find((candidate) => candidate.table === table);
+      const rowsInDestination = destination ? await destination.countRows(table).catch(() => null) : (status?.rowsInDestination ?? null);
+      const oldest = status?.oldestUnappliedChangeAt ? Date.parse(status.oldestUnappliedChangeAt) : undefined;
+      return {
+        table,
+        phase: checkpoint?.phase ?? 'not started',
+        rowsInDestination,
+        initialRowsCopied: checkpoint?.rowsCopied ?? 0,
+        pages: checkpoint?.pages ?? 0,
+        rowsApplied: status?.rowsApplied ?? 0,
+        lastSuccessfulSyncAt: status?.lastSuccessfulSyncAt ?? null,
+        lagSeconds: oldest === undefined ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
+        failedRecords: failures[table] ?? 0,
+        lastError: status?.lastError ?? null,
+      };
+    }),
+  );
+  return {
+    profile,
+    state: activation ? activation.value.state : 'never activated',
+    activatedAt: activation?.value.activatedAt ?? null,
+    initialSync: orchestrationView(orchestration),
+    tables: views,
+  };
+}
+
