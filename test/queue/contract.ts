@@ -148,7 +148,8 @@ export function describeQueueContract(target: QueueContractTarget): void {
       await q.queue.send([batch], { deliverAt });
       await expectNothing(q.receiver, q.deliveryDelayMs / 2);
       const message = await receiveOne(q.receiver);
-      expect(Date.now()).toBeGreaterThanOrEqual(deliverAt.getTime() - 50);
+      // A little slack for clock skew between this machine and a live namespace.
+      expect(Date.now()).toBeGreaterThanOrEqual(deliverAt.getTime() - 250);
       expect((await q.reader.readChangeBatch(message.body)).batchId).toBe(batch.batchId);
       await q.receiver.complete(message);
     });
