@@ -80,6 +80,12 @@ describe('Service Bus adapter', () => {
     expect(bus.sendCalls).toBeLessThanOrEqual(Math.ceil((bytes + batches.length * ENVELOPE_BYTES) / (6 * 1024)) + 1);
   });
 
+  it('sends nothing for a poll without changes', async () => {
+    const bus = new InMemoryServiceBus(contractOptions);
+    await onBus(bus).queue.send([]);
+    expect(bus.sendCalls).toBe(0);
+  });
+
   it('refuses an invalid batch with a data error and sends nothing', async () => {
     const bus = new InMemoryServiceBus(contractOptions);
     const target = onBus(bus);
