@@ -9,6 +9,13 @@ import { onceUntilSuccess } from './once';
 
 export const CLAIM_CHECK_CONTAINER = 'claimchecks';
 
+/**
+ * The claim check's blob is gone. Blobs are only deleted after their batch was applied, so this is almost always
+ * a redelivery of an applied batch (its completion was lost): the applier can count it as done instead of
+ * parking it as unprocessable.
+ */
+export class MissingClaimCheckError extends ExportError {}
+
 export interface ClaimCheckStore {
   /** Writes the batch's JSON and returns the message that travels in its place. */
   put(batch: ChangeBatch, json: string): Promise<ClaimCheck>;
@@ -60,7 +67,7 @@ export function blobClaimCheckStore(container: ContainerClient): ClaimCheckStore
       } catch (error) {
         if (error instanceof ExportError) throw error;
         if ((error as { statusCode?: number }).statusCode === 404) {
-          throw new ExportError('data', `the claim-check blob of batch '${claimCheck.batchId}' does not exist`, {
+          throw new MissingClaimCheckError('data', `the claim-check blob of batch '${claimCheck.batchId}' does not exist`, {
             cause: error,
             where: where(claimCheck),
             fix: 'The batch was applied already and its blob deleted (a redelivery), or the blob was removed by hand; ' +

@@ -64,6 +64,7 @@ export function serviceBusChangeQueue(options: {
 
   return {
     async send(batches: readonly ChangeBatch[], sendOptions: SendOptions = {}) {
+      if (batches.length === 0) return;
       const messages = batches.map(outgoingMessage);
       try {
         // Fill each SDK batch until it is full; the SDK measures the AMQP-encoded size exactly.

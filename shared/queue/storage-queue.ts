@@ -45,6 +45,7 @@ export function storageQueueChangeQueue(options: {
 
   return {
     async send(batches: readonly ChangeBatch[], sendOptions: SendOptions = {}) {
+      if (batches.length === 0) return;
       const messages = batches.map(outgoingMessage);
       const visibilityTimeout = delaySeconds(sendOptions.deliverAt);
       try {

@@ -84,6 +84,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const storageReceiveMs = performance.now() - started;
 
     const bus = new InMemoryServiceBus({ lockDurationMs: 60_000, maxDeliveryCount: 10, duplicateDetectionWindowMs: 3_600_000, maxMessageBytes: SERVICE_BUS_MAX_MESSAGE_BYTES });
+    bus.createQueue('bench-changes');
     const serviceBus = serviceBusChangeQueue({ client: bus, queueName: 'bench-changes', claimChecks });
     started = performance.now();
     await serviceBus.send(batches);

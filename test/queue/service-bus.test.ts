@@ -23,6 +23,7 @@ const contractOptions: InMemoryServiceBusOptions = {
 
 function onBus(bus: InMemoryServiceBus) {
   const queueName = `changes-${randomUUID().slice(0, 8)}`;
+  bus.createQueue(queueName);
   const claimChecks = blobClaimCheckStore(azurite.clients.blobs.getContainerClient(CLAIM_CHECK_CONTAINER));
   return {
     queueName,
@@ -79,6 +80,12 @@ describe('Service Bus adapter', () => {
     expect(bus.sendCalls).toBeLessThanOrEqual(Math.ceil((bytes + batches.length * ENVELOPE_BYTES) / (6 * 1024)) + 1);
   });
 
+  it('sends nothing for a poll without changes', async () => {
+    const bus = new InMemoryServiceBus(contractOptions);
+    await onBus(bus).queue.send([]);
+    expect(bus.sendCalls).toBe(0);
+  });
+
   it('refuses an invalid batch with a data error and sends nothing', async () => {
     const bus = new InMemoryServiceBus(contractOptions);
     const target = onBus(bus);
@@ -88,6 +95,16 @@ describe('Service Bus adapter', () => {
     expect((error as ExportError).errorClass).toBe('data');
     expect((error as ExportError).message).toContain('deletes.0.id');
     expect(bus.sendCalls).toBe(0);
+  });
+
+  it('reports a queue that does not exist as a configuration error naming the settings', async () => {
+    const bus = new InMemoryServiceBus(contractOptions);
+    const queue = serviceBusChangeQueue({ client: bus, queueName: 'missing', claimChecks: blobClaimCheckStore(azurite.clients.blobs.getContainerClient(CLAIM_CHECK_CONTAINER)) });
+    const error = await queue.send([changeBatch()]).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ExportError);
+    expect((error as ExportError).errorClass).toBe('config');
+    expect((error as ExportError).where).toBe('missing');
+    expect((error as ExportError).fix).toContain('CHANGES_QUEUE');
   });
 });
 
@@ -121,6 +138,7 @@ describe('in-memory Service Bus', () => {
 
   it('refuses a single message over the maximum size', async () => {
     const bus = new InMemoryServiceBus({ ...contractOptions, maxMessageBytes: 1024 });
+    bus.createQueue('q');
     const sender = bus.createSender('q');
     const error = await sender.scheduleMessages([{ body: 'x'.repeat(2048) }], new Date()).catch((caught: unknown) => caught);
     expect((error as { code?: string }).code).toBe('MessageSizeExceeded');

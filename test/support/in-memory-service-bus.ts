@@ -4,7 +4,8 @@
  * peek-lock with a lock duration; an abandon or an expired lock counts a failed delivery; after
  * `maxDeliveryCount` failed deliveries the message moves to the dead-letter sub-queue with reason
  * `MaxDeliveryCountExceeded`; scheduled messages stay invisible until their time; a message id seen within the
- * duplicate-detection window is dropped; messages over the maximum size are refused. Like the JS SDK it reports
+ * duplicate-detection window is dropped; messages over the maximum size are refused; queues must be created
+ * first (MessagingEntityNotFound otherwise). Like the JS SDK it reports
  * the raw AMQP delivery count (0 on the first delivery). No broker runs here (the emulator needs Docker).
  */
 import { ServiceBusError, type ServiceBusMessage, type ServiceBusMessageBatch } from '@azure/service-bus';
@@ -91,6 +92,7 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
   createSender(queueName: string): ServiceBusSenderPort {
     return {
       createMessageBatch: async (batchOptions = {}) => {
+        this.queue(queueName);
         const maxSizeInBytes = batchOptions.maxSizeInBytes ?? this.options.maxMessageBytes;
         // As the SDK does: a batch may be smaller than the link allows, never larger.
         if (maxSizeInBytes > this.options.maxMessageBytes) throw new RangeError(`Max message size (${maxSizeInBytes} bytes) is greater than maximum message size (${this.options.maxMessageBytes} bytes) on the AMQP sender link.`);
@@ -119,6 +121,7 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
     };
     return {
       receiveMessages: async (maxMessageCount, receiveOptions = {}) => {
+        this.queue(queueName);
         const deadline = Date.now() + (receiveOptions.maxWaitTimeInMs ?? 60_000);
         for (;;) {
           const received = this.lockAvailable(queueName, subQueue, maxMessageCount);
@@ -142,12 +145,14 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
     this.queues.clear();
   }
 
+  /** Queues exist only once created, as in a namespace provisioned by infra/. */
+  createQueue(queueName: string): void {
+    if (!this.queues.has(queueName)) this.queues.set(queueName, { active: [], deadLetter: [], seenIds: new Map() });
+  }
+
   private queue(queueName: string): QueueState {
-    let state = this.queues.get(queueName);
-    if (!state) {
-      state = { active: [], deadLetter: [], seenIds: new Map() };
-      this.queues.set(queueName, state);
-    }
+    const state = this.queues.get(queueName);
+    if (!state) throw new ServiceBusError(`The messaging entity '${queueName}' could not be found.`, 'MessagingEntityNotFound');
     return state;
   }
 
