@@ -5,19 +5,28 @@ import type { HealthProbe } from '../shared/health';
 import type { OrchestrationClient } from '../shared/orchestration/client';
 import { createStorageClients, type StorageClients } from '../shared/storage/clients';
 import { storageProbes } from '../shared/storage/health-probes';
+import { createSyncServices, type SyncOptions, type SyncServices } from '../shared/sync/services';
 
 export interface FunctionDeps {
   settings: Settings;
   storage: StorageClients;
   healthProbes: HealthProbe[];
+  sync: SyncServices;
   orchestrations(context: InvocationContext): OrchestrationClient;
 }
 
 export function createFunctionDeps(
   env: Record<string, string | undefined>,
   orchestrations: (context: InvocationContext) => OrchestrationClient,
+  syncOptions: Partial<SyncOptions> = {},
 ): FunctionDeps {
   const settings = loadSettings(env);
   const storage = createStorageClients(settings.storage);
-  return { settings, storage, healthProbes: storageProbes(storage), orchestrations };
+  return {
+    settings,
+    storage,
+    healthProbes: storageProbes(storage),
+    sync: createSyncServices(settings, storage, env, syncOptions),
+    orchestrations,
+  };
 }

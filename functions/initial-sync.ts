@@ -1,9 +1,9 @@
 import * as df from 'durable-functions';
 import { nextCycle, summarize, tablesThisCycle, type InitialSyncInput, type PageCopied } from '../shared/sync/initial-sync-plan';
+import { INITIAL_SYNC_ORCHESTRATION } from '../shared/sync/activation';
+import { COPY_PAGE_ACTIVITY } from './copy-page';
 import type { OrchestrationFunction, Orchestrator } from './definition';
 
-export const COPY_PAGE_ACTIVITY = 'copyPage';
-export const INITIAL_SYNC_ORCHESTRATION = 'initialSync';
 
 /** A page copy that fails transiently is retried a few times before the orchestration fails and shows it. */
 const copyRetry = (() => {

@@ -2,13 +2,17 @@
  * App settings, validated once at start-up. A bad or missing setting stops start-up with a message that
  * names it, says what is wrong and where to fix it, instead of failing later inside a handler.
  */
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { ExportError } from '../errors';
 
 const logLevels = ['trace', 'debug', 'information', 'warning', 'error', 'none'] as const;
 const DEFAULT_CHANGES_QUEUE = 'dataverse-changes';
 
+export const DEFAULT_POLL_SCHEDULE = '*/5 * * * * *';
+
 export const settingDescriptions = {
+  POLL_SCHEDULE: `NCRONTAB schedule of the change poller, six fields with seconds first. Default: ${DEFAULT_POLL_SCHEDULE} (npm start uses every second).`,
   AzureWebJobsStorage:
     'Storage connection string for state, checkpoints and failed records (local: set by the local host to Azurite). ' +
     'In Azure leave it empty and set the AzureWebJobsStorage__*ServiceUri settings for managed identity.',
@@ -28,6 +32,16 @@ export const settingDescriptions = {
 
 export type SettingName = keyof typeof settingDescriptions;
 
+function isSixFieldSchedule(value: string): boolean {
+  if (value.trim().split(/\s+/).length !== 6) return false;
+  try {
+    new Cron(value, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const optionalText = z.string().trim().min(1).optional();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 
@@ -39,6 +53,10 @@ const settingsSchema = z
     AzureWebJobsStorage__tableServiceUri: optionalUrl,
     AZURE_CLIENT_ID: optionalText,
     LOG_LEVEL: z.enum(logLevels).default('information'),
+    POLL_SCHEDULE: z
+      .string()
+      .default(DEFAULT_POLL_SCHEDULE)
+      .refine(isSixFieldSchedule, 'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}'),
     // Azure Storage queue naming rules; every Service Bus queue name of this form is valid too.
     CHANGES_QUEUE: z
       .string()
@@ -82,6 +100,7 @@ export interface Settings {
   storage: StorageSettings;
   changeQueue: ChangeQueueSettings;
   logLevel: (typeof logLevels)[number];
+  pollSchedule: string;
 }
 
 /** Reads the settings from an environment (process.env in both hosts). Throws a config ExportError listing every problem. */
@@ -123,5 +142,5 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
         }
       : {}),
   };
-  return { storage, changeQueue, logLevel: value.LOG_LEVEL };
+  return { storage, changeQueue, logLevel: value.LOG_LEVEL, pollSchedule: value.POLL_SCHEDULE };
 }

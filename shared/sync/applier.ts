@@ -9,6 +9,7 @@
  * Only failures of our own state storage throw, so the queue redelivers and finally dead-letters the message.
  */
 import { toExportError, type ExportError } from '../errors';
+import { MissingClaimCheckError } from '../queue/claim-checks';
 import type { ChangeBatch } from './change-batch';
 import { recordFailures, type RowFailure } from './record-failures';
 import { decideRetry } from './retry-decision';
@@ -35,6 +36,8 @@ export async function applyChanges(services: SyncServices, message: unknown, del
   try {
     batch = await services.batches.readChangeBatch(message);
   } catch (error) {
+    // The claim check is released only after its batch was applied: a redelivery after a lost completion.
+    if (error instanceof MissingClaimCheckError) return { outcome: 'ignored', reason: 'the batch was applied already (its claim check is released)' };
     const failure = toExportError(error, 'data');
     if (failure.errorClass !== 'data') throw failure;
     await services.unprocessable.record({

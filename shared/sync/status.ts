@@ -1,5 +1,4 @@
 /** A profile's status: activation, the initial sync's progress, and per table phase, rows, freshness, lag and failures. */
-import { toExportError } from '../errors';
 import type { OrchestrationClient, OrchestrationStatus } from '../orchestration/client';
 import { initialSyncInstanceId } from './activation';
 import type { SyncServices } from './services';

@@ -11,6 +11,7 @@ describe('loadSettings', () => {
       storage: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
       changeQueue: { queueName: 'dataverse-changes' },
       logLevel: 'information',
+      pollSchedule: '*/5 * * * * *',
     });
   });
 
@@ -33,7 +34,7 @@ describe('loadSettings', () => {
   it('names every bad or missing setting and says where to fix it', () => {
     let caught: unknown;
     try {
-      loadSettings({ AzureWebJobsStorage: '  ', LOG_LEVEL: 'loud', AzureWebJobsStorage__blobServiceUri: 'not a url' });
+      loadSettings({ AzureWebJobsStorage: '  ', LOG_LEVEL: 'loud', AzureWebJobsStorage__blobServiceUri: 'not a url', POLL_SCHEDULE: '*/5 * * * *' });
     } catch (error) {
       caught = error;
     }
@@ -41,6 +42,7 @@ describe('loadSettings', () => {
     const error = caught as ExportError;
     expect(error.errorClass).toBe('config');
     expect(error.message).toContain('LOG_LEVEL');
+    expect(error.message).toContain('POLL_SCHEDULE: must be an NCRONTAB expression with six fields');
     expect(error.message).toContain('AzureWebJobsStorage__blobServiceUri');
     expect(error.message).toContain('no storage is configured');
     expect(error.fix).toContain('local.settings.json');

@@ -1,7 +1,8 @@
 import type * as df from 'durable-functions';
 import { describe, expect, it } from 'vitest';
 import type { OrchestrationContextPort } from '../../functions/definition';
-import { COPY_PAGE_ACTIVITY, initialSyncOrchestrator } from '../../functions/initial-sync';
+import { COPY_PAGE_ACTIVITY } from '../../functions/copy-page';
+import { initialSyncOrchestrator } from '../../functions/initial-sync';
 import type { InitialSyncInput, PageCopied } from '../../shared/sync/initial-sync-plan';
 
 interface Scheduled {

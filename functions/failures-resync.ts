@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
+import { resyncFailures } from '../shared/sync/failures';
+import type { HttpFunction } from './definition';
+import type { FunctionDeps } from './deps';
+import { errorResponse, json, parseParams, readJson } from './http';
+
+const resyncBody = z.strictObject({
+  table: logicalNameSchema.optional(),
+  keys: z.array(z.string().min(1).max(1024)).min(1).max(5000).optional(),
+});
+
+/** POST /api/profiles/{name}/failures/resync {table?, keys?}: re-reads the failed records from Dataverse and applies them. */
+export const resyncFailed: HttpFunction<FunctionDeps> = {
+  kind: 'http',
+  name: 'resyncFailures',
+  route: 'profiles/{name}/failures/resync',
+  methods: ['POST'],
+  authLevel: 'function',
+  handler: (deps) => async (request, context) => {
+    const name = parseParams(z.object({ name: profileNameSchema }), request.params);
+    if (!name.ok) return name.response;
+    const body = await readJson(request);
+    if (!body.ok) return body.response;
+    const options = parseParams(resyncBody, body.body ?? {});
+    if (!options.ok) return options.response;
+    try {
+      return json(200, await resyncFailures(deps.sync, name.value.name, options.value));
+    } catch (error) {
+      return errorResponse(error, context);
+    }
+  },
+};

@@ -1,0 +1,33 @@
+import { activateProfile } from '../shared/sync/activation';
+import type { HttpFunction } from './definition';
+import type { FunctionDeps } from './deps';
+import { errorResponse, json, notFound, parseParams } from './http';
+import { profileParams } from './params';
+
+/**
+ * POST /api/profiles/{name}/activate: checks source, secrets and destination, creates the tables and starts
+ * the initial sync. 202 with the status URL; 409 while an initial sync of the profile is running.
+ */
+export const activate: HttpFunction<FunctionDeps> = {
+  kind: 'http',
+  name: 'activateProfile',
+  route: 'profiles/{name}/activate',
+  methods: ['POST'],
+  authLevel: 'function',
+  usesOrchestrations: true,
+  handler: (deps) => async (request, context) => {
+    const params = parseParams(profileParams, request.params);
+    if (!params.ok) return params.response;
+    try {
+      if (!(await deps.sync.profiles.get(params.value.name))) return notFound(`Profile '${params.value.name}'`);
+      const result = await activateProfile(deps.sync, deps.orchestrations(context), params.value.name);
+      const statusUrl = new URL(`../status`, `${request.url.split('?')[0]}/`).toString();
+      if (result.outcome === 'already-running') {
+        return json(409, { error: { message: `The initial sync of '${params.value.name}' is running`, instanceId: result.instanceId, statusUrl } });
+      }
+      return json(202, { instanceId: result.instanceId, tables: result.tables, statusUrl }, { location: statusUrl });
+    } catch (error) {
+      return errorResponse(error, context);
+    }
+  },
+};

@@ -1,0 +1,27 @@
+import type { HttpFunction } from './definition';
+import type { FunctionDeps } from './deps';
+import { errorResponse, json } from './http';
+
+/** GET /api/profiles: every profile with its activation state. */
+export const listProfiles: HttpFunction<FunctionDeps> = {
+  kind: 'http',
+  name: 'listProfiles',
+  route: 'profiles',
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: (deps) => async (_request, context) => {
+    try {
+      const [profiles, activations] = await Promise.all([deps.sync.profiles.list(), deps.sync.activations.list()]);
+      return json(200, {
+        profiles: profiles.map(({ name, value }) => ({
+          name,
+          tables: value.tables,
+          destination: value.destination.dialect,
+          state: activations.find((activation) => activation.name === name)?.value.state ?? 'never activated',
+        })),
+      });
+    } catch (error) {
+      return errorResponse(error, context);
+    }
+  },
+};

@@ -1,0 +1,153 @@
+/**
+ * The whole product on the local host for end-to-end tests: Azurite, the Dataverse emulator, the function
+ * table with real adapters, and helpers to compare the destination with the source row by row.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
+import { functionTable } from '../../functions/table';
+import { startAzurite, type RunningAzurite } from '../../local/azurite/azurite';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../local/emulator/server';
+import { consoleLog } from '../../local/host/console-log';
+import { startLocalHost, type LocalHost } from '../../local/host/host';
+import { createStorageClients } from '../../shared/storage/clients';
+import type { SyncOptions } from '../../shared/sync/services';
+import { waitFor } from './wait';
+
+export const TEST_KEY = 'pipeline-test-function-key';
+export const EMULATOR_TOKEN = 'emulator-test-token-value';
+
+export interface ProductUnderTest {
+  azurite: RunningAzurite;
+  emulator: Emulator;
+  host: LocalHost;
+  deps: FunctionDeps;
+  env: Record<string, string | undefined>;
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** Starts the host again on the same Azurite and emulator (a restart after a crash). */
+  restartHost(): Promise<void>;
+}
+
+export interface ProductOptions {
+  emulator?: EmulatorOptions;
+  sync?: Partial<SyncOptions>;
+  env?: Record<string, string>;
+}
+
+export async function startProduct(options: ProductOptions = {}): Promise<ProductUnderTest> {
+  const azurite = await startAzurite({ inMemory: true });
+  const emulator = await startEmulator({ port: 0, seed: 3, accounts: 60, token: EMULATOR_TOKEN, ...options.emulator });
+  const env: Record<string, string | undefined> = {
+    AzureWebJobsStorage: azurite.connectionString,
+    POLL_SCHEDULE: '* * * * * *',
+    CHANGES_QUEUE: 'dataverse-changes',
+    DV_TOKEN: EMULATOR_TOKEN,
+    ...options.env,
+  };
+  const product = { azurite, emulator, env } as ProductUnderTest;
+  const startHost = async () => {
+    product.host = await startLocalHost<FunctionDeps>({
+      definitions: functionTable,
+      createDeps: ({ orchestrations }) => (product.deps = createFunctionDeps(env, () => orchestrations, options.sync)),
+      storage: createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString }),
+      env,
+      port: 0,
+      keys: { functionKey: TEST_KEY, masterKey: `${TEST_KEY}-master` },
+      polling: { minPollMs: 20, maxPollMs: 200, lockSeconds: 30 },
+      log: consoleLog(process.env.TEST_HOST_LOG === '1' ? 'information' : 'none'),
+    });
+  };
+  await startHost();
+  product.call = async (method, path, body) => {
+    const response = await fetch(`${product.host.baseUrl}/${path}`, {
+      method,
+      headers: { 'x-functions-key': TEST_KEY, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  };
+  product.restartHost = async () => {
+    await product.host.close();
+    await product.deps.sync.runtimes.closeAll();
+    await startHost();
+  };
+  return product;
+}
+
+export async function stopProduct(product: ProductUnderTest | undefined): Promise<void> {
+  if (!product) return;
+  await product.host?.close();
+  await product.deps?.sync.runtimes.closeAll();
+  await product.deps?.sync.queue.close();
+  await product.emulator.close();
+  await product.azurite.stop();
+}
+
+export function useProduct(options: ProductOptions = {}): () => ProductUnderTest {
+  let product: ProductUnderTest | undefined;
+  beforeAll(async () => {
+    product = await startProduct(options);
+  }, 120_000);
+  afterAll(async () => stopProduct(product), 60_000);
+  return () => {
+    if (!product) throw new Error('the product is not started');
+    return product;
+  };
+}
+
+/** A profile body for the emulator's sample org, exporting into embedded PGlite. */
+export function sampleProfile(product: ProductUnderTest, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    source: { environmentUrl: product.emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DV_TOKEN' } } },
+    tables: ['account', 'contact', 'systemuser', 'role'],
+    relationships: ['systemuserroles_association'],
+    destination: { kind: 'sql', dialect: 'pglite' },
+    writeDeleteLog: true,
+    retryCount: 2,
+    retryIntervalSeconds: 0,
+    ...overrides,
+  };
+}
+
+/** id → versionnumber of every live row of a source table. */
+export function sourceVersions(emulator: Emulator, table: string): Map<string, number> {
+  const versions = new Map<string, number>();
+  let after = -1;
+  for (;;) {
+    const page = emulator.store.page(table, after, 5000);
+    for (const row of page.rows) versions.set(row.id, row.version);
+    if (!page.more) return versions;
+    after = page.rows[page.rows.length - 1]?.slot ?? after;
+  }
+}
+
+/** id → versionnumber of every row of a destination table. */
+export async function destinationVersions(product: ProductUnderTest, profile: string, table: string): Promise<Map<string, number>> {
+  const { destination } = await product.deps.sync.runtimes.get(profile);
+  const rows = await destination.readRows(table);
+  return new Map(rows.map((row) => [String(row.Id), Number(row.versionnumber)]));
+}
+
+/** Waits until the destination holds exactly the source's rows at the source's versions. */
+export async function waitForConvergence(product: ProductUnderTest, profile: string, tables: string[], timeoutMs = 60_000): Promise<void> {
+  let last = '';
+  await waitFor(
+    `destination = source for ${tables.join(', ')}`,
+    async () => {
+      for (const table of tables) {
+        const source = sourceVersions(product.emulator, table);
+        const destination = await destinationVersions(product, profile, table);
+        const missing = [...source].filter(([id, version]) => destination.get(id) !== version);
+        const extra = [...destination.keys()].filter((id) => !source.has(id));
+        if (missing.length > 0 || extra.length > 0) {
+          last = `${table}: ${missing.length} missing or stale, ${extra.length} extra (source ${source.size}, destination ${destination.size})`;
+          return undefined;
+        }
+      }
+      return true;
+    },
+    timeoutMs,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; last difference: ${last}`);
+  });
+}
