@@ -71,7 +71,7 @@ describe('npm start', () => {
       const health = await fetch(`${product.apiUrl}/health`, { headers: { 'x-functions-key': key } });
       expect(health.status).toBe(200);
     }
-    expect(first.output().includes('holds .azurite/local') || second.output().includes('holds .azurite/local')).toBe(true);
+    expect(first.output().includes('holds .data/local') || second.output().includes('holds .data/local')).toBe(true);
 
     first.process.kill('SIGKILL');
     second.process.kill('SIGKILL');

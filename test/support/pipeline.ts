@@ -11,7 +11,10 @@ import { consoleLog } from '../../local/host/console-log';
 import { startLocalHost, type LocalHost } from '../../local/host/host';
 import { createStorageClients } from '../../shared/storage/clients';
 import type { SyncOptions } from '../../shared/sync/services';
+import { compareTable, destinationVersions as versionsIn, isEqual } from '../../local/verify';
 import { waitFor } from './wait';
+
+export { sourceVersions } from '../../local/verify';
 
 export const TEST_KEY = 'pipeline-test-function-key';
 export const EMULATOR_TOKEN = 'emulator-test-token-value';
@@ -109,23 +112,10 @@ export function sampleProfile(product: ProductUnderTest, overrides: Record<strin
   };
 }
 
-/** id → versionnumber of every live row of a source table. */
-export function sourceVersions(emulator: Emulator, table: string): Map<string, number> {
-  const versions = new Map<string, number>();
-  let after = -1;
-  for (;;) {
-    const page = emulator.store.page(table, after, 5000);
-    for (const row of page.rows) versions.set(row.id, row.version);
-    if (!page.more) return versions;
-    after = page.rows[page.rows.length - 1]?.slot ?? after;
-  }
-}
-
 /** id → versionnumber of every row of a destination table. */
 export async function destinationVersions(product: ProductUnderTest, profile: string, table: string): Promise<Map<string, number>> {
   const { destination } = await product.deps.sync.runtimes.get(profile);
-  const rows = await destination.readRows(table);
-  return new Map(rows.map((row) => [String(row.Id), Number(row.versionnumber)]));
+  return versionsIn(destination, table);
 }
 
 /** Waits until the destination holds exactly the source's rows at the source's versions. */
@@ -134,13 +124,11 @@ export async function waitForConvergence(product: ProductUnderTest, profile: str
   await waitFor(
     `destination = source for ${tables.join(', ')}`,
     async () => {
+      const { destination } = await product.deps.sync.runtimes.get(profile);
       for (const table of tables) {
-        const source = sourceVersions(product.emulator, table);
-        const destination = await destinationVersions(product, profile, table);
-        const missing = [...source].filter(([id, version]) => destination.get(id) !== version);
-        const extra = [...destination.keys()].filter((id) => !source.has(id));
-        if (missing.length > 0 || extra.length > 0) {
-          last = `${table}: ${missing.length} missing or stale, ${extra.length} extra (source ${source.size}, destination ${destination.size})`;
+        const difference = await compareTable(product.emulator, destination, table);
+        if (!isEqual(difference)) {
+          last = `${table}: ${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra (source ${difference.sourceRows}, destination ${difference.destinationRows})`;
           return undefined;
         }
       }

@@ -1,0 +1,43 @@
+/**
+ * Shows the initial sync per table while it runs: progress bars on a terminal, one line per finished table
+ * otherwise (CI logs, piped output). Reads the same status endpoint an admin would.
+ */
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+
+export interface TableProgressView {
+  table: string;
+  phase: string;
+  initialRowsCopied: number;
+}
+
+export interface InitialSyncProgress {
+  update(tables: TableProgressView[]): void;
+  stop(): void;
+}
+
+export function initialSyncProgress(totals: Record<string, number | undefined>, write: (line: string) => void): InitialSyncProgress {
+  const interactive = process.stdout.isTTY === true;
+  const bars = interactive
+    ? new MultiBar({ format: ' {table} |{bar}| {value}/{total} rows  {phase}', hideCursor: true, clearOnComplete: false, autopadding: true }, Presets.shades_classic)
+    : undefined;
+  const byTable = new Map<string, SingleBar>();
+  const reported = new Set<string>();
+  return {
+    update(tables) {
+      for (const table of tables) {
+        const total = Math.max(totals[table.table] ?? table.initialRowsCopied, table.initialRowsCopied, 1);
+        const phase = table.phase === 'delta' ? 'copied' : table.phase;
+        if (bars) {
+          const bar = byTable.get(table.table) ?? bars.create(total, 0, { table: table.table.padEnd(16), phase });
+          byTable.set(table.table, bar);
+          bar.setTotal(total);
+          bar.update(table.initialRowsCopied, { table: table.table.padEnd(16), phase });
+        } else if (table.phase === 'delta' && !reported.has(table.table)) {
+          reported.add(table.table);
+          write(`  ${table.table}: ${table.initialRowsCopied} rows copied`);
+        }
+      }
+    },
+    stop: () => bars?.stop(),
+  };
+}
