@@ -1,0 +1,139 @@
+/**
+ * Feeds queue functions from Azure Storage queues (Azurite locally) with the delivery semantics the
+ * handlers rely on in Azure: peek-lock (a received message is invisible until settled), `deliveryCount`
+ * in the trigger metadata, redelivery after a failure, and dead-lettering to `<queue>-poison` once the
+ * delivery count is used up.
+ */
+import { InvocationContext } from '@azure/functions';
+import type { DequeuedMessageItem, QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { QueueFunction } from '../../functions/definition';
+import type { HostLog } from './console-log';
+
+export interface QueuePolling {
+  /** How long a received message stays invisible while its handler runs (the lock). */
+  lockSeconds: number;
+  /** How long a failed message waits before it is delivered again. */
+  retryDelaySeconds: number;
+  /** Polling backs off from `minPollMs` to this while the queue is empty. */
+  maxPollMs: number;
+  minPollMs: number;
+  batchSize: number;
+}
+
+export const defaultQueuePolling: QueuePolling = { lockSeconds: 30, retryDelaySeconds: 0, maxPollMs: 1_000, minPollMs: 50, batchSize: 16 };
+
+export const poisonQueueName = (queueName: string): string => `${queueName}-poison`;
+
+export interface RunningQueues {
+  stop(): Promise<void>;
+}
+
+export async function startQueues<Deps>(options: {
+  definitions: readonly QueueFunction<Deps>[];
+  deps: Deps;
+  queues: QueueServiceClient;
+  resolve: (value: string) => string;
+  polling: QueuePolling;
+  log: HostLog;
+}): Promise<RunningQueues> {
+  const controller = new AbortController();
+  const loops = await Promise.all(
+    options.definitions.map(async (definition) => {
+      const queueName = options.resolve(definition.queueName);
+      const queue = options.queues.getQueueClient(queueName);
+      const poison = options.queues.getQueueClient(poisonQueueName(queueName));
+      await queue.createIfNotExists();
+      await poison.createIfNotExists();
+      // Wrapped so Promise.all waits for the queues to exist, not for the endless polling loops.
+      return { loop: pollQueue({ definition, handler: definition.handler(options.deps), queue, poison, ...options, signal: controller.signal }) };
+    }),
+  );
+  return {
+    async stop() {
+      controller.abort();
+      await Promise.all(loops.map((started) => started.loop));
+    },
+  };
+}
+
+async function pollQueue<Deps>(options: {
+  definition: QueueFunction<Deps>;
+  handler: (message: unknown, context: InvocationContext) => Promise<void>;
+  queue: QueueClient;
+  poison: QueueClient;
+  polling: QueuePolling;
+  log: HostLog;
+  signal: AbortSignal;
+}): Promise<void> {
+  const { polling, signal } = options;
+  let idleMs = polling.minPollMs;
+  while (!signal.aborted) {
+    let messages: DequeuedMessageItem[];
+    try {
+      const received = await options.queue.receiveMessages({
+        numberOfMessages: polling.batchSize,
+        visibilityTimeout: polling.lockSeconds,
+        abortSignal: signal,
+      });
+      messages = received.receivedMessageItems;
+    } catch (error) {
+      if (signal.aborted) return;
+      options.log.error(`receiving from queue '${options.queue.name}' failed; retrying`, error);
+      messages = [];
+    }
+    if (messages.length === 0) {
+      await sleep(idleMs, undefined, { signal }).catch(() => undefined);
+      idleMs = Math.min(idleMs * 2, polling.maxPollMs);
+      continue;
+    }
+    idleMs = polling.minPollMs;
+    await Promise.all(messages.map((message) => deliver(options, message)));
+  }
+}
+
+async function deliver<Deps>(
+  options: {
+    definition: QueueFunction<Deps>;
+    handler: (message: unknown, context: InvocationContext) => Promise<void>;
+    queue: QueueClient;
+    poison: QueueClient;
+    polling: QueuePolling;
+    log: HostLog;
+  },
+  message: DequeuedMessageItem,
+): Promise<void> {
+  const context = new InvocationContext({
+    invocationId: randomUUID(),
+    functionName: options.definition.name,
+    logHandler: options.log.handlerFor(options.definition.name),
+    triggerMetadata: {
+      deliveryCount: message.dequeueCount,
+      messageId: message.messageId,
+      enqueuedTimeUtc: message.insertedOn.toISOString(),
+    },
+  });
+  try {
+    await options.handler(parseBody(message.messageText), context);
+    await options.queue.deleteMessage(message.messageId, message.popReceipt);
+  } catch (error) {
+    if (message.dequeueCount >= options.definition.maxDeliveryCount) {
+      context.error(`delivery ${message.dequeueCount} of ${options.definition.maxDeliveryCount} failed; moving message ${message.messageId} to ${options.poison.name}`, error);
+      await options.poison.sendMessage(message.messageText);
+      await options.queue.deleteMessage(message.messageId, message.popReceipt);
+    } else {
+      context.warn(`delivery ${message.dequeueCount} of ${options.definition.maxDeliveryCount} failed; it will be delivered again`, error);
+      await options.queue.updateMessage(message.messageId, message.popReceipt, undefined, options.polling.retryDelaySeconds);
+    }
+  }
+}
+
+/** JSON bodies arrive parsed, as the Service Bus trigger does; anything else as the text it is. */
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

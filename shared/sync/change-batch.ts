@@ -1,0 +1,45 @@
+/**
+ * The queue message contract between the change poller and the applier (architecture §3). Versioned: a
+ * reader meets messages written by an older or newer deployment during an upgrade, and says so clearly.
+ */
+import { z } from 'zod';
+
+export const CHANGE_BATCH_SCHEMA_VERSION = 1;
+
+const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+const versionNumber = z.number().int().nonnegative().refine(Number.isSafeInteger, 'must be a safe integer');
+/** Profile names and Dataverse logical names are validated where they are defined; here they only need to be sane. */
+const name = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ and - only, 1 to 128 characters');
+
+export const changeBatchSchema = z.object({
+  schemaVersion: z.literal(CHANGE_BATCH_SCHEMA_VERSION),
+  profile: name,
+  table: name,
+  /** Stable for the same source page, so a re-sent page is recognised (Service Bus duplicate detection). */
+  batchId: z.string().min(1).max(100),
+  /** Version watermark of the delta token the batch came from; deletes carry it as their tombstone version. */
+  watermark: versionNumber,
+  upserts: z.array(z.object({ id: guid, versionNumber, row: z.record(z.string(), z.unknown()) })),
+  deletes: z.array(z.object({ id: guid })),
+  /** 0 on first send; the applier re-sends with attempt + 1 after a transient failure (profile retry rules). */
+  attempt: z.number().int().nonnegative(),
+  /** When the poller read the changes from Dataverse (ISO 8601), for queue-lag figures. */
+  readAt: z.iso.datetime(),
+});
+
+export type ChangeBatch = z.infer<typeof changeBatchSchema>;
+
+/** What travels instead of the batch when its body is over the queue's size limit: the batch is in a blob. */
+export const claimCheckSchema = z.object({
+  schemaVersion: z.literal(CHANGE_BATCH_SCHEMA_VERSION),
+  profile: name,
+  table: name,
+  batchId: z.string().min(1).max(100),
+  attempt: z.number().int().nonnegative(),
+  claimCheck: z.object({ container: z.string().min(3).max(63), blobName: z.string().min(1).max(1024) }),
+});
+
+export type ClaimCheck = z.infer<typeof claimCheckSchema>;
+
+/** The queue message id: duplicate detection must drop a re-sent page but not a deliberate retry. */
+export const changeBatchMessageId = (batch: Pick<ChangeBatch, 'batchId' | 'attempt'>): string => `${batch.batchId}.${batch.attempt}`;

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSettings, settingDescriptions } from '../../shared/config/settings';
+import { ExportError } from '../../shared/errors';
+
+describe('loadSettings', () => {
+  it('reads a connection string and applies defaults', () => {
+    const settings = loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
+    expect(settings).toEqual({
+      storage: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
+      logLevel: 'information',
+    });
+  });
+
+  it('reads identity-based storage with a managed identity client id', () => {
+    const settings = loadSettings({
+      AzureWebJobsStorage__blobServiceUri: 'https://acct.blob.core.windows.net',
+      AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net',
+      AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net',
+      AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
+    });
+    expect(settings.storage).toEqual({
+      kind: 'identity',
+      blobServiceUri: 'https://acct.blob.core.windows.net',
+      queueServiceUri: 'https://acct.queue.core.windows.net',
+      tableServiceUri: 'https://acct.table.core.windows.net',
+      clientId: '00000000-0000-0000-0000-000000000001',
+    });
+  });
+
+  it('names every bad or missing setting and says where to fix it', () => {
+    let caught: unknown;
+    try {
+      loadSettings({ AzureWebJobsStorage: '  ', LOG_LEVEL: 'loud', AzureWebJobsStorage__blobServiceUri: 'not a url' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ExportError);
+    const error = caught as ExportError;
+    expect(error.errorClass).toBe('config');
+    expect(error.message).toContain('LOG_LEVEL');
+    expect(error.message).toContain('AzureWebJobsStorage__blobServiceUri');
+    expect(error.message).toContain('no storage is configured');
+    expect(error.fix).toContain('local.settings.json');
+  });
+});
+
+describe('local.settings.sample.json', () => {
+  const sample = JSON.parse(readFileSync(path.join(__dirname, '../../local.settings.sample.json'), 'utf8')) as {
+    Values: Record<string, string>;
+    Documentation: Record<string, string>;
+  };
+
+  it('lists and documents every app setting', () => {
+    for (const name of Object.keys(settingDescriptions)) {
+      expect(sample.Values, name).toHaveProperty(name);
+      expect(sample.Documentation[name]?.length ?? 0, name).toBeGreaterThan(30);
+    }
+    expect(Object.keys(sample.Documentation).sort()).toEqual(Object.keys(sample.Values).sort());
+  });
+});
