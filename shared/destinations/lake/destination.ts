@@ -52,7 +52,7 @@ import {
   tableStatePath,
   timeFolderName,
 } from './paths';
-import { MAX_APPEND_BYTES, appendRecords, guarded, listCsv, readText, writeText } from './storage';
+import { MAX_APPEND_BYTES, appendRecords, etagOf, guarded, listCsv, readText, sameEtag, writeText } from './storage';
 
 export type LakeMode = 'appendOnly' | 'inPlace' | 'incremental';
 
@@ -368,6 +368,8 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
 
   async function inPlaceTable(name: string, layout: Layout): Promise<InPlaceTable> {
     let cached = inPlaceTables.get(name);
+    // Another writer's tombstones or rows show as a different etag; only what changed is read again.
+    if (cached && !sameEtag(cached.stateEtag, await etagOf(container, tableStatePath(name)))) cached = undefined;
     if (!cached) {
       const state = await readText(container, tableStatePath(name));
       cached = {
@@ -377,10 +379,9 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       };
       inPlaceTables.set(name, cached);
     }
-    // Another writer's changes show as a different etag; only those partitions are read again.
     for (const file of await listCsv(container, name)) {
       const partition = partitionOfPath(file.path);
-      if (cached.partitions.get(partition)?.etag !== file.etag) cached.partitions.set(partition, await loadPartition(file.path, layout));
+      if (!sameEtag(cached.partitions.get(partition)?.etag, file.etag)) cached.partitions.set(partition, await loadPartition(file.path, layout));
     }
     return cached;
   }
@@ -505,7 +506,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const previous = state.snapshot;
     if (previous && now.getTime() - Date.parse(previous.at) < target.snapshotIntervalMinutes * MINUTE) return null;
     const live = await listCsv(container, name);
-    const unchanged = previous && live.length === Object.keys(previous.sources).length && live.every((file) => previous.sources[partitionOfPath(file.path)] === file.etag);
+    const unchanged = previous && live.length === Object.keys(previous.sources).length && live.every((file) => sameEtag(previous.sources[partitionOfPath(file.path)], file.etag));
     if (unchanged || live.length === 0) return null;
     const folder = timeFolderName(now);
     const sources: Record<string, string> = {};

@@ -40,6 +40,22 @@ export async function guarded<T>(where: string, action: () => Promise<T>): Promi
   }
 }
 
+/** Listings and downloads spell the same ETag with and without quotes. */
+export const sameEtag = (a: string | null | undefined, b: string | null | undefined): boolean =>
+  a !== null && a !== undefined && b !== null && b !== undefined && a.replace(/"/g, '') === b.replace(/"/g, '');
+
+/** The blob's ETag, or null when it does not exist. */
+export async function etagOf(container: ContainerClient, path: string): Promise<string | null> {
+  return guarded(path, async () => {
+    try {
+      return (await container.getBlobClient(path).getProperties()).etag ?? null;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound') return null;
+      throw error;
+    }
+  });
+}
+
 export interface TextBlob {
   text: string;
   etag: string;
