@@ -4,7 +4,8 @@ import { defaultContainerName, lakeDestinationConfigSchema } from '../../shared/
 import { encodeRecords, formatField, usDateTime } from '../../shared/destinations/lake/csv';
 import { attributeOf, columnOfAttribute, entityOf, entityState } from '../../shared/destinations/lake/model-json';
 import { dfsRoot, parseTimeFolderName, partitionName, timeFolderName } from '../../shared/destinations/lake/paths';
-import { sampleTable } from '../../local/sample-org';
+import { optionsetFiles } from '../../shared/destinations/lake/optionset-files';
+import { sampleRelationships, sampleTable, sampleTables } from '../../local/sample-org';
 import { parseCsv } from './lake-checks';
 
 const column = (name: string, dataType: LakeColumn['dataType']): LakeColumn => ({ name, dataType, maxLength: -1, source: null });
@@ -55,8 +56,9 @@ describe('lake columns and model.json entities', () => {
 
   it('keeps the existing order, appends new columns and keeps dropped ones without a source', () => {
     const wanted = lakeColumnsOf(sampleTable('role'));
-    const existing = [wanted[0], { name: 'retired', dataType: 'string' as const, maxLength: 10 }, wanted[1]].map((entry) => ({ ...entry, source: undefined }));
-    const merged = mergeColumns(existing.map(({ source: _source, ...rest }) => rest), wanted);
+    const [id, sinkCreatedOn] = wanted as [LakeColumn, LakeColumn];
+    const existing = [id, { name: 'retired', dataType: 'string' as const, maxLength: 10 }, sinkCreatedOn].map((entry) => ({ name: entry.name, dataType: entry.dataType, maxLength: entry.maxLength }));
+    const merged = mergeColumns(existing, wanted);
     expect(merged.slice(0, 3).map((entry) => entry.name)).toEqual(['Id', 'retired', 'SinkCreatedOn']);
     expect(merged[1]?.source).toBeNull();
     expect(merged.length).toBe(wanted.length + 1);
@@ -103,5 +105,20 @@ describe('lake names', () => {
     expect(parsed).toMatchObject({ mode: 'appendOnly', partitionGranularity: 'Year', incrementalIntervalMinutes: 60, snapshotIntervalMinutes: 60 });
     expect(lakeDestinationConfigSchema.safeParse({ connection: { connectionString: 'x' } }).success).toBe(false);
     expect(lakeDestinationConfigSchema.safeParse({ connection: { connectionString: 'x' }, container: 'lake', incrementalIntervalMinutes: 2 }).success).toBe(false);
+  });
+});
+
+describe('OptionsetMetadata files', () => {
+  it('writes each metadata CSV headerless in the column order DV2SQL and FastTrack read', () => {
+    const files = new Map(optionsetFiles(sampleTables, sampleRelationships, (table) => new Set(table.columns.map((entry) => entry.logicalName)), new Date('2026-01-01T00:00:00Z')).map((file) => [file.kind, file.text]));
+    expect(files.get('GlobalOptionsetMetadata')?.split('\n')).toContain('sample_industry,1,False,1033,Accounting,sample_industry,account');
+    expect(files.get('OptionsetMetadata')?.split('\n')).toContain('account,customertypecode,1,False,1033,Competitor');
+    // A label with a comma is quoted; the leading name fields DV2SQL splits on `,` never are.
+    expect(files.get('OptionsetMetadata')).toContain('account,sample_channels,4,False,1033,"Social, web & chat"\n');
+    expect(files.get('StateMetadata')?.split('\n')).toContain('account,0,False,1033,Active');
+    expect(files.get('StatusMetadata')?.split('\n')).toContain('account,1,2,False,1033,Inactive');
+    expect(files.get('TargetMetadata')?.split('\n')).toContain('systemuserroles,roleid,role,roleid');
+    const attribute = files.get('AttributeMetadata')?.split('\n')[0]?.split(',');
+    expect(attribute?.slice(0, 5)).toEqual(['1', 'systemuser', 'systemuserid', 'Uniqueidentifier', '15']);
   });
 });

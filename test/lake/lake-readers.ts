@@ -44,7 +44,7 @@ export function rowsOf(text: string, attributes: Entity['attributes']): LakeRow[
   });
 }
 
-const sinkTime = (text: string | null): number => {
+const sinkTime = (text: string | null | undefined): number => {
   const match = /^(\d+)\/(\d+)\/(\d+) (\d+):(\d+):(\d+) (AM|PM)$/.exec(text ?? '');
   if (!match) return 0;
   const [, month, day, year, hour, minute, second, half] = match.map((part) => (/^\d+$/.test(part) ? Number(part) : part));
