@@ -156,6 +156,8 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   const location = (path: string): string => `${root}/${path}`;
   const layouts = new Map<string, Layout>();
   const inPlaceTables = new Map<string, InPlaceTable>();
+  /** Append blobs this instance created or appended to: no create call needed for them. */
+  const appendBlobs = new Set<string>();
   const queues = new Map<string, Promise<unknown>>();
 
   /** Runs `action` after every earlier action with the same key, so one process never races itself. */
@@ -344,12 +346,16 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       }
     }
     const folder = target.mode === 'incremental' ? (await currentFolder()).folder : null;
-    let created = false;
-    for (const [partition, records] of byPartition) {
-      const path = folder ? folderPartitionPath(folder, table.logicalName, partition) : livePartitionPath(table.logicalName, partition);
-      if (await appendRecords(container, path, records)) created = true;
-    }
-    if (created && !folder) await refreshTableModels(table.logicalName, layout);
+    // Partitions are separate blobs: their appends run side by side.
+    const created = await Promise.all(
+      [...byPartition].map(async ([partition, records]) => {
+        const path = folder ? folderPartitionPath(folder, table.logicalName, partition) : livePartitionPath(table.logicalName, partition);
+        const wasCreated = await appendRecords(container, path, records, appendBlobs.has(path));
+        appendBlobs.add(path);
+        return wasCreated;
+      }),
+    );
+    if (created.includes(true) && !folder) await refreshTableModels(table.logicalName, layout);
     return { upserted, deleted, skippedAsStale: 0, failed, widened: [] };
   }
 
@@ -651,6 +657,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     async close() {
       layouts.clear();
       inPlaceTables.clear();
+      appendBlobs.clear();
     },
   };
 }

@@ -91,12 +91,13 @@ const contentType = (path: string): string => (path.endsWith('.json') ? 'applica
 
 /**
  * Appends whole records: each Append Block holds only complete records, so a reader of the live file
- * (or DV2SQL copying its byte tail) never sees part of one. Returns whether the blob was created.
+ * (or DV2SQL copying its byte tail) never sees part of one. `knownToExist` skips the create call for blobs
+ * this process already created or appended to. Returns whether the blob was created.
  */
-export async function appendRecords(container: ContainerClient, path: string, records: string[]): Promise<boolean> {
+export async function appendRecords(container: ContainerClient, path: string, records: string[], knownToExist = false): Promise<boolean> {
   const blob: AppendBlobClient = container.getAppendBlobClient(path);
   return guarded(path, async () => {
-    const created = await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } });
+    const created = knownToExist ? false : (await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } })).succeeded;
     let block: Buffer[] = [];
     let size = 0;
     const flush = async () => {
@@ -113,7 +114,7 @@ export async function appendRecords(container: ContainerClient, path: string, re
       size += bytes.length;
     }
     await flush();
-    return created.succeeded;
+    return created;
   });
 }
 
