@@ -6,21 +6,13 @@
  * on top of moving the bytes.
  */
 import type { ContainerClient } from '@azure/storage-blob';
-import type { RowUpsert } from '../../shared/dataverse/changes';
 import { createLakeDestination } from '../../shared/destinations/lake/destination';
 import { MAX_APPEND_BYTES } from '../../shared/destinations/lake/storage';
 import { createStorageClients } from '../../shared/storage/clients';
 import { startAzurite } from '../../local/azurite/azurite';
-import { sampleCounts, sampleRow, sampleTable, toWebApiRow } from '../../local/sample-org';
+import { sampleTable } from '../../local/sample-org';
+import { accountUpserts, option, seconds } from './sample-upserts';
 
-function option(args: string[], name: string, fallback: number): number {
-  const index = args.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(args[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
-const seconds = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e9;
 
 async function download(container: ContainerClient, name: string): Promise<Buffer> {
   return container.getBlobClient(name).downloadToBuffer();
@@ -30,12 +22,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const rows = option(args, 'rows', 200_000);
   const batchSize = option(args, 'batch', 5_000);
   const account = sampleTable('account');
-  const counts = sampleCounts(rows);
-  const upserts: RowUpsert[] = [];
-  for (let index = 0; index < rows; index++) {
-    const row = toWebApiRow(account, sampleRow('account', index, 1, counts), { versionNumber: 1_000 + index, annotations: true });
-    upserts.push({ kind: 'upsert', id: String(row.accountid), versionNumber: 1_000 + index, row });
-  }
+  const upserts = accountUpserts(rows);
 
   const azurite = await startAzurite({ inMemory: true });
   try {

@@ -10,6 +10,8 @@ import type { CdmDataType, LakeColumn } from './columns';
 
 const quotedTypes: ReadonlySet<CdmDataType> = new Set(['string', 'dateTime', 'dateTimeOffset']);
 
+const WEB_API_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
 
 function invalid(value: SqlValue, column: LakeColumn): ExportError {
@@ -63,7 +65,8 @@ export function formatField(column: LakeColumn, value: SqlValue): string | null 
       if (value === 0 || value === 1) return value === 1 ? 'True' : 'False';
       throw invalid(value, column);
     case 'dateTime':
-      return `${isoSeconds(parseTime(value, column))}Z`;
+      // The Web API's own form is already the lake's: skip the Date round trip for it.
+      return typeof value === 'string' && WEB_API_TIME.test(value) ? value : `${isoSeconds(parseTime(value, column))}Z`;
     case 'dateTimeOffset': {
       const time = parseTime(value, column);
       return `${isoSeconds(time)}.${pad(time.getUTCMilliseconds(), 3)}0000+00:00`;
