@@ -232,17 +232,24 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
    * The per-table manifest DV2SQL reads (live partition files) and, unless the root points at snapshots or
    * is schema-only (incremental), the root entity's partitions.
    */
+  /** Whether the root entity lists the live files (not snapshots, not the schema-only root of incremental mode). */
+  const rootListsLiveFiles = (layout: Layout): boolean => target.mode === 'appendOnly' || (target.mode === 'inPlace' && !layout.inPlace);
+
+  /** The per-table manifest DV2SQL reads: the root entity with the live partition files. */
+  async function writeTableModel(entity: CdmEntity, partitions: CdmPartition[]): Promise<void> {
+    if (target.mode === 'incremental') return;
+    await writeText(container, tableModelPath(entity.name), serializeModel({ ...emptyModel(), entities: [{ ...entity, partitions }] }));
+  }
+
+  /** After a new partition file appeared: the root entity's partitions (where it lists live files) and the per-table manifest. */
   async function refreshTableModels(table: string, layout: Layout): Promise<void> {
     const partitions = await livePartitions(table);
     const root = await updateModel(ROOT_MODEL, (model) => {
       const entity = model.entities.find((candidate) => candidate.name === table);
-      if (!entity) return model;
-      return target.mode === 'appendOnly' || (target.mode === 'inPlace' && !layout.inPlace) ? withEntity(model, { ...entity, partitions }) : model;
+      return entity && rootListsLiveFiles(layout) ? withEntity(model, { ...entity, partitions }) : model;
     });
     const entity = root.entities.find((candidate) => candidate.name === table);
-    if (entity && target.mode !== 'incremental') {
-      await updateModel(tableModelPath(table), () => ({ ...emptyModel(), entities: [{ ...entity, partitions }] }));
-    }
+    if (entity) await serial(tableModelPath(table), () => writeTableModel(entity, partitions));
   }
 
   function sinkFields(layout: Layout, now: Date): Map<number, string> {
@@ -556,16 +563,19 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
           failures.push({ table: table.logicalName, error: toExportError(error, 'schema') });
         }
       }
-      await updateModel(ROOT_MODEL, (model) =>
-        ready.reduce((result, { entity }) => {
-          // Partitions are the writer's business (appends, snapshots); the schema comes from this call.
-          const partitions = result.entities.find((candidate) => candidate.name === entity.name)?.partitions ?? [];
-          return withEntity(result, { ...entity, partitions });
+      const live = new Map<string, CdmPartition[]>();
+      for (const { table } of ready) live.set(table.logicalName, target.mode === 'incremental' ? [] : await livePartitions(table.logicalName));
+      // One write of the root for all tables: the schema from this call, partitions as the mode keeps them.
+      const root = await updateModel(ROOT_MODEL, (model) =>
+        ready.reduce((result, { entity, layout }) => {
+          const kept = result.entities.find((candidate) => candidate.name === entity.name)?.partitions ?? [];
+          return withEntity(result, { ...entity, partitions: rootListsLiveFiles(layout) ? (live.get(entity.name) ?? []) : kept });
         }, model),
       );
       for (const { table, layout } of ready) {
         layouts.set(table.logicalName, layout);
-        await refreshTableModels(table.logicalName, layout);
+        const entity = root.entities.find((candidate) => candidate.name === table.logicalName);
+        if (entity) await writeTableModel(entity, live.get(table.logicalName) ?? []);
       }
       if (ready.length > 0) {
         const rows = await writeOptionsetFiles(ready.map(({ table }) => table), relationships);
@@ -596,12 +606,8 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
           return entityOf(entity.name, columns, { ...entityState(entity), initialSyncCompletedAt: at }, entity.partitions);
         }),
       }));
-      if (target.mode === 'incremental') return;
       for (const entity of model.entities.filter((candidate) => names.has(candidate.name))) {
-        await updateModel(tableModelPath(entity.name), (current) => ({
-          ...current,
-          entities: [{ ...entity, partitions: current.entities[0]?.partitions ?? [] }],
-        }));
+        await writeTableModel(entity, await livePartitions(entity.name));
       }
     },
 
