@@ -17,11 +17,11 @@ import type { RowUpsert } from '../../dataverse/changes';
 import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
 import { ExportError, toExportError } from '../../errors';
 import { validateDataverseName } from '../../schema/identifiers';
-import { destinationValues } from '../../schema/row-values';
-import { ID_COLUMN, VERSION_COLUMN, type ColumnSource } from '../../schema/table-model';
-import type { ApplyBatch, ApplyResult, DeleteChange, EnsureTablesResult, FailedChange, SchemaAction, SchemaFailure } from '../sql/destination';
+import { ID_COLUMN, VERSION_COLUMN } from '../../schema/table-model';
+import type { ApplyBatch, ApplyResult, EnsureTablesResult, FailedChange, SchemaAction, SchemaFailure } from '../sql/destination';
 import { CREATED_ON, lakeColumnsOf, mergeColumns, type LakeColumn } from './columns';
-import { encodeRecords, formatField, usDateTime } from './csv';
+import { usDateTime } from './csv';
+import { createRecordEncoder, type RecordEncoder } from './records';
 import {
   columnOfAttribute,
   emptyModel,
@@ -52,7 +52,7 @@ import {
   tableStatePath,
   timeFolderName,
 } from './paths';
-import { MAX_APPEND_BYTES, appendRecords, etagOf, guarded, listCsv, readText, sameEtag, writeText } from './storage';
+import { appendRecords, etagOf, guarded, listCsv, readText, sameEtag, writeText } from './storage';
 
 export type LakeMode = 'appendOnly' | 'inPlace' | 'incremental';
 
@@ -104,7 +104,7 @@ type Granularity = PartitionGranularity | 'none';
 
 interface Layout {
   columns: LakeColumn[];
-  supplied: Array<{ name: string; source: ColumnSource }>;
+  records: RecordEncoder;
   granularity: Granularity;
   versionIndex: number;
   /** In-place tables rewrite partitions; tables without `createdon` are always append-only (lake-format.md §6). */
@@ -194,9 +194,6 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const existing = entity.attributes.map(columnOfAttribute);
     // Only the columns the entity declares: new metadata columns appear after the next ensureTables.
     const columns = mergeColumns(existing, lakeColumnsOf(table)).slice(0, existing.length);
-    const supplied = columns.flatMap((column) =>
-      column.source && column.source.kind !== 'isDelete' && column.source.kind !== 'sinkTime' ? [{ name: column.name, source: column.source }] : [],
-    );
     const hasCreatedOn = columns.some((column) => column.name === CREATED_ON && column.source !== null);
     const granularity: Granularity = hasCreatedOn ? entityState(entity).granularity : 'none';
     const versionIndex = columns.findIndex((column) => column.name === VERSION_COLUMN);
@@ -206,7 +203,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
         fix: 'Delete the table folder and its entity from model.json, then activate the profile again to resync it.',
       });
     }
-    return { columns, supplied, granularity, versionIndex, inPlace: target.mode === 'inPlace' && granularity !== 'none' };
+    return { columns, records: createRecordEncoder(columns), granularity, versionIndex, inPlace: target.mode === 'inPlace' && granularity !== 'none' };
   }
 
   async function layoutFor(table: TableMetadata): Promise<Layout> {
@@ -252,56 +249,18 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     if (entity) await serial(tableModelPath(table), () => writeTableModel(entity, partitions));
   }
 
-  function sinkFields(layout: Layout, now: Date): Map<number, string> {
-    const text = usDateTime(now);
-    const fields = new Map<number, string>();
-    layout.columns.forEach((column, index) => {
-      if (column.source?.kind === 'sinkTime') fields.set(index, text);
-    });
-    return fields;
-  }
-
-  function upsertRecord(layout: Layout, upsert: RowUpsert, sink: Map<number, string>): { fields: Array<string | null>; createdOn: string | null } {
-    const values = destinationValues(layout.supplied, { ...upsert, id: upsert.id.toLowerCase() });
-    const fields = layout.columns.map((column, index) => {
-      if (column.source === null || column.source.kind === 'isDelete') return null;
-      if (column.source.kind === 'sinkTime') return sink.get(index) ?? null;
-      return formatField(column, values[column.name] ?? null);
-    });
-    const createdOn = values[CREATED_ON];
-    return { fields, createdOn: typeof createdOn === 'string' ? createdOn : null };
-  }
-
-  function deleteRecord(layout: Layout, remove: DeleteChange, sink: Map<number, string>): Array<string | null> {
-    return layout.columns.map((column, index) => {
-      if (column.source?.kind === 'id') return remove.id.toLowerCase();
-      if (column.source?.kind === 'version') return String(remove.versionNumber);
-      if (column.source?.kind === 'isDelete') return 'True';
-      return sink.get(index) ?? null;
-    });
-  }
-
-  function encodeOne(layout: Layout, fields: Array<string | null>): string {
-    const record = encodeRecords(layout.columns, [fields]);
-    if (Buffer.byteLength(record, 'utf8') > MAX_APPEND_BYTES) {
-      throw new ExportError('data', `The row's CSV record is larger than ${MAX_APPEND_BYTES} bytes.`, { fix: 'Shorten the row’s long text columns in Dataverse.' });
-    }
-    return record;
-  }
-
   interface Pending {
     id: string;
     changeType: FailedChange['changeType'];
     versionNumber: number;
     upsert?: RowUpsert;
-    remove?: DeleteChange;
   }
 
   /** Upserts and deletes in version order (deletes after an upsert of the same version), invalid ids failed. */
   function pendingChanges(batch: ApplyBatch, failed: FailedChange[]): Pending[] {
     const changes: Pending[] = [];
     for (const upsert of batch.upserts) changes.push({ id: upsert.id, changeType: 'upsert', versionNumber: upsert.versionNumber, upsert });
-    for (const remove of batch.deletes) changes.push({ id: remove.id, changeType: 'delete', versionNumber: remove.versionNumber, remove });
+    for (const remove of batch.deletes) changes.push({ id: remove.id, changeType: 'delete', versionNumber: remove.versionNumber });
     const valid = changes.filter((change) => {
       if (GUID.test(change.id)) return true;
       failed.push({ id: change.id, changeType: change.changeType, reason: `Id '${change.id}' is not a GUID.` });
@@ -324,7 +283,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
 
   async function appendChanges(table: TableMetadata, layout: Layout, batch: ApplyBatch): Promise<ApplyResult> {
     const failed: FailedChange[] = [];
-    const sink = sinkFields(layout, clock());
+    const sinkTime = usDateTime(clock());
     const byPartition = new Map<string, string[]>();
     let upserted = 0;
     let deleted = 0;
@@ -335,12 +294,12 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
         let record: string;
         let partition: string;
         if (change.upsert) {
-          const { fields, createdOn } = upsertRecord(layout, change.upsert, sink);
-          record = encodeOne(layout, fields);
+          const { fields, createdOn } = layout.records.upsert(change.upsert, sinkTime);
+          record = layout.records.encode(fields);
           partition = partitionName(createdOn, layout.granularity);
           upserted += 1;
         } else {
-          record = encodeOne(layout, deleteRecord(layout, change.remove as DeleteChange, sink));
+          record = layout.records.encode(layout.records.remove(change.id, change.versionNumber, sinkTime));
           partition = deletePartition;
           deleted += 1;
         }
@@ -403,7 +362,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const name = table.logicalName;
     const failed: FailedChange[] = [];
     const live = await inPlaceTable(name, layout);
-    const sink = sinkFields(layout, clock());
+    const sinkTime = usDateTime(clock());
     const where = new Map<string, string>();
     for (const [partition, contents] of live.partitions) for (const id of contents.rows.keys()) where.set(id, partition);
     const dirty = new Set<string>();
@@ -422,10 +381,10 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
           continue;
         }
         try {
-          const { fields, createdOn } = upsertRecord(layout, change.upsert, sink);
+          const { fields, createdOn } = layout.records.upsert(change.upsert, sinkTime);
           if (current?.sinkCreatedOn) fields[1] = current.sinkCreatedOn;
           const target = partitionName(createdOn, layout.granularity);
-          const record = encodeOne(layout, fields);
+          const record = layout.records.encode(fields);
           if (partition !== undefined && partition !== target) {
             live.partitions.get(partition)?.rows.delete(id);
             dirty.add(partition);

@@ -98,20 +98,20 @@ export async function appendRecords(container: ContainerClient, path: string, re
   const blob: AppendBlobClient = container.getAppendBlobClient(path);
   return guarded(path, async () => {
     const created = knownToExist ? false : (await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } })).succeeded;
-    let block: Buffer[] = [];
+    let block: string[] = [];
     let size = 0;
     const flush = async () => {
       if (size === 0) return;
-      const body = Buffer.concat(block, size);
+      const body = Buffer.from(block.join(''), 'utf8');
       await blob.appendBlock(body, body.length);
       block = [];
       size = 0;
     };
     for (const record of records) {
-      const bytes = Buffer.from(record, 'utf8');
-      if (size + bytes.length > MAX_APPEND_BYTES) await flush();
-      block.push(bytes);
-      size += bytes.length;
+      const bytes = Buffer.byteLength(record, 'utf8');
+      if (size + bytes > MAX_APPEND_BYTES) await flush();
+      block.push(record);
+      size += bytes;
     }
     await flush();
     return created;
