@@ -92,6 +92,29 @@ describe('lake destination, append-only', () => {
     await destination.close();
   });
 
+  it('starts an overflow file when a partition file would pass the append blob block limit', async () => {
+    const container = azurite.clients.blobs.getContainerClient(`append-${++containers}`);
+    const destination = createLakeDestination(container, target, { maxAppendBlocks: 2 });
+    const root = dfsRoot(container.url, container.accountName, container.containerName);
+    const role = sampleTable('role');
+    await destination.ensureTables([role], []);
+    const batch = (index: number) => {
+      const row = toWebApiRow(role, sampleRow('role', index, 1, sampleCounts(10)), { versionNumber: 100 + index, annotations: true });
+      row.createdon = '2024-02-03T04:05:06Z';
+      return { upserts: [{ kind: 'upsert' as const, id: String(row.roleid), versionNumber: 100 + index, row }], deletes: [] };
+    };
+    for (let index = 0; index < 5; index++) await destination.applyBatch(role, batch(index));
+    // A second instance finds the newest file and its block count in the lake.
+    await createLakeDestination(container, target, { maxAppendBlocks: 2 }).applyBatch(role, batch(5));
+
+    const model = JSON.parse((await readBlob(container, 'model.json')) ?? '{}');
+    expect(model.entities[0].partitions.map((partition: { name: string }) => partition.name)).toEqual(['2024', '2024_001', '2024_002']);
+    expect(modelProblems(JSON.stringify(model), { containerRoot: root })).toEqual([]);
+    const cdmUtil = await readLikeCdmUtil(container, root);
+    expect(cdmUtil.get('role')?.rows).toHaveLength(6);
+    await destination.close();
+  });
+
   it('appends new columns at the end; older rows stay ragged and still read', async () => {
     const { container, destination, root } = open();
     const role = sampleTable('role');

@@ -42,7 +42,6 @@ import {
   OPTIONSET_FOLDER,
   ROOT_MODEL,
   dfsRoot,
-  folderPartitionPath,
   livePartitionPath,
   parseTimeFolderName,
   partitionName,
@@ -52,7 +51,7 @@ import {
   tableStatePath,
   timeFolderName,
 } from './paths';
-import { appendRecords, etagOf, guarded, listCsv, readText, sameEtag, writeText } from './storage';
+import { MAX_APPEND_BLOCKS, appendBlocks, appendToBlob, committedBlocks, etagOf, guarded, listCsv, readText, sameEtag, writeText } from './storage';
 
 export type LakeMode = 'appendOnly' | 'inPlace' | 'incremental';
 
@@ -68,6 +67,8 @@ export interface LakeTarget {
 export interface LakeDependencies {
   /** Sink timestamps and folder names; tests pass a fixed clock. */
   clock?: () => Date;
+  /** Blocks per append blob before an overflow file starts: Azure's limit, lowered by tests. */
+  maxAppendBlocks?: number;
 }
 
 export interface SnapshotResult {
@@ -152,12 +153,13 @@ const rowFailure = (id: string, changeType: FailedChange['changeType'], error: u
 
 export function createLakeDestination(container: ContainerClient, target: LakeTarget, dependencies: LakeDependencies = {}): LakeDestination {
   const clock = dependencies.clock ?? (() => new Date());
+  const maxAppendBlocks = dependencies.maxAppendBlocks ?? MAX_APPEND_BLOCKS;
   const root = dfsRoot(container.url, container.accountName, container.containerName);
   const location = (path: string): string => `${root}/${path}`;
   const layouts = new Map<string, Layout>();
   const inPlaceTables = new Map<string, InPlaceTable>();
-  /** Append blobs this instance created or appended to: no create call needed for them. */
-  const appendBlobs = new Set<string>();
+  /** Per partition (`<folder>/<partition>` without `.csv`): the file appends go to now and its committed blocks. */
+  const appendTargets = new Map<string, { path: string; committedBlocks: number }>();
   const queues = new Map<string, Promise<unknown>>();
 
   /** Runs `action` after every earlier action with the same key, so one process never races itself. */
@@ -281,6 +283,34 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     return { folder, etag: changelog.etag };
   }
 
+  /**
+   * Appends to the partition's newest file (`<partition>.csv`, then `<partition>_001.csv`, …): a file that could
+   * not take the batch's blocks within the append blob limit is left as it is and the next one started.
+   */
+  async function appendToPartition(folder: string, partition: string, blocks: string[]): Promise<boolean> {
+    const key = `${folder}/${partition}`;
+    let current = appendTargets.get(key);
+    if (!current) {
+      const overflow = new RegExp(`^${partition}(_(\\d{3}))?$`);
+      const newest = (await listCsv(container, folder))
+        .map((file) => partitionOfPath(file.path))
+        .filter((name) => overflow.test(name))
+        .sort()
+        .at(-1);
+      const path = `${folder}/${newest ?? partition}.csv`;
+      current = { path, committedBlocks: newest ? await committedBlocks(container, path) : 0 };
+    }
+    let create = !appendTargets.has(key);
+    if (current.committedBlocks + blocks.length > maxAppendBlocks) {
+      const suffix = Number(/_(\d{3})\.csv$/.exec(current.path)?.[1] ?? 0) + 1;
+      current = { path: `${folder}/${partition}_${String(suffix).padStart(3, '0')}.csv`, committedBlocks: 0 };
+      create = true;
+    }
+    const state = await appendToBlob(container, current.path, blocks, create);
+    appendTargets.set(key, { path: current.path, committedBlocks: state.committedBlocks });
+    return state.created;
+  }
+
   async function appendChanges(table: TableMetadata, layout: Layout, batch: ApplyBatch): Promise<ApplyResult> {
     const failed: FailedChange[] = [];
     const sinkTime = usDateTime(clock());
@@ -314,12 +344,9 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const folder = target.mode === 'incremental' ? (await currentFolder()).folder : null;
     // Partitions are separate blobs: their appends run side by side.
     const created = await Promise.all(
-      [...byPartition].map(async ([partition, records]) => {
-        const path = folder ? folderPartitionPath(folder, table.logicalName, partition) : livePartitionPath(table.logicalName, partition);
-        const wasCreated = await appendRecords(container, path, records, appendBlobs.has(path));
-        appendBlobs.add(path);
-        return wasCreated;
-      }),
+      [...byPartition].map(([partition, records]) =>
+        appendToPartition(folder ? `${folder}/${table.logicalName}` : table.logicalName, partition, appendBlocks(records)),
+      ),
     );
     if (created.includes(true) && !folder) await refreshTableModels(table.logicalName, layout);
     return { upserted, deleted, skippedAsStale: 0, failed, widened: [] };
@@ -622,7 +649,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     async close() {
       layouts.clear();
       inPlaceTables.clear();
-      appendBlobs.clear();
+      appendTargets.clear();
     },
   };
 }

@@ -30,12 +30,13 @@ function parseConfig(config: LakeDestinationConfig): ParsedLakeDestinationConfig
 
 export function openLakeDestination(config: LakeDestinationConfig, dependencies: LakeDestinationDependencies = {}): LakeDestination {
   const parsed = parseConfig(config);
+  const { credential, ...lakeDependencies } = dependencies;
   let service: BlobServiceClient;
   try {
     service =
       'connectionString' in parsed.connection
         ? BlobServiceClient.fromConnectionString(parsed.connection.connectionString)
-        : new BlobServiceClient(parsed.connection.accountUrl.replace('.dfs.', '.blob.'), dependencies.credential ?? new DefaultAzureCredential());
+        : new BlobServiceClient(parsed.connection.accountUrl.replace('.dfs.', '.blob.'), credential ?? new DefaultAzureCredential());
   } catch (error) {
     // The SDK's message can quote the connection string; say what is wrong without it.
     throw new ExportError('config', 'The lake connection string is not valid.', { cause: error, where: 'destination.connection', fix: 'Check the storage connection string.' });
@@ -49,6 +50,6 @@ export function openLakeDestination(config: LakeDestinationConfig, dependencies:
       incrementalIntervalMinutes: parsed.incrementalIntervalMinutes,
       snapshotIntervalMinutes: parsed.snapshotIntervalMinutes,
     },
-    dependencies.clock ? { clock: dependencies.clock } : {},
+    lakeDependencies,
   );
 }

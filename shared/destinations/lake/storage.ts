@@ -89,32 +89,60 @@ export async function writeText(container: ContainerClient, path: string, text: 
 
 const contentType = (path: string): string => (path.endsWith('.json') ? 'application/json' : path.endsWith('.csv') ? 'text/csv' : 'text/plain');
 
-/**
- * Appends whole records: each Append Block holds only complete records, so a reader of the live file
- * (or DV2SQL copying its byte tail) never sees part of one. `knownToExist` skips the create call for blobs
- * this process already created or appended to. Returns whether the blob was created.
- */
-export async function appendRecords(container: ContainerClient, path: string, records: string[], knownToExist = false): Promise<boolean> {
-  const blob: AppendBlobClient = container.getAppendBlobClient(path);
-  return guarded(path, async () => {
-    const created = knownToExist ? false : (await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } })).succeeded;
-    let block: string[] = [];
-    let size = 0;
-    const flush = async () => {
-      if (size === 0) return;
-      const body = Buffer.from(block.join(''), 'utf8');
-      await blob.appendBlock(body, body.length);
+/** Most blocks an append blob takes; the next records go to an overflow file (`<partition>_001.csv`). */
+export const MAX_APPEND_BLOCKS = 50_000;
+
+/** Records grouped into Append Block bodies of at most 4 MiB, each holding whole records only. */
+export function appendBlocks(records: string[]): string[] {
+  const blocks: string[] = [];
+  let block: string[] = [];
+  let size = 0;
+  for (const record of records) {
+    const bytes = Buffer.byteLength(record, 'utf8');
+    if (size + bytes > MAX_APPEND_BYTES && block.length > 0) {
+      blocks.push(block.join(''));
       block = [];
       size = 0;
-    };
-    for (const record of records) {
-      const bytes = Buffer.byteLength(record, 'utf8');
-      if (size + bytes > MAX_APPEND_BYTES) await flush();
-      block.push(record);
-      size += bytes;
     }
-    await flush();
-    return created;
+    block.push(record);
+    size += bytes;
+  }
+  if (block.length > 0) blocks.push(block.join(''));
+  return blocks;
+}
+
+export interface AppendBlobState {
+  /** Whether this call created the blob. */
+  created: boolean;
+  committedBlocks: number;
+}
+
+/**
+ * Appends the blocks in order. Each Append Block call is atomic and holds whole records, so a reader of the
+ * live file (or DV2SQL copying its byte tail) never sees part of one. `create`: make the blob if missing.
+ */
+export async function appendToBlob(container: ContainerClient, path: string, blocks: string[], create: boolean): Promise<AppendBlobState> {
+  const blob: AppendBlobClient = container.getAppendBlobClient(path);
+  return guarded(path, async () => {
+    const created = create ? (await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } })).succeeded : false;
+    let committedBlocks = 0;
+    for (const block of blocks) {
+      const body = Buffer.from(block, 'utf8');
+      committedBlocks = (await blob.appendBlock(body, body.length)).blobCommittedBlockCount ?? committedBlocks + 1;
+    }
+    return { created, committedBlocks };
+  });
+}
+
+/** Blocks already committed to an append blob; 0 when it does not exist. */
+export async function committedBlocks(container: ContainerClient, path: string): Promise<number> {
+  return guarded(path, async () => {
+    try {
+      return (await container.getBlobClient(path).getProperties()).blobCommittedBlockCount ?? 0;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound') return 0;
+      throw error;
+    }
   });
 }
 
@@ -125,6 +153,6 @@ export async function listCsv(container: ContainerClient, folder: string): Promi
     for await (const item of container.listBlobsByHierarchy('/', { prefix: `${folder}/` })) {
       if (item.kind === 'blob' && item.name.endsWith('.csv')) found.push({ path: item.name, etag: item.properties.etag ?? '' });
     }
-    return found.sort((a, b) => a.path.localeCompare(b.path));
+    return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   });
 }
