@@ -227,10 +227,6 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   const livePartitions = async (table: string): Promise<CdmPartition[]> =>
     (await listCsv(container, table)).map((file) => partitionEntry(partitionOfPath(file.path), location(file.path)));
 
-  /**
-   * The per-table manifest DV2SQL reads (live partition files) and, unless the root points at snapshots or
-   * is schema-only (incremental), the root entity's partitions.
-   */
   /** Whether the root entity lists the live files (not snapshots, not the schema-only root of incremental mode). */
   const rootListsLiveFiles = (layout: Layout): boolean => target.mode === 'appendOnly' || (target.mode === 'inPlace' && !layout.inPlace);
 
@@ -287,6 +283,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
    * Appends to the partition's newest file (`<partition>.csv`, then `<partition>_001.csv`, …): a file that could
    * not take the batch's blocks within the append blob limit is left as it is and the next one started.
    */
+  /** Returns whether the partition's model.json entries may need a refresh (a file new to this instance). */
   async function appendToPartition(folder: string, partition: string, blocks: string[]): Promise<boolean> {
     const key = `${folder}/${partition}`;
     let current = appendTargets.get(key);
@@ -306,9 +303,10 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       current = { path: `${folder}/${partition}_${String(suffix).padStart(3, '0')}.csv`, committedBlocks: 0 };
       create = true;
     }
-    const state = await appendToBlob(container, current.path, blocks, create);
-    appendTargets.set(key, { path: current.path, committedBlocks: state.committedBlocks });
-    return state.created;
+    appendTargets.set(key, { path: current.path, committedBlocks: await appendToBlob(container, current.path, blocks, create) });
+    // A file this instance writes to for the first time may have been created by a writer that died before
+    // listing it in model.json: refreshing then heals that.
+    return create;
   }
 
   async function appendChanges(table: TableMetadata, layout: Layout, batch: ApplyBatch): Promise<ApplyResult> {
@@ -343,12 +341,12 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     }
     const folder = target.mode === 'incremental' ? (await currentFolder()).folder : null;
     // Partitions are separate blobs: their appends run side by side.
-    const created = await Promise.all(
+    const firstWrites = await Promise.all(
       [...byPartition].map(([partition, records]) =>
         appendToPartition(folder ? `${folder}/${table.logicalName}` : table.logicalName, partition, appendBlocks(records)),
       ),
     );
-    if (created.includes(true) && !folder) await refreshTableModels(table.logicalName, layout);
+    if (firstWrites.includes(true) && !folder) await refreshTableModels(table.logicalName, layout);
     return { upserted, deleted, skippedAsStale: 0, failed, widened: [] };
   }
 

@@ -111,26 +111,21 @@ export function appendBlocks(records: string[]): string[] {
   return blocks;
 }
 
-export interface AppendBlobState {
-  /** Whether this call created the blob. */
-  created: boolean;
-  committedBlocks: number;
-}
-
 /**
- * Appends the blocks in order. Each Append Block call is atomic and holds whole records, so a reader of the
- * live file (or DV2SQL copying its byte tail) never sees part of one. `create`: make the blob if missing.
+ * Appends the blocks in order and returns the blob's committed block count. Each Append Block call is atomic
+ * and holds whole records, so a reader of the live file (or DV2SQL copying its byte tail) never sees part of
+ * one. `create`: make the blob if missing.
  */
-export async function appendToBlob(container: ContainerClient, path: string, blocks: string[], create: boolean): Promise<AppendBlobState> {
+export async function appendToBlob(container: ContainerClient, path: string, blocks: string[], create: boolean): Promise<number> {
   const blob: AppendBlobClient = container.getAppendBlobClient(path);
   return guarded(path, async () => {
-    const created = create ? (await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } })).succeeded : false;
-    let committedBlocks = 0;
+    if (create) await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } });
+    let committed = 0;
     for (const block of blocks) {
       const body = Buffer.from(block, 'utf8');
-      committedBlocks = (await blob.appendBlock(body, body.length)).blobCommittedBlockCount ?? committedBlocks + 1;
+      committed = (await blob.appendBlock(body, body.length)).blobCommittedBlockCount ?? committed + 1;
     }
-    return { created, committedBlocks };
+    return committed;
   });
 }
 
