@@ -96,4 +96,19 @@ describe('lake destination, in-place with snapshots', () => {
     await destination.close();
     await other.close();
   });
+
+  it('refuses to guess when its state or a partition file is not what it wrote', async () => {
+    const { container, destination } = open();
+    const account = sampleTable('account');
+    await destination.ensureTables([account], []);
+    const upsert = () => {
+      const webApiRow = toWebApiRow(account, sampleRow('account', 1, 1, sampleCounts(10)), { versionNumber: 3, annotations: true });
+      return { upserts: [{ kind: 'upsert' as const, id: String(webApiRow.accountid), versionNumber: 3, row: webApiRow }], deletes: [] };
+    };
+    await container.getBlockBlobClient('dataverse-export-state/account.json').upload('{"tombstones": 1}', 17);
+    await expect(destination.applyBatch(account, upsert())).rejects.toMatchObject({ errorClass: 'schema', where: 'dataverse-export-state/account.json' });
+    await container.getBlockBlobClient('dataverse-export-state/account.json').upload('{"tombstones": {}}', 18);
+    await container.getBlockBlobClient('account/2020.csv').upload('"unterminated', 13);
+    await expect(createLakeDestination(container, target).applyBatch(account, upsert())).rejects.toMatchObject({ errorClass: 'schema', where: 'account/2020.csv' });
+  });
 });

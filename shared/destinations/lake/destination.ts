@@ -133,6 +133,23 @@ const tableStateSchema = z.strictObject({
 });
 type TableState = z.infer<typeof tableStateSchema>;
 
+function parseTableState(text: string, path: string): TableState {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = tableStateSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ExportError('schema', `${path} is not the export's table state.`, {
+      where: path,
+      fix: 'Resync the table: delete its folder, its state blob and its entity in model.json, then activate the profile.',
+    });
+  }
+  return parsed.data;
+}
+
 interface InPlaceTable {
   partitions: Map<string, LivePartition>;
   state: TableState;
@@ -354,8 +371,17 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const blob = await readText(container, path);
     const rows = new Map<string, LiveRow>();
     if (!blob) return { etag: null, rows };
-    // With `raw`, csv-parse returns { record, raw } pairs; its typings only describe plain records.
-    const parsed = parse(blob.text, { raw: true, relax_column_count: true }) as unknown as Array<{ record: string[]; raw: string }>;
+    let parsed: Array<{ record: string[]; raw: string }>;
+    try {
+      // With `raw`, csv-parse returns { record, raw } pairs; its typings only describe plain records.
+      parsed = parse(blob.text, { raw: true, relax_column_count: true }) as unknown as Array<{ record: string[]; raw: string }>;
+    } catch (error) {
+      throw new ExportError('schema', `${path} is not a readable CSV partition.`, {
+        cause: error,
+        where: path,
+        fix: 'Restore the file from its latest snapshot or resync the table.',
+      });
+    }
     for (const { record, raw } of parsed) {
       const id = record[0] ?? '';
       rows.set(id, { version: Number(record[layout.versionIndex] ?? 0), sinkCreatedOn: record[1] || null, raw: raw.endsWith('\n') ? raw : `${raw}\n` });
@@ -371,7 +397,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       const state = await readText(container, tableStatePath(name));
       cached = {
         partitions: new Map(),
-        state: state ? tableStateSchema.parse(JSON.parse(state.text)) : { tombstones: {} },
+        state: state ? parseTableState(state.text, tableStatePath(name)) : { tombstones: {} },
         stateEtag: state?.etag ?? null,
       };
       inPlaceTables.set(name, cached);
@@ -499,7 +525,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   async function snapshotTable(entity: CdmEntity, now: Date): Promise<{ entity: CdmEntity; files: string[]; state: () => Promise<void> } | null> {
     const name = entity.name;
     const stateBlob = await readText(container, tableStatePath(name));
-    const state = stateBlob ? tableStateSchema.parse(JSON.parse(stateBlob.text)) : { tombstones: {} };
+    const state = stateBlob ? parseTableState(stateBlob.text, tableStatePath(name)) : { tombstones: {} };
     const previous = state.snapshot;
     if (previous && now.getTime() - Date.parse(previous.at) < target.snapshotIntervalMinutes * MINUTE) return null;
     const live = await listCsv(container, name);
