@@ -299,8 +299,8 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   /**
    * Appends to the partition's newest file (`<partition>.csv`, then `<partition>_001.csv`, …): a file that could
    * not take the batch's blocks within the append blob limit is left as it is and the next one started.
+   * Returns whether the file is new to this instance (its model.json entries may need a refresh).
    */
-  /** Returns whether the partition's model.json entries may need a refresh (a file new to this instance). */
   async function appendToPartition(folder: string, partition: string, blocks: string[]): Promise<boolean> {
     const key = `${folder}/${partition}`;
     let current = appendTargets.get(key);
@@ -320,7 +320,13 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       current = { path: `${folder}/${partition}_${String(suffix).padStart(3, '0')}.csv`, committedBlocks: 0 };
       create = true;
     }
-    appendTargets.set(key, { path: current.path, committedBlocks: await appendToBlob(container, current.path, blocks, create) });
+    try {
+      appendTargets.set(key, { path: current.path, committedBlocks: await appendToBlob(container, current.path, blocks, create) });
+    } catch (error) {
+      // Some blocks may have landed: read the file's block count from the lake next time.
+      appendTargets.delete(key);
+      throw error;
+    }
     // A file this instance writes to for the first time may have been created by a writer that died before
     // listing it in model.json: refreshing then heals that.
     return create;
