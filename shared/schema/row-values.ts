@@ -12,7 +12,7 @@ function scalar(value: unknown): SqlValue {
 }
 
 /** Values for every column the row itself supplies (sink timestamps are stamped by the destination). */
-export function destinationValues(columns: DestinationColumn[], change: RowUpsert): Record<string, SqlValue> {
+export function destinationValues(columns: Array<Pick<DestinationColumn, 'name' | 'source'>>, change: RowUpsert): Record<string, SqlValue> {
   const values: Record<string, SqlValue> = {};
   for (const column of columns) {
     const source = column.source;

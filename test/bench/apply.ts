@@ -13,29 +13,16 @@ import { suppliedColumns } from '../../shared/destinations/sql/dialect';
 import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
 import { destinationValues } from '../../shared/schema/row-values';
 import { buildTableModel } from '../../shared/schema/table-model';
-import { sampleCounts, sampleRow, sampleTable, toWebApiRow } from '../../local/sample-org';
+import { sampleTable } from '../../local/sample-org';
+import { accountUpserts, option, seconds } from './sample-upserts';
 import { startPostgresServer } from '../support/postgres-server';
-
-function option(args: string[], name: string, fallback: number): number {
-  const index = args.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(args[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
-const seconds = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e9;
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const rows = option(args, 'rows', 200_000);
   const batchSize = option(args, 'batch', 5_000);
   const rounds = option(args, 'rounds', 3);
   const account = sampleTable('account');
-  const counts = sampleCounts(rows);
-  const upserts: RowUpsert[] = [];
-  for (let index = 0; index < rows; index++) {
-    const row = toWebApiRow(account, sampleRow('account', index, 1, counts), { versionNumber: 1_000 + index, annotations: true });
-    upserts.push({ kind: 'upsert', id: String(row.accountid), versionNumber: 1_000 + index, row });
-  }
+  const upserts = accountUpserts(rows);
 
   const server = await startPostgresServer();
   const connection = await createPgConnection(server.connectionString, 2);

@@ -1,0 +1,55 @@
+/**
+ * Entry point of the lake destination: `openLakeDestination(config)` for a connection string (Azurite, key)
+ * or an account URL with a managed identity.
+ */
+import { BlobServiceClient } from '@azure/storage-blob';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { ExportError } from '../../errors';
+import { defaultContainerName, lakeDestinationConfigSchema, type LakeDestinationConfig, type ParsedLakeDestinationConfig } from './config';
+import { createLakeDestination, type LakeDependencies, type LakeDestination } from './destination';
+
+export type { LakeDestinationConfig } from './config';
+export type * from './destination';
+
+export interface LakeDestinationDependencies extends LakeDependencies {
+  /** Identity for `accountUrl`; DefaultAzureCredential (managed identity in Azure) when absent. */
+  credential?: TokenCredential;
+}
+
+function parseConfig(config: LakeDestinationConfig): ParsedLakeDestinationConfig {
+  const parsed = lakeDestinationConfigSchema.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ExportError('config', `Invalid lake destination settings: ${issue?.message ?? 'unknown problem'}.`, {
+      where: `destination.${issue?.path.join('.') ?? ''}`,
+      fix: 'Check the destination section of the export profile.',
+    });
+  }
+  return parsed.data;
+}
+
+export function openLakeDestination(config: LakeDestinationConfig, dependencies: LakeDestinationDependencies = {}): LakeDestination {
+  const parsed = parseConfig(config);
+  const { credential, ...lakeDependencies } = dependencies;
+  let service: BlobServiceClient;
+  try {
+    service =
+      'connectionString' in parsed.connection
+        ? BlobServiceClient.fromConnectionString(parsed.connection.connectionString)
+        : new BlobServiceClient(parsed.connection.accountUrl.replace('.dfs.', '.blob.'), credential ?? new DefaultAzureCredential());
+  } catch (error) {
+    // The SDK's message can quote the connection string; say what is wrong without it.
+    throw new ExportError('config', 'The lake connection string is not valid.', { cause: error, where: 'destination.connection', fix: 'Check the storage connection string.' });
+  }
+  const container = parsed.container ?? defaultContainerName(parsed.environmentName ?? '', parsed.organizationUniqueName ?? '');
+  return createLakeDestination(
+    service.getContainerClient(container),
+    {
+      mode: parsed.mode,
+      granularity: parsed.partitionGranularity,
+      incrementalIntervalMinutes: parsed.incrementalIntervalMinutes,
+      snapshotIntervalMinutes: parsed.snapshotIntervalMinutes,
+    },
+    lakeDependencies,
+  );
+}
