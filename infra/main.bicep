@@ -53,7 +53,7 @@ param lakeContainerNames array = [
   'dataverse'
 ]
 
-@description('Days after which failed-record logs in the lake (<container>/EntitySyncFailure/) are deleted.')
+@description('Days after which failed records (host storage: dvexport-state/failurelog/, unprocessablemessages/) and lake failure logs (<container>/EntitySyncFailure/) are deleted.')
 @minValue(1)
 param failedRecordRetentionDays int = 30
 
@@ -137,6 +137,7 @@ module hostStorage 'modules/host-storage.bicep' = {
     tags: tags
     deploymentContainerName: names.deploymentContainer
     principalId: identity.outputs.principalId
+    failedRecordRetentionDays: failedRecordRetentionDays
   }
 }
 

@@ -6,6 +6,10 @@ param location string
 param tags object
 param deploymentContainerName string
 param principalId string
+@description('Days after which failed records and unprocessable messages (dvexport-state/failurelog/, dvexport-state/unprocessablemessages/) are deleted.')
+param failedRecordRetentionDays int
+@description('Days after which claim-check blobs are deleted; longer than the queue message time-to-live, so a live message never loses its body.')
+param claimCheckRetentionDays int = 15
 
 var roleIds = {
   // Blob Data Owner rather than Contributor: the Functions host and Durable manage blob leases and containers.
@@ -48,6 +52,65 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: deploymentContainerName
   properties: {
     publicAccess: 'None'
+  }
+}
+
+// The app's failed-records store and unprocessable messages grow with every failure; they are kept for the
+// retention period (the app's own sweep does the same, this rule also covers a stopped app). Checkpoints,
+// leases, profiles and Durable state are never matched by these prefixes.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'deleteExpiredFailedRecords'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'dvexport-state/failurelog/'
+                'dvexport-state/unprocessablemessages/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: failedRecordRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          name: 'deleteStaleClaimChecks'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'claimchecks/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: claimCheckRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
   }
 }
 
