@@ -29,6 +29,9 @@ const PROFILE = 'sample';
 const SAMPLE_SEED = 1;
 const ONCE_OPERATIONS = 300;
 
+/** Set once Ctrl-C (or the end of --once) starts the shutdown: work still in flight then fails harmlessly. */
+let stopping = false;
+
 interface Options {
   port: number;
   dataverse?: string;
@@ -102,6 +105,8 @@ async function main(): Promise<void> {
     await running.folder?.release();
   };
   const shutdown = async (signal: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
     log.info(`${signal}: stopping`);
     await stop();
     process.exit(code);
@@ -252,6 +257,7 @@ async function waitUntilEqual(deps: FunctionDeps, emulator: Emulator, tables: st
 }
 
 main().catch((error: unknown) => {
+  if (stopping) return;
   if (error instanceof ExportError) {
     process.stderr.write(`\n${error.message}\n${error.fix ? `How to fix: ${error.fix}\n` : ''}`);
   } else {
