@@ -24,7 +24,7 @@ import {
   type DestinationColumn,
   type TableModel,
 } from '../../schema/table-model';
-import type { SqlConnection } from './connection';
+import type { SqlConnection, SqlSession } from './connection';
 import { asFixedColumns, suppliedColumns, type ApplyTables, type DialectName, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
 
 export interface DeleteChange {
@@ -108,10 +108,21 @@ interface Layout {
   lockSql: string;
   upsertSql: string;
   deleteSql: string;
-  staging?: { create: string; copy: string; upsert: string; line(values: Record<string, SqlValue>): string };
+  staging?: {
+    knownIds: string;
+    copyIntoTable: string;
+    /** Sink timestamp columns in the COPY straight into the table. */
+    sinkColumns: number;
+    create: string;
+    copy: string;
+    upsert: string;
+    line(values: Record<string, SqlValue>): string;
+  };
 }
 
 type Change = { changeType: 'upsert'; id: string; versionNumber: number; values: Record<string, SqlValue> } | ({ changeType: 'delete' } & DeleteChange);
+
+type UpsertChange = Extract<Change, { changeType: 'upsert' }>;
 
 interface Counts {
   upserted: number;
@@ -200,6 +211,9 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       deleteSql: dialect.applyDeletes(tables),
       ...(staging && {
         staging: {
+          knownIds: staging.knownIds(tables),
+          copyIntoTable: staging.copyIntoTable(tables, columns),
+          sinkColumns: columns.filter((column) => column.source.kind === 'sinkTime').length,
           create: staging.create(columns),
           copy: staging.copy(columns),
           upsert: staging.upsert(tables, columns),
@@ -326,7 +340,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
 
   async function attempt(layout: Layout, entity: string, changes: Change[]): Promise<Counts> {
     const deletes = changes.filter((change) => change.changeType === 'delete');
-    const upserts = changes.filter((change) => change.changeType === 'upsert');
+    const upserts = changes.filter((change): change is UpsertChange => change.changeType === 'upsert');
     return connection.transaction(async (session) => {
       await session.query(layout.lockSql, [`${schema}.${layout.ref.name}`]);
       const counts: Counts = { upserted: 0, deleted: 0, stale: 0 };
@@ -340,13 +354,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       if (upserts.length > 0) {
         let rowCount: number;
         if (layout.staging && session.copyIn) {
-          const { staging } = layout;
-          await session.query(staging.create);
-          // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
-          await session.copyIn(staging.copy, (function* () {
-            for (const change of upserts) yield staging.line(change.values);
-          })());
-          rowCount = (await session.query(staging.upsert, [entity])).rowCount;
+          rowCount = await copyUpserts(session as Required<SqlSession>, layout.staging, entity, upserts);
         } else {
           rowCount = (await session.query(layout.upsertSql, [JSON.stringify(upserts.map((change) => change.values)), entity])).rowCount;
         }
@@ -355,6 +363,28 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       }
       return counts;
     });
+  }
+
+  /** The COPY path (see SqlDialect.staging): new ids straight into the table, the rest through staging. */
+  async function copyUpserts(session: Required<SqlSession>, staging: NonNullable<Layout['staging']>, entity: string, upserts: UpsertChange[]): Promise<number> {
+    const { rows } = await session.query(staging.knownIds, [JSON.stringify(upserts.map((change) => change.id)), entity]);
+    const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
+    const now = String(rows.find((row) => row.now !== null)?.now);
+    const fresh = upserts.filter((change) => !known.has(change.id));
+    const existing = upserts.filter((change) => known.has(change.id));
+    const sinkFields = `\t${now}`.repeat(staging.sinkColumns);
+    // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
+    if (fresh.length > 0) {
+      await session.copyIn(staging.copyIntoTable, (function* () {
+        for (const change of fresh) yield `${staging.line(change.values).slice(0, -1)}${sinkFields}\n`;
+      })());
+    }
+    if (existing.length === 0) return fresh.length;
+    await session.query(staging.create);
+    await session.copyIn(staging.copy, (function* () {
+      for (const change of existing) yield staging.line(change.values);
+    })());
+    return fresh.length + (await session.query(staging.upsert, [entity])).rowCount;
   }
 
   /** Applies `changes`; on a data error splits them in halves until the failing rows stand alone. */

@@ -151,6 +151,18 @@ export const postgresDialect: SqlDialect = {
   upsert: (tables, columns) => upsertFrom(tables, columns, recordset('$1', 'incoming', suppliedColumns(columns)), '$2'),
 
   staging: {
+    knownIds: (tables) =>
+      [
+        `SELECT ${quote('Id')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.target)}`,
+        `  WHERE ${quote('Id')} IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+        `UNION SELECT ${quote('RecordId')}::text, NULL FROM ${qualified(tables.tombstones)}`,
+        `  WHERE ${quote('EntityName')} = $2::text AND ${quote('RecordId')} IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+        `UNION ALL SELECT NULL, ${NOW_UTC}::text`,
+      ].join('\n'),
+    copyIntoTable: (tables, columns) => {
+      const sinkColumns = columns.filter((column) => column.source.kind === 'sinkTime');
+      return `COPY ${qualified(tables.target)} (${[...suppliedColumns(columns), ...sinkColumns].map((column) => quote(column.name)).join(', ')}) FROM STDIN`;
+    },
     create: (columns) =>
       `CREATE TEMPORARY TABLE ${STAGING} (${suppliedColumns(columns).map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`).join(', ')}) ON COMMIT DROP`,
     copy: (columns) => `COPY ${STAGING} (${suppliedColumns(columns).map((column) => quote(column.name)).join(', ')}) FROM STDIN`,
