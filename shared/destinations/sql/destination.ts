@@ -15,7 +15,7 @@ import {
   tombstoneTable,
   type FixedTable,
 } from '../../schema/metadata-tables';
-import { destinationValues, type SqlValue } from '../../schema/row-values';
+import { destinationValue, destinationValues, type SqlValue } from '../../schema/row-values';
 import {
   MAX_ROW_BYTES,
   buildTableModel,
@@ -105,6 +105,8 @@ interface Layout {
   ref: TableRef;
   /** The model's columns that exist in the table, typed as the table has them. */
   columns: DestinationColumn[];
+  /** The columns a row supplies values for (all but the sink timestamps). */
+  supplied: DestinationColumn[];
   lockSql: string;
   upsertSql: string;
   deleteSql: string;
@@ -120,7 +122,8 @@ interface Layout {
   };
 }
 
-type Change = { changeType: 'upsert'; id: string; versionNumber: number; values: Record<string, SqlValue> } | ({ changeType: 'delete' } & DeleteChange);
+/** Upserts keep the Web API row: column values are computed while the batch streams to the database. */
+type Change = { changeType: 'upsert'; id: string; versionNumber: number; upsert: RowUpsert } | ({ changeType: 'delete' } & DeleteChange);
 
 type UpsertChange = Extract<Change, { changeType: 'upsert' }>;
 
@@ -206,6 +209,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     return {
       ref: tables.target,
       columns,
+      supplied: suppliedColumns(columns),
       lockSql: dialect.lockTable(),
       upsertSql: dialect.upsert(tables, columns),
       deleteSql: dialect.applyDeletes(tables),
@@ -312,7 +316,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       if (column.type.kind !== 'string' || column.type.length === 'max') continue;
       let length = 0;
       for (const change of changes) {
-        const value = change.changeType === 'upsert' ? change.values[column.name] : null;
+        const value = change.changeType === 'upsert' ? destinationValue(column, change.upsert) : null;
         if (typeof value === 'string' && value.length > length) length = value.length;
       }
       if (length > column.type.length) longest.set(column.name, length);
@@ -354,9 +358,10 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       if (upserts.length > 0) {
         let rowCount: number;
         if (layout.staging && session.copyIn) {
-          rowCount = await copyUpserts(session as Required<SqlSession>, layout.staging, entity, upserts);
+          rowCount = await copyUpserts(session as Required<SqlSession>, layout, entity, upserts);
         } else {
-          rowCount = (await session.query(layout.upsertSql, [JSON.stringify(upserts.map((change) => change.values)), entity])).rowCount;
+          const rows = upserts.map((change) => destinationValues(layout.supplied, change.upsert));
+          rowCount = (await session.query(layout.upsertSql, [JSON.stringify(rows), entity])).rowCount;
         }
         counts.upserted = rowCount;
         counts.stale += upserts.length - rowCount;
@@ -366,7 +371,9 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
   }
 
   /** The COPY path (see SqlDialect.staging): new ids straight into the table, the rest through staging. */
-  async function copyUpserts(session: Required<SqlSession>, staging: NonNullable<Layout['staging']>, entity: string, upserts: UpsertChange[]): Promise<number> {
+  async function copyUpserts(session: Required<SqlSession>, layout: Layout, entity: string, upserts: UpsertChange[]): Promise<number> {
+    const { supplied } = layout;
+    const staging = layout.staging as NonNullable<Layout['staging']>;
     const { rows } = await session.query(staging.knownIds, [JSON.stringify(upserts.map((change) => change.id)), entity]);
     const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
     const now = String(rows.find((row) => row.now !== null)?.now);
@@ -376,13 +383,13 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
     if (fresh.length > 0) {
       await session.copyIn(staging.copyIntoTable, (function* () {
-        for (const change of fresh) yield `${staging.line(change.values).slice(0, -1)}${sinkFields}\n`;
+        for (const change of fresh) yield `${staging.line(destinationValues(supplied, change.upsert)).slice(0, -1)}${sinkFields}\n`;
       })());
     }
     if (existing.length === 0) return fresh.length;
     await session.query(staging.create);
     await session.copyIn(staging.copy, (function* () {
-      for (const change of existing) yield staging.line(change.values);
+      for (const change of existing) yield staging.line(destinationValues(supplied, change.upsert));
     })());
     return fresh.length + (await session.query(staging.upsert, [entity])).rowCount;
   }
@@ -452,9 +459,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         if (current) superseded += 1;
         if (wins) latest.set(key, { ...change, id: key });
       };
-      const columns = suppliedColumns(layout.columns);
       for (const upsert of batch.upserts) {
-        consider({ changeType: 'upsert', id: upsert.id, versionNumber: upsert.versionNumber, values: destinationValues(columns, { ...upsert, id: upsert.id.toLowerCase() }) });
+        consider({ changeType: 'upsert', id: upsert.id, versionNumber: upsert.versionNumber, upsert });
       }
       for (const remove of batch.deletes) consider({ changeType: 'delete', ...remove });
       const changes = [...latest.values()];
