@@ -1,6 +1,6 @@
 /** A Web API row → the values of its destination columns, keyed by column name. */
 import type { RowUpsert } from '../dataverse/changes';
-import { LOOKUP_TABLE_ANNOTATION, type DestinationColumn } from './table-model';
+import type { DestinationColumn } from './table-model';
 
 export type SqlValue = string | number | boolean | null;
 
@@ -22,9 +22,7 @@ export function destinationValue(column: DestinationColumn, change: RowUpsert): 
     case 'property':
       return scalar(change.row[source.property]);
     case 'lookupTable':
-      return change.row[source.property] === null || change.row[source.property] === undefined
-        ? null
-        : scalar(change.row[`${source.property}${LOOKUP_TABLE_ANNOTATION}`]);
+      return change.row[source.property] === null || change.row[source.property] === undefined ? null : scalar(change.row[source.annotation]);
     case 'sinkTime':
       return undefined;
   }

@@ -11,7 +11,7 @@ import { createPgConnection } from '../../shared/destinations/sql/pg-connection'
 import { createSqlDestination } from '../../shared/destinations/sql/destination';
 import { suppliedColumns } from '../../shared/destinations/sql/dialect';
 import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
-import { destinationValues } from '../../shared/schema/row-values';
+import { destinationValue } from '../../shared/schema/row-values';
 import { buildTableModel } from '../../shared/schema/table-model';
 import { sampleCounts, sampleRow, sampleTable, toWebApiRow } from '../../local/sample-org';
 import { startPostgresServer } from '../support/postgres-server';
@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const names = [...supplied, ...columns.filter((column) => column.source.kind === 'sinkTime')].map((column) => postgresDialect.quote(column.name));
     const now = new Date().toISOString();
     const line = staging.lineEncoder(columns);
-    const encode = (upsert: RowUpsert): string => `${line(destinationValues(columns, upsert)).slice(0, -1)}\t${now}\t${now}\n`;
+    const encode = (upsert: RowUpsert): string => `${line((column) => destinationValue(column, upsert) ?? null).slice(0, -1)}\t${now}\t${now}\n`;
     // Through the adapter's own COPY (the apply path's, 64 KiB chunks), straight into the table.
     const copy = async (lines: Iterable<string>): Promise<number> => {
       const started = process.hrtime.bigint();

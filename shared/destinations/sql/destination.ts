@@ -118,7 +118,7 @@ interface Layout {
     create: string;
     copy: string;
     upsert: string;
-    line(values: Record<string, SqlValue>): string;
+    line(valueOf: (column: DestinationColumn) => SqlValue): string;
   };
 }
 
@@ -372,7 +372,6 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
 
   /** The COPY path (see SqlDialect.staging): new ids straight into the table, the rest through staging. */
   async function copyUpserts(session: Required<SqlSession>, layout: Layout, entity: string, upserts: UpsertChange[]): Promise<number> {
-    const { supplied } = layout;
     const staging = layout.staging as NonNullable<Layout['staging']>;
     const { rows } = await session.query(staging.knownIds, [JSON.stringify(upserts.map((change) => change.id)), entity]);
     const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
@@ -383,13 +382,13 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
     if (fresh.length > 0) {
       await session.copyIn(staging.copyIntoTable, (function* () {
-        for (const change of fresh) yield `${staging.line(destinationValues(supplied, change.upsert)).slice(0, -1)}${sinkFields}\n`;
+        for (const change of fresh) yield `${staging.line((column) => destinationValue(column, change.upsert) ?? null).slice(0, -1)}${sinkFields}\n`;
       })());
     }
     if (existing.length === 0) return fresh.length;
     await session.query(staging.create);
     await session.copyIn(staging.copy, (function* () {
-      for (const change of existing) yield staging.line(destinationValues(supplied, change.upsert));
+      for (const change of existing) yield staging.line((column) => destinationValue(column, change.upsert) ?? null);
     })());
     return fresh.length + (await session.query(staging.upsert, [entity])).rowCount;
   }

@@ -72,8 +72,8 @@ export interface SqlDialect {
     /** A transaction-scoped staging table with the supplied columns, loosely typed (no lengths). */
     create(columns: DestinationColumn[]): Statement;
     copy(columns: DestinationColumn[]): Statement;
-    /** An encoder of one row's values as a COPY text-format line (supplied columns only). */
-    lineEncoder(columns: DestinationColumn[]): (values: Record<string, SqlValue>) => string;
+    /** An encoder of one row as a COPY text-format line of the supplied columns, reading each value from `valueOf`. */
+    lineEncoder(columns: DestinationColumn[]): (valueOf: (column: DestinationColumn) => SqlValue) => string;
     /** Parameters: entity name. */
     upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
   };
