@@ -1,6 +1,6 @@
 /** A Web API row → the values of its destination columns, keyed by column name. */
 import type { RowUpsert } from '../dataverse/changes';
-import { LOOKUP_TABLE_ANNOTATION, type DestinationColumn } from './table-model';
+import type { DestinationColumn } from './table-model';
 
 export type SqlValue = string | number | boolean | null;
 
@@ -11,30 +11,29 @@ function scalar(value: unknown): SqlValue {
   return JSON.stringify(value);
 }
 
+/** The value of one column for a row; undefined for sink timestamps, which the destination stamps. */
+export function destinationValue(column: DestinationColumn, change: RowUpsert): SqlValue | undefined {
+  const source = column.source;
+  switch (source.kind) {
+    case 'id':
+      return change.id;
+    case 'version':
+      return change.versionNumber;
+    case 'property':
+      return scalar(change.row[source.property]);
+    case 'lookupTable':
+      return change.row[source.property] === null || change.row[source.property] === undefined ? null : scalar(change.row[source.annotation]);
+    case 'sinkTime':
+      return undefined;
+  }
+}
+
 /** Values for every column the row itself supplies (sink timestamps are stamped by the destination). */
 export function destinationValues(columns: Array<Pick<DestinationColumn, 'name' | 'source'>>, change: RowUpsert): Record<string, SqlValue> {
   const values: Record<string, SqlValue> = {};
   for (const column of columns) {
-    const source = column.source;
-    switch (source.kind) {
-      case 'id':
-        values[column.name] = change.id;
-        break;
-      case 'version':
-        values[column.name] = change.versionNumber;
-        break;
-      case 'property':
-        values[column.name] = scalar(change.row[source.property]);
-        break;
-      case 'lookupTable':
-        values[column.name] =
-          change.row[source.property] === null || change.row[source.property] === undefined
-            ? null
-            : scalar(change.row[`${source.property}${LOOKUP_TABLE_ANNOTATION}`]);
-        break;
-      case 'sinkTime':
-        break;
-    }
+    const value = destinationValue(column, change);
+    if (value !== undefined) values[column.name] = value;
   }
   return values;
 }

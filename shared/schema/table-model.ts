@@ -22,8 +22,8 @@ export type ColumnSource =
   | { kind: 'version' }
   /** A Web API property taken as is. */
   | { kind: 'property'; property: string }
-  /** The `lookuplogicalname` annotation of a lookup property: DES's `<lookup>_entitytype`. */
-  | { kind: 'lookupTable'; property: string }
+  /** The `lookuplogicalname` annotation (`annotation`, the full key) of a lookup `property`: DES's `<lookup>_entitytype`. */
+  | { kind: 'lookupTable'; property: string; annotation: string }
   /** Stamped by the destination when the row is written. */
   | { kind: 'sinkTime'; on: 'insert' | 'write' };
 
@@ -48,7 +48,7 @@ export interface TableModel {
 
 export const ID_COLUMN = 'Id';
 export const VERSION_COLUMN = 'versionnumber';
-export const LOOKUP_TABLE_ANNOTATION = '@Microsoft.Dynamics.CRM.lookuplogicalname';
+const LOOKUP_TABLE_ANNOTATION = '@Microsoft.Dynamics.CRM.lookuplogicalname';
 
 /** SQL Server's in-row limit; see `fitRowSize`. */
 export const MAX_ROW_BYTES = 8060;
@@ -67,6 +67,11 @@ const stringType = (length: number): ColumnType => ({
 });
 
 const lookupProperty = (logicalName: string): string => `_${logicalName}_value`;
+const lookupTableSource = (logicalName: string): ColumnSource => ({
+  kind: 'lookupTable',
+  property: lookupProperty(logicalName),
+  annotation: `${lookupProperty(logicalName)}${LOOKUP_TABLE_ANNOTATION}`,
+});
 
 /**
  * Which metadata columns become destination columns. Helper columns (`AttributeOf` set: `<lookup>name`,
@@ -82,7 +87,7 @@ function columnsFor(column: ColumnMetadata, table: TableMetadata): DestinationCo
   if (column.attributeOf !== null) {
     const parent = table.columns.find((candidate) => candidate.logicalName === column.attributeOf);
     if (column.attributeType === 'EntityName' && parent) {
-      return [{ name, type: stringType(LIST_LENGTH), source: { kind: 'lookupTable', property: lookupProperty(parent.logicalName) } }];
+      return [{ name, type: stringType(LIST_LENGTH), source: lookupTableSource(parent.logicalName) }];
     }
     if (parent?.attributeTypeName !== 'ImageType') return `helper column of ${column.attributeOf}`;
   }
@@ -117,7 +122,7 @@ function columnsFor(column: ColumnMetadata, table: TableMetadata): DestinationCo
     case 'Owner':
       return [
         { name, type: { kind: 'guid' }, source: { kind: 'property', property: lookupProperty(name) } },
-        { name: `${name}_entitytype`, type: stringType(ENTITY_TYPE_LENGTH), source: { kind: 'lookupTable', property: lookupProperty(name) } },
+        { name: `${name}_entitytype`, type: stringType(ENTITY_TYPE_LENGTH), source: lookupTableSource(name) },
       ];
     case 'Virtual':
       if (column.attributeTypeName === 'MultiSelectPicklistType') return single(stringType(LIST_LENGTH));

@@ -1,6 +1,6 @@
 /**
  * The dialect contract: every SQL destination (PGlite, PostgreSQL server, SQL Server) must give exactly
- * these results. Each test gets its own schema and prefix, so one server can run the suite in parallel.
+ * these results. Each test works in its own schema, so one database serves the whole suite.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RowUpsert, WebApiRow } from '../../shared/dataverse/changes';

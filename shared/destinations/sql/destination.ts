@@ -15,7 +15,7 @@ import {
   tombstoneTable,
   type FixedTable,
 } from '../../schema/metadata-tables';
-import { destinationValues, type SqlValue } from '../../schema/row-values';
+import { destinationValue, destinationValues, type SqlValue } from '../../schema/row-values';
 import {
   MAX_ROW_BYTES,
   buildTableModel,
@@ -24,7 +24,7 @@ import {
   type DestinationColumn,
   type TableModel,
 } from '../../schema/table-model';
-import type { SqlConnection } from './connection';
+import type { SqlConnection, SqlSession } from './connection';
 import { asFixedColumns, suppliedColumns, type ApplyTables, type DialectName, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
 
 export interface DeleteChange {
@@ -105,13 +105,27 @@ interface Layout {
   ref: TableRef;
   /** The model's columns that exist in the table, typed as the table has them. */
   columns: DestinationColumn[];
+  /** The columns a row supplies values for (all but the sink timestamps). */
+  supplied: DestinationColumn[];
   lockSql: string;
   upsertSql: string;
   deleteSql: string;
-  staging?: { create: string; copy: string; upsert: string; line(values: Record<string, SqlValue>): string };
+  staging?: {
+    knownIds: string;
+    copyIntoTable: string;
+    /** Sink timestamp columns in the COPY straight into the table. */
+    sinkColumns: number;
+    create: string;
+    copy: string;
+    upsert: string;
+    line(valueOf: (column: DestinationColumn) => SqlValue): string;
+  };
 }
 
-type Change = { changeType: 'upsert'; id: string; versionNumber: number; values: Record<string, SqlValue> } | ({ changeType: 'delete' } & DeleteChange);
+/** Upserts keep the Web API row: column values are computed while the batch streams to the database. */
+type Change = { changeType: 'upsert'; id: string; versionNumber: number; upsert: RowUpsert } | ({ changeType: 'delete' } & DeleteChange);
+
+type UpsertChange = Extract<Change, { changeType: 'upsert' }>;
 
 interface Counts {
   upserted: number;
@@ -195,11 +209,15 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     return {
       ref: tables.target,
       columns,
+      supplied: suppliedColumns(columns),
       lockSql: dialect.lockTable(),
       upsertSql: dialect.upsert(tables, columns),
       deleteSql: dialect.applyDeletes(tables),
       ...(staging && {
         staging: {
+          knownIds: staging.knownIds(tables),
+          copyIntoTable: staging.copyIntoTable(tables, columns),
+          sinkColumns: columns.filter((column) => column.source.kind === 'sinkTime').length,
           create: staging.create(columns),
           copy: staging.copy(columns),
           upsert: staging.upsert(tables, columns),
@@ -298,7 +316,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       if (column.type.kind !== 'string' || column.type.length === 'max') continue;
       let length = 0;
       for (const change of changes) {
-        const value = change.changeType === 'upsert' ? change.values[column.name] : null;
+        const value = change.changeType === 'upsert' ? destinationValue(column, change.upsert) : null;
         if (typeof value === 'string' && value.length > length) length = value.length;
       }
       if (length > column.type.length) longest.set(column.name, length);
@@ -326,7 +344,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
 
   async function attempt(layout: Layout, entity: string, changes: Change[]): Promise<Counts> {
     const deletes = changes.filter((change) => change.changeType === 'delete');
-    const upserts = changes.filter((change) => change.changeType === 'upsert');
+    const upserts = changes.filter((change): change is UpsertChange => change.changeType === 'upsert');
     return connection.transaction(async (session) => {
       await session.query(layout.lockSql, [`${schema}.${layout.ref.name}`]);
       const counts: Counts = { upserted: 0, deleted: 0, stale: 0 };
@@ -340,21 +358,39 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       if (upserts.length > 0) {
         let rowCount: number;
         if (layout.staging && session.copyIn) {
-          const { staging } = layout;
-          await session.query(staging.create);
-          // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
-          await session.copyIn(staging.copy, (function* () {
-            for (const change of upserts) yield staging.line(change.values);
-          })());
-          rowCount = (await session.query(staging.upsert, [entity])).rowCount;
+          rowCount = await copyUpserts(session as Required<SqlSession>, layout, entity, upserts);
         } else {
-          rowCount = (await session.query(layout.upsertSql, [JSON.stringify(upserts.map((change) => change.values)), entity])).rowCount;
+          const rows = upserts.map((change) => destinationValues(layout.supplied, change.upsert));
+          rowCount = (await session.query(layout.upsertSql, [JSON.stringify(rows), entity])).rowCount;
         }
         counts.upserted = rowCount;
         counts.stale += upserts.length - rowCount;
       }
       return counts;
     });
+  }
+
+  /** The COPY path (see SqlDialect.staging): new ids straight into the table, the rest through staging. */
+  async function copyUpserts(session: Required<SqlSession>, layout: Layout, entity: string, upserts: UpsertChange[]): Promise<number> {
+    const staging = layout.staging as NonNullable<Layout['staging']>;
+    const { rows } = await session.query(staging.knownIds, [JSON.stringify(upserts.map((change) => change.id)), entity]);
+    const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
+    const now = String(rows.find((row) => row.now !== null)?.now);
+    const fresh = upserts.filter((change) => !known.has(change.id));
+    const existing = upserts.filter((change) => known.has(change.id));
+    const sinkFields = `\t${now}`.repeat(staging.sinkColumns);
+    // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
+    if (fresh.length > 0) {
+      await session.copyIn(staging.copyIntoTable, (function* () {
+        for (const change of fresh) yield `${staging.line((column) => destinationValue(column, change.upsert) ?? null).slice(0, -1)}${sinkFields}\n`;
+      })());
+    }
+    if (existing.length === 0) return fresh.length;
+    await session.query(staging.create);
+    await session.copyIn(staging.copy, (function* () {
+      for (const change of existing) yield staging.line((column) => destinationValue(column, change.upsert) ?? null);
+    })());
+    return fresh.length + (await session.query(staging.upsert, [entity])).rowCount;
   }
 
   /** Applies `changes`; on a data error splits them in halves until the failing rows stand alone. */
@@ -422,9 +458,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         if (current) superseded += 1;
         if (wins) latest.set(key, { ...change, id: key });
       };
-      const columns = suppliedColumns(layout.columns);
       for (const upsert of batch.upserts) {
-        consider({ changeType: 'upsert', id: upsert.id, versionNumber: upsert.versionNumber, values: destinationValues(columns, { ...upsert, id: upsert.id.toLowerCase() }) });
+        consider({ changeType: 'upsert', id: upsert.id, versionNumber: upsert.versionNumber, upsert });
       }
       for (const remove of batch.deletes) consider({ changeType: 'delete', ...remove });
       const changes = [...latest.values()];

@@ -58,16 +58,22 @@ export interface SqlDialect {
    */
   upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
   /**
-   * The COPY path, where the driver has one (PostgreSQL server): a batch is streamed into a temporary
-   * staging table and upserted from there with the same guards as `upsert`. Parsing COPY text costs the
-   * server far less than parsing JSON, which is most of the apply time for wide tables (BENCHMARKS.md).
+   * The COPY path, where the driver has one (PostgreSQL server). Parsing COPY text costs the server far
+   * less than parsing JSON, which is most of the apply time for wide tables (docs/notes/sql.md). Rows whose
+   * id is neither in the table nor tombstoned are copied straight into the table (the initial sync is all
+   * such rows); the others are copied into a temporary staging table and upserted from there with the same
+   * guards as `upsert`. Only safe under `lockTable`, which keeps other batches of the table out meanwhile.
    */
   staging?: {
+    /** Parameters: ids as a JSON array, entity name. Rows: `{ id }` for ids present in the table or tombstoned, and one `{ now }`. */
+    knownIds(tables: ApplyTables): Statement;
+    /** COPY straight into the table: the supplied columns, then the two sink timestamps. */
+    copyIntoTable(tables: ApplyTables, columns: DestinationColumn[]): Statement;
     /** A transaction-scoped staging table with the supplied columns, loosely typed (no lengths). */
     create(columns: DestinationColumn[]): Statement;
     copy(columns: DestinationColumn[]): Statement;
-    /** An encoder of one row's values as a COPY text-format line. */
-    lineEncoder(columns: DestinationColumn[]): (values: Record<string, SqlValue>) => string;
+    /** An encoder of one row as a COPY text-format line of the supplied columns, reading each value from `valueOf`. */
+    lineEncoder(columns: DestinationColumn[]): (valueOf: (column: DestinationColumn) => SqlValue) => string;
     /** Parameters: entity name. */
     upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
   };

@@ -81,7 +81,8 @@ const copyEscapes: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '
 function copyField(value: SqlValue): string {
   if (value === null) return '\\N';
   if (typeof value === 'boolean') return value ? 't' : 'f';
-  const text = String(value);
+  if (typeof value === 'number') return String(value);
+  const text = value;
   // Most values need no escaping, so test before replacing: encoding is a large part of apply time.
   return COPY_SPECIAL.test(text) ? text.replace(/[\\\t\n\r]/g, (special) => copyEscapes[special] ?? special) : text;
 }
@@ -151,14 +152,28 @@ export const postgresDialect: SqlDialect = {
   upsert: (tables, columns) => upsertFrom(tables, columns, recordset('$1', 'incoming', suppliedColumns(columns)), '$2'),
 
   staging: {
+    knownIds: (tables) =>
+      [
+        `SELECT ${quote('Id')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.target)}`,
+        `  WHERE ${quote('Id')} IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+        `UNION SELECT ${quote('RecordId')}::text, NULL FROM ${qualified(tables.tombstones)}`,
+        `  WHERE ${quote('EntityName')} = $2::text AND ${quote('RecordId')} IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+        `UNION ALL SELECT NULL, ${NOW_UTC}::text`,
+      ].join('\n'),
+    copyIntoTable: (tables, columns) => {
+      const sinkColumns = columns.filter((column) => column.source.kind === 'sinkTime');
+      return `COPY ${qualified(tables.target)} (${[...suppliedColumns(columns), ...sinkColumns].map((column) => quote(column.name)).join(', ')}) FROM STDIN`;
+    },
     create: (columns) =>
       `CREATE TEMPORARY TABLE ${STAGING} (${suppliedColumns(columns).map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`).join(', ')}) ON COMMIT DROP`,
     copy: (columns) => `COPY ${STAGING} (${suppliedColumns(columns).map((column) => quote(column.name)).join(', ')}) FROM STDIN`,
     lineEncoder: (columns) => {
-      const names = suppliedColumns(columns).map((column) => column.name);
-      return (values) => {
+      const supplied = suppliedColumns(columns);
+      return (valueOf) => {
         let line = '';
-        for (let index = 0; index < names.length; index++) line += `${index === 0 ? '' : '\t'}${copyField(values[names[index] as string] ?? null)}`;
+        for (let index = 0; index < supplied.length; index++) {
+          line += `${index === 0 ? '' : '\t'}${copyField(valueOf(supplied[index] as DestinationColumn))}`;
+        }
         return `${line}\n`;
       };
     },
