@@ -12,7 +12,7 @@ function scalar(value: unknown): SqlValue {
 }
 
 /** The value of one column for a row; undefined for sink timestamps, which the destination stamps. */
-export function destinationValue(column: DestinationColumn, change: RowUpsert): SqlValue | undefined {
+export function destinationValue(column: Pick<DestinationColumn, 'source'>, change: RowUpsert): SqlValue | undefined {
   const source = column.source;
   switch (source.kind) {
     case 'id':
