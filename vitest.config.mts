@@ -5,8 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['test/bench/**', 'node_modules/**'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
-    globalSetup: [],
+    hookTimeout: 120_000,
     pool: 'forks',
+    // Most test files wait on Azurite, PostgreSQL or the emulator rather than compute, so more files than
+    // cores run at once; the slowest file (the package build) overlaps with the rest.
+    maxWorkers: 4,
   },
 });
