@@ -25,7 +25,7 @@ export interface WorkloadOptions {
   seed: number;
   /** The sample org's seed and row counts, so the generated rows can be targeted without reading them first. */
   sampleSeed: number;
-  rows: Record<WorkloadTable, number>;
+  rows: Partial<Record<WorkloadTable, number>>;
   /** Relative weights of the operations. */
   mix?: Partial<Record<OperationKind, number>>;
 }
@@ -63,7 +63,7 @@ export function createWorkload(options: WorkloadOptions): Workload {
   const mix = { ...defaultMix, ...options.mix };
   const tables = Object.keys(options.rows) as WorkloadTable[];
   const alive = Object.fromEntries(
-    tables.map((table) => [table, Array.from({ length: options.rows[table] }, (_, index) => sampleRowId(options.sampleSeed, table, index))]),
+    tables.map((table) => [table, Array.from({ length: options.rows[table] ?? 0 }, (_, index) => sampleRowId(options.sampleSeed, table, index))]),
   ) as Record<WorkloadTable, string[]>;
   const deleted = Object.fromEntries(tables.map((table) => [table, [] as string[]])) as Record<WorkloadTable, string[]>;
   let steps = 0;

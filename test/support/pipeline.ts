@@ -34,6 +34,8 @@ export interface ProductOptions {
   emulator?: EmulatorOptions;
   sync?: Partial<SyncOptions>;
   env?: Record<string, string>;
+  /** Receives every line the host logs, at every level (for tests that inspect logs). */
+  logLines?: (line: string) => void;
 }
 
 export async function startProduct(options: ProductOptions = {}): Promise<ProductUnderTest> {
@@ -56,7 +58,9 @@ export async function startProduct(options: ProductOptions = {}): Promise<Produc
       port: 0,
       keys: { functionKey: TEST_KEY, masterKey: `${TEST_KEY}-master` },
       polling: { minPollMs: 20, maxPollMs: 200, lockSeconds: 30 },
-      log: consoleLog(process.env.TEST_HOST_LOG === '1' ? 'information' : 'none'),
+      log: options.logLines
+        ? consoleLog('trace', options.logLines)
+        : consoleLog(process.env.TEST_HOST_LOG === '1' ? 'information' : 'none'),
     });
   };
   await startHost();
