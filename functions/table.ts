@@ -1,5 +1,6 @@
 import { apply } from './apply-changes';
 import { copyPageActivity } from './copy-page';
+import { deadLetters } from './dead-letters';
 import type { FunctionDefinition } from './definition';
 import type { FunctionDeps } from './deps';
 import { downloadFailure } from './failures-download';
@@ -33,6 +34,7 @@ export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = [
   resyncOneTable,
   poll,
   apply,
+  deadLetters,
   initialSync,
   copyPageActivity,
 ];

@@ -25,6 +25,12 @@ export interface QueuePolling {
 
 export const defaultQueuePolling: QueuePolling = { lockSeconds: 30, retryDelaySeconds: 0, maxPollMs: 1_000, minPollMs: 50, batchSize: 16 };
 
+const DEAD_LETTER_SUFFIX = '/$deadletterqueue';
+
+/** A Service Bus dead-letter path (`<queue>/$deadletterqueue`) is the poison queue here, as for Storage queue triggers. */
+export const localQueueName = (queueName: string): string =>
+  queueName.endsWith(DEAD_LETTER_SUFFIX) ? poisonQueueName(queueName.slice(0, -DEAD_LETTER_SUFFIX.length)) : queueName;
+
 export interface RunningQueues {
   stop(): Promise<void>;
 }
@@ -40,7 +46,7 @@ export async function startQueues<Deps>(options: {
   const controller = new AbortController();
   const loops = await Promise.all(
     options.definitions.map(async (definition) => {
-      const queueName = options.resolve(definition.queueName);
+      const queueName = localQueueName(options.resolve(definition.queueName));
       const queue = options.queues.getQueueClient(queueName);
       const poison = options.queues.getQueueClient(poisonQueueName(queueName));
       await queue.createIfNotExists();
