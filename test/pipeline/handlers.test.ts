@@ -13,7 +13,7 @@ import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { consoleLog } from '../../local/host/console-log';
 import { createOrchestrationDriver, type OrchestrationDriver } from '../../local/host/orchestrations';
 import { useAzurite } from '../support/azurite';
-import { EMULATOR_TOKEN } from '../support/pipeline';
+import { clearFaults, EMULATOR_TOKEN } from '../support/pipeline';
 
 const azurite = useAzurite();
 let emulator: Emulator | undefined;
@@ -146,7 +146,7 @@ describe('activate handler', () => {
       const second = await activateProfile('direct-sync');
       expect(second).toMatchObject({ status: 409, jsonBody: { error: { instanceId: 'initial-sync-direct-sync' } } });
     } finally {
-      started(emulator).faults.set({});
+      clearFaults(started(emulator));
     }
     await started(driver).whenIdle('initial-sync-direct-sync');
     expect((await started(driver).client.getStatus('initial-sync-direct-sync'))?.runtimeStatus).toBe('Completed');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sampleCounts } from '../../local/sample-org';
-import { sampleProfile, useProduct, waitForConvergence } from '../support/pipeline';
+import { clearFaults, sampleProfile, useProduct, waitForConvergence } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const ACCOUNTS = 400;
@@ -45,7 +45,7 @@ describe('a host killed in the middle of an initial sync', () => {
       const checkpoint = await p.deps.sync.checkpoints.read('crash', 'account');
       return checkpoint?.value.phase === 'delta' ? { checkpoint: checkpoint.value, requests: p.emulator.stats.requests - requestsBefore } : undefined;
     }, 40_000);
-    p.emulator.faults.set({});
+    clearFaults(p.emulator);
 
     const totalPages = Math.ceil(accounts / 25);
     expect(done.checkpoint.pages).toBe(totalPages);

@@ -109,6 +109,11 @@ export function sampleProfile(product: ProductUnderTest, overrides: Record<strin
   };
 }
 
+/** Turns every emulator fault off (`faults.set` keeps the settings it is not given). */
+export function clearFaults(emulator: Emulator): void {
+  emulator.faults.set({ throttleRate: 0, unavailableRate: 0, latencyMs: 0, expiredTokens: false, forbidden: false });
+}
+
 /** id → versionnumber of every live row of a source table. */
 export function sourceVersions(emulator: Emulator, table: string): Map<string, number> {
   const versions = new Map<string, number>();
