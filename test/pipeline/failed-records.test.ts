@@ -1,17 +1,12 @@
 import { Client } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
-import { EMULATOR_TOKEN, TEST_KEY, destinationVersions, sampleProfile, sourceVersions, useProduct, waitForConvergence } from '../support/pipeline';
+import { describe, expect, it } from 'vitest';
+import { EMULATOR_TOKEN, TEST_KEY, usePostgresServer, destinationVersions, sampleProfile, sourceVersions, useProduct, waitForConvergence } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 // A password the trust-auth test server never asks for: it must still never show in a failed record or a response.
 const PASSWORD = 'pg-secret-password-value';
 const product = useProduct({ sync: { pageSize: 25, fanOut: 2 } });
-let postgres: PostgresServer | undefined;
-beforeAll(async () => {
-  postgres = await startPostgresServer();
-}, 60_000);
-afterAll(async () => postgres?.stop());
+const postgres = usePostgresServer();
 
 interface FailuresBody {
   countsByTable: Record<string, number>;
@@ -22,7 +17,7 @@ interface StatusBody {
 }
 
 async function destinationSql(sql: string): Promise<void> {
-  const client = new Client({ connectionString: postgres?.connectionString });
+  const client = new Client({ connectionString: postgres() });
   await client.connect();
   try {
     await client.query(sql);
@@ -34,7 +29,7 @@ async function destinationSql(sql: string): Promise<void> {
 describe('a row the destination rejects', () => {
   it('ends in the failed-records store with its reason, shows in status, and resync fixes it once the cause is gone', async () => {
     const p = product();
-    const url = new URL(postgres?.connectionString ?? '');
+    const url = new URL(postgres());
     url.password = PASSWORD;
     p.env.FAILING_DESTINATION = url.toString();
     const profile = sampleProfile(p, {

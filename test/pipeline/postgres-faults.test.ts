@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleCounts } from '../../local/sample-org';
 import { createWorkload } from '../../local/workload/workload';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
-import { clearFaults, EMULATOR_TOKEN, sampleProfile, sourceVersions, useProduct, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
+import { clearFaults, EMULATOR_TOKEN, usePostgresServer, sampleProfile, sourceVersions, useProduct, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const product = useProduct({ sync: { pageSize: 25, fanOut: 2 } });
-let postgres: PostgresServer | undefined;
-beforeAll(async () => {
-  postgres = await startPostgresServer();
-}, 60_000);
-afterAll(async () => postgres?.stop());
+const postgres = usePostgresServer();
 
 const PROFILE = 'server';
 const TABLES = ['account', 'contact'];
@@ -29,7 +24,7 @@ async function writeToSource(p: ProductUnderTest, method: 'POST' | 'PATCH', path
 describe('on a PostgreSQL server while Dataverse throttles, fails and expires delta tokens', () => {
   it('copies and follows the workload under 429s and 503s until destination = source', async () => {
     const p = product();
-    p.env.SERVER_DESTINATION = postgres?.connectionString ?? '';
+    p.env.SERVER_DESTINATION = postgres();
     const profile = sampleProfile(p, {
       tables: TABLES,
       relationships: [],

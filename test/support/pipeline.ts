@@ -11,6 +11,7 @@ import { consoleLog } from '../../local/host/console-log';
 import { startLocalHost, type LocalHost } from '../../local/host/host';
 import { createStorageClients } from '../../shared/storage/clients';
 import type { SyncOptions } from '../../shared/sync/services';
+import { startPostgresServer, type PostgresServer } from './postgres-server';
 import { waitFor } from './wait';
 
 export const TEST_KEY = 'pipeline-test-function-key';
@@ -155,4 +156,17 @@ export async function waitForConvergence(product: ProductUnderTest, profile: str
   ).catch((error: Error) => {
     throw new Error(`${error.message}; last difference: ${last}`);
   });
+}
+
+/** A PostgreSQL server for one test file: started before its tests, stopped after them; the getter gives its connection string. */
+export function usePostgresServer(): () => string {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await startPostgresServer();
+  }, 60_000);
+  afterAll(async () => server?.stop());
+  return () => {
+    if (!server) throw new Error('the PostgreSQL server is not started');
+    return server.connectionString;
+  };
 }
