@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createWorkload } from '../../local/workload/workload';
 import { sampleCounts } from '../../local/sample-org';
-import { EMULATOR_TOKEN, sampleProfile, sourceVersions, useProduct, waitForConvergence } from '../support/pipeline';
+import { clearFaults, EMULATOR_TOKEN, sampleProfile, sourceVersions, useProduct, waitForConvergence } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const product = useProduct({ sync: { pageSize: 25, fanOut: 2 } });
@@ -59,7 +59,7 @@ describe('end to end on the local host (emulator → Azurite queue → PGlite)',
       expect(again.status).toBe(409);
       expect(again.body).toMatchObject({ error: { instanceId: 'initial-sync-second' } });
     } finally {
-      p.emulator.faults.set({});
+      clearFaults(p.emulator);
     }
     const unauthorized = await fetch(`${p.host.baseUrl}/profiles/second/status`);
     expect(unauthorized.status).toBe(401);

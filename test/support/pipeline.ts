@@ -12,6 +12,7 @@ import { startLocalHost, type LocalHost } from '../../local/host/host';
 import { createStorageClients } from '../../shared/storage/clients';
 import type { SyncOptions } from '../../shared/sync/services';
 import { compareTable, destinationVersions as versionsIn, isEqual } from '../../local/verify';
+import { startPostgresServer, type PostgresServer } from './postgres-server';
 import { waitFor } from './wait';
 
 export { sourceVersions } from '../../local/verify';
@@ -116,6 +117,11 @@ export function sampleProfile(product: ProductUnderTest, overrides: Record<strin
   };
 }
 
+/** Turns every emulator fault off (`faults.set` keeps the settings it is not given). */
+export function clearFaults(emulator: Emulator): void {
+  emulator.faults.set({ throttleRate: 0, unavailableRate: 0, latencyMs: 0, expiredTokens: false, forbidden: false });
+}
+
 /** id → versionnumber of every row of a destination table. */
 export async function destinationVersions(product: ProductUnderTest, profile: string, table: string): Promise<Map<string, number>> {
   const { destination } = await product.deps.sync.runtimes.get(profile);
@@ -142,4 +148,17 @@ export async function waitForConvergence(product: ProductUnderTest, profile: str
   ).catch((error: Error) => {
     throw new Error(`${error.message}; last difference: ${last}`);
   });
+}
+
+/** A PostgreSQL server for one test file: started before its tests, stopped after them; the getter gives its connection string. */
+export function usePostgresServer(): () => string {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await startPostgresServer();
+  }, 60_000);
+  afterAll(async () => server?.stop());
+  return () => {
+    if (!server) throw new Error('the PostgreSQL server is not started');
+    return server.connectionString;
+  };
 }
