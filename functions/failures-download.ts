@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { profileNameSchema } from '../shared/profile/profile';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { errorResponse, json, notFound, parseParams } from './http';
+import { guarded, json, notFound } from './http';
 
 const downloadParams = z.object({ name: profileNameSchema, key: z.string().min(1).max(1024) });
 
@@ -13,16 +13,11 @@ export const downloadFailure: HttpFunction<FunctionDeps> = {
   route: 'profiles/{name}/failures/{*key}',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (deps) => async (request, context) => {
-    const params = parseParams(downloadParams, request.params);
-    if (!params.ok) return params.response;
-    try {
-      const record = await deps.sync.failedRecords.download(params.value.key);
-      if (!record || record.profile !== params.value.name) return notFound(`Failed record '${params.value.key}'`);
-      const fileName = params.value.key.split('/').pop() ?? 'failed-record.json';
+  handler: (deps) =>
+    guarded(downloadParams, async ({ name, key }) => {
+      const record = await deps.sync.failedRecords.download(key);
+      if (!record || record.profile !== name) return notFound(`Failed record '${key}'`);
+      const fileName = key.split('/').pop() ?? 'failed-record.json';
       return json(200, record, { 'content-disposition': `attachment; filename="${fileName}"` });
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  },
+    }),
 };

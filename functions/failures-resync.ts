@@ -3,7 +3,7 @@ import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile'
 import { resyncFailures } from '../shared/sync/failures';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { errorResponse, json, parseParams, readJson } from './http';
+import { guarded, json, parseParams, readJson } from './http';
 
 const resyncBody = z.strictObject({
   table: logicalNameSchema.optional(),
@@ -17,17 +17,12 @@ export const resyncFailed: HttpFunction<FunctionDeps> = {
   route: 'profiles/{name}/failures/resync',
   methods: ['POST'],
   authLevel: 'function',
-  handler: (deps) => async (request, context) => {
-    const name = parseParams(z.object({ name: profileNameSchema }), request.params);
-    if (!name.ok) return name.response;
-    const body = await readJson(request);
-    if (!body.ok) return body.response;
-    const options = parseParams(resyncBody, body.body ?? {});
-    if (!options.ok) return options.response;
-    try {
-      return json(200, await resyncFailures(deps.sync, name.value.name, options.value));
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  },
+  handler: (deps) =>
+    guarded(z.object({ name: profileNameSchema }), async ({ name }, request) => {
+      const body = await readJson(request);
+      if (!body.ok) return body.response;
+      const options = parseParams(resyncBody, body.body ?? {});
+      if (!options.ok) return options.response;
+      return json(200, await resyncFailures(deps.sync, name, options.value));
+    }),
 };

@@ -1,5 +1,5 @@
 /** The HTTP edge's shared mapping: JSON bodies in, errors out as JSON a person can act on, never a secret. */
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
 import { ExportError, toExportError, type ErrorClass } from '../shared/errors';
 import { fieldPath, type ProfileProblem } from '../shared/profile/profile';
@@ -64,5 +64,24 @@ export function parseParams<T>(schema: z.ZodType<T>, values: unknown): { ok: tru
       'Invalid request parameters',
       parsed.error.issues.map((issue) => ({ field: fieldPath(issue.path) || '(parameters)', reason: issue.message })),
     ),
+  };
+}
+
+/**
+ * The shell every API handler shares: route parameters validated (400 naming the parameter), then the work,
+ * with any failure mapped by `errorResponse`.
+ */
+export function guarded<P>(
+  schema: z.ZodType<P>,
+  handle: (params: P, request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>,
+): HttpHandler {
+  return async (request, context) => {
+    const params = parseParams(schema, request.params);
+    if (!params.ok) return params.response;
+    try {
+      return await handle(params.value, request, context);
+    } catch (error) {
+      return errorResponse(error, context);
+    }
   };
 }

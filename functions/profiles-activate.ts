@@ -1,7 +1,7 @@
 import { activateProfile } from '../shared/sync/activation';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { errorResponse, json, notFound, parseParams } from './http';
+import { guarded, json, notFound } from './http';
 import { profileParams } from './params';
 
 /**
@@ -15,19 +15,14 @@ export const activate: HttpFunction<FunctionDeps> = {
   methods: ['POST'],
   authLevel: 'function',
   usesOrchestrations: true,
-  handler: (deps) => async (request, context) => {
-    const params = parseParams(profileParams, request.params);
-    if (!params.ok) return params.response;
-    try {
-      if (!(await deps.sync.profiles.get(params.value.name))) return notFound(`Profile '${params.value.name}'`);
-      const result = await activateProfile(deps.sync, deps.orchestrations(context), params.value.name);
+  handler: (deps) =>
+    guarded(profileParams, async ({ name }, request, context) => {
+      if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
+      const result = await activateProfile(deps.sync, deps.orchestrations(context), name);
       const statusUrl = new URL(`../status`, `${request.url.split('?')[0]}/`).toString();
       if (result.outcome === 'already-running') {
-        return json(409, { error: { message: `The initial sync of '${params.value.name}' is running`, instanceId: result.instanceId, statusUrl } });
+        return json(409, { error: { message: `The initial sync of '${name}' is running`, instanceId: result.instanceId, statusUrl } });
       }
       return json(202, { instanceId: result.instanceId, tables: result.tables, statusUrl }, { location: statusUrl });
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  },
+    }),
 };

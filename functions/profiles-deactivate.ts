@@ -1,7 +1,7 @@
 import { deactivateProfile } from '../shared/sync/activation';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { errorResponse, json, parseParams } from './http';
+import { guarded, json } from './http';
 import { profileParams } from './params';
 
 /** POST /api/profiles/{name}/deactivate: stops polling and the initial sync; checkpoints stay, so activating again resumes. */
@@ -12,14 +12,9 @@ export const deactivate: HttpFunction<FunctionDeps> = {
   methods: ['POST'],
   authLevel: 'function',
   usesOrchestrations: true,
-  handler: (deps) => async (request, context) => {
-    const params = parseParams(profileParams, request.params);
-    if (!params.ok) return params.response;
-    try {
-      const changed = await deactivateProfile(deps.sync, deps.orchestrations(context), params.value.name);
-      return json(200, { profile: params.value.name, state: 'inactive', changed });
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  },
+  handler: (deps) =>
+    guarded(profileParams, async ({ name }, _request, context) => {
+      const changed = await deactivateProfile(deps.sync, deps.orchestrations(context), name);
+      return json(200, { profile: name, state: 'inactive', changed });
+    }),
 };

@@ -1,6 +1,6 @@
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { errorResponse, json, notFound, parseParams } from './http';
+import { guarded, json, notFound } from './http';
 import { profileParams } from './params';
 
 /** GET /api/profiles/{name}: the stored profile (secret references only, never a secret). */
@@ -10,14 +10,9 @@ export const getProfile: HttpFunction<FunctionDeps> = {
   route: 'profiles/{name}',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (deps) => async (request, context) => {
-    const params = parseParams(profileParams, request.params);
-    if (!params.ok) return params.response;
-    try {
-      const stored = await deps.sync.profiles.get(params.value.name);
-      return stored ? json(200, stored.value, { etag: stored.etag }) : notFound(`Profile '${params.value.name}'`);
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  },
+  handler: (deps) =>
+    guarded(profileParams, async ({ name }) => {
+      const stored = await deps.sync.profiles.get(name);
+      return stored ? json(200, stored.value, { etag: stored.etag }) : notFound(`Profile '${name}'`);
+    }),
 };

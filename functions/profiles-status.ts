@@ -1,7 +1,7 @@
 import { profileStatus } from '../shared/sync/status';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { errorResponse, json, notFound, parseParams } from './http';
+import { guarded, json, notFound } from './http';
 import { profileParams } from './params';
 
 /** GET /api/profiles/{name}/status: phase, rows, freshness, lag and failures per table, and the initial sync's progress. */
@@ -12,14 +12,9 @@ export const status: HttpFunction<FunctionDeps> = {
   methods: ['GET'],
   authLevel: 'function',
   usesOrchestrations: true,
-  handler: (deps) => async (request, context) => {
-    const params = parseParams(profileParams, request.params);
-    if (!params.ok) return params.response;
-    try {
-      if (!(await deps.sync.profiles.get(params.value.name))) return notFound(`Profile '${params.value.name}'`);
-      return json(200, await profileStatus(deps.sync, deps.orchestrations(context), params.value.name));
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  },
+  handler: (deps) =>
+    guarded(profileParams, async ({ name }, _request, context) => {
+      if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
+      return json(200, await profileStatus(deps.sync, deps.orchestrations(context), name));
+    }),
 };

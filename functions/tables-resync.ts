@@ -1,7 +1,7 @@
 import { resyncTable } from '../shared/sync/activation';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { errorResponse, json, parseParams } from './http';
+import { guarded, json } from './http';
 import { tableParams } from './params';
 
 /** POST /api/profiles/{name}/tables/{table}/resync: copies the table again from its first page, then follows its changes. */
@@ -12,14 +12,9 @@ export const resyncOneTable: HttpFunction<FunctionDeps> = {
   methods: ['POST'],
   authLevel: 'function',
   usesOrchestrations: true,
-  handler: (deps) => async (request, context) => {
-    const params = parseParams(tableParams, request.params);
-    if (!params.ok) return params.response;
-    try {
-      const instanceId = await resyncTable(deps.sync, deps.orchestrations(context), params.value.name, params.value.table);
-      return json(202, { instanceId, table: params.value.table });
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  },
+  handler: (deps) =>
+    guarded(tableParams, async ({ name, table }, _request, context) => {
+      const instanceId = await resyncTable(deps.sync, deps.orchestrations(context), name, table);
+      return json(202, { instanceId, table });
+    }),
 };
