@@ -63,15 +63,17 @@ export async function startQueues<Deps>(options: {
   };
 }
 
-async function pollQueue<Deps>(options: {
+/** One queue function's delivery loop: its handler, its queue and the poison queue beside it. */
+interface QueueLoop<Deps> {
   definition: QueueFunction<Deps>;
   handler: (message: unknown, context: InvocationContext) => Promise<void>;
   queue: QueueClient;
   poison: QueueClient;
   polling: QueuePolling;
   log: HostLog;
-  signal: AbortSignal;
-}): Promise<void> {
+}
+
+async function pollQueue<Deps>(options: QueueLoop<Deps> & { signal: AbortSignal }): Promise<void> {
   const { polling, signal } = options;
   let idleMs = polling.minPollMs;
   while (!signal.aborted) {
@@ -99,14 +101,7 @@ async function pollQueue<Deps>(options: {
 }
 
 async function deliver<Deps>(
-  options: {
-    definition: QueueFunction<Deps>;
-    handler: (message: unknown, context: InvocationContext) => Promise<void>;
-    queue: QueueClient;
-    poison: QueueClient;
-    polling: QueuePolling;
-    log: HostLog;
-  },
+  options: QueueLoop<Deps>,
   message: DequeuedMessageItem,
 ): Promise<void> {
   const context = new InvocationContext({
