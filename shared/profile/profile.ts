@@ -29,13 +29,20 @@ export type SecretReference = z.infer<typeof secretReferenceSchema>;
 const loopbackHost = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 /** The Web API base URL, `https://<org>.crm.dynamics.com/api/data/v9.2/`; plain http only on loopback (the emulator). */
+/** zod 4 runs refinements even after the URL check failed: they must not throw on text that is no URL. */
+const parsedUrl = (value: string): URL | undefined => (URL.canParse(value) ? new URL(value) : undefined);
+
+/** The Web API base URL, `https://<org>.crm.dynamics.com/api/data/v9.2/`; plain http only on loopback (the emulator). */
 export const environmentUrlSchema = z
   .url({ protocol: /^https?$/ })
   .refine((value) => {
-    const url = new URL(value);
-    return url.protocol === 'https:' || loopbackHost.test(url.hostname);
+    const url = parsedUrl(value);
+    return url === undefined || url.protocol === 'https:' || loopbackHost.test(url.hostname);
   }, 'must use https (plain http is accepted only for a local emulator on 127.0.0.1 or localhost)')
-  .refine((value) => /\/api\/data\/v9\.\d+\/?$/.test(new URL(value).pathname), 'must be the Web API base URL ending in /api/data/v9.2/')
+  .refine((value) => {
+    const url = parsedUrl(value);
+    return url === undefined || /\/api\/data\/v9\.\d+\/?$/.test(url.pathname);
+  }, 'must be the Web API base URL ending in /api/data/v9.2/')
   .transform((value) => (value.endsWith('/') ? value : `${value}/`));
 
 export const sourceAuthSchema = z.discriminatedUnion('kind', [
