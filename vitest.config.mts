@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/bench/**', 'node_modules/**'],
-    testTimeout: 30_000,
+    // End-to-end tests wait on real services with their own, named deadlines; this only stops a hung test.
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
     // Most test files wait on Azurite, PostgreSQL or the emulator rather than compute, so more files than
