@@ -42,6 +42,7 @@ export async function startProduct(options: ProductOptions = {}): Promise<Produc
   const env: Record<string, string | undefined> = {
     AzureWebJobsStorage: azurite.connectionString,
     POLL_SCHEDULE: '* * * * * *',
+    LAKE_MAINTENANCE_SCHEDULE: '0 * * * * *',
     CHANGES_QUEUE: 'dataverse-changes',
     DV_TOKEN: EMULATOR_TOKEN,
     ...options.env,
