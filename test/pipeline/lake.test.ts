@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createWorkload } from '../../local/workload/workload';
 import { sampleCounts } from '../../local/sample-org';
 import type { Emulator } from '../../local/emulator/server';
-import { readLikeDataverseToSql, type LakeRow } from '../lake/lake-readers';
+import { maintainDestinations } from '../../shared/sync/maintenance';
+import { readLikeCdmUtil, readLikeDataverseToSql, type LakeRow } from '../lake/lake-readers';
 import { EMULATOR_TOKEN, sampleProfile, useProduct } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
@@ -86,5 +87,34 @@ describe('end to end on the local host into the lake (emulator → Azurite queue
     });
     const failures = await p.call('GET', 'profiles/lake/failures');
     expect(failures.body).toMatchObject({ records: [] });
+  });
+
+  it('writes in-place snapshots from the maintenance run, which CDMUtil reads back as the source', async () => {
+    const p = product();
+    p.env.LAKE_CONNECTION = p.azurite.connectionString;
+    const name = 'dataverse-e2e-inplace';
+    const container = BlobServiceClient.fromConnectionString(p.azurite.connectionString).getContainerClient(name);
+    const profile = sampleProfile(p, {
+      tables: ['account'],
+      relationships: [],
+      destination: { kind: 'lake', storage: { connectionString: { appSetting: 'LAKE_CONNECTION' } }, container: name, mode: 'inPlace', partitionGranularity: 'Month' },
+    });
+    expect((await p.call('PUT', 'profiles/inplace', profile)).status).toBe(201);
+    expect((await p.call('POST', 'profiles/inplace/activate')).status).toBe(202);
+    await waitFor('account in delta phase', async () => {
+      const body = (await p.call('GET', 'profiles/inplace/status')).body as StatusBody;
+      return body.tables.every((table) => table.phase === 'delta') ? true : undefined;
+    }, 30_000);
+
+    const maintained = await maintainDestinations(p.deps.sync);
+    expect(maintained.find((result) => result.profile === 'inplace')).toMatchObject({ outcome: 'done', done: [expect.stringMatching(/^snapshot of account in account\/Snapshot\//)] });
+    // The append-only profile of the first test has nothing timed to do.
+    expect(maintained.find((result) => result.profile === 'lake')).toMatchObject({ outcome: 'done', done: [] });
+
+    const cdmUtil = await readLikeCdmUtil(container, `https://devstoreaccount1.dfs.core.windows.net/${name}`);
+    const rows = cdmUtil.get('account')?.rows ?? [];
+    const byId = new Map(rows.map((row) => [row.Id?.toLowerCase() ?? '', row]));
+    expect(byId.size).toBe(rows.length);
+    expect(differences(p.emulator, 'account', byId)).toEqual([]);
   });
 });
