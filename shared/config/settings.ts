@@ -12,6 +12,12 @@ const DEFAULT_CHANGES_QUEUE = 'dataverse-changes';
 export const DEFAULT_POLL_SCHEDULE = '*/5 * * * * *';
 export const DEFAULT_LAKE_MAINTENANCE_SCHEDULE = '0 * * * * *';
 
+/** Defaults of settings that triggers name as `%SETTING%`: the local host uses them when the setting is unset. */
+export const triggerSettingDefaults: Record<string, string> = {
+  POLL_SCHEDULE: DEFAULT_POLL_SCHEDULE,
+  LAKE_MAINTENANCE_SCHEDULE: DEFAULT_LAKE_MAINTENANCE_SCHEDULE,
+};
+
 export const settingDescriptions = {
   POLL_SCHEDULE: `NCRONTAB schedule of the change poller, six fields with seconds first. Default: ${DEFAULT_POLL_SCHEDULE} (npm start uses every second).`,
   LAKE_MAINTENANCE_SCHEDULE:
