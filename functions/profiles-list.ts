@@ -16,7 +16,7 @@ export const listProfiles: HttpFunction<FunctionDeps> = {
         profiles: profiles.map(({ name, value }) => ({
           name,
           tables: value.tables,
-          destination: value.destination.dialect,
+          destination: value.destination.kind === 'sql' ? value.destination.dialect : 'lake',
           state: activations.find((activation) => activation.name === name)?.value.state ?? 'never activated',
         })),
       });

@@ -8,6 +8,7 @@ import { listFailures } from './failures-list';
 import { resyncFailed } from './failures-resync';
 import { health } from './health';
 import { initialSync } from './initial-sync';
+import { lakeMaintenance } from './lake-maintenance';
 import { poll } from './poll-changes';
 import { activate } from './profiles-activate';
 import { deactivate } from './profiles-deactivate';
@@ -33,6 +34,7 @@ export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = [
   downloadFailure,
   resyncOneTable,
   poll,
+  lakeMaintenance,
   apply,
   deadLetters,
   initialSync,

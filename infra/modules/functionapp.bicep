@@ -114,6 +114,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     ServiceBus__clientId: identityClientId
     CHANGES_QUEUE: changesQueueName
     POLL_SCHEDULE: pollSchedule
+    // Lake snapshots / folder rollover; the profiles' intervals decide when one is due.
+    LAKE_MAINTENANCE_SCHEDULE: '0 * * * * *'
     // Durable task hub name (host.json "hubName": "%TASKHUB_NAME%"); stable across deployments.
     TASKHUB_NAME: 'dvexport'
     // App state (checkpoints, status, failed records) lives in the host storage account.

@@ -10,9 +10,19 @@ const logLevels = ['trace', 'debug', 'information', 'warning', 'error', 'none'] 
 const DEFAULT_CHANGES_QUEUE = 'dataverse-changes';
 
 export const DEFAULT_POLL_SCHEDULE = '*/5 * * * * *';
+export const DEFAULT_LAKE_MAINTENANCE_SCHEDULE = '0 * * * * *';
+
+/** Defaults of settings that triggers name as `%SETTING%`: the local host uses them when the setting is unset. */
+export const triggerSettingDefaults: Record<string, string> = {
+  POLL_SCHEDULE: DEFAULT_POLL_SCHEDULE,
+  LAKE_MAINTENANCE_SCHEDULE: DEFAULT_LAKE_MAINTENANCE_SCHEDULE,
+};
 
 export const settingDescriptions = {
   POLL_SCHEDULE: `NCRONTAB schedule of the change poller, six fields with seconds first. Default: ${DEFAULT_POLL_SCHEDULE} (npm start uses every second).`,
+  LAKE_MAINTENANCE_SCHEDULE:
+    `NCRONTAB schedule of lake maintenance (in-place snapshots, incremental folder rollover) for active lake profiles, six fields with seconds first. ` +
+    `Default: ${DEFAULT_LAKE_MAINTENANCE_SCHEDULE} (every minute; the profile's intervals decide when a snapshot or rollover is due).`,
   AzureWebJobsStorage:
     'Storage connection string for state, checkpoints and failed records (local: set by the local host to Azurite). ' +
     'In Azure leave it empty and set the AzureWebJobsStorage__*ServiceUri settings for managed identity.',
@@ -56,6 +66,10 @@ const settingsSchema = z
     POLL_SCHEDULE: z
       .string()
       .default(DEFAULT_POLL_SCHEDULE)
+      .refine(isSixFieldSchedule, 'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}'),
+    LAKE_MAINTENANCE_SCHEDULE: z
+      .string()
+      .default(DEFAULT_LAKE_MAINTENANCE_SCHEDULE)
       .refine(isSixFieldSchedule, 'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}'),
     // Azure Storage queue naming rules; every Service Bus queue name of this form is valid too.
     CHANGES_QUEUE: z
@@ -101,6 +115,7 @@ export interface Settings {
   changeQueue: ChangeQueueSettings;
   logLevel: (typeof logLevels)[number];
   pollSchedule: string;
+  lakeMaintenanceSchedule: string;
 }
 
 /** Reads the settings from an environment (process.env in both hosts). Throws a config ExportError listing every problem. */
@@ -142,5 +157,5 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
         }
       : {}),
   };
-  return { storage, changeQueue, logLevel: value.LOG_LEVEL, pollSchedule: value.POLL_SCHEDULE };
+  return { storage, changeQueue, logLevel: value.LOG_LEVEL, pollSchedule: value.POLL_SCHEDULE, lakeMaintenanceSchedule: value.LAKE_MAINTENANCE_SCHEDULE };
 }

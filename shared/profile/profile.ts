@@ -5,6 +5,7 @@
  * a profile can never leak one.
  */
 import { z } from 'zod';
+import { lakeTargetShape, requireContainerName } from '../destinations/lake/config';
 
 /** Used in URLs, orchestration instance ids, blob paths and queue batch ids. */
 export const profileNameSchema = z
@@ -64,6 +65,29 @@ export const sqlDestinationSchema = z.discriminatedUnion('dialect', [
   z.strictObject({ kind: z.literal('sql'), dialect: z.literal('pglite'), dataDir: z.string().min(1).optional(), schema: sqlSchemaName.default('dbo'), prefix: sqlPrefix.default('') }),
 ]);
 
+/**
+ * A Synapse-Link-compatible lake (ADLS Gen2 / Blob storage): the account's connection string through a secret
+ * reference, or its URL reached with the app's managed identity (Storage Blob Data Contributor).
+ */
+export const lakeDestinationSchema = requireContainerName(
+  z.strictObject({
+    kind: z.literal('lake'),
+    storage: z.union([
+      z.strictObject({ connectionString: secretReferenceSchema }),
+      /** `https://<account>.dfs.core.windows.net` or `.blob.`; plain http only on loopback (Azurite). */
+      z.strictObject({
+        accountUrl: z.url({ protocol: /^https?$/ }).refine((value) => {
+          const url = new URL(value);
+          return url.protocol === 'https:' || loopbackHost.test(url.hostname);
+        }, 'must use https (plain http is accepted only for Azurite on 127.0.0.1 or localhost)'),
+      }),
+    ], { error: 'give either { connectionString: <secret reference> } or { accountUrl: "https://<account>.dfs.core.windows.net" }' }),
+    ...lakeTargetShape,
+  }),
+);
+
+export const destinationSchema = z.discriminatedUnion('kind', [sqlDestinationSchema, lakeDestinationSchema]);
+
 export const exportProfileSchema = z.strictObject({
   name: profileNameSchema,
   description: z.string().max(1000).optional(),
@@ -75,7 +99,7 @@ export const exportProfileSchema = z.strictObject({
     .refine((tables) => new Set(tables).size === tables.length, 'each table may be named once'),
   /** M:N relationship schema names; their intersect tables are exported like tables. */
   relationships: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,127}$/, 'must be a relationship schema name')).max(1000).default([]),
-  destination: sqlDestinationSchema,
+  destination: destinationSchema,
   /** Attempts after the first for a batch that fails transiently, as DES: 0–20, default 12. */
   retryCount: z.int().min(0).max(20).default(12),
   /** Seconds between those attempts, as DES: 0–3600, default 5. */

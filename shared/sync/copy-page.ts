@@ -43,6 +43,8 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
     await services.checkpoints.update(profileName, tableName, { ...current, nextLink: page.nextLink, rowsCopied, pages }, checkpoint.etag);
   } else {
     if (!page.deltaLink) throw new ExportError('schema', `The last page of ${tableName} carried no deltaLink`, { where: tableName });
+    // Before the checkpoint moves on, so a crash in between repeats it (it is idempotent).
+    await destination.completeInitialSync?.([tableName], services.now());
     const { nextLink: _done, ...rest } = current;
     await services.checkpoints.update(
       profileName,
@@ -57,7 +59,7 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
     initialRowsCopied: rowsCopied,
     pages,
     lastSuccessfulSyncAt: now,
-    ...(done ? { rowsInDestination: await destination.countRows(tableName) } : {}),
+    ...(done && destination.countRows ? { rowsInDestination: await destination.countRows(tableName) } : {}),
   });
   return { table: tableName, rowsCopied, pages, done };
 }

@@ -6,16 +6,19 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { tokenSourceFor, type DataverseAuth } from '../dataverse/auth';
 import { DataverseClient } from '../dataverse/client';
-import { createDestination, type SqlDestination, type SqlDestinationConfig } from '../destinations/sql';
+import type { Destination } from '../destinations/destination';
+import { openLakeDestination, type LakeDestinationConfig } from '../destinations/lake';
+import { withMaintenance } from '../destinations/lake/maintained';
+import { createDestination, type SqlDestinationConfig } from '../destinations/sql';
 import { ExportError } from '../errors';
-import type { ExportProfile } from '../profile/profile';
+import type { ExportProfile, SecretReference } from '../profile/profile';
 import type { DocumentStore } from '../state/document-store';
 import { assertSecretAllowsEnvironment, type SecretResolver } from './secrets';
 
 export interface ProfileRuntime {
   profile: ExportProfile;
   source: DataverseClient;
-  destination: SqlDestination;
+  destination: Destination;
 }
 
 export interface ProfileRuntimes {
@@ -54,15 +57,36 @@ async function sourceAuth(profile: ExportProfile, secrets: SecretResolver): Prom
   }
 }
 
-async function destinationConfig(profile: ExportProfile, secrets: SecretResolver): Promise<SqlDestinationConfig> {
-  const destination = profile.destination;
+type SqlProfileDestination = Extract<ExportProfile['destination'], { kind: 'sql' }>;
+type LakeProfileDestination = Extract<ExportProfile['destination'], { kind: 'lake' }>;
+
+/** A destination secret; one from Key Vault must be tagged for this Dataverse environment (as DES required). */
+async function destinationSecret(profile: ExportProfile, reference: SecretReference, what: string, secrets: SecretResolver): Promise<string> {
+  const secret = await secrets.resolve(reference, what);
+  if ('keyVaultSecretUri' in reference) assertSecretAllowsEnvironment(secret, profile.source.environmentUrl, reference.keyVaultSecretUri);
+  return secret.value;
+}
+
+async function sqlConfig(profile: ExportProfile, destination: SqlProfileDestination, secrets: SecretResolver): Promise<SqlDestinationConfig> {
   const target = { schema: destination.schema, prefix: destination.prefix, writeDeleteLog: profile.writeDeleteLog };
   if (destination.dialect === 'pglite') return { dialect: 'pglite', ...(destination.dataDir ? { dataDir: destination.dataDir } : {}), ...target };
-  const secret = await secrets.resolve(destination.connection, 'destination connection string');
-  if ('keyVaultSecretUri' in destination.connection) {
-    assertSecretAllowsEnvironment(secret, profile.source.environmentUrl, destination.connection.keyVaultSecretUri);
-  }
-  return { dialect: destination.dialect, connection: { connectionString: secret.value }, ...target };
+  const connectionString = await destinationSecret(profile, destination.connection, 'destination connection string', secrets);
+  return { dialect: destination.dialect, connection: { connectionString }, ...target };
+}
+
+async function lakeConfig(profile: ExportProfile, destination: LakeProfileDestination, secrets: SecretResolver): Promise<LakeDestinationConfig> {
+  const { kind: _kind, storage, ...target } = destination;
+  const connection =
+    'accountUrl' in storage
+      ? { accountUrl: storage.accountUrl }
+      : { connectionString: await destinationSecret(profile, storage.connectionString, 'lake storage connection string', secrets) };
+  return { connection, ...target };
+}
+
+async function openDestination(profile: ExportProfile, secrets: SecretResolver, credential: TokenCredential): Promise<Destination> {
+  const destination = profile.destination;
+  if (destination.kind === 'lake') return withMaintenance(openLakeDestination(await lakeConfig(profile, destination, secrets), { credential }));
+  return createDestination(await sqlConfig(profile, destination, secrets), { credential });
 }
 
 export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes {
@@ -74,7 +98,7 @@ export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes 
       token: tokenSourceFor(await sourceAuth(profile, options.secrets), profile.source.environmentUrl),
       ...(options.dataverseConcurrency ? { concurrency: options.dataverseConcurrency } : {}),
     });
-    const destination = await createDestination(await destinationConfig(profile, options.secrets), { credential: options.credential() });
+    const destination = await openDestination(profile, options.secrets, options.credential());
     return { profile, source, destination };
   }
 

@@ -1,4 +1,5 @@
 /** A profile's status: activation, the initial sync's progress, and per table phase, rows, freshness, lag and failures. */
+import type { Destination } from '../destinations/destination';
 import type { OrchestrationClient, OrchestrationStatus } from '../orchestration/client';
 import { initialSyncInstanceId } from './activation';
 import type { SyncServices } from './services';
@@ -28,6 +29,11 @@ export interface ProfileStatusView {
 const orchestrationView = (status: OrchestrationStatus | undefined) =>
   status ? { runtimeStatus: status.runtimeStatus, progress: status.customStatus, lastUpdatedTime: status.lastUpdatedTime.toISOString() } : null;
 
+/** Null where the destination cannot count (the lake) or counting failed: status must answer anyway. */
+async function countRows(destination: Destination, table: string): Promise<number | null> {
+  return destination.countRows ? destination.countRows(table).catch(() => null) : null;
+}
+
 export async function profileStatus(services: SyncServices, orchestrations: OrchestrationClient, profile: string): Promise<ProfileStatusView> {
   const [activation, checkpoints, statuses, failures, orchestration] = await Promise.all([
     services.activations.get(profile),
@@ -43,7 +49,7 @@ export async function profileStatus(services: SyncServices, orchestrations: Orch
     tables.map(async (table): Promise<TableStatusView> => {
       const checkpoint = checkpoints.find((candidate) => candidate.table === table)?.value;
       const status = statuses.find((candidate) => candidate.table === table);
-      const rowsInDestination = destination ? await destination.countRows(table).catch(() => null) : (status?.rowsInDestination ?? null);
+      const rowsInDestination = destination ? await countRows(destination, table) : (status?.rowsInDestination ?? null);
       const oldest = status?.oldestUnappliedChangeAt ? Date.parse(status.oldestUnappliedChangeAt) : undefined;
       return {
         table,

@@ -12,6 +12,7 @@ describe('loadSettings', () => {
       changeQueue: { queueName: 'dataverse-changes' },
       logLevel: 'information',
       pollSchedule: '*/5 * * * * *',
+      lakeMaintenanceSchedule: '0 * * * * *',
     });
   });
 

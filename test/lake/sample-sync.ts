@@ -5,7 +5,7 @@
  */
 import type { RowUpsert, WebApiRow } from '../../shared/dataverse/changes';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
-import type { ApplyBatch } from '../../shared/destinations/sql/destination';
+import type { ApplyBatch } from '../../shared/destinations/destination';
 import type { LakeDestination } from '../../shared/destinations/lake';
 import { LOOKUP_LOGICAL_NAME, isLookupColumn, sampleCounts, sampleRelationships, sampleRow, sampleTables, toWebApiRow } from '../../local/sample-org';
 import type { LakeRow } from './lake-readers';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleCounts } from '../../local/sample-org';
 import { createWorkload } from '../../local/workload/workload';
-import { clearFaults, EMULATOR_TOKEN, usePostgresServer, sampleProfile, sourceVersions, useProduct, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
+import { clearFaults, EMULATOR_TOKEN, usePostgresServer, sampleProfile, sourceVersions, sqlDestination, useProduct, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const product = useProduct({ sync: { pageSize: 25, fanOut: 2 } });
@@ -72,7 +72,7 @@ describe('on a PostgreSQL server while Dataverse throttles, fails and expires de
     }
     await waitFor('account back in delta phase', async () => ((await phaseOf(p, 'account')) === 'delta' ? true : undefined), 30_000);
     await waitForConvergence(p, PROFILE, TABLES);
-    const { destination } = await p.deps.sync.runtimes.get(PROFILE);
+    const destination = await sqlDestination(p, PROFILE);
     const names = (await destination.readRows('account')).map((row) => row.name);
     expect(names).toEqual(expect.arrayContaining(['changed while the token expired', 'created while the token expired']));
   }, 60_000);

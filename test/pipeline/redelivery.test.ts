@@ -3,7 +3,7 @@ import type { RowUpsert } from '../../shared/dataverse/changes';
 import { deleteBatches, upsertBatches } from '../../shared/sync/batching';
 import type { ChangeBatch } from '../../shared/sync/change-batch';
 import { snapshotTable } from '../../shared/sync/snapshot';
-import { EMULATOR_TOKEN, destinationVersions, sampleProfile, sourceVersions, useProduct, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
+import { EMULATOR_TOKEN, destinationVersions, sampleProfile, sourceVersions, sqlDestination, useProduct, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const product = useProduct({ sync: { pageSize: 25, fanOut: 1 } });
@@ -55,7 +55,7 @@ describe('duplicate and out-of-order deliveries', () => {
     expect(firstEdit.versionNumber).toBeLessThan(secondEdit.versionNumber);
     await waitForConvergence(p, PROFILE, ['account']);
     const converged = await destinationVersions(p, PROFILE, 'account');
-    const { destination } = await p.deps.sync.runtimes.get(PROFILE);
+    const destination = await sqlDestination(p, PROFILE);
     const deleteLog = async () => (await destination.readTable('DeleteLog')).filter((row) => String(row.RecordId).toLowerCase() === deleted);
     const logged = await deleteLog();
     expect(logged).toHaveLength(1);

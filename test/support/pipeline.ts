@@ -13,6 +13,7 @@ import { createStorageClients } from '../../shared/storage/clients';
 import type { SyncOptions } from '../../shared/sync/services';
 import { compareTable, destinationVersions as versionsIn, isEqual } from '../../local/verify';
 import { startPostgresServer, type PostgresServer } from './postgres-server';
+import { isSqlDestination, type SqlDestination } from '../../shared/destinations/sql/destination';
 import { waitFor } from './wait';
 
 export { sourceVersions } from '../../local/verify';
@@ -45,6 +46,7 @@ export async function startProduct(options: ProductOptions = {}): Promise<Produc
   const env: Record<string, string | undefined> = {
     AzureWebJobsStorage: azurite.connectionString,
     POLL_SCHEDULE: '* * * * * *',
+    LAKE_MAINTENANCE_SCHEDULE: '0 * * * * *',
     CHANGES_QUEUE: 'dataverse-changes',
     DV_TOKEN: EMULATOR_TOKEN,
     ...options.env,
@@ -120,6 +122,13 @@ export function sampleProfile(product: ProductUnderTest, overrides: Record<strin
 /** Turns every emulator fault off (`faults.set` keeps the settings it is not given). */
 export function clearFaults(emulator: Emulator): void {
   emulator.faults.set({ throttleRate: 0, unavailableRate: 0, latencyMs: 0, expiredTokens: false, forbidden: false });
+}
+
+/** The profile's destination as the SQL destination it is in these tests (reads rows and tables). */
+export async function sqlDestination(product: ProductUnderTest, profile: string): Promise<SqlDestination> {
+  const { destination } = await product.deps.sync.runtimes.get(profile);
+  if (!isSqlDestination(destination)) throw new Error(`Profile '${profile}' does not export to SQL`);
+  return destination;
 }
 
 /** id → versionnumber of every row of a destination table. */

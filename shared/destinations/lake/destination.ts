@@ -18,7 +18,7 @@ import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/meta
 import { ExportError, toExportError } from '../../errors';
 import { validateDataverseName } from '../../schema/identifiers';
 import { ID_COLUMN, VERSION_COLUMN } from '../../schema/table-model';
-import type { ApplyBatch, ApplyResult, EnsureTablesResult, FailedChange, SchemaAction, SchemaFailure } from '../sql/destination';
+import type { ApplyBatch, ApplyResult, EnsureTablesResult, FailedChange, SchemaAction, SchemaFailure } from '../destination';
 import { CREATED_ON, lakeColumnsOf, mergeColumns, type LakeColumn } from './columns';
 import { usDateTime } from './csv';
 import { createRecordEncoder, type RecordEncoder } from './records';

@@ -2,8 +2,8 @@
  * The SQL destination of one export profile: DES-compatible tables and metadata tables, schema drift,
  * and idempotent version-guarded batch apply with tombstones, string widening and row isolation.
  */
-import type { RowUpsert } from '../../dataverse/changes';
 import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
+import type { RowUpsert } from '../../dataverse/changes';
 import { ExportError, toExportError } from '../../errors';
 import { describeType, diffTable, widenedType, widthFor, type ExistingColumn } from '../../schema/drift';
 import { prefixed, validatePrefix, validateSchemaName } from '../../schema/identifiers';
@@ -24,75 +24,27 @@ import {
   type DestinationColumn,
   type TableModel,
 } from '../../schema/table-model';
+import type { ColumnWidening, DeleteChange, Destination, FailedChange, SchemaAction, SchemaFailure } from '../destination';
 import type { SqlConnection, SqlSession } from './connection';
 import { asFixedColumns, suppliedColumns, type ApplyTables, type DialectName, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
 
-export interface DeleteChange {
-  id: string;
-  /** The watermark of the delta token the delete came from. */
-  versionNumber: number;
-}
-
-export interface ApplyBatch {
-  upserts: RowUpsert[];
-  deletes: DeleteChange[];
-}
-
-export interface FailedChange {
-  id: string;
-  changeType: 'upsert' | 'delete';
-  reason: string;
-}
-
-export interface ColumnWidening {
-  column: string;
-  from: string;
-  to: string;
-}
-
-export interface ApplyResult {
-  upserted: number;
-  deleted: number;
-  /** Duplicates, older versions, upserts behind a tombstone, deletes behind a newer row or tombstone. */
-  skippedAsStale: number;
-  failed: FailedChange[];
-  /** Columns widened because a value was longer than the column. */
-  widened: ColumnWidening[];
-}
-
-export type SchemaAction =
-  | { table: string; action: 'createTable' }
-  | { table: string; action: 'addColumn'; column: string; type: string }
-  | { table: string; action: 'widenColumn'; column: string; from: string; to: string }
-  | { table: string; action: 'refreshMetadata'; rows: number };
-
-export interface SchemaFailure {
-  /** Logical name of the Dataverse table. */
-  table: string;
-  error: ExportError;
-}
-
-export interface EnsureTablesResult {
-  actions: SchemaAction[];
-  failures: SchemaFailure[];
-}
+/** Moved to the destination port; re-exported for existing importers. */
+export type * from '../destination';
 
 export type DestinationRow = Record<string, SqlValue>;
 
-export interface SqlDestination {
+/** The SQL destination: the port plus row counting and reading back (verification, tests). */
+export interface SqlDestination extends Destination {
   readonly dialect: DialectName;
-  /** Creates or alters the profile's tables and refreshes the metadata tables. Idempotent. */
-  ensureTables(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<EnsureTablesResult>;
-  /** Applies one batch (see ApplyResult); data failures come back in `failed`, anything else throws an ExportError. */
-  applyBatch(table: TableMetadata, batch: ApplyBatch): Promise<ApplyResult>;
   /** Rows in the DES table of a Dataverse table. */
   countRows(logicalName: string): Promise<number>;
   /** All rows of the DES table of a Dataverse table, ordered by Id. */
   readRows(logicalName: string): Promise<DestinationRow[]>;
   /** All rows of any table of the profile by destination name (e.g. `crm_DeleteLog`), ordered by its first column. */
   readTable(tableName: string): Promise<DestinationRow[]>;
-  close(): Promise<void>;
 }
+
+export const isSqlDestination = (destination: Destination): destination is SqlDestination => 'dialect' in destination && 'readRows' in destination;
 
 export interface DestinationTarget {
   schema: string;

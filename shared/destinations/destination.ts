@@ -1,0 +1,77 @@
+/**
+ * The destination port: what the sync pipeline needs of any destination (SQL tables or the lake), so the
+ * initial sync, the change applier and failure resyncs feed both the same way. Capabilities only some
+ * destinations have are optional members; callers use them when present.
+ */
+import type { RowUpsert } from '../dataverse/changes';
+import type { ManyToManyRelationship, TableMetadata } from '../dataverse/metadata';
+import type { ExportError } from '../errors';
+
+export interface DeleteChange {
+  id: string;
+  /** The watermark of the delta token the delete came from. */
+  versionNumber: number;
+}
+
+export interface ApplyBatch {
+  upserts: RowUpsert[];
+  deletes: DeleteChange[];
+}
+
+export interface FailedChange {
+  id: string;
+  changeType: 'upsert' | 'delete';
+  reason: string;
+}
+
+export interface ColumnWidening {
+  column: string;
+  from: string;
+  to: string;
+}
+
+export interface ApplyResult {
+  upserted: number;
+  deleted: number;
+  /** Duplicates, older versions, upserts behind a tombstone, deletes behind a newer row or tombstone. */
+  skippedAsStale: number;
+  failed: FailedChange[];
+  /** Columns widened because a value was longer than the column. */
+  widened: ColumnWidening[];
+}
+
+export type SchemaAction =
+  | { table: string; action: 'createTable' }
+  | { table: string; action: 'addColumn'; column: string; type: string }
+  | { table: string; action: 'widenColumn'; column: string; from: string; to: string }
+  | { table: string; action: 'refreshMetadata'; rows: number };
+
+export interface SchemaFailure {
+  /** Logical name of the Dataverse table. */
+  table: string;
+  error: ExportError;
+}
+
+export interface EnsureTablesResult {
+  actions: SchemaAction[];
+  failures: SchemaFailure[];
+}
+
+export interface Destination {
+  /** Creates or evolves the profile's tables (and metadata). Idempotent. */
+  ensureTables(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<EnsureTablesResult>;
+  /** Applies one batch idempotently; data failures come back in `failed`, anything else throws an ExportError. */
+  applyBatch(table: TableMetadata, batch: ApplyBatch): Promise<ApplyResult>;
+  /** Live rows of a table, where the destination can count them cheaply (SQL); absent otherwise (lake). */
+  countRows?(logicalName: string): Promise<number>;
+  /** Told once a table's initial sync reached its deltaLink (the lake marks the entity `Completed`). */
+  completeInitialSync?(logicalNames: string[], at: Date): Promise<void>;
+  /** Periodic work the destination owns (lake snapshots and folder rollover); the maintenance timer calls it. */
+  maintain?(now: Date): Promise<MaintenanceReport>;
+  close(): Promise<void>;
+}
+
+export interface MaintenanceReport {
+  /** What changed, in words for the log (empty when nothing was due). */
+  done: string[];
+}

@@ -1,0 +1,35 @@
+/**
+ * A lake destination behind the destination port, with its timed work (`writeSnapshots`, `rollover`) as the
+ * port's `maintain`. Maintenance must not overlap a batch being applied (a rollover could finish a folder
+ * while a batch still appends into it; a snapshot could copy a partition mid-rewrite), so applies share a
+ * readers–writer lock that maintenance takes exclusively. The lock is per process: see docs/notes/lake-pipeline.md
+ * for what that leaves open across instances.
+ */
+import { Semaphore } from 'async-mutex';
+import type { Destination } from '../destination';
+import type { LakeDestination } from './destination';
+
+/** Batches of one profile applied at once in this process; maintenance waits for all of them to finish. */
+const CONCURRENT_APPLIES = 64;
+
+export function withMaintenance(lake: LakeDestination): Destination {
+  // Weighted: an apply takes one unit, maintenance all of them. Queued maintenance holds back later applies, so it is not starved.
+  const lock = new Semaphore(CONCURRENT_APPLIES);
+  return {
+    ensureTables: (tables, relationships) => lake.ensureTables(tables, relationships),
+    applyBatch: (table, batch) => lock.runExclusive(() => lake.applyBatch(table, batch), 1),
+    completeInitialSync: (logicalNames, at) => lake.completeInitialSync(logicalNames, at),
+    maintain: (now) =>
+      lock.runExclusive(async () => {
+        const snapshots = await lake.writeSnapshots(now);
+        const rollover = await lake.rollover(now);
+        return {
+          done: [
+            ...snapshots.written.map((snapshot) => `snapshot of ${snapshot.table} in ${snapshot.table}/Snapshot/${snapshot.folder}`),
+            ...(rollover.finished ? [`finished folder ${rollover.finished}, now writing ${rollover.current}`] : []),
+          ],
+        };
+      }, CONCURRENT_APPLIES),
+    close: () => lake.close(),
+  };
+}
