@@ -68,7 +68,23 @@ export interface Destination {
   completeInitialSync?(logicalNames: string[], at: Date): Promise<void>;
   /** Periodic work the destination owns (lake snapshots and folder rollover); the maintenance timer calls it. */
   maintain?(now: Date): Promise<MaintenanceReport>;
+  /** Removing rows a full resync did not see (SQL); absent where the destination cannot do it yet (lake). */
+  resync?: ResyncSweep;
   close(): Promise<void>;
+}
+
+/**
+ * A full resync (after an expired change-tracking token, or asked for) copies every row again; rows deleted in
+ * Dataverse meanwhile never show up as deletes. The destination remembers which ids the resync copied and, at its
+ * end, deletes the others with a tombstone at the resync's watermark.
+ */
+export interface ResyncSweep {
+  /** Forgets what an earlier resync of the table saw. */
+  start(logicalName: string): Promise<void>;
+  /** Remembers ids the resync copied. */
+  markSeen(logicalName: string, ids: readonly string[]): Promise<void>;
+  /** Deletes every row the resync did not see; returns how many were deleted. */
+  sweep(table: TableMetadata, watermark: number): Promise<number>;
 }
 
 export interface MaintenanceReport {

@@ -179,3 +179,14 @@ export function metadataRows(
   }
   return rows;
 }
+
+/**
+ * Ids a full resync has copied so far, per table. When the resync reaches its deltaLink, rows of the table that
+ * are not listed here no longer exist in Dataverse (they were deleted while the change-tracking token was
+ * expired) and are deleted with a tombstone. No key: a page copied twice after a crash lists its ids twice.
+ */
+export const resyncSeenTable = (prefix: string): FixedTable => ({
+  name: prefixed(prefix, 'ResyncSeen'),
+  columns: [required('EntityName', name128), required('RecordId', { kind: 'guid' })],
+  primaryKey: [],
+});

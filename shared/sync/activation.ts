@@ -108,6 +108,8 @@ export async function resyncTable(services: SyncServices, orchestrations: Orches
   if (running?.runtimeStatus === 'Running' || running?.runtimeStatus === 'Pending') return instanceId;
   try {
     await services.checkpoints.reset(profileName, table, 'resync');
+    // What an earlier, interrupted resync saw says nothing about this one.
+    await (await services.runtimes.get(profileName)).destination.resync?.start(table);
     await services.status.update(profileName, table, { phase: 'resync', lastError: null });
   } catch (error) {
     throw toExportError(error);

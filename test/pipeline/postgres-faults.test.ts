@@ -12,11 +12,11 @@ const TABLES = ['account', 'contact'];
 
 const phaseOf = async (p: ProductUnderTest, table: string) => (await p.deps.sync.checkpoints.read(PROFILE, table))?.value.phase;
 
-async function writeToSource(p: ProductUnderTest, method: 'POST' | 'PATCH', path: string, body: unknown): Promise<void> {
+async function writeToSource(p: ProductUnderTest, method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<void> {
   const response = await fetch(`${p.emulator.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${EMULATOR_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   expect(response.status).toBe(204);
 }
@@ -54,12 +54,14 @@ describe('on a PostgreSQL server while Dataverse throttles, fails and expires de
 
   it('re-baselines a table whose delta token expired and brings in the changes made meanwhile', async () => {
     const p = product();
-    const [updated] = [...sourceVersions(p.emulator, 'account').keys()];
-    if (!updated) throw new Error('no accounts');
+    const [updated, deletedMeanwhile] = [...sourceVersions(p.emulator, 'account').keys()];
+    if (!updated || !deletedMeanwhile) throw new Error('not enough accounts');
     p.emulator.faults.set({ expiredTokens: true });
     try {
       await writeToSource(p, 'PATCH', `accounts(${updated})`, { name: 'changed while the token expired' });
       await writeToSource(p, 'POST', 'accounts', { name: 'created while the token expired' });
+      // A delete the expired token can no longer report: only the resync's sweep can remove this row.
+      await writeToSource(p, 'DELETE', `accounts(${deletedMeanwhile})`);
       // The poller records the expired token after it has started the resync.
       const lastError = await waitFor('account re-baselining', async () => {
         const status = (await p.call('GET', `profiles/${PROFILE}/status`)).body as { tables: Array<{ table: string; lastError: { errorClass: string; message: string } | null }> };
@@ -73,7 +75,10 @@ describe('on a PostgreSQL server while Dataverse throttles, fails and expires de
     await waitFor('account back in delta phase', async () => ((await phaseOf(p, 'account')) === 'delta' ? true : undefined), 30_000);
     await waitForConvergence(p, PROFILE, TABLES);
     const destination = await sqlDestination(p, PROFILE);
-    const names = (await destination.readRows('account')).map((row) => row.name);
-    expect(names).toEqual(expect.arrayContaining(['changed while the token expired', 'created while the token expired']));
+    const rows = await destination.readRows('account');
+    expect(rows.map((row) => row.name)).toEqual(expect.arrayContaining(['changed while the token expired', 'created while the token expired']));
+    expect(rows.map((row) => row.Id)).not.toContain(deletedMeanwhile);
+    const deleteLog = await destination.readTable('dv_DeleteLog');
+    expect(deleteLog.map((row) => String(row.RecordId).toLowerCase())).toContain(deletedMeanwhile);
   }, 60_000);
 });

@@ -259,6 +259,26 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect((await destination.readRows('account'))[0]?.name).toBe('again');
     });
 
+    it('sweeps away, at the end of a full resync, the rows the resync did not see, and keeps them deleted', async () => {
+      const { destination } = await setup();
+      const [kept, vanished, alsoKept] = [accountUpsert(30, 100), accountUpsert(31, 100), accountUpsert(32, 100)];
+      await destination.applyBatch(account, { upserts: [kept, vanished, alsoKept], deletes: [] });
+      const sweep = destination.resync as NonNullable<typeof destination.resync>;
+      await sweep.start('account');
+      // The resync copies the rows Dataverse still has; one was deleted while the token was expired.
+      await destination.applyBatch(account, { upserts: [kept, alsoKept], deletes: [] });
+      await sweep.markSeen('account', [kept.id, alsoKept.id]);
+      await sweep.markSeen('account', [kept.id]);
+      expect(await sweep.sweep(account, 500)).toBe(1);
+      expect((await destination.readRows('account')).map((row) => row.Id).sort()).toEqual([kept.id, alsoKept.id].sort());
+      expect((await destination.readTable('crm_DeleteLog')).map((row) => [row.RecordId, row.VersionNumber])).toEqual([[vanished.id, 500]]);
+      // Its tombstone holds: a late copy from before the gap cannot bring it back; a recreate after it can.
+      expect(await destination.applyBatch(account, { upserts: [accountUpsert(31, 400)], deletes: [] })).toMatchObject({ upserted: 0, skippedAsStale: 1 });
+      expect(await destination.applyBatch(account, { upserts: [accountUpsert(31, 600)], deletes: [] })).toMatchObject({ upserted: 1 });
+      // The sweep forgets what it saw, so the next resync starts clean.
+      expect(await sweep.sweep(account, 700)).toBe(3);
+    });
+
     it('widens a column when a value is longer than it, losing nothing', async () => {
       const { destination } = await setup();
       const long = `${'x'.repeat(4000)}y`;

@@ -3,13 +3,14 @@
  * (`npx vitest -u` rewrites them; review the diff) and parsed by node-sql-parser in TransactSQL mode
  * where its grammar reaches. It has no MERGE, no `OPENJSON(...) WITH (...)` schema clause, no table
  * variables and no COUNT_BIG, so the apply, insert-from-JSON and count statements are checked by the
- * golden text and the live suite (`npm run test:mssql`) only.
+ * golden text and the live suite (`npm run test:mssql`) only; nor `TOP (@p) <qualified column>` (it reads the
+ * qualifier as an alias of the TOP expression), which the resync sweep's select uses.
  */
 import { Parser } from 'node-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { asFixedColumns } from '../../shared/destinations/sql/dialect';
 import { mssqlDialect } from '../../shared/destinations/sql/mssql-dialect';
-import { deleteLogTable, metadataTable, tombstoneTable } from '../../shared/schema/metadata-tables';
+import { deleteLogTable, metadataTable, resyncSeenTable, tombstoneTable } from '../../shared/schema/metadata-tables';
 import { buildTableModel } from '../../shared/schema/table-model';
 import { sampleTable } from '../../local/sample-org';
 
@@ -36,6 +37,8 @@ const statements: Array<{ name: string; sql: string; parses: boolean }> = [
   { name: 'insert-metadata-rows', sql: mssqlDialect.insertRows({ schema: 'dbo', name: stateMetadata.name }, stateMetadata.columns), parses: false },
   { name: 'select-all', sql: mssqlDialect.selectAll(target), parses: true },
   { name: 'count-rows', sql: mssqlDialect.countRows(target), parses: false },
+  { name: 'create-table-resyncseen', sql: mssqlDialect.createTable('dbo', resyncSeenTable('crm')), parses: true },
+  { name: 'select-unseen', sql: mssqlDialect.selectUnseen(target, { schema: 'dbo', name: 'crm_ResyncSeen' }), parses: false },
 ];
 
 const parser = new Parser();

@@ -12,6 +12,7 @@ import {
   metadataRows,
   metadataTable,
   metadataTableKinds,
+  resyncSeenTable,
   tombstoneTable,
   type FixedTable,
 } from '../../schema/metadata-tables';
@@ -85,6 +86,8 @@ interface Counts {
   stale: number;
 }
 
+/** Ids per round of the resync sweep: one select and one delete batch each. */
+const SWEEP_CHUNK = 1000;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TABLE_NAME = /^[A-Za-z0-9_]+$/;
 const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -122,8 +125,10 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
   const ref = (name: string): TableRef => ({ schema, name });
   const tombstones = tombstoneTable(prefix);
   const deleteLog = deleteLogTable(prefix);
+  const resyncSeen = resyncSeenTable(prefix);
   const fixedTables: FixedTable[] = [
     tombstones,
+    resyncSeen,
     ...(target.writeDeleteLog ? [deleteLog] : []),
     ...metadataTableKinds.map((kind) => metadataTable(prefix, kind)),
   ];
@@ -370,7 +375,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     }
   }
 
-  return {
+  const sqlDestination: SqlDestination = {
     dialect: dialect.name,
 
     async ensureTables(tables, relationships) {
@@ -446,6 +451,34 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       return result.sort((a, b) => String(a[first]).localeCompare(String(b[first]), 'en', { numeric: true }));
     },
 
+    resync: {
+      start: async (logicalName) => {
+        await connection.query(dialect.deleteMetadataRows(ref(resyncSeen.name)), [JSON.stringify([logicalName])]);
+      },
+      markSeen: async (logicalName, ids) => {
+        if (ids.length === 0) return;
+        const rows = ids.map((id) => ({ EntityName: logicalName, RecordId: id.toLowerCase() }));
+        await connection.query(dialect.insertRows(ref(resyncSeen.name), resyncSeen.columns), [JSON.stringify(rows)]);
+      },
+      async sweep(table, watermark) {
+        const seenRef = ref(resyncSeen.name);
+        const targetRef = ref(prefixed(prefix, table.logicalName));
+        let deleted = 0;
+        for (;;) {
+          const { rows } = await connection.query(dialect.selectUnseen(targetRef, seenRef), [table.logicalName, SWEEP_CHUNK]);
+          const ids = rows.map((row) => String(row.Id).toLowerCase());
+          if (ids.length === 0) break;
+          const result = await sqlDestination.applyBatch(table, { upserts: [], deletes: ids.map((id) => ({ id, versionNumber: watermark })) });
+          deleted += result.deleted;
+          // A row newer than the watermark (changed after the resync began) survives its delete: count it as seen.
+          await sqlDestination.resync?.markSeen(table.logicalName, ids);
+        }
+        await sqlDestination.resync?.start(table.logicalName);
+        return deleted;
+      },
+    },
+
     close: () => connection.close(),
   };
+  return sqlDestination;
 }

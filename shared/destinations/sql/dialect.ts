@@ -88,6 +88,8 @@ export interface SqlDialect {
   /** Parameters: rows as a JSON array keyed by column name. */
   insertRows(table: TableRef, columns: FixedColumn[]): Statement;
   selectAll(table: TableRef): Statement;
+  /** Ids of `table` that `seen` does not list for entity $1; at most $2 of them. */
+  selectUnseen(table: TableRef, seen: TableRef): Statement;
   countRows(table: TableRef): Statement;
 
   /**

@@ -192,6 +192,12 @@ export const mssqlDialect: SqlDialect = {
   },
 
   selectAll: (table) => `SELECT * FROM ${qualified(table)}`,
+  selectUnseen: (table, seen) =>
+    [
+      `SELECT TOP (@p2) t.${quote('Id')} AS ${quote('Id')} FROM ${qualified(table)} AS t`,
+      `WHERE NOT EXISTS (SELECT 1 FROM ${qualified(seen)} AS s WHERE s.${quote('EntityName')} = @p1 AND s.${quote('RecordId')} = t.${quote('Id')})`,
+      `ORDER BY t.${quote('Id')}`,
+    ].join('\n'),
   countRows: (table) => `SELECT COUNT_BIG(*) AS ${quote('rows')} FROM ${qualified(table)}`,
 
   classifyError,

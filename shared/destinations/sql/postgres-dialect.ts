@@ -223,6 +223,12 @@ export const postgresDialect: SqlDialect = {
   },
 
   selectAll: (table) => `SELECT * FROM ${qualified(table)}`,
+  selectUnseen: (table, seen) =>
+    [
+      `SELECT t.${quote('Id')} AS ${quote('Id')} FROM ${qualified(table)} AS t`,
+      `WHERE NOT EXISTS (SELECT 1 FROM ${qualified(seen)} AS s WHERE s.${quote('EntityName')} = $1::text AND s.${quote('RecordId')} = t.${quote('Id')})`,
+      `ORDER BY t.${quote('Id')} LIMIT $2::int`,
+    ].join('\n'),
   countRows: (table) => `SELECT count(*)::bigint AS ${quote('rows')} FROM ${qualified(table)}`,
 
   classifyError,
