@@ -330,7 +330,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
   /** The COPY path (see SqlDialect.staging): new ids straight into the table, the rest through staging. */
   async function copyUpserts(session: Required<SqlSession>, layout: Layout, entity: string, upserts: UpsertChange[]): Promise<number> {
     const staging = layout.staging as NonNullable<Layout['staging']>;
-    const { rows } = await session.query(staging.knownIds, [JSON.stringify(upserts.map((change) => change.id)), entity]);
+    // Ids are validated GUIDs (see applyBatch), so the array literal needs no quoting.
+    const { rows } = await session.query(staging.knownIds, [`{${upserts.map((change) => change.id).join(',')}}`, entity]);
     const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
     const now = String(rows.find((row) => row.now !== null)?.now);
     const fresh = upserts.filter((change) => !known.has(change.id));

@@ -154,10 +154,11 @@ export const postgresDialect: SqlDialect = {
   staging: {
     knownIds: (tables) =>
       [
+        // An array parameter (not JSON) and UNION ALL (the caller builds a set): this runs once per batch.
         `SELECT ${quote('Id')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.target)}`,
-        `  WHERE ${quote('Id')} IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
-        `UNION SELECT ${quote('RecordId')}::text, NULL FROM ${qualified(tables.tombstones)}`,
-        `  WHERE ${quote('EntityName')} = $2::text AND ${quote('RecordId')} IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+        `  WHERE ${quote('Id')} = ANY($1::uuid[])`,
+        `UNION ALL SELECT ${quote('RecordId')}::text, NULL FROM ${qualified(tables.tombstones)}`,
+        `  WHERE ${quote('EntityName')} = $2::text AND ${quote('RecordId')} = ANY($1::uuid[])`,
         `UNION ALL SELECT NULL, ${NOW_UTC}::text`,
       ].join('\n'),
     copyIntoTable: (tables, columns) => {
