@@ -5,7 +5,8 @@
  */
 import type { RowUpsert } from '../dataverse/changes';
 import type { ManyToManyRelationship, TableMetadata } from '../dataverse/metadata';
-import type { ExportError } from '../errors';
+import type { z } from 'zod';
+import { ExportError } from '../errors';
 
 export interface DeleteChange {
   id: string;
@@ -90,4 +91,15 @@ export interface ResyncSweep {
 export interface MaintenanceReport {
   /** What changed, in words for the log (empty when nothing was due). */
   done: string[];
+}
+
+/** Validates a destination's settings; the first problem becomes a config error naming its field. */
+export function parseDestinationConfig<T>(schema: z.ZodType<T>, config: unknown, kind: string): T {
+  const parsed = schema.safeParse(config);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ExportError('config', `Invalid ${kind} destination settings: ${issue?.message ?? 'unknown problem'}.`, {
+    where: `destination.${issue?.path.join('.') ?? ''}`,
+    fix: 'Check the destination section of the export profile.',
+  });
 }

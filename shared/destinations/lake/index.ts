@@ -6,6 +6,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ExportError } from '../../errors';
 import { defaultContainerName, lakeDestinationConfigSchema, type LakeDestinationConfig, type ParsedLakeDestinationConfig } from './config';
+import { parseDestinationConfig } from '../destination';
 import { createLakeDestination, type LakeDependencies, type LakeDestination } from './destination';
 
 export type { LakeDestinationConfig } from './config';
@@ -17,15 +18,7 @@ export interface LakeDestinationDependencies extends LakeDependencies {
 }
 
 function parseConfig(config: LakeDestinationConfig): ParsedLakeDestinationConfig {
-  const parsed = lakeDestinationConfigSchema.safeParse(config);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ExportError('config', `Invalid lake destination settings: ${issue?.message ?? 'unknown problem'}.`, {
-      where: `destination.${issue?.path.join('.') ?? ''}`,
-      fix: 'Check the destination section of the export profile.',
-    });
-  }
-  return parsed.data;
+  return parseDestinationConfig(lakeDestinationConfigSchema, config, 'lake');
 }
 
 export function openLakeDestination(config: LakeDestinationConfig, dependencies: LakeDestinationDependencies = {}): LakeDestination {

@@ -6,6 +6,7 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ExportError } from '../../errors';
 import { validatePrefix, validateSchemaName } from '../../schema/identifiers';
+import { parseDestinationConfig } from '../destination';
 import { sqlDestinationConfigSchema, type ParsedSqlDestinationConfig, type SqlDestinationConfig } from './config';
 import type { SqlConnection } from './connection';
 import { createSqlDestination, type SqlDestination } from './destination';
@@ -25,18 +26,11 @@ export interface DestinationDependencies {
 }
 
 function parseConfig(config: SqlDestinationConfig): ParsedSqlDestinationConfig {
-  const parsed = sqlDestinationConfigSchema.safeParse(config);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ExportError('config', `Invalid SQL destination settings: ${issue?.message ?? 'unknown problem'}.`, {
-      where: `destination.${issue?.path.join('.') ?? ''}`,
-      fix: 'Check the destination section of the export profile.',
-    });
-  }
+  const parsed = parseDestinationConfig(sqlDestinationConfigSchema, config, 'SQL');
   // Checked before connecting, so a bad name never opens a connection.
-  validateSchemaName(parsed.data.schema);
-  validatePrefix(parsed.data.prefix);
-  return parsed.data;
+  validateSchemaName(parsed.schema);
+  validatePrefix(parsed.prefix);
+  return parsed;
 }
 
 async function connectionString(connection: { connectionString: string } | { keyVaultSecretUri: string }, credential: () => TokenCredential) {
