@@ -1,7 +1,7 @@
 /**
- * Picks Azurite's data folder for `npm start`: the persistent `.azurite/local` (so a restarted host finds
- * its checkpoints), unless another running start holds it — then a folder of this run's own, so two runs
- * never share Azurite's files.
+ * Picks the data folder of an `npm start` run (Azurite, PGlite, the emulator's writes): the persistent
+ * `<root>/local`, so a restarted run finds its checkpoints and data again, unless another running start holds it —
+ * then a folder of this run's own, so two runs never share files.
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
