@@ -14,7 +14,7 @@ import { loadSettings } from '../shared/config/settings';
 import { ExportError } from '../shared/errors';
 import { createStorageClients } from '../shared/storage/clients';
 import { startAzurite, type RunningAzurite } from './azurite/azurite';
-import { claimDataFolder, type DataFolder } from './azurite/data-folder';
+import { claimDataFolder, type DataFolder } from './data-folder';
 import { startEmulator, type Emulator } from './emulator/server';
 import { consoleLog, type MinimumLogLevel } from './host/console-log';
 import { startLocalHost, type LocalHost } from './host/host';
