@@ -60,7 +60,10 @@ export async function applyChanges(services: SyncServices, message: unknown, del
     outcome = await applyBatch(services, batch);
   } catch (error) {
     const failure = toExportError(error);
-    const decision = decideRetry(failure, batch.attempt, (await services.runtimes.get(batch.profile).catch(() => undefined))?.profile ?? { retryCount: 0, retryIntervalSeconds: 0 }, services.now());
+    // The rules come from the stored profile, not its runtime: building the runtime is what may just have failed.
+    const profile = await services.profiles.get(batch.profile);
+    const rules = profile?.value ?? { retryCount: 0, retryIntervalSeconds: 0 };
+    const decision = decideRetry(failure, batch.attempt, rules, services.now());
     if (decision.action === 'retry') {
       await services.queue.send([{ ...batch, attempt: decision.attempt }], { deliverAt: decision.deliverAt });
       outcome = { outcome: 'retry-scheduled', attempt: decision.attempt, deliverAt: decision.deliverAt };
