@@ -122,9 +122,14 @@ export async function createOrchestrationDriver<Deps>(options: {
     if (!orchestrator) throw new ExportError('config', `No orchestration named '${entity.name}' is registered`);
     const state = running.get(entity.rowKey);
     let input: unknown = JSON.parse(entity.input);
-    const update = async (changes: Partial<InstanceEntity>) => {
+    // Saves of one instance go out one after another, each with the state as it is then: an unawaited custom
+    // status save must never land after (and so overwrite) the final Completed or Failed.
+    let saved: Promise<unknown> = Promise.resolve();
+    const update = (changes: Partial<InstanceEntity>): Promise<unknown> => {
       Object.assign(entity, changes, { lastUpdatedTime: new Date().toISOString() });
-      await save(entity);
+      const snapshot = { ...entity };
+      saved = saved.catch(() => undefined).then(() => save(snapshot));
+      return saved;
     };
     await update({ runtimeStatus: 'Running' });
     try {
