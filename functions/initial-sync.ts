@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { nextCycle, summarize, tablesThisCycle, type InitialSyncInput, type PageCopied } from '../shared/sync/initial-sync-plan';
+import { nextCycle, progressAfter, summarize, tablesThisCycle, type InitialSyncInput, type PageCopied } from '../shared/sync/initial-sync-plan';
 import { INITIAL_SYNC_ORCHESTRATION } from '../shared/sync/activation';
 import { COPY_PAGE_ACTIVITY } from './copy-page';
 import type { OrchestrationFunction, Orchestrator } from './definition';
@@ -23,9 +23,9 @@ export const initialSyncOrchestrator: Orchestrator = function* (context) {
   const copied = (yield context.df.Task.all(
     tables.map((table) => context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, { profile: input.profile, table })),
   )) as PageCopied[];
-  const next = nextCycle(input, copied);
-  const tableCount = new Set([...input.pending, ...Object.keys(input.progress)]).size;
-  const status = summarize(next?.progress ?? { ...input.progress, ...Object.fromEntries(copied.map((c) => [c.table, c])) }, tableCount);
+  const progress = progressAfter(input, copied);
+  const next = nextCycle(input, progress);
+  const status = summarize(progress, new Set([...input.pending, ...Object.keys(input.progress)]).size);
   context.df.setCustomStatus(status);
   if (next) {
     context.df.continueAsNew(next);
