@@ -1,0 +1,92 @@
+/**
+ * `npm run host`: the local host alone, as its own process — what `func start` is to Azure. Storage, the
+ * change queue and the rest come from local.settings.json and the environment (AzureWebJobsStorage must
+ * point at a running Azurite or storage account). Several of these processes on the same storage are the
+ * local picture of a scaled-out Function App: they share the queues, leases and orchestration instances.
+ *
+ * When it is listening it prints one JSON line on stdout, `{"ready":true,"baseUrl":…,"pid":…}`, so a
+ * parent (benchmarks, the chaos suite) can wait for it; SIGTERM or SIGINT closes it cleanly, and a SIGKILL
+ * is the crash the product must survive.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
+import { functionTable } from '../../functions/table';
+import { loadSettings } from '../../shared/config/settings';
+import { ExportError } from '../../shared/errors';
+import { createStorageClients } from '../../shared/storage/clients';
+import { consoleLog, type MinimumLogLevel } from './console-log';
+import { startLocalHost } from './host';
+import { readLocalSettings } from './local-settings-file';
+
+const repoRoot = path.resolve(__dirname, '../..');
+
+const optionsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65_535),
+  // Initial-sync tuning that Azure fixes in code; tests and benchmarks set it to see more pages per table.
+  'page-size': z.coerce.number().int().min(1).max(5000).optional(),
+  'fan-out': z.coerce.number().int().min(1).max(64).optional(),
+});
+
+function parseOptions(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string', default: '7071' }, 'page-size': { type: 'string' }, 'fan-out': { type: 'string' } },
+    strict: true,
+  });
+  const parsed = optionsSchema.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'option');
+    throw new ExportError('config', `--${name} is not valid: ${issue?.message ?? 'unknown reason'}`, {
+      where: `--${name}`,
+      fix: '--port 0–65535 (0: any free port), --page-size 1–5000, --fan-out 1–64.',
+    });
+  }
+  return parsed.data;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const env: Record<string, string | undefined> = { ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))), ...process.env };
+  const settings = loadSettings(env);
+  const log = consoleLog((env.LOG_LEVEL as MinimumLogLevel | undefined) ?? 'information');
+  const functionKey = env.LOCAL_FUNCTION_KEY || randomBytes(24).toString('base64url');
+  const built: { deps?: FunctionDeps } = {};
+  const host = await startLocalHost({
+    definitions: functionTable,
+    createDeps: ({ orchestrations }) =>
+      (built.deps = createFunctionDeps(env, () => orchestrations, {
+        ...(options['page-size'] ? { pageSize: options['page-size'] } : {}),
+        ...(options['fan-out'] ? { fanOut: options['fan-out'] } : {}),
+      })),
+    storage: createStorageClients(settings.storage),
+    env,
+    port: options.port,
+    keys: { functionKey, masterKey: randomBytes(24).toString('base64url') },
+    log,
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping`);
+    await host.close();
+    await built.deps?.sync.runtimes.closeAll();
+    await built.deps?.sync.queue.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // Started by startHostProcess: a parent that dies (even by SIGKILL) takes this host with it.
+  process.once('disconnect', () => process.exit(0));
+  if (!env.LOCAL_FUNCTION_KEY) log.warn(`function key for this run (send it as x-functions-key): ${functionKey}`);
+  process.stdout.write(`${JSON.stringify({ ready: true, baseUrl: host.baseUrl, pid: process.pid })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
