@@ -49,6 +49,8 @@ export interface Arrival {
 
 export interface ArrivalLog {
   read(): Promise<Arrival[]>;
+  /** How many versions arrived since the last clear, and the first and last commit among them. */
+  summary(): Promise<{ rows: number; firstCommit: number; lastCommit: number }>;
   clear(): Promise<void>;
   close(): Promise<void>;
 }
@@ -86,6 +88,14 @@ export async function installArrivalLog(connectionString: string): Promise<Arriv
         `SELECT id::text AS id, version::text AS version, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 * 1000 AS committed FROM dvx_bench.arrivals`,
       );
       return result.rows.map((row) => ({ id: row.id, version: Number(row.version), committedAt: row.committed }));
+    },
+    async summary() {
+      const result = await client.query<{ rows: string; first: number | null; last: number | null }>(
+        `SELECT count(*)::text AS rows, extract(epoch FROM min(pg_xact_commit_timestamp(xmin)))::float8 * 1000 AS first,
+           extract(epoch FROM max(pg_xact_commit_timestamp(xmin)))::float8 * 1000 AS last FROM dvx_bench.arrivals`,
+      );
+      const row = result.rows[0];
+      return { rows: Number(row?.rows ?? 0), firstCommit: row?.first ?? NaN, lastCommit: row?.last ?? NaN };
     },
     async clear() {
       await client.query('TRUNCATE dvx_bench.arrivals');
