@@ -102,7 +102,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       rows: { account: sampleCounts(accounts).account },
     });
     // The source alone, as fast as it goes with the same concurrency: the most this machine can send.
-    const alone = await paced(workload, 1_000_000, ALONE_SECONDS, concurrency);
+    const alone = await paced(workload, 1_000_000, Math.min(ALONE_SECONDS, seconds), concurrency);
 
     const host = await product.startHost();
     await activateAccounts(product, host);
