@@ -45,6 +45,8 @@ export interface EmulatorOptions {
   statePath?: string;
   /** Told of every committed write, as it commits: the delta-latency benchmark's source clock. */
   onWrite?: (write: SourceWrite) => void;
+  /** Told when a delta read starts (its first page): it covers every change up to `upToVersion`. */
+  onDeltaRead?: (read: { table: string; upToVersion: number }) => void;
 }
 
 /** One committed change: `version` is the row's new versionnumber (for a delete, its tombstone's). */
@@ -132,13 +134,13 @@ class EmulatorHandler {
     private readonly token: string | undefined,
     private readonly retentionMs: number,
     private readonly persist: () => void,
-    private readonly onWrite: ((write: SourceWrite) => void) | undefined,
+    private readonly observers: Pick<EmulatorOptions, 'onWrite' | 'onDeltaRead'>,
   ) {}
 
   /** Right after a write, before anything else can write: the store's current version is this write's. */
   private committed(table: TableMetadata, id: string, kind: SourceWrite['kind']): void {
     this.persist();
-    this.onWrite?.({ table: table.logicalName, id, kind, version: this.store.currentVersion });
+    this.observers.onWrite?.({ table: table.logicalName, id, kind, version: this.store.currentVersion });
   }
 
   private inFlight = 0;
@@ -356,6 +358,7 @@ class EmulatorHandler {
       if (this.faults.settings.expiredTokens || this.store.now() - token.issuedAt > this.retentionMs) {
         throw new HttpError(400, '0x80044352', 'Version stamp associated with the client has expired. Please perform a full sync.');
       }
+      if (!cookie) this.observers.onDeltaRead?.({ table: table.logicalName, upToVersion: versionStamp });
       const { items, more } = this.store.changes(table.logicalName, token.version, versionStamp, cookie?.position ?? 0, pageSize);
       const value: Json[] = items.map((item) =>
         item.kind === 'upsert'
@@ -503,7 +506,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}/api/data/v9.2/`;
-  const handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS, persist, options.onWrite);
+  const handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS, persist, options);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => void handler.handle(request, response));
   return {
     baseUrl,

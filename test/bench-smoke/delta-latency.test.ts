@@ -15,5 +15,11 @@ describe('delta-latency benchmark (smoke size)', () => {
     expect(latency.p50).toBeLessThanOrEqual(latency.p95 as number);
     expect(latency.p95).toBeLessThanOrEqual(latency.p99 as number);
     expect(latency.p99).toBeLessThanOrEqual(latency.max as number);
+    // The two parts of the split each take time and neither exceeds the whole.
+    for (const part of ['writeToDeltaReadMs', 'deltaReadToCommitMs']) {
+      const split = figures[part] as Record<string, number>;
+      expect(split.p50, part).toBeGreaterThan(0);
+      expect(split.max, part).toBeLessThanOrEqual(latency.max as number);
+    }
   }, 90_000);
 });

@@ -7,6 +7,7 @@
  * emulator's commit time of the write. Reports p50/p95/p99/max, the rate achieved, the backlog at the end of
  * the window (changes not yet in the destination, queue messages) and how long it took to reach zero, the
  * backlog over the window, the emulator's own write rate alone (no host running), and the CPU each part used.
+ * The latency is split at the start of the poller's delta read that covered the change (the emulator reports it).
  */
 import { QueueServiceClient } from '@azure/storage-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,6 +65,20 @@ async function paced(workload: Workload, rate: number, seconds: number, concurre
   return { sent: launched, failed, seconds: (performance.now() - started) / 1000 };
 }
 
+interface DeltaRead {
+  at: number;
+  upToVersion: number;
+}
+
+/** When the poller's delta read that first covered each write started (writes and reads both in time order). */
+function readTimes(writes: readonly TimedWrite[], reads: readonly DeltaRead[]): Array<number | undefined> {
+  let next = 0;
+  return writes.map((write) => {
+    while (next < reads.length && !((reads[next] as DeltaRead).upToVersion >= write.version && (reads[next] as DeltaRead).at >= write.at)) next++;
+    return reads[next]?.at;
+  });
+}
+
 function latencyFigures(latencies: number[]): Record<string, number> {
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
@@ -86,11 +101,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const concurrency = option(args, 'concurrency', 32);
 
   const writes: TimedWrite[] = [];
+  const deltaReads: DeltaRead[] = [];
   let recording = false;
   const product = await startBenchProduct({
     accounts,
-    onWrite: (write) => {
-      if (recording && write.table === 'account') writes.push({ ...write, at: Date.now() });
+    observers: {
+      onWrite: (write) => {
+        if (recording && write.table === 'account') writes.push({ ...write, at: Date.now() });
+      },
+      onDeltaRead: (read) => {
+        if (read.table === 'account') deltaReads.push({ at: Date.now(), upToVersion: read.upToVersion });
+      },
     },
   });
   try {
@@ -131,6 +152,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       } while (arrived.some((time) => time === undefined) && Date.now() < drainDeadline);
 
       const latencies = writes.flatMap((write, index) => (arrived[index] === undefined ? [] : [(arrived[index] as number) - write.at]));
+      // The split: write → the start of the delta read that covered it (poll tick + the poll's own steps before
+      // reading), then that read → destination commit (rest of the poll, the queue, the apply).
+      const read = readTimes(writes, deltaReads);
+      const untilRead = writes.flatMap((write, index) => (read[index] === undefined ? [] : [(read[index] as number) - write.at]));
+      const readToCommit = writes.flatMap((_, index) => (read[index] === undefined || arrived[index] === undefined ? [] : [(arrived[index] as number) - (read[index] as number)]));
+      const readsInWindow = deltaReads.filter((entry) => entry.at >= windowStart && entry.at <= windowEnd).length;
       const ofKind = (kind: TimedWrite['kind']) =>
         writes.flatMap((write, index) => (write.kind === kind && arrived[index] !== undefined ? [(arrived[index] as number) - write.at] : []));
       const pendingAt = (time: number) => writes.filter((write, index) => write.at <= time && !((arrived[index] ?? Infinity) <= time)).length;
@@ -155,6 +182,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         latencyMs: overall,
         upsertLatencyMs: latencyFigures(ofKind('upsert')),
         deleteLatencyMs: latencyFigures(ofKind('delete')),
+        writeToDeltaReadMs: latencyFigures(untilRead),
+        deltaReadToCommitMs: latencyFigures(readToCommit),
+        deltaReadsPerSecond: round(readsInWindow / ((windowEnd - windowStart) / 1000), 2),
         notArrived: arrived.filter((time) => time === undefined).length,
         backlogChangesAtEnd: pendingAt(windowEnd),
         backlogChangesEvery10Seconds: backlogEvery10Seconds,

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Client } from 'pg';
 import { z } from 'zod';
-import type { SourceWrite } from '../../local/emulator/server';
+import type { EmulatorOptions, SourceWrite } from '../../local/emulator/server';
 import type { HostProcess } from '../../local/host/process';
 import { startProcessProduct, type ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
@@ -18,9 +18,9 @@ export const SCHEMA = 'bench';
 export const SAMPLE_SEED = 3;
 
 /** Starts the product with commit timestamps on, so a row's arrival is the commit of the transaction that wrote it. */
-export function startBenchProduct(options: { accounts: number; onWrite?: (write: SourceWrite) => void; env?: Record<string, string> }): Promise<ProcessProduct> {
+export function startBenchProduct(options: { accounts: number; observers?: Pick<EmulatorOptions, 'onWrite' | 'onDeltaRead'>; env?: Record<string, string> }): Promise<ProcessProduct> {
   return startProcessProduct({
-    emulator: { seed: SAMPLE_SEED, accounts: options.accounts, ...(options.onWrite ? { onWrite: options.onWrite } : {}) },
+    emulator: { seed: SAMPLE_SEED, accounts: options.accounts, ...options.observers },
     postgres: { settings: { track_commit_timestamp: 'on' } },
     ...(options.env ? { env: options.env } : {}),
   });
