@@ -151,19 +151,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         arrived = arrivalTimes(writes, await arrivals.read());
       } while (arrived.some((time) => time === undefined) && Date.now() < drainDeadline);
 
-      const latencies = writes.flatMap((write, index) => (arrived[index] === undefined ? [] : [(arrived[index] as number) - write.at]));
+      const latenciesOf = (kinds: ReadonlyArray<TimedWrite['kind']>) =>
+        writes.flatMap((write, index) => (kinds.includes(write.kind) && arrived[index] !== undefined ? [(arrived[index] as number) - write.at] : []));
       // The split: write → the start of the delta read that covered it (poll tick + the poll's own steps before
       // reading), then that read → destination commit (rest of the poll, the queue, the apply).
       const read = readTimes(writes, deltaReads);
       const untilRead = writes.flatMap((write, index) => (read[index] === undefined ? [] : [(read[index] as number) - write.at]));
       const readToCommit = writes.flatMap((_, index) => (read[index] === undefined || arrived[index] === undefined ? [] : [(arrived[index] as number) - (read[index] as number)]));
       const readsInWindow = deltaReads.filter((entry) => entry.at >= windowStart && entry.at <= windowEnd).length;
-      const ofKind = (kind: TimedWrite['kind']) =>
-        writes.flatMap((write, index) => (write.kind === kind && arrived[index] !== undefined ? [(arrived[index] as number) - write.at] : []));
       const pendingAt = (time: number) => writes.filter((write, index) => write.at <= time && !((arrived[index] ?? Infinity) <= time)).length;
       const lastArrival = Math.max(...arrived.map((time) => time ?? Infinity));
       const backlogEvery10Seconds = Array.from({ length: Math.floor(seconds / 10) }, (_, index) => pendingAt(windowStart + (index + 1) * 10_000));
-      const overall = latencyFigures(latencies);
+      const overall = latencyFigures(latenciesOf(['upsert', 'delete']));
       return {
         benchmark: 'delta-latency',
         targetRate: rate,
@@ -180,8 +179,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         upserts: writes.filter((write) => write.kind === 'upsert').length,
         deletes: writes.filter((write) => write.kind === 'delete').length,
         latencyMs: overall,
-        upsertLatencyMs: latencyFigures(ofKind('upsert')),
-        deleteLatencyMs: latencyFigures(ofKind('delete')),
+        upsertLatencyMs: latencyFigures(latenciesOf(['upsert'])),
+        deleteLatencyMs: latencyFigures(latenciesOf(['delete'])),
         writeToDeltaReadMs: latencyFigures(untilRead),
         deltaReadToCommitMs: latencyFigures(readToCommit),
         deltaReadsPerSecond: round(readsInWindow / ((windowEnd - windowStart) / 1000), 2),
