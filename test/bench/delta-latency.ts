@@ -160,7 +160,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const untilRead = writes.flatMap((write, index) => (read[index] === undefined ? [] : [(read[index] as number) - write.at]));
       const readToCommit = writes.flatMap((_, index) => (read[index] === undefined || arrived[index] === undefined ? [] : [(arrived[index] as number) - (read[index] as number)]));
       const readsInWindow = deltaReads.filter((entry) => entry.at >= windowStart && entry.at <= windowEnd).length;
-      const pendingAt = (time: number) => writes.filter((write, index) => write.at <= time && !((arrived[index] ?? Infinity) <= time)).length;
+      const pendingWritesAt = (time: number) => writes.filter((write, index) => write.at <= time && !((arrived[index] ?? Infinity) <= time));
+      const pendingAt = (time: number) => pendingWritesAt(time).length;
       const lastArrival = Math.max(...arrived.map((time) => time ?? Infinity));
       const backlogEvery10Seconds = Array.from({ length: Math.floor(seconds / 10) }, (_, index) => pendingAt(windowStart + (index + 1) * 10_000));
       const overall = latencyFigures(latenciesOf(['upsert', 'delete']));
@@ -187,6 +188,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         deltaReadsPerSecond: round(readsInWindow / ((windowEnd - windowStart) / 1000), 2),
         notArrived: arrived.filter((time) => time === undefined).length,
         backlogChangesAtEnd: pendingAt(windowEnd),
+        backlogRowsAtEnd: new Set(pendingWritesAt(windowEnd).map((write) => write.id)).size,
         backlogChangesEvery10Seconds: backlogEvery10Seconds,
         queueMessagesAtEnd: queueAtEnd,
         queueMessagesMax: Math.max(0, ...queueSamples),
