@@ -43,6 +43,18 @@ export interface EmulatorOptions {
   now?: () => number;
   /** A JSON file holding the writes: loaded at start when it exists, rewritten after every write. */
   statePath?: string;
+  /** Told of every committed write, as it commits: the delta-latency benchmark's source clock. */
+  onWrite?: (write: SourceWrite) => void;
+  /** Told when a delta read starts (its first page): it covers every change up to `upToVersion`. */
+  onDeltaRead?: (read: { table: string; upToVersion: number }) => void;
+}
+
+/** One committed change: `version` is the row's new versionnumber (for a delete, its tombstone's). */
+export interface SourceWrite {
+  table: string;
+  id: string;
+  kind: 'upsert' | 'delete';
+  version: number;
 }
 
 export interface EmulatorStats {
@@ -122,7 +134,14 @@ class EmulatorHandler {
     private readonly token: string | undefined,
     private readonly retentionMs: number,
     private readonly persist: () => void,
+    private readonly observers: Pick<EmulatorOptions, 'onWrite' | 'onDeltaRead'>,
   ) {}
+
+  /** Right after a write, before anything else can write: the store's current version is this write's. */
+  private committed(table: TableMetadata, id: string, kind: SourceWrite['kind']): void {
+    this.persist();
+    this.observers.onWrite?.({ table: table.logicalName, id, kind, version: this.store.currentVersion });
+  }
 
   private inFlight = 0;
 
@@ -189,7 +208,7 @@ class EmulatorHandler {
     if (method === 'PATCH' && id !== undefined) return this.upsert(request, response, table, id);
     if (method === 'DELETE' && id !== undefined) {
       if (!this.store.delete(table.logicalName, id)) throw this.rowNotFound(table, id);
-      this.persist();
+      this.committed(table, id, 'delete');
       return send(response, 204, undefined);
     }
     throw new HttpError(405, '0x80060888', `${method} is not supported on '${first}'.`);
@@ -339,6 +358,7 @@ class EmulatorHandler {
       if (this.faults.settings.expiredTokens || this.store.now() - token.issuedAt > this.retentionMs) {
         throw new HttpError(400, '0x80044352', 'Version stamp associated with the client has expired. Please perform a full sync.');
       }
+      if (!cookie) this.observers.onDeltaRead?.({ table: table.logicalName, upToVersion: versionStamp });
       const { items, more } = this.store.changes(table.logicalName, token.version, versionStamp, cookie?.position ?? 0, pageSize);
       const value: Json[] = items.map((item) =>
         item.kind === 'upsert'
@@ -393,7 +413,7 @@ class EmulatorHandler {
     delete values[table.primaryIdAttribute];
     try {
       const stored = this.store.create(table.logicalName, values, typeof id === 'string' ? id : undefined);
-      this.persist();
+      this.committed(table, stored.id, 'upsert');
       this.written(request, response, table, stored, 204);
     } catch (error) {
       if (error instanceof WriteConflict) throw new HttpError(412, '0x80040237', error.message);
@@ -406,7 +426,7 @@ class EmulatorHandler {
     const values = this.fromWebApi(table, await readBody(request));
     delete values[table.primaryIdAttribute];
     const stored = this.store.update(table.logicalName, id, values) ?? this.store.create(table.logicalName, values, id);
-    this.persist();
+    this.committed(table, stored.id, 'upsert');
     this.written(request, response, table, stored, 204);
   }
 
@@ -486,7 +506,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}/api/data/v9.2/`;
-  const handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS, persist);
+  const handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS, persist, options);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => void handler.handle(request, response));
   return {
     baseUrl,

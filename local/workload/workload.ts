@@ -52,7 +52,11 @@ function valuesFor(table: WorkloadTable, next: () => number, step: number): Reco
 }
 
 export interface Workload {
-  /** Performs one operation and says what it did. */
+  /**
+   * Performs one operation and says what it did. Calls may overlap (the delta-latency benchmark keeps many
+   * in flight): a row with an operation in flight is not picked for another, so the org never sees an
+   * update race its row's delete.
+   */
   step(): Promise<Operation>;
   /** Ids of rows the workload believes exist, per table (for checks). */
   alive(table: WorkloadTable): ReadonlySet<string>;
@@ -81,12 +85,20 @@ export function createWorkload(options: WorkloadOptions): Workload {
     }
   };
 
-  const takeRandom = (list: string[]): string | undefined => {
-    if (list.length === 0) return undefined;
-    const index = Math.floor(next() * list.length);
+  const inFlight = new Set<string>();
+  /** A random position in `list` whose row has no operation in flight; a few tries, then none. */
+  const idleIndex = (list: string[]): number | undefined => {
+    for (let attempt = 0; attempt < 8 && list.length > 0; attempt++) {
+      const index = Math.floor(next() * list.length);
+      if (!inFlight.has(list[index] as string)) return index;
+    }
+    return undefined;
+  };
+
+  const takeAt = (list: string[], index: number): string => {
     const [taken] = list.splice(index, 1, list[list.length - 1] as string);
     list.pop();
-    return taken;
+    return taken as string;
   };
 
   const choose = (): OperationKind => {
@@ -106,32 +118,44 @@ export function createWorkload(options: WorkloadOptions): Workload {
       const set = entitySets[table];
       let kind = choose();
       if (kind === 'recreate' && deleted[table].length === 0) kind = 'delete';
-      if ((kind === 'update' || kind === 'delete') && alive[table].length === 0) kind = 'create';
+      const target = kind === 'update' || kind === 'delete' ? idleIndex(alive[table]) : undefined;
+      if ((kind === 'update' || kind === 'delete') && target === undefined) kind = 'create';
       const values = valuesFor(table, next, steps);
+      const perform = async (id: string, write: () => Promise<void>): Promise<Operation> => {
+        inFlight.add(id);
+        try {
+          await write();
+        } finally {
+          inFlight.delete(id);
+        }
+        return { kind, table, id };
+      };
       switch (kind) {
         case 'create': {
           const id = randomUUIDFrom(next);
-          await request('POST', set, { [`${table}id`]: id, ...values });
-          alive[table].push(id);
-          return { kind, table, id };
+          return perform(id, async () => {
+            await request('POST', set, { [`${table}id`]: id, ...values });
+            alive[table].push(id);
+          });
         }
         case 'update': {
-          const id = alive[table][Math.floor(next() * alive[table].length)] as string;
-          await request('PATCH', `${set}(${id})`, values);
-          return { kind, table, id };
+          const id = alive[table][target as number] as string;
+          return perform(id, () => request('PATCH', `${set}(${id})`, values));
         }
         case 'delete': {
-          const id = takeRandom(alive[table]) as string;
-          await request('DELETE', `${set}(${id})`);
-          deleted[table].push(id);
-          return { kind, table, id };
+          const id = takeAt(alive[table], target as number);
+          return perform(id, async () => {
+            await request('DELETE', `${set}(${id})`);
+            deleted[table].push(id);
+          });
         }
         case 'recreate': {
           // Dataverse lets a client create a row with the id of a deleted one: the DES failure mode to beat.
-          const id = takeRandom(deleted[table]) as string;
-          await request('POST', set, { [`${table}id`]: id, ...values });
-          alive[table].push(id);
-          return { kind, table, id };
+          const id = takeAt(deleted[table], Math.floor(next() * deleted[table].length));
+          return perform(id, async () => {
+            await request('POST', set, { [`${table}id`]: id, ...values });
+            alive[table].push(id);
+          });
         }
       }
     },

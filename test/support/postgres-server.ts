@@ -54,7 +54,12 @@ async function waitUntilReady(connectionString: string, log: () => string): Prom
   }
 }
 
-export async function startPostgresServer(): Promise<PostgresServer> {
+export interface PostgresServerOptions {
+  /** More server settings (`-c name=value`), e.g. track_commit_timestamp for the delta-latency benchmark. */
+  settings?: Record<string, string>;
+}
+
+export async function startPostgresServer(options: PostgresServerOptions = {}): Promise<PostgresServer> {
   const external = process.env.PG_CONNECTION_STRING;
   if (external) return { connectionString: external, stop: async () => undefined };
 
@@ -73,6 +78,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const [postgres, postgresArgs] = asServiceUser(join(BIN, 'postgres'), [
     '-D', dataDir, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1',
     '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50',
+    ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ]);
   const child = spawn(postgres, postgresArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

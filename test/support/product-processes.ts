@@ -7,13 +7,14 @@
 import { startAzurite, type RunningAzurite } from '../../local/azurite/azurite';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../local/emulator/server';
 import { startHostProcess, type HostProcess, type HostProcessOptions } from '../../local/host/process';
-import { startPostgresServer, type PostgresServer } from './postgres-server';
+import { startPostgresServer, type PostgresServer, type PostgresServerOptions } from './postgres-server';
 
 export const PROCESS_FUNCTION_KEY = 'process-product-function-key';
 export const PROCESS_EMULATOR_TOKEN = 'process-product-emulator-token';
 
 export interface ProcessProductOptions {
   emulator?: Partial<EmulatorOptions>;
+  postgres?: PostgresServerOptions;
   /** Extra host settings (each host gets the same). */
   env?: Record<string, string>;
   pageSize?: number;
@@ -39,7 +40,7 @@ export interface ProcessProduct {
 export async function startProcessProduct(options: ProcessProductOptions = {}): Promise<ProcessProduct> {
   const azurite = await startAzurite({ inMemory: true });
   const emulator = await startEmulator({ port: 0, seed: 3, accounts: 100, token: PROCESS_EMULATOR_TOKEN, ...options.emulator });
-  const postgres = await startPostgresServer();
+  const postgres = await startPostgresServer(options.postgres);
   const env = {
     AzureWebJobsStorage: azurite.connectionString,
     CHANGES_QUEUE: 'dataverse-changes',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../local/emulator/server';
+import { startEmulator, type Emulator, type SourceWrite } from '../../local/emulator/server';
 import { createWorkload, type Operation } from '../../local/workload/workload';
 
 let emulator: Emulator;
@@ -23,6 +23,30 @@ describe('workload', () => {
     const lastDeletes = done.filter((operation) => operation.kind === 'delete' && !workload.alive(operation.table).has(operation.id));
     expect(lastDeletes.length).toBeGreaterThan(0);
     for (const operation of lastDeletes) expect(emulator.store.get(operation.table, operation.id)).toBeUndefined();
+  });
+
+  it('keeps the org consistent with many steps in flight at once, and the emulator reports every write as it commits', async () => {
+    const writes: SourceWrite[] = [];
+    const observed = await startEmulator({ port: 0, seed: 7, accounts: 40, onWrite: (write) => writes.push(write) });
+    try {
+      const workload = createWorkload({ baseUrl: observed.baseUrl, token: 'any', seed: 5, sampleSeed: 7, rows });
+      const done: Operation[] = [];
+      for (let round = 0; round < 20; round++) done.push(...(await Promise.all(Array.from({ length: 16 }, () => workload.step()))));
+      expect(writes).toHaveLength(done.length);
+      expect(writes.map((write) => write.version)).toEqual([...writes.map((write) => write.version)].sort((a, b) => a - b));
+      for (const table of ['account', 'contact'] as const) {
+        for (const id of workload.alive(table)) {
+          const lastWrite = writes.findLast((write) => write.table === table && write.id === id);
+          expect(lastWrite?.kind ?? 'upsert').toBe('upsert');
+          if (lastWrite) expect(observed.store.get(table, id)?.version).toBe(lastWrite.version);
+        }
+      }
+      const deletedNow = writes.filter((write) => write.kind === 'delete' && !workload.alive(write.table as 'account' | 'contact').has(write.id));
+      expect(deletedNow.length).toBeGreaterThan(0);
+      for (const write of deletedNow) expect(observed.store.get(write.table, write.id)).toBeUndefined();
+    } finally {
+      await observed.close();
+    }
   });
 
   it('replays the same operations for the same seed', async () => {
