@@ -19,6 +19,8 @@ export interface HostSyncOptions {
   /** Tables copying a page at the same time; the product's default when absent. */
   fanOut?: number;
   seed?: number;
+  /** V8's old-space limit for the host (`--max-old-space-size`); V8 sizes it from the machine's memory when absent. */
+  hostHeapLimitMb?: number;
   timeoutMs?: number;
 }
 
@@ -67,7 +69,7 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
   const product = await startProcessProduct({
     emulator: { seed: options.seed ?? 1, accounts: options.accounts, ...(options.contacts === undefined ? {} : { contacts: options.contacts }) },
     ...(options.fanOut ? { fanOut: options.fanOut } : {}),
-    env: { LOG_LEVEL: 'information' },
+    env: { LOG_LEVEL: 'information', ...(options.hostHeapLimitMb ? { NODE_OPTIONS: `--max-old-space-size=${options.hostHeapLimitMb}` } : {}) },
     log: (line) => {
       const match = copiedPageLine.exec(line);
       if (match) pages.push({ table: match[1] as string, rows: Number(match[2]), readMs: Number(match[3]), applyMs: Number(match[4]) });
@@ -84,7 +86,13 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
     if (activated.status !== 202) throw new Error(`Activation answered ${activated.status}: ${JSON.stringify(activated.body)}`);
     const tables = await waitFor('every table in delta phase', async () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const status = statusSchema.parse((await host.call('GET', `profiles/${PROFILE}/status`)).body);
+      // A busy host can stall past its keep-alive timeout and reset the reused connection: ask again.
+      const answer = await host.call('GET', `profiles/${PROFILE}/status`).catch((error: unknown) => {
+        if (!product.hosts.includes(host)) throw new Error(`The host process ended during the initial sync`, { cause: error });
+        return undefined;
+      });
+      if (answer === undefined) return undefined;
+      const status = statusSchema.parse(answer.body);
       return status.tables.every((table) => table.phase === 'delta') ? status.tables : undefined;
     }, options.timeoutMs ?? 1_800_000);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
