@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
 import { copyPage } from '../shared/sync/copy-page';
+import { createLogger } from '../shared/telemetry/logger';
 import type { ActivityFunction } from './definition';
 import type { FunctionDeps } from './deps';
 
@@ -12,8 +13,11 @@ const copyPageInput = z.object({ profile: profileNameSchema, table: logicalNameS
 export const copyPageActivity: ActivityFunction<FunctionDeps> = {
   kind: 'activity',
   name: COPY_PAGE_ACTIVITY,
-  handler: (deps) => async (input) => {
+  handler: (deps) => async (input, context) => {
     const { profile, table } = copyPageInput.parse(input);
-    return copyPage(deps.sync, profile, table);
+    const { pageRows, readMs, applyMs, ...copied } = await copyPage(deps.sync, profile, table);
+    if (pageRows > 0) createLogger(context, { profile, table }).info('copied page', { page: copied.pages, rows: pageRows, readMs, applyMs });
+    // The orchestration keeps only the progress: timings in its history would be replayed for nothing.
+    return copied;
   },
 };

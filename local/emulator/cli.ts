@@ -1,5 +1,5 @@
 /**
- * `npm run emulator -- --port 5555 [--scale N] [--seed S] [--token T] [--state writes.json]
+ * `npm run emulator -- --port 5555 [--scale N] [--contacts C] [--seed S] [--token T] [--state writes.json]
  *   [--throttle-rate R] [--retry-after S] [--unavailable-rate R] [--latency-ms L] [--retention-days D]`
  * Serves the sample org until stopped and prints its Web API base URL.
  */
@@ -11,6 +11,7 @@ import { startEmulator } from './server';
 const argsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(0),
   scale: z.coerce.number().int().min(0).default(DEFAULT_SAMPLE_ACCOUNTS),
+  contacts: z.coerce.number().int().min(0).optional(),
   seed: z.coerce.number().int().default(1),
   token: z.string().min(1).optional(),
   'throttle-rate': z.coerce.number().min(0).max(1).default(0),
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     options: {
       port: { type: 'string' },
       scale: { type: 'string' },
+      contacts: { type: 'string' },
       seed: { type: 'string' },
       token: { type: 'string' },
       'throttle-rate': { type: 'string' },
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
   const emulator = await startEmulator({
     port: args.port,
     accounts: args.scale,
+    contacts: args.contacts,
     seed: args.seed,
     token: args.token,
     changeTrackingRetentionDays: args['retention-days'],

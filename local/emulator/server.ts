@@ -35,6 +35,8 @@ export interface EmulatorOptions {
   port?: number;
   seed?: number;
   accounts?: number;
+  /** Generated contacts; 1.5 per account when absent. */
+  contacts?: number;
   /** The only bearer token accepted; any token when absent. */
   token?: string;
   faults?: FaultSettings;
@@ -479,15 +481,16 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
 }
 
 function openStore(options: EmulatorOptions): OrgStore {
-  const fresh = new OrgStore({ seed: options.seed, accounts: options.accounts, now: options.now });
+  const fresh = new OrgStore({ seed: options.seed, accounts: options.accounts, contacts: options.contacts, now: options.now });
   if (options.statePath === undefined || !existsSync(options.statePath)) return fresh;
   const snapshot = storeSnapshotSchema.parse(JSON.parse(readFileSync(options.statePath, 'utf8')));
-  if (snapshot.seed !== fresh.seed || snapshot.accounts !== fresh.counts.account) {
+  const saved = OrgStore.restore(snapshot, options.now);
+  if (saved.seed !== fresh.seed || saved.counts.account !== fresh.counts.account || saved.counts.contact !== fresh.counts.contact) {
     throw new Error(
-      `${options.statePath} holds writes for seed ${snapshot.seed} and ${snapshot.accounts} accounts; start with those, or delete the file`,
+      `${options.statePath} holds writes for seed ${saved.seed} and ${saved.counts.account} accounts, ${saved.counts.contact} contacts; start with those, or delete the file`,
     );
   }
-  return OrgStore.restore(snapshot, options.now);
+  return saved;
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {

@@ -51,6 +51,8 @@ export type DeltaItem = { kind: 'upsert'; stored: StoredRow } | { kind: 'delete'
 export interface StoreOptions {
   seed?: number;
   accounts?: number;
+  /** Generated contacts; 1.5 per account when absent. */
+  contacts?: number;
   /** Milliseconds since the epoch; injectable so tests can age tokens. */
   now?: () => number;
 }
@@ -69,6 +71,8 @@ const storedRowSchema = z.object({ id: z.string(), version: z.number().int(), ro
 export const storeSnapshotSchema = z.object({
   seed: z.number().int(),
   accounts: z.number().int(),
+  // Absent in snapshots written before contacts could be sized on their own: 1.5 per account then.
+  contacts: z.number().int().optional(),
   version: z.number().int(),
   tables: z.record(
     z.string(),
@@ -90,7 +94,7 @@ export class OrgStore {
 
   constructor(options: StoreOptions = {}) {
     this.seed = options.seed ?? 1;
-    this.counts = sampleCounts(options.accounts ?? DEFAULT_SAMPLE_ACCOUNTS);
+    this.counts = sampleCounts(options.accounts ?? DEFAULT_SAMPLE_ACCOUNTS, options.contacts);
     this.now = options.now ?? Date.now;
     let version = FIRST_VERSION;
     for (const table of sampleTables) {
@@ -112,12 +116,12 @@ export class OrgStore {
         created: state.created,
       };
     }
-    return { seed: this.seed, accounts: this.counts.account, version: this.version, tables };
+    return { seed: this.seed, accounts: this.counts.account, contacts: this.counts.contact, version: this.version, tables };
   }
 
   /** Rebuilds a store from a snapshot taken with the same seed and scale. */
   static restore(snapshot: StoreSnapshot, now?: () => number): OrgStore {
-    const store = new OrgStore({ seed: snapshot.seed, accounts: snapshot.accounts, now });
+    const store = new OrgStore({ seed: snapshot.seed, accounts: snapshot.accounts, contacts: snapshot.contacts, now });
     store.version = snapshot.version;
     for (const [name, saved] of Object.entries(snapshot.tables)) {
       const state = store.state(name);

@@ -26,15 +26,18 @@ export interface SampleCounts {
   systemuserroles: number;
 }
 
-/** Row counts for a given number of accounts (the `--scale` knob). */
-export function sampleCounts(accounts: number): SampleCounts {
+/**
+ * Row counts for a given number of accounts (the `--scale` knob); contacts are 1.5 per account unless
+ * `contacts` says otherwise (benchmarks size the two largest tables independently).
+ */
+export function sampleCounts(accounts: number, contacts: number = Math.ceil(accounts * 1.5)): SampleCounts {
   const systemuser = Math.max(5, Math.min(500, Math.ceil(accounts / 100)));
   const role = 12;
   return {
     systemuser,
     role,
     account: accounts,
-    contact: Math.ceil(accounts * 1.5),
+    contact: contacts,
     opportunity: Math.ceil(accounts / 2),
     systemuserroles: systemuser * 2,
   };

@@ -11,20 +11,38 @@ import { recordFailures } from './record-failures';
 import type { SyncServices } from './services';
 import { snapshotTable } from './snapshot';
 
-export async function copyPage(services: SyncServices, profileName: string, tableName: string): Promise<PageCopied> {
+/**
+ * A copied page with what it cost: the initial sync's throughput is made of reading pages from Dataverse
+ * and applying them, and these say which of the two a slow sync waits on.
+ */
+export interface PageCopyReport extends PageCopied {
+  /** Rows in this page. */
+  pageRows: number;
+  readMs: number;
+  /** Writing the page to the destination (the apply stage). */
+  applyMs: number;
+}
+
+const millisecondsSince = (started: number): number => Math.round(performance.now() - started);
+
+export async function copyPage(services: SyncServices, profileName: string, tableName: string): Promise<PageCopyReport> {
   const checkpoint = await services.checkpoints.read(profileName, tableName);
   if (!checkpoint) {
     throw new ExportError('config', `No checkpoint for ${profileName}/${tableName}: the profile was not activated`, { where: `${profileName}/${tableName}` });
   }
   const current = checkpoint.value;
-  if (current.phase === 'delta') return { table: tableName, rowsCopied: current.rowsCopied, pages: current.pages, done: true };
+  if (current.phase === 'delta') return { table: tableName, rowsCopied: current.rowsCopied, pages: current.pages, done: true, pageRows: 0, readMs: 0, applyMs: 0 };
 
   const table = await snapshotTable(services, profileName, tableName);
   const { source, destination } = await services.runtimes.get(profileName);
   const link = current.nextLink ?? source.initialLoadLink(table, webApiSelect(table));
+  const readStarted = performance.now();
   const page = await source.readPage(table, link, { pageSize: services.options.pageSize, annotations: true });
+  const readMs = millisecondsSince(readStarted);
   const upserts = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert');
+  const applyStarted = performance.now();
   const applied = await destination.applyBatch(table, { upserts, deletes: [] });
+  const applyMs = millisecondsSince(applyStarted);
   await recordFailures(
     services,
     { profile: profileName, table: tableName, batchId: `initial-${current.pages + 1}`, attempt: 0 },
@@ -66,5 +84,5 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
     lastSuccessfulSyncAt: now,
     ...(done && destination.countRows ? { rowsInDestination: await destination.countRows(tableName) } : {}),
   });
-  return { table: tableName, rowsCopied, pages, done };
+  return { table: tableName, rowsCopied, pages, done, pageRows: upserts.length, readMs, applyMs };
 }

@@ -128,10 +128,13 @@ describe('expired change-tracking tokens', () => {
 });
 
 describe('response shapes', () => {
-  it('raises a schema error naming the URL when a body is not a Dataverse page', async () => {
+  it.each([
+    ['value is not an array', { value: 'not rows' }],
+    ['a row is not an object', { value: [{ accountid: 'a' }, ['not', 'a', 'row']] }],
+  ])('raises a schema error naming the URL when a body is not a Dataverse page (%s)', async (_case, body) => {
     const server = createServer((_request, response) => {
       response.writeHead(200, { 'Content-Type': 'application/json' });
-      response.end(JSON.stringify({ value: 'not rows' }));
+      response.end(JSON.stringify(body));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {

@@ -38,5 +38,6 @@ describe('emulator state file', () => {
       await second.close();
     }
     await expect(startEmulator({ seed: 3, accounts: 300, statePath })).rejects.toThrow(/seed 2 and 300 accounts/);
+    await expect(startEmulator({ seed: 2, accounts: 300, contacts: 10, statePath })).rejects.toThrow(/450 contacts/);
   });
 });

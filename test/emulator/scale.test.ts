@@ -26,6 +26,21 @@ describe('store at a million accounts', () => {
   });
 });
 
+describe('contacts sized apart from accounts', () => {
+  it('generates exactly the contacts asked for, and 1.5 per account when not asked', () => {
+    const sized = new OrgStore({ seed: 5, accounts: 200, contacts: 200 });
+    expect(sized.counts).toMatchObject({ account: 200, contact: 200, opportunity: 100 });
+    expect(sized.page('contact', 198, 10)).toMatchObject({ rows: [{ id: sampleRowId(5, 'contact', 199) }], more: false });
+    expect(sized.get('contact', sampleRowId(5, 'contact', 200))).toBeUndefined();
+    expect(new OrgStore({ seed: 5, accounts: 200 }).counts.contact).toBe(300);
+  });
+
+  it('keeps the contact count across a snapshot', () => {
+    const restored = OrgStore.restore(new OrgStore({ seed: 5, accounts: 10, contacts: 4 }).snapshot());
+    expect(restored.counts).toMatchObject({ account: 10, contact: 4 });
+  });
+});
+
 describe('emulator at a million accounts', () => {
   let emulator: Emulator;
   beforeAll(async () => {

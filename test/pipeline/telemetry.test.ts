@@ -116,6 +116,8 @@ describe('telemetry and secrets over a full local run', () => {
     }
     const everything = [...logLines, ...responses, ...stored].join('\n');
     expect(logLines.some((line) => line.includes('applied batch'))).toBe(true);
+    // The initial sync's pages with what each stage cost (60 accounts in pages of 40).
+    expect(logLines.filter((line) => /copied page profile="observed" table="account" page=\d rows=\d+ readMs=\d+ applyMs=\d+$/.test(line))).toHaveLength(2);
     expect(logLines.some((line) => line.includes('Could not connect to the postgres destination'))).toBe(true);
     expect(everything).not.toContain(EMULATOR_TOKEN);
     expect(everything).not.toContain(DESTINATION_SECRET);

@@ -1,0 +1,130 @@
+/**
+ * What the initial-sync and memory benchmarks share: the product as processes (Azurite, the emulator,
+ * PostgreSQL 15 server, one local host as a child process) doing a whole initial sync of the sample org,
+ * watched from outside — the status route for progress, the host's `copied page` log lines for the
+ * stages' times, and /proc for the host's memory. The emulator lives in this process, so the host's
+ * resident set is the product's alone.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { startProcessProduct, type ProcessProduct } from '../support/product-processes';
+import { waitFor } from '../support/wait';
+import type { HostProcess } from '../../local/host/process';
+
+export interface HostSyncOptions {
+  accounts: number;
+  /** Generated contacts; the sample org's 1.5 per account when absent. */
+  contacts?: number;
+  tables: string[];
+  /** Tables copying a page at the same time; the product's default when absent. */
+  fanOut?: number;
+  seed?: number;
+  /** V8's old-space limit for the host (`--max-old-space-size`); V8 sizes it from the machine's memory when absent. */
+  hostHeapLimitMb?: number;
+  timeoutMs?: number;
+}
+
+/** One `copied page` log line of the host. */
+export interface CopiedPage {
+  table: string;
+  rows: number;
+  readMs: number;
+  applyMs: number;
+}
+
+export interface HostSync {
+  product: ProcessProduct;
+  host: HostProcess;
+  /** The destination schema the profile writes to. */
+  schema: string;
+  /** From the activation request to every table in delta phase, as the status route reports it. */
+  seconds: number;
+  /** Per table: rows the initial sync copied, and rows the destination holds. */
+  tables: Array<{ table: string; rowsCopied: number; rowsInDestination: number | null }>;
+  pages: CopiedPage[];
+  /** The host's resident set before activation (started and idle), and its peak by the end. */
+  hostIdleRssMb: number;
+  hostPeakRssMb: number;
+}
+
+const PROFILE = 'bench';
+const SCHEMA = 'bench';
+
+const statusSchema = z.object({
+  tables: z.array(z.object({ table: z.string(), phase: z.string(), initialRowsCopied: z.number(), rowsInDestination: z.number().nullable() })),
+});
+
+const copiedPageLine = /copied page profile="[^"]+" table="([^"]+)" page=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
+
+/** A `/proc/<pid>/status` figure (VmRSS, VmHWM) in MB: Linux only, as the benchmarks' memory figures are. */
+export function procMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kb === undefined) throw new Error(`/proc/${pid}/status has no ${field}: the memory figures need Linux`);
+  return Math.round(Number(kb) / 1024);
+}
+
+/** Runs the initial sync of `options.tables` through one host process, hands the result to `use`, then stops everything. */
+export async function withHostSync<T>(options: HostSyncOptions, use: (sync: HostSync) => Promise<T>): Promise<T> {
+  const pages: CopiedPage[] = [];
+  const product = await startProcessProduct({
+    emulator: { seed: options.seed ?? 1, accounts: options.accounts, ...(options.contacts === undefined ? {} : { contacts: options.contacts }) },
+    ...(options.fanOut ? { fanOut: options.fanOut } : {}),
+    env: { LOG_LEVEL: 'information', ...(options.hostHeapLimitMb ? { NODE_OPTIONS: `--max-old-space-size=${options.hostHeapLimitMb}` } : {}) },
+    log: (line) => {
+      const match = copiedPageLine.exec(line);
+      if (match) pages.push({ table: match[1] as string, rows: Number(match[2]), readMs: Number(match[3]), applyMs: Number(match[4]) });
+    },
+  });
+  try {
+    const host = await product.startHost();
+    const put = await host.call('PUT', `profiles/${PROFILE}`, product.postgresProfile(SCHEMA, { tables: options.tables }));
+    if (put.status !== 201) throw new Error(`Creating the profile answered ${put.status}: ${JSON.stringify(put.body)}`);
+    const hostIdleRssMb = procMemoryMb(host.pid, 'VmRSS');
+
+    const started = process.hrtime.bigint();
+    const activated = await host.call('POST', `profiles/${PROFILE}/activate`);
+    if (activated.status !== 202) throw new Error(`Activation answered ${activated.status}: ${JSON.stringify(activated.body)}`);
+    const tables = await waitFor('every table in delta phase', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // A busy host can stall past its keep-alive timeout and reset the reused connection: ask again.
+      const answer = await host.call('GET', `profiles/${PROFILE}/status`).catch((error: unknown) => {
+        if (!product.hosts.includes(host)) throw new Error(`The host process ended during the initial sync`, { cause: error });
+        return undefined;
+      });
+      if (answer === undefined) return undefined;
+      const status = statusSchema.parse(answer.body);
+      return status.tables.every((table) => table.phase === 'delta') ? status.tables : undefined;
+    }, options.timeoutMs ?? 1_800_000);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // A page's log line follows its status update, so the last lines may still be on their way.
+    const copied = tables.reduce((sum, table) => sum + table.initialRowsCopied, 0);
+    await waitFor('the last pages\' log lines', () => (pages.reduce((sum, page) => sum + page.rows, 0) >= copied ? true : undefined), 10_000);
+    return await use({
+      product,
+      host,
+      schema: SCHEMA,
+      seconds,
+      tables: tables.map((table) => ({ table: table.table, rowsCopied: table.initialRowsCopied, rowsInDestination: table.rowsInDestination })),
+      pages,
+      hostIdleRssMb,
+      hostPeakRssMb: procMemoryMb(host.pid, 'VmHWM'),
+    });
+  } finally {
+    await product.stop();
+  }
+}
+
+/** Fails unless every table holds exactly the rows the emulator generated for it, so no figure rests on a short sync. */
+export function assertComplete(sync: HostSync): number {
+  let total = 0;
+  for (const { table, rowsCopied, rowsInDestination } of sync.tables) {
+    const expected = sync.product.emulator.store.counts[table as keyof typeof sync.product.emulator.store.counts];
+    if (rowsCopied !== expected || rowsInDestination !== expected) {
+      throw new Error(`${table}: the source has ${expected} rows, the sync copied ${rowsCopied} and the destination holds ${rowsInDestination}`);
+    }
+    const logged = sync.pages.filter((page) => page.table === table).reduce((sum, page) => sum + page.rows, 0);
+    if (logged !== expected) throw new Error(`${table}: the host logged ${logged} copied rows, the source has ${expected}`);
+    total += expected;
+  }
+  return total;
+}
