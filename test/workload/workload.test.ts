@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { sampleCounts } from '../../local/sample-org';
 import { sourceVersions } from '../../local/verify';
@@ -28,15 +28,13 @@ describe('workload', () => {
   });
 
   it('associates and disassociates users and roles, and retries what Dataverse throttles or fails', async () => {
-    const counts = sampleCounts(40);
-    const workload = createWorkload({ baseUrl: emulator.baseUrl, token: 'any', seed: 12, sampleSeed: 7, rows, userRoles: counts });
-    emulator.faults.set({ throttleRate: 0.2, retryAfterSeconds: 0, unavailableRate: 0.2 });
+    // Its own org: the rows the other tests deleted would be missing here.
+    const emulator = await startEmulator({ port: 0, seed: 7, accounts: 40, faults: { throttleRate: 0.2, retryAfterSeconds: 0, unavailableRate: 0.2 } });
+    onTestFinished(() => emulator.close());
+    const workload = createWorkload({ baseUrl: emulator.baseUrl, token: 'any', seed: 12, sampleSeed: 7, rows, userRoles: sampleCounts(40) });
     const done: Operation[] = [];
-    try {
-      for (let i = 0; i < 150; i++) done.push(await workload.step());
-    } finally {
-      emulator.faults.set({ throttleRate: 0, unavailableRate: 0 });
-    }
+    for (let i = 0; i < 150; i++) done.push(await workload.step());
+    emulator.faults.set({ throttleRate: 0, unavailableRate: 0 });
     expect(new Set(done.map((operation) => operation.kind))).toEqual(new Set(['create', 'update', 'delete', 'recreate', 'associate', 'disassociate']));
     expect(emulator.stats.throttled + emulator.stats.unavailable).toBeGreaterThan(0);
     const inSource = new Set([...sourceVersions(emulator, 'systemuserroles').keys()].map((id) => {
