@@ -46,6 +46,12 @@ export async function createPgConnection(connectionString: string, poolSize: num
     query: (sql, parameters) => run(pool, sql, parameters),
     transaction: async (work) => {
       const client = await pool.connect();
+      // A checked-out client has no pool listener: a server that drops it between two queries (failover,
+      // pg_terminate_backend) would emit an unhandled 'error' and crash the process. Noted here, the next
+      // query fails instead, and the broken client is discarded rather than returned to the pool.
+      let broken = false;
+      const onError = () => (broken = true);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work({
@@ -55,10 +61,11 @@ export async function createPgConnection(connectionString: string, poolSize: num
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch(() => (broken = true));
         throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     close: () => pool.end(),
