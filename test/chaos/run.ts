@@ -91,6 +91,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
 async function chaos(product: ProcessProduct, options: ChaosOptions, started: number, faultErrors: string[]): Promise<ChaosReport> {
   const random = seededRandom(`chaos:${options.seed}`);
+  const progress = (what: string) => options.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   product.env.LAKE_CONNECTION = product.azurite.connectionString;
   let host = await product.startHost();
   const call = async (method: string, route: string, body?: unknown) => {
@@ -149,7 +150,7 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   }, 60_000);
   await restart();
   kills.initialSync++;
-  options.log(`killed the host mid-initial-sync: ${midInitial.map((table) => `${table.table} ${table.phase} ${table.initialRowsCopied}`).join(', ')}`);
+  progress(`killed the host mid-initial-sync: ${midInitial.map((table) => `${table.table} ${table.phase} ${table.initialRowsCopied}`).join(', ')}`);
   await duringInitial;
   const allDelta = async () => {
     for (const profile of [SQL_PROFILE, LAKE_PROFILE]) {
@@ -159,6 +160,7 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
     return true;
   };
   await waitFor('every table of both profiles in delta phase', allDelta, 180_000);
+  progress(`initial sync done; ${done.length} operations so far`);
   // The forced failures' cause, in place before any forced row is written.
   await withChaosClient(product.postgres.connectionString, (client) =>
     client.query(`ALTER TABLE "${SCHEMA}"."account" ADD CONSTRAINT ${REJECT_CONSTRAINT} CHECK (name NOT LIKE '${REJECTED_PREFIX}%')`),
@@ -173,9 +175,11 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
     await runOperations(done.length + 20);
     await killing;
     kills.delta++;
+    progress(`killed the host mid-delta (${kills.delta} of ${options.deltaKills}) at operation ${done.length}`);
   }
   await runOperations(options.operations);
   await Promise.all(faults.map((fault) => fault.stop()));
+  progress(`workload done (${done.length} operations); faults stopped`);
 
   // The forced failures: accounts renamed to what the SQL destination refuses (the lake takes them).
   const forced = new Map<string, number>();
@@ -213,6 +217,7 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   });
   await waitFor('the change queue to be empty', async () => ((await changesQueue.getProperties()).approximateMessagesCount === 0 ? true : undefined), 60_000);
   const convergedAfterMs = Date.now() - quiet;
+  progress(`converged ${convergedAfterMs} ms after the workload stopped`);
 
   const final = await converged();
   if (!final) throw new Error(`the destinations drifted after converging (late duplicates?): ${last.slice(0, 8).join('; ')}`);
