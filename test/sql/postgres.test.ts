@@ -38,4 +38,38 @@ describe('a PostgreSQL server that drops the connection', () => {
       await connection.close();
     }
   });
+
+  it('survives connections dropped at any moment, also while a transaction is being checked out', async () => {
+    const connectionString = server?.connectionString ?? '';
+    const connection = await createPgConnection(connectionString, 4);
+    const admin = new Client({ connectionString, application_name: 'dropper' });
+    await admin.connect();
+    let dropping = true;
+    const dropper = (async () => {
+      while (dropping) {
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+      }
+    })();
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          let committed = 0;
+          for (let attempt = 0; attempt < 60; attempt++) {
+            await connection.transaction((tx) => tx.query('SELECT 1')).then(() => committed++, () => undefined);
+          }
+          return committed;
+        }),
+      );
+      dropping = false;
+      await dropper;
+      expect(outcomes.reduce((sum, committed) => sum + committed, 0)).toBeGreaterThan(0);
+      expect((await connection.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      dropping = false;
+      await dropper;
+      await admin.end();
+      await connection.close();
+    }
+  });
 });

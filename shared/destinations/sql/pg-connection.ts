@@ -34,6 +34,10 @@ export async function createPgConnection(connectionString: string, poolSize: num
   const pool = new Pool({ connectionString, max: poolSize, types: typeParsers });
   // An idle client that loses its server emits 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
+  // So does a checked-out one, which the pool does not listen to: between two queries of a transaction, or in
+  // the very socket read that completes its checkout (failover, pg_terminate_backend). Listened to for its whole
+  // life, its next query fails instead, and the pool drops it once released, as it is no longer queryable.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   // Fail at creation, not at the first batch, when the server cannot be reached or refuses the login.
   await pool.query('SELECT 1').catch(async (error: unknown) => {
     await pool.end().catch(() => undefined);
@@ -46,12 +50,6 @@ export async function createPgConnection(connectionString: string, poolSize: num
     query: (sql, parameters) => run(pool, sql, parameters),
     transaction: async (work) => {
       const client = await pool.connect();
-      // A checked-out client has no pool listener: a server that drops it between two queries (failover,
-      // pg_terminate_backend) would emit an unhandled 'error' and crash the process. Noted here, the next
-      // query fails instead, and the broken client is discarded rather than returned to the pool.
-      let broken = false;
-      const onError = () => (broken = true);
-      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work({
@@ -61,11 +59,10 @@ export async function createPgConnection(connectionString: string, poolSize: num
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
+        await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        client.off('error', onError);
-        client.release(broken);
+        client.release();
       }
     },
     close: () => pool.end(),
