@@ -11,6 +11,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { sampleCounts, seededRandom } from '../../local/sample-org';
 import { sourceVersions } from '../../local/verify';
 import { createWorkload, isRowOperation, type Operation, type WorkloadTable } from '../../local/workload/workload';
+import type { HostProcess } from '../../local/host/process';
 import { PROCESS_EMULATOR_TOKEN, startProcessProduct, type ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
 import { differences, readLakeDestination, readSqlDestination, rowsBehindTheirDeleteLog, withChaosClient, type DestinationState } from './destinations';
@@ -93,8 +94,16 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   const random = seededRandom(`chaos:${options.seed}`);
   const progress = (what: string) => options.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   product.env.LAKE_CONNECTION = product.azurite.connectionString;
-  let host = await product.startHost();
+  const crashes: string[] = [];
+  const watch = (started: HostProcess) => {
+    void started.exited.then((code) => {
+      if (code !== 'SIGKILL') crashes.push(`host process ${started.pid} exited by itself (${code})`);
+    });
+    return started;
+  };
+  let host = watch(await product.startHost());
   const call = async (method: string, route: string, body?: unknown) => {
+    if (crashes.length > 0) throw new Error(crashes.join('; '));
     const response = await host.call(method, route, body);
     if (response.status >= 300) throw new Error(`${method} ${route} answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body;
@@ -102,10 +111,18 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   const kills = { initialSync: 0, delta: 0 };
   const restart = async () => {
     await host.kill();
-    host = await product.startHost();
+    host = watch(await product.startHost());
   };
 
-  const source = { tables: TABLES.filter((table) => table !== 'systemuserroles'), relationships: ['systemuserroles_association'], writeDeleteLog: true };
+  const source = {
+    tables: TABLES.filter((table) => table !== 'systemuserroles'),
+    relationships: ['systemuserroles_association'],
+    writeDeleteLog: true,
+    // The product's default retry rules: transient faults of this size must be absorbed by retries, not end as
+    // failed records (the test helper's quick 2 × 0 s would turn a few dropped connections in a row into failures).
+    retryCount: 12,
+    retryIntervalSeconds: 5,
+  };
   await call('PUT', `profiles/${SQL_PROFILE}`, product.postgresProfile(SCHEMA, source));
   await call('PUT', `profiles/${LAKE_PROFILE}`, {
     ...product.postgresProfile(SCHEMA, source),
@@ -230,6 +247,7 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
     ...(await deadLettered(queues, product.env.CHANGES_QUEUE as string)),
     ...(await failureProblems(call, forced)),
   ];
+  problems.push(...crashes);
   if (problems.length > 0) throw new Error(`${problems.length} invariant violations: ${problems.slice(0, 10).join('; ')}`);
 
   // Once the cause is gone, resync brings the forced rows in and empties the store: SQL = source, no exceptions.
