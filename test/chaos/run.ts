@@ -198,23 +198,9 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   await Promise.all(faults.map((fault) => fault.stop()));
   progress(`workload done (${done.length} operations); faults stopped`);
 
-  // The forced failures: accounts renamed to what the SQL destination refuses (the lake takes them).
-  const forced = new Map<string, number>();
-  const alive = [...workload.alive('account')];
-  while (forced.size < Math.min(options.forcedFailures, alive.length)) {
-    const id = alive[Math.floor(random() * alive.length)] as string;
-    if (forced.has(id)) continue;
-    forced.set(id, sourceVersions(product.emulator, 'account').get(id) ?? 0);
-    const response = await fetch(`${product.emulator.baseUrl}accounts(${id})`, {
-      method: 'PATCH',
-      headers: { authorization: `Bearer ${PROCESS_EMULATOR_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: `${REJECTED_PREFIX} ${forced.size}` }),
-    });
-    if (response.status !== 204) throw new Error(`the forced rename of account ${id} answered ${response.status}`);
-  }
-
   // Quiescence: every change applied, and every delayed duplicate delivered too.
   const quiet = Date.now();
+  const forced = new Map<string, number>();
   const expectedSql = (table: string) => {
     const versions = sourceVersions(product.emulator, table);
     if (table === 'account') for (const [id, before] of forced) versions.set(id, before);
@@ -227,14 +213,36 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
       ...differences(table, expectedSql(table), sql.versions.get(table)).map((text) => `sql: ${text}`),
       ...differences(table, sourceVersions(product.emulator, table), lake.versions.get(table)).map((text) => `lake: ${text}`),
     ]);
+    const failures = (await call('GET', `profiles/${SQL_PROFILE}/failures?pageSize=1000`)) as FailuresBody;
+    const recorded = new Set(failures.records.map((record) => record.id));
+    last.push(...[...forced.keys()].filter((id) => !recorded.has(id)).map((id) => `sql: forced failure of account ${id} not recorded yet`));
     return last.length === 0 ? { sql, lake } : undefined;
   };
-  await waitFor('both destinations to equal the source', converged, options.convergenceTimeoutMs).catch((error: Error) => {
-    throw new Error(`${error.message}; ${last.length} differences, first: ${last.slice(0, 8).join('; ')}`);
-  });
-  await waitFor('the change queue to be empty', async () => ((await changesQueue.getProperties()).approximateMessagesCount === 0 ? true : undefined), 60_000);
+  const quiescence = async (what: string) => {
+    await waitFor(`both destinations to equal the source ${what}`, converged, options.convergenceTimeoutMs).catch((error: Error) => {
+      throw new Error(`${error.message}; ${last.length} differences, first: ${last.slice(0, 8).join('; ')}`);
+    });
+    await waitFor('the change queue to be empty', async () => ((await changesQueue.getProperties()).approximateMessagesCount === 0 ? true : undefined), 60_000);
+  };
+  await quiescence('after the workload');
   const convergedAfterMs = Date.now() - quiet;
   progress(`converged ${convergedAfterMs} ms after the workload stopped`);
+
+  // The forced failures, once all else is applied (so each forced row's destination version is known): accounts
+  // renamed to what the SQL destination refuses; the lake takes them.
+  const alive = [...workload.alive('account')];
+  while (forced.size < Math.min(options.forcedFailures, alive.length)) {
+    const id = alive[Math.floor(random() * alive.length)] as string;
+    if (forced.has(id)) continue;
+    forced.set(id, sourceVersions(product.emulator, 'account').get(id) ?? 0);
+    const response = await fetch(`${product.emulator.baseUrl}accounts(${id})`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${PROCESS_EMULATOR_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `${REJECTED_PREFIX} ${forced.size}` }),
+    });
+    if (response.status !== 204) throw new Error(`the forced rename of account ${id} answered ${response.status}`);
+  }
+  await quiescence('after the forced failures');
 
   const final = await converged();
   if (!final) throw new Error(`the destinations drifted after converging (late duplicates?): ${last.slice(0, 8).join('; ')}`);
