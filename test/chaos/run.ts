@@ -54,6 +54,11 @@ const TABLES = ['account', 'contact', 'systemuser', 'role', 'systemuserroles'];
 const WORKLOAD_TABLES: WorkloadTable[] = ['account', 'contact'];
 const REJECT_CONSTRAINT = 'chaos_rejected_names';
 const REJECTED_PREFIX = 'chaos-rejected';
+/**
+ * The hosts' queue lock: a killed host's batches come back after it (30 s by default would dominate a short
+ * run). A handler slower than this is delivered to another handler at the same time: one more duplicate.
+ */
+const LOCK_SECONDS = 10;
 
 interface StatusBody {
   tables: Array<{ table: string; phase: string; initialRowsCopied: number }>;
@@ -73,6 +78,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const product = await startProcessProduct({
     emulator: { seed: ORG_SEED, accounts: options.accounts },
     pageSize: options.pageSize,
+    lockSeconds: LOCK_SECONDS,
     log: (line) => {
       hostLines.push(line);
       if (hostLines.length > 300) hostLines.shift();
@@ -207,6 +213,7 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
     return versions;
   };
   let last: string[] = [];
+  let reported = Date.now();
   const converged = async () => {
     const [sql, lake] = await Promise.all([readSqlDestination(product.postgres.connectionString, SCHEMA, TABLES), readLakeDestination(product.azurite.connectionString, CONTAINER, TABLES)]);
     last = TABLES.flatMap((table) => [
@@ -216,6 +223,10 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
     const failures = (await call('GET', `profiles/${SQL_PROFILE}/failures?pageSize=1000`)) as FailuresBody;
     const recorded = new Set(failures.records.map((record) => record.id));
     last.push(...[...forced.keys()].filter((id) => !recorded.has(id)).map((id) => `sql: forced failure of account ${id} not recorded yet`));
+    if (last.length > 0 && Date.now() - reported > 10_000) {
+      reported = Date.now();
+      progress(`waiting: ${last.length} differences, first: ${last.slice(0, 3).join('; ')}`);
+    }
     return last.length === 0 ? { sql, lake } : undefined;
   };
   const quiescence = async (what: string) => {
