@@ -1,7 +1,8 @@
 /**
  * A Dataverse Web API emulator over node:http: the subset the export reads (EntityDefinitions with casts
  * and option sets, GlobalOptionSetDefinitions, N:N relationships, change-tracked entity-set paging and
- * deltas, rows by id) and the writes tests use to change data (POST/PATCH/DELETE on entity sets).
+ * deltas, rows by id) and the writes tests use to change data (POST/PATCH/DELETE on entity sets, N:N
+ * associate and disassociate through `$ref`).
  * Behaviour follows ../shared/docs/dataverse-protocol.md; where Dataverse is undocumented the choice is
  * marked there as [inferred] and repeated in docs/notes/dataverse.md.
  */
@@ -202,8 +203,12 @@ class EmulatorHandler {
 
     const setMatch = /^([A-Za-z_]\w*)(?:\(([0-9a-fA-F-]{36})\))?$/.exec(first);
     const table = setMatch ? this.store.tableBySet(setMatch[1] ?? '') : undefined;
-    if (!setMatch || !table || segments.length > 1) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${first}'.`);
+    if (!setMatch || !table) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${first}'.`);
     const id = setMatch[2]?.toLowerCase();
+    if (segments.length > 1) {
+      if (id === undefined || segments.at(-1) !== '$ref' || segments.length !== 3) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${segments[1]}'.`);
+      return this.reference(request, response, table, id, segments[1] ?? '', query);
+    }
     if (method === 'GET' && id === undefined) return this.entitySet(request, response, table, query);
     if (method === 'GET' && id !== undefined) return this.singleRow(request, response, table, id, query);
     if (method === 'POST' && id === undefined) return this.create(request, response, table);
@@ -214,6 +219,53 @@ class EmulatorHandler {
       return send(response, 204, undefined);
     }
     throw new HttpError(405, '0x80060888', `${method} is not supported on '${first}'.`);
+  }
+
+  // ---- N:N associations (`<set>(<id>)/<relationship>/$ref`) ----
+
+  /**
+   * Associate (POST `…/<relationship>/$ref` with `{"@odata.id": "<set>(<id>)"}`) and disassociate (DELETE
+   * `…/<relationship>(<id>)/$ref` or `…/<relationship>/$ref?$id=<uri>`) through an N:N relationship's
+   * collection-valued navigation property, named after the relationship as Dataverse names it. Each
+   * association is a row of the intersect table, so it shows in that table's change tracking.
+   */
+  private async reference(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, navigation: string, query: URLSearchParams): Promise<void> {
+    const navigationMatch = /^(\w+)(?:\(([0-9a-fA-F-]{36})\))?$/.exec(navigation);
+    const relationship = sampleRelationships.find(
+      (candidate) => candidate.schemaName === navigationMatch?.[1] && (candidate.entity1LogicalName === table.logicalName || candidate.entity2LogicalName === table.logicalName),
+    );
+    if (!navigationMatch || !relationship) throw unknownProperty(navigation, table.logicalName);
+    if (!this.store.get(table.logicalName, id)) throw this.rowNotFound(table, id);
+    const otherLogicalName = relationship.entity1LogicalName === table.logicalName ? relationship.entity2LogicalName : relationship.entity1LogicalName;
+    const otherTable = this.table(otherLogicalName);
+    const pair = (otherId: string) =>
+      relationship.entity1LogicalName === table.logicalName ? { entity1Id: id, entity2Id: otherId } : { entity1Id: otherId, entity2Id: id };
+    const method = request.method ?? 'GET';
+    if (method === 'POST' && navigationMatch[2] === undefined) {
+      const otherId = this.referencedId(otherTable, await readBody(request));
+      if (!this.store.get(otherLogicalName, otherId)) throw this.rowNotFound(otherTable, otherId);
+      if (!this.store.associate(relationship, pair(otherId))) throw new HttpError(400, '0x80040237', 'Cannot insert duplicate key.');
+      this.persist();
+      return send(response, 204, undefined);
+    }
+    if (method === 'DELETE') {
+      const otherId = navigationMatch[2]?.toLowerCase() ?? this.referencedId(otherTable, { '@odata.id': query.get('$id') });
+      // Dataverse answers a disassociate of rows that are not associated with success [inferred].
+      if (this.store.disassociate(relationship, pair(otherId))) this.persist();
+      return send(response, 204, undefined);
+    }
+    throw new HttpError(405, '0x80060888', `${method} is not supported on '${navigation}/$ref'.`);
+  }
+
+  /** The id in `{"@odata.id": "[<base>]<set>(<id>)"}`, which must point at a row of `table`. */
+  private referencedId(table: TableMetadata, body: unknown): string {
+    const reference = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['@odata.id'] : undefined;
+    const path = typeof reference === 'string' ? (reference.startsWith(this.baseUrl) ? reference.slice(this.baseUrl.length) : reference) : '';
+    const match = /^\/?(\w+)\(([0-9a-fA-F-]{36})\)$/.exec(path);
+    if (!match || match[1] !== table.entitySetName) {
+      throw new HttpError(400, '0x80040203', `'@odata.id' must be the URI of a ${table.logicalName} row (${table.entitySetName}(<id>)), not '${String(reference)}'.`);
+    }
+    return (match[2] ?? '').toLowerCase();
   }
 
   // ---- metadata ----

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { TableMetadata } from '../../shared/dataverse/metadata';
+import type { ManyToManyRelationship, TableMetadata } from '../../shared/dataverse/metadata';
 import {
   DEFAULT_SAMPLE_ACCOUNTS,
   SAMPLE_CURRENCY,
@@ -44,6 +44,12 @@ interface TableState {
   /** Ids of created rows; created row `i` lives in slot `generated + i`. */
   created: string[];
   createdSlots: Map<string, number>;
+}
+
+/** The two rows of an N:N association: entity1's id and entity2's, as the relationship orders them. */
+export interface AssociatedPair {
+  entity1Id: string;
+  entity2Id: string;
 }
 
 export type DeltaItem = { kind: 'upsert'; stored: StoredRow } | { kind: 'delete'; id: string; version: number };
@@ -274,6 +280,34 @@ export class OrgStore {
     const stored: StoredRow = { id: current.id, version: ++this.version, row };
     this.state(logicalName).changed.set(current.id, stored);
     return stored;
+  }
+
+  /** Associates two rows through an N:N relationship: a new intersect row; false when they already are. */
+  associate(relationship: ManyToManyRelationship, pair: AssociatedPair): boolean {
+    if (this.intersectRowId(relationship, pair) !== undefined) return false;
+    this.create(relationship.intersectEntityName, {
+      [relationship.entity1IntersectAttribute]: pair.entity1Id,
+      [relationship.entity2IntersectAttribute]: pair.entity2Id,
+    });
+    return true;
+  }
+
+  /** Removes the intersect row of two associated rows; false when they are not associated. */
+  disassociate(relationship: ManyToManyRelationship, pair: AssociatedPair): boolean {
+    const id = this.intersectRowId(relationship, pair);
+    return id !== undefined && this.delete(relationship.intersectEntityName, id);
+  }
+
+  private intersectRowId(relationship: ManyToManyRelationship, pair: AssociatedPair): string | undefined {
+    for (let after = -1; ; ) {
+      const { rows, more } = this.page(relationship.intersectEntityName, after, 5000);
+      const found = rows.find(
+        ({ row }) => row[relationship.entity1IntersectAttribute] === pair.entity1Id && row[relationship.entity2IntersectAttribute] === pair.entity2Id,
+      );
+      if (found) return found.id;
+      if (!more) return undefined;
+      after = rows.at(-1)?.slot ?? after;
+    }
   }
 
   /** Deletes a live row, leaving a tombstone for deltas; false when there is none. */

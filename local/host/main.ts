@@ -28,12 +28,14 @@ const optionsSchema = z.object({
   // Initial-sync tuning that Azure fixes in code; tests and benchmarks set it to see more pages per table.
   'page-size': z.coerce.number().int().min(1).max(5000).optional(),
   'fan-out': z.coerce.number().int().min(1).max(64).optional(),
+  // How long a received queue message stays invisible: after a crash its batches come back this much later.
+  'lock-seconds': z.coerce.number().int().min(1).max(600).optional(),
 });
 
 function parseOptions(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: 'string', default: '7071' }, 'page-size': { type: 'string' }, 'fan-out': { type: 'string' } },
+    options: { port: { type: 'string', default: '7071' }, 'page-size': { type: 'string' }, 'fan-out': { type: 'string' }, 'lock-seconds': { type: 'string' } },
     strict: true,
   });
   const parsed = optionsSchema.safeParse(values);
@@ -42,7 +44,7 @@ function parseOptions(argv: string[]) {
     const name = String(issue?.path[0] ?? 'option');
     throw new ExportError('config', `--${name} is not valid: ${issue?.message ?? 'unknown reason'}`, {
       where: `--${name}`,
-      fix: '--port 0–65535 (0: any free port), --page-size 1–5000, --fan-out 1–64.',
+      fix: '--port 0–65535 (0: any free port), --page-size 1–5000, --fan-out 1–64, --lock-seconds 1–600.',
     });
   }
   return parsed.data;
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     storage: createStorageClients(settings.storage),
     env,
     port: options.port,
+    ...(options['lock-seconds'] ? { polling: { lockSeconds: options['lock-seconds'] } } : {}),
     keys: { functionKey, masterKey: randomBytes(24).toString('base64url') },
     log,
   });

@@ -1,20 +1,40 @@
 /**
- * A seeded random workload of creates, updates, deletes and delete-then-recreate, sent through the
- * Dataverse Web API the way a real client (or a person in the app) changes data. Used by `npm start
+ * A seeded random workload of creates, updates, deletes and delete-then-recreate, and of N:N associate,
+ * disassociate and re-associate (users and roles through `systemuserroles`), sent through the Dataverse
+ * Web API the way a real client (or a person in the app) changes data. Used by `npm start
  * --changes-per-second`, the scripted `--once` run and the chaos tests; the seed makes a run replayable.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ExportError } from '../../shared/errors';
-import { sampleRowId, seededRandom } from '../sample-org';
+import { sampleRow, sampleRowId, seededRandom, type SampleCounts } from '../sample-org';
 
 export type OperationKind = 'create' | 'update' | 'delete' | 'recreate';
 
-export interface Operation {
+export interface RowOperation {
   kind: OperationKind;
   table: WorkloadTable;
   id: string;
 }
 
+/** An association is a row of the intersect table whose id Dataverse assigns: the pair names it. */
+export interface UserRoleOperation {
+  kind: 'associate' | 'disassociate';
+  table: 'systemuserroles';
+  systemuserid: string;
+  roleid: string;
+}
+
+export type Operation = RowOperation | UserRoleOperation;
+
+export const isRowOperation = (operation: Operation): operation is RowOperation => operation.table !== 'systemuserroles';
+
 export type WorkloadTable = 'account' | 'contact';
+
+/** `systemuserid|roleid`, how the workload names one user–role association. */
+export const userRoleKey = (systemuserid: string, roleid: string): string => `${systemuserid}|${roleid}`;
+
+/** Transient answers (429, 5xx) are retried as a client would, this many times, before the step fails. */
+const MAX_ATTEMPTS = 20;
 
 const entitySets: Record<WorkloadTable, string> = { account: 'accounts', contact: 'contacts' };
 
@@ -26,6 +46,11 @@ export interface WorkloadOptions {
   /** The sample org's seed and row counts, so the generated rows can be targeted without reading them first. */
   sampleSeed: number;
   rows: Partial<Record<WorkloadTable, number>>;
+  /**
+   * The sample org's row counts: when given, the workload also associates and disassociates its generated
+   * users and roles (the `systemuserroles` N:N), as often as it changes one of the `rows` tables.
+   */
+  userRoles?: SampleCounts;
   /** Relative weights of the operations. */
   mix?: Partial<Record<OperationKind, number>>;
 }
@@ -60,6 +85,8 @@ export interface Workload {
   step(): Promise<Operation>;
   /** Ids of rows the workload believes exist, per table (for checks). */
   alive(table: WorkloadTable): ReadonlySet<string>;
+  /** The user–role associations the workload believes exist, as `userRoleKey`s (for checks). */
+  userRoles(): ReadonlySet<string>;
 }
 
 export function createWorkload(options: WorkloadOptions): Workload {
@@ -73,15 +100,25 @@ export function createWorkload(options: WorkloadOptions): Workload {
   let steps = 0;
 
   const request = async (method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown) => {
-    const response = await fetch(new URL(path, options.baseUrl), {
-      method,
-      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json', 'OData-Version': '4.0' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    // A delete of a row that is already gone (an earlier run deleted it) leaves the org as asked.
-    if (method === 'DELETE' && response.status === 404) return;
-    if (!response.ok) {
-      throw new ExportError(response.status === 429 || response.status >= 500 ? 'transient' : 'data', `${method} ${path} answered ${response.status}: ${await response.text()}`);
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(new URL(path, options.baseUrl), {
+        method,
+        headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json', 'OData-Version': '4.0' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      // A delete of a row that is already gone (an earlier run deleted it) leaves the org as asked.
+      if (response.ok || (method === 'DELETE' && response.status === 404)) {
+        await response.body?.cancel();
+        return;
+      }
+      const transient = response.status === 429 || response.status >= 500;
+      if (!transient || attempt === MAX_ATTEMPTS) {
+        throw new ExportError(transient ? 'transient' : 'data', `${method} ${path} answered ${response.status}: ${await response.text()}`);
+      }
+      await response.body?.cancel();
+      // Throttled and failed writes change nothing, so they are sent again: after Retry-After when given.
+      const retryAfterSeconds = Number(response.headers.get('retry-after') ?? Number.NaN);
+      await sleep(Number.isFinite(retryAfterSeconds) ? retryAfterSeconds * 1000 : Math.min(50 * attempt, 1000));
     }
   };
 
@@ -111,9 +148,43 @@ export function createWorkload(options: WorkloadOptions): Workload {
     return 'update';
   };
 
+  const userRoles = options.userRoles ? generatedUserRoles(options.sampleSeed, options.userRoles) : undefined;
+  const disassociated: string[] = [];
+
+  // Not guarded by `inFlight`: user-role steps are only used one at a time (the chaos run), never overlapping.
+  const changeUserRole = async (counts: SampleCounts, associated: Set<string>): Promise<Operation> => {
+    // Disassociate, re-associate a pair removed earlier, or associate a new pair, as a person assigning roles would.
+    const roll = next();
+    let key: string | undefined;
+    let kind: 'associate' | 'disassociate' = 'associate';
+    if (roll < 0.45 && associated.size > 0) {
+      kind = 'disassociate';
+      key = [...associated][Math.floor(next() * associated.size)];
+    } else if (roll < 0.7 && disassociated.length > 0) {
+      key = takeAt(disassociated, Math.floor(next() * disassociated.length));
+    } else {
+      const candidate = userRoleKey(sampleRowId(options.sampleSeed, 'systemuser', Math.floor(next() * counts.systemuser)), sampleRowId(options.sampleSeed, 'role', Math.floor(next() * counts.role)));
+      if (associated.has(candidate)) kind = 'disassociate';
+      key = candidate;
+    }
+    const [systemuserid, roleid] = (key as string).split('|') as [string, string];
+    if (kind === 'associate') {
+      await request('POST', `systemusers(${systemuserid})/systemuserroles_association/$ref`, { '@odata.id': `${options.baseUrl}roles(${roleid})` });
+      associated.add(key as string);
+      const index = disassociated.indexOf(key as string);
+      if (index >= 0) disassociated.splice(index, 1);
+    } else {
+      await request('DELETE', `systemusers(${systemuserid})/systemuserroles_association(${roleid})/$ref`);
+      associated.delete(key as string);
+      disassociated.push(key as string);
+    }
+    return { kind, table: 'systemuserroles', systemuserid, roleid };
+  };
+
   return {
     async step() {
       steps += 1;
+      if (options.userRoles && userRoles && (tables.length === 0 || next() < 1 / (tables.length + 1))) return changeUserRole(options.userRoles, userRoles);
       const table = tables[Math.floor(next() * tables.length)] as WorkloadTable;
       const set = entitySets[table];
       let kind = choose();
@@ -160,7 +231,18 @@ export function createWorkload(options: WorkloadOptions): Workload {
       }
     },
     alive: (table) => new Set(alive[table]),
+    userRoles: () => new Set(userRoles),
   };
+}
+
+/** The associations the sample org is generated with. */
+function generatedUserRoles(seed: number, counts: SampleCounts): Set<string> {
+  return new Set(
+    Array.from({ length: counts.systemuserroles }, (_, index) => {
+      const row = sampleRow('systemuserroles', index, seed, counts);
+      return userRoleKey(String(row.systemuserid), String(row.roleid));
+    }),
+  );
 }
 
 /** A GUID from the workload's own random stream, so a replayed seed creates the same ids. */

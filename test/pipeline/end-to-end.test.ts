@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createWorkload } from '../../local/workload/workload';
+import { createWorkload, isRowOperation } from '../../local/workload/workload';
 import { sampleCounts } from '../../local/sample-org';
 import { clearFaults, EMULATOR_TOKEN, sampleProfile, sourceVersions, useProduct, waitForConvergence } from '../support/pipeline';
 import { waitFor } from '../support/wait';
@@ -39,7 +39,7 @@ describe('end to end on the local host (emulator → Azurite queue → PGlite)',
     expect(new Set(done.map((operation) => operation.kind))).toEqual(new Set(['create', 'update', 'delete', 'recreate']));
     await waitForConvergence(p, 'sales', ['account', 'contact'], 60_000);
 
-    const recreated = done.filter((operation) => operation.kind === 'recreate');
+    const recreated = done.filter(isRowOperation).filter((operation) => operation.kind === 'recreate');
     for (const operation of recreated) {
       if (workload.alive(operation.table).has(operation.id)) expect(sourceVersions(p.emulator, operation.table).has(operation.id)).toBe(true);
     }

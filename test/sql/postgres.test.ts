@@ -1,4 +1,5 @@
-import { afterAll, beforeAll } from 'vitest';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgConnection } from '../../shared/destinations/sql/pg-connection';
 import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
@@ -15,3 +16,60 @@ afterAll(async () => {
 describeDestinationContract('PostgreSQL 15 server', () =>
   server && { dialect: postgresDialect, connect: () => createPgConnection(server?.connectionString ?? '', 4) },
 );
+
+describe('a PostgreSQL server that drops the connection', () => {
+  it('fails the transaction it was in, without crashing the process, and the pool goes on with a new connection', async () => {
+    const connectionString = server?.connectionString ?? '';
+    const connection = await createPgConnection(connectionString, 1);
+    const admin = new Client({ connectionString });
+    await admin.connect();
+    try {
+      const transaction = connection.transaction(async (tx) => {
+        const { rows } = await tx.query('SELECT pg_backend_pid() AS pid');
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+        // Between two queries, as while a batch is prepared: the client learns of the loss here, with no one listening.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await tx.query('SELECT 1');
+      });
+      await expect(transaction).rejects.toThrow();
+      expect((await connection.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await connection.close();
+    }
+  });
+
+  it('survives connections dropped at any moment, also while a transaction is being checked out', async () => {
+    const connectionString = server?.connectionString ?? '';
+    const connection = await createPgConnection(connectionString, 4);
+    const admin = new Client({ connectionString, application_name: 'dropper' });
+    await admin.connect();
+    let dropping = true;
+    const dropper = (async () => {
+      while (dropping) {
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+      }
+    })();
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          let committed = 0;
+          for (let attempt = 0; attempt < 60; attempt++) {
+            await connection.transaction((tx) => tx.query('SELECT 1')).then(() => committed++, () => undefined);
+          }
+          return committed;
+        }),
+      );
+      dropping = false;
+      await dropper;
+      expect(outcomes.reduce((sum, committed) => sum + committed, 0)).toBeGreaterThan(0);
+      expect((await connection.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      dropping = false;
+      await dropper;
+      await admin.end();
+      await connection.close();
+    }
+  });
+});

@@ -19,6 +19,7 @@ export interface ProcessProductOptions {
   env?: Record<string, string>;
   pageSize?: number;
   fanOut?: number;
+  lockSeconds?: number;
   /** Receives every host's log lines, prefixed with the host's number. */
   log?: (line: string) => void;
 }
@@ -64,6 +65,7 @@ export async function startProcessProduct(options: ProcessProductOptions = {}): 
         functionKey: PROCESS_FUNCTION_KEY,
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),
         ...(options.fanOut ? { fanOut: options.fanOut } : {}),
+        ...(options.lockSeconds ? { lockSeconds: options.lockSeconds } : {}),
         ...(options.log ? { log: (line: string) => options.log?.(`[host ${number}] ${line}`) } : {}),
       };
       const host = await startHostProcess(hostOptions);

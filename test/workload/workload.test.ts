@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startEmulator, type Emulator, type SourceWrite } from '../../local/emulator/server';
-import { createWorkload, type Operation } from '../../local/workload/workload';
+import { sampleCounts } from '../../local/sample-org';
+import { sourceVersions } from '../../local/verify';
+import { createWorkload, isRowOperation, userRoleKey, type Operation } from '../../local/workload/workload';
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -20,7 +22,7 @@ describe('workload', () => {
     for (const table of ['account', 'contact'] as const) {
       for (const id of workload.alive(table)) expect(emulator.store.get(table, id), `${table} ${id}`).toBeDefined();
     }
-    const lastDeletes = done.filter((operation) => operation.kind === 'delete' && !workload.alive(operation.table).has(operation.id));
+    const lastDeletes = done.filter(isRowOperation).filter((operation) => operation.kind === 'delete' && !workload.alive(operation.table).has(operation.id));
     expect(lastDeletes.length).toBeGreaterThan(0);
     for (const operation of lastDeletes) expect(emulator.store.get(operation.table, operation.id)).toBeUndefined();
   });
@@ -46,6 +48,26 @@ describe('workload', () => {
       for (const write of deletedNow) expect(observed.store.get(write.table, write.id)).toBeUndefined();
     } finally {
       await observed.close();
+    }
+  });
+
+  it('associates and disassociates users and roles, and retries what Dataverse throttles or fails', async () => {
+    // Its own org: the rows the other tests deleted would be missing here.
+    const emulator = await startEmulator({ port: 0, seed: 7, accounts: 40, faults: { throttleRate: 0.2, retryAfterSeconds: 0, unavailableRate: 0.2 } });
+    onTestFinished(() => emulator.close());
+    const workload = createWorkload({ baseUrl: emulator.baseUrl, token: 'any', seed: 12, sampleSeed: 7, rows, userRoles: sampleCounts(40) });
+    const done: Operation[] = [];
+    for (let i = 0; i < 150; i++) done.push(await workload.step());
+    emulator.faults.set({ throttleRate: 0, unavailableRate: 0 });
+    expect(new Set(done.map((operation) => operation.kind))).toEqual(new Set(['create', 'update', 'delete', 'recreate', 'associate', 'disassociate']));
+    expect(emulator.stats.throttled + emulator.stats.unavailable).toBeGreaterThan(0);
+    const inSource = new Set([...sourceVersions(emulator, 'systemuserroles').keys()].map((id) => {
+      const row = emulator.store.get('systemuserroles', id)?.row;
+      return userRoleKey(String(row?.systemuserid), String(row?.roleid));
+    }));
+    expect(inSource).toEqual(workload.userRoles());
+    for (const table of ['account', 'contact'] as const) {
+      for (const id of workload.alive(table)) expect(emulator.store.get(table, id), `${table} ${id}`).toBeDefined();
     }
   });
 

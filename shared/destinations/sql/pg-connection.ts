@@ -34,6 +34,10 @@ export async function createPgConnection(connectionString: string, poolSize: num
   const pool = new Pool({ connectionString, max: poolSize, types: typeParsers });
   // An idle client that loses its server emits 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
+  // So does a checked-out one, which the pool does not listen to: between two queries of a transaction, or in
+  // the very socket read that completes its checkout (failover, pg_terminate_backend). Listened to for its whole
+  // life, its next query fails instead, and the pool drops it once released, as it is no longer queryable.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   // Fail at creation, not at the first batch, when the server cannot be reached or refuses the login.
   await pool.query('SELECT 1').catch(async (error: unknown) => {
     await pool.end().catch(() => undefined);
