@@ -91,3 +91,33 @@ export function createBlobPollLeases(clients: StorageClients): PollLeases {
     },
   };
 }
+
+export interface LeaseKeeper {
+  /** Throws the renewal's failure once the lease is lost, so the holder stops before it saves anything. */
+  check(): void;
+  stop(): void;
+}
+
+/**
+ * Renews a lease on a timer, not per unit of work: one throttled Dataverse page may wait longer than any lease
+ * lasts, while a crashed holder's lease must lapse within one short duration so another poller takes over soon.
+ */
+export function keepRenewing(lease: PollLease, everyMs: number): LeaseKeeper {
+  let lost: unknown;
+  let renewing = false;
+  const timer = setInterval(() => {
+    if (renewing || lost !== undefined) return;
+    renewing = true;
+    lease
+      .renew()
+      .catch((error: unknown) => (lost = error))
+      .finally(() => (renewing = false));
+  }, everyMs);
+  timer.unref();
+  return {
+    check() {
+      if (lost !== undefined) throw lost;
+    },
+    stop: () => clearInterval(timer),
+  };
+}

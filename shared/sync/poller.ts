@@ -10,9 +10,12 @@ import type { OrchestrationClient } from '../orchestration/client';
 import { resyncTable } from './activation';
 import { deleteBatches, upsertBatches } from './batching';
 import type { SyncServices } from './services';
+import { keepRenewing } from '../state/poll-leases';
 import { snapshotTable } from './snapshot';
 
-const LEASE_SECONDS = 60;
+// Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.
+const LEASE_SECONDS = 15;
+const LEASE_RENEWAL_MS = 5_000;
 const TABLES_POLLED_AT_ONCE = 8;
 
 export interface TablePoll {
@@ -42,6 +45,7 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
   if (!quick || quick.value.phase !== 'delta' || !quick.value.deltaLink) return result;
   const lease = await services.leases.tryAcquire(profile, tableName, LEASE_SECONDS);
   if (!lease) return { ...result, outcome: 'busy' };
+  const keeper = keepRenewing(lease, LEASE_RENEWAL_MS);
   try {
     // Read again under the lease: another poller may have moved it on since.
     const checkpoint = await services.checkpoints.read(profile, tableName);
@@ -67,7 +71,7 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
           newDeltaLink = page.deltaLink;
           watermark = page.watermark;
         }
-        await lease.renew();
+        keeper.check();
       }
     } catch (error) {
       const failure = toExportError(error);
@@ -78,6 +82,7 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
       return { ...result, outcome: 'rebaselining', error: failure.message };
     }
     if (!newDeltaLink) throw new ExportError('schema', `The delta of ${tableName} ended without a deltaLink`, { where: tableName });
+    keeper.check();
     const deleteWatermark = watermark ?? checkpoint.value.watermark ?? 0;
     const deletes = deleteBatches(batchSource, deletedIds, upsertedIds, deleteWatermark);
     if (deletes.length > 0) {
@@ -102,6 +107,7 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
     await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);
     return { ...result, outcome: 'failed', error: failure.message };
   } finally {
+    keeper.stop();
     await lease.release().catch(() => undefined);
     services.metrics.pollDuration(profile, performance.now() - started);
   }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../shared/errors';
-import { createBlobPollLeases } from '../../shared/state/poll-leases';
+import { createBlobPollLeases, keepRenewing } from '../../shared/state/poll-leases';
 import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();
@@ -33,12 +33,15 @@ describe('poll leases (blob leases)', () => {
     await expect(leases.tryAcquire('p1', 'account', 61)).rejects.toMatchObject({ errorClass: 'config' });
   });
 
-  it('keeps a renewed lease past its first expiry and frees an unrenewed one; the loser learns it on renew', async () => {
+  it('keeps a renewed lease past its first expiry (by hand or by its keeper) and frees an unrenewed one; the loser learns it on renew or check', async () => {
     const leases = createBlobPollLeases(azurite.clients);
     const renewed = await leases.tryAcquire('p3', 'account', 15);
     const abandoned = await leases.tryAcquire('p3', 'contact', 15);
+    const kept = await leases.tryAcquire('p3', 'opportunity', 15);
     expect(renewed).toBeDefined();
     expect(abandoned).toBeDefined();
+    if (!kept) throw new Error('the opportunity lease was not acquired');
+    const keeper = keepRenewing(kept, 5_000);
 
     await sleep(8_000);
     await renewed?.renew();
@@ -46,6 +49,9 @@ describe('poll leases (blob leases)', () => {
 
     // 17 s after acquiring: the renewed lease runs until about 23 s, the abandoned one expired at 15 s.
     expect(await leases.tryAcquire('p3', 'account', 15)).toBeUndefined();
+    // Renewed by its keeper's timer alone, with no work done under it.
+    expect(await leases.tryAcquire('p3', 'opportunity', 15)).toBeUndefined();
+    expect(() => keeper.check()).not.toThrow();
     const taker = await leases.tryAcquire('p3', 'contact', 15);
     expect(taker).toBeDefined();
 
@@ -55,6 +61,13 @@ describe('poll leases (blob leases)', () => {
     // Releasing a lost lease must not free the new holder's lease.
     await abandoned?.release();
     expect(await leases.tryAcquire('p3', 'contact', 15)).toBeUndefined();
-    await Promise.all([renewed?.release(), taker?.release()]);
+
+    // A keeper whose lease was taken reports it on the next check.
+    const lostKeeper = keepRenewing(abandoned as NonNullable<typeof abandoned>, 50);
+    await sleep(300);
+    expect(() => lostKeeper.check()).toThrow(ExportError);
+    lostKeeper.stop();
+    keeper.stop();
+    await Promise.all([renewed?.release(), taker?.release(), kept.release()]);
   });
 });
