@@ -11,6 +11,15 @@ export type RouteMatcher = (path: string) => Record<string, string> | undefined;
 
 const PARAM = /^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]+)?(\?)?\}$/;
 
+/** Like ASP.NET Core under the Functions host: a segment that is not valid percent-encoding stays as sent. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export function compileRoute(template: string): RouteMatcher {
   const segments: Segment[] = template
     .split('/')
@@ -22,7 +31,7 @@ export function compileRoute(template: string): RouteMatcher {
       return star ? { kind: 'catchAll', name } : { kind: 'param', name, optional: optional === '?' };
     });
   return (path) => {
-    const parts = path.split('/').filter((part) => part !== '').map(decodeURIComponent);
+    const parts = path.split('/').filter((part) => part !== '').map(decodeSegment);
     const params: Record<string, string> = {};
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i] as Segment;
