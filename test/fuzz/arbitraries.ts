@@ -101,3 +101,69 @@ export const badLink = fc.oneof(
   fc.webUrl(),
   anyText,
 );
+
+/** Page bodies that are not JSON: truncated pages, HTML error pages, any text, nothing. */
+export const notJsonText = (baseUrl: () => string): fc.Arbitrary<string> =>
+  fc.oneof(
+    pageBody(baseUrl).chain((body) => {
+      const text = JSON.stringify(body);
+      return fc.integer({ min: 0, max: text.length - 1 }).map((length) => text.slice(0, length));
+    }),
+    fc.constant('<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>The service is unavailable.</h1></body></html>'),
+    fc.string({ unit: 'grapheme' }).filter((text) => !isJson(text)),
+    fc.constant(''),
+  );
+
+/** JSON that is not a page, and what the refusal must name. */
+export const wrongShapePage: fc.Arbitrary<{ body: unknown; names: RegExp }> = fc.oneof(
+  fc.jsonValue().filter((value) => typeof value !== 'object' || value === null || Array.isArray(value)).map((value) => ({ body: value, names: /expected object/ })),
+  fc.record({ value: fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.dictionary(fc.string(), fc.jsonValue())) }).map((body) => ({ body, names: /value/ })),
+  fc.array(fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.jsonValue())), { minLength: 1, maxLength: 3 }).map((value) => ({ body: { value }, names: /value\[\d+\]|value\.\d+/ })),
+  fc.record({ value: fc.constant([]), '@odata.nextLink': fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string())) }).map((body) => ({ body, names: /@odata\.nextLink/ })),
+  fc.record({ value: fc.constant([]), '@odata.deltaLink': fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.dictionary(fc.string(), fc.string())) }).map((body) => ({ body, names: /@odata\.deltaLink/ })),
+);
+
+/** A good page but for one item: no or a bad version, no or a bad GUID, or a broken $deletedEntity; and what the refusal must name. */
+export const damagedPage = (baseUrl: () => string): fc.Arbitrary<{ body: PageBody; index: number; names: RegExp | string }> =>
+  fc.tuple(pageBody(baseUrl, { minRows: 1 }), fc.nat(), fc.constantFrom('etag', 'id', 'deleted'), badVersionEtag, badGuid).map(([body, at, damage, etag, id]) => {
+    const index = at % body.value.length;
+    const value: Array<Record<string, unknown>> = body.value.map((item) => ({ ...item }));
+    const item = value[index] as Record<string, unknown>;
+    if (damage === 'deleted') {
+      value[index] = { '@odata.context': `${baseUrl()}$metadata#accounts/$deletedEntity`, ...(id === undefined ? {} : { id }), reason: 'deleted' };
+    } else if (damage === 'etag') {
+      const { '@odata.context': _context, '@odata.etag': _etag, id: deletedId, ...row } = item;
+      value[index] = { ...row, accountid: row.accountid ?? deletedId, ...(etag === undefined ? {} : { '@odata.etag': etag }) };
+    } else {
+      const { '@odata.context': _context, accountid: _id, id: _deletedId, ...row } = item;
+      value[index] = { ...row, '@odata.etag': 'W/"7"', ...(id === undefined ? {} : { accountid: id }) };
+    }
+    const names = damage === 'etag' ? '@odata.etag' : damage === 'deleted' ? /\$deletedEntity[\s\S]*id/ : 'accountid';
+    return { body: { ...body, value: value as unknown as PageItem[] }, index, names };
+  });
+
+/** A good page whose nextLink or deltaLink is a bad link, and which field that is. */
+export const badLinkPage = (baseUrl: () => string): fc.Arbitrary<{ body: unknown; field: string }> =>
+  fc.tuple(pageBody(baseUrl), badLink, fc.boolean()).map(([body, link, asNext]) => {
+    const { '@odata.nextLink': _next, '@odata.deltaLink': _delta, ...rest } = body;
+    const field = asNext ? '@odata.nextLink' : '@odata.deltaLink';
+    return { body: { ...rest, [field]: link }, field };
+  });
+
+/** Any page a broken server, proxy or gateway could answer 200 with; none of it may be written anywhere. */
+export const malformedPageAnswer = (baseUrl: () => string): fc.Arbitrary<{ contentType: string; body: string }> =>
+  fc.oneof(
+    notJsonText(baseUrl).map((body) => ({ contentType: 'text/html', body })),
+    wrongShapePage.map(({ body }) => ({ contentType: 'application/json', body: JSON.stringify(body) })),
+    damagedPage(baseUrl).map(({ body }) => ({ contentType: 'application/json', body: JSON.stringify(body) })),
+    badLinkPage(baseUrl).map(({ body }) => ({ contentType: 'application/json', body: JSON.stringify(body) })),
+  );
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -16,6 +16,7 @@ import { logicalNameSchema, profileNameSchema } from '../../shared/profile/profi
 import { failedRecordKeySchema } from '../../shared/state/failed-records';
 import { sampleProfile, TEST_KEY, useProduct, type ProductUnderTest } from '../support/pipeline';
 import { anyText, injection } from './arbitraries';
+import { storageState } from './storage-state';
 
 const product = useProduct();
 
@@ -67,23 +68,6 @@ interface Problem {
 }
 const problemsIn = (answer: Answer): Problem[] => (JSON.parse(answer.text) as { error?: { problems?: Problem[] } }).error?.problems ?? [];
 
-/** Everything the product keeps in storage: blob names and ETags in every container, entities in every table, queue depths. */
-async function storageState(p: ProductUnderTest): Promise<string[]> {
-  const { storage } = p.deps;
-  const state: string[] = [];
-  for await (const container of storage.blobs.listContainers()) {
-    for await (const blob of storage.blobs.getContainerClient(container.name).listBlobsFlat()) state.push(`blob ${container.name}/${blob.name} ${blob.properties.etag ?? ''}`);
-  }
-  for await (const table of storage.tables.listTables()) {
-    for await (const entity of storage.table(table.name ?? '').listEntities()) state.push(`entity ${table.name ?? ''} ${entity.partitionKey ?? ''}/${entity.rowKey ?? ''} ${entity.etag}`);
-  }
-  for await (const queue of storage.queues.listQueues()) {
-    const { approximateMessagesCount } = await storage.queues.getQueueClient(queue.name).getProperties();
-    state.push(`queue ${queue.name} ${approximateMessagesCount ?? 0}`);
-  }
-  return state.sort();
-}
-
 const encodable = (value: string): boolean => {
   try {
     encodeURIComponent(value);
@@ -113,7 +97,7 @@ describe('fuzzed route parameters over HTTP', () => {
     const p = product();
     // A stored profile, so valid names reach the handlers' real work instead of stopping at "not found".
     expect((await p.call('PUT', 'profiles/sales', sampleProfile(p))).status).toBe(201);
-    const before = await storageState(p);
+    const before = await storageState(p.deps.storage);
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routeParameters), wireValue, async ({ definition, method, parameter }, { value, wire, exact }) => {
         const answer = await send(p.host, method, pathWith(definition.route, parameter, wire));
@@ -130,12 +114,12 @@ describe('fuzzed route parameters over HTTP', () => {
       }),
       { numRuns: 250 },
     );
-    expect(await storageState(p)).toEqual(before);
+    expect(await storageState(p.deps.storage)).toEqual(before);
   });
 
   it('refuses bad failure-listing query values naming the query field, and writes nothing', async () => {
     const p = product();
-    const before = await storageState(p);
+    const before = await storageState(p.deps.storage);
     const query = fc.record(
       { table: fc.oneof(anyText, fc.constant('account')), pageSize: fc.oneof(fc.integer().map(String), anyText, fc.constantFrom('1e3', '0x10', '-1', '1.5', 'NaN', 'Infinity')), after: fc.oneof(anyText, fc.constant(validValues.key as string)) },
       { requiredKeys: [] },
@@ -154,12 +138,12 @@ describe('fuzzed route parameters over HTTP', () => {
       }),
       { numRuns: 120 },
     );
-    expect(await storageState(p)).toEqual(before);
+    expect(await storageState(p.deps.storage)).toEqual(before);
   });
 
   it('refuses any bad failure-resync body naming the field, and writes nothing', async () => {
     const p = product();
-    const before = await storageState(p);
+    const before = await storageState(p.deps.storage);
     const body = fc.oneof(
       fc.jsonValue().map((value) => JSON.stringify(value)),
       fc.record({ table: fc.oneof(anyText, fc.jsonValue()), keys: fc.oneof(fc.array(fc.oneof(anyText, fc.jsonValue()), { maxLength: 3 }), fc.jsonValue()) }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
@@ -177,6 +161,6 @@ describe('fuzzed route parameters over HTTP', () => {
       }),
       { numRuns: 60 },
     );
-    expect(await storageState(p)).toEqual(before);
+    expect(await storageState(p.deps.storage)).toEqual(before);
   });
 });
