@@ -13,12 +13,34 @@ const secretShapes: Array<[RegExp, string]> = [
   [/\b((?:postgres(?:ql)?|mssql|sqlserver):\/\/[^:/\s@]+:)[^@\s]+@/gi, `$1${MASK}@`],
 ];
 
+/** Passwords and keys inside a connection string: `Password=…;`, `AccountKey=…`, and the password of a URL. */
+function embeddedCredentials(connectionString: string): string[] {
+  const values = [...connectionString.matchAll(/\b(?:password|pwd|accountkey|sharedaccesskey|client_?secret)\s*=\s*("[^"]*"|'[^']*'|[^;&\s]+)/gi)].map(
+    (match) => (match[1] ?? '').replace(/^(["'])(.*)\1$/, '$2'),
+  );
+  const url = URL.parse(connectionString);
+  if (url?.password) values.push(url.password, decodeURIComponentOr(url.password));
+  return values;
+}
+
+const decodeURIComponentOr = (text: string): string => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
+
 export class SecretRedactor {
   private readonly secrets = new Set<string>();
 
-  /** Values shorter than 6 characters are not registered: masking them would mangle ordinary words. */
+  /**
+   * Values shorter than 6 characters are not registered: masking them would mangle ordinary words. The
+   * password or key inside a connection string is registered on its own too: a driver error may quote it
+   * without the rest of the string (`password "…"`, `{"password":"…"}`), where no shape would catch it.
+   */
   register(secret: string): void {
-    if (secret.length >= 6) this.secrets.add(secret);
+    for (const value of [secret, ...embeddedCredentials(secret)]) if (value.length >= 6) this.secrets.add(value);
   }
 
   redact(text: string): string {
