@@ -51,7 +51,7 @@ beforeAll(async () => {
   if (!profile.ok) throw new Error(JSON.stringify(profile.problems));
   await deps.sync.profiles.put(PROFILE, profile.profile);
   await activateProfile(deps.sync, orchestrations, PROFILE);
-}, 60_000);
+});
 afterAll(async () => {
   await deps.sync.runtimes.closeAll();
   await dataverse.close();

@@ -48,9 +48,13 @@ interface Answer {
 
 /** A request with the path exactly as given (fetch would resolve `..` segments before sending them). */
 function send(host: ProductUnderTest['host'], method: string, path: string, body?: string, key: string | null = TEST_KEY): Promise<Answer> {
+  return sendWith(host, method, path, body, key === null ? {} : { 'x-functions-key': key });
+}
+
+function sendWith(host: ProductUnderTest['host'], method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
-      { host: '127.0.0.1', port: host.port, method, path, headers: { ...(key === null ? {} : { 'x-functions-key': key }), 'content-type': 'application/json' } },
+      { host: '127.0.0.1', port: host.port, method, path, headers: { 'content-type': 'application/json', ...headers } },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -117,6 +121,25 @@ describe('fuzzed route parameters over HTTP', () => {
         }
       }),
       { numRuns: 250 },
+    );
+    expect(await storageState(p.deps.storage)).toEqual(before);
+  });
+
+  it('refuses an If-Match that is not one ETag with a 400 naming it, answers a wrong one with 412, and writes nothing', async () => {
+    const p = product();
+    const before = await storageState(p.deps.storage);
+    const body = JSON.stringify(sampleProfile(p));
+    const ifMatch = fc
+      .oneof(fc.string({ maxLength: 40 }), fc.constantFrom('"a", "b"', ' , ', 'W/', '"unterminated', 'W/"1", *', '*, "x"', '"x"', 'W/"x"'), injection)
+      .filter((value) => /^[\x20-\x7e]*$/.test(value) && value.trim() !== '' && value.trim() !== '*');
+    await fc.assert(
+      fc.asyncProperty(ifMatch, fc.constantFrom('PUT', 'DELETE'), async (value, method) => {
+        const answer = await sendWith(p.host, method, '/api/profiles/sales', method === 'PUT' ? body : undefined, { 'x-functions-key': TEST_KEY, 'if-match': value });
+        const context = `${method} If-Match: ${value}: ${answer.status} ${answer.text.slice(0, 300)}`;
+        expect([400, 412], context).toContain(answer.status);
+        if (answer.status === 400) expect(problemsIn(answer), context).toEqual([{ field: 'If-Match', reason: expect.stringContaining('ETag') }]);
+      }),
+      { numRuns: 60 },
     );
     expect(await storageState(p.deps.storage)).toEqual(before);
   });
