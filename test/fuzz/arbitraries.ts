@@ -1,5 +1,6 @@
 /** fast-check arbitraries the fuzzing properties share: hostile strings, and Dataverse pages good and bad. */
 import fc from 'fast-check';
+import { jsonText } from '../../shared/state/json-text';
 
 /** Strings that have broken parsers, paths, SQL and shells before. */
 export const injection = fc.constantFrom(
@@ -110,7 +111,7 @@ export const notJsonText = (baseUrl: () => string): fc.Arbitrary<string> =>
       return fc.integer({ min: 0, max: text.length - 1 }).map((length) => text.slice(0, length));
     }),
     fc.constant('<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>The service is unavailable.</h1></body></html>'),
-    fc.string({ unit: 'grapheme' }).filter((text) => !isJson(text)),
+    fc.string({ unit: 'grapheme' }).filter((text) => !jsonText.safeParse(text).success),
     fc.constant(''),
   );
 
@@ -158,12 +159,3 @@ export const malformedPageAnswer = (baseUrl: () => string): fc.Arbitrary<{ conte
     damagedPage(baseUrl).map(({ body }) => ({ contentType: 'application/json', body: JSON.stringify(body) })),
     badLinkPage(baseUrl).map(({ body }) => ({ contentType: 'application/json', body: JSON.stringify(body) })),
   );
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}

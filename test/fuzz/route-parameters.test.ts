@@ -73,6 +73,13 @@ interface Problem {
 }
 const problemsIn = (answer: Answer): Problem[] => (JSON.parse(answer.text) as { error?: { problems?: Problem[] } }).error?.problems ?? [];
 
+/** Checks the property over `numRuns` runs, and that none of them changed anything in storage. */
+async function assertWritingNothing<Ts extends unknown[]>(p: ProductUnderTest, property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
+  const before = await storageState(p.deps.storage);
+  await fc.assert(property, { numRuns });
+  expect(await storageState(p.deps.storage)).toEqual(before);
+}
+
 const encodable = (value: string): boolean => {
   try {
     encodeURIComponent(value);
@@ -102,8 +109,8 @@ describe('fuzzed route parameters over HTTP', () => {
     const p = product();
     // A stored profile, so valid names reach the handlers' real work instead of stopping at "not found".
     expect((await p.call('PUT', 'profiles/sales', sampleProfile(p))).status).toBe(201);
-    const before = await storageState(p.deps.storage);
-    await fc.assert(
+    await assertWritingNothing(
+      p,
       fc.asyncProperty(fc.constantFrom(...routeParameters), wireValue, async ({ definition, method, parameter }, { value, wire, exact }) => {
         const path = pathWith(definition.route, parameter, wire);
         // Without the key no value gets past the door, whatever it does to routing.
@@ -120,38 +127,36 @@ describe('fuzzed route parameters over HTTP', () => {
           expect(answer.status, context).toBe(404);
         }
       }),
-      { numRuns: 250 },
+      250,
     );
-    expect(await storageState(p.deps.storage)).toEqual(before);
   });
 
   it('refuses an If-Match that is not one ETag with a 400 naming it, answers a wrong one with 412, and writes nothing', async () => {
     const p = product();
-    const before = await storageState(p.deps.storage);
     const body = JSON.stringify(sampleProfile(p));
     const ifMatch = fc
       .oneof(fc.string({ maxLength: 40 }), fc.constantFrom('"a", "b"', ' , ', 'W/', '"unterminated', 'W/"1", *', '*, "x"', '"x"', 'W/"x"'), injection)
       .filter((value) => /^[\x20-\x7e]*$/.test(value) && value.trim() !== '' && value.trim() !== '*');
-    await fc.assert(
+    await assertWritingNothing(
+      p,
       fc.asyncProperty(ifMatch, fc.constantFrom('PUT', 'DELETE'), async (value, method) => {
         const answer = await sendWith(p.host, method, '/api/profiles/sales', method === 'PUT' ? body : undefined, { 'x-functions-key': TEST_KEY, 'if-match': value });
         const context = `${method} If-Match: ${value}: ${answer.status} ${answer.text.slice(0, 300)}`;
         expect([400, 412], context).toContain(answer.status);
         if (answer.status === 400) expect(problemsIn(answer), context).toEqual([{ field: 'If-Match', reason: expect.stringContaining('ETag') }]);
       }),
-      { numRuns: 60 },
+      60,
     );
-    expect(await storageState(p.deps.storage)).toEqual(before);
   });
 
   it('refuses bad failure-listing query values naming the query field, and writes nothing', async () => {
     const p = product();
-    const before = await storageState(p.deps.storage);
     const query = fc.record(
       { table: fc.oneof(anyText, fc.constant('account')), pageSize: fc.oneof(fc.integer().map(String), anyText, fc.constantFrom('1e3', '0x10', '-1', '1.5', 'NaN', 'Infinity')), after: fc.oneof(anyText, fc.constant(validValues.key as string)) },
       { requiredKeys: [] },
     );
-    await fc.assert(
+    await assertWritingNothing(
+      p,
       fc.asyncProperty(query, async (values) => {
         const search = new URLSearchParams(Object.entries(values).filter(([, value]) => encodable(value))).toString();
         const answer = await send(p.host, 'GET', `/api/profiles/sales/failures?${search}`);
@@ -163,20 +168,19 @@ describe('fuzzed route parameters over HTTP', () => {
           for (const field of fields) expect(['table', 'pageSize', 'after'], context).toContain(field);
         }
       }),
-      { numRuns: 120 },
+      120,
     );
-    expect(await storageState(p.deps.storage)).toEqual(before);
   });
 
   it('refuses any bad failure-resync body naming the field, and writes nothing', async () => {
     const p = product();
-    const before = await storageState(p.deps.storage);
     const body = fc.oneof(
       fc.jsonValue().map((value) => JSON.stringify(value)),
       fc.record({ table: fc.oneof(anyText, fc.jsonValue()), keys: fc.oneof(fc.array(fc.oneof(anyText, fc.jsonValue()), { maxLength: 3 }), fc.jsonValue()) }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
       anyText,
     );
-    await fc.assert(
+    await assertWritingNothing(
+      p,
       fc.asyncProperty(body, async (text) => {
         // A profile that does not exist: the body is checked before the profile is looked up, and a valid body
         // does not open the profile's destination (seconds for PGlite) on every run.
@@ -188,8 +192,7 @@ describe('fuzzed route parameters over HTTP', () => {
           expect(parsed.error.problems?.length ?? (parsed.error.where ? 1 : 0), context).toBeGreaterThan(0);
         }
       }),
-      { numRuns: 60 },
+      60,
     );
-    expect(await storageState(p.deps.storage)).toEqual(before);
   });
 });
