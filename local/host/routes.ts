@@ -2,6 +2,8 @@
  * Azure Functions route templates (`profiles/{name}/activate`, `{name?}`, `{name:alpha}`, `{*rest}`),
  * matched the way the host does: literal segments case-insensitively, one value per parameter.
  */
+import { decodeOrKeep } from '../../shared/percent-encoding';
+
 type Segment =
   | { kind: 'literal'; text: string }
   | { kind: 'param'; name: string; optional: boolean }
@@ -10,15 +12,6 @@ type Segment =
 export type RouteMatcher = (path: string) => Record<string, string> | undefined;
 
 const PARAM = /^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]+)?(\?)?\}$/;
-
-/** Like ASP.NET Core under the Functions host: a segment that is not valid percent-encoding stays as sent. */
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 
 export function compileRoute(template: string): RouteMatcher {
   const segments: Segment[] = template
@@ -31,7 +24,8 @@ export function compileRoute(template: string): RouteMatcher {
       return star ? { kind: 'catchAll', name } : { kind: 'param', name, optional: optional === '?' };
     });
   return (path) => {
-    const parts = path.split('/').filter((part) => part !== '').map(decodeSegment);
+    // Like ASP.NET Core under the Functions host: a segment that is not valid percent-encoding stays as sent.
+    const parts = path.split('/').filter((part) => part !== '').map(decodeOrKeep);
     const params: Record<string, string> = {};
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i] as Segment;

@@ -6,6 +6,7 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { ExportError } from '../errors';
+import { decodeOrKeep } from '../percent-encoding';
 import type { AccessTokenSource } from './auth';
 import { errorBodySchema, type ErrorBody } from './responses';
 
@@ -75,13 +76,8 @@ export const backoffDelayMs = (attempt: number, policy: RetryPolicy, random = Ma
 /** Path and query of a URL, for error locations: never the token, which only travels in a header. */
 const describe = (url: string): string => {
   const parsed = new URL(url);
-  const path = parsed.pathname + parsed.search;
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    // Not valid percent-encoding (a link from a response can be anything): shown as sent.
-    return path;
-  }
+  // A link from a response can be anything, valid percent-encoding or not.
+  return decodeOrKeep(parsed.pathname + parsed.search);
 };
 
 /** A response read to the end: Dataverse counts a request as concurrent until its body is sent. */
