@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { profileNameSchema } from '../shared/profile/profile';
+import { failedRecordKeySchema } from '../shared/state/failed-records';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';
 
-const downloadParams = z.object({ name: profileNameSchema, key: z.string().min(1).max(1024) });
+const downloadParams = z.object({ name: profileNameSchema, key: failedRecordKeySchema });
 
 /** GET /api/profiles/{name}/failures/{*key}: one failed record with its row and reason, as a JSON download. */
 export const downloadFailure: HttpFunction<FunctionDeps> = {

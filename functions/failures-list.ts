@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
+import { failedRecordKeySchema } from '../shared/state/failed-records';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { errorResponse, json, parseParams } from './http';
@@ -8,7 +9,7 @@ const listQuery = z.object({
   name: profileNameSchema,
   table: logicalNameSchema.optional(),
   pageSize: z.coerce.number().int().min(1).max(1000).optional(),
-  after: z.string().min(1).max(1024).optional(),
+  after: failedRecordKeySchema.optional(),
 });
 
 /** GET /api/profiles/{name}/failures[?table=&pageSize=&after=]: failed records, newest first, with counts per table. */

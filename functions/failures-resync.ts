@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
+import { failedRecordKeySchema } from '../shared/state/failed-records';
 import { resyncFailures } from '../shared/sync/failures';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
@@ -7,7 +8,7 @@ import { guarded, json, parseParams, readJson } from './http';
 
 const resyncBody = z.strictObject({
   table: logicalNameSchema.optional(),
-  keys: z.array(z.string().min(1).max(1024)).min(1).max(5000).optional(),
+  keys: z.array(failedRecordKeySchema).min(1).max(5000).optional(),
 });
 
 /** POST /api/profiles/{name}/failures/resync {table?, keys?}: re-reads the failed records from Dataverse and applies them. */

@@ -1,6 +1,6 @@
 /** The HTTP edge's shared mapping: JSON bodies in, errors out as JSON a person can act on, never a secret. */
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ExportError, toExportError, type ErrorClass } from '../shared/errors';
 import { fieldPath, type ProfileProblem } from '../shared/profile/profile';
 import { WriteConflict } from '../shared/state/storage-errors';
@@ -84,4 +84,15 @@ export function guarded<P>(
       return errorResponse(error, context);
     }
   };
+}
+
+/** One entity tag as blob storage takes it: `*`, `"…"` or `W/"…"`. A list is valid HTTP, but storage refuses it. */
+const ifMatchHeader = z.object({ 'If-Match': z.string().regex(/^(\*|(W\/)?"[^"]*")$/, 'use one ETag exactly as a response gave it, or *') });
+
+/** The `If-Match` condition of a write; absent or empty means unconditional. */
+export function readIfMatch(request: HttpRequest): { ok: true; value: { ifMatch: string } | undefined } | { ok: false; response: HttpResponseInit } {
+  const value = request.headers.get('if-match');
+  if (value === null || value === '') return { ok: true, value: undefined };
+  const parsed = parseParams(ifMatchHeader, { 'If-Match': value });
+  return parsed.ok ? { ok: true, value: { ifMatch: parsed.value['If-Match'] } } : parsed;
 }

@@ -1,6 +1,6 @@
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { guarded, json, notFound } from './http';
+import { guarded, json, notFound, readIfMatch } from './http';
 import { profileParams } from './params';
 
 /** DELETE /api/profiles/{name}: only an inactive profile; its destination tables are kept. */
@@ -12,12 +12,13 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   handler: (deps) =>
     guarded(profileParams, async ({ name }, request) => {
+      const condition = readIfMatch(request);
+      if (!condition.ok) return condition.response;
       const activation = await deps.sync.activations.get(name);
       if (activation?.value.state === 'active') {
         return json(409, { error: { message: `Profile '${name}' is active`, fix: `POST /api/profiles/${name}/deactivate first.` } });
       }
-      const ifMatch = request.headers.get('if-match');
-      const deleted = await deps.sync.profiles.delete(name, ifMatch ? { ifMatch } : {});
+      const deleted = await deps.sync.profiles.delete(name, condition.value ?? {});
       await deps.sync.runtimes.evict(name);
       return deleted ? { status: 204 } : notFound(`Profile '${name}'`);
     }),

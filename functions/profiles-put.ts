@@ -1,7 +1,7 @@
 import { validateProfile } from '../shared/profile/profile';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
-import { guarded, json, problems, readJson } from './http';
+import { guarded, json, problems, readIfMatch, readJson } from './http';
 import { profileParams } from './params';
 
 /** PUT /api/profiles/{name}: create or replace a profile (If-Match for optimistic concurrency). Nothing is stored unless it is valid. */
@@ -24,9 +24,10 @@ export const putProfile: HttpFunction<FunctionDeps> = {
       }
       const validation = validateProfile({ ...given, name });
       if (!validation.ok) return problems(400, 'The export profile is not valid', validation.problems);
-      const ifMatch = request.headers.get('if-match');
+      const condition = readIfMatch(request);
+      if (!condition.ok) return condition.response;
       const existing = await deps.sync.profiles.get(name);
-      const stored = await deps.sync.profiles.put(name, validation.profile, ifMatch ? { ifMatch } : undefined);
+      const stored = await deps.sync.profiles.put(name, validation.profile, condition.value);
       await deps.sync.runtimes.evict(name);
       return json(existing ? 200 : 201, stored.value, { etag: stored.etag });
     }),

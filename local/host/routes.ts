@@ -2,6 +2,8 @@
  * Azure Functions route templates (`profiles/{name}/activate`, `{name?}`, `{name:alpha}`, `{*rest}`),
  * matched the way the host does: literal segments case-insensitively, one value per parameter.
  */
+import { decodeOrKeep } from '../../shared/percent-encoding';
+
 type Segment =
   | { kind: 'literal'; text: string }
   | { kind: 'param'; name: string; optional: boolean }
@@ -22,7 +24,8 @@ export function compileRoute(template: string): RouteMatcher {
       return star ? { kind: 'catchAll', name } : { kind: 'param', name, optional: optional === '?' };
     });
   return (path) => {
-    const parts = path.split('/').filter((part) => part !== '').map(decodeURIComponent);
+    // Like ASP.NET Core under the Functions host: a segment that is not valid percent-encoding stays as sent.
+    const parts = path.split('/').filter((part) => part !== '').map(decodeOrKeep);
     const params: Record<string, string> = {};
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i] as Segment;

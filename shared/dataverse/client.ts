@@ -3,12 +3,13 @@
  * page by page, deltas, and rows by id. Pages are async iterators (the client holds at most the current
  * page and the one it reads ahead); links are opaque strings the caller persists and hands back verbatim.
  */
+import { z } from 'zod';
 import { ExportError } from '../errors';
 import type { ChangePage, RowChange, RowUpsert, WebApiRow } from './changes';
 import { DataverseHttp, type DataverseHttpOptions } from './http';
 import type { ManyToManyRelationship, TableMetadata } from './metadata';
 import { readManyToMany, readTable } from './metadata-reader';
-import { deletedEntitySchema, entityPageSchema, etagSchema, singleRowSchema, type EntityPageBody } from './responses';
+import { deletedEntitySchema, entityPageSchema, etagSchema, guidSchema, singleRowSchema, type EntityPageBody } from './responses';
 
 /** Dataverse refuses pages larger than this. */
 export const MAX_PAGE_SIZE = 5000;
@@ -39,7 +40,9 @@ export interface RowsById {
 /** The version watermark of a `$deltatoken` (`<version>!<MM/dd/yyyy HH:mm:ss>`), the integer before `!`. */
 export function tokenWatermark(token: string): number | undefined {
   const match = /^(\d+)!/.exec(token);
-  return match ? Number(match[1]) : undefined;
+  const watermark = match ? Number(match[1]) : undefined;
+  // Beyond 2^53 the number is not the token's version any more; a wrong tombstone version is worse than none.
+  return watermark !== undefined && Number.isSafeInteger(watermark) ? watermark : undefined;
 }
 
 /** The watermark carried by a deltaLink's `$deltatoken`. */
@@ -48,26 +51,33 @@ export function deltaLinkWatermark(deltaLink: string): number | undefined {
   return token === null ? undefined : tokenWatermark(token);
 }
 
+/** A value from a response, quoted and cut short for an error message. */
+const shown = (value: unknown): string => (JSON.stringify(value) ?? String(value)).slice(0, 200);
+
 /** `W/"915244"` → 915244. */
 export function etagVersion(etag: unknown, where: string): number {
   const parsed = etagSchema.safeParse(etag);
-  if (!parsed.success) throw new ExportError('schema', `Row has no version etag (got ${JSON.stringify(etag)})`, { where });
-  return Number(parsed.data.slice(3, -1));
+  const version = parsed.success ? Number(parsed.data.slice(3, -1)) : undefined;
+  // Versions guard every upsert: one that does not survive as a number would let stale rows win.
+  if (version === undefined || !Number.isSafeInteger(version)) {
+    throw new ExportError('schema', `Row has no usable version in @odata.etag: expected W/"<versionnumber>", got ${shown(etag)}`, { where });
+  }
+  return version;
 }
 
 export function toRowUpsert(table: TableRef, row: WebApiRow, where: string): RowUpsert {
-  const id = row[table.primaryIdAttribute];
-  if (typeof id !== 'string') {
-    throw new ExportError('schema', `Row has no primary key '${table.primaryIdAttribute}'`, { where });
+  const id = guidSchema.safeParse(row[table.primaryIdAttribute]);
+  if (!id.success) {
+    throw new ExportError('schema', `Row has no GUID primary key '${table.primaryIdAttribute}' (got ${shown(row[table.primaryIdAttribute])})`, { where });
   }
-  return { kind: 'upsert', id, versionNumber: etagVersion(row['@odata.etag'], where), row };
+  return { kind: 'upsert', id: id.data, versionNumber: etagVersion(row['@odata.etag'], where), row };
 }
 
 /** Rows become upserts; `$deletedEntity` items (identified by their item-level context) become deletes. */
 export function toRowChange(table: TableRef, item: WebApiRow, where: string): RowChange {
   if ('@odata.context' in item) {
     const deleted = deletedEntitySchema.safeParse(item);
-    if (!deleted.success) throw new ExportError('schema', `Unreadable $deletedEntity item: ${deleted.error.message}`, { where });
+    if (!deleted.success) throw new ExportError('schema', `Unreadable $deletedEntity item: ${z.prettifyError(deleted.error)}`, { where });
     return { kind: 'delete', id: deleted.data.id };
   }
   return toRowUpsert(table, item, where);
@@ -123,7 +133,7 @@ export class DataverseClient {
    * activity per page). `link` is `initialLoadLink(…)`, a persisted `nextLink`, or a `deltaLink`.
    */
   async readPage(table: TableRef, link: string, options: PageOptions = {}): Promise<ChangePage> {
-    return toChangePage(table, await this.fetchPage(table, link, preferences(options)));
+    return toChangePage(this.http, table, await this.fetchPage(table, link, preferences(options)));
   }
 
   /** Current rows by primary key, without change tracking (to resync failed records). */
@@ -164,20 +174,21 @@ export class DataverseClient {
     while (pending !== undefined) {
       const body: EntityPageBody = await pending;
       const nextLink = body['@odata.nextLink'];
-      pending = nextLink === undefined ? undefined : this.fetchPage(table, nextLink, prefer);
+      pending = nextLink === undefined ? undefined : this.fetchPage(table, this.http.responseLink(nextLink, `${table.entitySetName} page @odata.nextLink`), prefer);
       pending?.catch(() => undefined);
-      yield toChangePage(table, body);
+      yield toChangePage(this.http, table, body);
     }
   }
 }
 
-function toChangePage(table: TableRef, body: EntityPageBody): ChangePage {
+function toChangePage(http: DataverseHttp, table: TableRef, body: EntityPageBody): ChangePage {
   const where = `${table.entitySetName} page`;
-  const page: ChangePage = { changes: body.value.map((item) => toRowChange(table, item, where)) };
+  const page: ChangePage = { changes: body.value.map((item, index) => toRowChange(table, item, `${where} value[${index}]`)) };
   const nextLink = body['@odata.nextLink'];
   const deltaLink = body['@odata.deltaLink'];
   if (nextLink !== undefined) {
-    page.nextLink = nextLink;
+    // Checked now, before it is persisted: a checkpoint holding an unusable link could never move again.
+    page.nextLink = http.responseLink(nextLink, `${where} @odata.nextLink`);
     return page;
   }
   if (deltaLink === undefined) {
@@ -186,7 +197,7 @@ function toChangePage(table: TableRef, body: EntityPageBody): ChangePage {
       fix: 'Turn on "Track changes" in the table properties (Power Apps maker portal → Tables → Properties → Advanced options).',
     });
   }
-  page.deltaLink = deltaLink;
+  page.deltaLink = http.responseLink(deltaLink, `${where} @odata.deltaLink`);
   const watermark = deltaLinkWatermark(deltaLink);
   if (watermark !== undefined) page.watermark = watermark;
   return page;

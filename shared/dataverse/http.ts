@@ -4,8 +4,9 @@
  * to ExportError classes. Every response body is validated with zod before it leaves this module.
  */
 import pLimit from 'p-limit';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ExportError } from '../errors';
+import { decodeOrKeep } from '../percent-encoding';
 import type { AccessTokenSource } from './auth';
 import { errorBodySchema, type ErrorBody } from './responses';
 
@@ -75,7 +76,8 @@ export const backoffDelayMs = (attempt: number, policy: RetryPolicy, random = Ma
 /** Path and query of a URL, for error locations: never the token, which only travels in a header. */
 const describe = (url: string): string => {
   const parsed = new URL(url);
-  return decodeURIComponent(parsed.pathname + parsed.search);
+  // A link from a response can be anything, valid percent-encoding or not.
+  return decodeOrKeep(parsed.pathname + parsed.search);
 };
 
 /** A response read to the end: Dataverse counts a request as concurrent until its body is sent. */
@@ -115,13 +117,35 @@ export class DataverseHttp {
    */
   url(pathOrUrl: string): string {
     if (!/^https?:\/\//i.test(pathOrUrl)) return `${this.baseUrl}${pathOrUrl}`;
-    if (new URL(pathOrUrl).origin !== new URL(this.baseUrl).origin) {
-      throw new ExportError('config', `Refusing to follow a link to ${new URL(pathOrUrl).origin}: it is not this environment`, {
+    const origin = URL.parse(pathOrUrl)?.origin;
+    if (origin === undefined) {
+      throw new ExportError('config', `Refusing to follow a link that is not a URL: ${JSON.stringify(pathOrUrl.slice(0, 200))}`, {
+        where: new URL(this.baseUrl).origin,
+        fix: 'The persisted nextLink/deltaLink is damaged; re-baseline the table.',
+      });
+    }
+    if (origin !== new URL(this.baseUrl).origin) {
+      throw new ExportError('config', `Refusing to follow a link to ${origin}: it is not this environment`, {
         where: new URL(this.baseUrl).origin,
         fix: 'The persisted nextLink/deltaLink belongs to another environment; re-baseline the table or fix the environment URL.',
       });
     }
     return pathOrUrl;
+  }
+
+  /**
+   * A nextLink or deltaLink as a response gave it, checked before anyone persists or follows it: an absolute
+   * URL of this environment. Returned verbatim, since links are opaque.
+   */
+  responseLink(link: string, where: string): string {
+    const origin = URL.parse(link)?.origin;
+    if (origin !== new URL(this.baseUrl).origin) {
+      throw new ExportError('schema', `Dataverse returned a link that is not a URL of this environment: ${JSON.stringify(link.slice(0, 200))}`, {
+        where,
+        fix: 'Capture the response; a proxy or gateway between this app and Dataverse may be rewriting it.',
+      });
+    }
+    return link;
   }
 
   async get<Schema extends z.ZodType>(
@@ -140,7 +164,7 @@ export class DataverseHttp {
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new ExportError('schema', `Dataverse response for ${describe(url)} does not have the expected shape: ${parsed.error.message}`, {
+      throw new ExportError('schema', `Dataverse response for ${describe(url)} does not have the expected shape: ${z.prettifyError(parsed.error)}`, {
         where: describe(url),
         fix: 'The Web API returned a shape this client does not know; capture the response and extend shared/dataverse/responses.ts.',
       });

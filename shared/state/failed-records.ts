@@ -75,6 +75,8 @@ const compactTimestamp = (at: Date) => at.toISOString().replace(/[-:.]/g, '');
 const KEY = new RegExp(
   `^${FAILED_RECORDS_ROOT}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/(${KEY_NAME_PATTERN})/(${KEY_NAME_PATTERN})/(\\d{8}T\\d{9}Z)-(${KEY_NAME_PATTERN})-(upsert|delete)\\.json$`,
 );
+/** A record's key as listings return it (`failurelog/…/<table>/<timestamp>-<id>-<changeType>.json`); nothing else names a record. */
+export const failedRecordKeySchema = z.string().regex(KEY, 'use a key exactly as a failed-record listing returned it');
 const COMPACT_TIMESTAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/;
 
 export const failedRecordKey = (record: Pick<FailedRecord, 'profile' | 'table' | 'id' | 'changeType' | 'failedAt'>): string => {

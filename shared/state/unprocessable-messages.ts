@@ -2,6 +2,7 @@
  * Queue messages that cannot even be read as a change batch (bad JSON, unknown schema version, missing claim
  * check): kept as `unprocessablemessages/YYYY/MM/DD/HH/<messageId>.json` so nothing is dropped silently.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ExportError } from '../errors';
 import type { StorageClients } from '../storage/clients';
@@ -33,9 +34,23 @@ export interface UnprocessableMessageStore {
   record(message: UnprocessableMessage): Promise<string>;
 }
 
+/**
+ * Azure allows blob names of 1,024 characters, and a 128-character Service Bus message id of multi-byte
+ * characters encodes to more; an id beyond this budget is cut and kept unique by its hash.
+ */
+const MAX_ENCODED_ID_CHARS = 400;
+
 /** Message ids are chosen by senders; encoded they cannot add folders or leave the hour. */
+export function unprocessableMessageFileName(messageId: string): string {
+  const encoded = encodeURIComponent(messageId);
+  if (encoded.length <= MAX_ENCODED_ID_CHARS) return `${encoded}.json`;
+  const digest = createHash('sha256').update(messageId).digest('hex');
+  // Cut before a partial %XX escape, so the name stays valid percent-encoding.
+  return `${encoded.slice(0, MAX_ENCODED_ID_CHARS - digest.length - 1).replace(/%[0-9A-F]?$/, '')}-${digest}.json`;
+}
+
 export const unprocessableMessageKey = (message: Pick<UnprocessableMessage, 'messageId' | 'receivedAt'>): string =>
-  `${hourFolder(UNPROCESSABLE_ROOT, new Date(message.receivedAt))}${encodeURIComponent(message.messageId)}.json`;
+  `${hourFolder(UNPROCESSABLE_ROOT, new Date(message.receivedAt))}${unprocessableMessageFileName(message.messageId)}`;
 
 export function createBlobUnprocessableMessageStore(clients: StorageClients): UnprocessableMessageStore {
   const container = stateContainer(clients);

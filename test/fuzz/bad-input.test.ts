@@ -1,7 +1,8 @@
 /**
- * Property-based bad input against the real handlers on Azurite: queue messages of every shape through the
- * applier, and profile bodies through PUT /api/profiles/{name}. Never a crash, never a 500, every rejection
- * names the field and the reason, and nothing is stored or applied.
+ * Property-based bad input against the real handlers on Azurite: queue messages of every shape (and any
+ * message id) through the applier, and profile bodies through PUT /api/profiles/{name}. Never a crash, never
+ * a 500, every rejection names the field and the reason, nothing is applied or stored — except the unreadable
+ * message itself, parked with its reason.
  */
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import fc from 'fast-check';
@@ -10,7 +11,10 @@ import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { putProfile } from '../../functions/profiles-put';
 import type { OrchestrationClient } from '../../shared/orchestration/client';
 import { applyChanges } from '../../shared/sync/applier';
+import { STATE_CONTAINER } from '../../shared/state/names';
+import { UNPROCESSABLE_ROOT, unprocessableMessageFileName, type StoredUnprocessableMessage } from '../../shared/state/unprocessable-messages';
 import { useAzurite } from '../support/azurite';
+import { injection } from './arbitraries';
 
 const azurite = useAzurite();
 const noOrchestrations: OrchestrationClient = {
@@ -21,8 +25,20 @@ const noOrchestrations: OrchestrationClient = {
 let deps: FunctionDeps | undefined;
 const getDeps = () => (deps ??= createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString }, () => noOrchestrations));
 
-const injection = fc.constantFrom("'; DROP TABLE account;--", '../../etc/passwd', '<script>', '${jndi:x}', 'a\u0000b', 'ü'.repeat(300), '[dbo].[x]');
 const anyJson = fc.oneof(fc.anything(), fc.jsonValue(), injection);
+
+/** What the unprocessable-message store holds for a message id. */
+async function parkedMessages(messageId: string): Promise<StoredUnprocessableMessage[]> {
+  const container = getDeps().storage.blobs.getContainerClient(STATE_CONTAINER);
+  const parked: StoredUnprocessableMessage[] = [];
+  for await (const blob of container.listBlobsFlat({ prefix: `${UNPROCESSABLE_ROOT}/` })) {
+    if (!blob.name.endsWith(`/${unprocessableMessageFileName(messageId)}`)) continue;
+    // Azure's limit on blob names, which Azurite does not enforce.
+    expect(blob.name.length).toBeLessThanOrEqual(1024);
+    parked.push(JSON.parse((await container.getBlobClient(blob.name).downloadToBuffer()).toString('utf8')) as StoredUnprocessableMessage);
+  }
+  return parked;
+}
 
 describe('fuzzed bad input', () => {
   it('parks every unreadable queue message with a reason and applies nothing', async () => {
@@ -33,10 +49,20 @@ describe('fuzzed bad input', () => {
           fc.record({ schemaVersion: fc.constant(1), profile: injection, table: injection, batchId: fc.string(), watermark: fc.integer(), upserts: anyJson, deletes: anyJson, attempt: fc.integer(), readAt: fc.string() }, { requiredKeys: [] }),
           fc.string().map((text) => `{"schemaVersion":1,${text}`),
         ),
-        async (message) => {
-          const result = await applyChanges(getDeps().sync, message, { messageId: `fuzz-${Math.random().toString(36).slice(2)}`, deliveryCount: 1 });
+        // Message ids are the sender's choice (Service Bus allows 128 characters of anything).
+        fc.oneof(
+          fc.uuid(),
+          fc.string({ unit: 'grapheme', minLength: 1, maxLength: 128 }),
+          injection.filter((text) => text !== '').map((text) => text.slice(0, 128)),
+          fc.string({ unit: fc.constantFrom('ü', '€', '漢', '🦀'), minLength: 100, maxLength: 128 }),
+        ),
+        async (message, messageId) => {
+          const result = await applyChanges(getDeps().sync, message, { messageId, deliveryCount: 1 });
           expect(result.outcome).toBe('unprocessable');
-          if (result.outcome === 'unprocessable') expect(result.reason.length).toBeGreaterThan(5);
+          if (result.outcome !== 'unprocessable') return;
+          expect(result.reason.length).toBeGreaterThan(5);
+          const parked = await parkedMessages(messageId);
+          expect(parked.map((stored) => stored.reason)).toContain(result.reason);
         },
       ),
       { numRuns: 60 },

@@ -1,15 +1,16 @@
 /**
  * A whole local run observed from outside: metrics through an in-memory OpenTelemetry exporter, and every
- * log line, API response and stored failure file searched for the run's secrets.
+ * log line, API response (errors and status included), exported metric, stored blob (failed-record files
+ * included), table entity and queue message searched for the run's secrets.
  */
 import { metrics } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkload } from '../../local/workload/workload';
 import { sampleCounts } from '../../local/sample-org';
-import { STATE_CONTAINER } from '../../shared/state/names';
 import { metricNames } from '../../shared/telemetry/metrics';
-import { EMULATOR_TOKEN, sampleProfile, startProduct, stopProduct, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
+import { redactor } from '../../shared/telemetry/redaction';
+import { EMULATOR_TOKEN, sampleProfile, sourceVersions, startProduct, stopProduct, TEST_KEY, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -19,8 +20,12 @@ const logLines: string[] = [];
 const responses: string[] = [];
 let product: ProductUnderTest | undefined;
 
-/** Secrets of this run: the Dataverse token (an app setting) and a destination password in a second profile. */
+/**
+ * Secrets of this run: the Dataverse token (an app setting), a destination password in a second profile, a
+ * Dataverse client secret in a third, and the host's function keys.
+ */
 const DESTINATION_SECRET = 'Sup3r-Secret-Destination-Pa55';
+const CLIENT_SECRET = 'Client~Secret~Value~4242';
 
 beforeAll(async () => {
   // Registered before the product starts, so the metrics it creates record into this provider.
@@ -28,7 +33,7 @@ beforeAll(async () => {
   product = await startProduct({
     sync: { pageSize: 40, fanOut: 2 },
     logLines: (line) => logLines.push(line),
-    env: { BROKEN_DESTINATION: `postgres://exporter:${DESTINATION_SECRET}@127.0.0.1:1/nowhere` },
+    env: { BROKEN_DESTINATION: `postgres://exporter:${DESTINATION_SECRET}@127.0.0.1:1/nowhere`, DV_CLIENT_SECRET: CLIENT_SECRET },
   });
 }, 120_000);
 afterAll(async () => {
@@ -95,8 +100,22 @@ describe('telemetry and secrets over a full local run', () => {
     expect(dataPoints(exported, metricNames.pollDuration).some((point) => point.attributes.profile === 'observed')).toBe(true);
   });
 
-  it('never writes a secret to a log line, an API response or a stored failure file', async () => {
+  it('never writes a secret to a log line, an API response, a metric, a failed-record file or any other stored state', async () => {
     const p = product as ProductUnderTest;
+    // A row the destination refuses (an integer column cannot hold it), so the run has a failed-record file.
+    const [id] = [...sourceVersions(p.emulator, 'account').keys()];
+    const patched = await fetch(`${p.emulator.baseUrl}accounts(${id ?? ''})`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${EMULATOR_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ numberofemployees: 99_999_999_999_999 }),
+    });
+    expect(patched.status).toBe(204);
+    const failures = await waitFor('a failed record for the refused row', async () => {
+      const body = (await call('GET', 'profiles/observed/failures')).body as { records: Array<{ key: string }> };
+      return body.records.length > 0 ? body.records : undefined;
+    }, 30_000);
+    expect((await call('GET', `profiles/observed/failures/${failures[0]?.key ?? ''}`)).status).toBe(200);
+
     // A profile whose destination password is a secret: activation fails to connect, and says so without it.
     const put = await call('PUT', 'profiles/leaky', sampleProfile(p, {
       tables: ['account'], relationships: [],
@@ -105,21 +124,51 @@ describe('telemetry and secrets over a full local run', () => {
     expect(put.status).toBe(201);
     const activation = await call('POST', 'profiles/leaky/activate');
     expect(activation.status).toBeGreaterThanOrEqual(400);
-    await call('GET', 'profiles/leaky');
-    await call('GET', 'profiles/leaky/status');
-    await call('GET', 'profiles/observed/failures');
-
-    const stored: string[] = [];
-    const container = p.deps.storage.blobs.getContainerClient(STATE_CONTAINER);
-    for await (const blob of container.listBlobsFlat()) {
-      stored.push((await container.getBlobClient(blob.name).downloadToBuffer()).toString('utf8'));
+    // A profile signing in with a client secret, which cannot reach Entra ID from here.
+    expect((await call('PUT', 'profiles/signin', sampleProfile(p, {
+      tables: ['account'], relationships: [],
+      source: { environmentUrl: p.emulator.baseUrl, auth: { kind: 'client-secret', tenantId: '11111111-1111-1111-1111-111111111111', clientId: '22222222-2222-2222-2222-222222222222', clientSecret: { appSetting: 'DV_CLIENT_SECRET' } } },
+    }))).status).toBe(201);
+    expect((await call('POST', 'profiles/signin/activate')).status).toBeGreaterThanOrEqual(400);
+    for (const name of ['leaky', 'signin', 'observed']) {
+      await call('GET', `profiles/${name}`);
+      await call('GET', `profiles/${name}/status`);
     }
-    const everything = [...logLines, ...responses, ...stored].join('\n');
+    await call('GET', 'health');
+    // The key in the query string, where a logged URL would carry it.
+    expect((await fetch(`${p.host.baseUrl}/profiles?code=${TEST_KEY}`)).status).toBe(200);
+
+    exporter.reset();
+    await reader.forceFlush();
+    const telemetry = JSON.stringify(exporter.getMetrics().flatMap((resource) => resource.scopeMetrics).flatMap((scope) => scope.metrics).map((metric) => ({ name: metric.descriptor.name, points: metric.dataPoints })));
+    const stored = await storedState(p);
+    expect(stored.some((text) => text.startsWith('blob dvexport-state/failurelog/'))).toBe(true);
     expect(logLines.some((line) => line.includes('applied batch'))).toBe(true);
     // The initial sync's pages with what each stage cost (60 accounts in pages of 40).
     expect(logLines.filter((line) => /copied page profile="observed" table="account" page=\d rows=\d+ readMs=\d+ applyMs=\d+$/.test(line))).toHaveLength(2);
     expect(logLines.some((line) => line.includes('Could not connect to the postgres destination'))).toBe(true);
-    expect(everything).not.toContain(EMULATOR_TOKEN);
-    expect(everything).not.toContain(DESTINATION_SECRET);
+    expect(responses.some((text) => text.includes('"errorClass":"config"') && text.includes('secret'))).toBe(true);
+    // Each secret was resolved and used during the run (so registered with the redactor), not merely configured.
+    for (const secret of [EMULATOR_TOKEN, DESTINATION_SECRET, CLIENT_SECRET]) expect(redactor.redact(secret)).toBe('***');
+    const everything = [...logLines, ...responses, telemetry, ...stored].join('\n');
+    for (const secret of [EMULATOR_TOKEN, DESTINATION_SECRET, CLIENT_SECRET, TEST_KEY]) expect(everything).not.toContain(secret);
   });
 });
+
+/** Every blob's content in every container, every table entity and every queued message, as text. */
+async function storedState(p: ProductUnderTest): Promise<string[]> {
+  const { storage } = p.deps;
+  const stored: string[] = [];
+  for await (const container of storage.blobs.listContainers()) {
+    const client = storage.blobs.getContainerClient(container.name);
+    for await (const blob of client.listBlobsFlat()) stored.push(`blob ${container.name}/${blob.name} ${(await client.getBlobClient(blob.name).downloadToBuffer()).toString('utf8')}`);
+  }
+  for await (const table of storage.tables.listTables()) {
+    for await (const entity of storage.table(table.name ?? '').listEntities()) stored.push(`entity ${table.name ?? ''} ${JSON.stringify(entity, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`);
+  }
+  for await (const queue of storage.queues.listQueues()) {
+    const { peekedMessageItems } = await storage.queues.getQueueClient(queue.name).peekMessages({ numberOfMessages: 32 });
+    for (const message of peekedMessageItems) stored.push(`message ${queue.name} ${message.messageText}`);
+  }
+  return stored;
+}

@@ -19,6 +19,16 @@ describe('SecretRedactor', () => {
     expect(new SecretRedactor().redact(text)).toBe(expected);
   });
 
+  it.each([
+    ['postgres://exporter:Pa%24%24word-123@db:5432/x', 'password "Pa$$word-123" is wrong', 'password "***" is wrong'],
+    ['Server=tcp:x;User ID=u;Password="hunter2;!";Encrypt=True', '{"password":"hunter2;!"}', '{"password":"***"}'],
+    ['AccountName=a;AccountKey=abc123==xyz;EndpointSuffix=core', 'key abc123==xyz refused', 'key *** refused'],
+  ])('masks the password inside a registered connection string on its own: %s', (connectionString, text, expected) => {
+    const redactor = new SecretRedactor();
+    redactor.register(connectionString);
+    expect(redactor.redact(text)).toBe(expected);
+  });
+
   it('leaves ordinary text alone and ignores values too short to be secrets', () => {
     const redactor = new SecretRedactor();
     redactor.register('abc');

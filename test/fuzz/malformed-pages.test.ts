@@ -1,0 +1,115 @@
+/**
+ * Malformed Dataverse pages through the real sync path: the initial sync's page copy and the change poller,
+ * on Azurite and PGlite, reading the emulator through a pass-through server that breaks the account table's
+ * pages on demand. Whatever a page looks like, nothing of it is written: no destination row, no failed
+ * record, no queued batch, no checkpoint moved — the failure is an ExportError a retry or a person can act on.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
+import { startEmulator, type Emulator } from '../../local/emulator/server';
+import { destinationVersions } from '../../local/verify';
+import { ExportError } from '../../shared/errors';
+import type { OrchestrationClient } from '../../shared/orchestration/client';
+import { validateProfile } from '../../shared/profile/profile';
+import { activateProfile } from '../../shared/sync/activation';
+import { copyPage } from '../../shared/sync/copy-page';
+import { pollTable } from '../../shared/sync/poller';
+import { useAzurite } from '../support/azurite';
+import { malformedPageAnswer } from './arbitraries';
+import { startCannedDataverse, type CannedDataverse } from './dataverse-server';
+import { storageState } from './storage-state';
+
+const TOKEN = 'malformed-pages-token';
+const PROFILE = 'malformed';
+const azurite = useAzurite();
+let emulator: Emulator;
+let dataverse: CannedDataverse;
+let deps: FunctionDeps;
+const started: string[] = [];
+const orchestrations: OrchestrationClient = {
+  startNew: (name, { instanceId }) => {
+    started.push(name);
+    return Promise.resolve(instanceId);
+  },
+  getStatus: () => Promise.resolve(undefined),
+  terminate: () => Promise.resolve(),
+};
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, seed: 5, accounts: 30, token: TOKEN });
+  dataverse = await startCannedDataverse(emulator.baseUrl);
+  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DV_TOKEN: TOKEN }, () => orchestrations, { pageSize: 10 });
+  const profile = validateProfile({
+    name: PROFILE,
+    source: { environmentUrl: dataverse.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DV_TOKEN' } } },
+    tables: ['account'],
+    destination: { kind: 'sql', dialect: 'pglite' },
+    retryCount: 0,
+    retryIntervalSeconds: 0,
+  });
+  if (!profile.ok) throw new Error(JSON.stringify(profile.problems));
+  await deps.sync.profiles.put(PROFILE, profile.profile);
+  await activateProfile(deps.sync, orchestrations, PROFILE);
+});
+afterAll(async () => {
+  await deps.sync.runtimes.closeAll();
+  await dataverse.close();
+  await emulator.close();
+});
+
+/** The account table's pages (initial and delta) are answered with `answer`; everything else is the emulator's. */
+const breakAccountPages = (answer: { contentType: string; body: string } | undefined) =>
+  dataverse.answer((path) => (answer && /\/api\/data\/v9\.2\/accounts(\?|$)/.test(path) ? { status: 200, ...answer } : undefined));
+
+async function written() {
+  const { destination } = await deps.sync.runtimes.get(PROFILE);
+  return {
+    storage: await storageState(deps.storage),
+    rows: [...(await destinationVersions(destination, 'account')).entries()].sort(),
+  };
+}
+
+describe('malformed pages through the sync path', () => {
+  it('copies nothing of a malformed initial-sync page and leaves its checkpoint where it was', async () => {
+    // One good page first, so the checkpoint holds a nextLink and the destination holds rows.
+    breakAccountPages(undefined);
+    expect((await copyPage(deps.sync, PROFILE, 'account')).rowsCopied).toBe(10);
+    const before = await written();
+    expect(before.rows).toHaveLength(10);
+    await fc.assert(
+      fc.asyncProperty(malformedPageAnswer(() => dataverse.baseUrl), async (answer) => {
+        breakAccountPages(answer);
+        const error = await copyPage(deps.sync, PROFILE, 'account').then(() => undefined, (caught: unknown) => caught);
+        expect(error).toBeInstanceOf(ExportError);
+        expect(['schema', 'config']).toContain((error as ExportError).errorClass);
+        expect(await written()).toEqual(before);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('queues nothing of a malformed delta and keeps its deltaLink', async () => {
+    breakAccountPages(undefined);
+    while (!(await copyPage(deps.sync, PROFILE, 'account')).done);
+    const checkpoint = await deps.sync.checkpoints.read(PROFILE, 'account');
+    expect(checkpoint?.value.phase).toBe('delta');
+    const queue = deps.storage.queues.getQueueClient(deps.settings.changeQueue.queueName);
+    const queued = async () => (await queue.exists()) ? ((await queue.getProperties()).approximateMessagesCount ?? 0) : 0;
+    const rowsBefore = (await written()).rows;
+    await fc.assert(
+      fc.asyncProperty(malformedPageAnswer(() => dataverse.baseUrl), async (answer) => {
+        breakAccountPages(answer);
+        const poll = await pollTable(deps.sync, orchestrations, PROFILE, 'account');
+        expect(poll.outcome, JSON.stringify(poll)).toBe('failed');
+        expect(poll.error).toBeTruthy();
+        expect(await deps.sync.checkpoints.read(PROFILE, 'account')).toEqual(checkpoint);
+        expect(await queued()).toBe(0);
+        expect((await written()).rows).toEqual(rowsBefore);
+        expect((await deps.sync.status.read(PROFILE, 'account'))?.lastError?.message).toBe(poll.error);
+      }),
+      { numRuns: 40 },
+    );
+    expect(started).toEqual(['initialSync']);
+  });
+});
