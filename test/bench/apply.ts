@@ -11,7 +11,7 @@ import { createPgConnection } from '../../shared/destinations/sql/pg-connection'
 import { createSqlDestination } from '../../shared/destinations/sql/destination';
 import { suppliedColumns } from '../../shared/destinations/sql/dialect';
 import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
-import { destinationValue } from '../../shared/schema/row-values';
+import { valueReader, type ValueReader } from '../../shared/schema/row-values';
 import { buildTableModel } from '../../shared/schema/table-model';
 import { sampleTable } from '../../local/sample-org';
 import { accountUpserts, option, seconds } from './sample-upserts';
@@ -38,8 +38,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
     const names = [...supplied, ...columns.filter((column) => column.source.kind === 'sinkTime')].map((column) => postgresDialect.quote(column.name));
     const now = new Date().toISOString();
-    const line = staging.lineEncoder(columns);
-    const encode = (upsert: RowUpsert): string => `${line((column) => destinationValue(column, upsert) ?? null).slice(0, -1)}\t${now}\t${now}\n`;
+    const line = staging.lineEncoder(supplied.map((column) => valueReader(column) as ValueReader));
+    const encode = (upsert: RowUpsert): string => `${line(upsert)}\t${now}\t${now}\n`;
     // Through the adapter's own COPY (the apply path's, 64 KiB chunks), straight into the table.
     const copy = async (lines: Iterable<string>): Promise<number> => {
       const started = process.hrtime.bigint();

@@ -4,7 +4,7 @@
  */
 import { ExportError } from '../../errors';
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
-import type { SqlValue } from '../../schema/row-values';
+import type { SqlValue, ValueReader } from '../../schema/row-values';
 import type { ColumnType, DestinationColumn } from '../../schema/table-model';
 import { suppliedColumns, type ApplyTables, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
 
@@ -168,15 +168,13 @@ export const postgresDialect: SqlDialect = {
     create: (columns) =>
       `CREATE TEMPORARY TABLE ${STAGING} (${suppliedColumns(columns).map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`).join(', ')}) ON COMMIT DROP`,
     copy: (columns) => `COPY ${STAGING} (${suppliedColumns(columns).map((column) => quote(column.name)).join(', ')}) FROM STDIN`,
-    lineEncoder: (columns) => {
-      const supplied = suppliedColumns(columns);
-      return (valueOf) => {
-        let line = '';
-        for (let index = 0; index < supplied.length; index++) {
-          line += `${index === 0 ? '' : '\t'}${copyField(valueOf(supplied[index] as DestinationColumn))}`;
-        }
-        return `${line}\n`;
-      };
+    lineEncoder: (readers) => (change) => {
+      let line = '';
+      for (let index = 0; index < readers.length; index++) {
+        const field = copyField((readers[index] as ValueReader)(change));
+        line = index === 0 ? field : `${line}\t${field}`;
+      }
+      return line;
     },
     upsert: (tables, columns) => upsertFrom(tables, columns, `${STAGING} AS ${quote('incoming')}`, '$1'),
   },
