@@ -401,6 +401,18 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect((await destination.readRows('account'))[0]?.name).toBe(hostile);
     });
 
+    it('keeps COPY escapes and multi-byte text verbatim, across many chunks of a batch', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const tricky = `tab\tnew\nline\r\\N back\\slash é 中文 😀`;
+      // Three bytes of UTF-8 per character: the lines of this batch fill many COPY chunks.
+      const upserts = Array.from({ length: 300 }, (_, index) => accountUpsert(600 + index, 1, { name: `${tricky} ${index}`, description: `${'中'.repeat(1000)}${index}😀` }));
+      expect(await destination.applyBatch(account, { upserts, deletes: [] })).toMatchObject({ upserted: 300, failed: [] });
+      const rows = new Map((await destination.readRows('account')).map((row) => [row.Id, row]));
+      for (const [index, upsert] of upserts.entries()) {
+        expect(rows.get(upsert.id)).toMatchObject({ name: `${tricky} ${index}`, description: `${'中'.repeat(1000)}${index}😀` });
+      }
+    });
+
     it('rejects SQL injection in every identifier with a clear error, executing nothing for it', async () => {
       const { destination, dialect, connect } = { ...(await setup({ tables: [] })), ...(target() as ContractTarget) };
       const connection = await connect();
