@@ -2,6 +2,7 @@
  * The SQL destination of one export profile: DES-compatible tables and metadata tables, schema drift,
  * and idempotent version-guarded batch apply with tombstones, string widening and row isolation.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
 import type { RowUpsert } from '../../dataverse/changes';
 import { ExportError, toExportError } from '../../errors';
@@ -89,6 +90,30 @@ type UpsertChange = Extract<Change, { changeType: 'upsert' }>;
  * extra pass over the batch, and such values are rare.
  */
 class OverlongValue extends Error {}
+
+/** Rows encoded between looks at whether the id lookup has answered (about a millisecond of work). */
+const ENCODE_SLICE = 64;
+
+/**
+ * Encodes the first lines of a batch while the server answers `pending` (the id lookup), so neither side
+ * waits for the other; stops at the first slice boundary after it has answered.
+ */
+async function encodeAhead(pending: Promise<unknown>, upserts: UpsertChange[], line: (change: RowUpsert) => string): Promise<string[]> {
+  let answered = false;
+  const settle = () => {
+    answered = true;
+  };
+  // Also handles a rejection when encoding throws first: the caller's transaction rolls back after it.
+  pending.then(settle, settle);
+  const lines: string[] = [];
+  while (!answered && lines.length < upserts.length) {
+    const end = Math.min(lines.length + ENCODE_SLICE, upserts.length);
+    for (let index = lines.length; index < end; index++) lines.push(line((upserts[index] as UpsertChange).upsert));
+    // Lets the connection read the answer: a query's result is only seen between event-loop turns.
+    await setImmediate();
+  }
+  return lines;
+}
 
 /** One applyBatch call: the layout it writes with (replaced after a widening) and what it reports. */
 interface BatchRun {
@@ -369,23 +394,23 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
   async function copyUpserts(session: Required<SqlSession>, layout: Layout, entity: string, upserts: UpsertChange[]): Promise<number> {
     const staging = layout.staging as NonNullable<Layout['staging']>;
     // Ids are validated GUIDs (see applyBatch), so the array literal needs no quoting.
-    const { rows } = await session.query(staging.knownIds, [`{${upserts.map((change) => change.id).join(',')}}`, entity]);
+    const lookup = session.query(staging.knownIds, [`{${upserts.map((change) => change.id).join(',')}}`, entity]);
+    const ahead = await encodeAhead(lookup, upserts, staging.line);
+    const { rows } = await lookup;
     const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
     const now = String(rows.find((row) => row.now !== null)?.now);
-    const fresh = upserts.filter((change) => !known.has(change.id));
-    const existing = upserts.filter((change) => known.has(change.id));
     const sinkFields = `\t${now}`.repeat(staging.sinkColumns);
-    // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
-    if (fresh.length > 0) {
-      await session.copyIn(staging.copyIntoTable, (function* () {
-        for (const change of fresh) yield `${staging.line(change.upsert)}${sinkFields}\n`;
-      })());
-    }
+    const fresh: number[] = [];
+    const existing: number[] = [];
+    upserts.forEach((change, index) => (known.has(change.id) ? existing : fresh).push(index));
+    // The rest are encoded lazily, so the server parses one part of the batch while the next is being encoded.
+    const lines = function* (indexes: number[], tail: string) {
+      for (const index of indexes) yield `${ahead[index] ?? staging.line((upserts[index] as UpsertChange).upsert)}${tail}`;
+    };
+    if (fresh.length > 0) await session.copyIn(staging.copyIntoTable, lines(fresh, `${sinkFields}\n`));
     if (existing.length === 0) return fresh.length;
     await session.query(staging.create);
-    await session.copyIn(staging.copy, (function* () {
-      for (const change of existing) yield `${staging.line(change.upsert)}\n`;
-    })());
+    await session.copyIn(staging.copy, lines(existing, '\n'));
     return fresh.length + (await session.query(staging.upsert, [entity])).rowCount;
   }
 
