@@ -487,7 +487,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         // Newest version wins; on a tie the delete wins (its version is the watermark of the token that saw it go).
         const wins = !current || change.versionNumber > current.versionNumber || (change.versionNumber === current.versionNumber && change.changeType === 'delete');
         if (current) superseded += 1;
-        if (wins) latest.set(key, { ...change, id: key });
+        if (wins) latest.set(key, key === change.id ? change : { ...change, id: key });
       };
       for (const upsert of batch.upserts) {
         consider({ changeType: 'upsert', id: upsert.id, versionNumber: upsert.versionNumber, upsert });
