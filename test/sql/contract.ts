@@ -370,6 +370,20 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(await destination.countRows('account')).toBe(999);
     });
 
+    it('widens and isolates in one batch: a bad row early and an over-long value late are both handled, each row counted once', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const upserts = Array.from({ length: 1000 }, (_, index) => accountUpsert(500 + index, 1000 + index));
+      const bad = accountUpsert(503, 1003, { numberofemployees: 'many' });
+      const long = accountUpsert(1490, 1990, { emailaddress1: 'z'.repeat(150) });
+      upserts[3] = bad;
+      upserts[990] = long;
+      const result = await destination.applyBatch(account, { upserts, deletes: [] });
+      expect(result).toMatchObject({ upserted: 999, skippedAsStale: 0, widened: [{ column: 'emailaddress1', from: 'string(100)', to: 'string(256)' }] });
+      expect(result.failed).toEqual([{ id: bad.id, changeType: 'upsert', reason: expect.any(String) }]);
+      expect(await destination.countRows('account')).toBe(999);
+      expect((await destination.readRows('account')).find((row) => row.Id === long.id)?.emailaddress1).toBe('z'.repeat(150));
+    });
+
     it('reports a table dropped behind its back as a schema error, not a data failure', async () => {
       const { destination, connection, table } = await setup({ tables: [account] });
       await destination.applyBatch(account, { upserts: [accountUpsert(80, 1)], deletes: [] });
@@ -385,6 +399,18 @@ export function describeDestinationContract(name: string, target: () => Contract
       const hostile = `'); DROP TABLE crm_account; --" ]] $1 @p1`;
       await destination.applyBatch(account, { upserts: [accountUpsert(60, 1, { name: hostile })], deletes: [] });
       expect((await destination.readRows('account'))[0]?.name).toBe(hostile);
+    });
+
+    it('keeps COPY escapes and multi-byte text verbatim, across many chunks of a batch', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const tricky = `tab\tnew\nline\r\\N back\\slash é 中文 😀`;
+      // Three bytes of UTF-8 per character: the lines of this batch fill many COPY chunks.
+      const upserts = Array.from({ length: 300 }, (_, index) => accountUpsert(600 + index, 1, { name: `${tricky} ${index}`, description: `${'中'.repeat(1000)}${index}😀` }));
+      expect(await destination.applyBatch(account, { upserts, deletes: [] })).toMatchObject({ upserted: 300, failed: [] });
+      const rows = new Map((await destination.readRows('account')).map((row) => [row.Id, row]));
+      for (const [index, upsert] of upserts.entries()) {
+        expect(rows.get(upsert.id)).toMatchObject({ name: `${tricky} ${index}`, description: `${'中'.repeat(1000)}${index}😀` });
+      }
     });
 
     it('rejects SQL injection in every identifier with a clear error, executing nothing for it', async () => {

@@ -2,6 +2,7 @@
  * The SQL destination of one export profile: DES-compatible tables and metadata tables, schema drift,
  * and idempotent version-guarded batch apply with tombstones, string widening and row isolation.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
 import type { RowUpsert } from '../../dataverse/changes';
 import { ExportError, toExportError } from '../../errors';
@@ -16,7 +17,7 @@ import {
   tombstoneTable,
   type FixedTable,
 } from '../../schema/metadata-tables';
-import { destinationValue, destinationValues, type SqlValue } from '../../schema/row-values';
+import { destinationValue, valueReader, type SqlValue, type ValueReader } from '../../schema/row-values';
 import {
   MAX_ROW_BYTES,
   buildTableModel,
@@ -62,6 +63,8 @@ interface Layout {
   supplied: DestinationColumn[];
   lockSql: string;
   upsertSql: string;
+  /** The values of a row's supplied columns, keyed by column name (the JSON path). */
+  values(change: RowUpsert): Record<string, SqlValue>;
   deleteSql: string;
   staging?: {
     knownIds: string;
@@ -71,7 +74,8 @@ interface Layout {
     create: string;
     copy: string;
     upsert: string;
-    line(valueOf: (column: DestinationColumn) => SqlValue): string;
+    /** The row's COPY line of the supplied columns, without its newline. */
+    line(change: RowUpsert): string;
   };
 }
 
@@ -79,6 +83,45 @@ interface Layout {
 type Change = { changeType: 'upsert'; id: string; versionNumber: number; upsert: RowUpsert } | ({ changeType: 'delete' } & DeleteChange);
 
 type UpsertChange = Extract<Change, { changeType: 'upsert' }>;
+
+/**
+ * Thrown while a batch is mapped when a value is longer than its column as this process knows it, so the
+ * batch is rolled back, the column widened and the batch applied again: checking while mapping costs no
+ * extra pass over the batch, and such values are rare.
+ */
+class OverlongValue extends Error {}
+
+/** Rows encoded between looks at whether the id lookup has answered (about a millisecond of work). */
+const ENCODE_SLICE = 64;
+
+/**
+ * Encodes the first lines of a batch while the server answers `pending` (the id lookup), so neither side
+ * waits for the other; stops at the first slice boundary after it has answered.
+ */
+async function encodeAhead(pending: Promise<unknown>, upserts: UpsertChange[], line: (change: RowUpsert) => string): Promise<string[]> {
+  let answered = false;
+  const settle = () => {
+    answered = true;
+  };
+  // Also handles a rejection when encoding throws first: the caller's transaction rolls back after it.
+  pending.then(settle, settle);
+  const lines: string[] = [];
+  while (!answered && lines.length < upserts.length) {
+    const end = Math.min(lines.length + ENCODE_SLICE, upserts.length);
+    for (let index = lines.length; index < end; index++) lines.push(line((upserts[index] as UpsertChange).upsert));
+    // Lets the connection read the answer: a query's result is only seen between event-loop turns.
+    await setImmediate();
+  }
+  return lines;
+}
+
+/** One applyBatch call: the layout it writes with (replaced after a widening) and what it reports. */
+interface BatchRun {
+  table: TableMetadata;
+  layout: Layout;
+  failed: FailedChange[];
+  widened: ColumnWidening[];
+}
 
 interface Counts {
   upserted: number;
@@ -150,6 +193,18 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     });
   }
 
+  /** A supplied column's reader; with widening on, it throws OverlongValue for a string longer than the column. */
+  function checkedReader(column: DestinationColumn): ValueReader {
+    const read = valueReader(column) as ValueReader;
+    if (!target.widenOverlongStrings || column.type.kind !== 'string' || column.type.length === 'max') return read;
+    const limit = column.type.length;
+    return (change) => {
+      const value = read(change);
+      if (typeof value === 'string' && value.length > limit) throw new OverlongValue(`${column.name} receives ${value.length} characters`);
+      return value;
+    };
+  }
+
   function layoutOf(model: TableModel, existing: ExistingColumn[]): Layout {
     const byName = new Map(existing.map((column) => [column.name.toLowerCase(), column]));
     const columns: DestinationColumn[] = [];
@@ -163,12 +218,20 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       ...(target.writeDeleteLog ? { deleteLog: ref(deleteLog.name) } : {}),
     };
     const staging = dialect.staging;
+    const supplied = suppliedColumns(columns);
+    const readers = supplied.map(checkedReader);
+    const names = supplied.map((column) => column.name);
     return {
       ref: tables.target,
       columns,
-      supplied: suppliedColumns(columns),
+      supplied,
       lockSql: dialect.lockTable(),
       upsertSql: dialect.upsert(tables, columns),
+      values: (change) => {
+        const values: Record<string, SqlValue> = {};
+        for (let index = 0; index < names.length; index++) values[names[index] as string] = (readers[index] as ValueReader)(change);
+        return values;
+      },
       deleteSql: dialect.applyDeletes(tables),
       ...(staging && {
         staging: {
@@ -178,7 +241,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
           create: staging.create(columns),
           copy: staging.copy(columns),
           upsert: staging.upsert(tables, columns),
-          line: staging.lineEncoder(columns),
+          line: staging.lineEncoder(readers),
         },
       }),
     };
@@ -281,8 +344,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     return longest;
   }
 
+  /** After an OverlongValue: widens what the table as it is now cannot hold, and forgets the cached layout. */
   async function widenForValues(table: TableMetadata, layout: Layout, changes: Change[]): Promise<ColumnWidening[]> {
-    if (overlongColumns(layout, changes).size === 0) return [];
     // Another instance may have widened already: decide from the table as it is now, never narrowing it.
     const fresh = layoutOf(buildTableModel(table, prefix), await existingColumns(layout.ref.name));
     const widened: ColumnWidening[] = [];
@@ -317,7 +380,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         if (layout.staging && session.copyIn) {
           rowCount = await copyUpserts(session as Required<SqlSession>, layout, entity, upserts);
         } else {
-          const rows = upserts.map((change) => destinationValues(layout.supplied, change.upsert));
+          const rows = upserts.map((change) => layout.values(change.upsert));
           rowCount = (await session.query(layout.upsertSql, [JSON.stringify(rows), entity])).rowCount;
         }
         counts.upserted = rowCount;
@@ -331,31 +394,41 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
   async function copyUpserts(session: Required<SqlSession>, layout: Layout, entity: string, upserts: UpsertChange[]): Promise<number> {
     const staging = layout.staging as NonNullable<Layout['staging']>;
     // Ids are validated GUIDs (see applyBatch), so the array literal needs no quoting.
-    const { rows } = await session.query(staging.knownIds, [`{${upserts.map((change) => change.id).join(',')}}`, entity]);
+    const lookup = session.query(staging.knownIds, [`{${upserts.map((change) => change.id).join(',')}}`, entity]);
+    const ahead = await encodeAhead(lookup, upserts, staging.line);
+    const { rows } = await lookup;
     const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
     const now = String(rows.find((row) => row.now !== null)?.now);
-    const fresh = upserts.filter((change) => !known.has(change.id));
-    const existing = upserts.filter((change) => known.has(change.id));
     const sinkFields = `\t${now}`.repeat(staging.sinkColumns);
-    // Encoded lazily, so the server parses one part of the batch while the next is being encoded.
-    if (fresh.length > 0) {
-      await session.copyIn(staging.copyIntoTable, (function* () {
-        for (const change of fresh) yield `${staging.line((column) => destinationValue(column, change.upsert) ?? null).slice(0, -1)}${sinkFields}\n`;
-      })());
-    }
+    const fresh: number[] = [];
+    const existing: number[] = [];
+    upserts.forEach((change, index) => (known.has(change.id) ? existing : fresh).push(index));
+    // The rest are encoded lazily, so the server parses one part of the batch while the next is being encoded.
+    const lines = function* (indexes: number[], tail: string) {
+      for (const index of indexes) yield `${ahead[index] ?? staging.line((upserts[index] as UpsertChange).upsert)}${tail}`;
+    };
+    if (fresh.length > 0) await session.copyIn(staging.copyIntoTable, lines(fresh, `${sinkFields}\n`));
     if (existing.length === 0) return fresh.length;
     await session.query(staging.create);
-    await session.copyIn(staging.copy, (function* () {
-      for (const change of existing) yield staging.line((column) => destinationValue(column, change.upsert) ?? null);
-    })());
+    await session.copyIn(staging.copy, lines(existing, '\n'));
     return fresh.length + (await session.query(staging.upsert, [entity])).rowCount;
   }
 
-  /** Applies `changes`; on a data error splits them in halves until the failing rows stand alone. */
-  async function applyIsolating(layout: Layout, entity: string, changes: Change[], failed: FailedChange[]): Promise<Counts> {
+  /**
+   * Applies `changes`: widens columns for over-long values first (OverlongValue), and on a data error splits
+   * the changes in halves until the failing rows stand alone. Later halves use the widened layout.
+   */
+  async function applyIsolating(run: BatchRun, changes: Change[]): Promise<Counts> {
+    const { layout, failed } = run;
+    const entity = run.table.logicalName;
     try {
       return await attempt(layout, entity, changes);
     } catch (error) {
+      if (error instanceof OverlongValue) {
+        run.widened.push(...(await widenForValues(run.table, layout, changes)));
+        run.layout = await layoutFor(run.table);
+        return applyIsolating(run, changes);
+      }
       const errorClass = dialect.classifyError(error);
       if (errorClass !== 'data') {
         throw new ExportError(errorClass, `Applying a batch to ${schema}.${layout.ref.name} failed: ${describeError(error)}`, {
@@ -370,8 +443,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         return { upserted: 0, deleted: 0, stale: 0 };
       }
       const middle = Math.ceil(changes.length / 2);
-      const first = await applyIsolating(layout, entity, changes.slice(0, middle), failed);
-      const second = await applyIsolating(layout, entity, changes.slice(middle), failed);
+      const first = await applyIsolating(run, changes.slice(0, middle));
+      const second = await applyIsolating(run, changes.slice(middle));
       return { upserted: first.upserted + second.upserted, deleted: first.deleted + second.deleted, stale: first.stale + second.stale };
     }
   }
@@ -400,7 +473,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     },
 
     async applyBatch(table, batch) {
-      let layout = await layoutFor(table);
+      const layout = await layoutFor(table);
       const failed: FailedChange[] = [];
       const latest = new Map<string, Change>();
       let superseded = 0;
@@ -414,7 +487,7 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         // Newest version wins; on a tie the delete wins (its version is the watermark of the token that saw it go).
         const wins = !current || change.versionNumber > current.versionNumber || (change.versionNumber === current.versionNumber && change.changeType === 'delete');
         if (current) superseded += 1;
-        if (wins) latest.set(key, { ...change, id: key });
+        if (wins) latest.set(key, key === change.id ? change : { ...change, id: key });
       };
       for (const upsert of batch.upserts) {
         consider({ changeType: 'upsert', id: upsert.id, versionNumber: upsert.versionNumber, upsert });
@@ -422,10 +495,9 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       for (const remove of batch.deletes) consider({ changeType: 'delete', ...remove });
       const changes = [...latest.values()];
 
-      const widened = target.widenOverlongStrings ? await widenForValues(table, layout, changes) : [];
-      if (widened.length > 0) layout = await layoutFor(table);
-      const counts = changes.length === 0 ? { upserted: 0, deleted: 0, stale: 0 } : await applyIsolating(layout, table.logicalName, changes, failed);
-      return { upserted: counts.upserted, deleted: counts.deleted, skippedAsStale: counts.stale + superseded, failed, widened };
+      const run: BatchRun = { table, layout, failed, widened: [] };
+      const counts = changes.length === 0 ? { upserted: 0, deleted: 0, stale: 0 } : await applyIsolating(run, changes);
+      return { upserted: counts.upserted, deleted: counts.deleted, skippedAsStale: counts.stale + superseded, failed, widened: run.widened };
     },
 
     async countRows(logicalName) {

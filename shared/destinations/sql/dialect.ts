@@ -5,7 +5,8 @@
  */
 import type { ColumnType, DestinationColumn } from '../../schema/table-model';
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
-import type { SqlValue } from '../../schema/row-values';
+import type { RowUpsert } from '../../dataverse/changes';
+import type { ValueReader } from '../../schema/row-values';
 
 export type DialectName = 'postgres' | 'mssql';
 
@@ -72,8 +73,11 @@ export interface SqlDialect {
     /** A transaction-scoped staging table with the supplied columns, loosely typed (no lengths). */
     create(columns: DestinationColumn[]): Statement;
     copy(columns: DestinationColumn[]): Statement;
-    /** An encoder of one row as a COPY text-format line of the supplied columns, reading each value from `valueOf`. */
-    lineEncoder(columns: DestinationColumn[]): (valueOf: (column: DestinationColumn) => SqlValue) => string;
+    /**
+     * An encoder of one row as a COPY text-format line, one reader per field, without its newline (the
+     * caller appends the sink timestamps where the COPY has them).
+     */
+    lineEncoder(readers: ValueReader[]): (change: RowUpsert) => string;
     /** Parameters: entity name. */
     upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
   };

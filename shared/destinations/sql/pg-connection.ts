@@ -17,17 +17,26 @@ const typeParsers = {
     oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
 };
 
-/** Lines joined into chunks of about 64 KiB: one CopyData message per line would mean one socket write per row. */
-function* chunks(lines: Iterable<string>): Generator<string> {
-  let chunk = '';
+const CHUNK_BYTES = 65_536;
+
+/**
+ * Lines written into buffers of about 64 KiB: one CopyData message per line would mean one socket write
+ * per row, and a string built by concatenating lines would be flattened again when it is written.
+ */
+function* chunks(lines: Iterable<string>): Generator<Buffer> {
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
   for (const line of lines) {
-    chunk += line;
-    if (chunk.length >= 65_536) {
-      yield chunk;
-      chunk = '';
+    // Room for the worst case: a UTF-16 code unit is at most three bytes of UTF-8.
+    const room = line.length * 3;
+    if (used + room > chunk.length) {
+      if (used > 0) yield chunk.subarray(0, used);
+      chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
+      used = 0;
     }
+    used += chunk.write(line, used);
   }
-  if (chunk !== '') yield chunk;
+  if (used > 0) yield chunk.subarray(0, used);
 }
 
 export async function createPgConnection(connectionString: string, poolSize: number): Promise<SqlConnection & { pool: Pool }> {
