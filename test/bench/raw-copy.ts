@@ -10,7 +10,7 @@ import type { RowUpsert } from '../../shared/dataverse/changes';
 import { suppliedColumns } from '../../shared/destinations/sql/dialect';
 import { createPgConnection } from '../../shared/destinations/sql/pg-connection';
 import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
-import { destinationValue } from '../../shared/schema/row-values';
+import { valueReader, type ValueReader } from '../../shared/schema/row-values';
 import { buildTableModel } from '../../shared/schema/table-model';
 import { seconds } from './sample-upserts';
 
@@ -52,14 +52,14 @@ export async function rawCopy(connectionString: string, schema: string, store: O
       const columns = buildTableModel(sampleTable(tableName), '').columns;
       const sinkTimes = columns.filter((column) => column.source.kind === 'sinkTime');
       const names = [...suppliedColumns(columns), ...sinkTimes].map((column) => postgresDialect.quote(column.name));
-      const line = staging.lineEncoder(columns);
+      const line = staging.lineEncoder(suppliedColumns(columns).map((column) => valueReader(column) as ValueReader));
       const upserts = webApiUpserts(store, tableName);
       const started = process.hrtime.bigint();
       const now = new Date().toISOString();
       const stamps = sinkTimes.map(() => `\t${now}`).join('');
       await connection.transaction(async (session) =>
         session.copyIn?.(`COPY ${target} (${names.join(', ')}) FROM STDIN`, (function* () {
-          for (const upsert of upserts) yield `${line((column) => destinationValue(column, upsert) ?? null).slice(0, -1)}${stamps}\n`;
+          for (const upsert of upserts) yield `${line(upsert)}${stamps}\n`;
         })()),
       );
       total += seconds(started);
