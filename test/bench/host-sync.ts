@@ -30,6 +30,8 @@ export interface CopiedPage {
   rows: number;
   readMs: number;
   applyMs: number;
+  /** When the host logged the line (the page's apply had just ended), ms since the epoch. */
+  loggedAt: number;
 }
 
 export interface HostSync {
@@ -54,7 +56,7 @@ const statusSchema = z.object({
   tables: z.array(z.object({ table: z.string(), phase: z.string(), initialRowsCopied: z.number(), rowsInDestination: z.number().nullable() })),
 });
 
-const copiedPageLine = /copied page profile="[^"]+" table="([^"]+)" page=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
+const copiedPageLine = /(\d{4}-\d\d-\d\dT[\d:.]+Z) .*copied page profile="[^"]+" table="([^"]+)" page=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
 
 /** A `/proc/<pid>/status` figure (VmRSS, VmHWM) in MB: Linux only, as the benchmarks' memory figures are. */
 export function procMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -72,7 +74,10 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
     env: { LOG_LEVEL: 'information', ...(options.hostHeapLimitMb ? { NODE_OPTIONS: `--max-old-space-size=${options.hostHeapLimitMb}` } : {}) },
     log: (line) => {
       const match = copiedPageLine.exec(line);
-      if (match) pages.push({ table: match[1] as string, rows: Number(match[2]), readMs: Number(match[3]), applyMs: Number(match[4]) });
+      if (match) {
+        const [, loggedAt, table, rows, readMs, applyMs] = match as unknown as [string, string, string, string, string, string];
+        pages.push({ table, rows: Number(rows), readMs: Number(readMs), applyMs: Number(applyMs), loggedAt: Date.parse(loggedAt) });
+      }
     },
   });
   try {

@@ -4,12 +4,12 @@
  * PostgreSQL 15 server, end to end through one local host process, then — in the same run, on the same
  * server — a raw `COPY` of the same rows into empty copies of the same tables.
  *
- * Figures: end-to-end rows/s (activation to every table in delta phase); the apply stage's rows/s (rows
- * over the summed apply time the host logs per page); the read stage's alike; raw COPY rows/s; and the
- * ratios apply/COPY (target ≥ 0.70) and end-to-end/COPY (target ≥ 0.50). Pages of different tables are
- * copied at the same time (`--fan-out`, the product's default 4), so each apply shares the cores with the
- * other table's read and apply and with the emulator: the apply figure is per apply stream, under the
- * sync's own load.
+ * Figures: end-to-end rows/s (activation to every table in delta phase); the apply stage's rows/s: rows over
+ * the wall time during which at least one page was being applied (pages of different tables are applied at
+ * the same time, `--fan-out`, so their apply times overlap), and per apply stream (rows over the summed apply
+ * times, each stretched by the other table's read and apply and by the emulator on the same cores); the read
+ * stage's per stream alike; raw COPY rows/s; and the ratios apply/COPY (target ≥ 0.70, the stage figure) and
+ * end-to-end/COPY (target ≥ 0.50).
  */
 import { loadavg } from 'node:os';
 import { z } from 'zod';
@@ -23,6 +23,18 @@ const rate = (rows: number, seconds: number): number => Math.round(rows / second
 const ratio = (part: number, whole: number): number => Number((part / whole).toFixed(2));
 const stageSeconds = (pages: CopiedPage[], stage: 'readMs' | 'applyMs'): number => pages.reduce((sum, page) => sum + page[stage], 0) / 1000;
 
+/** Wall time covered by at least one page's apply: the union of the [end − applyMs, end] intervals. */
+function applyWallSeconds(pages: CopiedPage[]): number {
+  const intervals = pages.map((page) => [page.loggedAt - page.applyMs, page.loggedAt] as const).sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let reach = Number.NEGATIVE_INFINITY;
+  for (const [start, end] of intervals) {
+    covered += Math.max(0, end - Math.max(start, reach));
+    reach = Math.max(reach, end);
+  }
+  return covered / 1000;
+}
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const accounts = option(args, 'accounts', 200_000);
   const contacts = option(args, 'contacts', 200_000);
@@ -34,7 +46,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const copied = await rawCopy(sync.product.postgres.connectionString, sync.schema, sync.product.emulator.store, TABLES);
     z.literal(rows).parse(copied.rows);
     const endToEnd = rate(rows, sync.seconds);
-    const apply = rate(rows, stageSeconds(sync.pages, 'applyMs'));
+    const apply = rate(rows, applyWallSeconds(sync.pages));
     const copy = rate(rows, copied.seconds);
     return {
       benchmark: 'initial-sync',
@@ -47,8 +59,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       loadAverageAfter: Number((loadavg()[0] ?? 0).toFixed(1)),
       endToEndSeconds: Number(sync.seconds.toFixed(1)),
       endToEndRowsPerSecond: endToEnd,
-      readRowsPerSecond: rate(rows, stageSeconds(sync.pages, 'readMs')),
+      readPerStreamRowsPerSecond: rate(rows, stageSeconds(sync.pages, 'readMs')),
       applyRowsPerSecond: apply,
+      applyPerStreamRowsPerSecond: rate(rows, stageSeconds(sync.pages, 'applyMs')),
       rawCopyRowsPerSecond: copy,
       applyVsRawCopy: ratio(apply, copy),
       endToEndVsRawCopy: ratio(endToEnd, copy),
