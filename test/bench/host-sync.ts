@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { startProcessProduct, type ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
 import type { HostProcess } from '../../local/host/process';
+import { postmasterPid, startCpuMeter } from './product-bench';
 
 export interface HostSyncOptions {
   accounts: number;
@@ -47,6 +48,8 @@ export interface HostSync {
   /** The host's resident set before activation (started and idle), and its peak by the end. */
   hostIdleRssMb: number;
   hostPeakRssMb: number;
+  /** CPU over the sync: the machine's, and this process (the emulator serving the pages), the host and PostgreSQL as shares of one core. */
+  cpu: Record<string, number>;
 }
 
 const PROFILE = 'bench';
@@ -86,6 +89,8 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
     if (put.status !== 201) throw new Error(`Creating the profile answered ${put.status}: ${JSON.stringify(put.body)}`);
     const hostIdleRssMb = procMemoryMb(host.pid, 'VmRSS');
 
+    const postgres = await postmasterPid(product.postgres.connectionString);
+    const cpuMeter = startCpuMeter({ host: host.pid, ...(postgres === undefined ? {} : { postgres }) });
     const started = process.hrtime.bigint();
     const activated = await host.call('POST', `profiles/${PROFILE}/activate`);
     if (activated.status !== 202) throw new Error(`Activation answered ${activated.status}: ${JSON.stringify(activated.body)}`);
@@ -101,6 +106,7 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
       return status.tables.every((table) => table.phase === 'delta') ? status.tables : undefined;
     }, options.timeoutMs ?? 1_800_000);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = cpuMeter.stop();
     // A page's log line follows its status update, so the last lines may still be on their way.
     const copied = tables.reduce((sum, table) => sum + table.initialRowsCopied, 0);
     await waitFor('the last pages\' log lines', () => (pages.reduce((sum, page) => sum + page.rows, 0) >= copied ? true : undefined), 10_000);
@@ -113,6 +119,7 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
       pages,
       hostIdleRssMb,
       hostPeakRssMb: procMemoryMb(host.pid, 'VmHWM'),
+      cpu,
     });
   } finally {
     await product.stop();

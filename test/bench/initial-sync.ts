@@ -66,6 +66,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       applyVsRawCopy: ratio(apply, copy),
       endToEndVsRawCopy: ratio(endToEnd, copy),
       hostPeakRssMb: sync.hostPeakRssMb,
+      cpu: sync.cpu,
       target: 'applyVsRawCopy >= 0.70, endToEndVsRawCopy >= 0.50',
     };
   });
