@@ -1,9 +1,14 @@
 /**
  * Runs Durable orchestrations locally by stepping the orchestrator generators and running the registered
- * activities. It does NOT replay: each instance runs once, start to finish, in this process. Instances are
- * recorded in a table so a restarted host starts the ones that were running again, from the input of their
- * last `continueAsNew`; that is why orchestrators stay thin and deterministic and activities checkpoint
- * their own progress.
+ * activities. It does NOT replay: each instance runs once, start to finish, in one host. Instances are
+ * recorded in a table so a host starts the ones that were running again, from the input of their last
+ * `continueAsNew`; that is why orchestrators stay thin and deterministic and activities checkpoint their
+ * own progress.
+ *
+ * Several hosts on one storage (a scaled-out app) share the table, so an instance has one owner at a time:
+ * every write of an instance is conditional on the ETag its driver last saw, the owner marks it alive every
+ * few seconds, and another host takes over an instance nobody has marked for a while (its host died). A host
+ * whose conditional write fails (taken over, or terminated from another host) stops driving it.
  */
 import { InvocationContext } from '@azure/functions';
 import type { TableClient } from '@azure/data-tables';
@@ -15,6 +20,9 @@ import type { OrchestrationClient, OrchestrationRuntimeStatus, OrchestrationStat
 import type { HostLog } from './console-log';
 
 const PARTITION = 'instances';
+/** How often an owner marks the instances it drives as alive, and after how long unmarked another host takes one over. */
+const HEARTBEAT_MS = 5_000;
+const ABANDONED_AFTER_MS = 15_000;
 
 interface InstanceEntity {
   partitionKey: string;
@@ -26,6 +34,18 @@ interface InstanceEntity {
   output: string;
   createdTime: string;
   lastUpdatedTime: string;
+  /** The driver running it; absent in instances recorded before owners existed (taken over like abandoned ones). */
+  owner?: string;
+  heartbeatAt?: string;
+  etag?: string;
+}
+
+interface RunningInstance {
+  promise: Promise<void>;
+  /** Set when it must stop: terminated, or lost to another host. */
+  terminated: boolean;
+  /** Saves `changes` (with a fresh heartbeat) after any save already under way. */
+  update(changes: Partial<InstanceEntity>): Promise<unknown>;
 }
 
 /** A task the driver knows how to run; created by the context's `callActivity`, `Task.all`, `createTimer`, … */
@@ -68,7 +88,7 @@ const asDriverTask = (task: df.Task): DriverTask => {
 
 export interface OrchestrationDriver {
   client: OrchestrationClient;
-  /** Starts again every instance that was running when the previous host stopped. */
+  /** Starts every instance that is running without a live owner (its host stopped or died); the host also does this every few seconds. */
   resumeInterrupted(): Promise<string[]>;
   /** Waits for the instance's current run to end (tests and shutdown). */
   whenIdle(instanceId: string): Promise<void>;
@@ -83,10 +103,17 @@ export async function createOrchestrationDriver<Deps>(options: {
   log: HostLog;
 }): Promise<OrchestrationDriver> {
   await options.instances.createTable();
-  const running = new Map<string, { promise: Promise<void>; terminated: boolean }>();
+  const running = new Map<string, RunningInstance>();
+  const owner = randomUUID();
   let stopping = false;
 
-  const save = (entity: InstanceEntity) => options.instances.upsertEntity(entity, 'Replace');
+  const isLost = (error: unknown) => [404, 409, 412].includes((error as { statusCode?: number }).statusCode ?? 0);
+  /** Writes the instance only if nobody else wrote it since this driver's last write or read; keeps the new ETag. */
+  const saveOwned = async (entity: InstanceEntity): Promise<void> => {
+    const { etag, ...stored } = entity;
+    if (!etag) throw new ExportError('config', `Orchestration instance '${entity.rowKey}' has no ETag to write it under`);
+    entity.etag = (await options.instances.updateEntity(stored, 'Replace', { etag })).etag;
+  };
   const load = async (instanceId: string): Promise<InstanceEntity | undefined> => {
     try {
       return await options.instances.getEntity<InstanceEntity>(PARTITION, instanceId);
@@ -120,18 +147,11 @@ export async function createOrchestrationDriver<Deps>(options: {
   async function drive(entity: InstanceEntity): Promise<void> {
     const orchestrator = options.orchestrations.find((candidate) => candidate.name === entity.name);
     if (!orchestrator) throw new ExportError('config', `No orchestration named '${entity.name}' is registered`);
-    const state = running.get(entity.rowKey);
+    const state = running.get(entity.rowKey) as RunningInstance;
+    const update = state.update;
     let input: unknown = JSON.parse(entity.input);
-    // Saves of one instance go out one after another, each with the state as it is then: an unawaited custom
-    // status save must never land after (and so overwrite) the final Completed or Failed.
-    let saved: Promise<unknown> = Promise.resolve();
-    const update = (changes: Partial<InstanceEntity>): Promise<unknown> => {
-      Object.assign(entity, changes, { lastUpdatedTime: new Date().toISOString() });
-      const snapshot = { ...entity };
-      saved = saved.catch(() => undefined).then(() => save(snapshot));
-      return saved;
-    };
     await update({ runtimeStatus: 'Running' });
+    if (state.terminated) return;
     try {
       for (;;) {
         let continueWith: { input: unknown } | undefined;
@@ -202,11 +222,76 @@ export async function createOrchestrationDriver<Deps>(options: {
   }
 
   function launch(entity: InstanceEntity): void {
-    const state = { promise: Promise.resolve(), terminated: false };
+    // Saves of one instance go out one after another, each with the state as it is then: an unawaited custom
+    // status save must never land after (and so overwrite) the final Completed or Failed.
+    let saved: Promise<unknown> = Promise.resolve();
+    const state: RunningInstance = {
+      promise: Promise.resolve(),
+      terminated: false,
+      update(changes) {
+        const now = new Date().toISOString();
+        Object.assign(entity, changes, { lastUpdatedTime: now, owner, heartbeatAt: changes.heartbeatAt ?? now });
+        const snapshot = { ...entity };
+        saved = saved
+          .catch(() => undefined)
+          .then(async () => {
+            if (state.terminated) return;
+            snapshot.etag = entity.etag;
+            try {
+              await saveOwned(snapshot);
+              entity.etag = snapshot.etag;
+            } catch (error) {
+              if (!isLost(error)) throw error;
+              state.terminated = true;
+              options.log.warn(`orchestration ${entity.name} (${entity.rowKey}) was terminated or taken over by another host; this host stops driving it`);
+            }
+          });
+        return saved;
+      },
+    };
     running.set(entity.rowKey, state);
     state.promise = drive(entity).finally(() => {
       if (running.get(entity.rowKey) === state) running.delete(entity.rowKey);
     });
+  }
+
+  /** Takes over a running instance whose owner has not marked it for a while; false when another host was first. */
+  async function claim(entity: InstanceEntity): Promise<boolean> {
+    const markedAt = Date.parse(entity.heartbeatAt ?? '');
+    if (entity.owner !== undefined && Date.now() - markedAt < ABANDONED_AFTER_MS) return false;
+    const now = new Date().toISOString();
+    const claimed = { ...entity, owner, heartbeatAt: now, lastUpdatedTime: now };
+    try {
+      await saveOwned(claimed);
+    } catch (error) {
+      if (isLost(error)) return false;
+      throw error;
+    }
+    launch(claimed);
+    return true;
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const state of running.values()) {
+      if (!state.terminated) void state.update({}).catch((error: unknown) => options.log.error('marking an orchestration alive failed', error));
+    }
+    void scanForAbandoned().catch((error: unknown) => options.log.error('looking for orchestrations to take over failed', error));
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  async function scanForAbandoned(): Promise<string[]> {
+    const resumed: string[] = [];
+    if (stopping) return resumed;
+    const interrupted = options.instances.listEntities<InstanceEntity>({
+      queryOptions: { filter: `PartitionKey eq '${PARTITION}' and (runtimeStatus eq 'Running' or runtimeStatus eq 'Pending')` },
+    });
+    for await (const entity of interrupted) {
+      if (running.has(entity.rowKey) || stopping) continue;
+      if (!(await claim(entity))) continue;
+      options.log.info(`resuming orchestration ${entity.name} (${entity.rowKey}), whose host stopped`);
+      resumed.push(entity.rowKey);
+    }
+    return resumed;
   }
 
   const toStatus = (entity: InstanceEntity): OrchestrationStatus => ({
@@ -239,8 +324,12 @@ export async function createOrchestrationDriver<Deps>(options: {
         output: 'null',
         createdTime: now,
         lastUpdatedTime: now,
+        owner,
+        heartbeatAt: now,
       };
-      await save(entity);
+      // Replacing a finished instance of the same id is starting it anew, as Durable Functions allows.
+      const { etag } = await options.instances.upsertEntity(entity, 'Replace');
+      entity.etag = etag;
       launch(entity);
       return instanceId;
     },
@@ -252,36 +341,36 @@ export async function createOrchestrationDriver<Deps>(options: {
       const state = running.get(instanceId);
       if (state) state.terminated = true;
       await state?.promise;
-      const entity = await load(instanceId);
-      if (!entity) return;
-      entity.runtimeStatus = 'Terminated';
-      entity.output = JSON.stringify(reason);
-      entity.lastUpdatedTime = new Date().toISOString();
-      await save(entity);
+      // Conditional on what was read, so the owner — maybe another host — fails its next write and stops.
+      for (;;) {
+        const entity = await load(instanceId);
+        if (!entity) return;
+        entity.runtimeStatus = 'Terminated';
+        entity.output = JSON.stringify(reason);
+        entity.lastUpdatedTime = new Date().toISOString();
+        try {
+          await saveOwned(entity);
+          return;
+        } catch (error) {
+          if (!isLost(error)) throw error;
+        }
+      }
     },
   };
 
   return {
     client,
-    async resumeInterrupted() {
-      const resumed: string[] = [];
-      const interrupted = options.instances.listEntities<InstanceEntity>({
-        queryOptions: { filter: `PartitionKey eq '${PARTITION}' and (runtimeStatus eq 'Running' or runtimeStatus eq 'Pending')` },
-      });
-      for await (const entity of interrupted) {
-        if (running.has(entity.rowKey)) continue;
-        options.log.info(`resuming orchestration ${entity.name} (${entity.rowKey}) that was running when the host stopped`);
-        launch(entity);
-        resumed.push(entity.rowKey);
-      }
-      return resumed;
-    },
+    resumeInterrupted: scanForAbandoned,
     async whenIdle(instanceId) {
       await running.get(instanceId)?.promise;
     },
     async stop() {
       stopping = true;
-      await Promise.all([...running.values()].map((state) => state.promise));
+      clearInterval(heartbeat);
+      const stopped = [...running.values()];
+      await Promise.all(stopped.map((state) => state.promise));
+      // A clean stop leaves its instances unmarked, so the next host takes them over at once instead of after a wait.
+      await Promise.all(stopped.filter((state) => !state.terminated).map((state) => state.update({ heartbeatAt: new Date(0).toISOString() })));
     },
   };
 }

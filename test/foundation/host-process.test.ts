@@ -5,6 +5,8 @@ import { createWorkload } from '../../local/workload/workload';
 import { createPgConnection } from '../../shared/destinations/sql/pg-connection';
 import { createSqlDestination } from '../../shared/destinations/sql/destination';
 import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
+import { ORCHESTRATION_INSTANCES_TABLE } from '../../local/host/host';
+import { createStorageClients } from '../../shared/storage/clients';
 import { PROCESS_EMULATOR_TOKEN, startProcessProduct, type ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
 
@@ -42,5 +44,36 @@ describe('the local host as its own process', () => {
     } finally {
       await destination.close();
     }
+  }, 180_000);
+
+  it('runs an initial sync on one host only, and another host takes it over when that one is killed', async () => {
+    const owner = await product.startHost();
+    const instances = createStorageClients({ kind: 'connectionString', connectionString: product.azurite.connectionString }).table(ORCHESTRATION_INSTANCES_TABLE);
+    const ownerOf = async () => {
+      for await (const entity of instances.listEntities<{ owner?: string; runtimeStatus: string; input: string }>()) {
+        if (entity.runtimeStatus === 'Running' && entity.input.includes('handover')) return entity.owner;
+      }
+      return undefined;
+    };
+    expect((await owner.call('PUT', 'profiles/handover', product.postgresProfile('handover', { tables: ['account', 'contact'] }))).status).toBe(201);
+    // Slow pages: the sync is still copying while the other hosts run their takeover scans.
+    product.emulator.faults.set({ latencyMs: 700 });
+    expect((await owner.call('POST', 'profiles/handover/activate')).status).toBe(202);
+    const first = await waitFor('the sync to have an owner', ownerOf, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    expect(await ownerOf(), 'a live owner keeps its instance').toBe(first);
+
+    await owner.kill();
+    product.emulator.faults.set({ latencyMs: 0 });
+    const next = await waitFor('another host to take the sync over', async () => {
+      const current = await ownerOf();
+      return current && current !== first ? current : undefined;
+    }, 40_000);
+    expect(next).not.toBe(first);
+    await waitFor('the sync to finish on the host that took it over', async () => {
+      const status = await product.hosts[0]?.call('GET', 'profiles/handover/status');
+      const phases = [...JSON.stringify(status?.body ?? {}).matchAll(/"phase":"(\w+)"/g)].map((match) => match[1]);
+      return phases.length === 2 && phases.every((phase) => phase === 'delta') ? true : undefined;
+    }, 60_000);
   }, 180_000);
 });

@@ -167,4 +167,24 @@ describe('local host', () => {
     await host.orchestrations.whenIdle(instanceId);
     expect(await host.orchestrations.client.getStatus(instanceId)).toMatchObject({ runtimeStatus: 'Completed', output: 10 });
   });
+
+  it('leaves an instance another live host owns alone, and takes over one whose owner stopped marking it', async () => {
+    const instances = azurite.clients.table('LocalOrchestrationInstances');
+    await instances.createTable();
+    const instance = (id: string, heartbeatAt: Date) => ({
+      partitionKey: 'instances', rowKey: id, name: 'addThenDouble', input: JSON.stringify({ value: 2, rounds: 1 }),
+      runtimeStatus: 'Running', customStatus: 'null', output: 'null', createdTime: heartbeatAt.toISOString(),
+      lastUpdatedTime: heartbeatAt.toISOString(), owner: 'another-host', heartbeatAt: heartbeatAt.toISOString(),
+    });
+    const alive = `owned-${randomUUID()}`;
+    const dead = `abandoned-${randomUUID()}`;
+    await instances.upsertEntity(instance(alive, new Date()));
+    await instances.upsertEntity(instance(dead, new Date(Date.now() - 60_000)));
+    host = await start(newRecorded(), `q-${randomUUID().slice(0, 8)}`);
+    await host.orchestrations.whenIdle(dead);
+    expect(await host.orchestrations.client.getStatus(dead)).toMatchObject({ runtimeStatus: 'Completed', output: 10 });
+    expect(await host.orchestrations.client.getStatus(alive)).toMatchObject({ runtimeStatus: 'Running', output: null });
+    expect(await host.orchestrations.resumeInterrupted()).not.toContain(alive);
+    await instances.deleteEntity('instances', alive);
+  });
 });
