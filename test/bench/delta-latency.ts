@@ -15,7 +15,7 @@ import { sampleCounts } from '../../local/sample-org';
 import { createWorkload, type Workload } from '../../local/workload/workload';
 import { PROCESS_EMULATOR_TOKEN, type ProcessProduct } from '../support/product-processes';
 import {
-  activateAccounts,
+  activateAndWait,
   arrivalTimes,
   installArrivalLog,
   loadAverage,
@@ -126,7 +126,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const alone = await paced(workload, 1_000_000, Math.min(ALONE_SECONDS, seconds), concurrency);
 
     const host = await product.startHost();
-    await activateAccounts(product, host);
+    await activateAndWait(product, host, { tables: ['account'], timeoutMs: 300_000 });
     const arrivals = await installArrivalLog(product.postgres.connectionString);
     const postgres = await postmasterPid(product.postgres.connectionString);
     try {

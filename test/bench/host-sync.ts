@@ -6,11 +6,10 @@
  * resident set is the product's alone.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { startProcessProduct, type ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
 import type { HostProcess } from '../../local/host/process';
-import { postmasterPid, startCpuMeter } from './product-bench';
+import { activateAndWait, postmasterPid, SCHEMA, startCpuMeter } from './product-bench';
 
 export interface HostSyncOptions {
   accounts: number;
@@ -52,12 +51,6 @@ export interface HostSync {
   cpu: Record<string, number>;
 }
 
-const PROFILE = 'bench';
-const SCHEMA = 'bench';
-
-const statusSchema = z.object({
-  tables: z.array(z.object({ table: z.string(), phase: z.string(), initialRowsCopied: z.number(), rowsInDestination: z.number().nullable() })),
-});
 
 const copiedPageLine = /(\d{4}-\d\d-\d\dT[\d:.]+Z) .*copied page profile="[^"]+" table="([^"]+)" page=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
 
@@ -85,28 +78,21 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
   });
   try {
     const host = await product.startHost();
-    const put = await host.call('PUT', `profiles/${PROFILE}`, product.postgresProfile(SCHEMA, { tables: options.tables }));
-    if (put.status !== 201) throw new Error(`Creating the profile answered ${put.status}: ${JSON.stringify(put.body)}`);
-    const hostIdleRssMb = procMemoryMb(host.pid, 'VmRSS');
-
     const postgres = await postmasterPid(product.postgres.connectionString);
-    const cpuMeter = startCpuMeter({ host: host.pid, ...(postgres === undefined ? {} : { postgres }) });
-    const started = process.hrtime.bigint();
-    const activated = await host.call('POST', `profiles/${PROFILE}/activate`);
-    if (activated.status !== 202) throw new Error(`Activation answered ${activated.status}: ${JSON.stringify(activated.body)}`);
-    const tables = await waitFor('every table in delta phase', async () => {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      // A busy host can stall past its keep-alive timeout and reset the reused connection: ask again.
-      const answer = await host.call('GET', `profiles/${PROFILE}/status`).catch((error: unknown) => {
-        if (!product.hosts.includes(host)) throw new Error(`The host process ended during the initial sync`, { cause: error });
-        return undefined;
-      });
-      if (answer === undefined) return undefined;
-      const status = statusSchema.parse(answer.body);
-      return status.tables.every((table) => table.phase === 'delta') ? status.tables : undefined;
-    }, options.timeoutMs ?? 1_800_000);
+    const measuring: { idleRssMb?: number; cpu?: ReturnType<typeof startCpuMeter>; started?: bigint } = {};
+    const tables = await activateAndWait(product, host, {
+      tables: options.tables,
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      onActivating: () => {
+        measuring.idleRssMb = procMemoryMb(host.pid, 'VmRSS');
+        measuring.cpu = startCpuMeter({ host: host.pid, ...(postgres === undefined ? {} : { postgres }) });
+        measuring.started = process.hrtime.bigint();
+      },
+    });
+    const started = measuring.started as bigint;
+    const hostIdleRssMb = measuring.idleRssMb as number;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const cpu = cpuMeter.stop();
+    const cpu = (measuring.cpu as ReturnType<typeof startCpuMeter>).stop();
     // A page's log line follows its status update, so the last lines may still be on their way.
     const copied = tables.reduce((sum, table) => sum + table.initialRowsCopied, 0);
     await waitFor('the last pages\' log lines', () => (pages.reduce((sum, page) => sum + page.rows, 0) >= copied ? true : undefined), 10_000);

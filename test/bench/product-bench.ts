@@ -26,18 +26,37 @@ export function startBenchProduct(options: { accounts: number; observers?: Pick<
   });
 }
 
-const statusSchema = z.object({ tables: z.array(z.object({ table: z.string(), phase: z.string() })) });
+const statusSchema = z.object({
+  tables: z.array(z.object({ table: z.string(), phase: z.string(), initialRowsCopied: z.number(), rowsInDestination: z.number().nullable() })),
+});
+export type TableSyncStatus = z.infer<typeof statusSchema>['tables'][number];
 
-/** Creates and activates the `account` profile through `host`, and waits until the initial sync is done. */
-export async function activateAccounts(product: ProcessProduct, host: HostProcess, timeoutMs = 300_000): Promise<void> {
-  const put = await host.call('PUT', `profiles/${PROFILE}`, product.postgresProfile(SCHEMA));
+/**
+ * Creates the benchmark profile for `tables` through `host`, activates it, and waits until every table is in
+ * delta phase; returns the tables' status then. `onActivating` runs just before the activation request (the
+ * start of an initial-sync measurement).
+ */
+export async function activateAndWait(
+  product: ProcessProduct,
+  host: HostProcess,
+  options: { tables: string[]; timeoutMs?: number; onActivating?: () => void },
+): Promise<TableSyncStatus[]> {
+  const put = await host.call('PUT', `profiles/${PROFILE}`, product.postgresProfile(SCHEMA, { tables: options.tables }));
   if (put.status >= 300) throw new Error(`Creating the benchmark profile failed (${put.status}): ${JSON.stringify(put.body)}`);
+  options.onActivating?.();
   const activated = await host.call('POST', `profiles/${PROFILE}/activate`);
   if (activated.status !== 202) throw new Error(`Activating the benchmark profile failed (${activated.status}): ${JSON.stringify(activated.body)}`);
-  await waitFor('the initial sync of account to finish', async () => {
-    const status = statusSchema.parse((await host.call('GET', `profiles/${PROFILE}/status`)).body);
-    return status.tables.length > 0 && status.tables.every((table) => table.phase === 'delta') ? true : undefined;
-  }, timeoutMs);
+  return waitFor(`the initial sync of ${options.tables.join(', ')} to finish`, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A busy host can stall past its keep-alive timeout and reset the reused connection: ask again.
+    const answer = await host.call('GET', `profiles/${PROFILE}/status`).catch((error: unknown) => {
+      if (!product.hosts.includes(host)) throw new Error('The host process ended during the initial sync', { cause: error });
+      return undefined;
+    });
+    if (answer === undefined) return undefined;
+    const { tables } = statusSchema.parse(answer.body);
+    return tables.length > 0 && tables.every((table) => table.phase === 'delta') ? tables : undefined;
+  }, options.timeoutMs ?? 1_800_000);
 }
 
 /** A row version that reached the destination, and when its transaction committed (ms since the epoch). */

@@ -18,7 +18,7 @@ import { sampleRowId } from '../../local/sample-org';
 import { pollTable } from '../../shared/sync/poller';
 import type { ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
-import { activateAccounts, installArrivalLog, loadAverage, percentile, postmasterPid, PROFILE, round, SAMPLE_SEED, startBenchProduct, startCpuMeter } from './product-bench';
+import { activateAndWait, installArrivalLog, loadAverage, percentile, postmasterPid, PROFILE, round, SAMPLE_SEED, startBenchProduct, startCpuMeter } from './product-bench';
 import { option } from './sample-upserts';
 
 const STAGED_QUEUE = 'dvx-bench-staged-changes';
@@ -79,7 +79,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const pairs = option(args, 'pairs', 2);
   const product = await startBenchProduct({ accounts: rows, env: { POLL_SCHEDULE: NO_POLLING } });
   try {
-    await activateAccounts(product, await product.startHost());
+    await activateAndWait(product, await product.startHost(), { tables: ['account'], timeoutMs: 300_000 });
     const arrivals = await installArrivalLog(product.postgres.connectionString);
     const poller = await stagingPoller(product);
     const queues = QueueServiceClient.fromConnectionString(product.azurite.connectionString);
