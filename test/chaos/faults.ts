@@ -100,8 +100,9 @@ export function startConnectionDrops(connectionString: string, random: () => num
  */
 export function startQueueChaos(queue: QueueClient, random: () => number, counts: FaultCounts, report: (error: unknown) => void): RunningFault {
   const heldBack = new Set<string>();
+  // Often: a host picks a visible message up within a few hundred milliseconds, so a slower agent can miss them all.
   return every(
-    () => 100 + random() * 400,
+    () => 20 + random() * 80,
     async () => {
       const peeked = await queue.peekMessages({ numberOfMessages: 8 });
       for (const message of peeked.peekedMessageItems) {
@@ -115,7 +116,7 @@ export function startQueueChaos(queue: QueueClient, random: () => number, counts
         }
       }
       // Rarely, so that the agent's own receives (which count as deliveries) stay far below the dead-letter limit.
-      if (random() >= 0.25) return;
+      if (random() >= 0.05) return;
       const received = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 30 });
       for (const message of received.receivedMessageItems) {
         // Held back 1–4 s when first seen; a message seen again is let go at once.
