@@ -132,8 +132,9 @@ describe('fuzzed Dataverse pages', () => {
 
   it('maps any error status with any body to an ExportError class, never a crash', async () => {
     // Retryable statuses end as throttled/transient once retries run out; any other is final, and ExpiredVersionStamp in the body wins.
+    // A 407 never reaches the client: fetch turns it into a network error (Fetch standard, HTTP-network-or-cache fetch).
     const classOf = (status: number): ErrorClass[] =>
-      status === 429 || status === 503 ? ['throttled'] : [500, 502, 504].includes(status) ? ['transient'] : status === 410 ? ['expired-token'] : [401, 403].includes(status) ? ['config', 'expired-token'] : ['schema', 'expired-token'];
+      status === 429 || status === 503 ? ['throttled'] : [500, 502, 504, 407].includes(status) ? ['transient'] : status === 410 ? ['expired-token'] : [401, 403].includes(status) ? ['config', 'expired-token'] : ['schema', 'expired-token'];
     const errorBody = fc.oneof(
       fc.record({ error: fc.record({ code: fc.oneof(fc.constantFrom('0x80044352', '0x80040217'), fc.string()), message: fc.oneof(fc.string(), injection, hugeString) }) }).map((body) => JSON.stringify(body)),
       fc.jsonValue().map((value) => JSON.stringify(value)),
