@@ -8,17 +8,14 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createFunctionDeps, type FunctionDeps } from '../functions/deps';
-import { functionTable } from '../functions/table';
-import { loadSettings } from '../shared/config/settings';
+import type { FunctionDeps } from '../functions/deps';
 import { ExportError } from '../shared/errors';
-import { createStorageClients } from '../shared/storage/clients';
 import { startAzurite, type RunningAzurite } from './azurite/azurite';
 import { claimDataFolder, type DataFolder } from './data-folder';
 import { startEmulator, type Emulator } from './emulator/server';
 import { consoleLog, type MinimumLogLevel } from './host/console-log';
-import { startLocalHost, type LocalHost } from './host/host';
 import { readLocalSettings } from './host/local-settings-file';
+import { startProductHost, type ProductHost } from './host/product-host';
 import { initialSyncProgress, type TableProgressView } from './progress';
 import { DEFAULT_SAMPLE_ACCOUNTS, sampleCounts } from './sample-org';
 import { compareTable, isEqual, type TableDifference } from './verify';
@@ -94,12 +91,10 @@ async function main(): Promise<void> {
   const log = consoleLog(logLevel);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const running: { folder?: DataFolder; azurite?: RunningAzurite; emulator?: Emulator; host?: LocalHost; deps?: FunctionDeps; workload?: NodeJS.Timeout } = {};
+  const running: { folder?: DataFolder; azurite?: RunningAzurite; emulator?: Emulator; product?: ProductHost; workload?: NodeJS.Timeout } = {};
   const stop = async () => {
     clearInterval(running.workload);
-    await running.host?.close();
-    await running.deps?.sync.runtimes.closeAll();
-    await running.deps?.sync.queue.close();
+    await running.product?.close();
     await running.emulator?.close();
     await running.azurite?.stop();
     await running.folder?.release();
@@ -140,18 +135,10 @@ async function main(): Promise<void> {
   if (options.destination) env.DESTINATION_CONNECTION = options.destination;
   env.POLL_SCHEDULE ??= '* * * * * *';
   env.CHANGES_QUEUE ??= 'dataverse-changes';
-  const settings = loadSettings(env);
   const functionKey = env.LOCAL_FUNCTION_KEY ?? randomBytes(24).toString('base64url');
-  const host = await startLocalHost({
-    definitions: functionTable,
-    createDeps: ({ orchestrations }) => (running.deps = createFunctionDeps(env, () => orchestrations)),
-    storage: createStorageClients(settings.storage),
-    env,
-    port: options.port,
-    keys: { functionKey, masterKey: randomBytes(24).toString('base64url') },
-    log,
-  });
-  running.host = host;
+  const product = await startProductHost({ env, port: options.port, functionKey, log });
+  running.product = product;
+  const { host } = product;
   const environmentUrl = options.dataverse ?? running.emulator?.baseUrl;
   say(
     [
@@ -215,7 +202,7 @@ async function main(): Promise<void> {
     if (!workload || !running.emulator) throw new ExportError('config', '--once needs the built-in emulator (leave out --dataverse)');
     for (let i = 0; i < ONCE_OPERATIONS; i++) await workload.step();
     say(`Applied ${ONCE_OPERATIONS} scripted creates, updates, deletes and re-creates through the Web API; waiting for the destination to match.`);
-    const differences = await waitUntilEqual(running.deps as FunctionDeps, running.emulator, [...profile.tables, 'systemuserroles'], 60_000);
+    const differences = await waitUntilEqual(product.deps, running.emulator, [...profile.tables, 'systemuserroles'], 60_000);
     for (const difference of differences) {
       say(`  ${difference.table.padEnd(16)} source ${String(difference.sourceRows).padStart(6)}  destination ${String(difference.destinationRows).padStart(6)}  ${isEqual(difference) ? 'equal' : `DIFFERENT: ${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra`}`);
     }

@@ -12,14 +12,10 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
-import { functionTable } from '../../functions/table';
-import { loadSettings } from '../../shared/config/settings';
 import { ExportError } from '../../shared/errors';
-import { createStorageClients } from '../../shared/storage/clients';
 import { consoleLog, type MinimumLogLevel } from './console-log';
-import { startLocalHost } from './host';
 import { readLocalSettings } from './local-settings-file';
+import { startProductHost } from './product-host';
 
 const repoRoot = path.resolve(__dirname, '../..');
 
@@ -53,32 +49,25 @@ function parseOptions(argv: string[]) {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const env: Record<string, string | undefined> = { ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))), ...process.env };
-  const settings = loadSettings(env);
   const log = consoleLog((env.LOG_LEVEL as MinimumLogLevel | undefined) ?? 'information');
   const functionKey = env.LOCAL_FUNCTION_KEY || randomBytes(24).toString('base64url');
-  const built: { deps?: FunctionDeps } = {};
-  const host = await startLocalHost({
-    definitions: functionTable,
-    createDeps: ({ orchestrations }) =>
-      (built.deps = createFunctionDeps(env, () => orchestrations, {
-        ...(options['page-size'] ? { pageSize: options['page-size'] } : {}),
-        ...(options['fan-out'] ? { fanOut: options['fan-out'] } : {}),
-      })),
-    storage: createStorageClients(settings.storage),
+  const product = await startProductHost({
     env,
     port: options.port,
-    ...(options['lock-seconds'] ? { polling: { lockSeconds: options['lock-seconds'] } } : {}),
-    keys: { functionKey, masterKey: randomBytes(24).toString('base64url') },
+    functionKey,
     log,
+    sync: {
+      ...(options['page-size'] ? { pageSize: options['page-size'] } : {}),
+      ...(options['fan-out'] ? { fanOut: options['fan-out'] } : {}),
+    },
+    ...(options['lock-seconds'] ? { polling: { lockSeconds: options['lock-seconds'] } } : {}),
   });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: stopping`);
-    await host.close();
-    await built.deps?.sync.runtimes.closeAll();
-    await built.deps?.sync.queue.close();
+    await product.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -86,7 +75,7 @@ async function main(): Promise<void> {
   // Started by startHostProcess: a parent that dies (even by SIGKILL) takes this host with it.
   process.once('disconnect', () => process.exit(0));
   if (!env.LOCAL_FUNCTION_KEY) log.warn(`function key for this run (send it as x-functions-key): ${functionKey}`);
-  process.stdout.write(`${JSON.stringify({ ready: true, baseUrl: host.baseUrl, pid: process.pid })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, baseUrl: product.host.baseUrl, pid: process.pid })}\n`);
 }
 
 main().catch((error: unknown) => {
