@@ -3,13 +3,12 @@
  * table with real adapters, and helpers to compare the destination with the source row by row.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
-import { functionTable } from '../../functions/table';
+import type { FunctionDeps } from '../../functions/deps';
 import { startAzurite, type RunningAzurite } from '../../local/azurite/azurite';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../local/emulator/server';
 import { consoleLog } from '../../local/host/console-log';
-import { startLocalHost, type LocalHost } from '../../local/host/host';
-import { createStorageClients } from '../../shared/storage/clients';
+import type { LocalHost } from '../../local/host/host';
+import { startProductHost, type ProductHost } from '../../local/host/product-host';
 import type { SyncOptions } from '../../shared/sync/services';
 import { compareTable, destinationVersions as versionsIn, isEqual } from '../../local/verify';
 import { startPostgresServer, type PostgresServer } from './postgres-server';
@@ -52,19 +51,20 @@ export async function startProduct(options: ProductOptions = {}): Promise<Produc
     ...options.env,
   };
   const product = { azurite, emulator, env } as ProductUnderTest;
+  let running: ProductHost | undefined;
   const startHost = async () => {
-    product.host = await startLocalHost<FunctionDeps>({
-      definitions: functionTable,
-      createDeps: ({ orchestrations }) => (product.deps = createFunctionDeps(env, () => orchestrations, options.sync)),
-      storage: createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString }),
+    running = await startProductHost({
       env,
       port: 0,
-      keys: { functionKey: TEST_KEY, masterKey: `${TEST_KEY}-master` },
-      polling: { minPollMs: 20, maxPollMs: 200, lockSeconds: 30 },
+      functionKey: TEST_KEY,
       log: options.logLines
         ? consoleLog('trace', options.logLines)
         : consoleLog(process.env.TEST_HOST_LOG === '1' ? 'information' : 'none'),
+      ...(options.sync ? { sync: options.sync } : {}),
+      polling: { minPollMs: 20, maxPollMs: 200, lockSeconds: 30 },
     });
+    product.host = running.host;
+    product.deps = running.deps;
   };
   await startHost();
   product.call = async (method, path, body) => {
@@ -77,8 +77,7 @@ export async function startProduct(options: ProductOptions = {}): Promise<Produc
     return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
   };
   product.restartHost = async () => {
-    await product.host.close();
-    await product.deps.sync.runtimes.closeAll();
+    await running?.close();
     await startHost();
   };
   return product;
