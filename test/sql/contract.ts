@@ -259,6 +259,23 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect((await destination.readRows('account'))[0]?.name).toBe('again');
     });
 
+    it('applies new, existing and mixed batches exactly once, however each batch is written', async () => {
+      // PostgreSQL copies a batch it expects to be all new straight into the table, and looks the ids up again
+      // when one is there after all: new, then existing ids late in a batch of new ones, new, then existing.
+      const { destination } = await setup({ tables: [account] });
+      const range = (from: number, to: number, version: number) => Array.from({ length: to - from }, (_, offset) => accountUpsert(from + offset, version));
+      const apply = (upserts: RowUpsert[]) => destination.applyBatch(account, { upserts, deletes: [] });
+      expect(await apply(range(0, 300, 10))).toMatchObject({ upserted: 300, skippedAsStale: 0, failed: [] });
+      expect(await apply([...range(300, 600, 10), ...range(250, 300, 20)])).toMatchObject({ upserted: 350, skippedAsStale: 0, failed: [] });
+      expect(await apply(range(600, 700, 10))).toMatchObject({ upserted: 100, skippedAsStale: 0, failed: [] });
+      expect(await apply([...range(0, 100, 5), ...range(100, 200, 30)])).toMatchObject({ upserted: 100, skippedAsStale: 100, failed: [] });
+      expect(await apply([...range(700, 750, 10), ...range(0, 1, 5)])).toMatchObject({ upserted: 50, skippedAsStale: 1, failed: [] });
+      const versions = new Map((await destination.readRows('account')).map((row) => [row.Id, row.versionnumber]));
+      const expected = (index: number) => (index >= 100 && index < 200 ? 30 : index >= 250 && index < 300 ? 20 : 10);
+      expect(versions.size).toBe(750);
+      for (let index = 0; index < 750; index++) expect(versions.get(accountUpsert(index, 1).id)).toBe(expected(index));
+    });
+
     it('sweeps away, at the end of a full resync, the rows the resync did not see, and keeps them deleted', async () => {
       const { destination } = await setup();
       const [kept, vanished, alsoKept] = [accountUpsert(30, 100), accountUpsert(31, 100), accountUpsert(32, 100)];

@@ -66,8 +66,15 @@ export interface SqlDialect {
    * guards as `upsert`. Only safe under `lockTable`, which keeps other batches of the table out meanwhile.
    */
   staging?: {
-    /** Parameters: ids as a JSON array, entity name. Rows: `{ id }` for ids present in the table or tombstoned, and one `{ now }`. */
+    /** Parameters: ids as an array literal, entity name. Rows: `{ id }` for ids present in the table or tombstoned, and one `{ now }`. */
     knownIds(tables: ApplyTables): Statement;
+    /**
+     * `knownIds` without the table: only tombstoned ids, and `{ now }`. For a batch expected to be all new ids,
+     * whose COPY straight into the table then fails on the primary key (`isDuplicateId`) if one is not.
+     */
+    tombstonedIds(tables: ApplyTables): Statement;
+    /** Whether a failed COPY straight into the table failed because an id it carried is already there. */
+    isDuplicateId(error: unknown): boolean;
     /** COPY straight into the table: the supplied columns, then the two sink timestamps. */
     copyIntoTable(tables: ApplyTables, columns: DestinationColumn[]): Statement;
     /** A transaction-scoped staging table with the supplied columns, loosely typed (no lengths). */

@@ -93,13 +93,16 @@ const columnDefinition = (column: FixedColumn): string =>
 const recordset = (parameter: string, alias: string, columns: Array<{ name: string; type: ColumnType }>): string =>
   `json_to_recordset(${parameter}::json) AS ${quote(alias)}(${columns.map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`).join(', ')})`;
 
+const UNIQUE_VIOLATION = '23505';
+const sqlState = (error: unknown): string => (typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '');
+
 /**
  * SQLSTATE class 22 (data exception) and 23 (integrity) are the rows' fault, except 23505: a deduplicated batch
  * cannot collide with itself, so that is a race worth retrying. 42P01/42703 (no such table/column) are schema.
  */
 function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-  if ((code.startsWith('22') || code.startsWith('23')) && code !== '23505') return 'data';
+  const code = sqlState(error);
+  if ((code.startsWith('22') || code.startsWith('23')) && code !== UNIQUE_VIOLATION) return 'data';
   return code === '42P01' || code === '42703' ? 'schema' : 'transient';
 }
 
@@ -124,6 +127,14 @@ function upsertFrom(tables: ApplyTables, columns: DestinationColumn[], source: s
     `WHERE ${target}.${version} IS NULL OR ${target}.${version} < EXCLUDED.${version}`,
   ].join('\n');
 }
+
+/** Tombstoned ids among $1 (a uuid array) for entity $2, and the statement's time as one more row. */
+const tombstonedIds = (tables: ApplyTables): string =>
+  [
+    `SELECT ${quote('RecordId')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.tombstones)}`,
+    `  WHERE ${quote('EntityName')} = $2::text AND ${quote('RecordId')} = ANY($1::uuid[])`,
+    `UNION ALL SELECT NULL, ${NOW_UTC}::text`,
+  ].join('\n');
 
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
@@ -157,10 +168,10 @@ export const postgresDialect: SqlDialect = {
         // An array parameter (not JSON) and UNION ALL (the caller builds a set): this runs once per batch.
         `SELECT ${quote('Id')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.target)}`,
         `  WHERE ${quote('Id')} = ANY($1::uuid[])`,
-        `UNION ALL SELECT ${quote('RecordId')}::text, NULL FROM ${qualified(tables.tombstones)}`,
-        `  WHERE ${quote('EntityName')} = $2::text AND ${quote('RecordId')} = ANY($1::uuid[])`,
-        `UNION ALL SELECT NULL, ${NOW_UTC}::text`,
+        `UNION ALL ${tombstonedIds(tables)}`,
       ].join('\n'),
+    tombstonedIds,
+    isDuplicateId: (error) => sqlState(error) === UNIQUE_VIOLATION,
     copyIntoTable: (tables, columns) => {
       const sinkColumns = columns.filter((column) => column.source.kind === 'sinkTime');
       return `COPY ${qualified(tables.target)} (${[...suppliedColumns(columns), ...sinkColumns].map((column) => quote(column.name)).join(', ')}) FROM STDIN`;
