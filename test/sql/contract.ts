@@ -401,6 +401,16 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect((await destination.readRows('account')).find((row) => row.Id === long.id)?.emailaddress1).toBe('z'.repeat(150));
     });
 
+    it('refuses, for that table only, an existing table whose primary key is not on Id', async () => {
+      const { destination, connection, dialect, q, table } = await setup({ tables: [] });
+      await connection.query(`CREATE TABLE ${table('account')} (${q('Id')} ${dialect.typeSql({ kind: 'guid' })}, ${q('name')} ${dialect.typeSql({ kind: 'string', length: 160 })})`);
+      const result = await destination.ensureTables([account, contact], []);
+      expect(result.failures.map((failure) => [failure.table, failure.error.errorClass])).toEqual([['account', 'schema']]);
+      expect(result.failures[0]?.error.message).toMatch(/crm_account has no primary key, not on Id/);
+      expect(result.failures[0]?.error.fix).toMatch(/primary key/);
+      expect(await destination.applyBatch(contact, { upserts: [{ kind: 'upsert', id: CONTACT_ID, versionNumber: 1, row: contactRow }], deletes: [] })).toMatchObject({ upserted: 1 });
+    });
+
     it('reports a table dropped behind its back as a schema error, not a data failure', async () => {
       const { destination, connection, table } = await setup({ tables: [account] });
       await destination.applyBatch(account, { upserts: [accountUpsert(80, 1)], deletes: [] });

@@ -270,6 +270,20 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     return layout;
   }
 
+  /**
+   * A table that was there before (a DES table, one made by hand) must have its primary key on Id: the apply
+   * relies on it to reject a second copy of a row (see `attempt`) and to upsert (`ON CONFLICT` / `MERGE`).
+   */
+  async function requireIdPrimaryKey(tableName: string): Promise<void> {
+    const { rows } = await connection.query(dialect.primaryKeyColumns(), [schema, tableName]);
+    const key = rows.map((row) => String(row.column_name));
+    if (key.length === 1 && key[0]?.toLowerCase() === 'id') return;
+    throw new ExportError('schema', `Table ${schema}.${tableName} has ${key.length === 0 ? 'no primary key' : `its primary key on (${key.join(', ')})`}, not on Id.`, {
+      where: `${schema}.${tableName}`,
+      fix: `Make Id the table's primary key (ALTER TABLE … ADD PRIMARY KEY (Id), after removing duplicate Ids), or drop the table so activation recreates it, and resync the table.`,
+    });
+  }
+
   /** A type for a column that keeps the table's declared row within 8,060 bytes (see table-model.ts). */
   function fitting(type: ColumnType, others: ColumnType[]): ColumnType {
     return type.kind === 'string' && rowBytes([...others, type]) > MAX_ROW_BYTES ? { kind: 'string', length: 'max' } : type;
@@ -289,6 +303,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       await connection.query(dialect.createTable(schema, { name: model.tableName, columns: asFixedColumns(model.columns), primaryKey: ['Id'] }));
       actions.push({ table: table.logicalName, action: 'createTable' });
       existing = await existingColumns(model.tableName);
+    } else {
+      await requireIdPrimaryKey(model.tableName);
     }
     const { actions: drift, conflicts } = diffTable(model.columns, existing);
     if (conflicts.length > 0) {

@@ -45,6 +45,8 @@ export interface SqlDialect {
   alterColumnType(table: TableRef, column: string, type: ColumnType): Statement;
   /** Parameters: schema, table name. Rows: InformationSchemaColumn. */
   listColumns(): Statement;
+  /** Parameters: schema, table name. Rows: `{ column_name }` of the table's primary key, in key order. */
+  primaryKeyColumns(): Statement;
 
   /**
    * Takes a lock on one destination table until the transaction ends (parameter: a lock name), so

@@ -158,6 +158,11 @@ export const postgresDialect: SqlDialect = {
     `SELECT column_name, data_type, character_maximum_length, numeric_scale FROM information_schema.columns ` +
     `WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
 
+  primaryKeyColumns: () =>
+    `SELECT k.column_name FROM information_schema.table_constraints AS c JOIN information_schema.key_column_usage AS k ` +
+    `ON k.constraint_schema = c.constraint_schema AND k.constraint_name = c.constraint_name AND k.table_name = c.table_name ` +
+    `WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = $1 AND c.table_name = $2 ORDER BY k.ordinal_position`,
+
   lockTable: () => `SELECT pg_advisory_xact_lock(hashtext($1))`,
 
   upsert: (tables, columns) => upsertFrom(tables, columns, recordset('$1', 'incoming', suppliedColumns(columns)), '$2'),
