@@ -69,8 +69,8 @@ export interface Destination {
   completeInitialSync?(logicalNames: string[], at: Date): Promise<void>;
   /** Periodic work the destination owns (lake snapshots and folder rollover); the maintenance timer calls it. */
   maintain?(now: Date): Promise<MaintenanceReport>;
-  /** Removing rows a full resync did not see (SQL); absent where the destination cannot do it yet (lake). */
-  resync?: ResyncSweep;
+  /** Removing rows a full resync did not see. */
+  resync: ResyncSweep;
   close(): Promise<void>;
 }
 

@@ -109,7 +109,7 @@ export async function resyncTable(services: SyncServices, orchestrations: Orches
   try {
     await services.checkpoints.reset(profileName, table, 'resync');
     // What an earlier, interrupted resync saw says nothing about this one.
-    await (await services.runtimes.get(profileName)).destination.resync?.start(table);
+    await (await services.runtimes.get(profileName)).destination.resync.start(table);
     await services.status.update(profileName, table, { phase: 'resync', lastError: null });
   } catch (error) {
     throw toExportError(error);

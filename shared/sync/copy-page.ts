@@ -53,7 +53,7 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
     })),
   );
   services.metrics.rowsApplied(profileName, tableName, 'upsert', applied.upserted);
-  if (current.phase === 'resync') await destination.resync?.markSeen(tableName, upserts.map((upsert) => upsert.id));
+  if (current.phase === 'resync') await destination.resync.markSeen(tableName, upserts.map((upsert) => upsert.id));
 
   const now = services.now().toISOString();
   const rowsCopied = current.rowsCopied + upserts.length;
@@ -64,7 +64,7 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
     if (!page.deltaLink) throw new ExportError('schema', `The last page of ${tableName} carried no deltaLink`, { where: tableName });
     // Before the checkpoint moves on, so a crash in between repeats them (both are idempotent).
     await destination.completeInitialSync?.([tableName], services.now());
-    if (current.phase === 'resync' && destination.resync) {
+    if (current.phase === 'resync') {
       const removed = await destination.resync.sweep(table, page.watermark ?? current.watermark ?? 0);
       services.metrics.rowsApplied(profileName, tableName, 'delete', removed);
     }

@@ -5,7 +5,7 @@ import { sampleCounts } from '../../local/sample-org';
 import type { Emulator } from '../../local/emulator/server';
 import { maintainDestinations } from '../../shared/sync/maintenance';
 import { readLikeCdmUtil, readLikeDataverseToSql, type LakeRow } from '../lake/lake-readers';
-import { EMULATOR_TOKEN, sampleProfile, useProduct } from '../support/pipeline';
+import { clearFaults, EMULATOR_TOKEN, sampleProfile, useProduct } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const ACCOUNTS = 30;
@@ -87,6 +87,43 @@ describe('end to end on the local host into the lake (emulator → Azurite queue
     });
     const failures = await p.call('GET', 'profiles/lake/failures');
     expect(failures.body).toMatchObject({ records: [] });
+  });
+
+  it('re-baselines a table whose delta token expired; the resync sweep removes a row deleted meanwhile', async () => {
+    const p = product();
+    const container = BlobServiceClient.fromConnectionString(p.azurite.connectionString).getContainerClient(CONTAINER);
+    const [updated, deletedMeanwhile] = [...sourceRows(p.emulator, 'account').keys()];
+    if (!updated || !deletedMeanwhile) throw new Error('not enough accounts');
+    const write = async (method: 'PATCH' | 'DELETE', path: string, body?: unknown) => {
+      const response = await fetch(`${p.emulator.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${EMULATOR_TOKEN}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(response.status).toBe(204);
+    };
+    p.emulator.faults.set({ expiredTokens: true });
+    try {
+      await write('PATCH', `accounts(${updated})`, { name: 'changed while the token expired' });
+      // A delete the expired token can no longer report: only the resync's sweep can remove this row from the lake.
+      await write('DELETE', `accounts(${deletedMeanwhile})`);
+      await waitFor('account re-baselining', async () => {
+        const body = (await p.call('GET', 'profiles/lake/status')).body as { tables: Array<{ table: string; lastError: { errorClass: string } | null }> };
+        return body.tables.find((table) => table.table === 'account')?.lastError?.errorClass === 'expired-token' ? true : undefined;
+      }, 20_000);
+    } finally {
+      clearFaults(p.emulator);
+    }
+    let last: string[] = [];
+    await waitFor('the lake equals the source after the resync', async () => {
+      last = differences(p.emulator, 'account', (await readLikeDataverseToSql(container)).get('account'));
+      return last.length === 0 ? true : undefined;
+    }, 30_000).catch((error: Error) => {
+      throw new Error(`${error.message}; ${last.length} differences, first: ${last.slice(0, 5).join('; ')}`);
+    });
+    const account = (await readLikeDataverseToSql(container)).get('account');
+    expect(account?.has(deletedMeanwhile)).toBe(false);
+    expect(account?.get(updated)?.name).toBe('changed while the token expired');
   });
 
   it('writes in-place snapshots from the maintenance run, which CDMUtil reads back as the source', async () => {

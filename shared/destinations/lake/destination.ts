@@ -18,8 +18,8 @@ import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/meta
 import { ExportError, toExportError } from '../../errors';
 import { validateDataverseName } from '../../schema/identifiers';
 import { ID_COLUMN, VERSION_COLUMN } from '../../schema/table-model';
-import type { ApplyBatch, ApplyResult, EnsureTablesResult, FailedChange, SchemaAction, SchemaFailure } from '../destination';
-import { CREATED_ON, lakeColumnsOf, mergeColumns, type LakeColumn } from './columns';
+import type { ApplyBatch, ApplyResult, EnsureTablesResult, FailedChange, ResyncSweep, SchemaAction, SchemaFailure } from '../destination';
+import { CREATED_ON, IS_DELETE, lakeColumnsOf, mergeColumns, type LakeColumn } from './columns';
 import { usDateTime } from './csv';
 import { createRecordEncoder, type RecordEncoder } from './records';
 import {
@@ -51,6 +51,7 @@ import {
   tableStatePath,
   timeFolderName,
 } from './paths';
+import { createSeenIds, foldRecords } from './resync';
 import { MAX_APPEND_BLOCKS, appendBlocks, appendToBlob, committedBlocks, etagOf, guarded, listCsv, readText, sameEtag, writeText } from './storage';
 
 export type LakeMode = 'appendOnly' | 'inPlace' | 'incremental';
@@ -98,6 +99,11 @@ export interface LakeDestination {
    * the next. Must not run while `applyBatch` runs for the same profile. Other modes: nothing.
    */
   rollover(now: Date): Promise<RolloverResult>;
+  /**
+   * A full resync's sweep: deletes (as the mode writes deletes) the live ids the resync did not copy. Reads every
+   * record of the table once, holding one entry per id in memory.
+   */
+  resync: ResyncSweep;
   close(): Promise<void>;
 }
 
@@ -158,6 +164,8 @@ interface InPlaceTable {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MINUTE = 60_000;
+/** Deletes per batch of a resync's sweep. */
+const SWEEP_CHUNK = 1000;
 
 const isConflict = (error: unknown): boolean =>
   error instanceof ExportError && error.cause instanceof RestError && (error.cause.statusCode === 412 || error.cause.statusCode === 409);
@@ -178,6 +186,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   /** Per partition (`<folder>/<partition>` without `.csv`): the file appends go to now and its committed blocks. */
   const appendTargets = new Map<string, { path: string; committedBlocks: number }>();
   const queues = new Map<string, Promise<unknown>>();
+  const seenIds = createSeenIds(container);
 
   /** Runs `action` after every earlier action with the same key, so one process never races itself. */
   function serial<T>(key: string, action: () => Promise<T>): Promise<T> {
@@ -497,6 +506,33 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     return { upserted, deleted, skippedAsStale: stale, failed, widened: [] };
   }
 
+  /** Incremental mode's time folders, oldest first, the one being written included. */
+  async function timeFolders(): Promise<string[]> {
+    return guarded(container.containerName, async () => {
+      const folders: string[] = [];
+      for await (const item of container.listBlobsByHierarchy('/')) {
+        const name = item.name.replace(/\/$/, '');
+        if (item.kind === 'prefix' && parseTimeFolderName(name)) folders.push(name);
+      }
+      return folders.sort();
+    });
+  }
+
+  /** A table's live ids with their versions as readers see them: the in-place partitions, or the newest record per Id across its files. */
+  async function liveIds(table: TableMetadata, layout: Layout): Promise<Array<[string, number]>> {
+    if (layout.inPlace) {
+      const live = await inPlaceTable(table.logicalName, layout);
+      return [...live.partitions.values()].flatMap((partition) => [...partition.rows].map(([id, row]): [string, number] => [id, row.version]));
+    }
+    const folders = target.mode === 'incremental' ? (await timeFolders()).map((folder) => `${folder}/${table.logicalName}`) : [table.logicalName];
+    const fields = { version: layout.versionIndex, isDelete: layout.columns.findIndex((column) => column.name === IS_DELETE) };
+    const newest = new Map<string, { version: number; deleted: boolean }>();
+    for (const folder of folders) {
+      for (const file of await listCsv(container, folder)) foldRecords((await readText(container, file.path))?.text ?? '', file.path, fields, newest);
+    }
+    return [...newest].filter(([, record]) => !record.deleted).map(([id, record]) => [id, record.version]);
+  }
+
   async function ensureTable(
     model: CdmModel,
     table: TableMetadata,
@@ -563,7 +599,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     };
   }
 
-  return {
+  const lakeDestination: LakeDestination = {
     mode: target.mode,
 
     async ensureTables(tables, relationships) {
@@ -610,6 +646,23 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
         const layout = await layoutFor(table);
         return layout.inPlace ? applyInPlace(table, layout, batch) : appendChanges(table, layout, batch);
       });
+    },
+
+    resync: {
+      start: (logicalName) => seenIds.clear(logicalName),
+      markSeen: (logicalName, ids) => seenIds.add(logicalName, ids),
+      async sweep(table, watermark) {
+        const layout = await layoutFor(table);
+        const seen = await seenIds.read(table.logicalName);
+        // A row newer than the watermark was written by a change after the resync began: not the sweep's to judge.
+        const unseen = (await liveIds(table, layout)).filter(([id, version]) => version <= watermark && !seen.has(id)).map(([id]) => id);
+        let deleted = 0;
+        for (let offset = 0; offset < unseen.length; offset += SWEEP_CHUNK) {
+          const deletes = unseen.slice(offset, offset + SWEEP_CHUNK).map((id) => ({ id, versionNumber: watermark }));
+          deleted += (await lakeDestination.applyBatch(table, { upserts: [], deletes })).deleted;
+        }
+        return deleted;
+      },
     },
 
     async completeInitialSync(logicalNames, at) {
@@ -682,4 +735,5 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       appendTargets.clear();
     },
   };
+  return lakeDestination;
 }

@@ -19,6 +19,12 @@ export function withMaintenance(lake: LakeDestination): Destination {
     ensureTables: (tables, relationships) => lake.ensureTables(tables, relationships),
     applyBatch: (table, batch) => lock.runExclusive(() => lake.applyBatch(table, batch), 1),
     completeInitialSync: (logicalNames, at) => lake.completeInitialSync(logicalNames, at),
+    resync: {
+      start: (logicalName) => lake.resync.start(logicalName),
+      markSeen: (logicalName, ids) => lake.resync.markSeen(logicalName, ids),
+      // Reads the table's files and writes deletes: like an apply, not during a snapshot or rollover.
+      sweep: (table, watermark) => lock.runExclusive(() => lake.resync.sweep(table, watermark), 1),
+    },
     maintain: (now) =>
       lock.runExclusive(async () => {
         const snapshots = await lake.writeSnapshots(now);
