@@ -7,5 +7,6 @@ export default defineConfig({
     testTimeout: 0,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['test/support/postgres-run-dir.ts'],
   },
 });

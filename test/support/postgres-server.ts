@@ -12,6 +12,8 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 
 const run = promisify(execFile);
+/** Where a test run keeps its clusters (set by `postgres-run-dir.ts`, which stops leftovers); the temp dir otherwise. */
+export const POSTGRES_RUN_DIR = 'DVX_POSTGRES_RUN_DIR';
 const BIN = process.env.PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 const SERVICE_USER = 'postgres';
 
@@ -25,6 +27,9 @@ export interface PostgresServer {
 const isRoot = (): boolean => process.getuid?.() === 0;
 const asServiceUser = (command: string, args: string[]): [string, string[]] =>
   isRoot() ? ['runuser', ['-u', SERVICE_USER, '--', command, ...args]] : [command, args];
+
+/** `pg_ctl -D dataDir …`, as the postgres user when we are root. */
+export const pgCtl = (dataDir: string, args: string[]): [string, string[]] => asServiceUser(join(BIN, 'pg_ctl'), ['-D', dataDir, ...args]);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,7 +68,7 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   const external = process.env.PG_CONNECTION_STRING;
   if (external) return { connectionString: external, stop: async () => undefined };
 
-  const root = mkdtempSync(join(tmpdir(), 'dvx-pg-'));
+  const root = mkdtempSync(join(process.env[POSTGRES_RUN_DIR] ?? tmpdir(), 'dvx-pg-'));
   if (isRoot()) {
     const { stdout } = await run('id', ['-u', SERVICE_USER]);
     const { stdout: group } = await run('id', ['-g', SERVICE_USER]);
@@ -97,8 +102,8 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   return {
     connectionString,
     stop: async () => {
-      const [pgCtl, pgCtlArgs] = asServiceUser(join(BIN, 'pg_ctl'), ['-D', dataDir, 'stop', '-m', 'fast', '-w']);
-      await run(pgCtl, pgCtlArgs).catch(() => child.kill('SIGKILL'));
+      const [command, args] = pgCtl(dataDir, ['stop', '-m', 'fast', '-w']);
+      await run(command, args).catch(() => child.kill('SIGKILL'));
       rmSync(root, { recursive: true, force: true });
     },
   };
