@@ -84,8 +84,13 @@ export interface ResyncSweep {
   start(logicalName: string): Promise<void>;
   /** Remembers ids the resync copied. */
   markSeen(logicalName: string, ids: readonly string[]): Promise<void>;
-  /** Deletes every row the resync did not see; returns how many were deleted. */
+  /**
+   * Deletes every row the resync did not see; returns how many were deleted. Repeatable: a sweep run again before
+   * `finish` (a crash before the table's checkpoint moved on) deletes nothing more.
+   */
   sweep(table: TableMetadata, watermark: number): Promise<number>;
+  /** Forgets what the resync saw, once the table's checkpoint has left the resync. */
+  finish(logicalName: string): Promise<void>;
 }
 
 export interface MaintenanceReport {

@@ -75,6 +75,8 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
       { ...rest, phase: 'delta', deltaLink: page.deltaLink, ...(page.watermark === undefined ? {} : { watermark: page.watermark }), rowsCopied, pages, initialSyncCompletedAt: now },
       checkpoint.etag,
     );
+    // Only now: until the checkpoint has moved on, a repeat of this page sweeps again and needs what was seen.
+    if (current.phase === 'resync') await destination.resync.finish(tableName);
   }
   const done = !page.nextLink;
   await services.status.update(profileName, tableName, {

@@ -650,6 +650,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
 
     resync: {
       start: (logicalName) => seenIds.clear(logicalName),
+      finish: (logicalName) => seenIds.clear(logicalName),
       markSeen: (logicalName, ids) => seenIds.add(logicalName, ids),
       async sweep(table, watermark) {
         const layout = await layoutFor(table);

@@ -21,6 +21,7 @@ export function withMaintenance(lake: LakeDestination): Destination {
     completeInitialSync: (logicalNames, at) => lake.completeInitialSync(logicalNames, at),
     resync: {
       start: (logicalName) => lake.resync.start(logicalName),
+      finish: (logicalName) => lake.resync.finish(logicalName),
       markSeen: (logicalName, ids) => lake.resync.markSeen(logicalName, ids),
       // Reads the table's files and writes deletes: like an apply, not during a snapshot or rollover.
       sweep: (table, watermark) => lock.runExclusive(() => lake.resync.sweep(table, watermark), 1),

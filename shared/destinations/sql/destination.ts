@@ -587,12 +587,13 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
           if (ids.length === 0) break;
           const result = await sqlDestination.applyBatch(table, { upserts: [], deletes: ids.map((id) => ({ id, versionNumber: watermark })) });
           deleted += result.deleted;
-          // A row newer than the watermark (changed after the resync began) survives its delete: count it as seen.
-          await sqlDestination.resync?.markSeen(table.logicalName, ids);
+          // Marked seen once judged, so the loop moves on past rows newer than the watermark (changed after the
+          // resync began), which survive their delete, and a repeated sweep finds nothing left to judge.
+          await sqlDestination.resync.markSeen(table.logicalName, ids);
         }
-        await sqlDestination.resync?.start(table.logicalName);
         return deleted;
       },
+      finish: (logicalName) => sqlDestination.resync.start(logicalName),
     },
 
     close: () => connection.close(),

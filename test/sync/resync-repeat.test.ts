@@ -1,0 +1,85 @@
+/**
+ * A full resync whose last page is copied and swept, but whose checkpoint update then fails (a storage error, a
+ * crash): the activity runs again, repeats the last page and sweeps again. That second sweep must not mistake the
+ * rows of earlier pages for rows Dataverse no longer has.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
+import { startEmulator, type Emulator } from '../../local/emulator/server';
+import { destinationVersions } from '../../local/verify';
+import type { OrchestrationClient } from '../../shared/orchestration/client';
+import { validateProfile } from '../../shared/profile/profile';
+import type { SyncServices } from '../../shared/sync/services';
+import { activateProfile, resyncTable } from '../../shared/sync/activation';
+import { copyPage } from '../../shared/sync/copy-page';
+import { useAzurite } from '../support/azurite';
+
+const TOKEN = 'resync-repeat-token';
+const PROFILE = 'resyncrepeat';
+const azurite = useAzurite();
+let emulator: Emulator;
+let deps: FunctionDeps;
+const orchestrations: OrchestrationClient = {
+  startNew: (_name, { instanceId }) => Promise.resolve(instanceId),
+  getStatus: () => Promise.resolve(undefined),
+  terminate: () => Promise.resolve(),
+};
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, seed: 9, accounts: 30, token: TOKEN });
+  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DV_TOKEN: TOKEN }, () => orchestrations, { pageSize: 10 });
+  const profile = validateProfile({
+    name: PROFILE,
+    source: { environmentUrl: emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DV_TOKEN' } } },
+    tables: ['account'],
+    destination: { kind: 'sql', dialect: 'pglite' },
+    retryCount: 0,
+    retryIntervalSeconds: 0,
+  });
+  if (!profile.ok) throw new Error(JSON.stringify(profile.problems));
+  await deps.sync.profiles.put(PROFILE, profile.profile);
+  await activateProfile(deps.sync, orchestrations, PROFILE);
+});
+afterAll(async () => {
+  await deps.sync.runtimes.closeAll();
+  await emulator.close();
+});
+
+async function copyAll(services: SyncServices): Promise<void> {
+  while (!(await copyPage(services, PROFILE, 'account')).done);
+}
+
+describe('a full resync repeated after its last checkpoint update failed', () => {
+  it('sweeps again without deleting the rows the resync copied', async () => {
+    await copyAll(deps.sync);
+    const source = async () => [...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys()].sort();
+    expect(await source()).toHaveLength(30);
+    const [gone] = emulator.store.page('account', -1, 1).rows;
+    if (!gone) throw new Error('no account');
+    const removed = await fetch(`${emulator.baseUrl}accounts(${gone.id})`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(removed.status).toBe(204);
+
+    await resyncTable(deps.sync, orchestrations, PROFILE, 'account');
+    let failOnce = true;
+    const flaky: SyncServices = {
+      ...deps.sync,
+      checkpoints: {
+        ...deps.sync.checkpoints,
+        update: (profile, table, fields, etag) => {
+          if (failOnce && fields.phase === 'delta') {
+            failOnce = false;
+            return Promise.reject(new Error('the storage account went away'));
+          }
+          return deps.sync.checkpoints.update(profile, table, fields, etag);
+        },
+      },
+    };
+    await expect(copyAll(flaky)).rejects.toThrow('the storage account went away');
+    // The orchestrator retries the activity: the last page again, and its sweep again.
+    await copyAll(flaky);
+    expect((await deps.sync.checkpoints.read(PROFILE, 'account'))?.value.phase).toBe('delta');
+    const rows = await source();
+    expect(rows).toHaveLength(29);
+    expect(rows).not.toContain(gone.id.toLowerCase());
+  });
+});
