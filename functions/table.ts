@@ -3,6 +3,7 @@ import { copyPageActivity } from './copy-page';
 import { deadLetters } from './dead-letters';
 import type { FunctionDefinition } from './definition';
 import type { FunctionDeps } from './deps';
+import { failureRetention } from './failure-retention';
 import { downloadFailure } from './failures-download';
 import { listFailures } from './failures-list';
 import { resyncFailed } from './failures-resync';
@@ -35,6 +36,7 @@ export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = [
   resyncOneTable,
   poll,
   lakeMaintenance,
+  failureRetention,
   apply,
   deadLetters,
   initialSync,

@@ -211,6 +211,7 @@ module functionApp 'modules/functionapp.bicep' = {
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     changesQueueName: serviceBus.outputs.queueName
     pollSchedule: pollSchedule
+    failedRecordRetentionDays: failedRecordRetentionDays
     keyVaultUri: keyVault.outputs.uri
     appInsightsConnectionString: monitoring.outputs.connectionString
   }

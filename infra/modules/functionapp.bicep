@@ -22,6 +22,7 @@ param lakeBlobEndpoint string
 param serviceBusNamespace string
 param changesQueueName string
 param pollSchedule string
+param failedRecordRetentionDays int
 param keyVaultUri string
 param appInsightsConnectionString string
 
@@ -116,6 +117,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     POLL_SCHEDULE: pollSchedule
     // Lake snapshots / folder rollover; the profiles' intervals decide when one is due.
     LAKE_MAINTENANCE_SCHEDULE: '0 * * * * *'
+    // The app's own failed-record sweep; the host storage lifecycle rule deletes after the same number of days.
+    FAILURE_RETENTION_SCHEDULE: '0 30 3 * * *'
+    FAILED_RECORD_RETENTION_DAYS: string(failedRecordRetentionDays)
     // Durable task hub name (host.json "hubName": "%TASKHUB_NAME%"); stable across deployments.
     TASKHUB_NAME: 'dvexport'
     // App state (checkpoints, status, failed records) lives in the host storage account.

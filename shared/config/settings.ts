@@ -11,11 +11,14 @@ const DEFAULT_CHANGES_QUEUE = 'dataverse-changes';
 
 export const DEFAULT_POLL_SCHEDULE = '*/5 * * * * *';
 export const DEFAULT_LAKE_MAINTENANCE_SCHEDULE = '0 * * * * *';
+export const DEFAULT_FAILURE_RETENTION_SCHEDULE = '0 30 3 * * *';
+export const DEFAULT_FAILED_RECORD_RETENTION_DAYS = 30;
 
 /** Defaults of settings that triggers name as `%SETTING%`: the local host uses them when the setting is unset. */
 export const triggerSettingDefaults: Record<string, string> = {
   POLL_SCHEDULE: DEFAULT_POLL_SCHEDULE,
   LAKE_MAINTENANCE_SCHEDULE: DEFAULT_LAKE_MAINTENANCE_SCHEDULE,
+  FAILURE_RETENTION_SCHEDULE: DEFAULT_FAILURE_RETENTION_SCHEDULE,
 };
 
 export const settingDescriptions = {
@@ -23,6 +26,12 @@ export const settingDescriptions = {
   LAKE_MAINTENANCE_SCHEDULE:
     `NCRONTAB schedule of lake maintenance (in-place snapshots, incremental folder rollover) for active lake profiles, six fields with seconds first. ` +
     `Default: ${DEFAULT_LAKE_MAINTENANCE_SCHEDULE} (every minute; the profile's intervals decide when a snapshot or rollover is due).`,
+  FAILURE_RETENTION_SCHEDULE:
+    `NCRONTAB schedule of the sweep that deletes failed records and unprocessable messages older than FAILED_RECORD_RETENTION_DAYS, six fields with seconds first. ` +
+    `Default: ${DEFAULT_FAILURE_RETENTION_SCHEDULE} (daily at 03:30 UTC).`,
+  FAILED_RECORD_RETENTION_DAYS:
+    `Days failed records and unprocessable messages are kept (whole days, at least 1). Default: ${DEFAULT_FAILED_RECORD_RETENTION_DAYS}. ` +
+    'In Azure the storage lifecycle rule uses the same number (Bicep parameter failedRecordRetentionDays).',
   AzureWebJobsStorage:
     'Storage connection string for state, checkpoints and failed records (local: set by the local host to Azurite). ' +
     'In Azure leave it empty and set the AzureWebJobsStorage__*ServiceUri settings for managed identity.',
@@ -71,6 +80,15 @@ const settingsSchema = z
       .string()
       .default(DEFAULT_LAKE_MAINTENANCE_SCHEDULE)
       .refine(isSixFieldSchedule, 'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}'),
+    FAILURE_RETENTION_SCHEDULE: z
+      .string()
+      .default(DEFAULT_FAILURE_RETENTION_SCHEDULE)
+      .refine(isSixFieldSchedule, 'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}'),
+    FAILED_RECORD_RETENTION_DAYS: z
+      .string()
+      .regex(/^[1-9]\d{0,4}$/, 'must be a whole number of days from 1 to 99999')
+      .transform(Number)
+      .default(DEFAULT_FAILED_RECORD_RETENTION_DAYS),
     // Azure Storage queue naming rules; every Service Bus queue name of this form is valid too.
     CHANGES_QUEUE: z
       .string()
@@ -116,6 +134,8 @@ export interface Settings {
   logLevel: (typeof logLevels)[number];
   pollSchedule: string;
   lakeMaintenanceSchedule: string;
+  failureRetentionSchedule: string;
+  failedRecordRetentionDays: number;
 }
 
 /** Reads the settings from an environment (process.env in both hosts). Throws a config ExportError listing every problem. */
@@ -157,5 +177,13 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
         }
       : {}),
   };
-  return { storage, changeQueue, logLevel: value.LOG_LEVEL, pollSchedule: value.POLL_SCHEDULE, lakeMaintenanceSchedule: value.LAKE_MAINTENANCE_SCHEDULE };
+  return {
+    storage,
+    changeQueue,
+    logLevel: value.LOG_LEVEL,
+    pollSchedule: value.POLL_SCHEDULE,
+    lakeMaintenanceSchedule: value.LAKE_MAINTENANCE_SCHEDULE,
+    failureRetentionSchedule: value.FAILURE_RETENTION_SCHEDULE,
+    failedRecordRetentionDays: value.FAILED_RECORD_RETENTION_DAYS,
+  };
 }

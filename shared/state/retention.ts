@@ -1,7 +1,9 @@
 /**
  * Deletes failed records and unprocessable messages older than the retention period, a whole hour folder at a
- * time. In Azure a storage lifecycle rule does the same; this sweep covers Azurite and accounts without the rule.
+ * time; the `failureRetention` timer runs it. In Azure a storage lifecycle rule does the same (also while the app
+ * is stopped); this sweep covers Azurite and accounts without the rule.
  */
+import { DEFAULT_FAILED_RECORD_RETENTION_DAYS } from '../config/settings';
 import { ExportError } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { FAILED_RECORDS_ROOT } from './failed-records';
@@ -10,7 +12,6 @@ import { stateContainer } from './state-container';
 import { storageFailure } from './storage-errors';
 import { UNPROCESSABLE_ROOT } from './unprocessable-messages';
 
-export const DEFAULT_RETENTION_DAYS = 30;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -24,7 +25,7 @@ export interface RetentionSweepResult {
  */
 export async function sweepExpiredFailures(
   clients: StorageClients,
-  { retentionDays = DEFAULT_RETENTION_DAYS, now = new Date() }: { retentionDays?: number; now?: Date } = {},
+  { retentionDays = DEFAULT_FAILED_RECORD_RETENTION_DAYS, now = new Date() }: { retentionDays?: number; now?: Date } = {},
 ): Promise<RetentionSweepResult> {
   if (!Number.isInteger(retentionDays) || retentionDays < 1) {
     throw new ExportError('config', `The retention period is a whole number of days, at least 1, not ${retentionDays}`, { where: 'retentionDays' });

@@ -13,6 +13,8 @@ describe('loadSettings', () => {
       logLevel: 'information',
       pollSchedule: '*/5 * * * * *',
       lakeMaintenanceSchedule: '0 * * * * *',
+      failureRetentionSchedule: '0 30 3 * * *',
+      failedRecordRetentionDays: 30,
     });
   });
 
