@@ -18,6 +18,10 @@ describe('loadSettings', () => {
     });
   });
 
+  it('reads the failed-record retention as whole days', () => {
+    expect(loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', FAILED_RECORD_RETENTION_DAYS: '90' }).failedRecordRetentionDays).toBe(90);
+  });
+
   it('reads identity-based storage with a managed identity client id', () => {
     const settings = loadSettings({
       AzureWebJobsStorage__blobServiceUri: 'https://acct.blob.core.windows.net',
@@ -37,7 +41,13 @@ describe('loadSettings', () => {
   it('names every bad or missing setting and says where to fix it', () => {
     let caught: unknown;
     try {
-      loadSettings({ AzureWebJobsStorage: '  ', LOG_LEVEL: 'loud', AzureWebJobsStorage__blobServiceUri: 'not a url', POLL_SCHEDULE: '*/5 * * * *' });
+      loadSettings({
+        AzureWebJobsStorage: '  ',
+        LOG_LEVEL: 'loud',
+        AzureWebJobsStorage__blobServiceUri: 'not a url',
+        POLL_SCHEDULE: '*/5 * * * *',
+        FAILED_RECORD_RETENTION_DAYS: '0',
+      });
     } catch (error) {
       caught = error;
     }
@@ -46,6 +56,7 @@ describe('loadSettings', () => {
     expect(error.errorClass).toBe('config');
     expect(error.message).toContain('LOG_LEVEL');
     expect(error.message).toContain('POLL_SCHEDULE: must be an NCRONTAB expression with six fields');
+    expect(error.message).toContain('FAILED_RECORD_RETENTION_DAYS: must be a whole number of days from 1 to 99999');
     expect(error.message).toContain('AzureWebJobsStorage__blobServiceUri');
     expect(error.message).toContain('no storage is configured');
     expect(error.fix).toContain('local.settings.json');
