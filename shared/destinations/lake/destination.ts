@@ -99,12 +99,17 @@ export interface LakeDestination {
    * the next. Must not run while `applyBatch` runs for the same profile. Other modes: nothing.
    */
   rollover(now: Date): Promise<RolloverResult>;
-  /**
-   * A full resync's sweep: deletes (as the mode writes deletes) the live ids the resync did not copy. Reads every
-   * record of the table once, holding one entry per id in memory.
-   */
-  resync: ResyncSweep;
+  /** A full resync's bookkeeping; `withMaintenance` turns `unseenIds` into the port's sweep. */
+  resync: LakeResync;
   close(): Promise<void>;
+}
+
+export interface LakeResync extends Omit<ResyncSweep, 'sweep'> {
+  /**
+   * The live ids the resync did not copy, at or below `watermark` (a newer row was written by a change after the
+   * resync began). Reads every record of the table once, holding one entry per id in memory; writes nothing.
+   */
+  unseenIds(table: TableMetadata, watermark: number): Promise<string[]>;
 }
 
 type Granularity = PartitionGranularity | 'none';
@@ -164,8 +169,6 @@ interface InPlaceTable {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MINUTE = 60_000;
-/** Deletes per batch of a resync's sweep. */
-const SWEEP_CHUNK = 1000;
 
 const isConflict = (error: unknown): boolean =>
   error instanceof ExportError && error.cause instanceof RestError && (error.cause.statusCode === 412 || error.cause.statusCode === 409);
@@ -599,7 +602,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     };
   }
 
-  const lakeDestination: LakeDestination = {
+  return {
     mode: target.mode,
 
     async ensureTables(tables, relationships) {
@@ -652,17 +655,9 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       start: (logicalName) => seenIds.clear(logicalName),
       finish: (logicalName) => seenIds.clear(logicalName),
       markSeen: (logicalName, ids) => seenIds.add(logicalName, ids),
-      async sweep(table, watermark) {
-        const layout = await layoutFor(table);
+      async unseenIds(table, watermark) {
         const seen = await seenIds.read(table.logicalName);
-        // A row newer than the watermark was written by a change after the resync began: not the sweep's to judge.
-        const unseen = (await liveIds(table, layout)).filter(([id, version]) => version <= watermark && !seen.has(id)).map(([id]) => id);
-        let deleted = 0;
-        for (let offset = 0; offset < unseen.length; offset += SWEEP_CHUNK) {
-          const deletes = unseen.slice(offset, offset + SWEEP_CHUNK).map((id) => ({ id, versionNumber: watermark }));
-          deleted += (await lakeDestination.applyBatch(table, { upserts: [], deletes })).deleted;
-        }
-        return deleted;
+        return (await liveIds(table, await layoutFor(table))).filter(([id, version]) => version <= watermark && !seen.has(id)).map(([id]) => id);
       },
     },
 
@@ -736,5 +731,4 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       appendTargets.clear();
     },
   };
-  return lakeDestination;
 }

@@ -11,20 +11,31 @@ import type { LakeDestination } from './destination';
 
 /** Batches of one profile applied at once in this process; maintenance waits for all of them to finish. */
 const CONCURRENT_APPLIES = 64;
+/** Deletes per batch of a resync's sweep. */
+const SWEEP_CHUNK = 1000;
 
 export function withMaintenance(lake: LakeDestination): Destination {
   // Weighted: an apply takes one unit, maintenance all of them. Queued maintenance holds back later applies, so it is not starved.
   const lock = new Semaphore(CONCURRENT_APPLIES);
+  const applyBatch: Destination['applyBatch'] = (table, batch) => lock.runExclusive(() => lake.applyBatch(table, batch), 1);
   return {
     ensureTables: (tables, relationships) => lake.ensureTables(tables, relationships),
-    applyBatch: (table, batch) => lock.runExclusive(() => lake.applyBatch(table, batch), 1),
+    applyBatch,
     completeInitialSync: (logicalNames, at) => lake.completeInitialSync(logicalNames, at),
     resync: {
       start: (logicalName) => lake.resync.start(logicalName),
       finish: (logicalName) => lake.resync.finish(logicalName),
       markSeen: (logicalName, ids) => lake.resync.markSeen(logicalName, ids),
-      // Reads the table's files and writes deletes: like an apply, not during a snapshot or rollover.
-      sweep: (table, watermark) => lock.runExclusive(() => lake.resync.sweep(table, watermark), 1),
+      // Reading takes no lock (it can take minutes for a large table); each chunk of deletes is an apply like any other.
+      sweep: async (table, watermark) => {
+        const unseen = await lake.resync.unseenIds(table, watermark);
+        let deleted = 0;
+        for (let offset = 0; offset < unseen.length; offset += SWEEP_CHUNK) {
+          const deletes = unseen.slice(offset, offset + SWEEP_CHUNK).map((id) => ({ id, versionNumber: watermark }));
+          deleted += (await applyBatch(table, { upserts: [], deletes })).deleted;
+        }
+        return deleted;
+      },
     },
     maintain: (now) =>
       lock.runExclusive(async () => {
