@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgConnection } from '../../shared/destinations/sql/pg-connection';
 import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
-import { describeDestinationContract } from './contract';
+import { sampleTable } from '../../local/sample-org';
+import { createSqlDestination } from '../../shared/destinations/sql/destination';
+import { accountUpsert, describeDestinationContract } from './contract';
 
 let server: PostgresServer | undefined;
 beforeAll(async () => {
@@ -69,6 +71,29 @@ describe('a PostgreSQL server that drops the connection', () => {
       dropping = false;
       await dropper;
       await admin.end();
+      await connection.close();
+    }
+  });
+});
+
+describe('a PostgreSQL table that lost its primary key after activation', () => {
+  it('is refused when an applier builds its layout, instead of collecting a second copy of a row', async () => {
+    const connection = await createPgConnection(server?.connectionString ?? '', 2);
+    const options = { schema: 'lostkey', prefix: '', writeDeleteLog: false, widenOverlongStrings: true };
+    try {
+      const account = sampleTable('account');
+      await createSqlDestination(connection, postgresDialect, options).ensureTables([account], []);
+      await connection.query('ALTER TABLE "lostkey"."account" DROP CONSTRAINT "account_pkey"');
+      // An applier in another process: its layout is built from the table as it is now.
+      const applier = createSqlDestination(connection, postgresDialect, options);
+      const upsert = accountUpsert(1, 10);
+      await expect(applier.applyBatch(account, { upserts: [upsert], deletes: [] })).rejects.toMatchObject({
+        errorClass: 'schema',
+        message: expect.stringContaining('lostkey.account has no primary key, not on Id'),
+      });
+      expect(await applier.countRows('account')).toBe(0);
+    } finally {
+      await connection.query('DROP SCHEMA IF EXISTS "lostkey" CASCADE');
       await connection.close();
     }
   });

@@ -265,6 +265,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         fix: 'Activate the profile (ensureTables) before applying changes.',
       });
     }
+    // Also here, not only at activation: a table activated before the check, or altered since, must not collect duplicates.
+    await requireIdPrimaryKey(model.tableName);
     const layout = layoutOf(model, existing);
     layouts.set(layoutKey(table), layout);
     return layout;
