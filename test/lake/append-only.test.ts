@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { createLakeDestination, type LakeDestination, type LakeTarget } from '../../shared/destinations/lake/destination';
 import { dfsRoot } from '../../shared/destinations/lake/paths';
 import { sampleTable, sampleTables, toWebApiRow, sampleRow, sampleCounts } from '../../local/sample-org';
+import type { WebApiRow } from '../../shared/dataverse/changes';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { useAzurite } from '../support/azurite';
+import { interceptUploads } from './intercept';
 import { csvProblems, modelProblems } from './lake-checks';
 import { latestRows, readBlob, readLikeCdmUtil, readLikeDataverseToSql, rowsOf } from './lake-readers';
 import { applyChanges, differences, initialSync, type SourceState } from './sample-sync';
@@ -155,5 +157,38 @@ describe('lake destination, append-only', () => {
     expect(result.failed).toEqual([{ id: 'not-a-guid', changeType: 'delete', reason: "Id 'not-a-guid' is not a GUID." }]);
     const contact = sampleTable('contact');
     await expect(destination.applyBatch(contact, { upserts: [], deletes: [] })).rejects.toMatchObject({ errorClass: 'schema' });
+  });
+
+  it('keeps a partition file another writer created meanwhile in model.json and the table manifest', async () => {
+    const raw = azurite.clients.blobs.getContainerClient(`append-${++containers}`);
+    const account = sampleTable('account');
+    const upsert = (index: number, versionNumber: number, createdon: string) => {
+      const row: WebApiRow = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), { versionNumber, annotations: true });
+      row.createdon = createdon;
+      return { kind: 'upsert' as const, id: String(row.accountid), versionNumber, row };
+    };
+    const first = createLakeDestination(raw, target);
+    await first.ensureTables([account], []);
+    await first.applyBatch(account, { upserts: [upsert(0, 10, '2022-05-01T00:00:00Z')], deletes: [] });
+    // The second writer lists the files, then is held back just before it writes model.json.
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reached = () => undefined as void;
+    const atWrite = new Promise<void>((resolve) => (reached = resolve));
+    const second = createLakeDestination(interceptUploads(raw, 'model.json', async () => {
+      reached();
+      await held;
+    }), target);
+    const secondApply = second.applyBatch(account, { upserts: [upsert(1, 11, '2022-06-01T00:00:00Z')], deletes: [] });
+    await atWrite;
+    // Meanwhile the first writer starts partition 2024.
+    await first.applyBatch(account, { upserts: [upsert(2, 12, '2024-06-01T00:00:00Z')], deletes: [] });
+    release();
+    await secondApply;
+    const partitions = async (path: string) =>
+      (JSON.parse((await readBlob(raw, path)) ?? '{}') as { entities: Array<{ name: string; partitions: Array<{ name: string }> }> }).entities
+        .find((entity) => entity.name === 'account')?.partitions.map((partition) => partition.name).sort();
+    expect(await partitions('model.json')).toEqual(['2022', '2024']);
+    expect(await partitions('Microsoft.Athena.TrickleFeedService/account-model.json')).toEqual(['2022', '2024']);
   });
 });

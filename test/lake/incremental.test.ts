@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createLakeDestination, type LakeTarget } from '../../shared/destinations/lake/destination';
 import { dfsRoot } from '../../shared/destinations/lake/paths';
-import { sampleTable, sampleTables } from '../../local/sample-org';
+import { sampleCounts, sampleRow, sampleTable, sampleTables, toWebApiRow } from '../../local/sample-org';
 import { useAzurite } from '../support/azurite';
+import { interceptUploads } from './intercept';
 import { csvProblems, modelProblems } from './lake-checks';
 import { readBlob, readIncrementalFolders } from './lake-readers';
 import { applyChanges, differences, initialSync } from './sample-sync';
@@ -71,5 +72,29 @@ describe('lake destination, incremental update folders', () => {
     await expect(destination.rollover(new Date())).rejects.toMatchObject({ errorClass: 'config' });
     await destination.ensureTables([sampleTable('role')], []);
     expect(await readBlob(container, 'Changelog/changelog.info')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}Z$/);
+  });
+
+  it('finishes a rollover whose changelog.info write failed at the next run, instead of failing at every run', async () => {
+    const raw = azurite.clients.blobs.getContainerClient('incremental-lost-write');
+    const t0 = new Date('2026-03-01T10:00:00Z');
+    let writes = 0;
+    // The second write of changelog.info (the first rollover's; the first is activation's) is lost.
+    const container = interceptUploads(raw, 'Changelog/changelog.info', async () => {
+      if (++writes === 2) throw new Error('socket hang up');
+    });
+    const destination = createLakeDestination(container, target, { clock: () => t0 });
+    const account = sampleTable('account');
+    await destination.ensureTables([account], []);
+    const upserts = Array.from({ length: 5 }, (_, index) => {
+      const row = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), { versionNumber: 10 + index, annotations: true });
+      return { kind: 'upsert' as const, id: String(row.accountid), versionNumber: 10 + index, row };
+    });
+    await destination.applyBatch(account, { upserts, deletes: [] });
+    await expect(destination.rollover(new Date(t0.getTime() + 15 * MINUTE))).rejects.toThrow();
+    expect(await readBlob(raw, 'Changelog/changelog.info')).toBe('2026-03-01T10.00.00Z');
+    expect(await destination.rollover(new Date(t0.getTime() + 16 * MINUTE))).toEqual({ finished: '2026-03-01T10.00.00Z', current: '2026-03-01T10.16.00Z' });
+    const { folders, tables } = await readIncrementalFolders(raw);
+    expect(folders).toEqual(['2026-03-01T10.00.00Z']);
+    expect(tables.get('account')?.size).toBe(upserts.length);
   });
 });

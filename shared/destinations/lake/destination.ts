@@ -204,12 +204,15 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     return current ? { model: parseModel(current.text, path), etag: current.etag } : { model: emptyModel(), etag: null };
   }
 
-  /** Read-modify-write of a model.json, retried when another writer got there first. */
-  function updateModel(path: string, change: (model: CdmModel) => CdmModel): Promise<CdmModel> {
+  /**
+   * Read-modify-write of a model.json, retried when another writer got there first. `change` runs again on every
+   * attempt, so what it lists (partition files) is never older than the model it writes over.
+   */
+  function updateModel(path: string, change: (model: CdmModel) => CdmModel | Promise<CdmModel>): Promise<CdmModel> {
     return serial(path, async () => {
       for (let attempt = 1; ; attempt++) {
         const { model, etag } = await readModel(path);
-        const next = change(model);
+        const next = await change(model);
         try {
           await writeText(container, path, serializeModel(next), etag);
           return next;
@@ -260,20 +263,19 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   const rootListsLiveFiles = (layout: Layout): boolean => target.mode === 'appendOnly' || (target.mode === 'inPlace' && !layout.inPlace);
 
   /** The per-table manifest DV2SQL reads: the root entity with the live partition files. */
-  async function writeTableModel(entity: CdmEntity, partitions: CdmPartition[]): Promise<void> {
+  async function writeTableModel(entity: CdmEntity): Promise<void> {
     if (target.mode === 'incremental') return;
-    await writeText(container, tableModelPath(entity.name), serializeModel({ ...emptyModel(), entities: [{ ...entity, partitions }] }));
+    await updateModel(tableModelPath(entity.name), async () => ({ ...emptyModel(), entities: [{ ...entity, partitions: await livePartitions(entity.name) }] }));
   }
 
   /** After a new partition file appeared: the root entity's partitions (where it lists live files) and the per-table manifest. */
   async function refreshTableModels(table: string, layout: Layout): Promise<void> {
-    const partitions = await livePartitions(table);
-    const root = await updateModel(ROOT_MODEL, (model) => {
+    const root = await updateModel(ROOT_MODEL, async (model) => {
       const entity = model.entities.find((candidate) => candidate.name === table);
-      return entity && rootListsLiveFiles(layout) ? withEntity(model, { ...entity, partitions }) : model;
+      return entity && rootListsLiveFiles(layout) ? withEntity(model, { ...entity, partitions: await livePartitions(table) }) : model;
     });
     const entity = root.entities.find((candidate) => candidate.name === table);
-    if (entity) await serial(tableModelPath(table), () => writeTableModel(entity, partitions));
+    if (entity) await writeTableModel(entity);
   }
 
   interface Pending {
@@ -618,19 +620,19 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
           failures.push({ table: table.logicalName, error: toExportError(error, 'schema') });
         }
       }
-      const live = new Map<string, CdmPartition[]>();
-      for (const { table } of ready) live.set(table.logicalName, target.mode === 'incremental' ? [] : await livePartitions(table.logicalName));
       // One write of the root for all tables: the schema from this call, partitions as the mode keeps them.
-      const root = await updateModel(ROOT_MODEL, (model) =>
-        ready.reduce((result, { entity, layout }) => {
+      const root = await updateModel(ROOT_MODEL, async (model) => {
+        let result = model;
+        for (const { entity, layout } of ready) {
           const kept = result.entities.find((candidate) => candidate.name === entity.name)?.partitions ?? [];
-          return withEntity(result, { ...entity, partitions: rootListsLiveFiles(layout) ? (live.get(entity.name) ?? []) : kept });
-        }, model),
-      );
+          result = withEntity(result, { ...entity, partitions: rootListsLiveFiles(layout) ? await livePartitions(entity.name) : kept });
+        }
+        return result;
+      });
       for (const { table, layout } of ready) {
         layouts.set(table.logicalName, layout);
         const entity = root.entities.find((candidate) => candidate.name === table.logicalName);
-        if (entity) await writeTableModel(entity, live.get(table.logicalName) ?? []);
+        if (entity) await writeTableModel(entity);
       }
       if (ready.length > 0) {
         const rows = await writeOptionsetFiles(ready.map(({ table }) => table), relationships);
@@ -671,9 +673,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
           return entityOf(entity.name, columns, { ...entityState(entity), initialSyncCompletedAt: at }, entity.partitions);
         }),
       }));
-      for (const entity of model.entities.filter((candidate) => names.has(candidate.name))) {
-        await writeTableModel(entity, await livePartitions(entity.name));
-      }
+      for (const entity of model.entities.filter((candidate) => names.has(candidate.name))) await writeTableModel(entity);
     },
 
     async writeSnapshots(now) {
@@ -719,7 +719,10 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
         if (content) await writeText(container, `${folder}/${item.name}`, content.text);
       }
       // Last, once: readers (and the ADF template's BlobCreated trigger) take the folder's model.json as "complete".
-      await writeText(container, `${folder}/${ROOT_MODEL}`, serializeModel({ ...model, entities }), null);
+      // If it is there already, a rollover wrote it and then failed to move changelog.info on: finish that one,
+      // with the files as they are now, instead of failing on it at every run from now on.
+      const folderModel = `${folder}/${ROOT_MODEL}`;
+      await writeText(container, folderModel, serializeModel({ ...model, entities }), (await readText(container, folderModel))?.etag ?? null);
       const next = timeFolderName(now);
       await writeText(container, CHANGELOG, next, etag);
       return { finished: folder, current: next };
