@@ -49,10 +49,11 @@ export async function applyChanges(services: SyncServices, message: unknown, del
     return { outcome: 'unprocessable', reason: failure.message };
   }
 
-  const activation = await services.activations.get(batch.profile);
-  if (!activation || activation.value.state !== 'active') {
+  // Applied even when the profile was deactivated since it was polled: its checkpoint has moved past these changes,
+  // and activating again resumes from there, so dropping the batch would lose them. Only a deleted profile's go.
+  if (!(await services.profiles.get(batch.profile))) {
     await services.batches.releaseClaimCheck(message);
-    return { outcome: 'ignored', reason: `profile '${batch.profile}' is not active` };
+    return { outcome: 'ignored', reason: `profile '${batch.profile}' no longer exists` };
   }
 
   let outcome: ApplyOutcome;

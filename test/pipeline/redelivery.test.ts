@@ -3,10 +3,21 @@ import type { RowUpsert } from '../../shared/dataverse/changes';
 import { deleteBatches, upsertBatches } from '../../shared/sync/batching';
 import type { ChangeBatch } from '../../shared/sync/change-batch';
 import { snapshotTable } from '../../shared/sync/snapshot';
-import { EMULATOR_TOKEN, destinationVersions, sampleProfile, sourceVersions, sqlDestination, useProduct, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
+import {
+  EMULATOR_TOKEN,
+  destinationVersions,
+  sampleProfile,
+  sourceVersions,
+  sqlDestination,
+  usePostgresServer,
+  useProduct,
+  waitForConvergence,
+  type ProductUnderTest,
+} from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const product = useProduct({ sync: { pageSize: 25, fanOut: 1 } });
+const postgres = usePostgresServer();
 const PROFILE = 'replays';
 
 async function writeToSource(p: ProductUnderTest, method: 'PATCH' | 'DELETE', id: string, body?: unknown): Promise<void> {
@@ -84,5 +95,30 @@ describe('duplicate and out-of-order deliveries', () => {
     expect(await deleteLog()).toEqual(logged);
     expect((await p.call('GET', `profiles/${PROFILE}/failures`)).body).toEqual({ countsByTable: {}, records: [] });
     await waitForConvergence(p, PROFILE, ['account'], 5_000);
+  }, 60_000);
+
+  it('applies a batch polled before a deactivation that arrives after it, so activating again loses nothing', async () => {
+    const p = product();
+    // On a server: an in-memory PGlite would not outlive the runtime the deactivation closes.
+    p.env.PAUSED_DESTINATION = postgres();
+    const profile = sampleProfile(p, {
+      tables: ['account'],
+      relationships: [],
+      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'PAUSED_DESTINATION' }, schema: 'paused', prefix: '' },
+    });
+    expect((await p.call('PUT', 'profiles/paused', profile)).status).toBe(201);
+    expect((await p.call('POST', 'profiles/paused/activate')).status).toBe(202);
+    await waitFor('account in delta phase', async () => ((await p.deps.sync.checkpoints.read('paused', 'account'))?.value.phase === 'delta' ? true : undefined), 30_000);
+    await waitForConvergence(p, 'paused', ['account']);
+    const [, , gone] = [...sourceVersions(p.emulator, 'account').keys()];
+    if (!gone) throw new Error('the sample org has too few accounts');
+    expect((await p.call('POST', 'profiles/paused/deactivate')).status).toBe(200);
+    // Deleted and polled while the profile was active; its batch was still queued when it was deactivated.
+    await writeToSource(p, 'DELETE', gone);
+    const watermark = (await p.deps.sync.checkpoints.read('paused', 'account'))?.value.watermark ?? 0;
+    await deliver(p, deleteBatches({ profile: 'paused', table: 'account', readAt: new Date() }, [gone], new Set(), watermark + 1));
+    expect((await destinationVersions(p, 'paused', 'account')).has(gone)).toBe(false);
+    expect((await p.call('POST', 'profiles/paused/activate')).status).toBe(202);
+    await waitForConvergence(p, 'paused', ['account']);
   }, 60_000);
 });
