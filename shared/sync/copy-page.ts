@@ -64,7 +64,12 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
     if (!page.deltaLink) throw new ExportError('schema', `The last page of ${tableName} carried no deltaLink`, { where: tableName });
     // Before the checkpoint moves on, so a crash in between repeats them (both are idempotent).
     await destination.completeInitialSync?.([tableName], services.now());
+    let etag = checkpoint.etag;
     if (current.phase === 'resync') {
+      // Claimed first, by moving the checkpoint's ETag on: a second copier of this page (overlapping orchestrations,
+      // an activity run twice) then fails here, before it deletes anything, instead of sweeping after the owner
+      // has finished and forgotten what the resync saw.
+      etag = (await services.checkpoints.update(profileName, tableName, current, etag)).etag;
       const removed = await destination.resync.sweep(table, page.watermark ?? current.watermark ?? 0);
       services.metrics.rowsApplied(profileName, tableName, 'delete', removed);
     }
@@ -73,7 +78,7 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
       profileName,
       tableName,
       { ...rest, phase: 'delta', deltaLink: page.deltaLink, ...(page.watermark === undefined ? {} : { watermark: page.watermark }), rowsCopied, pages, initialSyncCompletedAt: now },
-      checkpoint.etag,
+      etag,
     );
     // Only now: until the checkpoint has moved on, a repeat of this page sweeps again and needs what was seen.
     if (current.phase === 'resync') await destination.resync.finish(tableName);

@@ -9,6 +9,7 @@ import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { destinationVersions } from '../../local/verify';
 import type { OrchestrationClient } from '../../shared/orchestration/client';
 import { validateProfile } from '../../shared/profile/profile';
+import { WriteConflict } from '../../shared/state/storage-errors';
 import type { SyncServices } from '../../shared/sync/services';
 import { activateProfile, resyncTable } from '../../shared/sync/activation';
 import { copyPage } from '../../shared/sync/copy-page';
@@ -44,6 +45,8 @@ afterAll(async () => {
   await deps.sync.runtimes.closeAll();
   await emulator.close();
 });
+
+const rowIds = async () => [...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys()].sort();
 
 async function copyAll(services: SyncServices): Promise<void> {
   while (!(await copyPage(services, PROFILE, 'account')).done);
@@ -81,5 +84,38 @@ describe('a full resync repeated after its last checkpoint update failed', () =>
     const rows = await source();
     expect(rows).toHaveLength(29);
     expect(rows).not.toContain(gone.id.toLowerCase());
+  });
+
+  it('lets only one of two copiers of the last page sweep: the other fails before it deletes anything', async () => {
+    await resyncTable(deps.sync, orchestrations, PROFILE, 'account');
+    while ((await deps.sync.checkpoints.read(PROFILE, 'account'))?.value.pages !== 2) await copyPage(deps.sync, PROFILE, 'account');
+    // Copier B reads the checkpoint at the last page and is slow to read it from Dataverse; copier A finishes meanwhile.
+    let release = () => undefined as void;
+    const slowRead = new Promise<void>((resolve) => (release = resolve));
+    let reading = false;
+    const slow: SyncServices = {
+      ...deps.sync,
+      runtimes: {
+        ...deps.sync.runtimes,
+        get: async (name) => {
+          const runtime = await deps.sync.runtimes.get(name);
+          const readPage: typeof runtime.source.readPage = async (...args) => {
+            reading = true;
+            await slowRead;
+            return runtime.source.readPage(...args);
+          };
+          // The client is a class instance: its other methods stay on the prototype.
+          return { ...runtime, source: Object.assign(Object.create(runtime.source) as typeof runtime.source, { readPage }) };
+        },
+      },
+    };
+    const copierB = copyPage(slow, PROFILE, 'account');
+    while (!reading) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await copyPage(deps.sync, PROFILE, 'account')).done).toBe(true);
+    const afterA = await rowIds();
+    release();
+    await expect(copierB).rejects.toBeInstanceOf(WriteConflict);
+    expect(await rowIds()).toEqual(afterA);
+    expect(afterA).toHaveLength(29);
   });
 });
