@@ -177,6 +177,15 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(SinkModifiedOn).toMatch(ISO_TIME);
     });
 
+    it('stores decimals JavaScript writes with an exponent, at the column scale', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const tiny = accountUpsert(40, 1, { exchangerate: 5e-7 });
+      const small = accountUpsert(41, 1, { exchangerate: 1.2345e-6 });
+      expect(await destination.applyBatch(account, { upserts: [tiny, small], deletes: [] })).toMatchObject({ upserted: 2, failed: [] });
+      const rates = new Map((await destination.readRows('account')).map((row) => [row.Id, row.exchangerate]));
+      expect([rates.get(tiny.id), rates.get(small.id)]).toEqual([5e-7, 1.2345e-6]);
+    });
+
     it('applies only newer versions: duplicates and out-of-order deliveries are no-ops', async () => {
       const { destination } = await setup();
       const v5 = accountUpsert(1, 5, { name: 'version five' });

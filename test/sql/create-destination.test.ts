@@ -50,12 +50,14 @@ describe('mssql pool settings', () => {
   it('uses Entra ID token auth with encryption for Azure SQL', () => {
     expect(mssqlPoolConfig({ server: 'contoso.database.windows.net', database: 'export', credential }, 7)).toEqual({
       server: 'contoso.database.windows.net', database: 'export', port: 1433,
-      authentication: { type: 'token-credential', options: { credential } }, options: { encrypt: true }, pool: { max: 7 },
+      authentication: { type: 'token-credential', options: { credential } }, options: { encrypt: true }, requestTimeout: 300_000, pool: { max: 7 },
     });
   });
 
   it('reads a connection string and sizes the pool from the setting', () => {
     const config = mssqlPoolConfig({ connectionString: 'Server=tcp:db.example,1433;Database=export;User Id=exporter;Password=x;Encrypt=true' }, 5);
-    expect(config).toMatchObject({ server: 'db.example', port: 1433, database: 'export', user: 'exporter', pool: { max: 5 } });
+    expect(config).toMatchObject({ server: 'db.example', port: 1433, database: 'export', user: 'exporter', requestTimeout: 300_000, pool: { max: 5 } });
+    // A timeout the connection string sets wins.
+    expect(mssqlPoolConfig({ connectionString: 'Server=db.example;Database=export;Request Timeout=60000' }, 5).requestTimeout).toBe(60_000);
   });
 });

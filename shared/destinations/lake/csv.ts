@@ -5,6 +5,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { ExportError } from '../../errors';
+import { plainNumber } from '../../schema/plain-number';
 import type { SqlValue } from '../../schema/row-values';
 import type { CdmDataType, LakeColumn } from './columns';
 
@@ -19,14 +20,6 @@ function invalid(value: SqlValue, column: LakeColumn): ExportError {
     where: column.name,
     fix: 'Correct the value in Dataverse; the row is retried with its next change.',
   });
-}
-
-/** `.`-separated, no exponent (Spark's Decimal and .NET's invariant parse both read plain digits). */
-function invariantNumber(value: number): string {
-  const text = String(value);
-  if (!/e/i.test(text)) return text;
-  if (Number.isInteger(value)) return BigInt(value).toString();
-  return value.toFixed(20).replace(/0+$/, '').replace(/\.$/, '');
 }
 
 function parseTime(value: SqlValue, column: LakeColumn): Date {
@@ -53,13 +46,13 @@ export function formatField(column: LakeColumn, value: SqlValue): string | null 
     case 'string':
       return String(value);
     case 'int64':
-      if (typeof value === 'number' && Number.isInteger(value)) return invariantNumber(value);
+      if (typeof value === 'number' && Number.isInteger(value)) return plainNumber(value);
       if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
       throw invalid(value, column);
     case 'decimal':
     case 'double':
       if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(value, column);
-      return invariantNumber(value);
+      return plainNumber(value);
     case 'boolean':
       if (typeof value === 'boolean') return value ? 'True' : 'False';
       if (value === 0 || value === 1) return value === 1 ? 'True' : 'False';

@@ -17,6 +17,7 @@ import {
   tombstoneTable,
   type FixedTable,
 } from '../../schema/metadata-tables';
+import { withoutExponents } from '../../schema/plain-number';
 import { destinationValue, valueReader, type SqlValue, type ValueReader } from '../../schema/row-values';
 import {
   MAX_ROW_BYTES,
@@ -423,7 +424,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
           rowCount = await copyUpserts(session as Required<SqlSession>, layout, entity, upserts, optimistic);
         } else {
           const rows = upserts.map((change) => layout.values(change.upsert));
-          rowCount = (await session.query(layout.upsertSql, [JSON.stringify(rows), entity])).rowCount;
+          // Plain decimals: OPENJSON's conversion to decimal refuses JavaScript's `5e-7`.
+          rowCount = (await session.query(layout.upsertSql, [JSON.stringify(rows, withoutExponents), entity])).rowCount;
         }
         counts.upserted = rowCount;
         counts.stale += upserts.length - rowCount;

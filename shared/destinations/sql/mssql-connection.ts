@@ -28,10 +28,16 @@ async function run(request: sql.Request, text: string, parameters: SqlParameter[
   return { rows: recordsets.at(-1) ?? [], rowCount: result.rowsAffected.reduce((sum, count) => sum + count, 0) };
 }
 
+/**
+ * mssql cancels a request after 15 s by default. A batch waits on the table's applock while another batch of the
+ * table commits, and a 5,000-row MERGE on a small tier can take longer than that: each cancel would only repeat it.
+ */
+export const REQUEST_TIMEOUT_MS = 300_000;
+
 export function mssqlPoolConfig(target: MssqlTarget, poolSize: number): sql.config {
   if ('connectionString' in target) {
     const parsed = sql.ConnectionPool.parseConnectionString(target.connectionString);
-    return { ...parsed, pool: { ...parsed.pool, max: poolSize } };
+    return { ...parsed, requestTimeout: parsed.requestTimeout ?? REQUEST_TIMEOUT_MS, pool: { ...parsed.pool, max: poolSize } };
   }
   return {
     server: target.server,
@@ -39,6 +45,7 @@ export function mssqlPoolConfig(target: MssqlTarget, poolSize: number): sql.conf
     port: target.port ?? 1433,
     authentication: { type: 'token-credential', options: { credential: target.credential } },
     options: { encrypt: true },
+    requestTimeout: REQUEST_TIMEOUT_MS,
     pool: { max: poolSize },
   };
 }
