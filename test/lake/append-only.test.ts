@@ -6,7 +6,7 @@ import { sampleTable, sampleTables, toWebApiRow, sampleRow, sampleCounts } from 
 import type { WebApiRow } from '../../shared/dataverse/changes';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { useAzurite } from '../support/azurite';
-import { interceptUploads } from './intercept';
+import { interceptWrites } from './intercept';
 import { csvProblems, modelProblems } from './lake-checks';
 import { latestRows, readBlob, readLikeCdmUtil, readLikeDataverseToSql, rowsOf } from './lake-readers';
 import { applyChanges, differences, initialSync, type SourceState } from './sample-sync';
@@ -59,7 +59,16 @@ describe('lake destination, append-only', () => {
   });
 
   it('never shows a reader part of a record, even mid-write of a large batch', async () => {
-    const { container, destination } = open();
+    const container = azurite.clients.blobs.getContainerClient(`append-${++containers}`);
+    // Each Append Block after the first waits until the reader below has read the file once since the last one,
+    // so the reads land between blocks however fast this machine is.
+    let appends = 0;
+    let readSinceAppend = true;
+    const destination = createLakeDestination(interceptWrites(container, 'account/2024.csv', async () => {
+      while (appends > 0 && !readSinceAppend) await new Promise((resolve) => setTimeout(resolve, 5));
+      appends += 1;
+      readSinceAppend = false;
+    }), target);
     const account = sampleTable('account');
     await destination.ensureTables([account], []);
     const counts = sampleCounts(5_000);
@@ -77,10 +86,12 @@ describe('lake destination, append-only', () => {
     void writing.finally(() => (done = true));
     while (!done) {
       const text = await readBlob(container, 'account/2024.csv');
-      if (text !== undefined) {
+      if (text) {
         // A torn record would leave an unbalanced quote or a short last row.
         expect(csvProblems(text, entity.attributes)).toEqual([]);
         sizes.push(text.length);
+        // Only a read that found records counts: one that began before the first block landed saw nothing.
+        readSinceAppend = true;
       }
     }
     const result = await writing;
@@ -175,7 +186,7 @@ describe('lake destination, append-only', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let reached = () => undefined as void;
     const atWrite = new Promise<void>((resolve) => (reached = resolve));
-    const second = createLakeDestination(interceptUploads(raw, 'model.json', async () => {
+    const second = createLakeDestination(interceptWrites(raw, 'model.json', async () => {
       reached();
       await held;
     }), target);

@@ -3,7 +3,7 @@ import { createLakeDestination, type LakeTarget } from '../../shared/destination
 import { dfsRoot } from '../../shared/destinations/lake/paths';
 import { sampleCounts, sampleRow, sampleTable, sampleTables, toWebApiRow } from '../../local/sample-org';
 import { useAzurite } from '../support/azurite';
-import { interceptUploads } from './intercept';
+import { interceptWrites } from './intercept';
 import { csvProblems, modelProblems } from './lake-checks';
 import { readBlob, readIncrementalFolders } from './lake-readers';
 import { applyChanges, differences, initialSync } from './sample-sync';
@@ -79,7 +79,7 @@ describe('lake destination, incremental update folders', () => {
     const t0 = new Date('2026-03-01T10:00:00Z');
     let writes = 0;
     // The second write of changelog.info (the first rollover's; the first is activation's) is lost.
-    const container = interceptUploads(raw, 'Changelog/changelog.info', async () => {
+    const container = interceptWrites(raw, 'Changelog/changelog.info', async () => {
       if (++writes === 2) throw new Error('socket hang up');
     });
     const destination = createLakeDestination(container, target, { clock: () => t0 });

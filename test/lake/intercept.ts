@@ -1,24 +1,43 @@
 /** A container whose writes of one blob can be held back or failed: two lake writers racing, a write lost. */
-import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { AppendBlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
-/** `container`, except that every Put Blob of `path` first awaits `before()`, which may throw to fail that write. */
-export function interceptUploads(container: ContainerClient, path: string, before: () => Promise<void>): ContainerClient {
-  const bound = <T extends object>(target: T, property: string | symbol, receiver: unknown): unknown => {
-    const value: unknown = Reflect.get(target, property, receiver);
-    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-  };
+const bound = <T extends object>(target: T, property: string | symbol, receiver: unknown): unknown => {
+  const value: unknown = Reflect.get(target, property, receiver);
+  return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+};
+
+/** `client` with one method replaced. */
+const replacing = <T extends object>(client: T, member: string, replacement: unknown): T =>
+  new Proxy(client, { get: (target, property, receiver) => (property === member ? replacement : bound(target, property, receiver)) });
+
+/**
+ * `container`, except that every write of `path` (a Put Blob, or an Append Block) first awaits `before()`, which may
+ * throw to fail that write.
+ */
+export function interceptWrites(container: ContainerClient, path: string, before: () => Promise<void>): ContainerClient {
   return new Proxy(container, {
     get(target, property, receiver) {
-      if (property !== 'getBlockBlobClient') return bound(target, property, receiver);
-      return (name: string): BlockBlobClient => {
-        const blob = target.getBlockBlobClient(name);
-        if (name !== path) return blob;
-        const upload: BlockBlobClient['upload'] = async (...args) => {
-          await before();
-          return blob.upload(...args);
+      if (property === 'getBlockBlobClient') {
+        return (name: string): BlockBlobClient => {
+          const blob = target.getBlockBlobClient(name);
+          const upload: BlockBlobClient['upload'] = async (...args) => {
+            await before();
+            return blob.upload(...args);
+          };
+          return name === path ? replacing(blob, 'upload', upload) : blob;
         };
-        return new Proxy(blob, { get: (client, member, self) => (member === 'upload' ? upload : bound(client, member, self)) });
-      };
+      }
+      if (property === 'getAppendBlobClient') {
+        return (name: string): AppendBlobClient => {
+          const blob = target.getAppendBlobClient(name);
+          const appendBlock: AppendBlobClient['appendBlock'] = async (...args) => {
+            await before();
+            return blob.appendBlock(...args);
+          };
+          return name === path ? replacing(blob, 'appendBlock', appendBlock) : blob;
+        };
+      }
+      return bound(target, property, receiver);
     },
   });
 }
