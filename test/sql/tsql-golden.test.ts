@@ -30,7 +30,7 @@ const statements: Array<{ name: string; sql: string; parses: boolean }> = [
   { name: 'widen-column', sql: mssqlDialect.alterColumnType(target, 'emailaddress1', { kind: 'string', length: 'max' }), parses: true },
   { name: 'list-columns', sql: mssqlDialect.listColumns(), parses: true },
   { name: 'primary-key-columns', sql: mssqlDialect.primaryKeyColumns(), parses: true },
-  { name: 'lock-table', sql: mssqlDialect.lockTable(), parses: true },
+  { name: 'lock-table', sql: mssqlDialect.lockTable(), parses: false },
   { name: 'upsert-contact', sql: mssqlDialect.upsert(applyTables, contact.columns), parses: false },
   { name: 'apply-deletes-with-log', sql: mssqlDialect.applyDeletes(applyTables), parses: false },
   { name: 'apply-deletes-without-log', sql: mssqlDialect.applyDeletes({ target, tombstones: applyTables.tombstones }), parses: false },

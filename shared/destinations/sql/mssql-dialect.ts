@@ -127,7 +127,14 @@ export const mssqlDialect: SqlDialect = {
     `ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND k.TABLE_NAME = c.TABLE_NAME ` +
     `WHERE c.CONSTRAINT_TYPE = 'PRIMARY KEY' AND c.TABLE_SCHEMA = @p1 AND c.TABLE_NAME = @p2 ORDER BY k.ORDINAL_POSITION`,
 
-  lockTable: () => `EXEC sp_getapplock @Resource = @p1, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1`,
+  // A negative result (-3: chosen as deadlock victim, -999: parameter or call error) does not raise an error by
+  // itself: without the THROW the batch would go on unlocked. 51000 is a user error, classified transient: retried.
+  lockTable: () =>
+    [
+      `DECLARE @granted int;`,
+      `EXEC @granted = sp_getapplock @Resource = @p1, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1;`,
+      `IF @granted < 0 THROW 51000, N'The table lock was not granted (sp_getapplock returned a negative code); the batch is retried.', 1;`,
+    ].join('\n'),
 
   upsert: (tables: ApplyTables, columns: DestinationColumn[]) => {
     const source = quote('source');
