@@ -115,8 +115,9 @@ export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes 
       }
       const known = built.get(name);
       if (known?.etag === stored.etag) return known.runtime;
-      await close(known);
-      const runtime = build(stored.value);
+      // Checked and replaced with nothing awaited in between, so calls at the same time share one build; and built
+      // only once the old runtime is closed, as an embedded database must not be open twice.
+      const runtime = close(known).then(() => build(stored.value));
       built.set(name, { etag: stored.etag, runtime });
       // A failed build (bad secret, unreachable database) must be retried on the next call, not cached.
       runtime.catch(() => {
