@@ -83,8 +83,15 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
     }
     if (!newDeltaLink) throw new ExportError('schema', `The delta of ${tableName} ended without a deltaLink`, { where: tableName });
     keeper.check();
-    const deleteWatermark = watermark ?? checkpoint.value.watermark ?? 0;
-    const deletes = deleteBatches(batchSource, deletedIds, upsertedIds, deleteWatermark);
+    // A delete's version is the new token's watermark. The old one would lose to an update made in the same window,
+    // and the row would outlive its delete: better to stop than to guess.
+    if (deletedIds.length > 0 && watermark === undefined) {
+      throw new ExportError('schema', `The delta of ${tableName} reported deletes, but its deltaLink's $deltatoken carries no version watermark to give them.`, {
+        where: tableName,
+        fix: 'The token format is not the documented <version>!<time>: report it; the table resumes once the export reads it.',
+      });
+    }
+    const deletes = deleteBatches(batchSource, deletedIds, upsertedIds, watermark ?? 0);
     if (deletes.length > 0) {
       await services.queue.send(deletes);
       result.deletes = deletes.reduce((sum, batch) => sum + batch.deletes.length, 0);

@@ -112,4 +112,25 @@ describe('malformed pages through the sync path', () => {
     );
     expect(started).toEqual(['initialSync']);
   });
+
+  it('queues no deletes from a delta whose new token carries no version watermark, and keeps its deltaLink', async () => {
+    breakAccountPages(undefined);
+    const checkpoint = await deps.sync.checkpoints.read(PROFILE, 'account');
+    const deltaLink = checkpoint?.value.deltaLink;
+    if (!deltaLink) throw new Error('account is not in delta phase');
+    const [gone] = [...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys()];
+    const removed = await fetch(`${emulator.baseUrl}accounts(${gone})`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(removed.status).toBe(204);
+    // The emulator's real answer to this delta, with the new token's version taken out.
+    const real = await fetch(deltaLink.replace(new URL(dataverse.baseUrl).origin, new URL(emulator.baseUrl).origin), {
+      headers: { authorization: `Bearer ${TOKEN}`, prefer: 'odata.track-changes, odata.include-annotations="*"' },
+    });
+    const body = (await real.text()).replaceAll(new URL(emulator.baseUrl).origin, new URL(dataverse.baseUrl).origin).replace(/\$deltatoken=[^"&]+/, '$deltatoken=opaque');
+    expect(body).toContain('$deletedEntity');
+    breakAccountPages({ contentType: 'application/json', body });
+    const poll = await pollTable(deps.sync, orchestrations, PROFILE, 'account');
+    expect(poll).toMatchObject({ outcome: 'failed', error: expect.stringContaining('carries no version watermark') });
+    expect(await deps.sync.checkpoints.read(PROFILE, 'account')).toEqual(checkpoint);
+    expect((await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).has(gone ?? '')).toBe(true);
+  });
 });
