@@ -3,6 +3,7 @@ import { createLakeDestination, type LakeTarget } from '../../shared/destination
 import { dfsRoot } from '../../shared/destinations/lake/paths';
 import { sampleCounts, sampleRow, sampleTable, sampleTables, toWebApiRow } from '../../local/sample-org';
 import { useAzurite } from '../support/azurite';
+import { interceptWrites } from './intercept';
 import { csvProblems, modelProblems, parseCsv } from './lake-checks';
 import { readBlob, readLikeCdmUtil } from './lake-readers';
 import { applyChanges, differences, initialSync } from './sample-sync';
@@ -110,5 +111,40 @@ describe('lake destination, in-place with snapshots', () => {
     await container.getBlockBlobClient('dataverse-export-state/account.json').upload('{"tombstones": {}}', 18);
     await container.getBlockBlobClient('account/2020.csv').upload('"unterminated', 13);
     await expect(createLakeDestination(container, target).applyBatch(account, upsert())).rejects.toMatchObject({ errorClass: 'schema', where: 'account/2020.csv' });
+  });
+
+  it('keeps a delete from another instance when it races a late create of the same row', async () => {
+    const container = azurite.clients.blobs.getContainerClient(`inplace-${++containers}`);
+    const account = sampleTable('account');
+    const upsert = (index: number, versionNumber: number) => {
+      const row = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), { versionNumber, annotations: true });
+      return { kind: 'upsert' as const, id: String(row.accountid), versionNumber, row };
+    };
+    const first = createLakeDestination(container, target);
+    await first.ensureTables([account], []);
+    await first.applyBatch(account, { upserts: [upsert(0, 10)], deletes: [] });
+    // The second instance has read the table and is about to write a create (v50) delivered late ...
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reached = () => undefined as void;
+    const atWrite = new Promise<void>((resolve) => (reached = resolve));
+    const second = createLakeDestination(interceptWrites(container, (name) => name.startsWith('account/'), async () => {
+      reached();
+      await held;
+    }), target);
+    const late = upsert(1, 50);
+    const lateApply = second.applyBatch(account, { upserts: [late], deletes: [] });
+    await atWrite;
+    // ... when the first applies the row's delete (v60).
+    const deleteApply = first.applyBatch(account, { upserts: [], deletes: [{ id: late.id, versionNumber: 60 }] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await Promise.all([lateApply, deleteApply]);
+    const ids: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: 'account/' })) {
+      if (blob.name.split('/').length === 2) ids.push(...parseCsv((await readBlob(container, blob.name)) ?? '').map((record) => record[0]?.value ?? ''));
+    }
+    expect(ids).toContain(upsert(0, 10).id.toLowerCase());
+    expect(ids).not.toContain(late.id.toLowerCase());
   });
 });

@@ -11,10 +11,11 @@ const replacing = <T extends object>(client: T, member: string, replacement: unk
   new Proxy(client, { get: (target, property, receiver) => (property === member ? replacement : bound(target, property, receiver)) });
 
 /**
- * `container`, except that every write of `path` (a Put Blob, or an Append Block) first awaits `before()`, which may
- * throw to fail that write.
+ * `container`, except that every write of `path` (a Put Blob, or an Append Block; a predicate picks several blobs)
+ * first awaits `before()`, which may throw to fail that write.
  */
-export function interceptWrites(container: ContainerClient, path: string, before: () => Promise<void>): ContainerClient {
+export function interceptWrites(container: ContainerClient, path: string | ((name: string) => boolean), before: () => Promise<void>): ContainerClient {
+  const matches = typeof path === 'string' ? (name: string) => name === path : path;
   return new Proxy(container, {
     get(target, property, receiver) {
       if (property === 'getBlockBlobClient') {
@@ -24,7 +25,7 @@ export function interceptWrites(container: ContainerClient, path: string, before
             await before();
             return blob.upload(...args);
           };
-          return name === path ? replacing(blob, 'upload', upload) : blob;
+          return matches(name) ? replacing(blob, 'upload', upload) : blob;
         };
       }
       if (property === 'getAppendBlobClient') {
@@ -34,7 +35,7 @@ export function interceptWrites(container: ContainerClient, path: string, before
             await before();
             return blob.appendBlock(...args);
           };
-          return name === path ? replacing(blob, 'appendBlock', appendBlock) : blob;
+          return matches(name) ? replacing(blob, 'appendBlock', appendBlock) : blob;
         };
       }
       return bound(target, property, receiver);

@@ -52,6 +52,7 @@ import {
   timeFolderName,
 } from './paths';
 import { createSeenIds, foldRecords } from './resync';
+import { withTableLock, type TableLock } from './table-lock';
 import { MAX_APPEND_BLOCKS, appendBlocks, appendToBlob, committedBlocks, etagOf, guarded, listCsv, readText, sameEtag, writeText } from './storage';
 
 export type LakeMode = 'appendOnly' | 'inPlace' | 'incremental';
@@ -429,7 +430,8 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     return cached;
   }
 
-  async function applyInPlace(table: TableMetadata, layout: Layout, batch: ApplyBatch): Promise<ApplyResult> {
+  /** Under the table's lock (`table-lock.ts`): the read of the live table and the writes below are one step across instances. */
+  async function applyInPlace(table: TableMetadata, layout: Layout, batch: ApplyBatch, lock: TableLock): Promise<ApplyResult> {
     const name = table.logicalName;
     const failed: FailedChange[] = [];
     const live = await inPlaceTable(name, layout);
@@ -491,6 +493,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
         stale += 1;
       }
     }
+    lock.check();
     try {
       // Tombstones first: if the partition write fails, a redelivered delete still finds its row and removes it.
       if (stateChanged) live.stateEtag = await writeText(container, tableStatePath(name), JSON.stringify(live.state), live.stateEtag);
@@ -649,7 +652,8 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     applyBatch(table, batch) {
       return serial(`table:${table.logicalName}`, async () => {
         const layout = await layoutFor(table);
-        return layout.inPlace ? applyInPlace(table, layout, batch) : appendChanges(table, layout, batch);
+        if (!layout.inPlace) return appendChanges(table, layout, batch);
+        return withTableLock(container, table.logicalName, (lock) => applyInPlace(table, layout, batch, lock));
       });
     },
 
@@ -684,7 +688,8 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       for (const entity of model.entities) {
         const isInPlace = entity.attributes.some((attribute) => attribute.name === CREATED_ON);
         if (!isInPlace) continue;
-        const snapshot = await snapshotTable(entity, now);
+        // Under the table's lock too: a batch of another instance moving a row between partitions is never half in it.
+        const snapshot = await withTableLock(container, entity.name, () => snapshotTable(entity, now));
         if (!snapshot) continue;
         snapshots.push(snapshot);
         written.push({ table: entity.name, folder: timeFolderName(now), files: snapshot.files });

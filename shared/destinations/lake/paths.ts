@@ -53,6 +53,8 @@ export const CHANGELOG = 'Changelog/changelog.info';
 export const OPTIONSET_FOLDER = 'OptionsetMetadata';
 /** Bookkeeping of this product (tombstones, snapshot state); no reader looks for CSV or model.json here. */
 export const tableStatePath = (table: string): string => `dataverse-export-state/${table}.json`;
+/** The blob whose lease makes one instance at a time the writer of an in-place table (`table-lock.ts`). */
+export const tableLockPath = (table: string): string => `dataverse-export-state/locks/${table}`;
 /** The ids a running full resync of a table has copied, one blob per page (`resync.ts`). */
 export const resyncSeenFolder = (table: string): string => `dataverse-export-state/resync/${table}/`;
 

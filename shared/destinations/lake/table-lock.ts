@@ -1,0 +1,72 @@
+/**
+ * One writer per in-place table across instances. An in-place batch reads the table's partitions and tombstones,
+ * decides, and writes them back; ETags on the files it writes cannot see a tombstone another instance added
+ * meanwhile for a row this batch creates (or the reverse), so the row and its delete would both stand. A blob
+ * lease on `dataverse-export-state/locks/<table>` makes the read-decide-write exclusive; it is renewed while held
+ * and expires by itself when its holder dies.
+ */
+import { RestError, type ContainerClient } from '@azure/storage-blob';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExportError } from '../../errors';
+import { tableLockPath } from './paths';
+import { storageError } from './storage';
+
+const LEASE_SECONDS = 30;
+const RENEW_EVERY_MS = 10_000;
+/** How long a batch waits for another instance's batch of the same table before it is retried later. */
+const WAIT_MS = 2 * LEASE_SECONDS * 1000;
+const POLL_MS = 100;
+
+const statusOf = (error: unknown): number | undefined => (error instanceof RestError ? error.statusCode : undefined);
+
+export interface TableLock {
+  /** Throws when the lease was lost (this process stalled past it): the batch must not write. */
+  check(): void;
+}
+
+export async function withTableLock<T>(container: ContainerClient, table: string, action: (lock: TableLock) => Promise<T>): Promise<T> {
+  const path = tableLockPath(table);
+  const lease = container.getBlockBlobClient(path).getBlobLeaseClient();
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    try {
+      await lease.acquireLease(LEASE_SECONDS);
+      break;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) {
+        // The table's first in-place batch: make the lock blob; whoever leases it first wins.
+        await container
+          .getBlockBlobClient(path)
+          .upload('', 0, { conditions: { ifNoneMatch: '*' } })
+          .catch((createError: unknown) => {
+            if (![409, 412].includes(statusOf(createError) ?? 0)) throw storageError(createError, path);
+          });
+        continue;
+      }
+      if (status !== 409) throw storageError(error, path);
+      if (Date.now() > deadline) {
+        throw new ExportError('transient', `Another instance has been writing table ${table} for over ${WAIT_MS / 1000} s; the batch is retried later.`, { where: path });
+      }
+      await sleep(POLL_MS);
+    }
+  }
+  let lost: unknown;
+  const renewal = setInterval(() => {
+    lease.renewLease().catch((error: unknown) => {
+      lost ??= error;
+    });
+  }, RENEW_EVERY_MS);
+  try {
+    return await action({
+      check: () => {
+        if (lost !== undefined) {
+          throw new ExportError('transient', `The write lock of table ${table} was lost before the batch wrote; it is retried.`, { cause: lost, where: path });
+        }
+      },
+    });
+  } finally {
+    clearInterval(renewal);
+    await lease.releaseLease().catch(() => undefined);
+  }
+}
