@@ -10,12 +10,10 @@ import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { destinationVersions } from '../../local/verify';
 import { ExportError } from '../../shared/errors';
-import type { OrchestrationClient } from '../../shared/orchestration/client';
-import { validateProfile } from '../../shared/profile/profile';
-import { activateProfile } from '../../shared/sync/activation';
 import { copyPage } from '../../shared/sync/copy-page';
 import { pollTable } from '../../shared/sync/poller';
 import { useAzurite } from '../support/azurite';
+import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
 import { malformedPageAnswer } from './arbitraries';
 import { startCannedDataverse, type CannedDataverse } from './dataverse-server';
 import { storageState } from './storage-state';
@@ -27,30 +25,13 @@ let emulator: Emulator;
 let dataverse: CannedDataverse;
 let deps: FunctionDeps;
 const started: string[] = [];
-const orchestrations: OrchestrationClient = {
-  startNew: (name, { instanceId }) => {
-    started.push(name);
-    return Promise.resolve(instanceId);
-  },
-  getStatus: () => Promise.resolve(undefined),
-  terminate: () => Promise.resolve(),
-};
+const orchestrations = recordingOrchestrations(started);
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 5, accounts: 30, token: TOKEN });
   dataverse = await startCannedDataverse(emulator.baseUrl);
   deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DV_TOKEN: TOKEN }, () => orchestrations, { pageSize: 10 });
-  const profile = validateProfile({
-    name: PROFILE,
-    source: { environmentUrl: dataverse.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DV_TOKEN' } } },
-    tables: ['account'],
-    destination: { kind: 'sql', dialect: 'pglite' },
-    retryCount: 0,
-    retryIntervalSeconds: 0,
-  });
-  if (!profile.ok) throw new Error(JSON.stringify(profile.problems));
-  await deps.sync.profiles.put(PROFILE, profile.profile);
-  await activateProfile(deps.sync, orchestrations, PROFILE);
+  await activateAccountProfile(deps, orchestrations, PROFILE, dataverse.baseUrl);
 });
 afterAll(async () => {
   await deps.sync.runtimes.closeAll();

@@ -6,9 +6,15 @@ const bound = <T extends object>(target: T, property: string | symbol, receiver:
   return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
 };
 
-/** `client` with one method replaced. */
-const replacing = <T extends object>(client: T, member: string, replacement: unknown): T =>
-  new Proxy(client, { get: (target, property, receiver) => (property === member ? replacement : bound(target, property, receiver)) });
+/** `client` whose `member` first awaits `before()`. */
+function heldBack<T extends object>(client: T, member: keyof T & string, before: () => Promise<void>): T {
+  const method = bound(client, member, client) as (...args: unknown[]) => Promise<unknown>;
+  const replacement = async (...args: unknown[]) => {
+    await before();
+    return method(...args);
+  };
+  return new Proxy(client, { get: (target, property, receiver) => (property === member ? replacement : bound(target, property, receiver)) });
+}
 
 /**
  * `container`, except that every write of `path` (a Put Blob, or an Append Block; a predicate picks several blobs)
@@ -19,24 +25,10 @@ export function interceptWrites(container: ContainerClient, path: string | ((nam
   return new Proxy(container, {
     get(target, property, receiver) {
       if (property === 'getBlockBlobClient') {
-        return (name: string): BlockBlobClient => {
-          const blob = target.getBlockBlobClient(name);
-          const upload: BlockBlobClient['upload'] = async (...args) => {
-            await before();
-            return blob.upload(...args);
-          };
-          return matches(name) ? replacing(blob, 'upload', upload) : blob;
-        };
+        return (name: string): BlockBlobClient => (matches(name) ? heldBack(target.getBlockBlobClient(name), 'upload', before) : target.getBlockBlobClient(name));
       }
       if (property === 'getAppendBlobClient') {
-        return (name: string): AppendBlobClient => {
-          const blob = target.getAppendBlobClient(name);
-          const appendBlock: AppendBlobClient['appendBlock'] = async (...args) => {
-            await before();
-            return blob.appendBlock(...args);
-          };
-          return matches(name) ? replacing(blob, 'appendBlock', appendBlock) : blob;
-        };
+        return (name: string): AppendBlobClient => (matches(name) ? heldBack(target.getAppendBlobClient(name), 'appendBlock', before) : target.getAppendBlobClient(name));
       }
       return bound(target, property, receiver);
     },

@@ -7,39 +7,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { destinationVersions } from '../../local/verify';
-import type { OrchestrationClient } from '../../shared/orchestration/client';
-import { validateProfile } from '../../shared/profile/profile';
 import { WriteConflict } from '../../shared/state/storage-errors';
 import type { SyncServices } from '../../shared/sync/services';
-import { activateProfile, resyncTable } from '../../shared/sync/activation';
+import { resyncTable } from '../../shared/sync/activation';
 import { copyPage } from '../../shared/sync/copy-page';
 import { useAzurite } from '../support/azurite';
+import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
 
 const TOKEN = 'resync-repeat-token';
 const PROFILE = 'resyncrepeat';
 const azurite = useAzurite();
 let emulator: Emulator;
 let deps: FunctionDeps;
-const orchestrations: OrchestrationClient = {
-  startNew: (_name, { instanceId }) => Promise.resolve(instanceId),
-  getStatus: () => Promise.resolve(undefined),
-  terminate: () => Promise.resolve(),
-};
+const orchestrations = recordingOrchestrations();
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 9, accounts: 30, token: TOKEN });
   deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DV_TOKEN: TOKEN }, () => orchestrations, { pageSize: 10 });
-  const profile = validateProfile({
-    name: PROFILE,
-    source: { environmentUrl: emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DV_TOKEN' } } },
-    tables: ['account'],
-    destination: { kind: 'sql', dialect: 'pglite' },
-    retryCount: 0,
-    retryIntervalSeconds: 0,
-  });
-  if (!profile.ok) throw new Error(JSON.stringify(profile.problems));
-  await deps.sync.profiles.put(PROFILE, profile.profile);
-  await activateProfile(deps.sync, orchestrations, PROFILE);
+  await activateAccountProfile(deps, orchestrations, PROFILE, emulator.baseUrl);
 });
 afterAll(async () => {
   await deps.sync.runtimes.closeAll();
