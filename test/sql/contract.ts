@@ -248,6 +248,14 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(await destination.countRows('account')).toBe(0);
     });
 
+    it('deletes a row without a version (a table that was there before), as older than any delete', async () => {
+      const { destination, connection, q, table } = await setup({ tables: [account] });
+      const unversioned = '00000000-0000-4000-8000-0000000000aa';
+      await connection.query(`INSERT INTO ${table('account')} (${q('Id')}) VALUES ('${unversioned}')`);
+      expect(await destination.applyBatch(account, { upserts: [], deletes: [{ id: unversioned, versionNumber: 5 }] })).toMatchObject({ deleted: 1, skippedAsStale: 0 });
+      expect(await destination.countRows('account')).toBe(0);
+    });
+
     it('brings a deleted row back when it is recreated with a newer version', async () => {
       const { destination } = await setup();
       const original = accountUpsert(20, 100, { name: 'original' });

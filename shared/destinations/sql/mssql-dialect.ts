@@ -183,7 +183,8 @@ export const mssqlDialect: SqlDialect = {
       `DECLARE @survived int = (SELECT COUNT(*) FROM ${qualified(tables.target)} AS ${target} ${joinDone}`,
       `  WHERE ${target}.${quote('versionnumber')} > ${done}.${quote('VersionNumber')});`,
       `DELETE ${target} FROM ${qualified(tables.target)} AS ${target} ${joinDone}`,
-      `  WHERE ${target}.${quote('versionnumber')} <= ${done}.${quote('VersionNumber')};`,
+      // A row without a version (a table that was there before) counts as older, as in the MERGE's guard.
+      `  WHERE ${target}.${quote('versionnumber')} IS NULL OR ${target}.${quote('versionnumber')} <= ${done}.${quote('VersionNumber')};`,
       ...(tables.deleteLog
         ? [
             `INSERT INTO ${qualified(tables.deleteLog)} (${['EntityName', 'RecordId', 'SinkDeleteTime', 'VersionNumber'].map(quote).join(', ')})`,

@@ -219,7 +219,9 @@ export const postgresDialect: SqlDialect = {
       `  RETURNING ${tombstone}.${quote('RecordId')}, ${tombstone}.${quote('VersionNumber')}`,
       `), ${quote('removed')} AS (`,
       `  DELETE FROM ${qualified(tables.target)} AS ${target} USING ${tombstoned}`,
-      `  WHERE ${target}.${quote('Id')} = ${tombstoned}.${quote('RecordId')} AND ${target}.${quote('versionnumber')} <= ${tombstoned}.${quote('VersionNumber')}`,
+      // A row without a version (a table that was there before) counts as older, as in the upsert's guard.
+      `  WHERE ${target}.${quote('Id')} = ${tombstoned}.${quote('RecordId')}`,
+      `  AND (${target}.${quote('versionnumber')} IS NULL OR ${target}.${quote('versionnumber')} <= ${tombstoned}.${quote('VersionNumber')})`,
       `  RETURNING ${target}.${quote('Id')}`,
       `)`,
       ...logged,

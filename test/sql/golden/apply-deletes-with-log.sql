@@ -14,7 +14,7 @@ OUTPUT inserted.[RecordId], inserted.[VersionNumber] INTO @tombstoned;
 DECLARE @survived int = (SELECT COUNT(*) FROM [dbo].[crm_contact] AS [target] INNER JOIN @tombstoned AS [done] ON [target].[Id] = [done].[RecordId]
   WHERE [target].[versionnumber] > [done].[VersionNumber]);
 DELETE [target] FROM [dbo].[crm_contact] AS [target] INNER JOIN @tombstoned AS [done] ON [target].[Id] = [done].[RecordId]
-  WHERE [target].[versionnumber] <= [done].[VersionNumber];
+  WHERE [target].[versionnumber] IS NULL OR [target].[versionnumber] <= [done].[VersionNumber];
 INSERT INTO [dbo].[crm_DeleteLog] ([EntityName], [RecordId], [SinkDeleteTime], [VersionNumber])
   SELECT @p2, LOWER(CONVERT(nvarchar(64), [RecordId])), SYSUTCDATETIME(), [VersionNumber] FROM @tombstoned;
 SELECT COUNT(*) AS [applied], @survived AS [survived] FROM @tombstoned;

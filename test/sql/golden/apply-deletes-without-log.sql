@@ -14,5 +14,5 @@ OUTPUT inserted.[RecordId], inserted.[VersionNumber] INTO @tombstoned;
 DECLARE @survived int = (SELECT COUNT(*) FROM [dbo].[crm_contact] AS [target] INNER JOIN @tombstoned AS [done] ON [target].[Id] = [done].[RecordId]
   WHERE [target].[versionnumber] > [done].[VersionNumber]);
 DELETE [target] FROM [dbo].[crm_contact] AS [target] INNER JOIN @tombstoned AS [done] ON [target].[Id] = [done].[RecordId]
-  WHERE [target].[versionnumber] <= [done].[VersionNumber];
+  WHERE [target].[versionnumber] IS NULL OR [target].[versionnumber] <= [done].[VersionNumber];
 SELECT COUNT(*) AS [applied], @survived AS [survived] FROM @tombstoned;
