@@ -3,6 +3,7 @@
  * strings and date-times quoted, everything else bare, nulls empty, `True`/`False`, invariant numbers and
  * the three date-time formats. Quoting and escaping (`""`, line breaks inside quotes) are csv-stringify's.
  */
+import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { ExportError } from '../../errors';
 import { plainNumber } from '../../schema/plain-number';
@@ -85,4 +86,18 @@ export function encodeRecords(columns: LakeColumn[], records: Array<Array<string
   const bare = columns.map((column) => !quotedTypes.has(column.dataType));
   const prepared = records.map((record) => record.map((field, index) => (field !== null && bare[index] === true ? new BareField(field) : field)));
   return stringify(prepared, stringifyOptions);
+}
+
+/** A partition file's records, each with its raw text (ragged: older records have fewer fields); a schema error naming the file if it is not CSV. */
+export function parsePartition(text: string, path: string): Array<{ record: string[]; raw: string }> {
+  try {
+    // With `raw`, csv-parse returns { record, raw } pairs; its typings only describe plain records.
+    return parse(text, { raw: true, relax_column_count: true }) as unknown as Array<{ record: string[]; raw: string }>;
+  } catch (error) {
+    throw new ExportError('schema', `${path} is not a readable CSV partition.`, {
+      cause: error,
+      where: path,
+      fix: 'Restore the file from its latest snapshot or resync the table.',
+    });
+  }
 }

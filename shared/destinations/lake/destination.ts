@@ -10,7 +10,6 @@
  *   (its `model.json` last) and names the next one in `Changelog/changelog.info`.
  * Timers belong to the caller: it calls `writeSnapshots(now)` / `rollover(now)` on its schedule.
  */
-import { parse } from 'csv-parse/sync';
 import { RestError, type ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import type { RowUpsert } from '../../dataverse/changes';
@@ -20,7 +19,7 @@ import { validateDataverseName } from '../../schema/identifiers';
 import { ID_COLUMN, VERSION_COLUMN } from '../../schema/table-model';
 import type { ApplyBatch, ApplyResult, EnsureTablesResult, FailedChange, ResyncSweep, SchemaAction, SchemaFailure } from '../destination';
 import { CREATED_ON, IS_DELETE, lakeColumnsOf, mergeColumns, type LakeColumn } from './columns';
-import { usDateTime } from './csv';
+import { parsePartition, usDateTime } from './csv';
 import { createRecordEncoder, type RecordEncoder } from './records';
 import {
   columnOfAttribute,
@@ -392,17 +391,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const blob = await readText(container, path);
     const rows = new Map<string, LiveRow>();
     if (!blob) return { etag: null, rows };
-    let parsed: Array<{ record: string[]; raw: string }>;
-    try {
-      // With `raw`, csv-parse returns { record, raw } pairs; its typings only describe plain records.
-      parsed = parse(blob.text, { raw: true, relax_column_count: true }) as unknown as Array<{ record: string[]; raw: string }>;
-    } catch (error) {
-      throw new ExportError('schema', `${path} is not a readable CSV partition.`, {
-        cause: error,
-        where: path,
-        fix: 'Restore the file from its latest snapshot or resync the table.',
-      });
-    }
+    const parsed = parsePartition(blob.text, path);
     for (const { record, raw } of parsed) {
       const id = record[0] ?? '';
       rows.set(id, { version: Number(record[layout.versionIndex] ?? 0), sinkCreatedOn: record[1] || null, raw: raw.endsWith('\n') ? raw : `${raw}\n` });

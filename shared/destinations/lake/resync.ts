@@ -4,10 +4,9 @@
  * the table's live ids it did not copy. Seen ids are kept as one text blob per page under the product's state
  * folder, named by the page's first id, so a repeated page overwrites its own blob.
  */
-import { parse } from 'csv-parse/sync';
 import type { ContainerClient } from '@azure/storage-blob';
 import pLimit from 'p-limit';
-import { ExportError } from '../../errors';
+import { parsePartition } from './csv';
 import { resyncSeenFolder } from './paths';
 import { guarded, readText, writeText } from './storage';
 
@@ -59,13 +58,7 @@ export interface RecordFields {
  * delete; a delete wins a tie, as its version is the watermark of the token that saw the row go).
  */
 export function foldRecords(text: string, path: string, fields: RecordFields, newest: Map<string, { version: number; deleted: boolean }>): void {
-  let records: string[][];
-  try {
-    records = parse(text, { relax_column_count: true }) as string[][];
-  } catch (error) {
-    throw new ExportError('schema', `${path} is not a readable CSV partition.`, { cause: error, where: path, fix: 'Restore the file from its latest snapshot or resync the table.' });
-  }
-  for (const record of records) {
+  for (const { record } of parsePartition(text, path)) {
     const id = record[0]?.toLowerCase();
     if (!id) continue;
     const version = Number(record[fields.version]);
