@@ -37,7 +37,7 @@ describe.skipIf(skipWithoutDotnet())('T-SQL the contract suite made the mssql di
     const { parses, summary } = await parseTsql(checker, statements);
     console.log(`dialect contract suite (${statements.length} distinct mssql statements): ${summary}`);
     const problems = statements
-      .map((sql, index) => ({ builder: shadow.statements.get(sql), sql, problems: problemsOf(sql, parses[index]!) }))
+      .map((sql, index) => ({ builder: shadow.statements.get(sql), sql: sql.slice(0, 300), problems: problemsOf(sql, parses[index]!) }))
       .filter((entry) => entry.problems.length > 0);
     expect(problems).toEqual([]);
     expect(summary).toMatch(/, 0 errors$/);
