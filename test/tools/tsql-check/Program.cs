@@ -3,6 +3,7 @@
 // Input: a file holding a JSON array of strings, each one batch as the driver sends it. Output: one JSON line per
 // batch on stdout (its parse errors and the node types it parsed into), a summary on stderr; exit 1 on any error.
 // TSql160Parser is SQL Server 2022 / Azure SQL Database's grammar; the package also has TSql170Parser (SQL Server 2025).
+// API: https://learn.microsoft.com/dotnet/api/microsoft.sqlserver.transactsql.scriptdom.tsql160parser
 using System.Text.Json;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
 
@@ -46,6 +47,7 @@ static class Checker
     // statement runs through EXEC is no more left unchecked than the statement around it.
     static void Parse(string sql, Result result, string prefix)
     {
+        // QUOTED_IDENTIFIER ON, as the mssql driver opens its sessions (tedious: enableQuotedIdentifier defaults to true).
         var parser = new TSql160Parser(initialQuotedIdentifiers: true);
         var fragment = parser.Parse(new StringReader(sql), out var parseErrors);
         var where = prefix.Length == 0 ? "" : "in the string run by EXEC: ";
