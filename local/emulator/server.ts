@@ -10,27 +10,19 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_PAGE_SIZE } from '../../shared/dataverse/client';
-import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metadata';
+import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { isLookupColumn, webApiPropertyName } from '../../shared/dataverse/properties';
-import { sampleRelationships, globalOptionSets, toWebApiRow, type SampleRow, type SampleValue } from '../sample-org';
+import { sampleRelationships, toWebApiRow, type SampleRow, type SampleValue } from '../sample-org';
+import { checkWrite, notModified, refuseConditions } from './conditional';
 import { FaultInjector, type FaultSettings } from './faults';
-import {
-  attributeJson,
-  attributeMetadataType,
-  attributeOptionSets,
-  baseAttributeProperties,
-  entityJson,
-  entityProperties,
-  optionSetJson,
-  relationshipJson,
-  type Json,
-  type JsonObject,
-} from './metadata-serializer';
-import { encodeSkipToken, encodeToken, formatToken, parseExpand, parsePrefer, parseSelect, parseSkipToken, parseToken } from './odata';
+import { HttpError, notSupported, rowNotFound, unknownProperty } from './http-error';
+import type { Json, JsonObject } from './metadata-serializer';
+import { MetadataRoutes, keyOf, tableByKey } from './metadata-routes';
+import { encodeSkipToken, encodeToken, formatToken, parsePrefer, parseSelect, parseSkipToken, parseToken, type PagingCookie } from './odata';
+import { checkHeaders, checkQueryOptions, parseCount, parseTop } from './scope';
 import { OrgStore, WriteConflict, storeSnapshotSchema, type StoredRow } from './store';
 
 const DAY_MS = 86_400_000;
-const CRM = 'Microsoft.Dynamics.CRM.';
 
 export interface EmulatorOptions {
   port?: number;
@@ -68,6 +60,9 @@ export interface EmulatorStats {
   maxConcurrent: number;
 }
 
+/** `@odata.count` and `/$count` stop at 5000 (learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows). */
+const COUNT_LIMIT = 5000;
+
 /** Dataverse's service protection limit on concurrent requests per user. */
 const CONCURRENCY_LIMIT = 52;
 
@@ -80,22 +75,6 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-/** A failure answered with a Dataverse error body. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const notSupported = (what: string): HttpError => new HttpError(501, '0x80040203', `The emulator does not implement ${what}`);
-const unknownProperty = (name: string, type: string): HttpError =>
-  new HttpError(400, '0x80060888', `Could not find a property named '${name}' on type '${CRM}${type}'.`);
-
 function send(response: ServerResponse, status: number, body: Json | undefined, headers: Record<string, string> = {}): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   response.writeHead(status, {
@@ -106,27 +85,32 @@ function send(response: ServerResponse, status: number, body: Json | undefined, 
   response.end(text);
 }
 
-/** Keeps the selected properties (and those Dataverse always returns) of a metadata object. */
-function project(object: JsonObject, select: string[] | undefined, allowed: Set<string>, type: string): JsonObject {
-  if (select === undefined) return object;
-  const result: JsonObject = {};
-  if (object['@odata.type'] !== undefined) result['@odata.type'] = object['@odata.type'];
-  for (const name of select) {
-    if (!allowed.has(name)) throw unknownProperty(name, type);
-    const value = object[name];
-    if (value !== undefined) result[name] = value;
-  }
-  if (object.MetadataId !== undefined) result.MetadataId = object.MetadataId;
-  return result;
+/** What every page of one entity-set read shares. */
+interface SetRead {
+  table: TableMetadata;
+  tracking: boolean;
+  select: Set<string> | undefined;
+  annotations: boolean;
+  pageSize: number;
+  cookie: PagingCookie | undefined;
+  pageNumber: number;
+  versionStamp: number;
+  /** The set's URL with the query options every link repeats, ending in `?` or `&`. */
+  setUrl: string;
+  contextBase: string;
+  headers: Record<string, string>;
 }
 
-const keyOf = (segment: string, name: string): { key?: string; bare: boolean } | undefined => {
-  if (segment === name) return { bare: true };
-  const match = new RegExp(`^${name}\\((?:\\w+=)?'?([^')]*)'?\\)$`).exec(segment);
-  return match ? { key: match[1], bare: false } : undefined;
-};
-
-const enumTypes = new Set(['PicklistAttributeMetadata', 'MultiSelectPicklistAttributeMetadata', 'StateAttributeMetadata', 'StatusAttributeMetadata', 'BooleanAttributeMetadata']);
+/**
+ * A first segment that is no entity set of the sample org. An unknown set is Dataverse's 404; batches,
+ * `$metadata`, the service document, functions and actions exist in Dataverse but not here.
+ */
+function unknownSegment(segment: string, method: string): HttpError {
+  if (segment === '') return notSupported('the service document');
+  if (segment.startsWith('$')) return notSupported(`'${segment}'`);
+  if (segment.includes('(') || method === 'POST') return notSupported(`'${segment}': unbound functions and actions`);
+  return new HttpError(404, '0x8006088a', `Resource not found for the segment '${segment}'.`);
+}
 
 class EmulatorHandler {
   constructor(
@@ -138,7 +122,11 @@ class EmulatorHandler {
     private readonly retentionMs: number,
     private readonly persist: () => void,
     private readonly observers: Pick<EmulatorOptions, 'onWrite' | 'onDeltaRead'>,
-  ) {}
+  ) {
+    this.metadata = new MetadataRoutes(baseUrl, store);
+  }
+
+  private readonly metadata: MetadataRoutes;
 
   /** Right after a write, before anything else can write: the store's current version is this write's. */
   private committed(table: TableMetadata, id: string, kind: SourceWrite['kind']): void {
@@ -195,30 +183,46 @@ class EmulatorHandler {
     const first = segments[0] ?? '';
     const method = request.method ?? 'GET';
     const query = url.searchParams;
+    checkHeaders(request.headers);
 
     const entityKey = keyOf(first, 'EntityDefinitions');
-    if (entityKey && method === 'GET') return send(response, 200, this.entityDefinitions(entityKey, segments.slice(1), query));
     const optionSetKey = keyOf(first, 'GlobalOptionSetDefinitions');
-    if (optionSetKey && method === 'GET') return send(response, 200, this.globalOptionSets(optionSetKey.key));
-
-    const setMatch = /^([A-Za-z_]\w*)(?:\(([0-9a-fA-F-]{36})\))?$/.exec(first);
-    const table = setMatch ? this.store.tableBySet(setMatch[1] ?? '') : undefined;
-    if (!setMatch || !table) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${first}'.`);
-    const id = setMatch[2]?.toLowerCase();
-    if (segments.length > 1) {
-      if (id === undefined || segments.at(-1) !== '$ref' || segments.length !== 3) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${segments[1]}'.`);
-      return this.reference(request, response, table, id, segments[1] ?? '', query);
+    if (entityKey || optionSetKey) {
+      if (method !== 'GET') throw notSupported(`${method} on table definitions`);
+      refuseConditions(request.headers, 'table definitions');
+      if (entityKey) return send(response, 200, this.metadata.entityDefinitions(entityKey, segments.slice(1), query));
+      return send(response, 200, this.metadata.globalOptionSets(optionSetKey?.key, query));
     }
+
+    const setMatch = /^([A-Za-z_]\w*)(?:\(([^)]*)\))?$/.exec(first);
+    const table = setMatch ? this.store.tableBySet(setMatch[1] ?? '') : undefined;
+    if (!setMatch || !table) throw unknownSegment(first, method);
+    const key = setMatch[2];
+    if (key !== undefined && key.includes('=')) throw notSupported(`alternate keys ('${first}')`);
+    if (key !== undefined && !/^[0-9a-fA-F-]{36}$/.test(key)) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${first}'.`);
+    const id = key?.toLowerCase();
+    if (segments.length > 1) return this.navigation(request, response, table, id, segments.slice(1), query);
     if (method === 'GET' && id === undefined) return this.entitySet(request, response, table, query);
     if (method === 'GET' && id !== undefined) return this.singleRow(request, response, table, id, query);
-    if (method === 'POST' && id === undefined) return this.create(request, response, table);
-    if (method === 'PATCH' && id !== undefined) return this.upsert(request, response, table, id);
-    if (method === 'DELETE' && id !== undefined) {
-      if (!this.store.delete(table.logicalName, id)) throw this.rowNotFound(table, id);
-      this.committed(table, id, 'delete');
-      return send(response, 204, undefined);
-    }
+    if (method === 'POST' && id === undefined) return this.create(request, response, table, query);
+    if (method === 'PATCH' && id !== undefined) return this.upsert(request, response, table, id, query);
+    if (method === 'DELETE' && id !== undefined) return this.remove(request, response, table, id, query);
     throw new HttpError(405, '0x80060888', `${method} is not supported on '${first}'.`);
+  }
+
+  /** Past `<set>[(<id>)]`: a set's `/$count` and a row's N:N `$ref`; other navigation is not implemented. */
+  private async navigation(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string | undefined, rest: string[], query: URLSearchParams): Promise<void> {
+    if (id === undefined && rest.length === 1 && rest[0] === '$count' && request.method === 'GET') {
+      checkQueryOptions(query, [], `${table.entitySetName}/$count`);
+      refuseConditions(request.headers, '/$count');
+      // The count as plain text, up to 5000 (learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows).
+      response.writeHead(200, { 'OData-Version': '4.0', 'Content-Type': 'text/plain; charset=utf-8' });
+      response.end(String(Math.min(this.store.count(table.logicalName), COUNT_LIMIT)));
+      return;
+    }
+    if (id !== undefined && rest.length === 2 && rest[1] === '$ref') return this.reference(request, response, table, id, rest[0] ?? '', query);
+    const path = [`${table.entitySetName}${id === undefined ? '' : `(${id})`}`, ...rest].join('/');
+    throw notSupported(`'${path}': navigation properties, single property values and bound functions or actions`);
   }
 
   // ---- N:N associations (`<set>(<id>)/<relationship>/$ref`) ----
@@ -235,15 +239,17 @@ class EmulatorHandler {
       (candidate) => candidate.schemaName === navigationMatch?.[1] && (candidate.entity1LogicalName === table.logicalName || candidate.entity2LogicalName === table.logicalName),
     );
     if (!navigationMatch || !relationship) throw unknownProperty(navigation, table.logicalName);
-    if (!this.store.get(table.logicalName, id)) throw this.rowNotFound(table, id);
+    refuseConditions(request.headers, '$ref');
+    checkQueryOptions(query, request.method === 'DELETE' ? ['$id'] : [], '$ref');
+    if (!this.store.get(table.logicalName, id)) throw rowNotFound(table, id);
     const otherLogicalName = relationship.entity1LogicalName === table.logicalName ? relationship.entity2LogicalName : relationship.entity1LogicalName;
-    const otherTable = this.table(otherLogicalName);
+    const otherTable = tableByKey(this.store, otherLogicalName);
     const pair = (otherId: string) =>
       relationship.entity1LogicalName === table.logicalName ? { entity1Id: id, entity2Id: otherId } : { entity1Id: otherId, entity2Id: id };
     const method = request.method ?? 'GET';
     if (method === 'POST' && navigationMatch[2] === undefined) {
       const otherId = this.referencedId(otherTable, await readBody(request));
-      if (!this.store.get(otherLogicalName, otherId)) throw this.rowNotFound(otherTable, otherId);
+      if (!this.store.get(otherLogicalName, otherId)) throw rowNotFound(otherTable, otherId);
       if (!this.store.associate(relationship, pair(otherId))) throw new HttpError(400, '0x80040237', 'Cannot insert duplicate key.');
       this.persist();
       return send(response, 204, undefined);
@@ -266,99 +272,6 @@ class EmulatorHandler {
       throw new HttpError(400, '0x80040203', `'@odata.id' must be the URI of a ${table.logicalName} row (${table.entitySetName}(<id>)), not '${String(reference)}'.`);
     }
     return (match[2] ?? '').toLowerCase();
-  }
-
-  // ---- metadata ----
-
-  private table(key: string | undefined): TableMetadata {
-    const table = this.store.metadata().find((candidate) => candidate.logicalName === key || candidate.metadataId === key);
-    if (!table) throw new HttpError(404, '0x80040217', `Could not find entity with name or id '${key}'.`);
-    return table;
-  }
-
-  private entityDefinitions(entityKey: { key?: string; bare: boolean }, rest: string[], query: URLSearchParams): Json {
-    const context = `${this.baseUrl}$metadata#EntityDefinitions`;
-    if (entityKey.bare) {
-      if (rest.length > 0) throw notSupported('navigation from the EntityDefinitions collection');
-      const tables = this.filterTables(query.get('$filter'));
-      return { '@odata.context': context, value: tables.map((table) => this.entity(table, query)) };
-    }
-    const table = this.table(entityKey.key);
-    const [navigation, cast] = rest;
-    if (navigation === undefined) return { '@odata.context': `${context}/$entity`, ...this.entity(table, query) };
-    if (navigation === 'ManyToManyRelationships') {
-      const relationships = sampleRelationships.filter(
-        (relationship) => relationship.entity1LogicalName === table.logicalName || relationship.entity2LogicalName === table.logicalName,
-      );
-      const select = parseSelect(query.get('$select'));
-      const items = relationships.map(relationshipJson);
-      const allowed = new Set(items.flatMap((item) => Object.keys(item)));
-      return {
-        '@odata.context': `${context}('${table.logicalName}')/ManyToManyRelationships`,
-        value: items.map((item) => project(item, select, allowed, 'ManyToManyRelationshipMetadata')),
-      };
-    }
-    const attributeKey = keyOf(navigation, 'Attributes');
-    if (!attributeKey) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${navigation}'.`);
-    const castType = cast?.startsWith(CRM) ? cast.slice(CRM.length) : undefined;
-    if (cast !== undefined && castType === undefined) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${cast}'.`);
-    const columns = table.columns.filter(
-      (column) => (attributeKey.bare || column.logicalName === attributeKey.key) && (castType === undefined || attributeMetadataType(column) === castType),
-    );
-    const items = columns.map((column) =>
-      this.attribute(table, column, parseSelect(query.get('$select')), parseExpand(query.get('$expand')), castType),
-    );
-    const contextPath = `${context}('${table.logicalName}')/Attributes${castType ? `/${CRM}${castType}` : ''}`;
-    if (attributeKey.bare) return { '@odata.context': contextPath, value: items };
-    const [single] = items;
-    if (!single) throw new HttpError(404, '0x80040217', `Could not find attribute '${attributeKey.key}' on '${table.logicalName}'.`);
-    return { '@odata.context': `${contextPath}/$entity`, ...single };
-  }
-
-  private filterTables(filter: string | null): TableMetadata[] {
-    const tables = this.store.metadata();
-    if (filter === null) return tables;
-    const clauses = filter.split(/\s+or\s+/i).map((clause) => /^LogicalName eq '([^']+)'$/.exec(clause.trim())?.[1]);
-    if (clauses.some((name) => name === undefined)) throw notSupported(`$filter=${filter} (only "LogicalName eq '…'" joined by "or")`);
-    return tables.filter((table) => clauses.includes(table.logicalName));
-  }
-
-  private entity(table: TableMetadata, query: URLSearchParams): JsonObject {
-    const result = project(entityJson(table), parseSelect(query.get('$select')), entityProperties, 'EntityMetadata');
-    for (const expand of parseExpand(query.get('$expand'))) {
-      if (expand.name !== 'Attributes') throw notSupported(`$expand=${expand.name} on EntityDefinitions`);
-      if (expand.unsupported.length > 0) throw notSupported(`${expand.unsupported.join(', ')} inside $expand=Attributes`);
-      result.Attributes = table.columns.map((column) => this.attribute(table, column, expand.select, [], undefined));
-    }
-    return result;
-  }
-
-  /** Without a cast segment only base properties may be selected; without `$select` all are returned. */
-  private attribute(table: TableMetadata, column: ColumnMetadata, select: string[] | undefined, expand: ReturnType<typeof parseExpand>, castType: string | undefined): JsonObject {
-    const full = attributeJson(table, column);
-    const allowed = castType === undefined ? baseAttributeProperties : new Set([...baseAttributeProperties, ...Object.keys(full)]);
-    const result = project(full, select, allowed, castType ?? 'AttributeMetadata');
-    for (const item of expand) {
-      if (!castType || !enumTypes.has(castType) || (item.name !== 'OptionSet' && item.name !== 'GlobalOptionSet')) {
-        throw unknownProperty(item.name, castType ?? 'AttributeMetadata');
-      }
-      if (item.unsupported.length > 0) throw notSupported(`${item.unsupported.join(', ')} inside $expand=${item.name}`);
-      const optionSet = attributeOptionSets(column)[item.name];
-      result[item.name] =
-        optionSet !== null && typeof optionSet === 'object' && !Array.isArray(optionSet)
-          ? project(optionSet, item.select, new Set(Object.keys(optionSet)), 'OptionSetMetadata')
-          : null;
-    }
-    return result;
-  }
-
-  private globalOptionSets(name: string | undefined): Json {
-    const context = `${this.baseUrl}$metadata#GlobalOptionSetDefinitions`;
-    const serialize = (optionSet: (typeof globalOptionSets)[number]): JsonObject => ({ '@odata.type': `#${CRM}OptionSetMetadata`, ...optionSetJson(optionSet) });
-    if (name === undefined) return { '@odata.context': context, value: globalOptionSets.map(serialize) };
-    const found = globalOptionSets.find((optionSet) => optionSet.name === name || optionSetJson(optionSet).MetadataId === name);
-    if (!found) throw new HttpError(404, '0x80040217', `Could not find optionset with name '${name}'.`);
-    return { '@odata.context': `${context}/$entity`, ...serialize(found) };
   }
 
   // ---- rows ----
@@ -385,111 +298,151 @@ class EmulatorHandler {
     const prefer = parsePrefer(request.headers.prefer);
     const deltaToken = query.get('$deltatoken');
     const tracking = table.changeTrackingEnabled && (prefer.trackChanges || deltaToken !== null);
-    for (const option of ['$filter', '$orderby', '$expand', '$top']) {
-      if (!query.has(option)) continue;
-      if (tracking) throw new HttpError(400, '0x80060888', `The "${option}" query parameter isn't supported when Change Tracking is enabled.`);
-      throw notSupported(`${option} on entity sets`);
+    refuseConditions(request.headers, 'entity sets');
+    if (tracking || deltaToken !== null) {
+      for (const option of ['$filter', '$orderby', '$expand', '$top']) {
+        if (query.has(option)) throw new HttpError(400, '0x80060888', `The "${option}" query parameter isn't supported when Change Tracking is enabled.`);
+      }
+      checkQueryOptions(query, ['$select', '$skiptoken', '$deltatoken'], 'a change-tracked entity set');
+    } else {
+      checkQueryOptions(query, ['$select', '$skiptoken', '$top', '$count'], 'entity sets');
     }
     const selectText = query.get('$select');
-    const select = this.selection(table, parseSelect(selectText));
     const annotations = prefer.annotations !== undefined;
     const pageSize = Math.min(prefer.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
     const skipToken = query.get('$skiptoken');
     const cookie = skipToken === null ? undefined : parseSkipToken(skipToken);
     if (skipToken !== null && !cookie) throw new HttpError(400, '0x80040203', 'The $skiptoken value is not a valid paging cookie.');
+    const count = parseCount(query.get('$count'));
     const applied = [...(tracking ? ['odata.track-changes'] : []), ...(prefer.maxPageSize ? [`odata.maxpagesize=${pageSize}`] : []), ...(annotations ? [`odata.include-annotations=${prefer.annotations}`] : [])];
-    const headers: Record<string, string> = applied.length > 0 ? { 'Preference-Applied': applied.join(',') } : {};
-    const selectPart = selectText === null ? '' : `$select=${selectText}&`;
-    const setUrl = `${this.baseUrl}${table.entitySetName}?${selectPart}`;
-    const versionStamp = cookie?.versionStamp ?? this.store.currentVersion;
-    const deltaLink = (): string => `${setUrl}$deltatoken=${encodeToken(formatToken(versionStamp, this.store.now()))}`;
-    const contextBase = `${this.baseUrl}$metadata#${table.entitySetName}${selectText === null ? '' : `(${selectText})`}`;
-    const pageNumber = (cookie?.pageNumber ?? 1) + 1;
-
-    if (deltaToken !== null) {
-      const token = parseToken(deltaToken);
-      if (!token) throw new HttpError(400, '0x80040203', `Invalid $deltatoken '${deltaToken}'.`);
-      if (this.faults.settings.expiredTokens || this.store.now() - token.issuedAt > this.retentionMs) {
-        throw new HttpError(400, '0x80044352', 'Version stamp associated with the client has expired. Please perform a full sync.');
-      }
-      if (!cookie) this.observers.onDeltaRead?.({ table: table.logicalName, upToVersion: versionStamp });
-      const { items, more } = this.store.changes(table.logicalName, token.version, versionStamp, cookie?.position ?? 0, pageSize);
-      const value: Json[] = items.map((item) =>
-        item.kind === 'upsert'
-          ? this.rowJson(table, item.stored, select, annotations)
-          : { '@odata.context': `${this.baseUrl}$metadata#${table.entitySetName}/$deletedEntity`, id: item.id, reason: 'deleted' },
-      );
-      const body: JsonObject = { '@odata.context': `${contextBase}/$delta`, value };
-      const last = items.at(-1);
-      if (more && last) {
-        const lastId = last.kind === 'upsert' ? last.stored.id : last.id;
-        const firstItem = items[0] ?? last;
-        const firstId = firstItem.kind === 'upsert' ? firstItem.stored.id : firstItem.id;
-        const position = last.kind === 'upsert' ? last.stored.version : last.version;
-        const skip = encodeSkipToken({ pageNumber, versionStamp, position, tracking: true }, table.primaryIdAttribute, firstId, lastId);
-        body['@odata.nextLink'] = `${setUrl}$deltatoken=${encodeToken(deltaToken)}&$skiptoken=${skip}`;
-      } else {
-        body['@odata.deltaLink'] = deltaLink();
-      }
-      return send(response, 200, body, headers);
-    }
-
-    const { rows, more } = this.store.page(table.logicalName, cookie?.position ?? -1, pageSize);
-    const body: JsonObject = { '@odata.context': contextBase, value: rows.map((stored) => this.rowJson(table, stored, select, annotations)) };
-    const first = rows[0];
-    const last = rows.at(-1);
-    if (more && first && last) {
-      const skip = encodeSkipToken({ pageNumber, versionStamp, position: last.slot, tracking }, table.primaryIdAttribute, first.id, last.id);
-      body['@odata.nextLink'] = `${setUrl}$skiptoken=${skip}`;
-    } else if (tracking) {
-      body['@odata.deltaLink'] = deltaLink();
-    }
-    send(response, 200, body, headers);
+    // Links keep the query options that shape every page.
+    const linkOptions = `${selectText === null ? '' : `$select=${selectText}&`}${count ? '$count=true&' : ''}`;
+    const read: SetRead = {
+      table, tracking, annotations, pageSize, cookie,
+      select: this.selection(table, parseSelect(selectText)),
+      headers: applied.length > 0 ? { 'Preference-Applied': applied.join(',') } : {},
+      setUrl: `${this.baseUrl}${table.entitySetName}?${linkOptions}`,
+      contextBase: `${this.baseUrl}$metadata#${table.entitySetName}${selectText === null ? '' : `(${selectText})`}`,
+      versionStamp: cookie?.versionStamp ?? this.store.currentVersion,
+      pageNumber: (cookie?.pageNumber ?? 1) + 1,
+    };
+    if (deltaToken !== null) return this.deltaPage(response, read, deltaToken);
+    const top = parseTop(query.get('$top'), MAX_PAGE_SIZE);
+    if (top !== undefined && prefer.maxPageSize !== undefined && prefer.maxPageSize < top) throw notSupported('$top above odata.maxpagesize (paging a $top query)');
+    this.page(response, read, top, count);
   }
 
-  private rowNotFound(table: TableMetadata, id: string): HttpError {
-    return new HttpError(404, '0x80040217', `Entity '${table.logicalName}' With Id = ${id} Does Not Exist`);
+  private deltaLink(read: SetRead): string {
+    return `${read.setUrl}$deltatoken=${encodeToken(formatToken(read.versionStamp, this.store.now()))}`;
+  }
+
+  private deltaPage(response: ServerResponse, read: SetRead, deltaToken: string): void {
+    const { table, cookie, versionStamp } = read;
+    const token = parseToken(deltaToken);
+    if (!token) throw new HttpError(400, '0x80040203', `Invalid $deltatoken '${deltaToken}'.`);
+    if (this.faults.settings.expiredTokens || this.store.now() - token.issuedAt > this.retentionMs) {
+      throw new HttpError(400, '0x80044352', 'Version stamp associated with the client has expired. Please perform a full sync.');
+    }
+    if (!cookie) this.observers.onDeltaRead?.({ table: table.logicalName, upToVersion: versionStamp });
+    const { items, more } = this.store.changes(table.logicalName, token.version, versionStamp, cookie?.position ?? 0, read.pageSize);
+    const value: Json[] = items.map((item) =>
+      item.kind === 'upsert'
+        ? this.rowJson(table, item.stored, read.select, read.annotations)
+        : { '@odata.context': `${this.baseUrl}$metadata#${table.entitySetName}/$deletedEntity`, id: item.id, reason: 'deleted' },
+    );
+    const body: JsonObject = { '@odata.context': `${read.contextBase}/$delta`, value };
+    const last = items.at(-1);
+    if (more && last) {
+      const lastId = last.kind === 'upsert' ? last.stored.id : last.id;
+      const firstItem = items[0] ?? last;
+      const firstId = firstItem.kind === 'upsert' ? firstItem.stored.id : firstItem.id;
+      const position = last.kind === 'upsert' ? last.stored.version : last.version;
+      const skip = encodeSkipToken({ pageNumber: read.pageNumber, versionStamp, position, tracking: true }, table.primaryIdAttribute, firstId, lastId);
+      body['@odata.nextLink'] = `${read.setUrl}$deltatoken=${encodeToken(deltaToken)}&$skiptoken=${skip}`;
+    } else {
+      body['@odata.deltaLink'] = this.deltaLink(read);
+    }
+    send(response, 200, body, read.headers);
+  }
+
+  /** A page of the initial load; `$top` gives one page without a nextLink, `$count=true` adds `@odata.count`. */
+  private page(response: ServerResponse, read: SetRead, top: number | undefined, count: boolean): void {
+    const { table } = read;
+    const { rows, more } = this.store.page(table.logicalName, read.cookie?.position ?? -1, top ?? read.pageSize);
+    const body: JsonObject = { '@odata.context': read.contextBase };
+    if (count) body['@odata.count'] = Math.min(this.store.count(table.logicalName), COUNT_LIMIT);
+    body.value = rows.map((stored) => this.rowJson(table, stored, read.select, read.annotations));
+    const first = rows[0];
+    const last = rows.at(-1);
+    if (more && top === undefined && first && last) {
+      const skip = encodeSkipToken({ pageNumber: read.pageNumber, versionStamp: read.versionStamp, position: last.slot, tracking: read.tracking }, table.primaryIdAttribute, first.id, last.id);
+      body['@odata.nextLink'] = `${read.setUrl}$skiptoken=${skip}`;
+    } else if (read.tracking) {
+      body['@odata.deltaLink'] = this.deltaLink(read);
+    }
+    send(response, 200, body, read.headers);
   }
 
   private singleRow(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, query: URLSearchParams): void {
+    checkQueryOptions(query, ['$select'], 'rows');
     const stored = this.store.get(table.logicalName, id);
-    if (!stored) throw this.rowNotFound(table, id);
+    if (!stored) throw rowNotFound(table, id);
     const selectText = query.get('$select');
+    const select = this.selection(table, parseSelect(selectText));
     const annotations = parsePrefer(request.headers.prefer).annotations !== undefined;
-    const row = this.rowJson(table, stored, this.selection(table, parseSelect(selectText)), annotations);
+    if (notModified(request.headers, stored.version, annotations)) return send(response, 304, undefined);
+    const row = this.rowJson(table, stored, select, annotations);
     const context = `${this.baseUrl}$metadata#${table.entitySetName}${selectText === null ? '' : `(${selectText})`}/$entity`;
     send(response, 200, { '@odata.context': context, ...row });
   }
 
-  private async create(request: IncomingMessage, response: ServerResponse, table: TableMetadata): Promise<void> {
+  private async create(request: IncomingMessage, response: ServerResponse, table: TableMetadata, query: URLSearchParams): Promise<void> {
+    checkQueryOptions(query, ['$select'], 'a create');
+    refuseConditions(request.headers, 'a create (POST)');
+    const select = this.selection(table, parseSelect(query.get('$select')));
     const values = this.fromWebApi(table, await readBody(request));
     const id = values[table.primaryIdAttribute];
     delete values[table.primaryIdAttribute];
     try {
       const stored = this.store.create(table.logicalName, values, typeof id === 'string' ? id : undefined);
       this.committed(table, stored.id, 'upsert');
-      this.written(request, response, table, stored, 204);
+      this.written(request, response, table, stored, { created: true, select });
     } catch (error) {
       if (error instanceof WriteConflict) throw new HttpError(412, '0x80040237', error.message);
       throw error;
     }
   }
 
-  /** PATCH is an upsert in the Web API: it creates the row when the id does not exist. */
-  private async upsert(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string): Promise<void> {
+  /** PATCH is an upsert in the Web API: it creates the row when the id does not exist, unless `If-Match` says otherwise. */
+  private async upsert(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, query: URLSearchParams): Promise<void> {
+    checkQueryOptions(query, ['$select'], 'an update or upsert');
+    const select = this.selection(table, parseSelect(query.get('$select')));
     const values = this.fromWebApi(table, await readBody(request));
     delete values[table.primaryIdAttribute];
-    const stored = this.store.update(table.logicalName, id, values) ?? this.store.create(table.logicalName, values, id);
+    const current = this.store.get(table.logicalName, id);
+    checkWrite(request.headers, current?.version, () => rowNotFound(table, id));
+    const stored = (current && this.store.update(table.logicalName, id, values)) ?? this.store.create(table.logicalName, values, id);
     this.committed(table, stored.id, 'upsert');
-    this.written(request, response, table, stored, 204);
+    this.written(request, response, table, stored, { created: current === undefined, select });
   }
 
-  private written(request: IncomingMessage, response: ServerResponse, table: TableMetadata, stored: StoredRow, status: number): void {
+  private remove(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, query: URLSearchParams): void {
+    checkQueryOptions(query, [], 'a delete');
+    const current = this.store.get(table.logicalName, id);
+    if (!current) throw rowNotFound(table, id);
+    checkWrite(request.headers, current.version, () => rowNotFound(table, id));
+    this.store.delete(table.logicalName, id);
+    this.committed(table, id, 'delete');
+    send(response, 204, undefined);
+  }
+
+  /** 204, or with `Prefer: return=representation` the row: 201 when created, 200 when updated. */
+  private written(request: IncomingMessage, response: ServerResponse, table: TableMetadata, stored: StoredRow, how: { created: boolean; select: Set<string> | undefined }): void {
     const headers = { 'OData-EntityId': `${this.baseUrl}${table.entitySetName}(${stored.id})` };
     if (/return=representation/.test(String(request.headers.prefer ?? ''))) {
-      send(response, status === 204 ? 201 : status, this.rowJson(table, stored, undefined, false), headers);
+      send(response, how.created ? 201 : 200, this.rowJson(table, stored, how.select, false), headers);
     } else {
-      send(response, status, undefined, headers);
+      send(response, 204, undefined, headers);
     }
   }
 
