@@ -1,26 +1,28 @@
 /**
  * A Dataverse Web API emulator over node:http: the subset the export reads (EntityDefinitions with casts
  * and option sets, GlobalOptionSetDefinitions, N:N relationships, change-tracked entity-set paging and
- * deltas, rows by id) and the writes tests use to change data (POST/PATCH/DELETE on entity sets, N:N
- * associate and disassociate through `$ref`).
- * Behaviour follows ../shared/docs/dataverse-protocol.md; where Dataverse is undocumented the choice is
- * marked there as [inferred] and repeated in docs/notes/dataverse.md.
+ * deltas, rows by id) and the writes tests use to change data (POST/PATCH/DELETE on entity sets with
+ * Dataverse's conditional headers, N:N associate and disassociate through `$ref`). Anything else Dataverse
+ * does is refused with a 501 saying the emulator does not implement it (scope.ts), never ignored.
+ * This file authenticates, injects faults and routes; metadata-routes.ts, entity-set.ts, references.ts,
+ * conditional.ts and rows.ts answer. Behaviour follows ../shared/docs/dataverse-protocol.md; where
+ * Dataverse is undocumented the choice is marked there as [inferred] and repeated in docs/notes/dataverse.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_PAGE_SIZE } from '../../shared/dataverse/client';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
-import { isLookupColumn, webApiPropertyName } from '../../shared/dataverse/properties';
-import { sampleRelationships, toWebApiRow, type SampleRow, type SampleValue } from '../sample-org';
 import { checkWrite, notModified, refuseConditions } from './conditional';
+import { COUNT_LIMIT, EntitySetReader } from './entity-set';
 import { FaultInjector, type FaultSettings } from './faults';
-import { HttpError, notSupported, rowNotFound, unknownProperty } from './http-error';
-import type { Json, JsonObject } from './metadata-serializer';
-import { MetadataRoutes, keyOf, tableByKey } from './metadata-routes';
-import { encodeSkipToken, encodeToken, formatToken, parsePrefer, parseSelect, parseSkipToken, parseToken, type PagingCookie } from './odata';
-import { checkHeaders, checkQueryOptions, parseCount, parseTop } from './scope';
+import { HttpError, notSupported, rowNotFound } from './http-error';
+import { MetadataRoutes, keyOf } from './metadata-routes';
+import { parsePrefer, parseSelect } from './odata';
+import { ReferenceRoutes } from './references';
+import { rowJson, rowValues, selection } from './rows';
+import { checkHeaders, checkQueryOptions } from './scope';
 import { OrgStore, WriteConflict, storeSnapshotSchema, type StoredRow } from './store';
+import { readBody, send } from './wire';
 
 const DAY_MS = 86_400_000;
 
@@ -60,9 +62,6 @@ export interface EmulatorStats {
   maxConcurrent: number;
 }
 
-/** `@odata.count` and `/$count` stop at 5000 (learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows). */
-const COUNT_LIMIT = 5000;
-
 /** Dataverse's service protection limit on concurrent requests per user. */
 const CONCURRENCY_LIMIT = 52;
 
@@ -73,32 +72,6 @@ export interface Emulator {
   faults: FaultInjector;
   stats: EmulatorStats;
   close(): Promise<void>;
-}
-
-function send(response: ServerResponse, status: number, body: Json | undefined, headers: Record<string, string> = {}): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  response.writeHead(status, {
-    'OData-Version': '4.0',
-    ...(body === undefined ? {} : { 'Content-Type': 'application/json; odata.metadata=minimal' }),
-    ...headers,
-  });
-  response.end(text);
-}
-
-/** What every page of one entity-set read shares. */
-interface SetRead {
-  table: TableMetadata;
-  tracking: boolean;
-  select: Set<string> | undefined;
-  annotations: boolean;
-  pageSize: number;
-  cookie: PagingCookie | undefined;
-  pageNumber: number;
-  versionStamp: number;
-  /** The set's URL with the query options every link repeats, ending in `?` or `&`. */
-  setUrl: string;
-  contextBase: string;
-  headers: Record<string, string>;
 }
 
 /**
@@ -124,9 +97,13 @@ class EmulatorHandler {
     private readonly observers: Pick<EmulatorOptions, 'onWrite' | 'onDeltaRead'>,
   ) {
     this.metadata = new MetadataRoutes(baseUrl, store);
+    this.references = new ReferenceRoutes(baseUrl, store, persist);
+    this.entitySets = new EntitySetReader(baseUrl, store, faults, retentionMs, observers.onDeltaRead);
   }
 
   private readonly metadata: MetadataRoutes;
+  private readonly references: ReferenceRoutes;
+  private readonly entitySets: EntitySetReader;
 
   /** Right after a write, before anything else can write: the store's current version is this write's. */
   private committed(table: TableMetadata, id: string, kind: SourceWrite['kind']): void {
@@ -202,7 +179,7 @@ class EmulatorHandler {
     if (key !== undefined && !/^[0-9a-fA-F-]{36}$/.test(key)) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${first}'.`);
     const id = key?.toLowerCase();
     if (segments.length > 1) return this.navigation(request, response, table, id, segments.slice(1), query);
-    if (method === 'GET' && id === undefined) return this.entitySet(request, response, table, query);
+    if (method === 'GET' && id === undefined) return this.entitySets.read(request, response, table, query);
     if (method === 'GET' && id !== undefined) return this.singleRow(request, response, table, id, query);
     if (method === 'POST' && id === undefined) return this.create(request, response, table, query);
     if (method === 'PATCH' && id !== undefined) return this.upsert(request, response, table, id, query);
@@ -220,178 +197,23 @@ class EmulatorHandler {
       response.end(String(Math.min(this.store.count(table.logicalName), COUNT_LIMIT)));
       return;
     }
-    if (id !== undefined && rest.length === 2 && rest[1] === '$ref') return this.reference(request, response, table, id, rest[0] ?? '', query);
+    if (id !== undefined && rest.length === 2 && rest[1] === '$ref') return this.references.handle(request, response, table, id, rest[0] ?? '', query);
     const path = [`${table.entitySetName}${id === undefined ? '' : `(${id})`}`, ...rest].join('/');
     throw notSupported(`'${path}': navigation properties, single property values and bound functions or actions`);
   }
 
-  // ---- N:N associations (`<set>(<id>)/<relationship>/$ref`) ----
-
-  /**
-   * Associate (POST `…/<relationship>/$ref` with `{"@odata.id": "<set>(<id>)"}`) and disassociate (DELETE
-   * `…/<relationship>(<id>)/$ref` or `…/<relationship>/$ref?$id=<uri>`) through an N:N relationship's
-   * collection-valued navigation property, named after the relationship as Dataverse names it. Each
-   * association is a row of the intersect table, so it shows in that table's change tracking.
-   */
-  private async reference(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, navigation: string, query: URLSearchParams): Promise<void> {
-    const navigationMatch = /^(\w+)(?:\(([0-9a-fA-F-]{36})\))?$/.exec(navigation);
-    const relationship = sampleRelationships.find(
-      (candidate) => candidate.schemaName === navigationMatch?.[1] && (candidate.entity1LogicalName === table.logicalName || candidate.entity2LogicalName === table.logicalName),
-    );
-    if (!navigationMatch || !relationship) throw unknownProperty(navigation, table.logicalName);
-    refuseConditions(request.headers, '$ref');
-    checkQueryOptions(query, request.method === 'DELETE' ? ['$id'] : [], '$ref');
-    if (!this.store.get(table.logicalName, id)) throw rowNotFound(table, id);
-    const otherLogicalName = relationship.entity1LogicalName === table.logicalName ? relationship.entity2LogicalName : relationship.entity1LogicalName;
-    const otherTable = tableByKey(this.store, otherLogicalName);
-    const pair = (otherId: string) =>
-      relationship.entity1LogicalName === table.logicalName ? { entity1Id: id, entity2Id: otherId } : { entity1Id: otherId, entity2Id: id };
-    const method = request.method ?? 'GET';
-    if (method === 'POST' && navigationMatch[2] === undefined) {
-      const otherId = this.referencedId(otherTable, await readBody(request));
-      if (!this.store.get(otherLogicalName, otherId)) throw rowNotFound(otherTable, otherId);
-      if (!this.store.associate(relationship, pair(otherId))) throw new HttpError(400, '0x80040237', 'Cannot insert duplicate key.');
-      this.persist();
-      return send(response, 204, undefined);
-    }
-    if (method === 'DELETE') {
-      const otherId = navigationMatch[2]?.toLowerCase() ?? this.referencedId(otherTable, { '@odata.id': query.get('$id') });
-      // Dataverse answers a disassociate of rows that are not associated with success [inferred].
-      if (this.store.disassociate(relationship, pair(otherId))) this.persist();
-      return send(response, 204, undefined);
-    }
-    throw new HttpError(405, '0x80060888', `${method} is not supported on '${navigation}/$ref'.`);
-  }
-
-  /** The id in `{"@odata.id": "[<base>]<set>(<id>)"}`, which must point at a row of `table`. */
-  private referencedId(table: TableMetadata, body: unknown): string {
-    const reference = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['@odata.id'] : undefined;
-    const path = typeof reference === 'string' ? (reference.startsWith(this.baseUrl) ? reference.slice(this.baseUrl.length) : reference) : '';
-    const match = /^\/?(\w+)\(([0-9a-fA-F-]{36})\)$/.exec(path);
-    if (!match || match[1] !== table.entitySetName) {
-      throw new HttpError(400, '0x80040203', `'@odata.id' must be the URI of a ${table.logicalName} row (${table.entitySetName}(<id>)), not '${String(reference)}'.`);
-    }
-    return (match[2] ?? '').toLowerCase();
-  }
-
   // ---- rows ----
 
-  /** `$select` (Web API property names) → logical column names; money columns bring their currency along. */
-  private selection(table: TableMetadata, select: string[] | undefined): Set<string> | undefined {
-    if (select === undefined) return undefined;
-    const byProperty = new Map(table.columns.map((column) => [webApiPropertyName(column), column]));
-    const names = new Set<string>();
-    for (const property of select) {
-      const column = byProperty.get(property);
-      if (!column || column.attributeOf !== null) throw unknownProperty(property, table.logicalName);
-      names.add(column.logicalName);
-      if (column.attributeType === 'Money' && byProperty.has('_transactioncurrencyid_value')) names.add('transactioncurrencyid');
-    }
-    return names;
-  }
-
-  private rowJson(table: TableMetadata, stored: StoredRow, select: Set<string> | undefined, annotations: boolean): JsonObject {
-    return toWebApiRow(table, stored.row, { versionNumber: stored.version, select, annotations }) as JsonObject;
-  }
-
-  private entitySet(request: IncomingMessage, response: ServerResponse, table: TableMetadata, query: URLSearchParams): void {
-    const prefer = parsePrefer(request.headers.prefer);
-    const deltaToken = query.get('$deltatoken');
-    const tracking = table.changeTrackingEnabled && (prefer.trackChanges || deltaToken !== null);
-    refuseConditions(request.headers, 'entity sets');
-    if (tracking || deltaToken !== null) {
-      for (const option of ['$filter', '$orderby', '$expand', '$top']) {
-        if (query.has(option)) throw new HttpError(400, '0x80060888', `The "${option}" query parameter isn't supported when Change Tracking is enabled.`);
-      }
-      checkQueryOptions(query, ['$select', '$skiptoken', '$deltatoken'], 'a change-tracked entity set');
-    } else {
-      checkQueryOptions(query, ['$select', '$skiptoken', '$top', '$count'], 'entity sets');
-    }
-    const selectText = query.get('$select');
-    const annotations = prefer.annotations !== undefined;
-    const pageSize = Math.min(prefer.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
-    const skipToken = query.get('$skiptoken');
-    const cookie = skipToken === null ? undefined : parseSkipToken(skipToken);
-    if (skipToken !== null && !cookie) throw new HttpError(400, '0x80040203', 'The $skiptoken value is not a valid paging cookie.');
-    const count = parseCount(query.get('$count'));
-    const applied = [...(tracking ? ['odata.track-changes'] : []), ...(prefer.maxPageSize ? [`odata.maxpagesize=${pageSize}`] : []), ...(annotations ? [`odata.include-annotations=${prefer.annotations}`] : [])];
-    // Links keep the query options that shape every page.
-    const linkOptions = `${selectText === null ? '' : `$select=${selectText}&`}${count ? '$count=true&' : ''}`;
-    const read: SetRead = {
-      table, tracking, annotations, pageSize, cookie,
-      select: this.selection(table, parseSelect(selectText)),
-      headers: applied.length > 0 ? { 'Preference-Applied': applied.join(',') } : {},
-      setUrl: `${this.baseUrl}${table.entitySetName}?${linkOptions}`,
-      contextBase: `${this.baseUrl}$metadata#${table.entitySetName}${selectText === null ? '' : `(${selectText})`}`,
-      versionStamp: cookie?.versionStamp ?? this.store.currentVersion,
-      pageNumber: (cookie?.pageNumber ?? 1) + 1,
-    };
-    if (deltaToken !== null) return this.deltaPage(response, read, deltaToken);
-    const top = parseTop(query.get('$top'), MAX_PAGE_SIZE);
-    if (top !== undefined && prefer.maxPageSize !== undefined && prefer.maxPageSize < top) throw notSupported('$top above odata.maxpagesize (paging a $top query)');
-    this.page(response, read, top, count);
-  }
-
-  private deltaLink(read: SetRead): string {
-    return `${read.setUrl}$deltatoken=${encodeToken(formatToken(read.versionStamp, this.store.now()))}`;
-  }
-
-  private deltaPage(response: ServerResponse, read: SetRead, deltaToken: string): void {
-    const { table, cookie, versionStamp } = read;
-    const token = parseToken(deltaToken);
-    if (!token) throw new HttpError(400, '0x80040203', `Invalid $deltatoken '${deltaToken}'.`);
-    if (this.faults.settings.expiredTokens || this.store.now() - token.issuedAt > this.retentionMs) {
-      throw new HttpError(400, '0x80044352', 'Version stamp associated with the client has expired. Please perform a full sync.');
-    }
-    if (!cookie) this.observers.onDeltaRead?.({ table: table.logicalName, upToVersion: versionStamp });
-    const { items, more } = this.store.changes(table.logicalName, token.version, versionStamp, cookie?.position ?? 0, read.pageSize);
-    const value: Json[] = items.map((item) =>
-      item.kind === 'upsert'
-        ? this.rowJson(table, item.stored, read.select, read.annotations)
-        : { '@odata.context': `${this.baseUrl}$metadata#${table.entitySetName}/$deletedEntity`, id: item.id, reason: 'deleted' },
-    );
-    const body: JsonObject = { '@odata.context': `${read.contextBase}/$delta`, value };
-    const last = items.at(-1);
-    if (more && last) {
-      const lastId = last.kind === 'upsert' ? last.stored.id : last.id;
-      const firstItem = items[0] ?? last;
-      const firstId = firstItem.kind === 'upsert' ? firstItem.stored.id : firstItem.id;
-      const position = last.kind === 'upsert' ? last.stored.version : last.version;
-      const skip = encodeSkipToken({ pageNumber: read.pageNumber, versionStamp, position, tracking: true }, table.primaryIdAttribute, firstId, lastId);
-      body['@odata.nextLink'] = `${read.setUrl}$deltatoken=${encodeToken(deltaToken)}&$skiptoken=${skip}`;
-    } else {
-      body['@odata.deltaLink'] = this.deltaLink(read);
-    }
-    send(response, 200, body, read.headers);
-  }
-
-  /** A page of the initial load; `$top` gives one page without a nextLink, `$count=true` adds `@odata.count`. */
-  private page(response: ServerResponse, read: SetRead, top: number | undefined, count: boolean): void {
-    const { table } = read;
-    const { rows, more } = this.store.page(table.logicalName, read.cookie?.position ?? -1, top ?? read.pageSize);
-    const body: JsonObject = { '@odata.context': read.contextBase };
-    if (count) body['@odata.count'] = Math.min(this.store.count(table.logicalName), COUNT_LIMIT);
-    body.value = rows.map((stored) => this.rowJson(table, stored, read.select, read.annotations));
-    const first = rows[0];
-    const last = rows.at(-1);
-    if (more && top === undefined && first && last) {
-      const skip = encodeSkipToken({ pageNumber: read.pageNumber, versionStamp: read.versionStamp, position: last.slot, tracking: read.tracking }, table.primaryIdAttribute, first.id, last.id);
-      body['@odata.nextLink'] = `${read.setUrl}$skiptoken=${skip}`;
-    } else if (read.tracking) {
-      body['@odata.deltaLink'] = this.deltaLink(read);
-    }
-    send(response, 200, body, read.headers);
-  }
 
   private singleRow(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, query: URLSearchParams): void {
     checkQueryOptions(query, ['$select'], 'rows');
     const stored = this.store.get(table.logicalName, id);
     if (!stored) throw rowNotFound(table, id);
     const selectText = query.get('$select');
-    const select = this.selection(table, parseSelect(selectText));
+    const select = selection(table, parseSelect(selectText));
     const annotations = parsePrefer(request.headers.prefer).annotations !== undefined;
     if (notModified(request.headers, stored.version, annotations)) return send(response, 304, undefined);
-    const row = this.rowJson(table, stored, select, annotations);
+    const row = rowJson(table, stored, select, annotations);
     const context = `${this.baseUrl}$metadata#${table.entitySetName}${selectText === null ? '' : `(${selectText})`}/$entity`;
     send(response, 200, { '@odata.context': context, ...row });
   }
@@ -399,8 +221,8 @@ class EmulatorHandler {
   private async create(request: IncomingMessage, response: ServerResponse, table: TableMetadata, query: URLSearchParams): Promise<void> {
     checkQueryOptions(query, ['$select'], 'a create');
     refuseConditions(request.headers, 'a create (POST)');
-    const select = this.selection(table, parseSelect(query.get('$select')));
-    const values = this.fromWebApi(table, await readBody(request));
+    const select = selection(table, parseSelect(query.get('$select')));
+    const values = rowValues(this.store, table, await readBody(request));
     const id = values[table.primaryIdAttribute];
     delete values[table.primaryIdAttribute];
     try {
@@ -416,8 +238,8 @@ class EmulatorHandler {
   /** PATCH is an upsert in the Web API: it creates the row when the id does not exist, unless `If-Match` says otherwise. */
   private async upsert(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, query: URLSearchParams): Promise<void> {
     checkQueryOptions(query, ['$select'], 'an update or upsert');
-    const select = this.selection(table, parseSelect(query.get('$select')));
-    const values = this.fromWebApi(table, await readBody(request));
+    const select = selection(table, parseSelect(query.get('$select')));
+    const values = rowValues(this.store, table, await readBody(request));
     delete values[table.primaryIdAttribute];
     const current = this.store.get(table.logicalName, id);
     checkWrite(request.headers, current?.version, () => rowNotFound(table, id));
@@ -440,48 +262,10 @@ class EmulatorHandler {
   private written(request: IncomingMessage, response: ServerResponse, table: TableMetadata, stored: StoredRow, how: { created: boolean; select: Set<string> | undefined }): void {
     const headers = { 'OData-EntityId': `${this.baseUrl}${table.entitySetName}(${stored.id})` };
     if (/return=representation/.test(String(request.headers.prefer ?? ''))) {
-      send(response, how.created ? 201 : 200, this.rowJson(table, stored, how.select, false), headers);
+      send(response, how.created ? 201 : 200, rowJson(table, stored, how.select, false), headers);
     } else {
       send(response, 204, undefined, headers);
     }
-  }
-
-  /** A Web API request body → logical values: plain properties and `<lookup>[_<target>]@odata.bind`. */
-  private fromWebApi(table: TableMetadata, body: unknown): SampleRow {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, '0x80040203', 'The request body must be a JSON object.');
-    const values: SampleRow = {};
-    for (const [property, value] of Object.entries(body)) {
-      if (property.endsWith('@odata.bind')) {
-        const navigation = property.slice(0, -'@odata.bind'.length);
-        const column = table.columns.find(
-          (candidate) => isLookupColumn(candidate) && (candidate.logicalName === navigation || navigation.startsWith(`${candidate.logicalName}_`)),
-        );
-        const target = typeof value === 'string' ? /^\/?(\w+)\(([0-9a-fA-F-]{36})\)$/.exec(value) : null;
-        if (!column || !target) throw unknownProperty(navigation, table.logicalName);
-        const targetTable = this.store.tableBySet(target[1] ?? '');
-        const logicalName = targetTable?.logicalName ?? column.targets?.find((name) => (target[1] ?? '').startsWith(name));
-        if (!logicalName) throw new HttpError(400, '0x80040203', `'${value}' is not a valid target of ${column.logicalName}.`);
-        values[column.logicalName] = { id: (target[2] ?? '').toLowerCase(), logicalName };
-        continue;
-      }
-      if (property.includes('@')) continue;
-      const column = table.columns.find((candidate) => candidate.logicalName === property);
-      if (!column || isLookupColumn(column) || column.attributeOf !== null) throw unknownProperty(property, table.logicalName);
-      if (value !== null && typeof value === 'object') throw new HttpError(400, '0x80040203', `Property '${property}' must be a primitive value.`);
-      values[property] = value as SampleValue;
-    }
-    return values;
-  }
-}
-
-async function readBody(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return text === '' ? {} : JSON.parse(text);
-  } catch {
-    throw new HttpError(400, '0x80040203', 'The request body is not valid JSON.');
   }
 }
 
