@@ -152,24 +152,24 @@ describe('queries through dynamics-web-api', () => {
     });
   });
 
-  it('refuses what it does not implement instead of returning every row', async () => {
-    const fetchXml = '<fetch><entity name="account"><attribute name="name" /></entity></fetch>';
-    const refused = [
-      api.retrieveMultiple({ collection: 'accounts', filter: "name eq 'x'" }),
-      api.retrieveMultiple({ collection: 'accounts', orderBy: ['name desc'] }),
-      api.retrieveMultiple({ collection: 'accounts', expand: [{ property: 'primarycontactid' }] }),
-      api.retrieveMultiple({ collection: 'accounts', apply: 'aggregate($count as total)' }),
-      api.fetch({ collection: 'accounts', fetchXml }),
-      api.retrieve({ collection: 'accounts', savedQuery: newId(20) }),
-      api.retrieve({ collection: 'accounts', userQuery: newId(21) }),
-      api.retrieve({ collection: 'accounts', key: account(4), expand: [{ property: 'primarycontactid' }] }),
-      api.retrieveMultiple({ collection: 'accounts', queryParams: ['$search=contoso'] }),
-      api.callFunction('WhoAmI'),
-      api.updateSingleProperty({ collection: 'accounts', key: account(4), fieldValuePair: { name: 'x' } }),
-      api.create({ collection: 'accounts', data: { name: 'dup check' }, duplicateDetection: true }),
-      api.retrieve({ collection: 'accounts', key: account(4), impersonate: newId(22) }),
-    ];
-    for (const call of refused) expect(await refusal(call)).toMatchObject(NOT_IMPLEMENTED);
+  const fetchXml = '<fetch><entity name="account"><attribute name="name" /></entity></fetch>';
+  const notImplemented: Array<[string, () => Promise<unknown>]> = [
+    ['$filter', () => api.retrieveMultiple({ collection: 'accounts', filter: "name eq 'x'" })],
+    ['$orderby', () => api.retrieveMultiple({ collection: 'accounts', orderBy: ['name desc'] })],
+    ['$expand on a set', () => api.retrieveMultiple({ collection: 'accounts', expand: [{ property: 'primarycontactid' }] })],
+    ['$apply', () => api.retrieveMultiple({ collection: 'accounts', apply: 'aggregate($count as total)' })],
+    ['fetchXml', () => api.fetch({ collection: 'accounts', fetchXml })],
+    ['savedQuery', () => api.retrieve({ collection: 'accounts', savedQuery: newId(20) })],
+    ['userQuery', () => api.retrieve({ collection: 'accounts', userQuery: newId(21) })],
+    ['$expand on a row', () => api.retrieve({ collection: 'accounts', key: account(4), expand: [{ property: 'primarycontactid' }] })],
+    ['$search', () => api.retrieveMultiple({ collection: 'accounts', queryParams: ['$search=contoso'] })],
+    ['an unbound function', () => api.callFunction('WhoAmI')],
+    ['a single-property update', () => api.updateSingleProperty({ collection: 'accounts', key: account(4), fieldValuePair: { name: 'x' } })],
+    ['duplicate detection', () => api.create({ collection: 'accounts', data: { name: 'dup check' }, duplicateDetection: true })],
+    ['impersonation', () => api.retrieve({ collection: 'accounts', key: account(4), impersonate: newId(22) })],
+  ];
+  it.each(notImplemented)('refuses %s with a 501 instead of ignoring it', async (_name, call) => {
+    expect(await refusal(call())).toMatchObject(NOT_IMPLEMENTED);
   });
 
   it('refuses $batch rather than pretending it does not exist', async () => {
