@@ -239,5 +239,8 @@ output keyVaultName string = keyVault.outputs.name
 output identityClientId string = identity.outputs.clientId
 output identityName string = names.identity
 output lakeStorageAccountUrl string = lake.outputs.blobEndpoint
-output sqlServerFqdn string = deploySql ? sql.outputs.serverFqdn : ''
-output sqlDatabaseName string = deploySql ? sql.outputs.databaseName : ''
+// ARM evaluates only the branch of if() the condition selects, so `sql!` is never read when deploySql is false
+// (learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-logical#if); Bicep cannot
+// narrow the conditional module's type from the condition itself, hence the `!`.
+output sqlServerFqdn string = deploySql ? sql!.outputs.serverFqdn : ''
+output sqlDatabaseName string = deploySql ? sql!.outputs.databaseName : ''
