@@ -87,6 +87,7 @@ export function checkArm(main: ArmTemplate): Violation[] {
     if (!strings.some((text) => text.includes(id))) report('required-roles', 'main', `no role assignment for ${role} (${id})`);
   }
   checkLake(resources, report);
+  checkAppWaitsForRoles(main, report);
   for (const name of requiredMainOutputs) {
     if (!main.outputs || !(name in main.outputs)) report('outputs', 'main', `the template must output ${name}`);
   }
@@ -101,4 +102,23 @@ function checkLake(resources: ArmResource[], report: (rule: string, where: strin
     resource.type === 'Microsoft.Storage/storageAccounts/managementPolicies' &&
     JSON.stringify(resource.properties ?? {}).includes('"daysAfterModificationGreaterThan"'));
   if (!policy) report('lake', 'main', 'no lifecycle policy deleting failed-record logs');
+}
+
+/**
+ * The host must start with its permissions in place: the module deploying the function app depends on every
+ * module that assigns it a role (a setting that uses a module's output makes that dependency implicitly).
+ */
+function checkAppWaitsForRoles(main: ArmTemplate, report: (rule: string, where: string, message: string) => void): void {
+  const modules = (Array.isArray(main.resources) ? main.resources : Object.values(main.resources))
+    .filter((resource) => resource.type === DEPLOYMENTS);
+  const contains = (module: ArmResourceJson, type: string): boolean =>
+    armResources(module.properties?.template as ArmTemplate).some(({ resource }) => resource.type === type);
+  const app = modules.find((module) => contains(module, 'Microsoft.Web/sites'));
+  if (!app) return report('app-waits-for-roles', 'main', 'no module deploys the function app');
+  const waitsFor = ((app.dependsOn ?? []) as string[]).join(' ');
+  for (const module of modules.filter((candidate) => candidate !== app && contains(candidate, 'Microsoft.Authorization/roleAssignments'))) {
+    if (!waitsFor.includes(`'${module.name}'`)) {
+      report('app-waits-for-roles', 'main', `module ${app.name} must depend on module ${module.name}, which grants the app a role`);
+    }
+  }
 }

@@ -30,10 +30,10 @@ export interface Compiled {
   dispose(): Promise<void>;
 }
 
-/** `bicep build` of every `.bicep` under `root` (one CLI start), output in a scratch folder. */
-export async function buildAll(cli: BicepCli, root = infraRoot): Promise<Compiled> {
+/** `bicep build` of every `.bicep` under `root` matching `pattern` (one CLI start), output in a scratch folder. */
+export async function buildAll(cli: BicepCli, root = infraRoot, pattern = '**/*.bicep'): Promise<Compiled> {
   const outDir = await mkdtemp(join(tmpdir(), 'dvx-bicep-'));
-  const build = await runBicep(cli, ['build', '--pattern', '**/*.bicep', '--outdir', outDir], root);
+  const build = await runBicep(cli, ['build', '--pattern', pattern, '--outdir', outDir], root);
   return {
     build,
     read: (path) => {
