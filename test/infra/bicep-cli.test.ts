@@ -46,9 +46,10 @@ describe('bicep build / bicep lint', () => {
     expect(missing).toEqual([]);
   });
 
+  // The CLI is a .NET program that starts in seconds on a quiet machine and in tens of seconds on a loaded one.
   it('lints every .bicep file with zero errors and zero warnings', async (context) => {
     expect(problems(await lintAll(needsCli(context)))).toEqual([]);
-  });
+  }, 600_000);
 
   it('reports the errors and warnings of a broken copy (the check can fail)', async (context) => {
     const bicep = needsCli(context);
@@ -59,17 +60,18 @@ describe('bicep build / bicep lint', () => {
       await writeFile(identity, (await readFile(identity, 'utf8')).replace('output id string = identity.id', 'output id int = identity.id'));
       const mainFile = join(copy, 'main.bicep');
       await writeFile(mainFile, `${await readFile(mainFile, 'utf8')}\nparam notUsed string = ''\n`);
+      // One CLI start: `build` reports the linter's warnings as well as the compiler's errors.
       const broken = await buildAll(bicep, copy);
       await broken.dispose();
-      const lint = await lintAll(bicep, copy);
-      const codes = (run: BicepRun) => run.diagnostics.map((diagnostic) => `${diagnostic.level} ${diagnostic.code}`);
-      expect(codes(broken.build)).toContain('Error BCP033');
+      const codes = broken.build.diagnostics.map((diagnostic) => `${diagnostic.level} ${diagnostic.code}`);
+      expect(codes).toContain('Error BCP033');
+      expect(codes).toContain('Warning no-unused-params');
       expect(broken.build.exitCode).not.toBe(0);
-      expect(codes(lint)).toContain('Warning no-unused-params');
+      expect(problems(broken.build).length).toBeGreaterThan(0);
     } finally {
       await rm(copy, { recursive: true, force: true });
     }
-  });
+  }, 600_000);
 
   it('every suppression says why on its own line', () => {
     const bare = bicepFiles.flatMap((path) =>
