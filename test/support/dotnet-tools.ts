@@ -9,15 +9,15 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { toolsCacheDir, toolsRequired } from './nuget-package';
 
 const run = promisify(execFile);
 const repoRoot = join(__dirname, '..', '..');
-const cacheRoot = join(repoRoot, 'node_modules', '.cache', 'dvx-dotnet-tools');
+const cacheRoot = join(toolsCacheDir(), 'built');
 /** A build normally takes 10-40 s; a lock older than this belongs to a run that died mid-build. */
 const STALE_LOCK_MS = 10 * 60_000;
 const dotnetEnv = { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1', DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1' };
 
-export const REQUIRE_TOOLS = process.env.DVX_REQUIRE_TOOLS === '1';
 
 /** The SDK's major version (10 for 10.0.401), or undefined when no `dotnet` SDK runs here. */
 function sdkMajor(): number | undefined {
@@ -41,7 +41,7 @@ export const DOTNET_MISSING =
  * required and missing, the tests run and fail in `buildDotnetTool` with the same message.
  */
 export function skipWithoutDotnet(): boolean {
-  if (major !== undefined || REQUIRE_TOOLS) return false;
+  if (major !== undefined || toolsRequired()) return false;
   console.warn(DOTNET_MISSING);
   return true;
 }
