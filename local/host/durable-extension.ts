@@ -64,6 +64,8 @@ export interface EpisodeResult {
   /** Every scheduled activity and timer without its completion in the history. */
   open: OpenWork[];
   continueAsNew?: { input: unknown };
+  /** Every action the orchestrator returned has finished: the shim goes on to fail or complete the orchestration only then. */
+  settled: boolean;
 }
 
 interface Node {
@@ -112,14 +114,14 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
       case Action.WhenAll:
       case Action.WhenAny: {
         const children = action.compoundActions ?? [];
-        let settled = 0;
+        let finished = 0;
         let anyFailed = false;
         const node: Node = { done: false };
         node.settle = (failed) => {
-          settled++;
+          finished++;
           anyFailed ||= failed;
           // Task.WhenAll waits for every child, Task.WhenAny for the first.
-          if (!node.done && (action.actionType === Action.WhenAny || settled === children.length)) {
+          if (!node.done && (action.actionType === Action.WhenAny || finished === children.length)) {
             node.done = true;
             parent.settle?.(anyFailed && action.actionType === Action.WhenAll);
           }
@@ -175,10 +177,14 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
   }
 
   const root: Node = { done: false };
+  let settled = true;
   for (const action of state.actions[0] ?? []) {
     const node = instantiate(action, root);
     while (!node.done && cursor < events.length) apply(events[cursor++] as HistoryEvent);
-    if (!node.done) break;
+    if (!node.done) {
+      settled = false;
+      break;
+    }
   }
   while (cursor < events.length) apply(events[cursor++] as HistoryEvent);
 
@@ -189,6 +195,7 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
       .filter((slot) => !slot.recorded)
       .map((slot) => (slot.work.kind === 'activity' ? scheduledEvent(scheduledAt, slot.work) : timerEvent(scheduledAt, slot.work))),
     open: pending.map((slot) => slot.work),
+    settled,
     ...(continueAsNew ? { continueAsNew } : {}),
   };
 }
