@@ -55,6 +55,16 @@ export async function invokeOrchestrator(callback: WorkerOrchestration, name: st
   }
 }
 
+/** The extension's SetCustomStatus takes at most 16 KB of UTF-16 JSON (MessagePayloadDataConverter, whole KB rounded down); more fails the orchestration. */
+const MAX_CUSTOM_STATUS_KB = 16;
+
+export function customStatusError(state: OrchestratorState): string | undefined {
+  if (state.customStatus === undefined) return undefined;
+  const kb = Math.floor((JSON.stringify(state.customStatus).length * 2) / 1024);
+  if (kb <= MAX_CUSTOM_STATUS_KB) return undefined;
+  return `The UTF-16 size of the JSON-serialized payload must not exceed ${MAX_CUSTOM_STATUS_KB} KB. The current payload size is ${kb} KB.`;
+}
+
 /** Work the extension has scheduled and not seen finish: an activity to run, or a timer to fire. */
 export type OpenWork = { kind: 'activity'; id: number; name: string; input: unknown } | { kind: 'timer'; id: number; fireAt: Date };
 

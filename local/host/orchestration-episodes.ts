@@ -9,7 +9,7 @@
 import { ExportError } from '../../shared/errors';
 import type { HostLog } from './console-log';
 import { history, played, type HistoryEvent } from './durable-history';
-import { invokeOrchestrator, replayActions, type OpenWork, type WorkerOrchestration } from './durable-extension';
+import { customStatusError, invokeOrchestrator, replayActions, type OpenWork, type WorkerOrchestration } from './durable-extension';
 
 export type InvokeActivity = (name: string, input: unknown) => Promise<unknown>;
 
@@ -74,9 +74,13 @@ export async function runInstance(run: InstanceRun): Promise<void> {
     const state = await invokeOrchestrator(run.callback, run.name, run.instanceId, events, run.log.handlerFor(run.name));
     let replayed;
     try {
+      const tooLarge = customStatusError(state);
+      if (tooLarge) throw new ExportError('data', tooLarge, { where: `${run.name} custom status`, fix: 'Keep the custom status small; put details elsewhere.' });
       replayed = replayActions(events, state, now);
     } catch (error) {
-      await run.save({ runtimeStatus: 'Failed', output: failure(run.name, error instanceof Error ? error.message : String(error)), history: events });
+      const message = error instanceof Error ? error.message : String(error);
+      run.log.error(`orchestration ${run.name} (${run.instanceId}) failed: ${message}`);
+      await run.save({ runtimeStatus: 'Failed', output: failure(run.name, message), history: events });
       return;
     }
     const customStatus = state.customStatus ?? null;

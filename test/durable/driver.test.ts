@@ -95,6 +95,25 @@ describe('the local orchestration driver on durable-functions\' replay engine', 
     expect(await driver.client.getStatus('wire-1')).toMatchObject({ runtimeStatus: 'Completed', output: { at: 'string', gone: false, seen: 'string' } });
   });
 
+  it('fails an orchestration whose custom status is over 16 KB of UTF-16 JSON, as the extension does', async () => {
+    const orchestration: OrchestrationFunction = {
+      kind: 'orchestration',
+      name: 'chatty',
+      handler: function* (context) {
+        context.df.setCustomStatus({ detail: 'x'.repeat(9_000) });
+        return (yield context.df.callActivity('one', null)) as number;
+      },
+    };
+    const activity: ActivityFunction<undefined> = { kind: 'activity', name: 'one', handler: () => async () => 1 };
+    const driver = await createOrchestrationDriver({ orchestrations: [orchestration], activities: [activity], deps: () => undefined, instances: table(), log });
+    drivers.push(driver);
+    await driver.client.startNew('chatty', { instanceId: 'chatty-1', input: null });
+    await driver.whenIdle('chatty-1');
+    const status = await driver.client.getStatus('chatty-1');
+    expect(status?.runtimeStatus).toBe('Failed');
+    expect(status?.output).toContain('must not exceed 16 KB. The current payload size is 17 KB.');
+  });
+
   it('lets the host that takes an instance over replay its history: activities that completed before are not run again', async () => {
     const instances = table();
     const calls: string[] = [];
