@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { COPY_PAGE_ACTIVITY } from '../../functions/copy-page';
 import { initialSync } from '../../functions/initial-sync';
 import { history, played, type HistoryEvent } from '../../local/host/durable-history';
-import { invokeOrchestrator, replayActions, type OpenWork, type OrchestratorState } from '../../local/host/durable-extension';
+import { customStatusError, invokeOrchestrator, replayActions, type OpenWork, type OrchestratorState } from '../../local/host/durable-extension';
 import { workerOrchestrations } from '../../local/host/durable-worker';
 import { nextCycle, progressAfter, summarize, type InitialSyncInput, type PageCopied } from '../../shared/sync/initial-sync-plan';
 
@@ -87,7 +87,7 @@ describe('the initial-sync orchestrator in durable-functions\' replay engine', (
 
     const together = await then(started.events, 10, completes(2, results[2] as PageCopied), completes(0, results[0] as PageCopied), completes(1, results[1] as PageCopied));
     expect(together.continueAsNew).toEqual({ input: expected });
-    expect(together.state.customStatus).toEqual({ phase: 'copying', tablesDone: 1, tables: 3, rowsCopied: 5049, progress: expected?.progress });
+    expect(together.state.customStatus).toEqual({ phase: 'copying', tablesDone: 1, tables: 3, rowsCopied: 5049 });
   });
 
   it('retries a failed copy after its timer (2 s, then 4 s) and carries on with the attempt that succeeds', async () => {
@@ -149,7 +149,32 @@ describe('the initial-sync orchestrator in durable-functions\' replay engine', (
       expect(inputs.length).toBeLessThan(10);
     }
     expect(inputs.map((each) => each.pending)).toEqual([['account', 'contact', 'role'], ['role', 'account'], ['role', 'account']]);
-    expect(output).toEqual({ phase: 'done', tablesDone: 3, tables: 3, rowsCopied: 60, progress: expect.any(Object) });
+    expect(output).toEqual({ phase: 'done', tablesDone: 3, tables: 3, rowsCopied: 60 });
+  });
+
+  it('keeps its custom status within the 16 KB the extension accepts, however many tables the profile has', async () => {
+    const tables = Array.from({ length: 200 }, (_, index) => `new_customtable${index}`);
+    const progress = Object.fromEntries(tables.slice(1).map((table) => [table, { rowsCopied: 125_000, pages: 25, done: true }]));
+    const last = await start(input([tables[0] as string], 4, progress));
+    const done = await then(last.events, 1, completes(0, copied(tables[0] as string, true, 125_000, 25)));
+    expect(done.state).toMatchObject({ isDone: true, customStatus: { phase: 'done', tablesDone: 200, tables: 200, rowsCopied: 25_000_000 } });
+    expect(customStatusError(done.state)).toBeUndefined();
+  });
+
+  it('fails only once every copy of its Task.all has finished, when one copy exhausts its retries (the extension awaits Task.WhenAll)', async () => {
+    let current = await start(input(['account', 'contact'], 2));
+    let seconds = 0;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const failing = activities(current.open).find((work) => (work.input as { table: string }).table === 'account');
+      current = await then(current.events, (seconds += 1), fails(failing?.id ?? -1, 'destination unreachable'));
+      const timer = timerAt(current.open);
+      current = await then(current.events, (seconds += 60), fires(timer.id, timer.fireAt));
+    }
+    expect(current.state.error).toContain('destination unreachable');
+    const stillCopying = replayActions(current.events, current.state, at(seconds));
+    expect([stillCopying.settled, stillCopying.open]).toEqual([false, [{ kind: 'activity', id: 1, name: COPY_PAGE_ACTIVITY, input: { profile: 'sales', table: 'contact' } }]]);
+    const after = await then(current.events, seconds + 1, completes(1, copied('contact', true)));
+    expect(replayActions(after.events, after.state, at(seconds + 1)).settled).toBe(true);
   });
 
   it('is deterministic: the same history gives the same actions and status on every replay', async () => {
