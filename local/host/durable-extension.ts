@@ -6,7 +6,8 @@
  * checks each TaskScheduled/TimerCreated of the history against what this replay scheduled
  * (TaskOrchestrationContext.HandleTaskScheduledEvent: a mismatch is a non-deterministic workflow), and runs
  * `callActivityWithRetry` through RetryInterceptor (after a failure, a timer of firstRetryInterval ×
- * backoff^attempt, capped, then the next attempt; after the last failed attempt one more timer, then the failure).
+ * backoff^attempt, capped, then the next attempt; after the last failed attempt one more timer, then the failure;
+ * https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-error-handling#automatic-retry-on-failure).
  */
 import { InvocationContext, type LogHandler } from '@azure/functions';
 import { randomUUID } from 'node:crypto';
@@ -55,7 +56,10 @@ export async function invokeOrchestrator(callback: WorkerOrchestration, name: st
   }
 }
 
-/** The extension's SetCustomStatus takes at most 16 KB of UTF-16 JSON (MessagePayloadDataConverter, whole KB rounded down); more fails the orchestration. */
+/**
+ * The extension's SetCustomStatus takes at most 16 KB of UTF-16 JSON (MessagePayloadDataConverter, whole KB rounded down);
+ * more fails the orchestration. https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-custom-orchestration-status
+ */
 const MAX_CUSTOM_STATUS_KB = 16;
 
 export function customStatusError(state: OrchestratorState): string | undefined {

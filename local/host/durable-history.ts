@@ -5,7 +5,8 @@
  * wrapped in the orchestrationTrigger input the extension builds (OrchestrationTriggerAttributeBindingProvider
  * in azure-functions-durable-extension: history, input, instanceId, isReplaying, parentInstanceId,
  * upperSchemaVersion 1, upperSchemaVersionNew 2, the timer durations). Pure: the driver and the replay tests
- * build histories with these, one event at a time, as the extension appends them.
+ * build histories with these, one event at a time, as the extension appends them. Replay over such a history:
+ * https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-orchestrations#reliability
  */
 export const EventType = {
   ExecutionStarted: 0,
