@@ -1,0 +1,8 @@
+/** The product's registrations, captured once per process from the Azure entry file (package.json "main"). */
+import { captureRegistrations, type CapturedFunction } from './functions-core';
+
+let product: Promise<CapturedFunction[]> | undefined;
+
+/** Every function `functions/index.ts` registers through `app.*` and `df.app.*`, as Azure's worker receives them. */
+export const productRegistrations = (): Promise<CapturedFunction[]> =>
+  (product ??= captureRegistrations(() => import('../../functions/index')));
