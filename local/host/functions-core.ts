@@ -86,9 +86,11 @@ class Disposable {
 }
 
 /** The worker keeps one app per process; so does this stand-in. */
+type Registry = Map<string, { metadata: CoreFunctionMetadata; callback: CoreFunctionCallback }>;
+
 const state: {
   programmingModel?: CoreProgrammingModel;
-  capturing?: Map<string, { metadata: CoreFunctionMetadata; callback: CoreFunctionCallback }>;
+  capturing?: Registry;
   hooks: Map<string, HookCallback[]>;
   installed: boolean;
 } = { hooks: new Map(), installed: false };
@@ -154,7 +156,7 @@ export function installFunctionsCore(): void {
 export async function captureRegistrations(load: () => unknown): Promise<CapturedFunction[]> {
   installFunctionsCore();
   if (state.capturing) throw new ExportError('config', 'Registrations are already being captured in this process');
-  const functions: NonNullable<typeof state.capturing> = new Map();
+  const functions: Registry = new Map();
   state.capturing = functions;
   try {
     await load();
