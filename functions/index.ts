@@ -2,12 +2,11 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { durableOrchestrationClient } from '../shared/orchestration/durable';
-import { createFunctionDeps, type FunctionDeps } from './deps';
+import { createFunctionDeps, lazyDeps } from './deps';
 import { registerFunctions } from './register';
 import { functionTable } from './table';
 
-let deps: Promise<FunctionDeps> | undefined;
-const getDeps = (): Promise<FunctionDeps> =>
-  (deps ??= Promise.resolve().then(() => createFunctionDeps(process.env, durableOrchestrationClient)));
+/** Exported for the local host, which loads this very file (local/host/registrations.ts) and supplies its settings. */
+export const dependencies = lazyDeps(() => createFunctionDeps(process.env, durableOrchestrationClient));
 
-registerFunctions(functionTable, getDeps, { app, durable: df.app });
+registerFunctions(functionTable, dependencies.get, { app, durable: df.app });

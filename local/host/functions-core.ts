@@ -33,6 +33,7 @@ export interface CoreTypedData {
   bytes?: Uint8Array;
   http?: Record<string, unknown>;
   int?: number;
+  double?: number;
 }
 
 export interface CoreInvocationRequest {
