@@ -36,6 +36,10 @@ export async function startProductHost(options: ProductHostOptions): Promise<Pro
   product.dependencies.rebuildWith(() => createFunctionDeps(options.env, durableOrchestrationClient, options.sync));
   // Built now, as before the first invocation, so a bad setting stops the host at once and callers can see them.
   const deps = await product.dependencies.get();
+  const closeDeps = async () => {
+    await deps.sync.runtimes.closeAll();
+    await deps.sync.queue.close();
+  };
   const host = await startLocalHost({
     functions: product.functions,
     definitions: functionTable,
@@ -45,14 +49,16 @@ export async function startProductHost(options: ProductHostOptions): Promise<Pro
     ...(options.polling ? { polling: options.polling } : {}),
     keys: { functionKey: options.functionKey, masterKey: randomBytes(24).toString('base64url') },
     log: options.log,
+  }).catch(async (error: unknown) => {
+    await closeDeps();
+    throw error;
   });
   return {
     host,
     deps,
     async close() {
       await host.close();
-      await deps.sync.runtimes.closeAll();
-      await deps.sync.queue.close();
+      await closeDeps();
     },
   };
 }
