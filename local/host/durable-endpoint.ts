@@ -4,7 +4,7 @@
  * durableClient/DurableClient.js) sends every call to `rpcBaseUrl` when the binding data has one, as the
  * extension's binding data does in Azure; this endpoint answers the calls the product makes — start, status,
  * terminate — with the extension's routes and status codes (https://learn.microsoft.com/azure/azure-functions/
- * durable/durable-functions-http-api, and the extension's HttpApiHandler), backed by the local orchestration driver.
+ * durable/durable-functions-http-api, and HttpApiHandler.cs in https://github.com/Azure/azure-functions-durable-extension), backed by the local orchestration driver.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

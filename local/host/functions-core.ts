@@ -2,7 +2,7 @@
  * A stand-in for `@azure/functions-core`, the module the Azure Functions Node.js worker injects into the app's
  * process: `@azure/functions` requires it lazily (node_modules/@azure/functions/src/utils/tryGetCoreApiLazy.ts)
  * to set its programming model and to register every `app.*` / `df.app.*` function. Like the worker, it answers
- * `require('@azure/functions-core')` by a proxy on `Module.prototype.require` (the worker's setupCoreModule),
+ * `require('@azure/functions-core')` by a proxy on `Module.prototype.require` (https://github.com/Azure/azure-functions-nodejs-worker, src/setupCoreModule.ts),
  * so the local host sees exactly the metadata and callbacks Azure's worker receives, from the real entry file.
  */
 import Module from 'node:module';
@@ -108,7 +108,7 @@ const coreApi = {
   getProgrammingModel: (): CoreProgrammingModel | undefined => state.programmingModel,
   registerFunction(metadata: CoreFunctionMetadata, callback: CoreFunctionCallback): Disposable {
     const functions = state.capturing;
-    // The worker's own message (azure-functions-nodejs-worker src/coreApi/registerFunction.ts).
+    // The worker's own message (https://github.com/Azure/azure-functions-nodejs-worker, src/coreApi/registerFunction.ts).
     if (!functions) throw new ExportError('config', 'A function can only be registered during app startup.', { where: metadata.name });
     if (functions.has(metadata.name)) {
       throw new ExportError('config', `A function named '${metadata.name}' is already registered`, {

@@ -1,5 +1,5 @@
 /**
- * Invokes a captured function the way the Node.js worker does (azure-functions-nodejs-worker
+ * Invokes a captured function the way the Node.js worker does (https://github.com/Azure/azure-functions-nodejs-worker,
  * src/eventHandlers/InvocationHandler.ts): an RPC invocation request with one `inputData` entry per declared
  * input binding, handed to the programming model's invocation model — `getArguments()`, pre-invocation hooks,
  * `invokeFunction()`, post-invocation hooks, `getResponse()`. So `@azure/functions` itself builds the
