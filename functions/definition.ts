@@ -25,6 +25,8 @@ export interface TimerFunction<Deps> {
   name: string;
   /** NCRONTAB with seconds (`{sec} {min} {hour} {day} {month} {dow}`) or an `%AppSetting%` reference. */
   schedule: string;
+  /** The handler starts or queries orchestrations, so Azure must inject a durable client. */
+  usesOrchestrations?: boolean;
   handler: (deps: Deps) => (timer: Timer, context: InvocationContext) => Promise<void>;
 }
 
