@@ -4,7 +4,7 @@
  * orchestration driver — each invoked through `@azure/functions`' invocation model with only the input bindings
  * its registration declares (invoke.ts). Registrations come from functions-core.ts, as the worker receives them.
  */
-import type { FunctionDefinition, OrchestrationFunction, QueueFunction } from '../../functions/definition';
+import type { FunctionDefinition, QueueFunction } from '../../functions/definition';
 import { ExportError } from '../../shared/errors';
 import type { StorageClients } from '../../shared/storage/clients';
 import { resolveAppSettingReferences } from './app-settings';
@@ -16,7 +16,7 @@ import { invokeCaptured, returnedValue, triggerBinding, type ExtraInputProvider,
 import { createOrchestrationDriver, type OrchestrationDriver } from './orchestrations';
 import { defaultQueuePolling, startQueues, type QueuePolling } from './queues';
 import { startTimers } from './timers';
-import { activityTrigger } from './trigger-data';
+import { activityTrigger, orchestrationTrigger } from './trigger-data';
 
 export const ORCHESTRATION_INSTANCES_TABLE = 'LocalOrchestrationInstances';
 
@@ -25,7 +25,7 @@ export interface LocalHostOptions<Deps> {
   functions: readonly CapturedFunction[];
   /**
    * The definitions behind them, for what a registration does not carry: a queue's maxDeliveryCount (Azure: the
-   * Service Bus queue in infra/) and the orchestrator generators the local driver steps.
+   * Service Bus queue in infra/).
    */
   definitions: readonly FunctionDefinition<Deps>[];
   storage: StorageClients;
@@ -73,15 +73,18 @@ export async function startLocalHost<Deps>(options: LocalHostOptions<Deps>): Pro
   const invoke = (fn: CapturedFunction, trigger: TriggerInput) =>
     invokeCaptured(fn, trigger, { extraInputs, log: options.log.handlerFor(fn.name) });
 
+  // The driver replays each orchestration through the callback durable-functions registered (its replay engine)
+  // and runs activities through theirs, both invoked as the worker does.
+  const activities = new Map(withTrigger('activityTrigger').map((fn) => [fn.name, fn]));
   const driver = await createOrchestrationDriver({
-    orchestrations: options.definitions.filter((definition): definition is OrchestrationFunction => definition.kind === 'orchestration'),
-    // The driver calls an activity's handler; here that handler is the registered function, invoked as the worker does.
-    activities: withTrigger('activityTrigger').map((fn) => ({
-      kind: 'activity' as const,
-      name: fn.name,
-      handler: () => async (input: unknown) => returnedValue(await invoke(fn, activityTrigger(input))),
-    })),
-    deps: () => undefined,
+    orchestrators: new Map(
+      withTrigger('orchestrationTrigger').map((fn) => [fn.name, async (trigger: unknown) => returnedValue(await invoke(fn, orchestrationTrigger(trigger)))]),
+    ),
+    invokeActivity: async (name, input) => {
+      const fn = activities.get(name);
+      if (!fn) throw new ExportError('config', `No activity named '${name}' is registered`, { where: name });
+      return returnedValue(await invoke(fn, activityTrigger(input)));
+    },
     instances: options.storage.table(ORCHESTRATION_INSTANCES_TABLE),
     log: options.log,
   });

@@ -56,3 +56,8 @@ export function serviceBusTrigger(message: { body: string; deliveryCount: number
 export function activityTrigger(input: unknown): TriggerInput {
   return { data: { json: JSON.stringify(input ?? null) } };
 }
+
+/** An orchestration's trigger as the Durable extension passes it: the history payload, JSON (durable-extension.ts builds it). */
+export function orchestrationTrigger(payload: unknown): TriggerInput {
+  return { data: { json: JSON.stringify(payload) } };
+}
