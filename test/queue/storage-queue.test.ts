@@ -68,9 +68,14 @@ describe('storage-queue change queue', () => {
 
   it('sends a body of exactly 64 KiB of UTF-8 as is', async () => {
     const target = storageQueue();
-    const base = changeBatch({ rowText: '' });
+    // A fixed batch id and watermark keep the layout of the text the same whichever tests ran before: Azurite
+    // (node_modules/azurite/dist/src/queue/utils/utils.js, readStreamToString) decodes each chunk of a request body
+    // on its own, so a two-byte character split across chunks arrives as two U+FFFD and the text grows past the
+    // limit. Azure does not; with this layout no 'é' straddles a chunk.
+    const fixed = { batchId: 'exactly-64-kib-of-utf-8', watermark: 1_000_000 };
+    const base = changeBatch({ ...fixed, rowText: '' });
     const padding = STORAGE_QUEUE_MAX_MESSAGE_BYTES - Buffer.byteLength(JSON.stringify(base));
-    const batch = changeBatch({ batchId: base.batchId, watermark: base.watermark, readAt: base.readAt, rowText: 'é'.repeat(Math.floor(padding / 2)) + 'a'.repeat(padding % 2) });
+    const batch = changeBatch({ ...fixed, readAt: base.readAt, rowText: 'a'.repeat(padding % 2) + 'é'.repeat(Math.floor(padding / 2)) });
     expect(Buffer.byteLength(JSON.stringify(batch))).toBe(STORAGE_QUEUE_MAX_MESSAGE_BYTES);
     await target.queue.send([batch]);
     const [message] = await target.receiver.receive(1, 5_000);
