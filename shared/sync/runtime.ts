@@ -3,7 +3,7 @@
  * built once per profile version (secrets resolved, connections pooled) and rebuilt when the profile
  * changes. Embedded destinations (PGlite) must exist once per process, which this cache also guarantees.
  */
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { tokenSourceFor, type DataverseAuth } from '../dataverse/auth';
 import { DataverseClient } from '../dataverse/client';
@@ -86,6 +86,7 @@ async function embeddedFolder(policy: SecurityPolicy, profile: ExportProfile): P
       fix: 'Move those files away from DVX_DATA_DIR/databases/<profile>, or delete the folder.',
     });
   }
+  await mkdir(folder, { recursive: true });
   return folder;
 }
 
