@@ -16,6 +16,7 @@ import { staticTokenSource } from '../../shared/dataverse/auth';
 import { DataverseClient } from '../../shared/dataverse/client';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { ExportError } from '../../shared/errors';
+import { exportProfileSchema } from '../../shared/profile/profile';
 import type { OrchestrationClient } from '../../shared/orchestration/client';
 import { pollTable } from '../../shared/sync/poller';
 import { createProfileRuntimes } from '../../shared/sync/runtime';
@@ -72,7 +73,7 @@ async function attempt(deps: FunctionDeps, name: string, body: unknown): Promise
   const stored = await put(deps, name, body);
   if ((stored.status ?? 0) >= 300) return [stored.status ?? 0];
   const started = await activated(deps, name);
-  expect(JSON.stringify(started.jsonBody)).not.toContain('attacker-body-echo');
+  echoed.push(JSON.stringify(started.jsonBody));
   return [stored.status ?? 0, started.status ?? 0];
 }
 
@@ -80,10 +81,14 @@ const tables = ['account'];
 const sqlDestination = { kind: 'sql', dialect: 'postgres', connection: { keyVaultSecretUri: 'https://contoso.vault.azure.net/secrets/sql' } };
 const webApi = (origin: string) => `${origin}/api/data/v9.2/`;
 
+/** Every activation answer: none may repeat what the attacker's host said. */
+const echoed: string[] = [];
+
 function expectNothingReceived(): void {
   const seen = everythingSeen(attacker);
   for (const secret of secrets()) expect(seen, 'a secret reached the attacker').not.toContain(secret);
   expect(attacker.requests.map((request) => request.headers.authorization).filter(Boolean), 'a token reached the attacker').toEqual([]);
+  for (const answer of echoed) expect(answer, 'an error echoed the foreign body').not.toContain('attacker-body-echo');
 }
 
 describe('an API caller with a function key, against an app in Azure', () => {
@@ -97,40 +102,44 @@ describe('an API caller with a function key, against an app in Azure', () => {
       { environmentUrl: 'https://attacker.example/api/data/v9.2/', auth: { kind: 'static-token', token: { appSetting: 'DESTINATION_CONNECTION' } } },
       { environmentUrl: 'https://contoso.crm.dynamics.com.attacker.example/api/data/v9.2/', auth: { kind: 'managed-identity' } },
     ];
-    for (const [index, source] of attempts.entries()) {
-      const statuses = await attempt(deps, `steal-${index}`, { source, tables, destination: sqlDestination });
-      expect(statuses[0], JSON.stringify(source)).toBe(400);
-    }
+    const refused: number[] = [];
+    // PGlite, whose build needs no secret: what an attacker picks so that nothing but the source is tried.
+    for (const [index, source] of attempts.entries()) refused.push((await attempt(deps, `steal-${index}`, { source, tables, destination: { kind: 'sql', dialect: 'pglite' } }))[0] ?? 0);
     expectNothingReceived();
     expect(attacker.connections, 'the app connected to the attacker').toBe(0);
+    expect(refused).toEqual(attempts.map(() => 400));
   });
 
   it('finding 2: cannot have the managed-identity storage token sent to its host as a lake endpoint', async () => {
     const deps = app();
-    for (const [index, accountUrl] of [attacker.httpUrl, attacker.httpsUrl, 'https://attacker.example', 'https://evil.blob.core.windows.net.attacker.example'].entries()) {
-      const statuses = await attempt(deps, `lake-${index}`, {
-        source: { environmentUrl: 'https://contoso.crm.dynamics.com/api/data/v9.2/', auth: { kind: 'managed-identity' } },
-        tables,
-        destination: { kind: 'lake', storage: { accountUrl }, container: 'lake' },
-      });
-      expect(statuses[0], accountUrl).toBe(400);
+    const urls = [attacker.httpUrl, attacker.httpsUrl, 'https://attacker.example', 'https://evil.blob.core.windows.net.attacker.example'];
+    const refused: number[] = [];
+    for (const [index, accountUrl] of urls.entries()) {
+      const name = `lake-${index}`;
+      const body = { source: { environmentUrl: 'https://contoso.crm.dynamics.com/api/data/v9.2/', auth: { kind: 'managed-identity' } }, tables, destination: { kind: 'lake', storage: { accountUrl }, container: 'lake' } };
+      refused.push((await put(deps, name, body)).status ?? 0);
+      // Stored anyway (as by an older version), then the destination step of activation, which creates the container.
+      await deps.sync.profiles.put(name, exportProfileSchema.parse({ ...body, name }));
+      const failure = await deps.sync.runtimes.get(name).then((runtime) => runtime.destination.ensureTables([], []), (error: unknown) => error);
+      echoed.push(JSON.stringify(failure instanceof ExportError ? failure.toJSON() : failure));
     }
     expectNothingReceived();
     expect(attacker.connections).toBe(0);
+    expect(refused).toEqual(urls.map(() => 400));
   });
 
   it('finding 1: a stored profile the policy refuses (made before the rules) resolves no secret and contacts no host', async () => {
     const deps = app();
     // Written to the store directly, as a profile stored by an older version would be.
-    await deps.sync.profiles.put('stored-before', {
-      name: 'stored-before', source: { environmentUrl: webApi(attacker.httpUrl), auth: { kind: 'managed-identity' } }, tables, relationships: [],
-      destination: { kind: 'sql', dialect: 'postgres', connection: { keyVaultSecretUri: 'https://contoso.vault.azure.net/secrets/sql' }, schema: 'dbo', prefix: '' },
-      retryCount: 0, retryIntervalSeconds: 0, writeDeleteLog: false,
-    });
+    await deps.sync.profiles.put('stored-before', exportProfileSchema.parse({
+      name: 'stored-before', source: { environmentUrl: webApi(attacker.httpUrl), auth: { kind: 'static-token', token: { keyVaultSecretUri: 'https://contoso.vault.azure.net/secrets/sql' } } }, tables,
+      destination: { kind: 'sql', dialect: 'pglite' },
+    }));
     const started = await activated(deps, 'stored-before');
+    expectNothingReceived();
+    expect(attacker.connections).toBe(0);
     expect(started.status).toBe(400);
     expect(JSON.stringify(started.jsonBody)).toContain('source.environmentUrl');
-    expectNothingReceived();
   });
 });
 
