@@ -8,6 +8,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { activate } from '../../functions/profiles-activate';
@@ -21,6 +22,7 @@ import type { OrchestrationClient } from '../../shared/orchestration/client';
 import { pollTable } from '../../shared/sync/poller';
 import { createProfileRuntimes } from '../../shared/sync/runtime';
 import { createSecretResolver, type SecretResolver } from '../../shared/sync/secrets';
+import { injection } from '../fuzz/arbitraries';
 import { useAzurite } from '../support/azurite';
 import { everythingSeen, startAttackerHost, type AttackerHost } from './attacker-host';
 
@@ -84,10 +86,11 @@ const webApi = (origin: string) => `${origin}/api/data/v9.2/`;
 /** Every activation answer: none may repeat what the attacker's host said. */
 const echoed: string[] = [];
 
-function expectNothingReceived(): void {
+/** No secret in anything the host ever received; no token at all since request `since` (later tests play a Dataverse on purpose). */
+function expectNothingReceived(since = 0): void {
   const seen = everythingSeen(attacker);
   for (const secret of secrets()) expect(seen, 'a secret reached the attacker').not.toContain(secret);
-  expect(attacker.requests.map((request) => request.headers.authorization).filter(Boolean), 'a token reached the attacker').toEqual([]);
+  expect(attacker.requests.slice(since).map((request) => request.headers.authorization).filter(Boolean), 'a token reached the attacker').toEqual([]);
   for (const answer of echoed) expect(answer, 'an error echoed the foreign body').not.toContain('attacker-body-echo');
 }
 
@@ -245,5 +248,62 @@ describe('a source that misbehaves', () => {
       expect((await put(deps, 'not-there', body, { 'if-match': ifMatch })).status).toBe(412);
       expect(await deps.sync.profiles.get('not-there')).toBeUndefined();
     }
+  });
+});
+
+/** Host names a profile could name: the attacker's, look-alikes of Microsoft's, internal addresses, hostile text. */
+const hostileHost = (): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.constantFrom(new URL(attacker.httpUrl).host, new URL(attacker.httpsUrl).host, 'localhost', '[::1]', '169.254.169.254', '10.0.0.1', '[fd00::1]', '0.0.0.0'),
+    fc.constantFrom('contoso.crm.dynamics.com.attacker.example', 'contoso.crm.dynamics.com@attacker.example', 'crm.dynamics.com', 'contoso.blob.core.windows.net.attacker.example', 'contoso.vault.azure.net'),
+    fc.domain(),
+    fc.tuple(fc.domain(), fc.constantFrom('.crm.dynamics.com', '.blob.core.windows.net', '.crm4.dynamics.com')).map(([a, b]) => `${a}${b}:${String(443)}`),
+  );
+const secretReference = fc.oneof(
+  fc.constantFrom('DESTINATION_CONNECTION', 'AzureWebJobsStorage', 'PATH', 'DVX_SECRET_', 'dvx_secret_x', 'APPLICATIONINSIGHTS_CONNECTION_STRING').map((appSetting) => ({ appSetting })),
+  fc.oneof(injection, fc.string()).map((appSetting) => ({ appSetting })),
+  fc.webUrl().map((keyVaultSecretUri) => ({ keyVaultSecretUri })),
+);
+
+describe('fuzzed profile fields that name hosts, paths and secret references', () => {
+  it('never store a profile that names a host, folder or setting outside the policy, and never send anything anywhere', async () => {
+    const deps = app();
+    const handler = putProfile.handler(deps);
+    const [since, connections] = [attacker.requests.length, attacker.connections];
+    await fc.assert(
+      fc.asyncProperty(
+        hostileHost(),
+        fc.constantFrom('http', 'https'),
+        fc.oneof(
+          secretReference.map((token) => ({ kind: 'static-token', token })),
+          secretReference.map((clientSecret) => ({ kind: 'client-secret', tenantId: '11111111-1111-1111-1111-111111111111', clientId: '22222222-2222-2222-2222-222222222222', clientSecret })),
+          fc.constant({ kind: 'managed-identity' }),
+        ),
+        fc.oneof(
+          fc.tuple(hostileHost(), fc.constantFrom('http', 'https')).map(([host, scheme]) => ({ kind: 'lake', storage: { accountUrl: `${scheme}://${host}` }, container: 'lake' })),
+          secretReference.map((connection) => ({ kind: 'sql', dialect: 'postgres', connection })),
+          fc.oneof(injection, fc.constantFrom('/', '/tmp', '../../x', 'C:\\x')).map((dataDir) => ({ kind: 'sql', dialect: 'pglite', dataDir })),
+          fc.constant({ kind: 'sql', dialect: 'pglite' }),
+        ),
+        async (host, scheme, auth, destination) => {
+          const body = { source: { environmentUrl: `${scheme}://${host}/api/data/v9.2/`, auth }, tables, destination };
+          const request = new HttpRequest({ method: 'PUT', url: 'http://localhost/api/profiles/fuzzed-hosts', params: { name: 'fuzzed-hosts' }, body: { string: JSON.stringify(body) } });
+          const response = (await handler(request, context())) as HttpResponseInit;
+          // Only a Microsoft Dataverse host over https, a Microsoft identity or a DVX_SECRET_ setting/Key Vault, and a storage
+          // endpoint of this cloud could ever be stored; the generators above make at least one field hostile or local.
+          const genuine = scheme === 'https' && /^[a-z0-9-]+\.crm4?\.dynamics\.com(:443)?$/.test(host);
+          if (!genuine) expect(response.status, JSON.stringify(body)).toBe(400);
+          if (response.status === 400) {
+            const problems = (response.jsonBody as { error?: { problems?: Array<{ field: string; reason: string }> } }).error?.problems ?? [];
+            expect(problems.length).toBeGreaterThan(0);
+            for (const problem of problems) expect(problem.reason.length).toBeGreaterThan(0);
+          }
+          await deps.sync.profiles.delete('fuzzed-hosts');
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expectNothingReceived(since);
+    expect(attacker.connections).toBe(connections);
   });
 });
