@@ -5,6 +5,7 @@
  */
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import type { AccessToken, TokenCredential } from '@azure/identity';
+import { AnonymousCredential, ContainerClient } from '@azure/storage-blob';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { activate } from '../../functions/profiles-activate';
 import { putProfile } from '../../functions/profiles-put';
 import { staticTokenSource } from '../../shared/dataverse/auth';
+import { createLakeDestination } from '../../shared/destinations/lake/destination';
 import { DataverseClient } from '../../shared/dataverse/client';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { ExportError } from '../../shared/errors';
@@ -239,6 +241,14 @@ describe('a source that misbehaves', () => {
     expect(status?.lastError?.message).toContain('throttled until');
     await deps.sync.runtimes.closeAll();
     attacker.behaviour = 'dataverse';
+  });
+
+  it('finding 2: a lake storage error names the container (not "undefined") and repeats no foreign body', async () => {
+    const lake = createLakeDestination(new ContainerClient(`${attacker.httpUrl}/lake`, new AnonymousCredential()), { mode: 'appendOnly', granularity: 'Month', incrementalIntervalMinutes: 60, snapshotIntervalMinutes: 60 });
+    const failure = await lake.ensureTables([], []).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(ExportError);
+    expect((failure as ExportError).where).toBe('lake');
+    expect(JSON.stringify((failure as ExportError).toJSON())).not.toContain('attacker-body-echo');
   });
 
   it('finding 5: If-Match on a profile that does not exist is 412 and creates nothing', async () => {
