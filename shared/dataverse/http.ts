@@ -219,15 +219,17 @@ export class DataverseHttp {
     let target = url;
     for (let redirects = 0; ; redirects++) {
       const response = await fetch(target, { headers, redirect: 'manual', signal: AbortSignal.timeout(this.retry.requestTimeoutMs) });
-      if (response.status < 300 || response.status >= 400 || response.status === 304) {
+      const locationHeader = response.headers.get('location');
+      // As fetch does: a 3xx without Location is no redirect but the answer (https://fetch.spec.whatwg.org/#http-fetch step 8).
+      if (response.status < 300 || response.status >= 400 || response.status === 304 || locationHeader === null) {
         return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
       }
       await response.body?.cancel();
-      const location = URL.parse(response.headers.get('location') ?? '', target);
+      const location = URL.parse(locationHeader, target);
       if (location === null || location.origin !== origin || redirects >= MAX_REDIRECTS) {
-        const why = location === null ? 'without a usable Location' : location.origin !== origin ? `to ${location.origin}, another origin` : `more than ${MAX_REDIRECTS} times`;
+        const why = location === null ? 'to a Location that is no URL' : location.origin !== origin ? `to ${location.origin}, another origin` : `more than ${MAX_REDIRECTS} times`;
         throw new ExportError('config', `Dataverse redirected ${describe(target)} ${why}; not followed`, {
-          where: `${origin}${describe(target)}`,
+          where: describe(target),
           fix: 'Check the environment URL: use the Web API URL the environment itself shows (Power Apps → Settings → Developer resources).',
         });
       }

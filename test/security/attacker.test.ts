@@ -215,7 +215,7 @@ describe('a source that misbehaves', () => {
     const failure = await client.readPage(account, 'accounts').then(() => undefined, (error: unknown) => error);
     expect(failure).toBeInstanceOf(ExportError);
     expect((failure as ExportError).message).toMatch(/redirected .*another origin/);
-    expect((failure as ExportError).where).toContain('/api/data/v9.2/accounts');
+    expect((failure as ExportError).where).toBe('/api/data/v9.2/accounts');
     expect(attacker.requests.filter((request) => request.url === '/foreign')).toEqual([]);
     attacker.behaviour = 'dataverse';
   });
