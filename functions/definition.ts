@@ -1,6 +1,6 @@
 /**
  * One table of function definitions is the single source for both hosts: `register.ts` hands each
- * definition to `app.*` / `df.app.*` in Azure, and the local host runs the very same handlers.
+ * definition to `app.*` / `df.app.*`, and the local host runs what those calls registered (local/host/functions-core.ts).
  * Handlers are factories over their dependencies so tests and hosts can supply real adapters.
  */
 import type { HttpHandler, HttpMethod, InvocationContext, Timer } from '@azure/functions';
@@ -25,6 +25,8 @@ export interface TimerFunction<Deps> {
   name: string;
   /** NCRONTAB with seconds (`{sec} {min} {hour} {day} {month} {dow}`) or an `%AppSetting%` reference. */
   schedule: string;
+  /** The handler starts or queries orchestrations, so Azure must inject a durable client. */
+  usesOrchestrations?: boolean;
   handler: (deps: Deps) => (timer: Timer, context: InvocationContext) => Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export interface QueueFunction<Deps> {
   handler: (deps: Deps) => (message: unknown, context: InvocationContext) => Promise<void>;
 }
 
-/** The slice of the Durable orchestration context our orchestrators may use; the local driver implements exactly this. */
+/** The slice of the Durable orchestration context our orchestrators may use (durable-functions supplies it when it replays them). */
 export interface OrchestrationContextPort {
   df: Pick<
     df.DurableOrchestrationContext,

@@ -30,3 +30,26 @@ export function createFunctionDeps(
     orchestrations,
   };
 }
+
+/** Dependencies built on first use, not at import (so a bad setting fails an invocation, not the worker's indexing). */
+export interface LazyDeps<Deps> {
+  get(): Promise<Deps>;
+  /**
+   * Builds the next dependencies with `build` instead. The local host calls it before its first invocation: its
+   * settings come from local.settings.json and its options rather than process.env, and a restarted host needs
+   * fresh dependencies after closing the old ones. Azure never calls it.
+   */
+  rebuildWith(build: () => Deps): void;
+}
+
+export function lazyDeps<Deps>(build: () => Deps): LazyDeps<Deps> {
+  let builder = build;
+  let built: Promise<Deps> | undefined;
+  return {
+    get: () => (built ??= Promise.resolve().then(builder)),
+    rebuildWith(next) {
+      builder = next;
+      built = undefined;
+    },
+  };
+}

@@ -2,12 +2,15 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { durableOrchestrationClient } from '../shared/orchestration/durable';
-import { createFunctionDeps, type FunctionDeps } from './deps';
+import { startTelemetry } from '../shared/telemetry/azure-monitor';
+import { createFunctionDeps, lazyDeps } from './deps';
 import { registerFunctions } from './register';
 import { functionTable } from './table';
 
-let deps: Promise<FunctionDeps> | undefined;
-const getDeps = (): Promise<FunctionDeps> =>
-  (deps ??= Promise.resolve().then(() => createFunctionDeps(process.env, durableOrchestrationClient)));
+// Before any dependency is built: the metrics take their meter from the provider this installs.
+startTelemetry(process.env);
 
-registerFunctions(functionTable, getDeps, { app, durable: df.app });
+/** Exported for the local host, which loads this very file (local/host/registrations.ts) and supplies its settings. */
+export const dependencies = lazyDeps(() => createFunctionDeps(process.env, durableOrchestrationClient));
+
+registerFunctions(functionTable, dependencies.get, { app, durable: df.app });

@@ -8,6 +8,8 @@ export const poll: TimerFunction<FunctionDeps> = {
   kind: 'timer',
   name: 'pollChanges',
   schedule: '%POLL_SCHEDULE%',
+  // It may start a table's resync (an orchestration); without this input df.getClient throws on every poll.
+  usesOrchestrations: true,
   handler: (deps) => async (_timer, context) => {
     const logger = createLogger(context);
     const polls = await pollChanges(deps.sync, deps.orchestrations(context));

@@ -18,6 +18,14 @@ export interface DurableAppTarget {
   activity(name: string, options: df.ActivityOptions): unknown;
 }
 
+/**
+ * The durable client input a handler that reaches the orchestration client needs: `df.getClient(context)` finds the
+ * client only among the function's declared inputs (node_modules/durable-functions/lib/src/durableClient/getClient.js).
+ * test/foundation/registrations.test.ts checks every handler that calls `deps.orchestrations` declares it.
+ */
+const durableClientInputs = (definition: { usesOrchestrations?: boolean }) =>
+  definition.usesOrchestrations ? { extraInputs: [df.input.durableClient()] } : {};
+
 export function registerFunctions<Deps>(
   definitions: readonly FunctionDefinition<Deps>[],
   getDeps: () => Promise<Deps>,
@@ -32,13 +40,14 @@ export function registerFunctions<Deps>(
           route: definition.route,
           methods: definition.methods,
           authLevel: definition.authLevel,
-          ...(definition.usesOrchestrations ? { extraInputs: [df.input.durableClient()] } : {}),
+          ...durableClientInputs(definition),
           handler: async (request, context) => definition.handler(await getDeps())(request, context),
         });
         break;
       case 'timer':
         target.app.timer(definition.name, {
           schedule: definition.schedule,
+          ...durableClientInputs(definition),
           handler: async (timer, context) => definition.handler(await getDeps())(timer, context),
         });
         break;

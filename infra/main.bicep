@@ -196,9 +196,14 @@ param adminApiClientId string = ''
 param adminAppRole string = 'Export.Admin'
 
 // Using the other modules' outputs makes the app wait for them, role assignments included, so the
-// host starts with access to its storage, queue, vault and telemetry.
+// host starts with access to its storage, queue and telemetry; the lake and the vault pass no setting, so the
+// wait for their role assignments is explicit.
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
+  dependsOn: [
+    lake
+    keyVault
+  ]
   params: {
     planName: names.plan
     appName: names.functionApp
@@ -213,12 +218,10 @@ module functionApp 'modules/functionapp.bicep' = {
     hostBlobEndpoint: hostStorage.outputs.blobEndpoint
     hostQueueEndpoint: hostStorage.outputs.queueEndpoint
     hostTableEndpoint: hostStorage.outputs.tableEndpoint
-    lakeBlobEndpoint: lake.outputs.blobEndpoint
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     changesQueueName: serviceBus.outputs.queueName
     pollSchedule: pollSchedule
     failedRecordRetentionDays: failedRecordRetentionDays
-    keyVaultUri: keyVault.outputs.uri
     appInsightsConnectionString: monitoring.outputs.connectionString
     requiredAppRole: empty(adminApiClientId) ? '' : adminAppRole
   }
@@ -254,5 +257,8 @@ output keyVaultName string = keyVault.outputs.name
 output identityClientId string = identity.outputs.clientId
 output identityName string = names.identity
 output lakeStorageAccountUrl string = lake.outputs.blobEndpoint
-output sqlServerFqdn string = deploySql ? sql.outputs.serverFqdn : ''
-output sqlDatabaseName string = deploySql ? sql.outputs.databaseName : ''
+// ARM evaluates only the branch of if() the condition selects, so `sql!` is never read when deploySql is false
+// (learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-logical#if); Bicep cannot
+// narrow the conditional module's type from the condition itself, hence the `!`.
+output sqlServerFqdn string = deploySql ? sql!.outputs.serverFqdn : ''
+output sqlDatabaseName string = deploySql ? sql!.outputs.databaseName : ''

@@ -18,7 +18,7 @@ import { readLocalSettings } from './host/local-settings-file';
 import { startProductHost, type ProductHost } from './host/product-host';
 import { initialSyncProgress, type TableProgressView } from './progress';
 import { DEFAULT_SAMPLE_ACCOUNTS, sampleCounts } from './sample-org';
-import { compareTable, isEqual, type TableDifference } from './verify';
+import { compareTable, isEqual, versionsEqual, type TableDifference } from './verify';
 import { createWorkload, type Workload } from './workload/workload';
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -211,10 +211,11 @@ async function main(): Promise<void> {
     say(`Applied ${ONCE_OPERATIONS} scripted creates, updates, deletes and re-creates through the Web API; waiting for the destination to match.`);
     const differences = await waitUntilEqual(product.deps, running.emulator, [...profile.tables, 'systemuserroles'], 60_000);
     for (const difference of differences) {
-      say(`  ${difference.table.padEnd(16)} source ${String(difference.sourceRows).padStart(6)}  destination ${String(difference.destinationRows).padStart(6)}  ${isEqual(difference) ? 'equal' : `DIFFERENT: ${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra`}`);
+      say(`  ${difference.table.padEnd(16)} source ${String(difference.sourceRows).padStart(6)}  destination ${String(difference.destinationRows).padStart(6)}  ${isEqual(difference) ? 'equal' : `DIFFERENT: ${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra, ${difference.wrongValueCount} wrong values`}`);
+      for (const wrong of difference.wrongValues) say(`    ${wrong}`);
     }
     const equal = differences.every(isEqual);
-    say(equal ? 'The destination equals the source, row by row.' : 'The destination does NOT equal the source (ids above).');
+    say(equal ? 'The destination equals the source, row by row and column by column.' : 'The destination does NOT equal the source (see above).');
     await shutdown('done', equal ? 0 : 1);
     return;
   }
@@ -245,7 +246,8 @@ async function waitUntilEqual(deps: FunctionDeps, emulator: Emulator, tables: st
   for (;;) {
     const { destination } = await deps.sync.runtimes.get(PROFILE);
     const differences = await Promise.all(tables.map((table) => compareTable(emulator, destination, table)));
-    if (differences.every(isEqual) || Date.now() > deadline) return differences;
+    // Rows at the source's versions are not rewritten: once versions agree, wrong values stay wrong.
+    if (differences.every(versionsEqual) || Date.now() > deadline) return differences;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

@@ -18,12 +18,10 @@ param deploymentContainerUrl string
 param hostBlobEndpoint string
 param hostQueueEndpoint string
 param hostTableEndpoint string
-param lakeBlobEndpoint string
 param serviceBusNamespace string
 param changesQueueName string
 param pollSchedule string
 param failedRecordRetentionDays int
-param keyVaultUri string
 param appInsightsConnectionString string
 @description('App role every admin API caller needs (empty: function keys only).')
 param requiredAppRole string = ''
@@ -100,7 +98,10 @@ resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   }
 }
 
-// The complete list of settings; docs/notes/infra.md (README "App settings") explains each one.
+// The complete list of settings; docs/notes/infra.md (README "App settings") explains each one, and
+// test/infra/app-settings.test.ts checks it against what the code and the host read. App state lives in the
+// host storage (the AzureWebJobsStorage__* URIs); the lake account and Key Vault are named in each profile
+// (main.bicep outputs lakeStorageAccountUrl and keyVaultUri for that).
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'appsettings'
@@ -124,11 +125,6 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     FAILED_RECORD_RETENTION_DAYS: string(failedRecordRetentionDays)
     // Durable task hub name (host.json "hubName": "%TASKHUB_NAME%"); stable across deployments.
     TASKHUB_NAME: 'dvexport'
-    // App state (checkpoints, status, failed records) lives in the host storage account.
-    STATE_BLOB_SERVICE_URL: hostBlobEndpoint
-    STATE_TABLE_SERVICE_URL: hostTableEndpoint
-    LAKE_STORAGE_ACCOUNT_URL: lakeBlobEndpoint
-    KEY_VAULT_URI: keyVaultUri
     // @azure/identity's DefaultAzureCredential / ManagedIdentityCredential pick the identity from this.
     AZURE_CLIENT_ID: identityClientId
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString

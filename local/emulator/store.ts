@@ -193,6 +193,12 @@ export class OrgStore {
     return state.changed.get(id) ?? (slot < state.generated ? this.generatedRow(state, slot) : undefined);
   }
 
+  /** How many live rows the table has: every slot but the tombstoned ones. */
+  count(logicalName: string): number {
+    const state = this.state(logicalName);
+    return state.generated + state.created.length - state.deleted.size;
+  }
+
   /** Up to `limit` live rows after `afterSlot` in paging order, and whether more follow. */
   page(logicalName: string, afterSlot: number, limit: number): { rows: Array<StoredRow & { slot: number }>; more: boolean } {
     const state = this.state(logicalName);

@@ -1,14 +1,19 @@
 /**
- * Serves the HTTP functions of the table on node:http under `/api`, with function keys checked as Azure
- * does (`code` query parameter or `x-functions-key` header; `admin` needs the master key).
+ * Serves the app's HTTP-triggered functions on node:http under `/api`, from their registered trigger bindings
+ * (route, methods, authLevel), with function keys checked as Azure does (`code` query parameter or
+ * `x-functions-key` header; `admin` needs the master key). Each request goes to the function as RpcHttpData and
+ * the answer comes back from the invocation response's `http` return value, as between the host and the worker.
  */
-import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AuthLevel, HttpFunction } from '../../functions/definition';
+import type { AuthLevel } from '../../functions/definition';
+import { ExportError } from '../../shared/errors';
 import type { HostLog } from './console-log';
+import type { CapturedFunction, CoreInvocationResponse, CoreTypedData } from './functions-core';
+import { triggerBinding, type TriggerInput } from './invoke';
 import { compileRoute, type RouteMatcher } from './routes';
+import { httpTrigger } from './trigger-data';
 
 export interface FunctionKeys {
   /** Accepted for `function` routes. */
@@ -17,9 +22,19 @@ export interface FunctionKeys {
   masterKey: string;
 }
 
-interface Route<Deps> {
-  definition: HttpFunction<Deps>;
+interface Route {
+  fn: CapturedFunction;
+  methods: string[];
+  authLevel: AuthLevel;
   match: RouteMatcher;
+}
+
+/** The route of an HTTP trigger binding; the host's defaults when a property is absent (route: the function name). */
+function routeOf(fn: CapturedFunction): Route {
+  const trigger = triggerBinding(fn);
+  const route = typeof trigger.route === 'string' ? trigger.route : fn.name;
+  const methods = Array.isArray(trigger.methods) ? (trigger.methods as string[]).map((method) => method.toUpperCase()) : ['GET', 'POST'];
+  return { fn, methods, authLevel: (trigger.authLevel as AuthLevel | undefined) ?? 'function', match: compileRoute(route) };
 }
 
 export interface RunningHttpServer {
@@ -41,17 +56,14 @@ function isAuthorized(level: AuthLevel, given: string | undefined, keys: Functio
   return level === 'function' && sameSecret(given, keys.functionKey);
 }
 
-export async function startHttpServer<Deps>(options: {
-  definitions: readonly HttpFunction<Deps>[];
-  deps: Deps;
+export async function startHttpServer(options: {
+  functions: readonly CapturedFunction[];
+  invoke(fn: CapturedFunction, trigger: TriggerInput): Promise<CoreInvocationResponse>;
   keys: FunctionKeys;
   port: number;
   log: HostLog;
 }): Promise<RunningHttpServer> {
-  const routes: Array<Route<Deps>> = options.definitions.map((definition) => ({
-    definition,
-    match: compileRoute(definition.route),
-  }));
+  const routes = options.functions.map(routeOf);
   const server: Server = createServer((request, response) => {
     serve(request, response).catch((error: unknown) => {
       options.log.error('request failed before reaching a function', error);
@@ -70,38 +82,34 @@ export async function startHttpServer<Deps>(options: {
       return;
     }
     const given = url.searchParams.get('code') ?? headerValue(request, 'x-functions-key');
-    if (!isAuthorized(found.route.definition.authLevel, given, options.keys)) {
+    if (!isAuthorized(found.route.authLevel, given, options.keys)) {
       // Azure answers a missing or wrong key with a bare 401.
       response.writeHead(401);
       response.end();
       return;
     }
-    const body = await readBody(request);
-    const httpRequest = new HttpRequest({
+    const trigger = httpTrigger({
       method,
       url: url.toString(),
       headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')])),
       query: Object.fromEntries(url.searchParams),
       params: found.params,
-      ...(body.length > 0 ? { body: { bytes: body } } : {}),
+      body: await readBody(request),
     });
-    const context = new InvocationContext({
-      invocationId: randomUUID(),
-      functionName: found.route.definition.name,
-      logHandler: options.log.handlerFor(found.route.definition.name),
-    });
-    let result: HttpResponseInit | HttpResponse | void;
+    let answer: CoreInvocationResponse;
     try {
-      result = await found.route.definition.handler(options.deps)(httpRequest, context);
+      answer = await options.invoke(found.route.fn, trigger);
     } catch (error) {
-      context.error('unhandled error', error);
+      options.log.handlerFor(found.route.fn.name)('error', 'unhandled error', error);
       sendJson(response, 500, { error: 'The function failed; see the host log for details.' });
       return;
     }
-    const httpResponse = result instanceof HttpResponse ? result : new HttpResponse(result ?? {});
-    const payload = Buffer.from(await httpResponse.arrayBuffer());
-    response.writeHead(httpResponse.status, Object.fromEntries(httpResponse.headers));
-    response.end(payload);
+    const http = answer.returnValue?.http as RpcHttpResponse | undefined;
+    if (http?.cookies && http.cookies.length > 0) {
+      throw new ExportError('config', `Function '${found.route.fn.name}' set cookies; the local host does not send them`, { where: found.route.fn.name });
+    }
+    response.writeHead(Number(http?.statusCode ?? 200), http?.headers ?? {});
+    response.end(bodyBytes(http?.body));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -120,9 +128,23 @@ export async function startHttpServer<Deps>(options: {
   };
 }
 
-function findRoute<Deps>(routes: Array<Route<Deps>>, path: string, method: string) {
+/** The `http` return value `@azure/functions` builds (converters/toRpcHttp.ts). */
+interface RpcHttpResponse {
+  statusCode?: string;
+  headers?: Record<string, string>;
+  cookies?: unknown[];
+  body?: CoreTypedData | null;
+}
+
+function bodyBytes(body: CoreTypedData | null | undefined): Buffer {
+  if (!body) return Buffer.alloc(0);
+  if (body.bytes !== undefined) return Buffer.from(body.bytes);
+  return Buffer.from(body.string ?? '');
+}
+
+function findRoute(routes: Route[], path: string, method: string) {
   for (const route of routes) {
-    if (!route.definition.methods.includes(method as HttpFunction<Deps>['methods'][number])) continue;
+    if (!route.methods.includes(method)) continue;
     const params = route.match(path);
     if (params) return { route, params };
   }

@@ -1,9 +1,9 @@
 /**
- * Runs Durable orchestrations locally by stepping the orchestrator generators and running the registered
- * activities. It does NOT replay: each instance runs once, start to finish, in one host. Instances are
- * recorded in a table so a host starts the ones that were running again, from the input of their last
- * `continueAsNew`; that is why orchestrators stay thin and deterministic and activities checkpoint their
- * own progress.
+ * Runs Durable orchestrations locally through durable-functions' own replay engine: each instance keeps the
+ * history of its current execution in a table, and on every event (started, activity completed or failed,
+ * timer fired) the whole history is replayed through the worker-level orchestrator callback, as the Durable
+ * extension does in Azure (local/host/orchestration-episodes.ts). A host that starts again, or takes an
+ * instance over, replays the saved history and starts again only the work that had not finished.
  *
  * Several hosts on one storage (a scaled-out app) share the table, so an instance has one owner at a time:
  * every write of an instance is conditional on the ETag its driver last saw, the owner marks it alive every
@@ -12,12 +12,15 @@
  */
 import { InvocationContext } from '@azure/functions';
 import type { TableClient } from '@azure/data-tables';
-import type * as df from 'durable-functions';
 import { randomUUID } from 'node:crypto';
-import type { ActivityFunction, OrchestrationContextPort, OrchestrationFunction } from '../../functions/definition';
+import type { ActivityFunction, OrchestrationFunction } from '../../functions/definition';
 import { ExportError } from '../../shared/errors';
 import type { OrchestrationClient, OrchestrationRuntimeStatus, OrchestrationStatus } from '../../shared/orchestration/client';
 import type { HostLog } from './console-log';
+import { history, type HistoryEvent } from './durable-history';
+import type { WorkerOrchestration } from './durable-extension';
+import { workerOrchestrations } from './durable-worker';
+import { runInstance, type EpisodeSave, type InvokeActivity } from './orchestration-episodes';
 
 const PARTITION = 'instances';
 /** How often an owner marks the instances it drives as alive, and after how long unmarked another host takes one over. */
@@ -38,6 +41,9 @@ interface InstanceEntity {
   owner?: string;
   heartbeatAt?: string;
   etag?: string;
+  /** The current execution's history, split over `history0`, `history1`, … (absent before the instance first ran). */
+  historyChunks?: number;
+  [chunk: `history${number}`]: string | undefined;
 }
 
 interface RunningInstance {
@@ -48,43 +54,43 @@ interface RunningInstance {
   update(changes: Partial<InstanceEntity>): Promise<unknown>;
 }
 
-/** A task the driver knows how to run; created by the context's `callActivity`, `Task.all`, `createTimer`, … */
-class DriverTask implements df.TimerTask {
-  isCompleted = false;
-  isFaulted = false;
-  isCanceled = false;
-  result: unknown = undefined;
-  private running: Promise<unknown> | undefined;
+/** An Azure Table string property holds 64 KiB (32 K UTF-16 characters) and an entity 1 MiB: the history is split, and bounded. */
+const HISTORY_CHUNK_CHARS = 30_000;
+const HISTORY_MAX_CHUNKS = 15;
 
-  constructor(private readonly work: (task: DriverTask) => Promise<unknown>) {}
-
-  run(): Promise<unknown> {
-    this.running ??= this.work(this).then(
-      (value) => {
-        this.isCompleted = true;
-        this.result = value;
-        return value;
-      },
-      (error: unknown) => {
-        this.isCompleted = true;
-        this.isFaulted = true;
-        throw error;
-      },
-    );
-    return this.running;
+/** The history of an instance's current execution, in as many properties as it needs. */
+function historyProperties(events: readonly HistoryEvent[]): Record<string, string | number> {
+  const text = JSON.stringify(events);
+  const chunks = Math.max(1, Math.ceil(text.length / HISTORY_CHUNK_CHARS));
+  if (chunks > HISTORY_MAX_CHUNKS) {
+    throw new ExportError('config', `An orchestration history of ${text.length} characters does not fit in one table entity`, {
+      fix: 'Keep executions short: continueAsNew after each cycle, as the initial sync does.',
+    });
   }
-
-  cancel(): void {
-    this.isCanceled = true;
-  }
+  const properties: Record<string, string | number> = { historyChunks: chunks };
+  for (let index = 0; index < chunks; index++) properties[`history${index}`] = text.slice(index * HISTORY_CHUNK_CHARS, (index + 1) * HISTORY_CHUNK_CHARS);
+  return properties;
 }
 
-const asDriverTask = (task: df.Task): DriverTask => {
-  if (!(task instanceof DriverTask)) {
-    throw new ExportError('config', 'An orchestrator yielded something that is not a task of its context');
-  }
-  return task;
-};
+function savedHistory(entity: InstanceEntity): HistoryEvent[] | undefined {
+  const chunks = Number(entity.historyChunks ?? 0);
+  if (chunks === 0) return undefined;
+  const stored = entity as unknown as Record<string, string | undefined>;
+  return JSON.parse(Array.from({ length: chunks }, (_, index) => stored[`history${index}`] ?? '').join('')) as HistoryEvent[];
+}
+
+export interface OrchestrationDriverOptions<Deps> {
+  instances: TableClient;
+  log: HostLog;
+  /** Worker-level orchestration callbacks by name, as the Functions worker registered them. */
+  orchestrators?: ReadonlyMap<string, WorkerOrchestration>;
+  /** Runs an activity by name, as the Functions worker would for the extension. */
+  invokeActivity?: InvokeActivity;
+  /** Or the function table's definitions: orchestrations are then registered through `df.app.orchestration` here. */
+  orchestrations?: readonly OrchestrationFunction[];
+  activities?: readonly ActivityFunction<Deps>[];
+  deps?: () => Deps;
+}
 
 export interface OrchestrationDriver {
   client: OrchestrationClient;
@@ -95,13 +101,7 @@ export interface OrchestrationDriver {
   stop(): Promise<void>;
 }
 
-export async function createOrchestrationDriver<Deps>(options: {
-  orchestrations: readonly OrchestrationFunction[];
-  activities: readonly ActivityFunction<Deps>[];
-  deps: () => Deps;
-  instances: TableClient;
-  log: HostLog;
-}): Promise<OrchestrationDriver> {
+export async function createOrchestrationDriver<Deps>(options: OrchestrationDriverOptions<Deps>): Promise<OrchestrationDriver> {
   await options.instances.createTable();
   const running = new Map<string, RunningInstance>();
   const owner = randomUUID();
@@ -123,98 +123,45 @@ export async function createOrchestrationDriver<Deps>(options: {
     }
   };
 
-  async function runActivity(name: string, input: unknown): Promise<unknown> {
-    const activity = options.activities.find((candidate) => candidate.name === name);
-    if (!activity) throw new ExportError('config', `No activity named '${name}' is registered`);
-    const context = new InvocationContext({ invocationId: randomUUID(), functionName: name, logHandler: options.log.handlerFor(name) });
-    return activity.handler(options.deps())(input, context);
-  }
-
-  async function runWithRetry(name: string, retry: df.RetryOptions, input: unknown): Promise<unknown> {
-    let delay = retry.firstRetryIntervalInMilliseconds;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await runActivity(name, input);
-      } catch (error) {
-        if (attempt >= retry.maxNumberOfAttempts || stopping) throw error;
-        options.log.warn(`activity ${name} failed (attempt ${attempt} of ${retry.maxNumberOfAttempts}); retrying in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * (retry.backoffCoefficient || 1), retry.maxRetryIntervalInMilliseconds || Number.MAX_SAFE_INTEGER);
-      }
-    }
-  }
+  const entityChanges = (changes: EpisodeSave): Partial<InstanceEntity> => ({
+    ...(changes.runtimeStatus ? { runtimeStatus: changes.runtimeStatus } : {}),
+    ...('input' in changes ? { input: JSON.stringify(changes.input ?? null) } : {}),
+    ...('customStatus' in changes ? { customStatus: JSON.stringify(changes.customStatus ?? null) } : {}),
+    ...('output' in changes ? { output: JSON.stringify(changes.output ?? null) } : {}),
+    ...historyProperties(changes.history),
+  });
+  const orchestrators = options.orchestrators ?? workerOrchestrations(options.orchestrations ?? []);
+  const invokeActivity: InvokeActivity =
+    options.invokeActivity ??
+    (async (name, input) => {
+      const activity = options.activities?.find((candidate) => candidate.name === name);
+      if (!activity || !options.deps) throw new ExportError('config', `No activity named '${name}' is registered`);
+      const context = new InvocationContext({ invocationId: randomUUID(), functionName: name, logHandler: options.log.handlerFor(name) });
+      return activity.handler(options.deps())(input, context);
+    });
 
   async function drive(entity: InstanceEntity): Promise<void> {
-    const orchestrator = options.orchestrations.find((candidate) => candidate.name === entity.name);
-    if (!orchestrator) throw new ExportError('config', `No orchestration named '${entity.name}' is registered`);
     const state = running.get(entity.rowKey) as RunningInstance;
-    const update = state.update;
-    let input: unknown = JSON.parse(entity.input);
-    await update({ runtimeStatus: 'Running' });
-    if (state.terminated) return;
     try {
-      for (;;) {
-        let continueWith: { input: unknown } | undefined;
-        const port: OrchestrationContextPort = {
-          log: options.log.handlerFor(entity.name).bind(undefined, 'information'),
-          df: {
-            instanceId: entity.rowKey,
-            isReplaying: false,
-            currentUtcDateTime: new Date(),
-            getInput: <T>() => input as T,
-            callActivity: (name: string, activityInput?: unknown) => new DriverTask(() => runActivity(name, activityInput)),
-            callActivityWithRetry: (name: string, retry: df.RetryOptions, activityInput?: unknown) =>
-              new DriverTask(() => runWithRetry(name, retry, activityInput)),
-            Task: {
-              all: (tasks: df.Task[]) => new DriverTask(() => Promise.all(tasks.map((task) => asDriverTask(task).run()))),
-              any: (tasks: df.Task[]) =>
-                new DriverTask(() => Promise.race(tasks.map((task) => asDriverTask(task).run().then(() => task)))),
-            },
-            createTimer: (fireAt: Date) =>
-              new DriverTask(async (task) => {
-                while (!task.isCanceled && !stopping && Date.now() < fireAt.getTime()) {
-                  await new Promise((resolve) => setTimeout(resolve, Math.min(250, fireAt.getTime() - Date.now())));
-                }
-              }),
-            continueAsNew: (nextInput: unknown) => {
-              continueWith = { input: nextInput };
-            },
-            setCustomStatus: (status: unknown) => {
-              void update({ customStatus: JSON.stringify(status ?? null) }).catch((error: unknown) =>
-                options.log.error(`saving custom status of ${entity.rowKey} failed`, error),
-              );
-            },
-          },
-        };
-        const generator = orchestrator.handler(port);
-        let sent: unknown;
-        let thrown: { error: unknown } | undefined;
-        let output: unknown;
-        for (;;) {
-          if (state?.terminated || stopping) return;
-          port.df.currentUtcDateTime = new Date();
-          const step = thrown ? generator.throw(thrown.error) : generator.next(sent);
-          if (step.done) {
-            output = step.value;
-            break;
-          }
-          try {
-            sent = await asDriverTask(step.value).run();
-            thrown = undefined;
-          } catch (error) {
-            thrown = { error };
-          }
-        }
-        if (!continueWith) {
-          await update({ runtimeStatus: 'Completed', output: JSON.stringify(output ?? null) });
-          return;
-        }
-        input = continueWith.input;
-        await update({ input: JSON.stringify(input ?? null) });
-      }
+      const callback = orchestrators.get(entity.name);
+      if (!callback) throw new ExportError('config', `No orchestration named '${entity.name}' is registered`);
+      // An instance saved without a history (before it first ran) starts its execution from its input.
+      const events = savedHistory(entity) ?? history.start(new Date(), entity.name, JSON.parse(entity.input));
+      await state.update({ runtimeStatus: 'Running', ...historyProperties(events) });
+      await runInstance({
+        name: entity.name,
+        instanceId: entity.rowKey,
+        callback,
+        invokeActivity,
+        events,
+        save: (changes) => state.update(entityChanges(changes)),
+        lost: () => state.terminated,
+        stopping: () => stopping,
+        log: options.log,
+      });
     } catch (error) {
       options.log.error(`orchestration ${entity.name} (${entity.rowKey}) failed`, error);
-      await update({
+      await state.update({
         runtimeStatus: 'Failed',
         output: JSON.stringify(error instanceof Error ? error.message : String(error)),
       });
@@ -231,6 +178,8 @@ export async function createOrchestrationDriver<Deps>(options: {
       update(changes) {
         const now = new Date().toISOString();
         Object.assign(entity, changes, { lastUpdatedTime: now, owner, heartbeatAt: changes.heartbeatAt ?? now });
+        // A shorter history (a new execution) leaves no chunks of the longer one behind.
+        for (let index = Number(entity.historyChunks ?? 0); entity[`history${index}`] !== undefined; index++) delete entity[`history${index}`];
         const snapshot = { ...entity };
         saved = saved
           .catch(() => undefined)
@@ -307,7 +256,7 @@ export async function createOrchestrationDriver<Deps>(options: {
 
   const client: OrchestrationClient = {
     async startNew(name, { instanceId, input }) {
-      if (!options.orchestrations.some((candidate) => candidate.name === name)) {
+      if (!orchestrators.has(name)) {
         throw new ExportError('config', `No orchestration named '${name}' is registered`);
       }
       if (running.has(instanceId)) {

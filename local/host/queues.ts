@@ -4,13 +4,13 @@
  * in the trigger metadata, redelivery after a failure, and dead-lettering to `<queue>-poison` once the
  * delivery count is used up.
  */
-import { InvocationContext } from '@azure/functions';
 import type { DequeuedMessageItem, QueueClient, QueueServiceClient } from '@azure/storage-queue';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { QueueFunction } from '../../functions/definition';
-import { parseQueueMessageText, poisonQueueName } from '../../shared/queue/storage-queue';
+import { poisonQueueName } from '../../shared/queue/storage-queue';
 import type { HostLog } from './console-log';
+import type { CapturedFunction } from './functions-core';
+import { triggerBinding, type TriggerInput } from './invoke';
+import { serviceBusTrigger } from './trigger-data';
 
 export interface QueuePolling {
   /** How long a received message stays invisible while its handler runs (the lock). */
@@ -38,9 +38,15 @@ export interface RunningQueues {
   stop(): Promise<void>;
 }
 
-export async function startQueues<Deps>(options: {
-  definitions: readonly QueueFunction<Deps>[];
-  deps: Deps;
+/** A Service Bus-triggered function and its queue's delivery limit (Azure: `maxDeliveryCount` in infra/). */
+export interface QueueSubscriber {
+  fn: CapturedFunction;
+  maxDeliveryCount: number;
+}
+
+export async function startQueues(options: {
+  subscribers: readonly QueueSubscriber[];
+  invoke(fn: CapturedFunction, trigger: TriggerInput): Promise<unknown>;
   queues: QueueServiceClient;
   resolve: (value: string) => string;
   polling: QueuePolling;
@@ -48,14 +54,14 @@ export async function startQueues<Deps>(options: {
 }): Promise<RunningQueues> {
   const controller = new AbortController();
   const loops = await Promise.all(
-    options.definitions.map(async (definition) => {
-      const queueName = localQueueName(options.resolve(definition.queueName));
+    options.subscribers.map(async (subscriber) => {
+      const queueName = localQueueName(options.resolve(String(triggerBinding(subscriber.fn).queueName ?? '')));
       const queue = options.queues.getQueueClient(queueName);
       const poison = options.queues.getQueueClient(poisonQueueName(queueName));
       await queue.createIfNotExists();
       await poison.createIfNotExists();
       // Wrapped so Promise.all waits for the queues to exist, not for the endless polling loops.
-      return { loop: pollQueue({ definition, handler: definition.handler(options.deps), queue, poison, ...options, signal: controller.signal }) };
+      return { loop: pollQueue({ ...subscriber, invoke: options.invoke, queue, poison, polling: options.polling, log: options.log, signal: controller.signal }) };
     }),
   );
   return {
@@ -67,16 +73,15 @@ export async function startQueues<Deps>(options: {
 }
 
 /** One queue function's delivery loop: its handler, its queue and the poison queue beside it. */
-interface QueueLoop<Deps> {
-  definition: QueueFunction<Deps>;
-  handler: (message: unknown, context: InvocationContext) => Promise<void>;
+interface QueueLoop extends QueueSubscriber {
+  invoke(fn: CapturedFunction, trigger: TriggerInput): Promise<unknown>;
   queue: QueueClient;
   poison: QueueClient;
   polling: QueuePolling;
   log: HostLog;
 }
 
-async function pollQueue<Deps>(options: QueueLoop<Deps> & { signal: AbortSignal }): Promise<void> {
+async function pollQueue(options: QueueLoop & { signal: AbortSignal }): Promise<void> {
   const { polling, signal } = options;
   let idleMs = polling.minPollMs;
   while (!signal.aborted) {
@@ -103,30 +108,24 @@ async function pollQueue<Deps>(options: QueueLoop<Deps> & { signal: AbortSignal 
   }
 }
 
-async function deliver<Deps>(
-  options: QueueLoop<Deps>,
-  message: DequeuedMessageItem,
-): Promise<void> {
-  const context = new InvocationContext({
-    invocationId: randomUUID(),
-    functionName: options.definition.name,
-    logHandler: options.log.handlerFor(options.definition.name),
-    triggerMetadata: {
-      deliveryCount: message.dequeueCount,
-      messageId: message.messageId,
-      enqueuedTimeUtc: message.insertedOn.toISOString(),
-    },
+async function deliver(options: QueueLoop, message: DequeuedMessageItem): Promise<void> {
+  const trigger = serviceBusTrigger({
+    body: message.messageText,
+    deliveryCount: message.dequeueCount,
+    messageId: message.messageId,
+    enqueuedTimeUtc: message.insertedOn,
   });
+  const log = options.log.handlerFor(options.fn.name);
   try {
-    await options.handler(parseQueueMessageText(message.messageText), context);
+    await options.invoke(options.fn, trigger);
     await options.queue.deleteMessage(message.messageId, message.popReceipt);
   } catch (error) {
-    if (message.dequeueCount >= options.definition.maxDeliveryCount) {
-      context.error(`delivery ${message.dequeueCount} of ${options.definition.maxDeliveryCount} failed; moving message ${message.messageId} to ${options.poison.name}`, error);
+    if (message.dequeueCount >= options.maxDeliveryCount) {
+      log('error', `delivery ${message.dequeueCount} of ${options.maxDeliveryCount} failed; moving message ${message.messageId} to ${options.poison.name}`, error);
       await options.poison.sendMessage(message.messageText);
       await options.queue.deleteMessage(message.messageId, message.popReceipt);
     } else {
-      context.warn(`delivery ${message.dequeueCount} of ${options.definition.maxDeliveryCount} failed; it will be delivered again`, error);
+      log('warning', `delivery ${message.dequeueCount} of ${options.maxDeliveryCount} failed; it will be delivered again`, error);
       await options.queue.updateMessage(message.messageId, message.popReceipt, undefined, options.polling.retryDelaySeconds);
     }
   }

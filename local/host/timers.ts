@@ -1,55 +1,43 @@
-/** Fires timer functions on their NCRONTAB schedules (seconds first), never overlapping one run with the next. */
-import type { Timer } from '@azure/functions';
-import { InvocationContext } from '@azure/functions';
+/**
+ * Fires timer-triggered functions on the NCRONTAB schedules of their registered trigger bindings (seconds first,
+ * `%Setting%` resolved), never overlapping one run with the next; each run is an invocation with the host's TimerInfo.
+ */
 import { Cron } from 'croner';
-import { randomUUID } from 'node:crypto';
-import type { TimerFunction } from '../../functions/definition';
 import { ExportError } from '../../shared/errors';
 import type { HostLog } from './console-log';
+import type { CapturedFunction } from './functions-core';
+import { triggerBinding, type TriggerInput } from './invoke';
+import { timerTrigger } from './trigger-data';
 
 export interface RunningTimers {
   stop(): void;
 }
 
-export function startTimers<Deps>(options: {
-  definitions: readonly TimerFunction<Deps>[];
-  deps: Deps;
+export function startTimers(options: {
+  functions: readonly CapturedFunction[];
+  invoke(fn: CapturedFunction, trigger: TriggerInput): Promise<unknown>;
   resolve: (value: string) => string;
   log: HostLog;
 }): RunningTimers {
-  const jobs = options.definitions.map((definition) => {
-    const schedule = options.resolve(definition.schedule);
-    const handler = definition.handler(options.deps);
+  const jobs = options.functions.map((fn) => {
+    const schedule = options.resolve(String(triggerBinding(fn).schedule ?? ''));
     let last: Date | undefined;
     try {
       return new Cron(schedule, { protect: true }, async (job: Cron) => {
         const now = new Date();
-        const timer: Timer = {
-          // croner skips a run while the previous one is still going, so a run is never late by more than its own tick.
-          isPastDue: false,
-          schedule: { adjustForDST: true },
-          scheduleStatus: {
-            last: (last ?? now).toISOString(),
-            next: (job.nextRun() ?? now).toISOString(),
-            lastUpdated: now.toISOString(),
-          },
-        };
+        // croner skips a run while the previous one is still going, so a run is never late by more than its own tick.
+        const trigger = timerTrigger({ last: last ?? now, next: job.nextRun() ?? now, lastUpdated: now, isPastDue: false });
         last = now;
-        const context = new InvocationContext({
-          invocationId: randomUUID(),
-          functionName: definition.name,
-          logHandler: options.log.handlerFor(definition.name),
-        });
         try {
-          await handler(timer, context);
+          await options.invoke(fn, trigger);
         } catch (error) {
-          context.error('timer run failed', error);
+          options.log.handlerFor(fn.name)('error', 'timer run failed', error);
         }
       });
     } catch (error) {
-      throw new ExportError('config', `Timer '${definition.name}' has an invalid schedule '${schedule}'`, {
+      throw new ExportError('config', `Timer '${fn.name}' has an invalid schedule '${schedule}'`, {
         cause: error,
-        where: definition.name,
+        where: fn.name,
         fix: 'Use NCRONTAB with six fields: {second} {minute} {hour} {day} {month} {day-of-week}, e.g. "*/5 * * * * *".',
       });
     }

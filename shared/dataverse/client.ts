@@ -90,14 +90,15 @@ export function toRowChange(table: TableRef, item: WebApiRow, where: string): Ro
   return toRowUpsert(table, item, where);
 }
 
+/** Formatted values and lookup annotations (`<lookup>_entitytype`, `owneridtype` come from them), for pages and single rows alike. */
+const annotationPreferences = (options: Pick<PageOptions, 'annotations'>): string[] => (options.annotations ? ['odata.include-annotations="*"'] : []);
+
 const preferences = (options: PageOptions): string[] => {
   const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
     throw new ExportError('config', `Page size must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, { where: 'pageSize' });
   }
-  const prefer = ['odata.track-changes', `odata.maxpagesize=${pageSize}`];
-  if (options.annotations) prefer.push('odata.include-annotations="*"');
-  return prefer;
+  return ['odata.track-changes', `odata.maxpagesize=${pageSize}`, ...annotationPreferences(options)];
 };
 
 export class DataverseClient {
@@ -144,12 +145,13 @@ export class DataverseClient {
   }
 
   /** Current rows by primary key, without change tracking (to resync failed records). */
-  async readRowsById(table: TableRef, ids: string[], options: { select?: string[] } = {}): Promise<RowsById> {
+  async readRowsById(table: TableRef, ids: string[], options: Pick<InitialLoadOptions, 'select' | 'annotations'> = {}): Promise<RowsById> {
     const select = options.select && options.select.length > 0 ? `?$select=${options.select.join(',')}` : '';
+    const prefer = annotationPreferences(options);
     const results = await Promise.all(
       ids.map(async (id) => ({
         id,
-        row: await this.http.get(`${table.entitySetName}(${encodeURIComponent(id)})${select}`, singleRowSchema, { allowNotFound: true }),
+        row: await this.http.get(`${table.entitySetName}(${encodeURIComponent(id)})${select}`, singleRowSchema, { allowNotFound: true, prefer }),
       })),
     );
     const rows: RowUpsert[] = [];

@@ -2,7 +2,16 @@
  * The part of a Durable Functions client the product uses. In Azure it wraps `df.getClient(context)`;
  * the local host implements it with its own driver.
  */
-export type OrchestrationRuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'ContinuedAsNew';
+/** The values of durable-functions' `OrchestrationRuntimeStatus` enum (v3, types/orchestration.d.ts). */
+export type OrchestrationRuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'ContinuedAsNew' | 'Canceled' | 'Suspended';
+
+/**
+ * Whether an instance still exists as a live orchestration, i.e. is not in a final state. `ContinuedAsNew` is
+ * the window between two generations of one instance (the initial sync continues as new after every page);
+ * `Suspended` resumes where it stopped. Both must be stopped on deactivate and must not get a second instance.
+ */
+export const isLive = (status: OrchestrationStatus | undefined): boolean =>
+  status !== undefined && ['Pending', 'Running', 'ContinuedAsNew', 'Suspended'].includes(status.runtimeStatus);
 
 export interface OrchestrationStatus {
   instanceId: string;

@@ -5,7 +5,7 @@
  */
 import type { ManyToManyRelationship, TableMetadata } from '../dataverse/metadata';
 import { ExportError, toExportError } from '../errors';
-import type { OrchestrationClient } from '../orchestration/client';
+import { isLive, type OrchestrationClient } from '../orchestration/client';
 import type { InitialSyncInput } from './initial-sync-plan';
 import type { SyncServices } from './services';
 
@@ -45,8 +45,7 @@ async function readSource(services: SyncServices, profileName: string): Promise<
 
 export async function activateProfile(services: SyncServices, orchestrations: OrchestrationClient, profileName: string): Promise<ActivationResult> {
   const instanceId = initialSyncInstanceId(profileName);
-  const running = await orchestrations.getStatus(instanceId);
-  if (running && (running.runtimeStatus === 'Running' || running.runtimeStatus === 'Pending')) return { outcome: 'already-running', instanceId };
+  if (isLive(await orchestrations.getStatus(instanceId))) return { outcome: 'already-running', instanceId };
 
   const { tables, relationships } = await readSource(services, profileName);
   const { destination } = await services.runtimes.get(profileName);
@@ -82,8 +81,7 @@ export async function activateProfile(services: SyncServices, orchestrations: Or
 export async function deactivateProfile(services: SyncServices, orchestrations: OrchestrationClient, profileName: string): Promise<boolean> {
   const activation = await services.activations.get(profileName);
   if (!activation || activation.value.state === 'inactive') return false;
-  const status = await orchestrations.getStatus(initialSyncInstanceId(profileName));
-  if (status?.runtimeStatus === 'Running' || status?.runtimeStatus === 'Pending') {
+  if (isLive(await orchestrations.getStatus(initialSyncInstanceId(profileName)))) {
     await orchestrations.terminate(initialSyncInstanceId(profileName), 'profile deactivated');
   }
   await services.activations.put(profileName, { ...activation.value, state: 'inactive', deactivatedAt: services.now().toISOString() }, { ifMatch: activation.etag });
@@ -104,8 +102,7 @@ export async function resyncTable(services: SyncServices, orchestrations: Orches
     });
   }
   const instanceId = resyncInstanceId(profileName, table);
-  const running = await orchestrations.getStatus(instanceId);
-  if (running?.runtimeStatus === 'Running' || running?.runtimeStatus === 'Pending') return instanceId;
+  if (isLive(await orchestrations.getStatus(instanceId))) return instanceId;
   try {
     await services.checkpoints.reset(profileName, table, 'resync');
     // What an earlier, interrupted resync saw says nothing about this one.

@@ -4,6 +4,7 @@
  * Records that apply cleanly are resolved; the rest stay, with their new reason.
  */
 import type { RowUpsert } from '../dataverse/changes';
+import { webApiSelect } from '../dataverse/properties';
 import { ExportError } from '../errors';
 import type { FailedRecordSummary } from '../state/failed-records';
 import type { SyncServices } from './services';
@@ -26,7 +27,9 @@ export async function resyncFailures(services: SyncServices, profile: string, op
     const table = await snapshotTable(services, profile, tableName);
     const checkpoint = await services.checkpoints.read(profile, tableName);
     const ids = [...new Set(records.map((record) => record.id))];
-    const found = await source.readRowsById(table, ids);
+    // Read as the initial sync and the deltas read (copy-page.ts): the same columns, and the lookup annotations
+    // that `<lookup>_entitytype` / `owneridtype` are filled from.
+    const found = await source.readRowsById(table, ids, { select: webApiSelect(table), annotations: true });
     const applied = await destination.applyBatch(table, {
       upserts: found.rows as RowUpsert[],
       deletes: found.missing.map((id) => ({ id, versionNumber: checkpoint?.value.watermark ?? 0 })),
@@ -34,12 +37,27 @@ export async function resyncFailures(services: SyncServices, profile: string, op
     const failedIds = new Map(applied.failed.map((failure) => [failure.id, failure.reason]));
     const resolved = records.filter((record) => !failedIds.has(record.id));
     result.resolved += await services.failedRecords.resolve(resolved.map((record) => record.key));
-    for (const record of records) {
+    const still = records.flatMap((record) => {
       const reason = failedIds.get(record.id);
-      if (reason !== undefined) result.stillFailing.push({ key: record.key, reason });
-    }
+      return reason === undefined ? [] : [{ key: record.key, reason }];
+    });
+    await keepNewReasons(services, still);
+    result.stillFailing.push(...still);
   }
   return result;
+}
+
+/** A record that fails again keeps its key and takes the new reason (the cause may have changed since). */
+async function keepNewReasons(services: SyncServices, still: ResyncResult['stillFailing']): Promise<void> {
+  const updated = await Promise.all(
+    still.map(async ({ key, reason }) => {
+      const record = await services.failedRecords.download(key);
+      return record && record.reason !== reason ? { ...record, reason } : undefined;
+    }),
+  );
+  const changed = updated.filter((record) => record !== undefined);
+  // Same profile, table, id, change type and failedAt: the same key, so this overwrites the record in place.
+  if (changed.length > 0) await services.failedRecords.record(changed);
 }
 
 async function allSummaries(services: SyncServices, profile: string, table: string | undefined): Promise<FailedRecordSummary[]> {

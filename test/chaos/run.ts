@@ -3,7 +3,7 @@
  * exporting the same org to SQL and to the lake, while a seeded workload changes accounts, contacts and
  * user roles and every fault in faults.ts fires. The host is killed once mid-initial-sync and `deltaKills`
  * times mid-delta. After quiescence the run checks, and throws with the seed when any check fails:
- * destination = source row by row (SQL and lake), no deleted row resurrected, no update lost, the SQL
+ * destination = source row by row and column by column (SQL and lake), no deleted row resurrected, no update lost, the SQL
  * DeleteLog agreeing with the tables, nothing dead-lettered, and the failed-records store holding exactly
  * the rows the run forced the destination to reject, each with its reason (then resynced once fixed).
  */
@@ -14,7 +14,7 @@ import { createWorkload, isRowOperation, type Operation, type WorkloadTable } fr
 import type { HostProcess } from '../../local/host/process';
 import { PROCESS_EMULATOR_TOKEN, startProcessProduct, type ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
-import { differences, readLakeDestination, readSqlDestination, rowsBehindTheirDeleteLog, withChaosClient, type DestinationState } from './destinations';
+import { differences, readLakeDestination, readSqlDestination, rowsBehindTheirDeleteLog, withChaosClient, wrongValues, type DestinationState } from './destinations';
 import { startConnectionDrops, startDataverseFaults, startQueueChaos, type FaultCounts, type RunningFault } from './faults';
 
 export interface ChaosOptions {
@@ -257,7 +257,10 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
 
   const final = await converged();
   if (!final) throw new Error(`the destinations drifted after converging (late duplicates?): ${last.slice(0, 8).join('; ')}`);
+  const sqlRows = await readSqlDestination(product.postgres.connectionString, SCHEMA, TABLES, { rows: true });
   const problems = [
+    ...wrongValues(product.emulator, sqlRows, 'sql', TABLES),
+    ...wrongValues(product.emulator, final.lake, 'lake', TABLES),
     ...resurrectedOrLost(done, workload.alive.bind(workload), final.sql, 'sql', expectedSql),
     ...resurrectedOrLost(done, workload.alive.bind(workload), final.lake, 'lake', (table) => sourceVersions(product.emulator, table)),
     ...userRoleProblems(workload.userRoles(), final.sql, 'sql'),
@@ -273,8 +276,11 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   await withChaosClient(product.postgres.connectionString, (client) => client.query(`ALTER TABLE "${SCHEMA}"."account" DROP CONSTRAINT ${REJECT_CONSTRAINT}`));
   const resynced = (await call('POST', `profiles/${SQL_PROFILE}/failures/resync`, {})) as { resolved: number; stillFailing: unknown[] };
   if (resynced.resolved !== forced.size || resynced.stillFailing.length > 0) throw new Error(`resync of the forced failures answered ${JSON.stringify(resynced)}`);
-  const afterResync = await readSqlDestination(product.postgres.connectionString, SCHEMA, TABLES);
-  const stillDifferent = TABLES.flatMap((table) => differences(table, sourceVersions(product.emulator, table), afterResync.versions.get(table)));
+  const afterResync = await readSqlDestination(product.postgres.connectionString, SCHEMA, TABLES, { rows: true });
+  const stillDifferent = [
+    ...TABLES.flatMap((table) => differences(table, sourceVersions(product.emulator, table), afterResync.versions.get(table))),
+    ...wrongValues(product.emulator, afterResync, 'sql', TABLES),
+  ];
   if (stillDifferent.length > 0) throw new Error(`after resync the SQL destination still differs: ${stillDifferent.slice(0, 8).join('; ')}`);
   const remainingFailures = (await call('GET', `profiles/${SQL_PROFILE}/failures`)) as FailuresBody;
   if (remainingFailures.records.length > 0) throw new Error(`after resync the failed-records store still holds ${JSON.stringify(remainingFailures.records)}`);

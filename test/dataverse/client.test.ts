@@ -187,4 +187,13 @@ describe('rows by id', () => {
     expect(result.rows).toEqual([expect.objectContaining({ kind: 'upsert', id: kept, row: expect.objectContaining({ name: expect.any(String) }) })]);
     expect(result.rows[0]?.row['@odata.context']).toBeUndefined();
   });
+
+  it('returns the lookup annotations when asked, as pages do (owneridtype and <lookup>_entitytype come from them)', async () => {
+    const id = sampleRowId(SEED, 'account', 22);
+    const client = clientFor(emulator.baseUrl);
+    const annotated = await client.readRowsById(account, [id], { select: ['_ownerid_value'], annotations: true });
+    expect(annotated.rows[0]?.row['_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname']).toBe('systemuser');
+    const plain = await client.readRowsById(account, [id], { select: ['_ownerid_value'] });
+    expect(plain.rows[0]?.row).not.toHaveProperty(['_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname']);
+  });
 });

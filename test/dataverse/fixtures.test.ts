@@ -1,5 +1,5 @@
 /**
- * Every recorded or documented Dataverse response in ../shared/fixtures/dataverse/ must be readable by
+ * Every recorded or documented Dataverse response in test/fixtures/dataverse/ must be readable by
  * the client's schemas and converters: a fixture the client cannot read is a bug in the client.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import {
 } from '../../shared/dataverse/responses';
 import { ExportError } from '../../shared/errors';
 
-const root = join(__dirname, '../../../shared/fixtures/dataverse');
+const root = join(__dirname, '../fixtures/dataverse');
 const ORG = 'https://org.example.crm.dynamics.com';
 
 /** Fixtures keep the `[Organization URI]` placeholder; SOURCES.md says to substitute a real base URL. */

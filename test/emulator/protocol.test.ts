@@ -21,8 +21,8 @@ interface Reply {
   body: Record<string, unknown> & { value?: Array<Record<string, unknown>>; error?: { code: string; message: string } };
 }
 
-async function call(path: string, init: { method?: string; prefer?: string; body?: unknown; token?: string | null } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+async function call(path: string, init: { method?: string; prefer?: string; body?: unknown; token?: string | null; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...init.headers };
   if (init.token !== null) headers.Authorization = `Bearer ${init.token ?? TOKEN}`;
   if (init.prefer) headers.Prefer = init.prefer;
   const url = path.startsWith('http') ? path : `${emulator.baseUrl}${path}`;
@@ -169,5 +169,53 @@ describe('writes', () => {
     const reply = await call('accounts', { method: 'POST', body: { nosuch: 1 } });
     expect(reply.status).toBe(400);
     expect(reply.body.error?.message).toContain("'nosuch'");
+  });
+});
+
+describe('scope: answered as Dataverse does or refused as not implemented', () => {
+  const NOT_IMPLEMENTED = { code: '0x80040203', message: expect.stringContaining('emulator does not implement') };
+
+  it('treats If-None-Match: null, which clients send on every request, as no condition', async () => {
+    const id = sampleRowId(SEED, 'account', 90);
+    const none = { 'If-None-Match': 'null' };
+    expect((await call(`accounts(${id})?$select=name`, { headers: none })).status).toBe(200);
+    expect((await call('roles?$select=name', { headers: none })).status).toBe(200);
+    expect((await call(`accounts(${id})`, { method: 'PATCH', body: { name: 'Unconditional' }, headers: none })).status).toBe(204);
+  });
+
+  it('returns a represented write as 201 when it created the row and 200 when it updated it, with the $select columns', async () => {
+    const id = '0d9d5b8e-4a63-4c55-9a55-1b1f2d1e0a03';
+    const created = await call(`accounts(${id})?$select=name`, { method: 'PATCH', body: { name: 'Made' }, prefer: 'return=representation' });
+    expect(created.status).toBe(201);
+    const updated = await call(`accounts(${id})?$select=name`, { method: 'PATCH', body: { name: 'Changed' }, prefer: 'return=representation' });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ name: 'Changed', accountid: id });
+    expect(updated.body.telephone1).toBeUndefined();
+  });
+
+  it('refuses conditional headers where it does not evaluate them', async () => {
+    expect((await call('accounts', { method: 'POST', body: { name: 'x' }, headers: { 'If-Match': '*' } })).body.error).toMatchObject(NOT_IMPLEMENTED);
+    expect((await call('roles?$select=name', { headers: { 'If-None-Match': 'W/"1"' } })).status).toBe(501);
+    expect((await call("EntityDefinitions(LogicalName='account')?$select=LogicalName", { headers: { 'If-Match': '*' } })).status).toBe(501);
+  });
+
+  it('answers an unknown entity set 404 as Dataverse does, and refuses what exists in Dataverse but not here', async () => {
+    expect((await call('nosuchentities')).body.error).toMatchObject({ code: '0x8006088a' });
+    for (const path of ["accounts(accountnumber='A-1')", '$metadata', '', "EntityDefinitions?$select=LogicalName&$top=1"]) {
+      const reply = await call(path);
+      expect(reply.status, path).toBe(501);
+      expect(reply.body.error, path).toMatchObject(NOT_IMPLEMENTED);
+    }
+  });
+
+  it('validates $top and $count, and refuses the combinations it does not page', async () => {
+    expect((await call('accounts?$select=name&$top=-1')).status).toBe(400);
+    expect((await call('accounts?$select=name&$count=yes')).status).toBe(400);
+    expect((await call('accounts?$select=name&$top=10', { prefer: 'odata.maxpagesize=5' })).status).toBe(501);
+    expect((await call('accounts?$select=name&$count=true', { prefer: TRACK })).status).toBe(501);
+    const counted = await call('contacts?$select=fullname&$count=true', { prefer: 'odata.maxpagesize=2' });
+    expect(emulator.store.count('contact')).toBeGreaterThan(5000);
+    expect(new URL(String(counted.body['@odata.nextLink'])).searchParams.get('$count')).toBe('true');
+    expect(counted.body['@odata.count']).toBe(5000);
   });
 });

@@ -1,11 +1,15 @@
-import type { InvocationContext, Timer } from '@azure/functions';
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import * as df from 'durable-functions';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FunctionDefinition } from '../../functions/definition';
 import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { health } from '../../functions/health';
+import { registerFunctions } from '../../functions/register';
 import { consoleLog } from '../../local/host/console-log';
+import { captureRegistrations } from '../../local/host/functions-core';
 import { startLocalHost, type LocalHost } from '../../local/host/host';
+import { durableOrchestrationClient } from '../../shared/orchestration/durable';
 import { poisonQueueName } from '../../shared/queue/storage-queue';
 import { useAzurite } from '../support/azurite';
 import { waitFor } from '../support/wait';
@@ -64,11 +68,17 @@ afterEach(async () => {
   host = undefined;
 });
 
+// Registered once per process, through the real `app` and `df.app`, as a worker loads an app once.
+const table = testTable();
+const current: { deps?: TestDeps } = {};
+const registered = captureRegistrations(() => registerFunctions(table, async () => current.deps as TestDeps, { app, durable: df.app }));
+
 async function start(recorded: Recorded, queueName: string): Promise<LocalHost> {
   const env = { AzureWebJobsStorage: azurite.connectionString, TICK_SCHEDULE: '* * * * * *', TEST_QUEUE: queueName };
+  current.deps = { ...createFunctionDeps(env, durableOrchestrationClient), recorded };
   return startLocalHost<TestDeps>({
-    definitions: testTable(),
-    createDeps: ({ orchestrations }) => ({ ...createFunctionDeps(env, () => orchestrations), recorded }),
+    functions: await registered,
+    definitions: table,
     storage: azurite.clients,
     env,
     port: 0,

@@ -1,5 +1,6 @@
-// Offline checks for infra/*.bicep. No Bicep compiler can be installed here, so files are parsed with
-// tree-sitter-bicep (syntax only) and the security rules are checked on the syntax tree.
+// Offline checks of infra/*.bicep on the source: parsed with tree-sitter-bicep, the security rules are checked
+// on the syntax tree, where a value that comes from a parameter is still visible as one. The same rules run over
+// the compiled ARM JSON in arm-rules.ts (bicep-cli.test.ts).
 import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import { Language, Parser, type Node } from 'web-tree-sitter';
@@ -56,7 +57,9 @@ interface ResourceDeclaration {
 
 type Report = (rule: string, file: ParsedFile, node: Node, message: string) => void;
 
-const keylessFunctions = /(^|\.)(listKeys|listConnectionStrings|listAuthKeys|listSecrets|listCredentials)$/;
+/** ARM functions that return access keys or secrets of a resource. */
+export const keyListingFunctions = ['listKeys', 'listConnectionStrings', 'listAuthKeys', 'listSecrets', 'listCredentials'];
+const keylessFunctions = new RegExp(`(^|\\.)(${keyListingFunctions.join('|')})$`);
 
 export function checkInfra(parser: Parser, sources: BicepSource[], fileExists: (path: string) => boolean): Violation[] {
   const violations: Violation[] = [];
@@ -77,7 +80,7 @@ export function checkInfra(parser: Parser, sources: BicepSource[], fileExists: (
   const resources = files.flatMap(resourceDeclarations);
   for (const resource of resources) {
     checkApiVersion(resource, report);
-    resourceRules[resource.type]?.(resource, report);
+    checkResourceSettings(resource, report);
   }
   checkRequiredRoles(files, violations);
   checkLake(resources, violations);
@@ -141,6 +144,41 @@ function requirePresent(resource: ResourceDeclaration, report: Report, rule: str
   }
 }
 
+/** Settings every resource of a type must have, as literals (checked in the Bicep source and in the compiled ARM JSON). */
+export interface LiteralRule {
+  rule: string;
+  type: string;
+  path: string[];
+  value: boolean | string;
+}
+
+export const literalRules: readonly LiteralRule[] = [
+  { rule: 'servicebus-local-auth', type: 'Microsoft.ServiceBus/namespaces', path: ['properties', 'disableLocalAuth'], value: true },
+  { rule: 'tls', type: 'Microsoft.ServiceBus/namespaces', path: ['properties', 'minimumTlsVersion'], value: '1.2' },
+  { rule: 'queue-dead-lettering', type: 'Microsoft.ServiceBus/namespaces/queues', path: ['properties', 'deadLetteringOnMessageExpiration'], value: true },
+  { rule: 'queue-duplicate-detection', type: 'Microsoft.ServiceBus/namespaces/queues', path: ['properties', 'requiresDuplicateDetection'], value: true },
+  { rule: 'storage-shared-key', type: 'Microsoft.Storage/storageAccounts', path: ['properties', 'allowSharedKeyAccess'], value: false },
+  { rule: 'storage-public-blobs', type: 'Microsoft.Storage/storageAccounts', path: ['properties', 'allowBlobPublicAccess'], value: false },
+  { rule: 'tls', type: 'Microsoft.Storage/storageAccounts', path: ['properties', 'minimumTlsVersion'], value: 'TLS1_2' },
+  { rule: 'tls', type: 'Microsoft.Storage/storageAccounts', path: ['properties', 'supportsHttpsTrafficOnly'], value: true },
+  { rule: 'keyvault-rbac', type: 'Microsoft.KeyVault/vaults', path: ['properties', 'enableRbacAuthorization'], value: true },
+  { rule: 'sql-entra-only', type: 'Microsoft.Sql/servers', path: ['properties', 'administrators', 'azureADOnlyAuthentication'], value: true },
+  { rule: 'tls', type: 'Microsoft.Sql/servers', path: ['properties', 'minimalTlsVersion'], value: '1.2' },
+  { rule: 'appinsights-local-auth', type: 'Microsoft.Insights/components', path: ['properties', 'DisableLocalAuth'], value: true },
+  { rule: 'loganalytics-local-auth', type: 'Microsoft.OperationalInsights/workspaces', path: ['properties', 'features', 'disableLocalAuth'], value: true },
+  { rule: 'tls', type: 'Microsoft.Web/sites', path: ['properties', 'httpsOnly'], value: true },
+  { rule: 'tls', type: 'Microsoft.Web/sites', path: ['properties', 'siteConfig', 'minTlsVersion'], value: '1.2' },
+  { rule: 'site-ftp', type: 'Microsoft.Web/sites', path: ['properties', 'siteConfig', 'ftpsState'], value: 'Disabled' },
+];
+
+/** Settings that must be present (any value). */
+export const presenceRules: readonly Omit<LiteralRule, 'value'>[] = [
+  { rule: 'queue-dead-lettering', type: 'Microsoft.ServiceBus/namespaces/queues', path: ['properties', 'maxDeliveryCount'] },
+  { rule: 'queue-dead-lettering', type: 'Microsoft.ServiceBus/namespaces/queues', path: ['properties', 'lockDuration'] },
+];
+
+const bicepLiteral = (value: boolean | string): string => (typeof value === 'string' ? `'${value}'` : String(value));
+
 const resourceRules: Record<string, ResourceRule> = {
   'Microsoft.Authorization/roleAssignments': (resource, report) => {
     const name = resource.body ? propertyAt(resource.body, ['name']) : undefined;
@@ -149,41 +187,17 @@ const resourceRules: Record<string, ResourceRule> = {
       report('role-assignment-guid', resource.file, name ?? resource.node, 'role assignment name must be guid(...) so redeployments are idempotent');
     }
   },
-  'Microsoft.ServiceBus/namespaces': (resource, report) => {
-    requireLiteral(resource, report, 'servicebus-local-auth', ['properties', 'disableLocalAuth'], 'true');
-    requireLiteral(resource, report, 'tls', ['properties', 'minimumTlsVersion'], "'1.2'");
-  },
-  'Microsoft.ServiceBus/namespaces/queues': (resource, report) => {
-    requirePresent(resource, report, 'queue-dead-lettering', ['properties', 'maxDeliveryCount']);
-    requirePresent(resource, report, 'queue-dead-lettering', ['properties', 'lockDuration']);
-    requireLiteral(resource, report, 'queue-dead-lettering', ['properties', 'deadLetteringOnMessageExpiration'], 'true');
-    requireLiteral(resource, report, 'queue-duplicate-detection', ['properties', 'requiresDuplicateDetection'], 'true');
-  },
-  'Microsoft.Storage/storageAccounts': (resource, report) => {
-    requireLiteral(resource, report, 'storage-shared-key', ['properties', 'allowSharedKeyAccess'], 'false');
-    requireLiteral(resource, report, 'storage-public-blobs', ['properties', 'allowBlobPublicAccess'], 'false');
-    requireLiteral(resource, report, 'tls', ['properties', 'minimumTlsVersion'], "'TLS1_2'");
-    requireLiteral(resource, report, 'tls', ['properties', 'supportsHttpsTrafficOnly'], 'true');
-  },
-  'Microsoft.KeyVault/vaults': (resource, report) => {
-    requireLiteral(resource, report, 'keyvault-rbac', ['properties', 'enableRbacAuthorization'], 'true');
-  },
-  'Microsoft.Sql/servers': (resource, report) => {
-    requireLiteral(resource, report, 'sql-entra-only', ['properties', 'administrators', 'azureADOnlyAuthentication'], 'true');
-    requireLiteral(resource, report, 'tls', ['properties', 'minimalTlsVersion'], "'1.2'");
-  },
-  'Microsoft.Insights/components': (resource, report) => {
-    requireLiteral(resource, report, 'appinsights-local-auth', ['properties', 'DisableLocalAuth'], 'true');
-  },
-  'Microsoft.OperationalInsights/workspaces': (resource, report) => {
-    requireLiteral(resource, report, 'loganalytics-local-auth', ['properties', 'features', 'disableLocalAuth'], 'true');
-  },
-  'Microsoft.Web/sites': (resource, report) => {
-    requireLiteral(resource, report, 'tls', ['properties', 'httpsOnly'], 'true');
-    requireLiteral(resource, report, 'tls', ['properties', 'siteConfig', 'minTlsVersion'], "'1.2'");
-    requireLiteral(resource, report, 'site-ftp', ['properties', 'siteConfig', 'ftpsState'], "'Disabled'");
-  },
 };
+
+function checkResourceSettings(resource: ResourceDeclaration, report: Report): void {
+  for (const rule of literalRules.filter((candidate) => candidate.type === resource.type)) {
+    requireLiteral(resource, report, rule.rule, rule.path, bicepLiteral(rule.value));
+  }
+  for (const rule of presenceRules.filter((candidate) => candidate.type === resource.type)) {
+    requirePresent(resource, report, rule.rule, rule.path);
+  }
+  resourceRules[resource.type]?.(resource, report);
+}
 
 function checkRequiredRoles(files: ParsedFile[], violations: Violation[]): void {
   const literals = new Set(files.flatMap((file) => file.root.descendantsOfType('string').map(stringLiteral)));

@@ -7,7 +7,9 @@ import type { RowUpsert, WebApiRow } from '../../shared/dataverse/changes';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import type { ApplyBatch } from '../../shared/destinations/destination';
 import type { LakeDestination } from '../../shared/destinations/lake';
-import { LOOKUP_LOGICAL_NAME, isLookupColumn, sampleCounts, sampleRelationships, sampleRow, sampleTables, toWebApiRow } from '../../local/sample-org';
+import { sampleCounts, sampleRelationships, sampleRow, sampleTables, toWebApiRow } from '../../local/sample-org';
+import { etagVersion } from '../../shared/dataverse/client';
+import { compareRows } from '../../local/verify';
 import type { LakeRow } from './lake-readers';
 
 const SEED = 7;
@@ -83,46 +85,17 @@ export async function applyChanges(destination: LakeDestination, source: SourceS
   return batches;
 }
 
-function sourceValue(table: TableMetadata, row: WebApiRow, column: string): unknown {
-  if (column === 'Id') return row[primaryKey(table)];
-  const metadata = table.columns.find((candidate) => candidate.logicalName === column);
-  if (metadata && isLookupColumn(metadata)) return row[`_${column}_value`];
-  if (metadata?.attributeType === 'EntityName' && metadata.attributeOf) return row[`_${metadata.attributeOf}_value${LOOKUP_LOGICAL_NAME}`];
-  if (column.endsWith('_entitytype')) return row[`_${column.slice(0, -'_entitytype'.length)}_value${LOOKUP_LOGICAL_NAME}`];
-  return row[column];
-}
-
-function same(expected: unknown, actual: string | null, dataType: string): boolean {
-  if (expected === null || expected === undefined || expected === '') return actual === null;
-  if (actual === null) return false;
-  if (typeof expected === 'number') return Number(actual) === expected;
-  if (typeof expected === 'boolean') return actual === (expected ? 'True' : 'False');
-  if (dataType === 'dateTime' || dataType === 'dateTimeOffset') return Date.parse(actual) === Date.parse(String(expected));
-  if (dataType === 'guid') return actual === String(expected).toLowerCase();
-  return actual === String(expected);
-}
-
-/** Differences between the lake's rows of a table and the source, column by column ([] when equal). */
-export function differences(
-  table: TableMetadata,
-  attributes: Array<{ name: string; dataType: string }>,
-  lake: Map<string, LakeRow>,
-  source: Map<string, WebApiRow>,
-): string[] {
-  const problems: string[] = [];
-  for (const [id, row] of source) {
-    const lakeRow = lake.get(id.toLowerCase());
-    if (!lakeRow) {
-      problems.push(`${table.logicalName} ${id}: missing`);
-      continue;
-    }
-    for (const attribute of attributes) {
-      if (['SinkCreatedOn', 'SinkModifiedOn', 'IsDelete'].includes(attribute.name)) continue;
-      const expected = sourceValue(table, row, attribute.name);
-      const actual = lakeRow[attribute.name] ?? null;
-      if (!same(expected, actual, attribute.dataType)) problems.push(`${table.logicalName} ${id}.${attribute.name}: ${JSON.stringify(expected)} ≠ ${JSON.stringify(actual)}`);
-    }
-  }
-  for (const id of lake.keys()) if (![...source.keys()].some((key) => key.toLowerCase() === id)) problems.push(`${table.logicalName} ${id}: not in the source`);
-  return problems;
+/**
+ * Differences between the lake's rows of a table and the source, every column of the table model in its
+ * compared form (local/verify.ts, the same check the pipeline and chaos tests use); [] when equal.
+ */
+export function differences(table: TableMetadata, lake: Map<string, LakeRow>, source: Map<string, WebApiRow>): string[] {
+  const rows = new Map([...source].map(([id, row]) => [id.toLowerCase(), { version: etagVersion(row['@odata.etag'], id), row }]));
+  const difference = compareRows(table, rows, lake, 'lake');
+  return [
+    ...difference.missingOrStale.map((id) => `${table.logicalName} ${id}: missing or at another version`),
+    ...difference.extra.map((id) => `${table.logicalName} ${id}: not in the source`),
+    ...difference.wrongValues,
+    ...(difference.wrongValueCount > difference.wrongValues.length ? [`… ${difference.wrongValueCount} wrong values in all`] : []),
+  ];
 }

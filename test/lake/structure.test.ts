@@ -12,7 +12,7 @@ import { csvProblems, modelProblems } from './lake-checks';
 import { readBlob, rowsOf } from './lake-readers';
 import { applyChanges, initialSync } from './sample-sync';
 
-const fixtures = path.resolve(__dirname, '../../../shared/fixtures/lake');
+const fixtures = path.resolve(__dirname, '../fixtures/lake');
 const fixture = (name: string): string => readFileSync(path.join(fixtures, name), 'utf8');
 
 interface Sample {

@@ -76,12 +76,15 @@ describe('a row the destination rejects', () => {
     const before = (await destinationVersions(p, 'failing', 'account')).get(id);
     expect(before).toBeLessThan(sourceVersions(p.emulator, 'account').get(id) ?? 0);
 
-    // While the cause is still there, resync keeps the record with its reason.
+    // While a cause is still there (the DBA swapped the rule for another), resync keeps the record under its key, with the new reason.
+    await destinationSql(`ALTER TABLE failing.account DROP CONSTRAINT no_rejected_names, ADD CONSTRAINT second_rule_rejects CHECK (name NOT LIKE 'rejected%')`);
     const stillFailing = await p.call('POST', 'profiles/failing/failures/resync', {});
     expect(stillFailing.status).toBe(200);
-    expect(stillFailing.body).toMatchObject({ resolved: 0, stillFailing: [{ key, reason: expect.stringContaining('no_rejected_names') }] });
+    expect(stillFailing.body).toMatchObject({ resolved: 0, stillFailing: [{ key, reason: expect.stringContaining('second_rule_rejects') }] });
+    const kept = (await p.call('GET', `profiles/failing/failures/${key}`)).body as { reason: string };
+    expect(kept.reason).toContain('second_rule_rejects');
 
-    await destinationSql('ALTER TABLE failing.account DROP CONSTRAINT no_rejected_names');
+    await destinationSql('ALTER TABLE failing.account DROP CONSTRAINT second_rule_rejects');
     const resynced = await p.call('POST', 'profiles/failing/failures/resync', { table: 'account' });
     expect(resynced).toEqual({ status: 200, body: { resolved: 1, stillFailing: [] } });
     expect((await p.call('GET', 'profiles/failing/failures')).body).toEqual({ countsByTable: {}, records: [] });

@@ -5,6 +5,7 @@ import { sampleCounts } from '../../local/sample-org';
 import type { Emulator } from '../../local/emulator/server';
 import { maintainDestinations } from '../../shared/sync/maintenance';
 import { readLikeCdmUtil, readLikeDataverseToSql, type LakeRow } from '../lake/lake-readers';
+import { compareRows, sourceRows, sourceTable } from '../../local/verify';
 import { clearFaults, EMULATOR_TOKEN, sampleProfile, useProduct } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
@@ -17,31 +18,14 @@ interface StatusBody {
   tables: Array<{ table: string; phase: string; rowsInDestination: number | null }>;
 }
 
-/** Every live source row with its version and name-like text, keyed by lower-case id. */
-function sourceRows(emulator: Emulator, table: string): Map<string, { version: number; name: unknown }> {
-  const rows = new Map<string, { version: number; name: unknown }>();
-  let after = -1;
-  for (;;) {
-    const page = emulator.store.page(table, after, 5000);
-    for (const row of page.rows) rows.set(row.id.toLowerCase(), { version: row.version, name: row.row.name ?? row.row.fullname ?? null });
-    if (!page.more) return rows;
-    after = page.rows[page.rows.length - 1]?.slot ?? after;
-  }
-}
-
-/** Ids whose lake row (as DataverseToSql reads it) differs from the source: missing, stale, extra or another name. */
+/** The lake's rows of a table (as a reader reads them) against the source: missing, stale, extra, and every column's value. */
 function differences(emulator: Emulator, table: string, lake: Map<string, LakeRow> | undefined): string[] {
-  const source = sourceRows(emulator, table);
-  const read = lake ?? new Map<string, LakeRow>();
-  const found: string[] = [];
-  for (const [id, { version, name }] of source) {
-    const row = read.get(id);
-    if (!row) found.push(`${table} ${id} missing`);
-    else if (Number(row.versionnumber) !== version) found.push(`${table} ${id} at ${row.versionnumber}, source ${version}`);
-    else if (typeof name === 'string' && (row.name ?? row.fullname) !== name) found.push(`${table} ${id} name differs`);
-  }
-  for (const id of read.keys()) if (!source.has(id)) found.push(`${table} ${id} extra`);
-  return found;
+  const difference = compareRows(sourceTable(emulator, table), sourceRows(emulator, table), lake ?? new Map<string, LakeRow>(), 'lake');
+  return [
+    ...difference.missingOrStale.map((id) => `${table} ${id} missing or at another version`),
+    ...difference.extra.map((id) => `${table} ${id} extra`),
+    ...difference.wrongValues,
+  ];
 }
 
 describe('end to end on the local host into the lake (emulator → Azurite queue → append-only lake)', () => {

@@ -14,6 +14,6 @@ if (!connectionString) console.warn('MSSQL_CONNECTION_STRING is not set: the SQL
 describe.skipIf(!connectionString)('SQL Server live suite (MSSQL_CONNECTION_STRING)', () => {
   describeDestinationContract('SQL Server', () => ({
     dialect: mssqlDialect,
-    connect: () => createMssqlConnection({ connectionString: connectionString ?? '' }, 4),
+    connect: () => createMssqlConnection(connectionString ?? '', 4),
   }));
 });

@@ -10,7 +10,7 @@ import { consoleLog } from '../../local/host/console-log';
 import type { LocalHost } from '../../local/host/host';
 import { startProductHost, type ProductHost } from '../../local/host/product-host';
 import type { SyncOptions } from '../../shared/sync/services';
-import { compareTable, destinationVersions as versionsIn, isEqual } from '../../local/verify';
+import { compareTable, describeDifference, destinationVersions as versionsIn, versionsEqual } from '../../local/verify';
 import { startPostgresServer, type PostgresServer } from './postgres-server';
 import { isSqlDestination, type SqlDestination } from '../../shared/destinations/sql/destination';
 import { waitFor } from './wait';
@@ -138,19 +138,25 @@ export async function destinationVersions(product: ProductUnderTest, profile: st
   return versionsIn(destination, table);
 }
 
-/** Waits until the destination holds exactly the source's rows at the source's versions. */
+/**
+ * Waits until the destination holds exactly the source's rows at the source's versions, then holds every
+ * column of them against the source: a wrong value fails at once (a row at the source's version is not
+ * rewritten, so waiting longer cannot fix it).
+ */
 export async function waitForConvergence(product: ProductUnderTest, profile: string, tables: string[], timeoutMs = 60_000): Promise<void> {
   let last = '';
+  const wrong: string[] = [];
   await waitFor(
     `destination = source for ${tables.join(', ')}`,
     async () => {
       const { destination } = await product.deps.sync.runtimes.get(profile);
       for (const table of tables) {
         const difference = await compareTable(product.emulator, destination, table);
-        if (!isEqual(difference)) {
-          last = `${table}: ${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra (source ${difference.sourceRows}, destination ${difference.destinationRows})`;
+        if (!versionsEqual(difference)) {
+          last = describeDifference(difference);
           return undefined;
         }
+        if (difference.wrongValueCount > 0) wrong.push(describeDifference(difference));
       }
       return true;
     },
@@ -158,6 +164,7 @@ export async function waitForConvergence(product: ProductUnderTest, profile: str
   ).catch((error: Error) => {
     throw new Error(`${error.message}; last difference: ${last}`);
   });
+  if (wrong.length > 0) throw new Error(`destination rows at the source's versions hold other values: ${wrong.join(' | ')}`);
 }
 
 /** A PostgreSQL server for one test file: started before its tests, stopped after them; the getter gives its connection string. */

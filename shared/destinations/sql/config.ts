@@ -4,13 +4,12 @@
  */
 import { z } from 'zod';
 
-/** A connection string given directly (local) or kept in Key Vault (Azure: the secret's URI). */
-const connectionSecret = z.union([
-  z.strictObject({ connectionString: z.string().min(1) }),
-  z.strictObject({ keyVaultSecretUri: z.url({ protocol: /^https$/ }) }),
-]);
-
-const poolSize = z.int().min(1).max(100).default(10);
+/**
+ * The connection string itself: the profile refers to a secret (Key Vault or app setting), which the runtime
+ * resolves and checks (shared/sync/runtime.ts) before it gets here. For mssql, Entra ID sign-in is the string's
+ * `Authentication=` keyword (mssql-authentication.ts).
+ */
+const connectionString = z.strictObject({ connectionString: z.string().min(1) });
 
 const profileTarget = {
   /** DES default; alphanumeric. */
@@ -24,19 +23,10 @@ const profileTarget = {
 };
 
 export const sqlDestinationConfigSchema = z.discriminatedUnion('dialect', [
-  z.strictObject({ dialect: z.literal('postgres'), connection: connectionSecret, poolSize, ...profileTarget }),
+  z.strictObject({ dialect: z.literal('postgres'), connection: connectionString, ...profileTarget }),
   /** Embedded PostgreSQL: in memory unless `dataDir` is set. */
   z.strictObject({ dialect: z.literal('pglite'), dataDir: z.string().min(1).optional(), ...profileTarget }),
-  z.strictObject({
-    dialect: z.literal('mssql'),
-    connection: z.union([
-      connectionSecret,
-      /** Entra ID token auth (managed identity or any DefaultAzureCredential source) to Azure SQL. */
-      z.strictObject({ entra: z.strictObject({ server: z.string().min(1), database: z.string().min(1), port: z.int().optional() }) }),
-    ]),
-    poolSize,
-    ...profileTarget,
-  }),
+  z.strictObject({ dialect: z.literal('mssql'), connection: connectionString, ...profileTarget }),
 ]);
 
 export type SqlDestinationConfig = z.input<typeof sqlDestinationConfigSchema>;

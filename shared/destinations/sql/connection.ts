@@ -1,4 +1,7 @@
 /** The port the SQL destination talks through; one adapter per driver (pg, PGlite, mssql). */
+/** Connections per destination pool (mssql: unless the connection string's `Max Pool Size` says otherwise). */
+export const DEFAULT_POOL_SIZE = 10;
+
 export type SqlParameter = string | number | boolean | null;
 
 export interface QueryResult {

@@ -1,27 +1,26 @@
 /**
  * Entry point of the SQL destination: `createDestination(config)` for PostgreSQL (`pg` pool), PGlite
- * (embedded) or SQL Server / Azure SQL (`mssql`, connection string or Entra ID), with the connection
- * string optionally read from Key Vault.
+ * (embedded) or SQL Server / Azure SQL (`mssql`: SQL login, or Entra ID by the connection string's
+ * `Authentication=` keyword).
  */
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { ExportError } from '../../errors';
 import { validatePrefix, validateSchemaName } from '../../schema/identifiers';
 import { parseDestinationConfig } from '../destination';
 import { sqlDestinationConfigSchema, type ParsedSqlDestinationConfig, type SqlDestinationConfig } from './config';
-import type { SqlConnection } from './connection';
+import { DEFAULT_POOL_SIZE, type SqlConnection } from './connection';
 import { createSqlDestination, type SqlDestination } from './destination';
 import { createMssqlConnection } from './mssql-connection';
 import { mssqlDialect } from './mssql-dialect';
 import { createPgConnection } from './pg-connection';
 import { createPgliteConnection } from './pglite-connection';
 import { postgresDialect } from './postgres-dialect';
-import { readConnectionSecret } from './secrets';
 
 export type { SqlDestinationConfig } from './config';
 export type * from './destination';
 
 export interface DestinationDependencies {
-  /** Identity for Key Vault and Entra ID auth; DefaultAzureCredential (managed identity in Azure) when absent. */
+  /** The app's identity, for `Authentication=Active Directory Default` without a `User Id`; DefaultAzureCredential when absent. */
   credential?: TokenCredential;
 }
 
@@ -33,24 +32,15 @@ function parseConfig(config: SqlDestinationConfig): ParsedSqlDestinationConfig {
   return parsed;
 }
 
-async function connectionString(connection: { connectionString: string } | { keyVaultSecretUri: string }, credential: () => TokenCredential) {
-  return 'connectionString' in connection ? connection.connectionString : readConnectionSecret(connection.keyVaultSecretUri, credential());
-}
-
 async function connect(config: ParsedSqlDestinationConfig, dependencies: DestinationDependencies): Promise<SqlConnection> {
-  let credential = dependencies.credential;
-  const lazyCredential = (): TokenCredential => (credential ??= new DefaultAzureCredential());
   try {
     switch (config.dialect) {
       case 'pglite':
         return await createPgliteConnection(config.dataDir);
       case 'postgres':
-        return await createPgConnection(await connectionString(config.connection, lazyCredential), config.poolSize);
+        return await createPgConnection(config.connection.connectionString, DEFAULT_POOL_SIZE);
       case 'mssql':
-        if ('entra' in config.connection) {
-          return await createMssqlConnection({ ...config.connection.entra, credential: lazyCredential() }, config.poolSize);
-        }
-        return await createMssqlConnection({ connectionString: await connectionString(config.connection, lazyCredential) }, config.poolSize);
+        return await createMssqlConnection(config.connection.connectionString, DEFAULT_POOL_SIZE, dependencies.credential);
     }
   } catch (error) {
     if (error instanceof ExportError) throw error;

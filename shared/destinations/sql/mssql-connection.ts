@@ -1,14 +1,11 @@
 /**
- * SQL Server / Azure SQL through an `mssql` pool: from a connection string, or with Entra ID (an
- * `@azure/identity` token credential that tedious asks for fresh tokens as connections open).
+ * SQL Server / Azure SQL through an `mssql` pool, from a connection string: a SQL login, or Entra ID by its
+ * `Authentication=` keyword (mssql-authentication.ts: a token credential tedious asks as connections open).
  */
 import type { TokenCredential } from '@azure/identity';
 import sql from 'mssql';
-import type { QueryResult, SqlConnection, SqlParameter } from './connection';
-
-export type MssqlTarget =
-  | { connectionString: string }
-  | { server: string; database: string; port?: number; credential: TokenCredential };
+import { DEFAULT_POOL_SIZE, type QueryResult, type SqlConnection, type SqlParameter } from './connection';
+import { parseMssqlConnectionString } from './mssql-authentication';
 
 function bind(request: sql.Request, parameters: SqlParameter[]): sql.Request {
   parameters.forEach((value, index) => {
@@ -34,24 +31,14 @@ async function run(request: sql.Request, text: string, parameters: SqlParameter[
  */
 export const REQUEST_TIMEOUT_MS = 300_000;
 
-export function mssqlPoolConfig(target: MssqlTarget, poolSize: number): sql.config {
-  if ('connectionString' in target) {
-    const parsed = sql.ConnectionPool.parseConnectionString(target.connectionString);
-    return { ...parsed, requestTimeout: parsed.requestTimeout ?? REQUEST_TIMEOUT_MS, pool: { ...parsed.pool, max: poolSize } };
-  }
-  return {
-    server: target.server,
-    database: target.database,
-    port: target.port ?? 1433,
-    authentication: { type: 'token-credential', options: { credential: target.credential } },
-    options: { encrypt: true },
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    pool: { max: poolSize },
-  };
+/** `defaultCredential` serves `Authentication=Active Directory Default` without a `User Id` (the app's identity). */
+export function mssqlPoolConfig(connectionString: string, poolSize = DEFAULT_POOL_SIZE, defaultCredential?: TokenCredential): sql.config {
+  const { config } = parseMssqlConnectionString(connectionString, defaultCredential);
+  return { ...config, requestTimeout: config.requestTimeout ?? REQUEST_TIMEOUT_MS, pool: { ...config.pool, max: config.pool?.max ?? poolSize } };
 }
 
-export async function createMssqlConnection(target: MssqlTarget, poolSize: number): Promise<SqlConnection> {
-  const pool = new sql.ConnectionPool(mssqlPoolConfig(target, poolSize));
+export async function createMssqlConnection(connectionString: string, poolSize = DEFAULT_POOL_SIZE, defaultCredential?: TokenCredential): Promise<SqlConnection> {
+  const pool = new sql.ConnectionPool(mssqlPoolConfig(connectionString, poolSize, defaultCredential));
   await pool.connect();
   return {
     query: (text, parameters) => run(pool.request(), text, parameters),

@@ -12,7 +12,7 @@ const toResult = (result: { rows: Array<Record<string, unknown>>; rowCount: numb
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
 /** `timestamp` columns hold UTC; pg would read them as local time, so they stay text for the caller to read as UTC. */
-const typeParsers = {
+export const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
 };

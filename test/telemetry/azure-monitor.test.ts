@@ -1,0 +1,44 @@
+/** APPLICATIONINSIGHTS_AUTHENTICATION_STRING as the Functions host reads it, and the exporter's refusal to start on a bad one. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestionCredential, startAzureMonitor, telemetrySettings } from '../../shared/telemetry/azure-monitor';
+import { startIdentityEndpoint, type IdentityEndpoint } from '../support/identity-endpoint';
+
+const SCOPE = 'https://monitor.azure.com//.default';
+let identity: IdentityEndpoint;
+const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
+beforeAll(async () => {
+  identity = await startIdentityEndpoint();
+  Object.assign(process.env, identity.env);
+});
+afterAll(async () => {
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await identity.close();
+});
+
+describe('the ingestion identity', () => {
+  it('is the user-assigned identity ClientId names (the string infra/modules/functionapp.bicep sets)', async () => {
+    const credential = ingestionCredential('ClientId=7d6c5b4a-0000-4000-8000-000000000003;Authorization=AAD');
+    expect((await credential.getToken(SCOPE))?.token).toBe(identity.tokenFor('7d6c5b4a-0000-4000-8000-000000000003'));
+  });
+
+  it('is the system-assigned identity for Authorization=AAD alone, in any order and case', async () => {
+    expect((await ingestionCredential(' authorization = aad ; ').getToken(SCOPE))?.token).toBe(identity.tokenFor(undefined));
+  });
+
+  it('is a config error for anything but Authorization=AAD, and the exporter then stays off without throwing', () => {
+    expect(() => ingestionCredential('ClientId=x')).toThrow(expect.objectContaining({ errorClass: 'config', where: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING' }));
+    const start = startAzureMonitor({ connectionString: 'InstrumentationKey=11111111-2222-3333-4444-555555555555', authenticationString: 'Authorization=Basic' });
+    expect(start).toMatchObject({ started: false, reason: expect.stringContaining('Authorization=AAD') });
+  });
+});
+
+describe('the settings', () => {
+  it('come from the two app settings, and nothing starts without the connection string', () => {
+    expect(telemetrySettings({ APPLICATIONINSIGHTS_CONNECTION_STRING: 'cs', APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD', OTHER: 'x' }))
+      .toEqual({ connectionString: 'cs', authenticationString: 'Authorization=AAD' });
+    expect(startAzureMonitor(telemetrySettings({}))).toEqual({ started: false, reason: 'APPLICATIONINSIGHTS_CONNECTION_STRING is not set' });
+  });
+});
