@@ -4,6 +4,7 @@ import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, problems, readIfMatch, readJson } from './http';
 import { profileParams } from './params';
+import { withAppRole } from './app-role';
 
 /** PUT /api/profiles/{name}: create or replace a profile (If-Match for optimistic concurrency). Nothing is stored unless it is valid. */
 export const putProfile: HttpFunction<FunctionDeps> = {
@@ -13,7 +14,7 @@ export const putProfile: HttpFunction<FunctionDeps> = {
   methods: ['PUT'],
   authLevel: 'function',
   handler: (deps) =>
-    guarded(profileParams, async ({ name }, request) => {
+    withAppRole(deps, guarded(profileParams, async ({ name }, request) => {
       const body = await readJson(request);
       if (!body.ok) return body.response;
       if (typeof body.body !== 'object' || body.body === null || Array.isArray(body.body)) {
@@ -38,5 +39,5 @@ export const putProfile: HttpFunction<FunctionDeps> = {
       const stored = await deps.sync.profiles.put(name, validation.profile, condition.value);
       await deps.sync.runtimes.evict(name);
       return json(existing ? 200 : 201, stored.value, { etag: stored.etag });
-    }),
+    })),
 };

@@ -1,7 +1,6 @@
 import { apply } from './apply-changes';
 import { copyPageActivity } from './copy-page';
 import { deadLetters } from './dead-letters';
-import { requireAppRole } from './app-role';
 import type { FunctionDefinition } from './definition';
 import type { FunctionDeps } from './deps';
 import { failureRetention } from './failure-retention';
@@ -21,8 +20,8 @@ import { putProfile } from './profiles-put';
 import { status } from './profiles-status';
 import { resyncOneTable } from './tables-resync';
 
-/** Every function of the product. Both hosts register exactly this list; every HTTP one behind the app-role check. */
-export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = ([
+/** Every function of the product. Both hosts register exactly this list. */
+export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = [
   health,
   listProfiles,
   putProfile,
@@ -42,4 +41,4 @@ export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = ([
   deadLetters,
   initialSync,
   copyPageActivity,
-] satisfies FunctionDefinition<FunctionDeps>[]).map(requireAppRole);
+];

@@ -32,6 +32,17 @@ describe('the app role required of admin API callers', () => {
     expect((await call(azure, { 'x-ms-client-principal': principal(['Export.Admin']) })).status).toBe(200);
   });
 
+  it('guards every HTTP function of the function table', async () => {
+    const deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, REQUIRE_APP_ROLE: 'Export.Admin' }, orchestrations);
+    const http = functionTable.filter((definition): definition is HttpFunction<FunctionDeps> => definition.kind === 'http');
+    expect(http.length).toBeGreaterThan(10);
+    for (const definition of http) {
+      const request = new HttpRequest({ method: definition.methods[0] ?? 'GET', url: 'http://localhost/api/x', params: { name: 'sales', table: 'account', key: 'k' } });
+      const response = (await definition.handler(deps)(request, new InvocationContext({ logHandler: () => undefined }))) as HttpResponseInit;
+      expect(response.status, definition.name).toBe(401);
+    }
+  });
+
   it('is off without the setting: locally the function key is the only check', async () => {
     expect((await call({}, {})).status).toBe(200);
   });
