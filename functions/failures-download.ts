@@ -4,6 +4,7 @@ import { failedRecordKeySchema } from '../shared/state/failed-records';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';
+import { withAppRole } from './app-role';
 
 const downloadParams = z.object({ name: profileNameSchema, key: failedRecordKeySchema });
 
@@ -15,10 +16,10 @@ export const downloadFailure: HttpFunction<FunctionDeps> = {
   methods: ['GET'],
   authLevel: 'function',
   handler: (deps) =>
-    guarded(downloadParams, async ({ name, key }) => {
+    withAppRole(deps, guarded(downloadParams, async ({ name, key }) => {
       const record = await deps.sync.failedRecords.download(key);
       if (!record || record.profile !== name) return notFound(`Failed record '${key}'`);
       const fileName = key.split('/').pop() ?? 'failed-record.json';
       return json(200, record, { 'content-disposition': `attachment; filename="${fileName}"` });
-    }),
+    })),
 };

@@ -4,6 +4,7 @@ import { failedRecordKeySchema } from '../shared/state/failed-records';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { errorResponse, json, parseParams } from './http';
+import { withAppRole } from './app-role';
 
 const listQuery = z.object({
   name: profileNameSchema,
@@ -19,7 +20,7 @@ export const listFailures: HttpFunction<FunctionDeps> = {
   route: 'profiles/{name}/failures',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (deps) => async (request, context) => {
+  handler: (deps) => withAppRole(deps, async (request, context) => {
     const params = parseParams(listQuery, { ...Object.fromEntries(request.query), name: request.params.name });
     if (!params.ok) return params.response;
     const { name, ...options } = params.value;
@@ -29,5 +30,5 @@ export const listFailures: HttpFunction<FunctionDeps> = {
     } catch (error) {
       return errorResponse(error, context);
     }
-  },
+  }),
 };

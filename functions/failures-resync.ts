@@ -5,6 +5,7 @@ import { resyncFailures } from '../shared/sync/failures';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, parseParams, readJson } from './http';
+import { withAppRole } from './app-role';
 
 const resyncBody = z.strictObject({
   table: logicalNameSchema.optional(),
@@ -19,11 +20,11 @@ export const resyncFailed: HttpFunction<FunctionDeps> = {
   methods: ['POST'],
   authLevel: 'function',
   handler: (deps) =>
-    guarded(z.object({ name: profileNameSchema }), async ({ name }, request) => {
+    withAppRole(deps, guarded(z.object({ name: profileNameSchema }), async ({ name }, request) => {
       const body = await readJson(request);
       if (!body.ok) return body.response;
       const options = parseParams(resyncBody, body.body ?? {});
       if (!options.ok) return options.response;
       return json(200, await resyncFailures(deps.sync, name, options.value));
-    }),
+    })),
 };

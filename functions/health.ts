@@ -1,6 +1,7 @@
 import { checkHealth } from '../shared/health';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
+import { withAppRole } from './app-role';
 
 const PROBE_TIMEOUT_MS = 5_000;
 
@@ -11,8 +12,8 @@ export const health: HttpFunction<FunctionDeps> = {
   route: 'health',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (deps) => async () => {
+  handler: (deps) => withAppRole(deps, async () => {
     const report = await checkHealth(deps.healthProbes, PROBE_TIMEOUT_MS);
     return { status: report.status === 'ok' ? 200 : 503, jsonBody: report };
-  },
+  }),
 };

@@ -3,6 +3,7 @@ import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';
 import { profileParams } from './params';
+import { withAppRole } from './app-role';
 
 /**
  * POST /api/profiles/{name}/activate: checks source, secrets and destination, creates the tables and starts
@@ -16,7 +17,7 @@ export const activate: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   usesOrchestrations: true,
   handler: (deps) =>
-    guarded(profileParams, async ({ name }, request, context) => {
+    withAppRole(deps, guarded(profileParams, async ({ name }, request, context) => {
       if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
       const result = await activateProfile(deps.sync, deps.orchestrations(context), name);
       const statusUrl = new URL(`../status`, `${request.url.split('?')[0]}/`).toString();
@@ -24,5 +25,5 @@ export const activate: HttpFunction<FunctionDeps> = {
         return json(409, { error: { message: `The initial sync of '${name}' is running`, instanceId: result.instanceId, statusUrl } });
       }
       return json(202, { instanceId: result.instanceId, tables: result.tables, statusUrl }, { location: statusUrl });
-    }),
+    })),
 };

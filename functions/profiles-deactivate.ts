@@ -3,6 +3,7 @@ import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json } from './http';
 import { profileParams } from './params';
+import { withAppRole } from './app-role';
 
 /** POST /api/profiles/{name}/deactivate: stops polling and the initial sync; checkpoints stay, so activating again resumes. */
 export const deactivate: HttpFunction<FunctionDeps> = {
@@ -13,8 +14,8 @@ export const deactivate: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   usesOrchestrations: true,
   handler: (deps) =>
-    guarded(profileParams, async ({ name }, _request, context) => {
+    withAppRole(deps, guarded(profileParams, async ({ name }, _request, context) => {
       const changed = await deactivateProfile(deps.sync, deps.orchestrations(context), name);
       return json(200, { profile: name, state: 'inactive', changed });
-    }),
+    })),
 };

@@ -2,6 +2,7 @@ import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound, readIfMatch } from './http';
 import { profileParams } from './params';
+import { withAppRole } from './app-role';
 
 /** DELETE /api/profiles/{name}: only an inactive profile; its destination tables are kept. */
 export const deleteProfile: HttpFunction<FunctionDeps> = {
@@ -11,7 +12,7 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
   methods: ['DELETE'],
   authLevel: 'function',
   handler: (deps) =>
-    guarded(profileParams, async ({ name }, request) => {
+    withAppRole(deps, guarded(profileParams, async ({ name }, request) => {
       const condition = readIfMatch(request);
       if (!condition.ok) return condition.response;
       const activation = await deps.sync.activations.get(name);
@@ -21,5 +22,5 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
       const deleted = await deps.sync.profiles.delete(name, condition.value ?? {});
       await deps.sync.runtimes.evict(name);
       return deleted ? { status: 204 } : notFound(`Profile '${name}'`);
-    }),
+    })),
 };

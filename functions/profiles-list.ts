@@ -1,6 +1,7 @@
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { errorResponse, json } from './http';
+import { withAppRole } from './app-role';
 
 /** GET /api/profiles: every profile with its activation state. */
 export const listProfiles: HttpFunction<FunctionDeps> = {
@@ -9,7 +10,7 @@ export const listProfiles: HttpFunction<FunctionDeps> = {
   route: 'profiles',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (deps) => async (_request, context) => {
+  handler: (deps) => withAppRole(deps, async (_request, context) => {
     try {
       const [profiles, activations] = await Promise.all([deps.sync.profiles.list(), deps.sync.activations.list()]);
       return json(200, {
@@ -23,5 +24,5 @@ export const listProfiles: HttpFunction<FunctionDeps> = {
     } catch (error) {
       return errorResponse(error, context);
     }
-  },
+  }),
 };

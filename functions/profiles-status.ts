@@ -3,6 +3,7 @@ import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';
 import { profileParams } from './params';
+import { withAppRole } from './app-role';
 
 /** GET /api/profiles/{name}/status: phase, rows, freshness, lag and failures per table, and the initial sync's progress. */
 export const status: HttpFunction<FunctionDeps> = {
@@ -13,8 +14,8 @@ export const status: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   usesOrchestrations: true,
   handler: (deps) =>
-    guarded(profileParams, async ({ name }, _request, context) => {
+    withAppRole(deps, guarded(profileParams, async ({ name }, _request, context) => {
       if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
       return json(200, await profileStatus(deps.sync, deps.orchestrations(context), name));
-    }),
+    })),
 };

@@ -3,6 +3,7 @@ import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json } from './http';
 import { tableParams } from './params';
+import { withAppRole } from './app-role';
 
 /** POST /api/profiles/{name}/tables/{table}/resync: copies the table again from its first page, then follows its changes. */
 export const resyncOneTable: HttpFunction<FunctionDeps> = {
@@ -13,8 +14,8 @@ export const resyncOneTable: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   usesOrchestrations: true,
   handler: (deps) =>
-    guarded(tableParams, async ({ name, table }, _request, context) => {
+    withAppRole(deps, guarded(tableParams, async ({ name, table }, _request, context) => {
       const instanceId = await resyncTable(deps.sync, deps.orchestrations(context), name, table);
       return json(202, { instanceId, table });
-    }),
+    })),
 };

@@ -189,6 +189,12 @@ module sql 'modules/sql.bicep' = if (deploySql) {
   }
 }
 
+@description('Application (client) id of the app registration of the admin API (README "Who may call the API"). Empty: function keys only, which is not for production.')
+param adminApiClientId string = ''
+
+@description('App role of that registration an admin API caller must hold.')
+param adminAppRole string = 'Export.Admin'
+
 // Using the other modules' outputs makes the app wait for them, role assignments included, so the
 // host starts with access to its storage, queue and telemetry; the lake and the vault pass no setting, so the
 // wait for their role assignments is explicit.
@@ -217,6 +223,15 @@ module functionApp 'modules/functionapp.bicep' = {
     pollSchedule: pollSchedule
     failedRecordRetentionDays: failedRecordRetentionDays
     appInsightsConnectionString: monitoring.outputs.connectionString
+    requiredAppRole: empty(adminApiClientId) ? '' : adminAppRole
+  }
+}
+
+module auth 'modules/auth.bicep' = if (!empty(adminApiClientId)) {
+  name: 'auth'
+  params: {
+    appName: functionApp.outputs.name
+    apiClientId: adminApiClientId
   }
 }
 

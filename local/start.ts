@@ -67,16 +67,17 @@ function parseOptions(): Options {
   };
 }
 
-function destinationFor(options: Options, dataDir: string | undefined): Record<string, unknown> {
-  if (!options.destination) return { kind: 'sql', dialect: 'pglite', ...(dataDir ? { dataDir } : {}) };
+/** PGlite lives in DVX_DATA_DIR/databases/<profile> (shared/security/policy.ts): a profile names no folder. */
+function destinationFor(options: Options): Record<string, unknown> {
+  if (!options.destination) return { kind: 'sql', dialect: 'pglite' };
   const dialect = /^postgres(ql)?:\/\//i.test(options.destination) ? 'postgres' : 'mssql';
-  return { kind: 'sql', dialect, connection: { appSetting: 'DESTINATION_CONNECTION' } };
+  return { kind: 'sql', dialect, connection: { appSetting: 'DVX_SECRET_DESTINATION_CONNECTION' } };
 }
 
 function sourceAuthFor(env: Record<string, string | undefined>, external: string | undefined): Record<string, unknown> {
-  if (!external || env.DATAVERSE_TOKEN) return { kind: 'static-token', token: { appSetting: 'DATAVERSE_TOKEN' } };
+  if (!external || env.DATAVERSE_TOKEN) return { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DATAVERSE_TOKEN' } };
   if (env.DATAVERSE_TENANT_ID && env.DATAVERSE_CLIENT_ID && env.DATAVERSE_CLIENT_SECRET) {
-    return { kind: 'client-secret', tenantId: env.DATAVERSE_TENANT_ID, clientId: env.DATAVERSE_CLIENT_ID, clientSecret: { appSetting: 'DATAVERSE_CLIENT_SECRET' } };
+    return { kind: 'client-secret', tenantId: env.DATAVERSE_TENANT_ID, clientId: env.DATAVERSE_CLIENT_ID, clientSecret: { appSetting: 'DVX_SECRET_DATAVERSE_CLIENT_SECRET' } };
   }
   throw new ExportError('config', `--dataverse ${external} needs credentials`, {
     where: '--dataverse',
@@ -132,7 +133,13 @@ async function main(): Promise<void> {
     });
     env.DATAVERSE_TOKEN = token;
   }
-  if (options.destination) env.DESTINATION_CONNECTION = options.destination;
+  // Profiles may name only DVX_SECRET_* settings (shared/security/policy.ts); the documented variables are copied there.
+  if (env.DATAVERSE_TOKEN) env.DVX_SECRET_DATAVERSE_TOKEN = env.DATAVERSE_TOKEN;
+  if (env.DATAVERSE_CLIENT_SECRET) env.DVX_SECRET_DATAVERSE_CLIENT_SECRET = env.DATAVERSE_CLIENT_SECRET;
+  if (options.destination) env.DVX_SECRET_DESTINATION_CONNECTION = options.destination;
+  // This process is a local run: the emulator on loopback, Azurite and PGlite are allowed (never on App Service).
+  env.DVX_LOCAL_MODE = '1';
+  if (dataDir) env.DVX_DATA_DIR = dataDir;
   env.POLL_SCHEDULE ??= '* * * * * *';
   env.CHANGES_QUEUE ??= 'dataverse-changes';
   const functionKey = env.LOCAL_FUNCTION_KEY ?? randomBytes(24).toString('base64url');
@@ -146,7 +153,7 @@ async function main(): Promise<void> {
       'dataverse-export is running on the local host.',
       running.azurite ? `  Azurite (pid ${running.azurite.pid}): blob ${running.azurite.blobEndpoint}` : '  Storage: AzureWebJobsStorage from your settings',
       `  Dataverse: ${environmentUrl}${running.emulator ? ' (built-in emulator, sample org)' : ''}`,
-      `  Destination: ${options.destination ? 'your connection string' : `PGlite (embedded PostgreSQL)${dataDir ? ` in ${path.relative(repoRoot, path.join(dataDir, 'pglite'))}` : ', in memory'}`}`,
+      `  Destination: ${options.destination ? 'your connection string' : `PGlite (embedded PostgreSQL)${dataDir ? ` in ${path.relative(repoRoot, path.join(dataDir, 'databases', PROFILE))}` : ', in memory'}`}`,
       `  API: ${host.baseUrl}`,
       env.LOCAL_FUNCTION_KEY
         ? '  Function key: LOCAL_FUNCTION_KEY from your settings (send it as x-functions-key or ?code=)'
@@ -171,7 +178,7 @@ async function main(): Promise<void> {
     source: { environmentUrl, auth: sourceAuthFor(env, options.dataverse) },
     tables: ['account', 'contact', 'opportunity', 'systemuser', 'role'],
     relationships: ['systemuserroles_association'],
-    destination: destinationFor(options, dataDir ? path.join(dataDir, 'pglite') : undefined),
+    destination: destinationFor(options),
     writeDeleteLog: true,
   };
   const put = await call('PUT', `profiles/${PROFILE}`, profile);

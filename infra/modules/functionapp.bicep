@@ -23,6 +23,8 @@ param changesQueueName string
 param pollSchedule string
 param failedRecordRetentionDays int
 param appInsightsConnectionString string
+@description('App role every admin API caller needs (empty: function keys only).')
+param requiredAppRole string = ''
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -128,6 +130,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
     // App Insights has local auth disabled: ingestion must carry an Entra token for this identity.
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // With App Service Authentication (modules/auth.bicep): the Entra app role every admin API call needs.
+    REQUIRE_APP_ROLE: requiredAppRole
   }
 }
 

@@ -5,6 +5,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { ExportError } from '../errors';
+import { PLATFORM_VARIABLES, securityPolicy, type SecurityPolicy } from '../security/policy';
 
 const logLevels = ['trace', 'debug', 'information', 'warning', 'error', 'none'] as const;
 const DEFAULT_CHANGES_QUEUE = 'dataverse-changes';
@@ -47,6 +48,17 @@ export const settingDescriptions = {
     'Service Bus namespace host name (e.g. sb-dvexport.servicebus.windows.net). Set: change batches go through Service Bus. ' +
     'Empty: through an Azure Storage queue on AzureWebJobsStorage (local runs).',
   ServiceBus__clientId: 'Client id of the managed identity the app uses for Service Bus. Empty: DefaultAzureCredential (Azure CLI login locally).',
+  DVX_LOCAL_MODE:
+    '1: local mode (the emulator on loopback, Azurite, PGlite, static tokens), set by npm start and in local.settings.json. ' +
+    'Ignored nowhere: on Azure App Service (WEBSITE_SITE_NAME or WEBSITE_INSTANCE_ID set by the platform) it stops start-up.',
+  DVX_ALLOWED_SOURCE_HOSTS:
+    'Comma-separated Dataverse host names a profile may name besides Microsoft cloud hosts (*.crm[N].dynamics.com and the sovereign ones); "*.example.com" allows sub-domains. Default: none.',
+  DVX_ALLOWED_LAKE_HOSTS:
+    'Comma-separated lake storage host names a profile may name besides <account>.blob|dfs.<this cloud\'s storage suffix>. Default: none.',
+  DVX_DATA_DIR: 'Local mode only: folder of the embedded databases, one sub-folder per profile (npm start sets it to .data/local). Empty: PGlite in memory.',
+  REQUIRE_APP_ROLE:
+    'App role (e.g. Export.Admin) every admin API call must carry in the X-MS-CLIENT-PRINCIPAL header App Service Authentication adds. ' +
+    'Set in Azure by the Bicep; empty locally, where the function key is the only check.',
 } as const;
 
 export type SettingName = keyof typeof settingDescriptions;
@@ -63,6 +75,10 @@ function isSixFieldSchedule(value: string): boolean {
 
 const optionalText = z.string().trim().min(1).optional();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+const hostList = z
+  .string()
+  .regex(/^\s*(\*\.)?[a-z0-9.-]+(\s*,\s*(\*\.)?[a-z0-9.-]+)*\s*$/i, 'comma-separated host names, e.g. proxy.contoso.com,*.contoso.net')
+  .optional();
 
 const settingsSchema = z
   .object({
@@ -100,6 +116,11 @@ const settingsSchema = z
       .regex(/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i, 'a host name such as sb-dvexport.servicebus.windows.net, without https:// or a path')
       .optional(),
     ServiceBus__clientId: optionalText,
+    DVX_LOCAL_MODE: z.enum(['0', '1']).optional(),
+    DVX_ALLOWED_SOURCE_HOSTS: hostList,
+    DVX_ALLOWED_LAKE_HOSTS: hostList,
+    DVX_DATA_DIR: optionalText,
+    REQUIRE_APP_ROLE: z.string().trim().regex(/^[A-Za-z][A-Za-z0-9._-]{0,119}$/, 'an app role value such as Export.Admin').optional(),
   } satisfies Record<SettingName, z.ZodType>);
 
 const storageUriSettings = [
@@ -136,6 +157,9 @@ export interface Settings {
   lakeMaintenanceSchedule: string;
   failureRetentionSchedule: string;
   failedRecordRetentionDays: number;
+  security: SecurityPolicy;
+  /** Set in Azure: admin API calls need this app role in the client principal. */
+  requiredAppRole?: string;
 }
 
 /** Reads the settings from an environment (process.env in both hosts). Throws a config ExportError listing every problem. */
@@ -144,11 +168,18 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     Object.keys(settingDescriptions).map((name) => [name, env[name]?.trim() === '' ? undefined : env[name]]),
   );
   const parsed = settingsSchema.safeParse(blankAsMissing);
+  let security: SecurityPolicy | undefined;
+  let securityProblem: string | undefined;
+  try {
+    security = securityPolicy(blankAsMissingWith(env, blankAsMissing));
+  } catch (error) {
+    securityProblem = `DVX_LOCAL_MODE: ${error instanceof Error ? error.message : String(error)}`;
+  }
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)),
-    ...[storageProblem(blankAsMissing)].filter((problem) => problem !== undefined),
+    ...[storageProblem(blankAsMissing), securityProblem].filter((problem) => problem !== undefined),
   ];
-  if (!parsed.success || problems.length > 0) {
+  if (!parsed.success || problems.length > 0 || security === undefined) {
     throw new ExportError('config', `Invalid app settings:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, {
       where: problems.map((problem) => problem.split(':')[0]).join(', '),
       fix: 'Set them in local.settings.json ("Values") when running locally, or in the Function App\'s app settings in Azure. ' +
@@ -185,5 +216,13 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     lakeMaintenanceSchedule: value.LAKE_MAINTENANCE_SCHEDULE,
     failureRetentionSchedule: value.FAILURE_RETENTION_SCHEDULE,
     failedRecordRetentionDays: value.FAILED_RECORD_RETENTION_DAYS,
+    security,
+    ...(value.REQUIRE_APP_ROLE ? { requiredAppRole: value.REQUIRE_APP_ROLE } : {}),
   };
 }
+
+/** The settings plus the platform's own variables, which are no settings of ours but tell where the process runs. */
+const blankAsMissingWith = (env: Record<string, string | undefined>, settings: Record<string, string | undefined>): Record<string, string | undefined> => ({
+  ...Object.fromEntries(PLATFORM_VARIABLES.map((name) => [name, env[name]])),
+  ...settings,
+});

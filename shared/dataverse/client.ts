@@ -14,6 +14,13 @@ import { deletedEntitySchema, entityPageSchema, etagSchema, guidSchema, singleRo
 /** Dataverse refuses pages larger than this. */
 export const MAX_PAGE_SIZE = 5000;
 
+/**
+ * Most pages one chain of links (one poll's delta) may have: 1,000 pages are up to 5 million changes, more than
+ * one poll every few seconds ever reads. A chain past it, or one that links back to a page it already gave, is a
+ * broken or hostile server, and the table stops with this error instead of polling forever.
+ */
+export const MAX_PAGES_PER_CHAIN = 1_000;
+
 /** What the client needs of a table to read its rows. */
 export type TableRef = Pick<TableMetadata, 'entitySetName' | 'primaryIdAttribute'>;
 
@@ -172,15 +179,35 @@ export class DataverseClient {
    * overlap; at most two pages are ever held. A failed read-ahead surfaces when its page is asked for.
    */
   private async *follow(table: TableRef, firstLink: string, prefer: string[]): AsyncGenerator<ChangePage> {
+    const seen = new Set([this.http.url(firstLink)]);
     let pending: Promise<EntityPageBody> | undefined = this.fetchPage(table, firstLink, prefer);
     while (pending !== undefined) {
       const body: EntityPageBody = await pending;
       const nextLink = body['@odata.nextLink'];
-      pending = nextLink === undefined ? undefined : this.fetchPage(table, this.http.responseLink(nextLink, `${table.entitySetName} page @odata.nextLink`), prefer);
+      if (nextLink !== undefined) checkNextLink(table, seen, this.http.responseLink(nextLink, `${table.entitySetName} page @odata.nextLink`));
+      pending = nextLink === undefined ? undefined : this.fetchPage(table, nextLink, prefer);
       pending?.catch(() => undefined);
       yield toChangePage(this.http, table, body);
     }
   }
+}
+
+/** Adds a nextLink to the chain's links, or stops the chain when it repeats one or grows past MAX_PAGES_PER_CHAIN. */
+export function checkNextLink(table: TableRef, seen: Set<string>, nextLink: string): void {
+  const where = `${table.entitySetName} page @odata.nextLink`;
+  if (seen.has(nextLink)) {
+    throw new ExportError('schema', `Dataverse returned a nextLink for ${table.entitySetName} that an earlier page of the same read already gave: the pages loop`, {
+      where,
+      fix: 'Capture the responses; a proxy or gateway may be rewriting links. The table resumes at the next poll.',
+    });
+  }
+  if (seen.size >= MAX_PAGES_PER_CHAIN) {
+    throw new ExportError('schema', `Dataverse returned more than ${MAX_PAGES_PER_CHAIN} pages for one read of ${table.entitySetName}`, {
+      where,
+      fix: 'Capture the responses; no delta of one poll is that long. The table resumes at the next poll.',
+    });
+  }
+  seen.add(nextLink);
 }
 
 function toChangePage(http: DataverseHttp, table: TableRef, body: EntityPageBody): ChangePage {

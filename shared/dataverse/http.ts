@@ -58,6 +58,9 @@ function limiterFor(origin: string, concurrency: number): ReturnType<typeof pLim
   return limiter;
 }
 
+/** Same-origin redirects followed per request (fetch's own limit is 20; Dataverse itself does not redirect the Web API). */
+const MAX_REDIRECTS = 5;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
@@ -199,6 +202,11 @@ export class DataverseHttp {
     }
   }
 
+  /**
+   * One request. Redirects are followed by hand and only within the environment's origin: fetch's own
+   * following would send the body of a foreign host back as Dataverse data (fetch drops the Authorization
+   * header across origins, https://fetch.spec.whatwg.org/#http-redirect-fetch, but not the trust in the answer).
+   */
   private async fetchOnce(url: string, options: RequestOptions): Promise<ReadResponse> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${await this.token.getToken()}`,
@@ -207,8 +215,26 @@ export class DataverseHttp {
       'OData-Version': '4.0',
     };
     if (options.prefer && options.prefer.length > 0) headers.Prefer = options.prefer.join(',');
-    const response = await fetch(url, { headers, signal: AbortSignal.timeout(this.retry.requestTimeoutMs) });
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
+    const origin = new URL(this.baseUrl).origin;
+    let target = url;
+    for (let redirects = 0; ; redirects++) {
+      const response = await fetch(target, { headers, redirect: 'manual', signal: AbortSignal.timeout(this.retry.requestTimeoutMs) });
+      const locationHeader = response.headers.get('location');
+      // As fetch does: a 3xx without Location is no redirect but the answer (https://fetch.spec.whatwg.org/#http-fetch step 8).
+      if (response.status < 300 || response.status >= 400 || response.status === 304 || locationHeader === null) {
+        return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
+      }
+      await response.body?.cancel();
+      const location = URL.parse(locationHeader, target);
+      if (location === null || location.origin !== origin || redirects >= MAX_REDIRECTS) {
+        const why = location === null ? 'to a Location that is no URL' : location.origin !== origin ? `to ${location.origin}, another origin` : `more than ${MAX_REDIRECTS} times`;
+        throw new ExportError('config', `Dataverse redirected ${describe(target)} ${why}; not followed`, {
+          where: describe(target),
+          fix: 'Check the environment URL: use the Web API URL the environment itself shows (Power Apps → Settings → Developer resources).',
+        });
+      }
+      target = location.toString();
+    }
   }
 
   private exhausted(url: string, status: number, body: ErrorBody | undefined, retryAfterMs: number, attempts: number): ExportError {

@@ -21,8 +21,11 @@ export const secretReferenceSchema = z.union([
     keyVaultSecretUri: z.url({ protocol: /^https$/, hostname: /\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net)$/ }),
   }),
   z.strictObject({
-    /** Local runs: the name of an app setting (environment variable) holding the value. */
-    appSetting: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an app setting name'),
+    /**
+     * The name of an app setting holding the value. Only names with the one prefix (shared/security/policy.ts):
+     * any other setting (AzureWebJobsStorage, a connection string the app uses itself) is out of a profile's reach.
+     */
+    appSetting: z.string().regex(/^DVX_SECRET_[A-Za-z0-9_]{1,116}$/, 'must be the name of an app setting starting with DVX_SECRET_'),
   }),
 ]);
 export type SecretReference = z.infer<typeof secretReferenceSchema>;
@@ -61,8 +64,11 @@ const sqlPrefix = z.string().regex(/^[A-Za-z0-9]{0,14}$/, 'must be alphanumeric 
 export const sqlDestinationSchema = z.discriminatedUnion('dialect', [
   z.strictObject({ kind: z.literal('sql'), dialect: z.literal('mssql'), connection: secretReferenceSchema, schema: sqlSchemaName.default('dbo'), prefix: sqlPrefix.default('') }),
   z.strictObject({ kind: z.literal('sql'), dialect: z.literal('postgres'), connection: secretReferenceSchema, schema: sqlSchemaName.default('dbo'), prefix: sqlPrefix.default('') }),
-  /** Embedded PostgreSQL (local runs): kept in `dataDir`, in memory without it. */
-  z.strictObject({ kind: z.literal('sql'), dialect: z.literal('pglite'), dataDir: z.string().min(1).optional(), schema: sqlSchemaName.default('dbo'), prefix: sqlPrefix.default('') }),
+  /**
+   * Embedded PostgreSQL (local mode only): in `<DVX_DATA_DIR>/databases/<profile>`, in memory without that setting.
+   * A profile names no folder: one could otherwise write a database anywhere, or into another profile's.
+   */
+  z.strictObject({ kind: z.literal('sql'), dialect: z.literal('pglite'), schema: sqlSchemaName.default('dbo'), prefix: sqlPrefix.default('') }),
 ]);
 
 /**

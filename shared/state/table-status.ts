@@ -32,6 +32,8 @@ export interface TableStatus {
   /** The oldest change read from Dataverse and not applied yet; lag = now − this. Absent when caught up. */
   oldestUnappliedChangeAt?: string;
   lastError?: { errorClass: ErrorClass; message: string; at: string };
+  /** Dataverse asked (Retry-After) not to be polled for this table before then; the poller skips it until then. */
+  throttledUntil?: string;
   /** Rows applied by change batches since the table was activated; counts a redelivered batch again. */
   rowsApplied: number;
   /** Rows ever sent to the failed-records store; what is still unresolved is counted by that store. */
@@ -49,6 +51,8 @@ export interface TableStatusPatch {
   oldestUnappliedChangeAt?: string | null;
   /** Only an ExportError, whose message is safe to show (never a raw driver error that may echo secrets); null clears it. */
   lastError?: ExportError | null;
+  /** null: no longer throttled. */
+  throttledUntil?: string | null;
 }
 
 export interface CounterIncrements {
@@ -83,6 +87,7 @@ const storedStatusSchema = z.object({
   lastErrorClass: text.optional(),
   lastErrorMessage: text.optional(),
   lastErrorAt: text.optional(),
+  throttledUntil: text.optional(),
 });
 const storedCountersSchema = z.object({ rowsApplied: count.default(0), failedRecords: count.default(0) });
 
@@ -136,17 +141,19 @@ const patchSchema = z.object({
   lastSuccessfulSyncAt: z.iso.datetime().optional(),
   oldestUnappliedChangeAt: z.iso.datetime().nullable().optional(),
   lastError: z.instanceof(ExportError).nullable().optional(),
+  throttledUntil: z.iso.datetime().nullable().optional(),
 });
 
 function patchProperties(patch: TableStatusPatch, where: string): Record<string, unknown> {
   const parsed = patchSchema.safeParse(patch);
   if (!parsed.success) throw new ExportError('data', `The table status update is not valid: ${z.prettifyError(parsed.error)}`, { where });
-  const { lastError, oldestUnappliedChangeAt, rowsInDestination, initialRowsCopied, pages, ...plain } = parsed.data;
+  const { lastError, oldestUnappliedChangeAt, throttledUntil, rowsInDestination, initialRowsCopied, pages, ...plain } = parsed.data;
   const properties: Record<string, unknown> = { ...plain };
   if (rowsInDestination !== undefined) properties.rowsInDestination = int64(rowsInDestination);
   if (initialRowsCopied !== undefined) properties.initialRowsCopied = int64(initialRowsCopied);
   if (pages !== undefined) properties.pages = int64(pages);
   if (oldestUnappliedChangeAt !== undefined) properties.oldestUnappliedChangeAt = oldestUnappliedChangeAt ?? CLEARED;
+  if (throttledUntil !== undefined) properties.throttledUntil = throttledUntil ?? CLEARED;
   if (lastError === null) Object.assign(properties, { lastErrorClass: CLEARED, lastErrorMessage: CLEARED, lastErrorAt: CLEARED });
   if (lastError) {
     Object.assign(properties, {

@@ -39,6 +39,13 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
   const readStarted = performance.now();
   const page = await source.readPage(table, link, { pageSize: services.options.pageSize, annotations: true });
   const readMs = millisecondsSince(readStarted);
+  // One page per activity, so the chain's memory is the checkpoint: a page that links to itself would be copied forever.
+  if (page.nextLink !== undefined && page.nextLink === source.http.url(link)) {
+    throw new ExportError('schema', `Dataverse returned a nextLink for ${tableName} that is the page just read: the pages loop`, {
+      where: `${tableName} page @odata.nextLink`,
+      fix: 'Capture the responses; a proxy or gateway may be rewriting links. Resync the table once it is fixed.',
+    });
+  }
   const upserts = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert');
   const applyStarted = performance.now();
   const applied = await destination.applyBatch(table, { upserts, deletes: [] });

@@ -17,11 +17,17 @@ import { snapshotTable } from './snapshot';
 const LEASE_SECONDS = 15;
 const LEASE_RENEWAL_MS = 5_000;
 const TABLES_POLLED_AT_ONCE = 8;
+/**
+ * The longest a `Retry-After` keeps a table from being polled: Dataverse's service protection asks for at most
+ * minutes (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits#retry-operations); a bigger
+ * value is a broken or hostile answer and must not stop a table for a day.
+ */
+export const MAX_THROTTLE_MS = 15 * 60_000;
 
 export interface TablePoll {
   profile: string;
   table: string;
-  outcome: 'changes' | 'no-changes' | 'busy' | 'rebaselining' | 'failed';
+  outcome: 'changes' | 'no-changes' | 'busy' | 'throttled' | 'rebaselining' | 'failed';
   upserts: number;
   deletes: number;
   error?: string;
@@ -43,6 +49,8 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
   const result: TablePoll = { profile, table: tableName, outcome: 'no-changes', upserts: 0, deletes: 0 };
   const quick = await services.checkpoints.read(profile, tableName);
   if (!quick || quick.value.phase !== 'delta' || !quick.value.deltaLink) return result;
+  const throttledUntil = (await services.status.read(profile, tableName))?.throttledUntil;
+  if (throttledUntil !== undefined && Date.parse(throttledUntil) > services.now().getTime()) return { ...result, outcome: 'throttled' };
   const lease = await services.leases.tryAcquire(profile, tableName, LEASE_SECONDS);
   if (!lease) return { ...result, outcome: 'busy' };
   const keeper = keepRenewing(lease, LEASE_RENEWAL_MS);
@@ -102,6 +110,7 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
       { ...checkpoint.value, deltaLink: newDeltaLink, ...(watermark === undefined ? {} : { watermark }) },
       checkpoint.etag,
     );
+    if (throttledUntil !== undefined) await services.status.update(profile, tableName, { throttledUntil: null });
     if (result.upserts + result.deletes > 0) {
       result.outcome = 'changes';
       const status = await services.status.read(profile, tableName);
@@ -110,7 +119,13 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
     return result;
   } catch (error) {
     const failure = toExportError(error);
-    if (failure.errorClass === 'throttled') services.metrics.throttled(profile);
+    if (failure.errorClass === 'throttled') {
+      services.metrics.throttled(profile);
+      const until = new Date(services.now().getTime() + Math.min(failure.retryAfterMs ?? 0, MAX_THROTTLE_MS)).toISOString();
+      const throttled = new ExportError('throttled', `${failure.message}; throttled until ${until}`, { where: failure.where ?? tableName, ...(failure.fix ? { fix: failure.fix } : {}) });
+      await services.status.update(profile, tableName, { lastError: throttled, throttledUntil: until }).catch(() => undefined);
+      return { ...result, outcome: 'throttled', error: throttled.message };
+    }
     await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);
     return { ...result, outcome: 'failed', error: failure.message };
   } finally {

@@ -3,6 +3,7 @@
  * built once per profile version (secrets resolved, connections pooled) and rebuilt when the profile
  * changes. Embedded destinations (PGlite) must exist once per process, which this cache also guarantees.
  */
+import { mkdir, readdir } from 'node:fs/promises';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { tokenSourceFor, type DataverseAuth } from '../dataverse/auth';
 import { DataverseClient } from '../dataverse/client';
@@ -12,6 +13,7 @@ import { withMaintenance } from '../destinations/lake/maintained';
 import { createDestination, type SqlDestinationConfig } from '../destinations/sql';
 import { ExportError } from '../errors';
 import type { ExportProfile, SecretReference } from '../profile/profile';
+import { assertProfileAllowed, embeddedDatabaseFolder, type SecurityPolicy } from '../security/policy';
 import type { DocumentStore } from '../state/document-store';
 import { assertSecretAllowsEnvironment, type SecretResolver } from './secrets';
 
@@ -32,6 +34,8 @@ export interface ProfileRuntimes {
 export interface RuntimeOptions {
   profiles: DocumentStore<ExportProfile>;
   secrets: SecretResolver;
+  /** Checked before any secret of a profile is resolved or any host it names is contacted. */
+  policy: SecurityPolicy;
   /** Identity for Key Vault, Entra ID auth to Azure SQL and Dataverse managed identity. */
   credential: () => TokenCredential;
   /** Concurrent Dataverse requests per org from this process. */
@@ -43,34 +47,56 @@ export const defaultCredential = (clientId: string | undefined): (() => TokenCre
   return () => (credential ??= clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential());
 };
 
+/**
+ * Every secret a profile uses (source token, client secret, destination connection); one from Key Vault must be
+ * tagged for this Dataverse environment (as DES required of destination secrets), so a profile cannot borrow a
+ * secret its owner did not give to that environment.
+ */
+async function profileSecret(profile: ExportProfile, reference: SecretReference, what: string, secrets: SecretResolver): Promise<string> {
+  const secret = await secrets.resolve(reference, what);
+  if ('keyVaultSecretUri' in reference) assertSecretAllowsEnvironment(secret, profile.source.environmentUrl, reference.keyVaultSecretUri);
+  return secret.value;
+}
+
 async function sourceAuth(profile: ExportProfile, secrets: SecretResolver): Promise<DataverseAuth> {
   const auth = profile.source.auth;
   switch (auth.kind) {
     case 'client-secret': {
-      const secret = await secrets.resolve(auth.clientSecret, 'Dataverse client secret');
-      return { kind: 'client-secret', tenantId: auth.tenantId, clientId: auth.clientId, clientSecret: secret.value };
+      const secret = await profileSecret(profile, auth.clientSecret, 'Dataverse client secret', secrets);
+      return { kind: 'client-secret', tenantId: auth.tenantId, clientId: auth.clientId, clientSecret: secret };
     }
     case 'managed-identity':
       return auth.clientId ? { kind: 'managed-identity', clientId: auth.clientId } : { kind: 'managed-identity' };
     case 'static-token':
-      return { kind: 'static-token', token: (await secrets.resolve(auth.token, 'Dataverse token')).value };
+      return { kind: 'static-token', token: await profileSecret(profile, auth.token, 'Dataverse token', secrets) };
   }
 }
 
 type SqlProfileDestination = Extract<ExportProfile['destination'], { kind: 'sql' }>;
 type LakeProfileDestination = Extract<ExportProfile['destination'], { kind: 'lake' }>;
 
-/** A destination secret; one from Key Vault must be tagged for this Dataverse environment (as DES required). */
-async function destinationSecret(profile: ExportProfile, reference: SecretReference, what: string, secrets: SecretResolver): Promise<string> {
-  const secret = await secrets.resolve(reference, what);
-  if ('keyVaultSecretUri' in reference) assertSecretAllowsEnvironment(secret, profile.source.environmentUrl, reference.keyVaultSecretUri);
-  return secret.value;
+/** The profile's own database folder: refused when something else (not a PGlite database) already lives there. */
+async function embeddedFolder(policy: SecurityPolicy, profile: ExportProfile): Promise<string | undefined> {
+  const folder = embeddedDatabaseFolder(policy, profile.name);
+  if (folder === undefined) return undefined;
+  const entries = await readdir(folder).catch((): string[] => []);
+  if (entries.length > 0 && !entries.includes('PG_VERSION')) {
+    throw new ExportError('config', `The embedded database folder of '${profile.name}' holds files that are no database`, {
+      where: `${profile.name}: destination`,
+      fix: 'Move those files away from DVX_DATA_DIR/databases/<profile>, or delete the folder.',
+    });
+  }
+  await mkdir(folder, { recursive: true });
+  return folder;
 }
 
-async function sqlConfig(profile: ExportProfile, destination: SqlProfileDestination, secrets: SecretResolver): Promise<SqlDestinationConfig> {
+async function sqlConfig(profile: ExportProfile, destination: SqlProfileDestination, secrets: SecretResolver, policy: SecurityPolicy): Promise<SqlDestinationConfig> {
   const target = { schema: destination.schema, prefix: destination.prefix, writeDeleteLog: profile.writeDeleteLog };
-  if (destination.dialect === 'pglite') return { dialect: 'pglite', ...(destination.dataDir ? { dataDir: destination.dataDir } : {}), ...target };
-  const connectionString = await destinationSecret(profile, destination.connection, 'destination connection string', secrets);
+  if (destination.dialect === 'pglite') {
+    const dataDir = await embeddedFolder(policy, profile);
+    return { dialect: 'pglite', ...(dataDir ? { dataDir } : {}), ...target };
+  }
+  const connectionString = await profileSecret(profile, destination.connection, 'destination connection string', secrets);
   return { dialect: destination.dialect, connection: { connectionString }, ...target };
 }
 
@@ -79,26 +105,29 @@ async function lakeConfig(profile: ExportProfile, destination: LakeProfileDestin
   const connection =
     'accountUrl' in storage
       ? { accountUrl: storage.accountUrl }
-      : { connectionString: await destinationSecret(profile, storage.connectionString, 'lake storage connection string', secrets) };
+      : { connectionString: await profileSecret(profile, storage.connectionString, 'lake storage connection string', secrets) };
   return { connection, ...target };
 }
 
-async function openDestination(profile: ExportProfile, secrets: SecretResolver, credential: TokenCredential): Promise<Destination> {
+async function openDestination(profile: ExportProfile, options: RuntimeOptions): Promise<Destination> {
   const destination = profile.destination;
-  if (destination.kind === 'lake') return withMaintenance(openLakeDestination(await lakeConfig(profile, destination, secrets), { credential }));
-  return createDestination(await sqlConfig(profile, destination, secrets), { credential });
+  const credential = options.credential();
+  if (destination.kind === 'lake') return withMaintenance(openLakeDestination(await lakeConfig(profile, destination, options.secrets), { credential }));
+  return createDestination(await sqlConfig(profile, destination, options.secrets, options.policy), { credential });
 }
 
 export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes {
   const built = new Map<string, { etag: string; runtime: Promise<ProfileRuntime> }>();
 
   async function build(profile: ExportProfile): Promise<ProfileRuntime> {
+    // Before anything is resolved or contacted: hosts, secret references and folders the policy refuses stop here.
+    assertProfileAllowed(options.policy, profile);
     const source = new DataverseClient({
       baseUrl: profile.source.environmentUrl,
       token: tokenSourceFor(await sourceAuth(profile, options.secrets), profile.source.environmentUrl),
       ...(options.dataverseConcurrency ? { concurrency: options.dataverseConcurrency } : {}),
     });
-    const destination = await openDestination(profile, options.secrets, options.credential());
+    const destination = await openDestination(profile, options);
     return { profile, source, destination };
   }
 

@@ -7,6 +7,7 @@ import type { TokenCredential } from '@azure/identity';
 import { SecretClient, parseKeyVaultSecretIdentifier } from '@azure/keyvault-secrets';
 import { ExportError } from '../errors';
 import type { SecretReference } from '../profile/profile';
+import { SECRET_SETTING_PREFIX } from '../security/policy';
 import { redactor } from '../telemetry/redaction';
 
 export interface ResolvedSecret {
@@ -23,6 +24,13 @@ export function createSecretResolver(env: Record<string, string | undefined>, cr
   return {
     async resolve(reference, what) {
       if ('appSetting' in reference) {
+        // Checked here as well as in the profile schema: this is where a setting is read, whoever asks.
+        if (!reference.appSetting.startsWith(SECRET_SETTING_PREFIX)) {
+          throw new ExportError('config', `The ${what} refers to app setting '${reference.appSetting}', which a profile may not name`, {
+            where: reference.appSetting,
+            fix: `Put the secret in an app setting whose name starts with ${SECRET_SETTING_PREFIX}, or in Key Vault.`,
+          });
+        }
         const value = env[reference.appSetting];
         if (!value) {
           throw new ExportError('config', `The ${what} refers to app setting '${reference.appSetting}', which is not set`, {

@@ -80,7 +80,7 @@ export function createSyncServices(
     unprocessable: createBlobUnprocessableMessageStore(storage),
     queue: createChangeQueue(settings, storage),
     batches: createChangeBatchReader(storage),
-    runtimes: createProfileRuntimes({ profiles, secrets: createSecretResolver(env, credential), credential }),
+    runtimes: createProfileRuntimes({ profiles, secrets: createSecretResolver(env, credential), credential, policy: settings.security }),
     metrics: createExportMetrics(),
     options: { ...defaultSyncOptions, ...options },
     now: () => new Date(),

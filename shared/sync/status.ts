@@ -16,6 +16,8 @@ export interface TableStatusView {
   lagSeconds: number;
   failedRecords: number;
   lastError: { errorClass: string; message: string; at: string } | null;
+  /** Dataverse's Retry-After (capped) keeps the poller off this table until then; null when not throttled. */
+  throttledUntil: string | null;
 }
 
 export interface ProfileStatusView {
@@ -62,6 +64,7 @@ export async function profileStatus(services: SyncServices, orchestrations: Orch
         lagSeconds: oldest === undefined ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
         failedRecords: failures[table] ?? 0,
         lastError: status?.lastError ?? null,
+        throttledUntil: status?.throttledUntil !== undefined && Date.parse(status.throttledUntil) > now ? status.throttledUntil : null,
       };
     }),
   );

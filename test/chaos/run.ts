@@ -99,7 +99,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 async function chaos(product: ProcessProduct, options: ChaosOptions, started: number, faultErrors: string[]): Promise<ChaosReport> {
   const random = seededRandom(`chaos:${options.seed}`);
   const progress = (what: string) => options.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
-  product.env.LAKE_CONNECTION = product.azurite.connectionString;
+  product.env.DVX_SECRET_LAKE_CONNECTION = product.azurite.connectionString;
   const crashes: string[] = [];
   const watch = (started: HostProcess) => {
     void started.exited.then((code) => {
@@ -132,7 +132,7 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   await call('PUT', `profiles/${SQL_PROFILE}`, product.postgresProfile(SCHEMA, source));
   await call('PUT', `profiles/${LAKE_PROFILE}`, {
     ...product.postgresProfile(SCHEMA, source),
-    destination: { kind: 'lake', storage: { connectionString: { appSetting: 'LAKE_CONNECTION' } }, container: CONTAINER, mode: 'appendOnly' },
+    destination: { kind: 'lake', storage: { connectionString: { appSetting: 'DVX_SECRET_LAKE_CONNECTION' } }, container: CONTAINER, mode: 'appendOnly' },
   });
 
   const counts: FaultCounts = { faultSchedules: 0, connectionsDropped: 0, duplicatesSent: 0, delayedDuplicatesSent: 0, originalsDelayed: 0 };

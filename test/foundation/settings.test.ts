@@ -15,7 +15,30 @@ describe('loadSettings', () => {
       lakeMaintenanceSchedule: '0 * * * * *',
       failureRetentionSchedule: '0 30 3 * * *',
       failedRecordRetentionDays: 30,
+      // Azure's policy unless asked otherwise: no local mode, no extra hosts, public cloud storage.
+      security: { localMode: false, allowedSourceHosts: [], allowedLakeHosts: [], storageSuffix: 'core.windows.net' },
     });
+  });
+
+  it('turns local mode on only off App Service: there, asking for it stops start-up', () => {
+    const local = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', DVX_LOCAL_MODE: '1' };
+    expect(loadSettings(local).security.localMode).toBe(true);
+    for (const platform of ['WEBSITE_SITE_NAME', 'WEBSITE_INSTANCE_ID']) {
+      expect(() => loadSettings({ ...local, [platform]: 'dvexport' }), platform).toThrow(/DVX_LOCAL_MODE.*App Service/s);
+    }
+    expect(loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBSITE_SITE_NAME: 'dvexport' }).security.localMode).toBe(false);
+  });
+
+  it('takes the cloud of the host storage for lake endpoints, and allow-lists as lower-case host names', () => {
+    const settings = loadSettings({
+      AzureWebJobsStorage__blobServiceUri: 'https://st.blob.core.usgovcloudapi.net',
+      AzureWebJobsStorage__queueServiceUri: 'https://st.queue.core.usgovcloudapi.net',
+      AzureWebJobsStorage__tableServiceUri: 'https://st.table.core.usgovcloudapi.net',
+      DVX_ALLOWED_SOURCE_HOSTS: 'Proxy.Contoso.com, *.contoso.net',
+      REQUIRE_APP_ROLE: 'Export.Admin',
+    });
+    expect(settings.security).toMatchObject({ storageSuffix: 'core.usgovcloudapi.net', allowedSourceHosts: ['proxy.contoso.com', '*.contoso.net'] });
+    expect(settings.requiredAppRole).toBe('Export.Admin');
   });
 
   it('reads the failed-record retention as whole days', () => {

@@ -30,7 +30,7 @@ const orchestrations = recordingOrchestrations(started);
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 5, accounts: 30, token: TOKEN });
   dataverse = await startCannedDataverse(emulator.baseUrl);
-  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DV_TOKEN: TOKEN }, () => orchestrations, { pageSize: 10 });
+  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' }, () => orchestrations, { pageSize: 10 });
   await activateAccountProfile(deps, orchestrations, PROFILE, dataverse.baseUrl);
 });
 afterAll(async () => {

@@ -47,6 +47,11 @@ export const codeSettings: Record<string, SettingRule> = {
   AZURE_CLIENT_ID: { scope: 'required', why: 'DefaultAzureCredential must pick the user-assigned identity (Key Vault, lake, Dataverse, state)' },
   LOG_LEVEL: { scope: 'optional', why: 'defaults to information' },
   FAILED_RECORD_RETENTION_DAYS: { scope: 'required', why: 'the app sweep must keep failed records as long as the storage lifecycle rule (parameter failedRecordRetentionDays)' },
+  DVX_LOCAL_MODE: { scope: 'local-only', why: 'local mode (loopback emulator, Azurite, PGlite, static tokens); on App Service it stops start-up (shared/security/policy.ts)' },
+  DVX_DATA_DIR: { scope: 'local-only', why: 'folder of embedded PGlite databases, which exist in local mode only' },
+  DVX_ALLOWED_SOURCE_HOSTS: { scope: 'optional', why: 'operator allow-list of Dataverse hosts beyond Microsoft cloud hosts; default none' },
+  DVX_ALLOWED_LAKE_HOSTS: { scope: 'optional', why: "operator allow-list of lake hosts beyond this cloud's storage endpoints; default none" },
+  REQUIRE_APP_ROLE: { scope: 'optional', why: 'set with App Service Authentication (modules/auth.bicep, parameter adminApiClientId); empty means function keys only' },
 };
 
 /** Flex Consumption rejects or ignores these (learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations). */

@@ -227,7 +227,9 @@ function checkMainOutputs(files: ParsedFile[], violations: Violation[]): void {
 }
 
 function resourceDeclarations(file: ParsedFile): ResourceDeclaration[] {
-  return file.root.descendantsOfType('resource_declaration').map((node) => {
+  // An `existing` resource only refers to one declared elsewhere, where the rules check it.
+  const declared = file.root.descendantsOfType('resource_declaration').filter((node) => !/^resource\s+\w+\s+'[^']*'\s+existing\b/.test(node.text));
+  return declared.map((node) => {
     const typeNode = node.namedChildren.find((child) => child.type === 'string');
     const [type = '', apiVersion = ''] = (typeNode ? stringLiteral(typeNode) ?? '' : '').split('@');
     return { file, node, type, apiVersion, body: resourceBody(node) };

@@ -31,11 +31,11 @@ describe('a row the destination rejects', () => {
     const p = product();
     const url = new URL(postgres());
     url.password = PASSWORD;
-    p.env.FAILING_DESTINATION = url.toString();
+    p.env.DVX_SECRET_FAILING_DESTINATION = url.toString();
     const profile = sampleProfile(p, {
       tables: ['account'],
       relationships: [],
-      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'FAILING_DESTINATION' }, schema: 'failing' },
+      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'DVX_SECRET_FAILING_DESTINATION' }, schema: 'failing' },
     });
     expect((await p.call('PUT', 'profiles/failing', profile)).status).toBe(201);
     expect((await p.call('POST', 'profiles/failing/activate')).status).toBe(202);

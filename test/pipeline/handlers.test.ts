@@ -22,7 +22,7 @@ let deps: FunctionDeps | undefined;
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 3, accounts: 60, token: EMULATOR_TOKEN });
-  const env = { AzureWebJobsStorage: azurite.connectionString, CHANGES_QUEUE: 'dataverse-changes', DV_TOKEN: EMULATOR_TOKEN };
+  const env = { AzureWebJobsStorage: azurite.connectionString, CHANGES_QUEUE: 'dataverse-changes', DVX_SECRET_DV_TOKEN: EMULATOR_TOKEN, DVX_LOCAL_MODE: '1' };
   driver = await createOrchestrationDriver<FunctionDeps>({
     orchestrations: functionTable.filter((definition): definition is OrchestrationFunction => definition.kind === 'orchestration'),
     activities: functionTable.filter((definition): definition is ActivityFunction<FunctionDeps> => definition.kind === 'activity'),
@@ -60,7 +60,7 @@ function request(method: string, path: string, params: Record<string, string>, o
 }
 
 const profileBody = () => ({
-  source: { environmentUrl: started(emulator).baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DV_TOKEN' } } },
+  source: { environmentUrl: started(emulator).baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } } },
   tables: ['account'],
   destination: { kind: 'sql', dialect: 'pglite' },
   retryCount: 2,

@@ -31,10 +31,10 @@ function differences(emulator: Emulator, table: string, lake: Map<string, LakeRo
 describe('end to end on the local host into the lake (emulator → Azurite queue → append-only lake)', () => {
   it('activates a lake profile, copies every table, follows creates, updates, deletes, and reads back like DataverseToSql', async () => {
     const p = product();
-    p.env.LAKE_CONNECTION = p.azurite.connectionString;
+    p.env.DVX_SECRET_LAKE_CONNECTION = p.azurite.connectionString;
     const container = BlobServiceClient.fromConnectionString(p.azurite.connectionString).getContainerClient(CONTAINER);
     const profile = sampleProfile(p, {
-      destination: { kind: 'lake', storage: { connectionString: { appSetting: 'LAKE_CONNECTION' } }, container: CONTAINER, mode: 'appendOnly' },
+      destination: { kind: 'lake', storage: { connectionString: { appSetting: 'DVX_SECRET_LAKE_CONNECTION' } }, container: CONTAINER, mode: 'appendOnly' },
     });
     const put = await p.call('PUT', 'profiles/lake', profile);
     expect(put.status, JSON.stringify(put.body)).toBe(201);
@@ -112,13 +112,13 @@ describe('end to end on the local host into the lake (emulator → Azurite queue
 
   it('writes in-place snapshots from the maintenance run, which CDMUtil reads back as the source', async () => {
     const p = product();
-    p.env.LAKE_CONNECTION = p.azurite.connectionString;
+    p.env.DVX_SECRET_LAKE_CONNECTION = p.azurite.connectionString;
     const name = 'dataverse-e2e-inplace';
     const container = BlobServiceClient.fromConnectionString(p.azurite.connectionString).getContainerClient(name);
     const profile = sampleProfile(p, {
       tables: ['account'],
       relationships: [],
-      destination: { kind: 'lake', storage: { connectionString: { appSetting: 'LAKE_CONNECTION' } }, container: name, mode: 'inPlace', partitionGranularity: 'Month' },
+      destination: { kind: 'lake', storage: { connectionString: { appSetting: 'DVX_SECRET_LAKE_CONNECTION' } }, container: name, mode: 'inPlace', partitionGranularity: 'Month' },
     });
     expect((await p.call('PUT', 'profiles/inplace', profile)).status).toBe(201);
     expect((await p.call('POST', 'profiles/inplace/activate')).status).toBe(202);

@@ -24,11 +24,11 @@ async function writeToSource(p: ProductUnderTest, method: 'POST' | 'PATCH' | 'DE
 describe('on a PostgreSQL server while Dataverse throttles, fails and expires delta tokens', () => {
   it('copies and follows the workload under 429s and 503s until destination = source', async () => {
     const p = product();
-    p.env.SERVER_DESTINATION = postgres();
+    p.env.DVX_SECRET_SERVER_DESTINATION = postgres();
     const profile = sampleProfile(p, {
       tables: TABLES,
       relationships: [],
-      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'SERVER_DESTINATION' }, schema: 'e2e', prefix: 'dv' },
+      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'DVX_SECRET_SERVER_DESTINATION' }, schema: 'e2e', prefix: 'dv' },
     });
     expect((await p.call('PUT', `profiles/${PROFILE}`, profile)).status).toBe(201);
     p.emulator.faults.set({ throttleRate: 0.15, retryAfterSeconds: 0, unavailableRate: 0.15 });

@@ -100,11 +100,11 @@ describe('duplicate and out-of-order deliveries', () => {
   it('applies a batch polled before a deactivation that arrives after it, so activating again loses nothing', async () => {
     const p = product();
     // On a server: an in-memory PGlite would not outlive the runtime the deactivation closes.
-    p.env.PAUSED_DESTINATION = postgres();
+    p.env.DVX_SECRET_PAUSED_DESTINATION = postgres();
     const profile = sampleProfile(p, {
       tables: ['account'],
       relationships: [],
-      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'PAUSED_DESTINATION' }, schema: 'paused', prefix: '' },
+      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'DVX_SECRET_PAUSED_DESTINATION' }, schema: 'paused', prefix: '' },
     });
     expect((await p.call('PUT', 'profiles/paused', profile)).status).toBe(201);
     expect((await p.call('POST', 'profiles/paused/activate')).status).toBe(202);

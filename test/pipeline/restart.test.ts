@@ -10,14 +10,14 @@ const ACCOUNTS = 400;
 // On disk: an in-memory PGlite would die with the host, as a real destination does not.
 const dataDir = mkdtempSync(join(tmpdir(), 'dvexport-restart-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-const product = useProduct({ emulator: { accounts: ACCOUNTS }, sync: { pageSize: 25, fanOut: 1 } });
+const product = useProduct({ emulator: { accounts: ACCOUNTS }, sync: { pageSize: 25, fanOut: 1 }, env: { DVX_DATA_DIR: dataDir } });
 
 describe('a host killed in the middle of an initial sync', () => {
   it('resumes the running orchestration from the checkpoint after a restart, without copying finished pages again, and converges', async () => {
     const p = product();
     const accounts = sampleCounts(ACCOUNTS).account;
     expect(accounts).toBeGreaterThan(25 * 6);
-    expect((await p.call('PUT', 'profiles/crash', sampleProfile(p, { tables: ['account'], relationships: [], destination: { kind: 'sql', dialect: 'pglite', dataDir } }))).status).toBe(201);
+    expect((await p.call('PUT', 'profiles/crash', sampleProfile(p, { tables: ['account'], relationships: [], destination: { kind: 'sql', dialect: 'pglite' } }))).status).toBe(201);
 
     // Slow enough that the sync is certainly still copying when the host goes down.
     p.emulator.faults.set({ latencyMs: 150 });

@@ -4,7 +4,7 @@ import { applyChanges } from '../../shared/sync/applier';
 import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/sync/change-batch';
 import { sampleProfile, useProduct } from '../support/pipeline';
 
-const product = useProduct({ env: { UNREACHABLE_DESTINATION: 'postgres://exporter:secret-pw@127.0.0.1:1/nowhere' } });
+const product = useProduct({ env: { DVX_SECRET_UNREACHABLE_DESTINATION: 'postgres://exporter:secret-pw@127.0.0.1:1/nowhere' } });
 
 describe('applier retries', () => {
   it('schedules another attempt when the destination cannot be reached, following the profile retry rules', async () => {
@@ -14,7 +14,7 @@ describe('applier retries', () => {
       relationships: [],
       retryCount: 2,
       retryIntervalSeconds: 30,
-      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'UNREACHABLE_DESTINATION' } },
+      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'DVX_SECRET_UNREACHABLE_DESTINATION' } },
     });
     expect((await p.call('PUT', 'profiles/unreachable', profile)).status).toBe(201);
     // As activation leaves them; activation itself would stop at the unreachable destination.

@@ -33,7 +33,7 @@ beforeAll(async () => {
   product = await startProduct({
     sync: { pageSize: 40, fanOut: 2 },
     logLines: (line) => logLines.push(line),
-    env: { BROKEN_DESTINATION: `postgres://exporter:${DESTINATION_SECRET}@127.0.0.1:1/nowhere`, DV_CLIENT_SECRET: CLIENT_SECRET },
+    env: { DVX_SECRET_BROKEN_DESTINATION: `postgres://exporter:${DESTINATION_SECRET}@127.0.0.1:1/nowhere`, DVX_SECRET_DV_CLIENT_SECRET: CLIENT_SECRET },
   });
 }, 120_000);
 afterAll(async () => {
@@ -119,7 +119,7 @@ describe('telemetry and secrets over a full local run', () => {
     // A profile whose destination password is a secret: activation fails to connect, and says so without it.
     const put = await call('PUT', 'profiles/leaky', sampleProfile(p, {
       tables: ['account'], relationships: [],
-      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'BROKEN_DESTINATION' } },
+      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'DVX_SECRET_BROKEN_DESTINATION' } },
     }));
     expect(put.status).toBe(201);
     const activation = await call('POST', 'profiles/leaky/activate');
@@ -127,7 +127,7 @@ describe('telemetry and secrets over a full local run', () => {
     // A profile signing in with a client secret, which cannot reach Entra ID from here.
     expect((await call('PUT', 'profiles/signin', sampleProfile(p, {
       tables: ['account'], relationships: [],
-      source: { environmentUrl: p.emulator.baseUrl, auth: { kind: 'client-secret', tenantId: '11111111-1111-1111-1111-111111111111', clientId: '22222222-2222-2222-2222-222222222222', clientSecret: { appSetting: 'DV_CLIENT_SECRET' } } },
+      source: { environmentUrl: p.emulator.baseUrl, auth: { kind: 'client-secret', tenantId: '11111111-1111-1111-1111-111111111111', clientId: '22222222-2222-2222-2222-222222222222', clientSecret: { appSetting: 'DVX_SECRET_DV_CLIENT_SECRET' } } },
     }))).status).toBe(201);
     expect((await call('POST', 'profiles/signin/activate')).status).toBeGreaterThanOrEqual(400);
     for (const name of ['leaky', 'signin', 'observed']) {

@@ -128,6 +128,16 @@ export function describeDestinationContract(name: string, target: () => Contract
       return { destination, connection, dialect, schema, prefix, ensured, q, table: (table: string) => `${q(schema)}.${q(`${prefix}_${table}`)}` };
     }
 
+    it('fails a row holding an unpaired UTF-16 surrogate alike on every dialect, and applies the rest', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const broken = accountUpsert(1, 10, { name: 'half a pair \uD83E here' });
+      const fine = accountUpsert(2, 10, { name: 'a whole pair 🦀 here' });
+      const result = await destination.applyBatch(account, { upserts: [broken, fine], deletes: [] });
+      expect(result.failed.map((failure) => failure.id)).toEqual([broken.id]);
+      expect(result.failed[0]?.reason).toMatch(/'name'.*unpaired UTF-16 surrogate/);
+      expect(result.upserted).toBe(1);
+    });
+
     it('creates DES tables and metadata tables from the metadata, and a second run changes nothing', async () => {
       const { destination, ensured } = await setup();
       expect(ensured.failures).toEqual([]);

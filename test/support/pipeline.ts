@@ -47,7 +47,9 @@ export async function startProduct(options: ProductOptions = {}): Promise<Produc
     POLL_SCHEDULE: '* * * * * *',
     LAKE_MAINTENANCE_SCHEDULE: '0 * * * * *',
     CHANGES_QUEUE: 'dataverse-changes',
-    DV_TOKEN: EMULATOR_TOKEN,
+    DVX_SECRET_DV_TOKEN: EMULATOR_TOKEN,
+    // A local run: the emulator on loopback and PGlite are allowed (shared/security/policy.ts).
+    DVX_LOCAL_MODE: '1',
     ...options.env,
   };
   const product = { azurite, emulator, env } as ProductUnderTest;
@@ -107,7 +109,7 @@ export function useProduct(options: ProductOptions = {}): () => ProductUnderTest
 /** A profile body for the emulator's sample org, exporting into embedded PGlite. */
 export function sampleProfile(product: ProductUnderTest, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    source: { environmentUrl: product.emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DV_TOKEN' } } },
+    source: { environmentUrl: product.emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } } },
     tables: ['account', 'contact', 'systemuser', 'role'],
     relationships: ['systemuserroles_association'],
     destination: { kind: 'sql', dialect: 'pglite' },

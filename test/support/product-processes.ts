@@ -47,8 +47,9 @@ export async function startProcessProduct(options: ProcessProductOptions = {}): 
     CHANGES_QUEUE: 'dataverse-changes',
     POLL_SCHEDULE: '* * * * * *',
     LAKE_MAINTENANCE_SCHEDULE: '0 * * * * *',
-    DV_TOKEN: PROCESS_EMULATOR_TOKEN,
-    DESTINATION: postgres.connectionString,
+    DVX_SECRET_DV_TOKEN: PROCESS_EMULATOR_TOKEN,
+    DVX_LOCAL_MODE: '1',
+    DVX_SECRET_DESTINATION: postgres.connectionString,
     LOG_LEVEL: 'warning',
     ...options.env,
   };
@@ -78,10 +79,10 @@ export async function startProcessProduct(options: ProcessProductOptions = {}): 
     },
     postgresProfile(schema, overrides = {}) {
       return {
-        source: { environmentUrl: emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DV_TOKEN' } } },
+        source: { environmentUrl: emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } } },
         tables: ['account'],
         relationships: [],
-        destination: { kind: 'sql', dialect: 'postgres', schema, connection: { appSetting: 'DESTINATION' } },
+        destination: { kind: 'sql', dialect: 'postgres', schema, connection: { appSetting: 'DVX_SECRET_DESTINATION' } },
         retryCount: 2,
         retryIntervalSeconds: 0,
         ...overrides,

@@ -23,7 +23,7 @@ const orchestrations = recordingOrchestrations();
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 9, accounts: 30, token: TOKEN });
-  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DV_TOKEN: TOKEN }, () => orchestrations, { pageSize: 10 });
+  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' }, () => orchestrations, { pageSize: 10 });
   await activateAccountProfile(deps, orchestrations, PROFILE, emulator.baseUrl);
 });
 afterAll(async () => {

@@ -183,6 +183,11 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   const clock = dependencies.clock ?? (() => new Date());
   const maxAppendBlocks = dependencies.maxAppendBlocks ?? MAX_APPEND_BLOCKS;
   const root = dfsRoot(container.url, container.accountName, container.containerName);
+  // The SDK takes an IP-style URL's first path segment as the account, and for `http://<ip>/<container>` names the
+  // container "undefined": take the last path segment then, so errors say where they happened.
+  const containerName = container.containerName && container.containerName !== 'undefined'
+    ? container.containerName
+    : (new URL(container.url).pathname.split('/').filter(Boolean).pop() ?? 'the lake container');
   const location = (path: string): string => `${root}/${path}`;
   const layouts = new Map<string, Layout>();
   const inPlaceTables = new Map<string, InPlaceTable>();
@@ -247,7 +252,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const entity = model.entities.find((candidate) => candidate.name === table.logicalName);
     if (!entity) {
       throw new ExportError('schema', `The lake has no entity for table ${table.logicalName}.`, {
-        where: `${container.containerName}/${ROOT_MODEL}`,
+        where: `${containerName}/${ROOT_MODEL}`,
         fix: 'Activate the profile (ensureTables) before applying changes.',
       });
     }
@@ -303,7 +308,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const folder = changelog?.text.trim();
     if (!changelog || !folder || !parseTimeFolderName(folder)) {
       throw new ExportError('config', `${CHANGELOG} is missing or does not name a folder.`, {
-        where: `${container.containerName}/${CHANGELOG}`,
+        where: `${containerName}/${CHANGELOG}`,
         fix: 'Activate the profile (ensureTables), which starts the first folder.',
       });
     }
@@ -505,7 +510,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
 
   /** Incremental mode's time folders, oldest first, the one being written included. */
   async function timeFolders(): Promise<string[]> {
-    return guarded(container.containerName, async () => {
+    return guarded(containerName, async () => {
       const folders: string[] = [];
       for await (const item of container.listBlobsByHierarchy('/')) {
         const name = item.name.replace(/\/$/, '');
@@ -602,7 +607,7 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     async ensureTables(tables, relationships) {
       const actions: SchemaAction[] = [];
       const failures: SchemaFailure[] = [];
-      await guarded(container.containerName, () => container.createIfNotExists());
+      await guarded(containerName, () => container.createIfNotExists());
       const ready: Array<{ table: TableMetadata; entity: CdmEntity; layout: Layout }> = [];
       const current = (await readModel(ROOT_MODEL)).model;
       for (const table of tables) {
