@@ -6,11 +6,11 @@
 import { ClientSecretCredential, type AccessToken, type TokenCredential } from '@azure/identity';
 import sql from 'mssql';
 import { Connection } from 'tedious';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMssqlConnectionString } from '../../shared/destinations/sql/mssql-authentication';
 import { mssqlPoolConfig } from '../../shared/destinations/sql/mssql-connection';
 import { ExportError } from '../../shared/errors';
-import { startIdentityEndpoint, type IdentityEndpoint } from '../support/identity-endpoint';
+import { useIdentityEndpoint } from '../support/identity-endpoint';
 
 const SERVER = 'Server=tcp:contoso-sql.database.windows.net,1433;Database=export';
 const CLIENT_ID = '6f0b3c9e-1111-4a2b-9c3d-000000000001';
@@ -26,19 +26,7 @@ function tediousConfig(connectionString: string, appCredential?: TokenCredential
   return config as { server: string; options: { database?: string; port?: number; encrypt?: boolean }; authentication: { type: string; options: Record<string, unknown> } };
 }
 
-let identity: IdentityEndpoint;
-const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
-beforeAll(async () => {
-  identity = await startIdentityEndpoint();
-  Object.assign(process.env, identity.env);
-});
-afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  await identity.close();
-});
+const identity = useIdentityEndpoint();
 
 const credentialOf = (config: ReturnType<typeof tediousConfig>) => config.authentication.options.credential as TokenCredential;
 

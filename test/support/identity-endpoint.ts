@@ -5,6 +5,7 @@
  * with header `X-IDENTITY-HEADER` and gets `{access_token, expires_on, resource, token_type, client_id}`.
  */
 import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll } from 'vitest';
 import type { AddressInfo } from 'node:net';
 
 export interface TokenRequest {
@@ -48,5 +49,35 @@ export async function startIdentityEndpoint(): Promise<IdentityEndpoint> {
     requests,
     tokenFor,
     close: () => new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+  };
+}
+
+/**
+ * For one test file: the endpoint runs and IDENTITY_ENDPOINT / IDENTITY_HEADER point at it (as App Service sets
+ * them) from before the first test to after the last; the variables are then put back as they were.
+ */
+export function useIdentityEndpoint(): Pick<IdentityEndpoint, 'tokenFor' | 'requests'> {
+  let identity: IdentityEndpoint | undefined;
+  const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
+  beforeAll(async () => {
+    identity = await startIdentityEndpoint();
+    Object.assign(process.env, identity.env);
+  });
+  afterAll(async () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await identity?.close();
+  });
+  const started = (): IdentityEndpoint => {
+    if (!identity) throw new Error('The identity endpoint is not started yet: use it inside a test or hook');
+    return identity;
+  };
+  return {
+    tokenFor: (clientId) => started().tokenFor(clientId),
+    get requests() {
+      return started().requests;
+    },
   };
 }

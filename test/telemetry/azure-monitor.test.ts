@@ -1,22 +1,10 @@
 /** APPLICATIONINSIGHTS_AUTHENTICATION_STRING as the Functions host reads it, and the exporter's refusal to start on a bad one. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ingestionCredential, startAzureMonitor, telemetrySettings } from '../../shared/telemetry/azure-monitor';
-import { startIdentityEndpoint, type IdentityEndpoint } from '../support/identity-endpoint';
+import { useIdentityEndpoint } from '../support/identity-endpoint';
 
 const SCOPE = 'https://monitor.azure.com//.default';
-let identity: IdentityEndpoint;
-const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
-beforeAll(async () => {
-  identity = await startIdentityEndpoint();
-  Object.assign(process.env, identity.env);
-});
-afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  await identity.close();
-});
+const identity = useIdentityEndpoint();
 
 describe('the ingestion identity', () => {
   it('is the user-assigned identity ClientId names (the string infra/modules/functionapp.bicep sets)', async () => {
