@@ -27,7 +27,7 @@ import {
   type DestinationColumn,
   type TableModel,
 } from '../../schema/table-model';
-import type { ColumnWidening, DeleteChange, Destination, FailedChange, SchemaAction, SchemaFailure } from '../destination';
+import type { ColumnWidening, DeleteChange, Destination, EnsureTablesResult, FailedChange, SchemaAction, SchemaFailure } from '../destination';
 import type { SqlConnection, SqlSession } from './connection';
 import { asFixedColumns, suppliedColumns, type ApplyTables, type DialectName, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
 
@@ -508,27 +508,36 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     }
   }
 
+  async function ensureAllTables(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<EnsureTablesResult> {
+    const actions: SchemaAction[] = [];
+    const failures: SchemaFailure[] = [];
+    await connection.query(dialect.createSchema(schema));
+    for (const table of fixedTables) await connection.query(dialect.createTable(schema, table));
+    const ready: TableMetadata[] = [];
+    for (const table of tables) {
+      try {
+        await ensureTable(table, actions);
+        ready.push(table);
+      } catch (error) {
+        // A lost connection is not the table's fault: fail the whole call so activation is retried.
+        if (!(error instanceof ExportError) && dialect.classifyError(error) === 'transient') throw toExportError(error);
+        failures.push({ table: table.logicalName, error: toExportError(error, 'schema') });
+      }
+    }
+    if (ready.length > 0) actions.push({ table: '*', action: 'refreshMetadata', rows: await refreshMetadata(ready, relationships) });
+    return { actions, failures };
+  }
+
   const sqlDestination: SqlDestination = {
     dialect: dialect.name,
 
     async ensureTables(tables, relationships) {
-      const actions: SchemaAction[] = [];
-      const failures: SchemaFailure[] = [];
-      await connection.query(dialect.createSchema(schema));
-      for (const table of fixedTables) await connection.query(dialect.createTable(schema, table));
-      const ready: TableMetadata[] = [];
-      for (const table of tables) {
-        try {
-          await ensureTable(table, actions);
-          ready.push(table);
-        } catch (error) {
-          // A lost connection is not the table's fault: fail the whole call so activation is retried.
-          if (!(error instanceof ExportError) && dialect.classifyError(error) === 'transient') throw toExportError(error);
-          failures.push({ table: table.logicalName, error: toExportError(error, 'schema') });
-        }
+      try {
+        return await ensureAllTables(tables, relationships);
+      } catch (error) {
+        // A driver error (a dropped connection, say) leaves as a classified error: activation answers 503, not a bare 500.
+        throw toExportError(error, dialect.classifyError(error));
       }
-      if (ready.length > 0) actions.push({ table: '*', action: 'refreshMetadata', rows: await refreshMetadata(ready, relationships) });
-      return { actions, failures };
     },
 
     async applyBatch(table, batch) {
