@@ -110,7 +110,12 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   let host = watch(await product.startHost());
   const call = async (method: string, route: string, body?: unknown) => {
     if (crashes.length > 0) throw new Error(crashes.join('; '));
-    const response = await host.call(method, route, body);
+    // A 503 is the API's "try again" (a dropped database session during activation, say), so the admin retries.
+    let response = await host.call(method, route, body);
+    for (let retry = 1; response.status === 503 && retry <= 5; retry += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * retry));
+      response = await host.call(method, route, body);
+    }
     if (response.status >= 300) throw new Error(`${method} ${route} answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body;
   };
