@@ -38,7 +38,7 @@ function orchestrationsIn(runtimeStatus: OrchestrationRuntimeStatus) {
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 4, accounts: 5, token: TOKEN });
-  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DV_TOKEN: TOKEN }, () => recordingOrchestrations(), { pageSize: 2 });
+  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' }, () => recordingOrchestrations(), { pageSize: 2 });
   await activateAccountProfile(deps, recordingOrchestrations(), PROFILE, emulator.baseUrl);
 });
 // Each deactivate test leaves the profile active again for the next case, as it was before.
