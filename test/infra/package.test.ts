@@ -69,7 +69,8 @@ beforeAll(async () => {
   });
   listing = await listZip(result.zipPath);
   names = new Set(listing.names);
-}, 300_000);
+  // About 100 s alone (tsc, a production npm ci, the zip); several times that while the other suites load both cores.
+}, 900_000);
 
 afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
