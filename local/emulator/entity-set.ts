@@ -1,6 +1,6 @@
 /**
  * Entity-set reads: initial-load pages (`$select`, `$top`, `$count`, `Prefer: odata.maxpagesize`, paging
- * cookies) and change-tracking deltas, as ../shared/docs/dataverse-protocol.md describes them.
+ * cookies) and change-tracking deltas, as docs/reference/dataverse-protocol.md describes them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_PAGE_SIZE } from '../../shared/dataverse/client';

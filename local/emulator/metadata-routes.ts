@@ -1,7 +1,7 @@
 /**
  * The metadata the export reads, as the Web API serves it: `EntityDefinitions` (with `$select`, nested
  * `$expand=Attributes`, `$filter` on LogicalName, casts to derived attribute types and their option
- * sets), N:N relationships and `GlobalOptionSetDefinitions`. Shapes follow ../shared/docs/dataverse-protocol.md.
+ * sets), N:N relationships and `GlobalOptionSetDefinitions`. Shapes follow docs/reference/dataverse-protocol.md.
  */
 import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metadata';
 import { globalOptionSets, sampleRelationships } from '../sample-org';

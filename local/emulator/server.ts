@@ -5,7 +5,7 @@
  * Dataverse's conditional headers, N:N associate and disassociate through `$ref`). Anything else Dataverse
  * does is refused with a 501 saying the emulator does not implement it (scope.ts), never ignored.
  * This file authenticates, injects faults and routes; metadata-routes.ts, entity-set.ts, references.ts,
- * conditional.ts and rows.ts answer. Behaviour follows ../shared/docs/dataverse-protocol.md; where
+ * conditional.ts and rows.ts answer. Behaviour follows docs/reference/dataverse-protocol.md; where
  * Dataverse is undocumented the choice is marked there as [inferred] and repeated in docs/notes/dataverse.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

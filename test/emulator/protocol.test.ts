@@ -1,5 +1,5 @@
 /**
- * The emulator's wire behaviour, checked with plain fetch against ../shared/docs/dataverse-protocol.md:
+ * The emulator's wire behaviour, checked with plain fetch against docs/reference/dataverse-protocol.md:
  * headers, paging cookies, tokens, tracking restrictions, row shapes, metadata casts, writes, errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
