@@ -67,7 +67,8 @@ export async function startLocalHost<Deps>(options: LocalHostOptions<Deps>): Pro
   checkRegistrations(options.functions, options.definitions);
   const withTrigger = (type: string) => options.functions.filter((fn) => triggerBinding(fn).type === type);
   const resolve = (value: string) => resolveAppSettingReferences(value, options.env);
-  // The durable client binding's data exists once the driver does; activities run before that only when resumed.
+  // The durable client binding's data exists once the driver does; it is set before anything is invoked
+  // (resumeInterrupted runs after it).
   const bindings: { durableClient?: ExtraInputProvider } = {};
   const extraInputs: ExtraInputProvider = (binding, functionName) => bindings.durableClient?.(binding, functionName);
   const invoke = (fn: CapturedFunction, trigger: TriggerInput) =>

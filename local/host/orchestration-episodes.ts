@@ -118,9 +118,14 @@ export async function runInstance(run: InstanceRun): Promise<void> {
   }
 }
 
-/** The first completion; when stopping, every activity still running too (timers give up), so no finished work is lost. */
+/**
+ * The first completion; when stopping, every activity still running too (timers give up), so no finished work is
+ * lost. A timer that gave up because the host began stopping during the race resolves nothing: then the
+ * activities still running are waited for as well.
+ */
 async function nextCompletions(inflight: Map<number, Promise<Completion>>, stopping: boolean): Promise<{ id: number; event: HistoryEvent }[]> {
-  const settled = stopping ? await Promise.all(inflight.values()) : [await Promise.race(inflight.values())];
+  let settled = stopping ? await Promise.all(inflight.values()) : [await Promise.race(inflight.values())];
+  if (settled.every((completion) => completion === undefined)) settled = await Promise.all(inflight.values());
   return settled.filter((completion): completion is { id: number; event: HistoryEvent } => completion !== undefined);
 }
 

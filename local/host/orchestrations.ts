@@ -199,9 +199,13 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
       },
     };
     running.set(entity.rowKey, state);
-    state.promise = drive(entity).finally(() => {
-      if (running.get(entity.rowKey) === state) running.delete(entity.rowKey);
-    });
+    // drive() records its own failures; one that could not even be recorded (storage gone) is logged, never left
+    // as an unhandled rejection that would end the host.
+    state.promise = drive(entity)
+      .catch((error: unknown) => options.log.error(`orchestration ${entity.name} (${entity.rowKey}): ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        if (running.get(entity.rowKey) === state) running.delete(entity.rowKey);
+      });
   }
 
   /** Takes over a running instance whose owner has not marked it for a while; false when another host was first. */
@@ -288,8 +292,9 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
     },
     async terminate(instanceId, reason) {
       const state = running.get(instanceId);
+      // As the extension does, terminate answers at once: the local run stops at its next write (the flag, and the
+      // ETag-conditional writes below for another host), and an activity already running finishes on its own.
       if (state) state.terminated = true;
-      await state?.promise;
       // Conditional on what was read, so the owner — maybe another host — fails its next write and stops.
       for (;;) {
         const entity = await load(instanceId);
