@@ -5,9 +5,22 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ExportError } from '../../errors';
+import { isStorageHost, STORAGE_SUFFIXES } from '../../security/hosts';
 import { defaultContainerName, lakeDestinationConfigSchema, type LakeDestinationConfig, type ParsedLakeDestinationConfig } from './config';
 import { parseDestinationConfig } from '../destination';
 import { createLakeDestination, type LakeDependencies, type LakeDestination } from './destination';
+
+
+/**
+ * The Blob endpoint of an ADLS Gen2 account named by its DFS endpoint (`<account>.dfs.<suffix>` → `<account>.blob.<suffix>`),
+ * rewriting only an Azure Storage host of a known cloud: any other host (Azurite, an allow-listed one) is used as given, so the
+ * storage token never goes to a host the profile rules did not check.
+ */
+export function blobEndpoint(accountUrl: string): string {
+  const url = new URL(accountUrl);
+  if (STORAGE_SUFFIXES.some((suffix) => isStorageHost(url.hostname, suffix))) url.hostname = url.hostname.replace('.dfs.', '.blob.');
+  return url.toString().replace(/\/$/, '');
+}
 
 export type { LakeDestinationConfig } from './config';
 export type * from './destination';
@@ -29,7 +42,7 @@ export function openLakeDestination(config: LakeDestinationConfig, dependencies:
     service =
       'connectionString' in parsed.connection
         ? BlobServiceClient.fromConnectionString(parsed.connection.connectionString)
-        : new BlobServiceClient(parsed.connection.accountUrl.replace('.dfs.', '.blob.'), credential ?? new DefaultAzureCredential());
+        : new BlobServiceClient(blobEndpoint(parsed.connection.accountUrl), credential ?? new DefaultAzureCredential());
   } catch (error) {
     // The SDK's message can quote the connection string; say what is wrong without it.
     throw new ExportError('config', 'The lake connection string is not valid.', { cause: error, where: 'destination.connection', fix: 'Check the storage connection string.' });
