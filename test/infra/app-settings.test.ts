@@ -10,7 +10,7 @@ import type { BicepCli } from '../support/bicep-cli';
 import { armResources, type ArmTemplate } from './arm-rules';
 import { envReads, functionAppSettings, percentReferences } from './app-settings-contract';
 import { checkAppSettings, settingsContract, unclassifiedReads } from './app-settings-check';
-import { bicepForTests, buildAll, infraRoot, repoRoot, type Compiled } from './compiled-infra';
+import { compileInfraForTests, infraRoot, repoRoot, type Compiled } from './compiled-infra';
 
 const parameterFile = JSON.parse(readFileSync(join(infraRoot, 'main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
 const mainValues = Object.fromEntries(Object.entries(parameterFile.parameters).map(([name, entry]) => [name, entry.value]));
@@ -20,10 +20,7 @@ let compiled: Compiled | undefined;
 let main: ArmTemplate | undefined;
 
 beforeAll(async () => {
-  cli = await bicepForTests();
-  if (!cli) return;
-  compiled = await buildAll(cli, infraRoot, 'main.bicep');
-  main = compiled.read('main.json');
+  ({ cli, compiled, main } = await compileInfraForTests('main.bicep'));
 }, 600_000);
 
 afterAll(async () => compiled?.dispose());

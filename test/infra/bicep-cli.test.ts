@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { formatDiagnostic, parseDiagnostics, type BicepCli, type BicepRun } from '../support/bicep-cli';
 import { checkArm, armResources, type ArmTemplate } from './arm-rules';
-import { bicepForTests, buildAll, infraRoot, lintAll, type Compiled } from './compiled-infra';
+import { buildAll, compileInfraForTests, infraRoot, lintAll, type Compiled } from './compiled-infra';
 
 const bicepFiles = readdirSync(infraRoot, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.bicep')).sort();
 
@@ -18,10 +18,7 @@ let compiled: Compiled | undefined;
 let main: ArmTemplate | undefined;
 
 beforeAll(async () => {
-  cli = await bicepForTests();
-  if (!cli) return;
-  compiled = await buildAll(cli);
-  main = compiled.read('main.json');
+  ({ cli, compiled, main } = await compileInfraForTests());
 }, 600_000);
 
 afterAll(async () => compiled?.dispose());
