@@ -1,28 +1,18 @@
 /**
- * The worker-level orchestration callbacks, obtained the way the Functions host gets them: each orchestration
- * is registered through durable-functions' own `df.app.orchestration`, which wraps the generator in its
- * replay engine (createOrchestrator) and hands the result to `@azure/functions`' `app.generic` with an
- * orchestrationTrigger (durable-functions lib/src/app.js). `app.generic` is swapped for a recorder only
- * while registering, so nothing reaches a Functions runtime that is not there.
+ * The worker-level orchestration callbacks of some orchestration definitions, for the driver's tests and callers
+ * that have definitions rather than the app's captured registrations: each is registered through durable-functions'
+ * own `df.app.orchestration` (which wraps the generator in its replay engine) and captured by the same
+ * `@azure/functions-core` stand-in the local host uses (functions-core.ts).
  */
-import { app, type GenericFunctionOptions } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { OrchestrationFunction } from '../../functions/definition';
 import type { WorkerOrchestration } from './durable-extension';
+import { captureRegistrations } from './functions-core';
+import { triggerBinding } from './invoke';
 
-type Generic = (name: string, options: GenericFunctionOptions) => void;
-
-export function workerOrchestrations(definitions: readonly OrchestrationFunction[]): Map<string, WorkerOrchestration> {
-  const captured = new Map<string, WorkerOrchestration>();
-  const target = app as unknown as { generic: Generic };
-  const original = target.generic;
-  target.generic = (name, options) => {
-    if (options.trigger.type === 'orchestrationTrigger') captured.set(name, options.handler as WorkerOrchestration);
-  };
-  try {
+export async function workerOrchestrations(definitions: readonly OrchestrationFunction[]): Promise<Map<string, WorkerOrchestration>> {
+  const captured = await captureRegistrations(() => {
     for (const definition of definitions) df.app.orchestration(definition.name, definition.handler as unknown as df.OrchestrationHandler);
-  } finally {
-    target.generic = original;
-  }
-  return captured;
+  });
+  return new Map(captured.filter((fn) => triggerBinding(fn).type === 'orchestrationTrigger').map((fn) => [fn.name, fn.callback as WorkerOrchestration]));
 }

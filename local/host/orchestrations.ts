@@ -130,7 +130,7 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
     ...('output' in changes ? { output: JSON.stringify(changes.output ?? null) } : {}),
     ...historyProperties(changes.history),
   });
-  const orchestrators = options.orchestrators ?? workerOrchestrations(options.orchestrations ?? []);
+  const orchestrators = options.orchestrators ?? (await workerOrchestrations(options.orchestrations ?? []));
   const invokeActivity: InvokeActivity =
     options.invokeActivity ??
     (async (name, input) => {

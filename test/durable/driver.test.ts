@@ -41,7 +41,7 @@ describe('the local orchestration driver on durable-functions\' replay engine', 
     const calls: string[] = [];
     let contactFailed = false;
     const driver = await createOrchestrationDriver({
-      orchestrators: workerOrchestrations([initialSync]),
+      orchestrators: await workerOrchestrations([initialSync]),
       invokeActivity: async (name, input) => {
         const { table: copied } = input as { table: string };
         calls.push(`${name}:${copied}`);

@@ -12,13 +12,16 @@ import { customStatusError, invokeOrchestrator, replayActions, type OpenWork, ty
 import { workerOrchestrations } from '../../local/host/durable-worker';
 import { nextCycle, progressAfter, summarize, type InitialSyncInput, type PageCopied } from '../../shared/sync/initial-sync-plan';
 
-const callback = workerOrchestrations([initialSync]).get(initialSync.name);
-if (!callback) throw new Error('df.app.orchestration registered no initial-sync callback');
+const callback = workerOrchestrations([initialSync]).then((captured) => {
+  const found = captured.get(initialSync.name);
+  if (!found) throw new Error('df.app.orchestration registered no initial-sync callback');
+  return found;
+});
 const INSTANCE = 'initial-sync-sales';
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
 
-const run = (events: readonly HistoryEvent[]) => invokeOrchestrator(callback, initialSync.name, INSTANCE, events);
+const run = async (events: readonly HistoryEvent[]) => invokeOrchestrator(await callback, initialSync.name, INSTANCE, events);
 const copied = (table: string, done: boolean, rowsCopied = 5000, pages = 1): PageCopied => ({ table, done, rowsCopied, pages });
 const input = (pending: string[], fanOut: number, progress: InitialSyncInput['progress'] = {}): InitialSyncInput => ({ profile: 'sales', pending, fanOut, progress });
 
