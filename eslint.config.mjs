@@ -1,11 +1,14 @@
 // @ts-check
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.package/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
+  // Formatting is Prettier's (npm run format); turn off the stylistic rules that would fight it.
+  prettier,
   {
     // The Azurite wrapper is plain CommonJS run by node directly.
     files: ['**/*.cjs'],
