@@ -16,7 +16,13 @@ export const copyPageActivity: ActivityFunction<FunctionDeps> = {
   handler: (deps) => async (input, context) => {
     const { profile, table } = copyPageInput.parse(input);
     const { pageRows, readMs, applyMs, ...copied } = await copyPage(deps.sync, profile, table);
-    if (pageRows > 0) createLogger(context, { profile, table }).info('copied page', { page: copied.pages, rows: pageRows, readMs, applyMs });
+    if (pageRows > 0)
+      createLogger(context, { profile, table }).info('copied page', {
+        page: copied.pages,
+        rows: pageRows,
+        readMs,
+        applyMs,
+      });
     // The orchestration keeps only the progress: timings in its history would be replayed for nothing.
     return copied;
   },

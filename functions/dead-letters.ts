@@ -13,8 +13,12 @@ export const deadLetters: QueueFunction<FunctionDeps> = {
   handler: (deps) => async (message, context) => {
     const metadata = context.triggerMetadata ?? {};
     const messageId = typeof metadata.messageId === 'string' ? metadata.messageId : randomUUID();
-    const reason = typeof metadata.deadLetterReason === 'string' ? metadata.deadLetterReason : 'delivery count exceeded';
+    const reason =
+      typeof metadata.deadLetterReason === 'string' ? metadata.deadLetterReason : 'delivery count exceeded';
     const result = await recordDeadLetter(deps.sync, message, { messageId, reason });
-    createLogger(context, { messageId }).warn(`dead-lettered batch ${result.outcome}`, result.outcome === 'recorded' ? { rows: result.rows } : { reason: result.reason });
+    createLogger(context, { messageId }).warn(
+      `dead-lettered batch ${result.outcome}`,
+      result.outcome === 'recorded' ? { rows: result.rows } : { reason: result.reason },
+    );
   },
 };

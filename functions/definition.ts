@@ -77,8 +77,4 @@ export interface ActivityFunction<Deps> {
 }
 
 export type FunctionDefinition<Deps> =
-  | HttpFunction<Deps>
-  | TimerFunction<Deps>
-  | QueueFunction<Deps>
-  | OrchestrationFunction
-  | ActivityFunction<Deps>;
+  HttpFunction<Deps> | TimerFunction<Deps> | QueueFunction<Deps> | OrchestrationFunction | ActivityFunction<Deps>;

@@ -11,6 +11,8 @@ export const failureRetention: TimerFunction<FunctionDeps> = {
   handler: (deps) => async (_timer, context) => {
     const retentionDays = deps.settings.failedRecordRetentionDays;
     const { deletedBlobs } = await sweepExpiredFailures(deps.storage, { retentionDays, now: deps.sync.now() });
-    createLogger(context).info(`failure retention: deleted ${deletedBlobs} failed records and unprocessable messages older than ${retentionDays} days`);
+    createLogger(context).info(
+      `failure retention: deleted ${deletedBlobs} failed records and unprocessable messages older than ${retentionDays} days`,
+    );
   },
 };

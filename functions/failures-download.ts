@@ -16,10 +16,13 @@ export const downloadFailure: HttpFunction<FunctionDeps> = {
   methods: ['GET'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, guarded(downloadParams, async ({ name, key }) => {
-      const record = await deps.sync.failedRecords.download(key);
-      if (!record || record.profile !== name) return notFound(`Failed record '${key}'`);
-      const fileName = key.split('/').pop() ?? 'failed-record.json';
-      return json(200, record, { 'content-disposition': `attachment; filename="${fileName}"` });
-    })),
+    withAppRole(
+      deps,
+      guarded(downloadParams, async ({ name, key }) => {
+        const record = await deps.sync.failedRecords.download(key);
+        if (!record || record.profile !== name) return notFound(`Failed record '${key}'`);
+        const fileName = key.split('/').pop() ?? 'failed-record.json';
+        return json(200, record, { 'content-disposition': `attachment; filename="${fileName}"` });
+      }),
+    ),
 };

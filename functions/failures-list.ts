@@ -20,15 +20,19 @@ export const listFailures: HttpFunction<FunctionDeps> = {
   route: 'profiles/{name}/failures',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (deps) => withAppRole(deps, async (request, context) => {
-    const params = parseParams(listQuery, { ...Object.fromEntries(request.query), name: request.params.name });
-    if (!params.ok) return params.response;
-    const { name, ...options } = params.value;
-    try {
-      const [page, counts] = await Promise.all([deps.sync.failedRecords.list(name, options), deps.sync.failedRecords.countByTable(name)]);
-      return json(200, { countsByTable: counts, records: page.records, ...(page.next ? { next: page.next } : {}) });
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  }),
+  handler: (deps) =>
+    withAppRole(deps, async (request, context) => {
+      const params = parseParams(listQuery, { ...Object.fromEntries(request.query), name: request.params.name });
+      if (!params.ok) return params.response;
+      const { name, ...options } = params.value;
+      try {
+        const [page, counts] = await Promise.all([
+          deps.sync.failedRecords.list(name, options),
+          deps.sync.failedRecords.countByTable(name),
+        ]);
+        return json(200, { countsByTable: counts, records: page.records, ...(page.next ? { next: page.next } : {}) });
+      } catch (error) {
+        return errorResponse(error, context);
+      }
+    }),
 };

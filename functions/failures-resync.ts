@@ -20,11 +20,14 @@ export const resyncFailed: HttpFunction<FunctionDeps> = {
   methods: ['POST'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, guarded(z.object({ name: profileNameSchema }), async ({ name }, request) => {
-      const body = await readJson(request);
-      if (!body.ok) return body.response;
-      const options = parseParams(resyncBody, body.body ?? {});
-      if (!options.ok) return options.response;
-      return json(200, await resyncFailures(deps.sync, name, options.value));
-    })),
+    withAppRole(
+      deps,
+      guarded(z.object({ name: profileNameSchema }), async ({ name }, request) => {
+        const body = await readJson(request);
+        if (!body.ok) return body.response;
+        const options = parseParams(resyncBody, body.body ?? {});
+        if (!options.ok) return options.response;
+        return json(200, await resyncFailures(deps.sync, name, options.value));
+      }),
+    ),
 };

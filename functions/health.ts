@@ -12,8 +12,9 @@ export const health: HttpFunction<FunctionDeps> = {
   route: 'health',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (deps) => withAppRole(deps, async () => {
-    const report = await checkHealth(deps.healthProbes, PROBE_TIMEOUT_MS);
-    return { status: report.status === 'ok' ? 200 : 503, jsonBody: report };
-  }),
+  handler: (deps) =>
+    withAppRole(deps, async () => {
+      const report = await checkHealth(deps.healthProbes, PROBE_TIMEOUT_MS);
+      return { status: report.status === 'ok' ? 200 : 503, jsonBody: report };
+    }),
 };

@@ -1,9 +1,15 @@
 import * as df from 'durable-functions';
-import { nextCycle, progressAfter, summarize, tablesThisCycle, type InitialSyncInput, type PageCopied } from '../shared/sync/initial-sync-plan';
+import {
+  nextCycle,
+  progressAfter,
+  summarize,
+  tablesThisCycle,
+  type InitialSyncInput,
+  type PageCopied,
+} from '../shared/sync/initial-sync-plan';
 import { INITIAL_SYNC_ORCHESTRATION } from '../shared/sync/activation';
 import { COPY_PAGE_ACTIVITY } from './copy-page';
 import type { OrchestrationFunction, Orchestrator } from './definition';
-
 
 /** A page copy that fails transiently is retried a few times before the orchestration fails and shows it. */
 const copyRetry = (() => {
@@ -21,7 +27,9 @@ export const initialSyncOrchestrator: Orchestrator = function* (context) {
   const input = context.df.getInput<InitialSyncInput>();
   const tables = tablesThisCycle(input);
   const copied = (yield context.df.Task.all(
-    tables.map((table) => context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, { profile: input.profile, table })),
+    tables.map((table) =>
+      context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, { profile: input.profile, table }),
+    ),
   )) as PageCopied[];
   const progress = progressAfter(input, copied);
   const next = nextCycle(input, progress);

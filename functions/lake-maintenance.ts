@@ -11,7 +11,8 @@ export const lakeMaintenance: TimerFunction<FunctionDeps> = {
   handler: (deps) => async (_timer, context) => {
     const logger = createLogger(context);
     for (const result of await maintainDestinations(deps.sync)) {
-      if (result.outcome === 'failed') logger.warn(`lake maintenance failed: ${result.error ?? ''}`, { profile: result.profile });
+      if (result.outcome === 'failed')
+        logger.warn(`lake maintenance failed: ${result.error ?? ''}`, { profile: result.profile });
       for (const done of result.done) logger.info(`lake maintenance: ${done}`, { profile: result.profile });
     }
   },

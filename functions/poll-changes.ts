@@ -14,7 +14,13 @@ export const poll: TimerFunction<FunctionDeps> = {
     const logger = createLogger(context);
     const polls = await pollChanges(deps.sync, deps.orchestrations(context));
     for (const result of polls) {
-      if (result.outcome === 'changes') logger.info('queued changes', { profile: result.profile, table: result.table, upserts: result.upserts, deletes: result.deletes });
+      if (result.outcome === 'changes')
+        logger.info('queued changes', {
+          profile: result.profile,
+          table: result.table,
+          upserts: result.upserts,
+          deletes: result.deletes,
+        });
       if (result.outcome === 'failed' || result.outcome === 'rebaselining') {
         logger.warn(`poll ${result.outcome}: ${result.error ?? ''}`, { profile: result.profile, table: result.table });
       }

@@ -17,13 +17,18 @@ export const activate: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   usesOrchestrations: true,
   handler: (deps) =>
-    withAppRole(deps, guarded(profileParams, async ({ name }, request, context) => {
-      if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
-      const result = await activateProfile(deps.sync, deps.orchestrations(context), name);
-      const statusUrl = new URL(`../status`, `${request.url.split('?')[0]}/`).toString();
-      if (result.outcome === 'already-running') {
-        return json(409, { error: { message: `The initial sync of '${name}' is running`, instanceId: result.instanceId, statusUrl } });
-      }
-      return json(202, { instanceId: result.instanceId, tables: result.tables, statusUrl }, { location: statusUrl });
-    })),
+    withAppRole(
+      deps,
+      guarded(profileParams, async ({ name }, request, context) => {
+        if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
+        const result = await activateProfile(deps.sync, deps.orchestrations(context), name);
+        const statusUrl = new URL(`../status`, `${request.url.split('?')[0]}/`).toString();
+        if (result.outcome === 'already-running') {
+          return json(409, {
+            error: { message: `The initial sync of '${name}' is running`, instanceId: result.instanceId, statusUrl },
+          });
+        }
+        return json(202, { instanceId: result.instanceId, tables: result.tables, statusUrl }, { location: statusUrl });
+      }),
+    ),
 };

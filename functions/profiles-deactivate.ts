@@ -14,8 +14,11 @@ export const deactivate: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   usesOrchestrations: true,
   handler: (deps) =>
-    withAppRole(deps, guarded(profileParams, async ({ name }, _request, context) => {
-      const changed = await deactivateProfile(deps.sync, deps.orchestrations(context), name);
-      return json(200, { profile: name, state: 'inactive', changed });
-    })),
+    withAppRole(
+      deps,
+      guarded(profileParams, async ({ name }, _request, context) => {
+        const changed = await deactivateProfile(deps.sync, deps.orchestrations(context), name);
+        return json(200, { profile: name, state: 'inactive', changed });
+      }),
+    ),
 };

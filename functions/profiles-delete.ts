@@ -12,15 +12,20 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
   methods: ['DELETE'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, guarded(profileParams, async ({ name }, request) => {
-      const condition = readIfMatch(request);
-      if (!condition.ok) return condition.response;
-      const activation = await deps.sync.activations.get(name);
-      if (activation?.value.state === 'active') {
-        return json(409, { error: { message: `Profile '${name}' is active`, fix: `POST /api/profiles/${name}/deactivate first.` } });
-      }
-      const deleted = await deps.sync.profiles.delete(name, condition.value ?? {});
-      await deps.sync.runtimes.evict(name);
-      return deleted ? { status: 204 } : notFound(`Profile '${name}'`);
-    })),
+    withAppRole(
+      deps,
+      guarded(profileParams, async ({ name }, request) => {
+        const condition = readIfMatch(request);
+        if (!condition.ok) return condition.response;
+        const activation = await deps.sync.activations.get(name);
+        if (activation?.value.state === 'active') {
+          return json(409, {
+            error: { message: `Profile '${name}' is active`, fix: `POST /api/profiles/${name}/deactivate first.` },
+          });
+        }
+        const deleted = await deps.sync.profiles.delete(name, condition.value ?? {});
+        await deps.sync.runtimes.evict(name);
+        return deleted ? { status: 204 } : notFound(`Profile '${name}'`);
+      }),
+    ),
 };

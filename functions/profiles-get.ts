@@ -12,8 +12,11 @@ export const getProfile: HttpFunction<FunctionDeps> = {
   methods: ['GET'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, guarded(profileParams, async ({ name }) => {
-      const stored = await deps.sync.profiles.get(name);
-      return stored ? json(200, stored.value, { etag: stored.etag }) : notFound(`Profile '${name}'`);
-    })),
+    withAppRole(
+      deps,
+      guarded(profileParams, async ({ name }) => {
+        const stored = await deps.sync.profiles.get(name);
+        return stored ? json(200, stored.value, { etag: stored.etag }) : notFound(`Profile '${name}'`);
+      }),
+    ),
 };

@@ -10,19 +10,20 @@ export const listProfiles: HttpFunction<FunctionDeps> = {
   route: 'profiles',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (deps) => withAppRole(deps, async (_request, context) => {
-    try {
-      const [profiles, activations] = await Promise.all([deps.sync.profiles.list(), deps.sync.activations.list()]);
-      return json(200, {
-        profiles: profiles.map(({ name, value }) => ({
-          name,
-          tables: value.tables,
-          destination: value.destination.kind === 'sql' ? value.destination.dialect : 'lake',
-          state: activations.find((activation) => activation.name === name)?.value.state ?? 'never activated',
-        })),
-      });
-    } catch (error) {
-      return errorResponse(error, context);
-    }
-  }),
+  handler: (deps) =>
+    withAppRole(deps, async (_request, context) => {
+      try {
+        const [profiles, activations] = await Promise.all([deps.sync.profiles.list(), deps.sync.activations.list()]);
+        return json(200, {
+          profiles: profiles.map(({ name, value }) => ({
+            name,
+            tables: value.tables,
+            destination: value.destination.kind === 'sql' ? value.destination.dialect : 'lake',
+            state: activations.find((activation) => activation.name === name)?.value.state ?? 'never activated',
+          })),
+        });
+      } catch (error) {
+        return errorResponse(error, context);
+      }
+    }),
 };

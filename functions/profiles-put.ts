@@ -14,30 +14,42 @@ export const putProfile: HttpFunction<FunctionDeps> = {
   methods: ['PUT'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, guarded(profileParams, async ({ name }, request) => {
-      const body = await readJson(request);
-      if (!body.ok) return body.response;
-      if (typeof body.body !== 'object' || body.body === null || Array.isArray(body.body)) {
-        return problems(400, 'The body must be a JSON object describing the export profile', [{ field: '(body)', reason: 'expected an object' }]);
-      }
-      const given = body.body as Record<string, unknown>;
-      if (given.name !== undefined && given.name !== name) {
-        return problems(400, 'The profile name in the body differs from the one in the URL', [{ field: 'name', reason: `must be '${name}' or left out` }]);
-      }
-      const validation = validateProfile({ ...given, name });
-      if (!validation.ok) return problems(400, 'The export profile is not valid', validation.problems);
-      const refused = profileProblems(deps.settings.security, validation.profile);
-      if (refused.length > 0) return problems(400, 'The export profile asks for what this app may not do', refused);
-      const condition = readIfMatch(request);
-      if (!condition.ok) return condition.response;
-      const existing = await deps.sync.profiles.get(name);
-      // RFC 9110 13.1.1: If-Match (even *) is false when there is no current representation. Azurite creates the
-      // blob for If-Match: *, so this is checked here rather than left to the store.
-      if (condition.value && !existing) {
-        return json(412, { error: { message: `Profile '${name}' does not exist, so If-Match cannot hold`, fix: 'Leave out If-Match to create it.' } });
-      }
-      const stored = await deps.sync.profiles.put(name, validation.profile, condition.value);
-      await deps.sync.runtimes.evict(name);
-      return json(existing ? 200 : 201, stored.value, { etag: stored.etag });
-    })),
+    withAppRole(
+      deps,
+      guarded(profileParams, async ({ name }, request) => {
+        const body = await readJson(request);
+        if (!body.ok) return body.response;
+        if (typeof body.body !== 'object' || body.body === null || Array.isArray(body.body)) {
+          return problems(400, 'The body must be a JSON object describing the export profile', [
+            { field: '(body)', reason: 'expected an object' },
+          ]);
+        }
+        const given = body.body as Record<string, unknown>;
+        if (given.name !== undefined && given.name !== name) {
+          return problems(400, 'The profile name in the body differs from the one in the URL', [
+            { field: 'name', reason: `must be '${name}' or left out` },
+          ]);
+        }
+        const validation = validateProfile({ ...given, name });
+        if (!validation.ok) return problems(400, 'The export profile is not valid', validation.problems);
+        const refused = profileProblems(deps.settings.security, validation.profile);
+        if (refused.length > 0) return problems(400, 'The export profile asks for what this app may not do', refused);
+        const condition = readIfMatch(request);
+        if (!condition.ok) return condition.response;
+        const existing = await deps.sync.profiles.get(name);
+        // RFC 9110 13.1.1: If-Match (even *) is false when there is no current representation. Azurite creates the
+        // blob for If-Match: *, so this is checked here rather than left to the store.
+        if (condition.value && !existing) {
+          return json(412, {
+            error: {
+              message: `Profile '${name}' does not exist, so If-Match cannot hold`,
+              fix: 'Leave out If-Match to create it.',
+            },
+          });
+        }
+        const stored = await deps.sync.profiles.put(name, validation.profile, condition.value);
+        await deps.sync.runtimes.evict(name);
+        return json(existing ? 200 : 201, stored.value, { etag: stored.etag });
+      }),
+    ),
 };

@@ -14,8 +14,11 @@ export const status: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   usesOrchestrations: true,
   handler: (deps) =>
-    withAppRole(deps, guarded(profileParams, async ({ name }, _request, context) => {
-      if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
-      return json(200, await profileStatus(deps.sync, deps.orchestrations(context), name));
-    })),
+    withAppRole(
+      deps,
+      guarded(profileParams, async ({ name }, _request, context) => {
+        if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
+        return json(200, await profileStatus(deps.sync, deps.orchestrations(context), name));
+      }),
+    ),
 };

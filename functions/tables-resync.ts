@@ -14,8 +14,11 @@ export const resyncOneTable: HttpFunction<FunctionDeps> = {
   authLevel: 'function',
   usesOrchestrations: true,
   handler: (deps) =>
-    withAppRole(deps, guarded(tableParams, async ({ name, table }, _request, context) => {
-      const instanceId = await resyncTable(deps.sync, deps.orchestrations(context), name, table);
-      return json(202, { instanceId, table });
-    })),
+    withAppRole(
+      deps,
+      guarded(tableParams, async ({ name, table }, _request, context) => {
+        const instanceId = await resyncTable(deps.sync, deps.orchestrations(context), name, table);
+        return json(202, { instanceId, table });
+      }),
+    ),
 };

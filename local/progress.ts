@@ -15,10 +15,21 @@ export interface InitialSyncProgress {
   stop(): void;
 }
 
-export function initialSyncProgress(totals: Record<string, number | undefined>, write: (line: string) => void): InitialSyncProgress {
+export function initialSyncProgress(
+  totals: Record<string, number | undefined>,
+  write: (line: string) => void,
+): InitialSyncProgress {
   const interactive = process.stdout.isTTY === true;
   const bars = interactive
-    ? new MultiBar({ format: ' {table} |{bar}| {value}/{total} rows  {phase}', hideCursor: true, clearOnComplete: false, autopadding: true }, Presets.shades_classic)
+    ? new MultiBar(
+        {
+          format: ' {table} |{bar}| {value}/{total} rows  {phase}',
+          hideCursor: true,
+          clearOnComplete: false,
+          autopadding: true,
+        },
+        Presets.shades_classic,
+      )
     : undefined;
   const byTable = new Map<string, SingleBar>();
   const reported = new Set<string>();

@@ -53,7 +53,9 @@ function parseOptions(): Options {
   const integer = (name: string, text: string, min: number, max: number): number => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < min || value > max) {
-      throw new ExportError('config', `--${name} must be a whole number from ${min} to ${max}, not '${text}'`, { where: `--${name}` });
+      throw new ExportError('config', `--${name} must be a whole number from ${min} to ${max}, not '${text}'`, {
+        where: `--${name}`,
+      });
     }
     return value;
   };
@@ -75,9 +77,15 @@ function destinationFor(options: Options): Record<string, unknown> {
 }
 
 function sourceAuthFor(env: Record<string, string | undefined>, external: string | undefined): Record<string, unknown> {
-  if (!external || env.DATAVERSE_TOKEN) return { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DATAVERSE_TOKEN' } };
+  if (!external || env.DATAVERSE_TOKEN)
+    return { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DATAVERSE_TOKEN' } };
   if (env.DATAVERSE_TENANT_ID && env.DATAVERSE_CLIENT_ID && env.DATAVERSE_CLIENT_SECRET) {
-    return { kind: 'client-secret', tenantId: env.DATAVERSE_TENANT_ID, clientId: env.DATAVERSE_CLIENT_ID, clientSecret: { appSetting: 'DVX_SECRET_DATAVERSE_CLIENT_SECRET' } };
+    return {
+      kind: 'client-secret',
+      tenantId: env.DATAVERSE_TENANT_ID,
+      clientId: env.DATAVERSE_CLIENT_ID,
+      clientSecret: { appSetting: 'DVX_SECRET_DATAVERSE_CLIENT_SECRET' },
+    };
   }
   throw new ExportError('config', `--dataverse ${external} needs credentials`, {
     where: '--dataverse',
@@ -87,12 +95,21 @@ function sourceAuthFor(env: Record<string, string | undefined>, external: string
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  const env: Record<string, string | undefined> = { ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))), ...process.env };
+  const env: Record<string, string | undefined> = {
+    ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))),
+    ...process.env,
+  };
   const logLevel = (env.LOG_LEVEL as MinimumLogLevel | undefined) ?? 'warning';
   const log = consoleLog(logLevel);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const running: { folder?: DataFolder; azurite?: RunningAzurite; emulator?: Emulator; product?: ProductHost; workload?: NodeJS.Timeout } = {};
+  const running: {
+    folder?: DataFolder;
+    azurite?: RunningAzurite;
+    emulator?: Emulator;
+    product?: ProductHost;
+    workload?: NodeJS.Timeout;
+  } = {};
   const stop = async () => {
     clearInterval(running.workload);
     await running.product?.close();
@@ -116,7 +133,10 @@ async function main(): Promise<void> {
     const folder = await claimDataFolder(path.join(repoRoot, '.data'));
     running.folder = folder;
     dataDir = folder.location;
-    if (!folder.shared) log.warn(`another 'npm start' holds .data/local; this run keeps its data in ${path.relative(repoRoot, folder.location)} and removes it on exit`);
+    if (!folder.shared)
+      log.warn(
+        `another 'npm start' holds .data/local; this run keeps its data in ${path.relative(repoRoot, folder.location)} and removes it on exit`,
+      );
   }
   if (!env.AzureWebJobsStorage) {
     running.azurite = await startAzurite(dataDir ? { location: path.join(dataDir, 'azurite') } : { inMemory: true });
@@ -151,7 +171,9 @@ async function main(): Promise<void> {
     [
       '',
       'dataverse-export is running on the local host.',
-      running.azurite ? `  Azurite (pid ${running.azurite.pid}): blob ${running.azurite.blobEndpoint}` : '  Storage: AzureWebJobsStorage from your settings',
+      running.azurite
+        ? `  Azurite (pid ${running.azurite.pid}): blob ${running.azurite.blobEndpoint}`
+        : '  Storage: AzureWebJobsStorage from your settings',
       `  Dataverse: ${environmentUrl}${running.emulator ? ' (built-in emulator, sample org)' : ''}`,
       `  Destination: ${options.destination ? 'your connection string' : `PGlite (embedded PostgreSQL)${dataDir ? ` in ${path.relative(repoRoot, path.join(dataDir, 'databases', PROFILE))}` : ', in memory'}`}`,
       `  API: ${host.baseUrl}`,
@@ -182,10 +204,14 @@ async function main(): Promise<void> {
     writeDeleteLog: true,
   };
   const put = await call('PUT', `profiles/${PROFILE}`, profile);
-  if (put.status >= 300) throw new ExportError('config', `Creating the sample profile failed (${put.status}): ${JSON.stringify(put.body)}`);
+  if (put.status >= 300)
+    throw new ExportError('config', `Creating the sample profile failed (${put.status}): ${JSON.stringify(put.body)}`);
   const activated = await call('POST', `profiles/${PROFILE}/activate`);
   if (activated.status !== 202 && activated.status !== 409) {
-    throw new ExportError('config', `Activating the sample profile failed (${activated.status}): ${JSON.stringify(activated.body)}`);
+    throw new ExportError(
+      'config',
+      `Activating the sample profile failed (${activated.status}): ${JSON.stringify(activated.body)}`,
+    );
   }
   say(`Profile '${PROFILE}' activated: initial sync of ${profile.tables.join(', ')} and systemuserroles.`);
 
@@ -202,26 +228,48 @@ async function main(): Promise<void> {
   say(`Initial sync done in ${((Date.now() - started) / 1000).toFixed(1)} s. Following changes now.`);
 
   const workload: Workload | undefined = running.emulator
-    ? createWorkload({ baseUrl: running.emulator.baseUrl, token: env.DATAVERSE_TOKEN as string, seed: options.once ? 42 : Date.now(), sampleSeed: SAMPLE_SEED, rows: { account: counts.account, contact: counts.contact } })
+    ? createWorkload({
+        baseUrl: running.emulator.baseUrl,
+        token: env.DATAVERSE_TOKEN as string,
+        seed: options.once ? 42 : Date.now(),
+        sampleSeed: SAMPLE_SEED,
+        rows: { account: counts.account, contact: counts.contact },
+      })
     : undefined;
 
   if (options.once) {
-    if (!workload || !running.emulator) throw new ExportError('config', '--once needs the built-in emulator (leave out --dataverse)');
+    if (!workload || !running.emulator)
+      throw new ExportError('config', '--once needs the built-in emulator (leave out --dataverse)');
     for (let i = 0; i < ONCE_OPERATIONS; i++) await workload.step();
-    say(`Applied ${ONCE_OPERATIONS} scripted creates, updates, deletes and re-creates through the Web API; waiting for the destination to match.`);
-    const differences = await waitUntilEqual(product.deps, running.emulator, [...profile.tables, 'systemuserroles'], 60_000);
+    say(
+      `Applied ${ONCE_OPERATIONS} scripted creates, updates, deletes and re-creates through the Web API; waiting for the destination to match.`,
+    );
+    const differences = await waitUntilEqual(
+      product.deps,
+      running.emulator,
+      [...profile.tables, 'systemuserroles'],
+      60_000,
+    );
     for (const difference of differences) {
-      say(`  ${difference.table.padEnd(16)} source ${String(difference.sourceRows).padStart(6)}  destination ${String(difference.destinationRows).padStart(6)}  ${isEqual(difference) ? 'equal' : `DIFFERENT: ${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra, ${difference.wrongValueCount} wrong values`}`);
+      say(
+        `  ${difference.table.padEnd(16)} source ${String(difference.sourceRows).padStart(6)}  destination ${String(difference.destinationRows).padStart(6)}  ${isEqual(difference) ? 'equal' : `DIFFERENT: ${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra, ${difference.wrongValueCount} wrong values`}`,
+      );
       for (const wrong of difference.wrongValues) say(`    ${wrong}`);
     }
     const equal = differences.every(isEqual);
-    say(equal ? 'The destination equals the source, row by row and column by column.' : 'The destination does NOT equal the source (see above).');
+    say(
+      equal
+        ? 'The destination equals the source, row by row and column by column.'
+        : 'The destination does NOT equal the source (see above).',
+    );
     await shutdown('done', equal ? 0 : 1);
     return;
   }
 
   if (workload && options.changesPerSecond > 0) {
-    say(`Changing the sample org at ${options.changesPerSecond} change(s) per second (--changes-per-second 0 to stop).`);
+    say(
+      `Changing the sample org at ${options.changesPerSecond} change(s) per second (--changes-per-second 0 to stop).`,
+    );
     let busy = false;
     running.workload = setInterval(() => {
       if (busy) return;
@@ -229,19 +277,32 @@ async function main(): Promise<void> {
       void (async () => {
         for (let i = 0; i < options.changesPerSecond; i++) await workload.step();
       })()
-        .catch((error: unknown) => log.warn(`change generator: ${error instanceof Error ? error.message : String(error)}`))
+        .catch((error: unknown) =>
+          log.warn(`change generator: ${error instanceof Error ? error.message : String(error)}`),
+        )
         .finally(() => (busy = false));
     }, 1000);
   }
   setInterval(() => {
     void call('GET', `profiles/${PROFILE}/status`).then(({ body }) => {
-      const tables = (body as { tables: Array<{ table: string; rowsInDestination: number | null; lagSeconds: number; failedRecords: number }> }).tables;
-      say(`${new Date().toISOString()}  ${tables.map((t) => `${t.table} ${t.rowsInDestination ?? '?'} rows, lag ${t.lagSeconds}s${t.failedRecords ? `, ${t.failedRecords} failed` : ''}`).join(' | ')}`);
+      const tables = (
+        body as {
+          tables: Array<{ table: string; rowsInDestination: number | null; lagSeconds: number; failedRecords: number }>;
+        }
+      ).tables;
+      say(
+        `${new Date().toISOString()}  ${tables.map((t) => `${t.table} ${t.rowsInDestination ?? '?'} rows, lag ${t.lagSeconds}s${t.failedRecords ? `, ${t.failedRecords} failed` : ''}`).join(' | ')}`,
+      );
     });
   }, 10_000).unref();
 }
 
-async function waitUntilEqual(deps: FunctionDeps, emulator: Emulator, tables: string[], timeoutMs: number): Promise<TableDifference[]> {
+async function waitUntilEqual(
+  deps: FunctionDeps,
+  emulator: Emulator,
+  tables: string[],
+  timeoutMs: number,
+): Promise<TableDifference[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { destination } = await deps.sync.runtimes.get(PROFILE);
@@ -257,7 +318,9 @@ main().catch((error: unknown) => {
   if (error instanceof ExportError) {
     process.stderr.write(`\n${error.message}\n${error.fix ? `How to fix: ${error.fix}\n` : ''}`);
   } else {
-    process.stderr.write(`\nStart-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `\nStart-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -44,7 +44,11 @@ export function sourceTable(emulator: Emulator, table: string): TableMetadata {
   return metadata;
 }
 
-function forEachSourceRow(emulator: Emulator, table: string, visit: (id: string, version: number, row: SampleRow) => void): void {
+function forEachSourceRow(
+  emulator: Emulator,
+  table: string,
+  visit: (id: string, version: number, row: SampleRow) => void,
+): void {
   let after = -1;
   for (;;) {
     const page = emulator.store.page(table, after, 5000);
@@ -79,12 +83,16 @@ export async function destinationVersions(destination: Destination, table: strin
 
 /** lower-case id → row of a SQL destination table. */
 export async function destinationRows(destination: Destination, table: string): Promise<Map<string, ReadRow>> {
-  if (!isSqlDestination(destination)) throw new Error('Row-by-row comparison reads SQL destinations; read a lake back as its readers do (test/lake/lake-readers.ts).');
+  if (!isSqlDestination(destination))
+    throw new Error(
+      'Row-by-row comparison reads SQL destinations; read a lake back as its readers do (test/lake/lake-readers.ts).',
+    );
   const rows = await destination.readRows(table);
   return new Map(rows.map((row) => [String(row.Id).toLowerCase(), row]));
 }
 
-const shown = (value: string | null | undefined): string => (value === undefined ? 'no such column' : value === null ? 'NULL' : JSON.stringify(value));
+const shown = (value: string | null | undefined): string =>
+  value === undefined ? 'no such column' : value === null ? 'NULL' : JSON.stringify(value);
 
 /**
  * Holds a destination's rows against the source's. Values are compared only for rows at the source's
@@ -101,7 +109,13 @@ export function compareRows(
   const table = metadata.logicalName;
   const columns = checkedColumns(metadata);
   const difference: TableDifference = {
-    table, sourceRows: source.size, destinationRows: destination.size, missingOrStale: [], extra: [], wrongValues: [], wrongValueCount: 0,
+    table,
+    sourceRows: source.size,
+    destinationRows: destination.size,
+    missingOrStale: [],
+    extra: [],
+    wrongValues: [],
+    wrongValueCount: 0,
   };
   for (const [id, { version, row }] of source) {
     const held = destination.get(id);
@@ -119,24 +133,38 @@ export function compareRows(
       const got = column.name in held ? cell(column.type, held[column.name], kind) : undefined;
       if (got === expected) continue;
       difference.wrongValueCount++;
-      if (difference.wrongValues.length < SHOWN_WRONG_VALUES) difference.wrongValues.push(`${table} ${id} ${column.name}: expected ${shown(expected)}, got ${shown(got)}`);
+      if (difference.wrongValues.length < SHOWN_WRONG_VALUES)
+        difference.wrongValues.push(`${table} ${id} ${column.name}: expected ${shown(expected)}, got ${shown(got)}`);
     }
   }
   for (const id of destination.keys()) if (!source.has(id)) difference.extra.push(id);
   return difference;
 }
 
-export async function compareTable(emulator: Emulator, destination: Destination, table: string): Promise<TableDifference> {
-  return compareRows(sourceTable(emulator, table), sourceRows(emulator, table), await destinationRows(destination, table), 'sql');
+export async function compareTable(
+  emulator: Emulator,
+  destination: Destination,
+  table: string,
+): Promise<TableDifference> {
+  return compareRows(
+    sourceTable(emulator, table),
+    sourceRows(emulator, table),
+    await destinationRows(destination, table),
+    'sql',
+  );
 }
 
 /** Same rows at the same versions (values aside): what a wait for a destination to catch up waits for. */
-export const versionsEqual = (difference: TableDifference): boolean => difference.missingOrStale.length === 0 && difference.extra.length === 0;
+export const versionsEqual = (difference: TableDifference): boolean =>
+  difference.missingOrStale.length === 0 && difference.extra.length === 0;
 
-export const isEqual = (difference: TableDifference): boolean => versionsEqual(difference) && difference.wrongValueCount === 0;
+export const isEqual = (difference: TableDifference): boolean =>
+  versionsEqual(difference) && difference.wrongValueCount === 0;
 
 /** One line for a difference: counts, then the first wrong values. */
 export function describeDifference(difference: TableDifference): string {
   const counts = `${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra, ${difference.wrongValueCount} wrong values (source ${difference.sourceRows}, destination ${difference.destinationRows})`;
-  return difference.wrongValues.length > 0 ? `${difference.table}: ${counts}; ${difference.wrongValues.join('; ')}` : `${difference.table}: ${counts}`;
+  return difference.wrongValues.length > 0
+    ? `${difference.table}: ${counts}; ${difference.wrongValues.join('; ')}`
+    : `${difference.table}: ${counts}`;
 }

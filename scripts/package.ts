@@ -38,7 +38,10 @@ export async function buildPackage(options: PackageOptions): Promise<PackageResu
     if (!existsSync(join(projectRoot, required))) {
       throw new ExportError('config', `${required} is missing, so the package cannot be built`, {
         where: join(projectRoot, required),
-        fix: required === 'host.json' ? 'add host.json at the repository root' : 'run `npm install` to create the lockfile',
+        fix:
+          required === 'host.json'
+            ? 'add host.json at the repository root'
+            : 'run `npm install` to create the lockfile',
       });
     }
   }
@@ -67,10 +70,12 @@ export async function buildPackage(options: PackageOptions): Promise<PackageResu
   const entries = [
     { path: 'host.json', source: join(stagingDir, 'host.json') },
     { path: 'package.json', source: join(stagingDir, 'package.json') },
-    ...(await listFiles(join(projectRoot, 'dist'))).filter((path) => path.endsWith('.js'))
+    ...(await listFiles(join(projectRoot, 'dist')))
+      .filter((path) => path.endsWith('.js'))
       .map((path) => ({ path: `dist/${path}`, source: join(projectRoot, 'dist', path) })),
     // .bin holds symlinks to CLIs; the function app never runs them.
-    ...(await listFiles(join(stagingDir, 'node_modules'))).filter((path) => !path.startsWith('.bin/'))
+    ...(await listFiles(join(stagingDir, 'node_modules')))
+      .filter((path) => !path.startsWith('.bin/'))
       .map((path) => ({ path: `node_modules/${path}`, source: join(stagingDir, 'node_modules', path) })),
   ];
 
@@ -98,13 +103,20 @@ function run(command: string, args: string[], cwd: string): Promise<void> {
     // npm is a .cmd script on Windows, which only a shell can start.
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
     let output = '';
-    const keepTail = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-4000); };
+    const keepTail = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-4000);
+    };
     child.stdout.on('data', keepTail);
     child.stderr.on('data', keepTail);
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new ExportError('config', `\`${command} ${args.join(' ')}\` failed with exit code ${code}:\n${output}`, { where: cwd }));
+      else
+        reject(
+          new ExportError('config', `\`${command} ${args.join(' ')}\` failed with exit code ${code}:\n${output}`, {
+            where: cwd,
+          }),
+        );
     });
   });
 }
@@ -117,7 +129,10 @@ if (require.main === module) {
     stagingDir: join(projectRoot, '.package', 'staging'),
     log: (line) => console.log(line),
   }).then(
-    (result) => console.log(`package ready: ${result.zipPath} (${result.entryCount} files, ${(result.bytes / 1048576).toFixed(1)} MiB)`),
+    (result) =>
+      console.log(
+        `package ready: ${result.zipPath} (${result.entryCount} files, ${(result.bytes / 1048576).toFixed(1)} MiB)`,
+      ),
     (error: unknown) => {
       console.error(error instanceof ExportError ? JSON.stringify(error.toJSON()) : error);
       process.exitCode = 1;

@@ -31,10 +31,22 @@ const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening 
 export async function startAzurite(options: AzuriteOptions): Promise<RunningAzurite> {
   if ('location' in options) await mkdir(options.location, { recursive: true });
   const args = [
-    '--blobPort', '0', '--queuePort', '0', '--tablePort', '0',
-    '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
+    '--blobPort',
+    '0',
+    '--queuePort',
+    '0',
+    '--tablePort',
+    '0',
+    '--blobHost',
+    '127.0.0.1',
+    '--queueHost',
+    '127.0.0.1',
+    '--tableHost',
+    '127.0.0.1',
     ...('location' in options ? ['--location', options.location] : ['--inMemoryPersistence']),
-    '--skipApiVersionCheck', '--loose', '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--loose',
+    '--disableTelemetry',
   ];
   const child = fork(path.join(__dirname, 'run-azurite.cjs'), args, {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -64,10 +76,12 @@ function waitForEndpoints(child: ChildProcess, timeoutMs: number): Promise<Recor
       clearTimeout(timer);
       child.off('exit', onExit);
       child.kill('SIGKILL');
-      reject(new ExportError('config', `Azurite did not start: ${message}`, {
-        where: 'local/azurite',
-        fix: 'Run `npm install` so node_modules/azurite exists, and check the output below.\n' + output.slice(-2000),
-      }));
+      reject(
+        new ExportError('config', `Azurite did not start: ${message}`, {
+          where: 'local/azurite',
+          fix: 'Run `npm install` so node_modules/azurite exists, and check the output below.\n' + output.slice(-2000),
+        }),
+      );
     };
     const timer = setTimeout(() => fail(`no listening message within ${timeoutMs} ms`), timeoutMs);
     const onData = (chunk: Buffer) => {

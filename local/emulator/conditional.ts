@@ -15,8 +15,13 @@ import { HttpError, notSupported } from './http-error';
 export const etagOf = (version: number): string => `W/"${version}"`;
 
 const versionMismatch = (): HttpError =>
-  new HttpError(412, '0x80060882', "The version of the existing record doesn't match the RowVersion property provided.");
-const duplicateRecord = (): HttpError => new HttpError(412, '0x80040237', 'A record with matching key values already exists.');
+  new HttpError(
+    412,
+    '0x80060882',
+    "The version of the existing record doesn't match the RowVersion property provided.",
+  );
+const duplicateRecord = (): HttpError =>
+  new HttpError(412, '0x80040237', 'A record with matching key values already exists.');
 
 type Condition = { any: true } | { any: false; tags: string[] };
 

@@ -9,7 +9,16 @@ import { refuseConditions } from './conditional';
 import type { FaultInjector } from './faults';
 import { HttpError, notSupported } from './http-error';
 import type { Json, JsonObject } from './metadata-serializer';
-import { encodeSkipToken, encodeToken, formatToken, parsePrefer, parseSelect, parseSkipToken, parseToken, type PagingCookie } from './odata';
+import {
+  encodeSkipToken,
+  encodeToken,
+  formatToken,
+  parsePrefer,
+  parseSelect,
+  parseSkipToken,
+  parseToken,
+  type PagingCookie,
+} from './odata';
 import { rowJson, selection } from './rows';
 import { checkQueryOptions, parseCount, parseTop } from './scope';
 import type { OrgStore } from './store';
@@ -50,7 +59,12 @@ export class EntitySetReader {
     refuseConditions(request.headers, 'entity sets');
     if (tracking || deltaToken !== null) {
       for (const option of ['$filter', '$orderby', '$expand', '$top']) {
-        if (query.has(option)) throw new HttpError(400, '0x80060888', `The "${option}" query parameter isn't supported when Change Tracking is enabled.`);
+        if (query.has(option))
+          throw new HttpError(
+            400,
+            '0x80060888',
+            `The "${option}" query parameter isn't supported when Change Tracking is enabled.`,
+          );
       }
       checkQueryOptions(query, ['$select', '$skiptoken', '$deltatoken'], 'a change-tracked entity set');
     } else {
@@ -61,13 +75,22 @@ export class EntitySetReader {
     const pageSize = Math.min(prefer.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
     const skipToken = query.get('$skiptoken');
     const cookie = skipToken === null ? undefined : parseSkipToken(skipToken);
-    if (skipToken !== null && !cookie) throw new HttpError(400, '0x80040203', 'The $skiptoken value is not a valid paging cookie.');
+    if (skipToken !== null && !cookie)
+      throw new HttpError(400, '0x80040203', 'The $skiptoken value is not a valid paging cookie.');
     const count = parseCount(query.get('$count'));
-    const applied = [...(tracking ? ['odata.track-changes'] : []), ...(prefer.maxPageSize ? [`odata.maxpagesize=${pageSize}`] : []), ...(annotations ? [`odata.include-annotations=${prefer.annotations}`] : [])];
+    const applied = [
+      ...(tracking ? ['odata.track-changes'] : []),
+      ...(prefer.maxPageSize ? [`odata.maxpagesize=${pageSize}`] : []),
+      ...(annotations ? [`odata.include-annotations=${prefer.annotations}`] : []),
+    ];
     // Links keep the query options that shape every page.
     const linkOptions = `${selectText === null ? '' : `$select=${selectText}&`}${count ? '$count=true&' : ''}`;
     const read: SetRead = {
-      table, tracking, annotations, pageSize, cookie,
+      table,
+      tracking,
+      annotations,
+      pageSize,
+      cookie,
       select: selection(table, parseSelect(selectText)),
       headers: applied.length > 0 ? { 'Preference-Applied': applied.join(',') } : {},
       setUrl: `${this.baseUrl}${table.entitySetName}?${linkOptions}`,
@@ -77,7 +100,8 @@ export class EntitySetReader {
     };
     if (deltaToken !== null) return this.deltaPage(response, read, deltaToken);
     const top = parseTop(query.get('$top'), MAX_PAGE_SIZE);
-    if (top !== undefined && prefer.maxPageSize !== undefined && prefer.maxPageSize < top) throw notSupported('$top above odata.maxpagesize (paging a $top query)');
+    if (top !== undefined && prefer.maxPageSize !== undefined && prefer.maxPageSize < top)
+      throw notSupported('$top above odata.maxpagesize (paging a $top query)');
     this.page(response, read, top, count);
   }
 
@@ -90,14 +114,28 @@ export class EntitySetReader {
     const token = parseToken(deltaToken);
     if (!token) throw new HttpError(400, '0x80040203', `Invalid $deltatoken '${deltaToken}'.`);
     if (this.faults.settings.expiredTokens || this.store.now() - token.issuedAt > this.retentionMs) {
-      throw new HttpError(400, '0x80044352', 'Version stamp associated with the client has expired. Please perform a full sync.');
+      throw new HttpError(
+        400,
+        '0x80044352',
+        'Version stamp associated with the client has expired. Please perform a full sync.',
+      );
     }
     if (!cookie) this.onDeltaRead?.({ table: table.logicalName, upToVersion: versionStamp });
-    const { items, more } = this.store.changes(table.logicalName, token.version, versionStamp, cookie?.position ?? 0, read.pageSize);
+    const { items, more } = this.store.changes(
+      table.logicalName,
+      token.version,
+      versionStamp,
+      cookie?.position ?? 0,
+      read.pageSize,
+    );
     const value: Json[] = items.map((item) =>
       item.kind === 'upsert'
         ? rowJson(table, item.stored, read.select, read.annotations)
-        : { '@odata.context': `${this.baseUrl}$metadata#${table.entitySetName}/$deletedEntity`, id: item.id, reason: 'deleted' },
+        : {
+            '@odata.context': `${this.baseUrl}$metadata#${table.entitySetName}/$deletedEntity`,
+            id: item.id,
+            reason: 'deleted',
+          },
     );
     const body: JsonObject = { '@odata.context': `${read.contextBase}/$delta`, value };
     const last = items.at(-1);
@@ -106,7 +144,12 @@ export class EntitySetReader {
       const firstItem = items[0] ?? last;
       const firstId = firstItem.kind === 'upsert' ? firstItem.stored.id : firstItem.id;
       const position = last.kind === 'upsert' ? last.stored.version : last.version;
-      const skip = encodeSkipToken({ pageNumber: read.pageNumber, versionStamp, position, tracking: true }, table.primaryIdAttribute, firstId, lastId);
+      const skip = encodeSkipToken(
+        { pageNumber: read.pageNumber, versionStamp, position, tracking: true },
+        table.primaryIdAttribute,
+        firstId,
+        lastId,
+      );
       body['@odata.nextLink'] = `${read.setUrl}$deltatoken=${encodeToken(deltaToken)}&$skiptoken=${skip}`;
     } else {
       body['@odata.deltaLink'] = this.deltaLink(read);
@@ -124,7 +167,12 @@ export class EntitySetReader {
     const first = rows[0];
     const last = rows.at(-1);
     if (more && top === undefined && first && last) {
-      const skip = encodeSkipToken({ pageNumber: read.pageNumber, versionStamp: read.versionStamp, position: last.slot, tracking: read.tracking }, table.primaryIdAttribute, first.id, last.id);
+      const skip = encodeSkipToken(
+        { pageNumber: read.pageNumber, versionStamp: read.versionStamp, position: last.slot, tracking: read.tracking },
+        table.primaryIdAttribute,
+        first.id,
+        last.id,
+      );
       body['@odata.nextLink'] = `${read.setUrl}$skiptoken=${skip}`;
     } else if (read.tracking) {
       body['@odata.deltaLink'] = this.deltaLink(read);

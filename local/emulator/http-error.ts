@@ -23,7 +23,8 @@ export class HttpError extends Error {
  * approximation. Dataverse has no code for "not implemented here"; 0x80040203 (InvalidArgument) is the
  * closest of its documented codes.
  */
-export const notSupported = (what: string): HttpError => new HttpError(501, '0x80040203', `The emulator does not implement ${what}`);
+export const notSupported = (what: string): HttpError =>
+  new HttpError(501, '0x80040203', `The emulator does not implement ${what}`);
 
 export const unknownProperty = (name: string, type: string): HttpError =>
   new HttpError(400, '0x80060888', `Could not find a property named '${name}' on type '${CRM}${type}'.`);

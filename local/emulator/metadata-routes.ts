@@ -42,8 +42,13 @@ export const keyOf = (segment: string, name: string): { key?: string; bare: bool
   return match ? { key: match[1], bare: false } : undefined;
 };
 
-const enumTypes = new Set(['PicklistAttributeMetadata', 'MultiSelectPicklistAttributeMetadata', 'StateAttributeMetadata', 'StatusAttributeMetadata', 'BooleanAttributeMetadata']);
-
+const enumTypes = new Set([
+  'PicklistAttributeMetadata',
+  'MultiSelectPicklistAttributeMetadata',
+  'StateAttributeMetadata',
+  'StatusAttributeMetadata',
+  'BooleanAttributeMetadata',
+]);
 
 /** A table by logical name or MetadataId. */
 export function tableByKey(store: OrgStore, key: string | undefined): TableMetadata {
@@ -76,7 +81,9 @@ export class MetadataRoutes {
       if (cast !== undefined) throw notSupported(`navigation from ManyToManyRelationships ('${cast}')`);
       checkQueryOptions(query, ['$select'], 'ManyToManyRelationships');
       const relationships = sampleRelationships.filter(
-        (relationship) => relationship.entity1LogicalName === table.logicalName || relationship.entity2LogicalName === table.logicalName,
+        (relationship) =>
+          relationship.entity1LogicalName === table.logicalName ||
+          relationship.entity2LogicalName === table.logicalName,
       );
       const select = parseSelect(query.get('$select'));
       const items = relationships.map(relationshipJson);
@@ -91,9 +98,12 @@ export class MetadataRoutes {
     if (rest.length > 2) throw notSupported(`navigation below '${cast}'`);
     checkQueryOptions(query, ['$select', '$expand'], 'Attributes');
     const castType = cast?.startsWith(CRM) ? cast.slice(CRM.length) : undefined;
-    if (cast !== undefined && castType === undefined) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${cast}'.`);
+    if (cast !== undefined && castType === undefined)
+      throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${cast}'.`);
     const columns = table.columns.filter(
-      (column) => (attributeKey.bare || column.logicalName === attributeKey.key) && (castType === undefined || attributeMetadataType(column) === castType),
+      (column) =>
+        (attributeKey.bare || column.logicalName === attributeKey.key) &&
+        (castType === undefined || attributeMetadataType(column) === castType),
     );
     const items = columns.map((column) =>
       this.attribute(table, column, parseSelect(query.get('$select')), parseExpand(query.get('$expand')), castType),
@@ -101,7 +111,12 @@ export class MetadataRoutes {
     const contextPath = `${context}('${table.logicalName}')/Attributes${castType ? `/${CRM}${castType}` : ''}`;
     if (attributeKey.bare) return { '@odata.context': contextPath, value: items };
     const [single] = items;
-    if (!single) throw new HttpError(404, '0x80040217', `Could not find attribute '${attributeKey.key}' on '${table.logicalName}'.`);
+    if (!single)
+      throw new HttpError(
+        404,
+        '0x80040217',
+        `Could not find attribute '${attributeKey.key}' on '${table.logicalName}'.`,
+      );
     return { '@odata.context': `${contextPath}/$entity`, ...single };
   }
 
@@ -109,7 +124,8 @@ export class MetadataRoutes {
     const tables = this.store.metadata();
     if (filter === null) return tables;
     const clauses = filter.split(/\s+or\s+/i).map((clause) => /^LogicalName eq '([^']+)'$/.exec(clause.trim())?.[1]);
-    if (clauses.some((name) => name === undefined)) throw notSupported(`$filter=${filter} (only "LogicalName eq '…'" joined by "or")`);
+    if (clauses.some((name) => name === undefined))
+      throw notSupported(`$filter=${filter} (only "LogicalName eq '…'" joined by "or")`);
     return tables.filter((table) => clauses.includes(table.logicalName));
   }
 
@@ -117,16 +133,24 @@ export class MetadataRoutes {
     const result = project(entityJson(table), parseSelect(query.get('$select')), entityProperties, 'EntityMetadata');
     for (const expand of parseExpand(query.get('$expand'))) {
       if (expand.name !== 'Attributes') throw notSupported(`$expand=${expand.name} on EntityDefinitions`);
-      if (expand.unsupported.length > 0) throw notSupported(`${expand.unsupported.join(', ')} inside $expand=Attributes`);
+      if (expand.unsupported.length > 0)
+        throw notSupported(`${expand.unsupported.join(', ')} inside $expand=Attributes`);
       result.Attributes = table.columns.map((column) => this.attribute(table, column, expand.select, [], undefined));
     }
     return result;
   }
 
   /** Without a cast segment only base properties may be selected; without `$select` all are returned. */
-  private attribute(table: TableMetadata, column: ColumnMetadata, select: string[] | undefined, expand: ReturnType<typeof parseExpand>, castType: string | undefined): JsonObject {
+  private attribute(
+    table: TableMetadata,
+    column: ColumnMetadata,
+    select: string[] | undefined,
+    expand: ReturnType<typeof parseExpand>,
+    castType: string | undefined,
+  ): JsonObject {
     const full = attributeJson(table, column);
-    const allowed = castType === undefined ? baseAttributeProperties : new Set([...baseAttributeProperties, ...Object.keys(full)]);
+    const allowed =
+      castType === undefined ? baseAttributeProperties : new Set([...baseAttributeProperties, ...Object.keys(full)]);
     const result = project(full, select, allowed, castType ?? 'AttributeMetadata');
     for (const item of expand) {
       if (!castType || !enumTypes.has(castType) || (item.name !== 'OptionSet' && item.name !== 'GlobalOptionSet')) {
@@ -151,7 +175,9 @@ export class MetadataRoutes {
       return project(json, select, new Set(Object.keys(json)), 'OptionSetMetadata');
     };
     if (name === undefined) return { '@odata.context': context, value: globalOptionSets.map(serialize) };
-    const found = globalOptionSets.find((optionSet) => optionSet.name === name || optionSetJson(optionSet).MetadataId === name);
+    const found = globalOptionSets.find(
+      (optionSet) => optionSet.name === name || optionSetJson(optionSet).MetadataId === name,
+    );
     if (!found) throw new HttpError(404, '0x80040217', `Could not find optionset with name '${name}'.`);
     return { '@odata.context': `${context}/$entity`, ...serialize(found) };
   }

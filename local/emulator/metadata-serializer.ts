@@ -3,7 +3,14 @@
  * returns it: concrete `@odata.type` per attribute, `AttributeTypeName`, cast-only properties that a
  * `$select` without the cast segment may not name, option sets with labels, state/status options.
  */
-import type { ColumnMetadata, LocalizedLabel, ManyToManyRelationship, OptionMetadata, OptionSetMetadata, TableMetadata } from '../../shared/dataverse/metadata';
+import type {
+  ColumnMetadata,
+  LocalizedLabel,
+  ManyToManyRelationship,
+  OptionMetadata,
+  OptionSetMetadata,
+  TableMetadata,
+} from '../../shared/dataverse/metadata';
 import { stableGuid } from '../sample-org';
 import { ENGLISH } from '../sample-org/schema';
 
@@ -14,15 +21,40 @@ const CRM = 'Microsoft.Dynamics.CRM.';
 
 /** Properties every AttributeMetadata has; anything else needs a cast segment in the URL. */
 export const baseAttributeProperties = new Set([
-  'MetadataId', 'LogicalName', 'SchemaName', 'AttributeType', 'AttributeTypeName', 'IsPrimaryId', 'IsPrimaryName',
-  'IsValidForRead', 'IsValidForCreate', 'IsValidForUpdate', 'AttributeOf', 'ColumnNumber', 'EntityLogicalName',
-  'IsCustomAttribute', 'IsAuditEnabled', 'DisplayName', 'RequiredLevel',
+  'MetadataId',
+  'LogicalName',
+  'SchemaName',
+  'AttributeType',
+  'AttributeTypeName',
+  'IsPrimaryId',
+  'IsPrimaryName',
+  'IsValidForRead',
+  'IsValidForCreate',
+  'IsValidForUpdate',
+  'AttributeOf',
+  'ColumnNumber',
+  'EntityLogicalName',
+  'IsCustomAttribute',
+  'IsAuditEnabled',
+  'DisplayName',
+  'RequiredLevel',
 ]);
 
 export const entityProperties = new Set([
-  'MetadataId', 'LogicalName', 'SchemaName', 'EntitySetName', 'LogicalCollectionName', 'ObjectTypeCode',
-  'PrimaryIdAttribute', 'PrimaryNameAttribute', 'IsIntersect', 'IsActivity', 'OwnershipType', 'ChangeTrackingEnabled',
-  'CanChangeTrackingBeEnabled', 'DisplayName',
+  'MetadataId',
+  'LogicalName',
+  'SchemaName',
+  'EntitySetName',
+  'LogicalCollectionName',
+  'ObjectTypeCode',
+  'PrimaryIdAttribute',
+  'PrimaryNameAttribute',
+  'IsIntersect',
+  'IsActivity',
+  'OwnershipType',
+  'ChangeTrackingEnabled',
+  'CanChangeTrackingBeEnabled',
+  'DisplayName',
 ]);
 
 /** Navigation properties of enum-like attributes, only returned through `$expand`. */
@@ -88,7 +120,12 @@ function optionJson(optionSet: OptionSetMetadata, option: OptionMetadata): JsonO
     return { '@odata.type': `#${CRM}StatusOptionMetadata`, ...result, State: option.state ?? 0, TransitionData: '' };
   }
   if (optionSet.type === 'State') {
-    return { '@odata.type': `#${CRM}StateOptionMetadata`, ...result, DefaultStatus: option.value + 1, InvariantName: option.labels[0]?.label ?? '' };
+    return {
+      '@odata.type': `#${CRM}StateOptionMetadata`,
+      ...result,
+      DefaultStatus: option.value + 1,
+      InvariantName: option.labels[0]?.label ?? '',
+    };
   }
   return result;
 }
@@ -109,7 +146,12 @@ export function optionSetJson(optionSet: OptionSetMetadata): JsonObject {
       const found = optionSet.options.find((candidate) => candidate.value === value);
       return found ? optionJson(optionSet, found) : null;
     };
-    return { '@odata.type': `#${CRM}BooleanOptionSetMetadata`, ...result, TrueOption: option(1), FalseOption: option(0) };
+    return {
+      '@odata.type': `#${CRM}BooleanOptionSetMetadata`,
+      ...result,
+      TrueOption: option(1),
+      FalseOption: option(0),
+    };
   }
   return { ...result, Options: optionSet.options.map((option) => optionJson(optionSet, option)) };
 }
@@ -130,7 +172,12 @@ function castProperties(column: ColumnMetadata): JsonObject {
     case 'DoubleAttributeMetadata':
       return { Precision: column.precision ?? 2, MinValue: -100000000000, MaxValue: 100000000000 };
     case 'MoneyAttributeMetadata':
-      return { Precision: column.precision ?? 2, PrecisionSource: 2, MinValue: -922337203685477, MaxValue: 922337203685477 };
+      return {
+        Precision: column.precision ?? 2,
+        PrecisionSource: 2,
+        MinValue: -922337203685477,
+        MaxValue: 922337203685477,
+      };
     case 'DateTimeAttributeMetadata':
       return {
         Format: column.dateTimeBehavior === 'DateOnly' ? 'DateOnly' : 'DateAndTime',
@@ -189,7 +236,11 @@ export function entityJson(table: TableMetadata): JsonObject {
     IsActivity: false,
     OwnershipType: table.columns.some((column) => column.logicalName === 'ownerid') ? 'UserOwned' : 'None',
     ChangeTrackingEnabled: table.changeTrackingEnabled,
-    CanChangeTrackingBeEnabled: { Value: true, CanBeChanged: false, ManagedPropertyLogicalName: 'canchangetrackingbeenabled' },
+    CanChangeTrackingBeEnabled: {
+      Value: true,
+      CanBeChanged: false,
+      ManagedPropertyLogicalName: 'canchangetrackingbeenabled',
+    },
     DisplayName: labelJson([{ label: table.schemaName, languageCode: ENGLISH }], `entity:${table.logicalName}`),
   };
 }

@@ -81,7 +81,8 @@ export function parsePrefer(header: string | string[] | undefined): Preferences 
 }
 
 /** Lower-case percent escapes, as Dataverse writes them (`%2f`, `%3a`, `%253c`). */
-const encodeLower = (text: string): string => encodeURIComponent(text).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
+const encodeLower = (text: string): string =>
+  encodeURIComponent(text).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
 
 export interface PagingCookie {
   pageNumber: number;
@@ -116,7 +117,12 @@ export function parseSkipToken(skipToken: string): PagingCookie | undefined {
   const versionStamp = /versionstamp="(\d+)"/.exec(inner)?.[1];
   const position = /position="(-?\d+)"/.exec(inner)?.[1];
   if (versionStamp === undefined || position === undefined) return undefined;
-  return { pageNumber: Number(pageNumber), versionStamp: Number(versionStamp), position: Number(position), tracking: tracking === 'True' };
+  return {
+    pageNumber: Number(pageNumber),
+    versionStamp: Number(versionStamp),
+    position: Number(position),
+    tracking: tracking === 'True',
+  };
 }
 
 const two = (value: number): string => String(value).padStart(2, '0');
@@ -135,5 +141,8 @@ export function parseToken(token: string): { version: number; issuedAt: number }
   const match = /^(\d+)!(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2})$/.exec(token);
   if (!match) return undefined;
   const [, version, month, day, year, hours, minutes, seconds] = match.map(Number) as number[];
-  return { version: version as number, issuedAt: Date.UTC(year as number, (month as number) - 1, day, hours, minutes, seconds) };
+  return {
+    version: version as number,
+    issuedAt: Date.UTC(year as number, (month as number) - 1, day, hours, minutes, seconds),
+  };
 }

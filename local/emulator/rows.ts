@@ -15,37 +15,50 @@ export function selection(table: TableMetadata, select: string[] | undefined): S
     const column = byProperty.get(property);
     if (!column || column.attributeOf !== null) throw unknownProperty(property, table.logicalName);
     names.add(column.logicalName);
-    if (column.attributeType === 'Money' && byProperty.has('_transactioncurrencyid_value')) names.add('transactioncurrencyid');
+    if (column.attributeType === 'Money' && byProperty.has('_transactioncurrencyid_value'))
+      names.add('transactioncurrencyid');
   }
   return names;
 }
 
-export function rowJson(table: TableMetadata, stored: StoredRow, select: Set<string> | undefined, annotations: boolean): JsonObject {
+export function rowJson(
+  table: TableMetadata,
+  stored: StoredRow,
+  select: Set<string> | undefined,
+  annotations: boolean,
+): JsonObject {
   return toWebApiRow(table, stored.row, { versionNumber: stored.version, select, annotations }) as JsonObject;
 }
 
 /** A Web API request body → logical values: plain properties and `<lookup>[_<target>]@odata.bind`. */
 export function rowValues(store: OrgStore, table: TableMetadata, body: unknown): SampleRow {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, '0x80040203', 'The request body must be a JSON object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, '0x80040203', 'The request body must be a JSON object.');
   const values: SampleRow = {};
   for (const [property, value] of Object.entries(body)) {
     if (property.endsWith('@odata.bind')) {
       const navigation = property.slice(0, -'@odata.bind'.length);
       const column = table.columns.find(
-        (candidate) => isLookupColumn(candidate) && (candidate.logicalName === navigation || navigation.startsWith(`${candidate.logicalName}_`)),
+        (candidate) =>
+          isLookupColumn(candidate) &&
+          (candidate.logicalName === navigation || navigation.startsWith(`${candidate.logicalName}_`)),
       );
       const target = typeof value === 'string' ? /^\/?(\w+)\(([0-9a-fA-F-]{36})\)$/.exec(value) : null;
       if (!column || !target) throw unknownProperty(navigation, table.logicalName);
       const targetTable = store.tableBySet(target[1] ?? '');
-      const logicalName = targetTable?.logicalName ?? column.targets?.find((name) => (target[1] ?? '').startsWith(name));
-      if (!logicalName) throw new HttpError(400, '0x80040203', `'${value}' is not a valid target of ${column.logicalName}.`);
+      const logicalName =
+        targetTable?.logicalName ?? column.targets?.find((name) => (target[1] ?? '').startsWith(name));
+      if (!logicalName)
+        throw new HttpError(400, '0x80040203', `'${value}' is not a valid target of ${column.logicalName}.`);
       values[column.logicalName] = { id: (target[2] ?? '').toLowerCase(), logicalName };
       continue;
     }
     if (property.includes('@')) continue;
     const column = table.columns.find((candidate) => candidate.logicalName === property);
-    if (!column || isLookupColumn(column) || column.attributeOf !== null) throw unknownProperty(property, table.logicalName);
-    if (value !== null && typeof value === 'object') throw new HttpError(400, '0x80040203', `Property '${property}' must be a primitive value.`);
+    if (!column || isLookupColumn(column) || column.attributeOf !== null)
+      throw unknownProperty(property, table.logicalName);
+    if (value !== null && typeof value === 'object')
+      throw new HttpError(400, '0x80040203', `Property '${property}' must be a primitive value.`);
     values[property] = value as SampleValue;
   }
   return values;

@@ -29,16 +29,19 @@ export function checkQueryOptions(query: URLSearchParams, allowed: readonly stri
  * `MSCRM.BypassCustomPluginExecution` is accepted: the emulator runs no plug-ins to bypass.
  */
 export function checkHeaders(headers: IncomingHttpHeaders): void {
-  if (headers.mscrmcallerid !== undefined || headers.callerobjectid !== undefined) throw notSupported('impersonation (MSCRMCallerID / CallerObjectId)');
+  if (headers.mscrmcallerid !== undefined || headers.callerobjectid !== undefined)
+    throw notSupported('impersonation (MSCRMCallerID / CallerObjectId)');
   const duplicateDetection = headers['mscrm.suppressduplicatedetection'];
-  if (duplicateDetection !== undefined && String(duplicateDetection).toLowerCase() === 'false') throw notSupported('duplicate detection (MSCRM.SuppressDuplicateDetection: false)');
+  if (duplicateDetection !== undefined && String(duplicateDetection).toLowerCase() === 'false')
+    throw notSupported('duplicate detection (MSCRM.SuppressDuplicateDetection: false)');
 }
 
 /** `$top`: a non-negative integer; more than a page of 5000 is not implemented. */
 export function parseTop(text: string | null, maxPageSize: number): number | undefined {
   if (text === null) return undefined;
   const top = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(top)) throw new HttpError(400, '0x80060888', `Invalid value '${text}' for $top: a non-negative integer is expected.`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(top))
+    throw new HttpError(400, '0x80060888', `Invalid value '${text}' for $top: a non-negative integer is expected.`);
   if (top > maxPageSize) throw notSupported(`$top above ${maxPageSize} (one page)`);
   return top;
 }

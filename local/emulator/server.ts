@@ -132,14 +132,24 @@ class EmulatorHandler {
       if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
       if (this.inFlight > CONCURRENCY_LIMIT) {
         this.stats.throttled++;
-        throw new HttpError(429, '0x80072326', `Number of concurrent requests exceeded the limit of ${CONCURRENCY_LIMIT}.`, { 'Retry-After': '1' });
+        throw new HttpError(
+          429,
+          '0x80072326',
+          `Number of concurrent requests exceeded the limit of ${CONCURRENCY_LIMIT}.`,
+          { 'Retry-After': '1' },
+        );
       }
       const failure = this.faults.nextFailure();
       if (failure === 'throttle') {
         this.stats.throttled++;
-        throw new HttpError(429, '0x80072322', 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.', {
-          'Retry-After': String(faults.retryAfterSeconds),
-        });
+        throw new HttpError(
+          429,
+          '0x80072322',
+          'Number of requests exceeded the limit of 6000 over time window of 300 seconds.',
+          {
+            'Retry-After': String(faults.retryAfterSeconds),
+          },
+        );
       }
       if (failure === 'unavailable') {
         this.stats.unavailable++;
@@ -147,7 +157,8 @@ class EmulatorHandler {
       }
       await this.route(request, response);
     } catch (error) {
-      if (error instanceof HttpError) send(response, error.status, { error: { code: error.code, message: error.message } }, error.headers);
+      if (error instanceof HttpError)
+        send(response, error.status, { error: { code: error.code, message: error.message } }, error.headers);
       else send(response, 500, { error: { code: '0x80040216', message: `Emulator failure: ${String(error)}` } });
     }
   }
@@ -176,7 +187,8 @@ class EmulatorHandler {
     if (!setMatch || !table) throw unknownSegment(first, method);
     const key = setMatch[2];
     if (key !== undefined && key.includes('=')) throw notSupported(`alternate keys ('${first}')`);
-    if (key !== undefined && !/^[0-9a-fA-F-]{36}$/.test(key)) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${first}'.`);
+    if (key !== undefined && !/^[0-9a-fA-F-]{36}$/.test(key))
+      throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${first}'.`);
     const id = key?.toLowerCase();
     if (segments.length > 1) return this.navigation(request, response, table, id, segments.slice(1), query);
     if (method === 'GET' && id === undefined) return this.entitySets.read(request, response, table, query);
@@ -188,7 +200,14 @@ class EmulatorHandler {
   }
 
   /** Past `<set>[(<id>)]`: a set's `/$count` and a row's N:N `$ref`; other navigation is not implemented. */
-  private async navigation(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string | undefined, rest: string[], query: URLSearchParams): Promise<void> {
+  private async navigation(
+    request: IncomingMessage,
+    response: ServerResponse,
+    table: TableMetadata,
+    id: string | undefined,
+    rest: string[],
+    query: URLSearchParams,
+  ): Promise<void> {
     if (id === undefined && rest.length === 1 && rest[0] === '$count' && request.method === 'GET') {
       checkQueryOptions(query, [], `${table.entitySetName}/$count`);
       refuseConditions(request.headers, '/$count');
@@ -197,15 +216,21 @@ class EmulatorHandler {
       response.end(String(Math.min(this.store.count(table.logicalName), COUNT_LIMIT)));
       return;
     }
-    if (id !== undefined && rest.length === 2 && rest[1] === '$ref') return this.references.handle(request, response, table, id, rest[0] ?? '', query);
+    if (id !== undefined && rest.length === 2 && rest[1] === '$ref')
+      return this.references.handle(request, response, table, id, rest[0] ?? '', query);
     const path = [`${table.entitySetName}${id === undefined ? '' : `(${id})`}`, ...rest].join('/');
     throw notSupported(`'${path}': navigation properties, single property values and bound functions or actions`);
   }
 
   // ---- rows ----
 
-
-  private singleRow(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, query: URLSearchParams): void {
+  private singleRow(
+    request: IncomingMessage,
+    response: ServerResponse,
+    table: TableMetadata,
+    id: string,
+    query: URLSearchParams,
+  ): void {
     checkQueryOptions(query, ['$select'], 'rows');
     const stored = this.store.get(table.logicalName, id);
     if (!stored) throw rowNotFound(table, id);
@@ -218,7 +243,12 @@ class EmulatorHandler {
     send(response, 200, { '@odata.context': context, ...row });
   }
 
-  private async create(request: IncomingMessage, response: ServerResponse, table: TableMetadata, query: URLSearchParams): Promise<void> {
+  private async create(
+    request: IncomingMessage,
+    response: ServerResponse,
+    table: TableMetadata,
+    query: URLSearchParams,
+  ): Promise<void> {
     checkQueryOptions(query, ['$select'], 'a create');
     refuseConditions(request.headers, 'a create (POST)');
     const select = selection(table, parseSelect(query.get('$select')));
@@ -236,19 +266,32 @@ class EmulatorHandler {
   }
 
   /** PATCH is an upsert in the Web API: it creates the row when the id does not exist, unless `If-Match` says otherwise. */
-  private async upsert(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, query: URLSearchParams): Promise<void> {
+  private async upsert(
+    request: IncomingMessage,
+    response: ServerResponse,
+    table: TableMetadata,
+    id: string,
+    query: URLSearchParams,
+  ): Promise<void> {
     checkQueryOptions(query, ['$select'], 'an update or upsert');
     const select = selection(table, parseSelect(query.get('$select')));
     const values = rowValues(this.store, table, await readBody(request));
     delete values[table.primaryIdAttribute];
     const current = this.store.get(table.logicalName, id);
     checkWrite(request.headers, current?.version, () => rowNotFound(table, id));
-    const stored = (current && this.store.update(table.logicalName, id, values)) ?? this.store.create(table.logicalName, values, id);
+    const stored =
+      (current && this.store.update(table.logicalName, id, values)) ?? this.store.create(table.logicalName, values, id);
     this.committed(table, stored.id, 'upsert');
     this.written(request, response, table, stored, { created: current === undefined, select });
   }
 
-  private remove(request: IncomingMessage, response: ServerResponse, table: TableMetadata, id: string, query: URLSearchParams): void {
+  private remove(
+    request: IncomingMessage,
+    response: ServerResponse,
+    table: TableMetadata,
+    id: string,
+    query: URLSearchParams,
+  ): void {
     checkQueryOptions(query, [], 'a delete');
     const current = this.store.get(table.logicalName, id);
     if (!current) throw rowNotFound(table, id);
@@ -259,7 +302,13 @@ class EmulatorHandler {
   }
 
   /** 204, or with `Prefer: return=representation` the row: 201 when created, 200 when updated. */
-  private written(request: IncomingMessage, response: ServerResponse, table: TableMetadata, stored: StoredRow, how: { created: boolean; select: Set<string> | undefined }): void {
+  private written(
+    request: IncomingMessage,
+    response: ServerResponse,
+    table: TableMetadata,
+    stored: StoredRow,
+    how: { created: boolean; select: Set<string> | undefined },
+  ): void {
     const headers = { 'OData-EntityId': `${this.baseUrl}${table.entitySetName}(${stored.id})` };
     if (/return=representation/.test(String(request.headers.prefer ?? ''))) {
       send(response, how.created ? 201 : 200, rowJson(table, stored, how.select, false), headers);
@@ -270,11 +319,20 @@ class EmulatorHandler {
 }
 
 function openStore(options: EmulatorOptions): OrgStore {
-  const fresh = new OrgStore({ seed: options.seed, accounts: options.accounts, contacts: options.contacts, now: options.now });
+  const fresh = new OrgStore({
+    seed: options.seed,
+    accounts: options.accounts,
+    contacts: options.contacts,
+    now: options.now,
+  });
   if (options.statePath === undefined || !existsSync(options.statePath)) return fresh;
   const snapshot = storeSnapshotSchema.parse(JSON.parse(readFileSync(options.statePath, 'utf8')));
   const saved = OrgStore.restore(snapshot, options.now);
-  if (saved.seed !== fresh.seed || saved.counts.account !== fresh.counts.account || saved.counts.contact !== fresh.counts.contact) {
+  if (
+    saved.seed !== fresh.seed ||
+    saved.counts.account !== fresh.counts.account ||
+    saved.counts.contact !== fresh.counts.contact
+  ) {
     throw new Error(
       `${options.statePath} holds writes for seed ${saved.seed} and ${saved.counts.account} accounts, ${saved.counts.contact} contacts; start with those, or delete the file`,
     );
@@ -298,7 +356,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}/api/data/v9.2/`;
-  const handler = new EmulatorHandler(baseUrl, store, faults, stats, options.token, (options.changeTrackingRetentionDays ?? 7) * DAY_MS, persist, options);
+  const handler = new EmulatorHandler(
+    baseUrl,
+    store,
+    faults,
+    stats,
+    options.token,
+    (options.changeTrackingRetentionDays ?? 7) * DAY_MS,
+    persist,
+    options,
+  );
   server.on('request', (request: IncomingMessage, response: ServerResponse) => void handler.handle(request, response));
   return {
     baseUrl,

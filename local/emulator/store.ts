@@ -70,8 +70,18 @@ const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000
 
 export class WriteConflict extends Error {}
 
-const sampleValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null(), z.object({ id: z.string(), logicalName: z.string() })]);
-const storedRowSchema = z.object({ id: z.string(), version: z.number().int(), row: z.record(z.string(), sampleValueSchema) });
+const sampleValueSchema = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.object({ id: z.string(), logicalName: z.string() }),
+]);
+const storedRowSchema = z.object({
+  id: z.string(),
+  version: z.number().int(),
+  row: z.record(z.string(), sampleValueSchema),
+});
 
 /** What a store holds beyond its generated rows: enough to rebuild it exactly (`--state` in the CLI). */
 export const storeSnapshotSchema = z.object({
@@ -106,7 +116,13 @@ export class OrgStore {
     for (const table of sampleTables) {
       const generated = this.counts[table.logicalName as keyof SampleCounts];
       this.tables.set(table.logicalName, {
-        table, generated, firstVersion: version + 1, changed: new Map(), deleted: new Map(), created: [], createdSlots: new Map(),
+        table,
+        generated,
+        firstVersion: version + 1,
+        changed: new Map(),
+        deleted: new Map(),
+        created: [],
+        createdSlots: new Map(),
       });
       version += generated;
     }
@@ -122,7 +138,13 @@ export class OrgStore {
         created: state.created,
       };
     }
-    return { seed: this.seed, accounts: this.counts.account, contacts: this.counts.contact, version: this.version, tables };
+    return {
+      seed: this.seed,
+      accounts: this.counts.account,
+      contacts: this.counts.contact,
+      version: this.version,
+      tables,
+    };
   }
 
   /** Rebuilds a store from a snapshot taken with the same seed and scale. */
@@ -188,7 +210,10 @@ export class OrgStore {
   }
 
   private rowInSlot(state: TableState, slot: number): StoredRow | undefined {
-    const id = slot < state.generated ? sampleRowId(this.seed, state.table.logicalName, slot) : state.created[slot - state.generated];
+    const id =
+      slot < state.generated
+        ? sampleRowId(this.seed, state.table.logicalName, slot)
+        : state.created[slot - state.generated];
     if (id === undefined || state.deleted.has(id)) return undefined;
     return state.changed.get(id) ?? (slot < state.generated ? this.generatedRow(state, slot) : undefined);
   }
@@ -200,7 +225,11 @@ export class OrgStore {
   }
 
   /** Up to `limit` live rows after `afterSlot` in paging order, and whether more follow. */
-  page(logicalName: string, afterSlot: number, limit: number): { rows: Array<StoredRow & { slot: number }>; more: boolean } {
+  page(
+    logicalName: string,
+    afterSlot: number,
+    limit: number,
+  ): { rows: Array<StoredRow & { slot: number }>; more: boolean } {
     const state = this.state(logicalName);
     const end = state.generated + state.created.length;
     const rows: Array<StoredRow & { slot: number }> = [];
@@ -217,7 +246,13 @@ export class OrgStore {
    * Changes after version `after` up to `upTo`: the latest state of changed rows in version order, then
    * deletes in version order — as Dataverse orders a delta. `cursor` is the last version already returned.
    */
-  changes(logicalName: string, after: number, upTo: number, cursor: number, limit: number): { items: DeltaItem[]; more: boolean } {
+  changes(
+    logicalName: string,
+    after: number,
+    upTo: number,
+    cursor: number,
+    limit: number,
+  ): { items: DeltaItem[]; more: boolean } {
     const state = this.state(logicalName);
     const from = Math.max(after, cursor);
     const items: DeltaItem[] = [];
@@ -235,12 +270,15 @@ export class OrgStore {
       if (!take({ kind: 'upsert', stored: this.generatedRow(state, index) })) return { items, more: true };
     }
     const inWindow = (version: number): boolean => version > from && version <= upTo;
-    const upserts = [...state.changed.values()].filter((stored) => inWindow(stored.version)).sort((a, b) => a.version - b.version);
+    const upserts = [...state.changed.values()]
+      .filter((stored) => inWindow(stored.version))
+      .sort((a, b) => a.version - b.version);
     for (const stored of upserts) if (!take({ kind: 'upsert', stored })) return { items, more: true };
     const deletes = [...state.deleted.entries()]
       .filter(([, tombstone]) => inWindow(tombstone.version))
       .sort(([, a], [, b]) => a.version - b.version);
-    for (const [id, tombstone] of deletes) if (!take({ kind: 'delete', id, version: tombstone.version })) return { items, more: true };
+    for (const [id, tombstone] of deletes)
+      if (!take({ kind: 'delete', id, version: tombstone.version })) return { items, more: true };
     return { items, more: false };
   }
 
@@ -272,7 +310,11 @@ export class OrgStore {
       state.created.push(key);
     }
     state.deleted.delete(key);
-    const stored: StoredRow = { id: key, version: ++this.version, row: { ...this.defaults(state.table, key), ...values } };
+    const stored: StoredRow = {
+      id: key,
+      version: ++this.version,
+      row: { ...this.defaults(state.table, key), ...values },
+    };
     state.changed.set(key, stored);
     return stored;
   }
@@ -305,10 +347,12 @@ export class OrgStore {
   }
 
   private intersectRowId(relationship: ManyToManyRelationship, pair: AssociatedPair): string | undefined {
-    for (let after = -1; ; ) {
+    for (let after = -1; ;) {
       const { rows, more } = this.page(relationship.intersectEntityName, after, 5000);
       const found = rows.find(
-        ({ row }) => row[relationship.entity1IntersectAttribute] === pair.entity1Id && row[relationship.entity2IntersectAttribute] === pair.entity2Id,
+        ({ row }) =>
+          row[relationship.entity1IntersectAttribute] === pair.entity1Id &&
+          row[relationship.entity2IntersectAttribute] === pair.entity2Id,
       );
       if (found) return found.id;
       if (!more) return undefined;

@@ -3,7 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from './http-error';
 import type { Json } from './metadata-serializer';
 
-export function send(response: ServerResponse, status: number, body: Json | undefined, headers: Record<string, string> = {}): void {
+export function send(
+  response: ServerResponse,
+  status: number,
+  body: Json | undefined,
+  headers: Record<string, string> = {},
+): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   response.writeHead(status, {
     'OData-Version': '4.0',

@@ -49,13 +49,26 @@ function send(response: ServerResponse, status: number, body?: unknown): void {
 }
 
 /** Answers one extension call; `path` is below `/durabletask/`. */
-async function answer(client: OrchestrationClient, method: string, path: string[], url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function answer(
+  client: OrchestrationClient,
+  method: string,
+  path: string[],
+  url: URL,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const [resource, first, second] = path.map(decodeURIComponent);
   if (method === 'POST' && resource === 'orchestrators' && first && path.length <= 3) {
     const text = await readText(request);
     // DurableClient.startNew posts JSON.stringify(input), or an empty body for no input.
-    const instanceId = await client.startNew(first, { instanceId: second ?? randomUUID().replaceAll('-', ''), input: text === '' ? undefined : JSON.parse(text) });
-    send(response, 202, { id: instanceId, statusQueryGetUri: new URL(`instances/${encodeURIComponent(instanceId)}`, url).href });
+    const instanceId = await client.startNew(first, {
+      instanceId: second ?? randomUUID().replaceAll('-', ''),
+      input: text === '' ? undefined : JSON.parse(text),
+    });
+    send(response, 202, {
+      id: instanceId,
+      statusQueryGetUri: new URL(`instances/${encodeURIComponent(instanceId)}`, url).href,
+    });
     return;
   }
   if (resource === 'instances' && first) {
@@ -78,16 +91,23 @@ async function answer(client: OrchestrationClient, method: string, path: string[
   send(response, 404, { error: `The local Durable endpoint does not serve ${method} /durabletask/${path.join('/')}` });
 }
 
-export async function startDurableClientEndpoint(client: OrchestrationClient, log: HostLog): Promise<DurableClientEndpoint> {
+export async function startDurableClientEndpoint(
+  client: OrchestrationClient,
+  log: HostLog,
+): Promise<DurableClientEndpoint> {
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname.split('/').filter((part) => part !== '');
     const method = (request.method ?? 'GET').toUpperCase();
-    const served = path[0] === 'durabletask' ? answer(client, method, path.slice(1), url, request, response) : Promise.resolve(send(response, 404));
+    const served =
+      path[0] === 'durabletask'
+        ? answer(client, method, path.slice(1), url, request, response)
+        : Promise.resolve(send(response, 404));
     served.catch((error: unknown) => {
       // The extension answers a failed operation with 500 and its message; DurableClient turns that into an Error.
       log.error(`durable endpoint: ${method} ${url.pathname} failed`, error);
-      if (!response.headersSent) send(response, 500, { message: error instanceof Error ? error.message : String(error) });
+      if (!response.headersSent)
+        send(response, 500, { message: error instanceof Error ? error.message : String(error) });
       else response.end();
     });
   });
@@ -101,7 +121,11 @@ export async function startDurableClientEndpoint(client: OrchestrationClient, lo
   const data = {
     taskHubName: LOCAL_TASK_HUB,
     creationUrls: { createNewInstancePostUri: `${webhooks}/orchestrators/{functionName}[/{instanceId}]` },
-    managementUrls: { id: 'INSTANCEID', statusQueryGetUri: `${webhooks}/instances/INSTANCEID`, terminatePostUri: `${webhooks}/instances/INSTANCEID/terminate?reason={text}` },
+    managementUrls: {
+      id: 'INSTANCEID',
+      statusQueryGetUri: `${webhooks}/instances/INSTANCEID`,
+      terminatePostUri: `${webhooks}/instances/INSTANCEID/terminate?reason={text}`,
+    },
     baseUrl: webhooks,
     requiredQueryStringParameters: '',
     rpcBaseUrl,

@@ -18,14 +18,26 @@ import { EventType, triggerInput, type HistoryEvent } from './durable-history';
 export type WorkerOrchestration = (trigger: unknown, context: InvocationContext) => unknown;
 
 /** Action types of durable-functions lib/src/actions/ActionType.js, as the extension reads them. */
-const Action = { CallActivity: 0, CallActivityWithRetry: 1, ContinueAsNew: 4, CreateTimer: 5, WhenAny: 11, WhenAll: 12 } as const;
+const Action = {
+  CallActivity: 0,
+  CallActivityWithRetry: 1,
+  ContinueAsNew: 4,
+  CreateTimer: 5,
+  WhenAny: 11,
+  WhenAll: 12,
+} as const;
 
 export interface OrchestratorAction {
   actionType: number;
   functionName?: string;
   input?: unknown;
   fireAt?: string;
-  retryOptions?: { firstRetryIntervalInMilliseconds: number; maxNumberOfAttempts: number; backoffCoefficient?: number; maxRetryIntervalInMilliseconds?: number };
+  retryOptions?: {
+    firstRetryIntervalInMilliseconds: number;
+    maxNumberOfAttempts: number;
+    backoffCoefficient?: number;
+    maxRetryIntervalInMilliseconds?: number;
+  };
   compoundActions?: OrchestratorAction[];
 }
 
@@ -43,9 +55,19 @@ export interface OrchestratorState {
 const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
 
 /** One invocation, as the worker makes it: the trigger as parsed JSON, the result as JSON; a failure carries the state in its message. */
-export async function invokeOrchestrator(callback: WorkerOrchestration, name: string, instanceId: string, events: readonly HistoryEvent[], logHandler?: LogHandler): Promise<OrchestratorState> {
+export async function invokeOrchestrator(
+  callback: WorkerOrchestration,
+  name: string,
+  instanceId: string,
+  events: readonly HistoryEvent[],
+  logHandler?: LogHandler,
+): Promise<OrchestratorState> {
   const trigger = JSON.parse(JSON.stringify(triggerInput(instanceId, events))) as unknown;
-  const context = new InvocationContext({ invocationId: randomUUID(), functionName: name, ...(logHandler ? { logHandler } : {}) });
+  const context = new InvocationContext({
+    invocationId: randomUUID(),
+    functionName: name,
+    ...(logHandler ? { logHandler } : {}),
+  });
   try {
     return JSON.parse(JSON.stringify(await callback(trigger, context))) as OrchestratorState;
   } catch (error) {
@@ -70,7 +92,8 @@ export function customStatusError(state: OrchestratorState): string | undefined 
 }
 
 /** Work the extension has scheduled and not seen finish: an activity to run, or a timer to fire. */
-export type OpenWork = { kind: 'activity'; id: number; name: string; input: unknown } | { kind: 'timer'; id: number; fireAt: Date };
+export type OpenWork =
+  { kind: 'activity'; id: number; name: string; input: unknown } | { kind: 'timer'; id: number; fireAt: Date };
 
 export interface EpisodeResult {
   /** TaskScheduled/TimerCreated events of work first scheduled in this episode, in sequence order. */
@@ -107,7 +130,8 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
   let cursor = 0;
   let continueAsNew: { input: unknown } | undefined;
 
-  const open = (work: OpenWork, node: Node, onDone: Slot['onDone']) => slots.set(work.id, { work, node, recorded: false, onDone });
+  const open = (work: OpenWork, node: Node, onDone: Slot['onDone']) =>
+    slots.set(work.id, { work, node, recorded: false, onDone });
   const leaf = (parent: Node, start: (node: Node) => void): Node => {
     const node: Node = { done: false, settle: (failed) => ((node.done = true), parent.settle?.(failed)) };
     start(node);
@@ -117,9 +141,19 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
   function instantiate(action: OrchestratorAction, parent: Node): Node {
     switch (action.actionType) {
       case Action.CallActivity:
-        return leaf(parent, (node) => open({ kind: 'activity', id: nextId++, name: action.functionName ?? '', input: action.input }, node, (failed) => node.settle?.(failed)));
+        return leaf(parent, (node) =>
+          open(
+            { kind: 'activity', id: nextId++, name: action.functionName ?? '', input: action.input },
+            node,
+            (failed) => node.settle?.(failed),
+          ),
+        );
       case Action.CreateTimer:
-        return leaf(parent, (node) => open({ kind: 'timer', id: nextId++, fireAt: new Date(action.fireAt ?? now) }, node, () => node.settle?.(false)));
+        return leaf(parent, (node) =>
+          open({ kind: 'timer', id: nextId++, fireAt: new Date(action.fireAt ?? now) }, node, () =>
+            node.settle?.(false),
+          ),
+        );
       case Action.CallActivityWithRetry:
         return leaf(parent, (node) => retrying(action, node));
       case Action.ContinueAsNew:
@@ -152,17 +186,21 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
   function retrying(action: OrchestratorAction, node: Node): void {
     const retry = action.retryOptions ?? { firstRetryIntervalInMilliseconds: 1, maxNumberOfAttempts: 1 };
     const attempt = (retryCount: number) =>
-      open({ kind: 'activity', id: nextId++, name: action.functionName ?? '', input: action.input }, node, (failed, at) => {
-        if (!failed) return node.settle?.(false);
-        const delay = Math.min(
-          retry.firstRetryIntervalInMilliseconds * (retry.backoffCoefficient || 1) ** retryCount,
-          retry.maxRetryIntervalInMilliseconds || Number.MAX_SAFE_INTEGER,
-        );
-        open({ kind: 'timer', id: nextId++, fireAt: new Date(at.getTime() + delay) }, node, () => {
-          if (retryCount + 1 < retry.maxNumberOfAttempts) attempt(retryCount + 1);
-          else node.settle?.(true);
-        });
-      });
+      open(
+        { kind: 'activity', id: nextId++, name: action.functionName ?? '', input: action.input },
+        node,
+        (failed, at) => {
+          if (!failed) return node.settle?.(false);
+          const delay = Math.min(
+            retry.firstRetryIntervalInMilliseconds * (retry.backoffCoefficient || 1) ** retryCount,
+            retry.maxRetryIntervalInMilliseconds || Number.MAX_SAFE_INTEGER,
+          );
+          open({ kind: 'timer', id: nextId++, fireAt: new Date(at.getTime() + delay) }, node, () => {
+            if (retryCount + 1 < retry.maxNumberOfAttempts) attempt(retryCount + 1);
+            else node.settle?.(true);
+          });
+        },
+      );
     attempt(0);
   }
 
@@ -172,10 +210,18 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
       const slot = slots.get(item.EventId);
       const kind = item.EventType === EventType.TaskScheduled ? 'activity' : 'timer';
       const what = kind === 'activity' ? `an activity task named '${item.Name}'` : 'a timer';
-      if (!slot) throw nonDeterministic(`A previous execution of this orchestration scheduled ${what} with sequence ID ${item.EventId}, but the current replay execution hasn't (yet?) scheduled this task.`);
-      if (slot.work.kind !== kind || (slot.work.kind === 'activity' && slot.work.name.toLowerCase() !== (item.Name ?? '').toLowerCase())) {
+      if (!slot)
+        throw nonDeterministic(
+          `A previous execution of this orchestration scheduled ${what} with sequence ID ${item.EventId}, but the current replay execution hasn't (yet?) scheduled this task.`,
+        );
+      if (
+        slot.work.kind !== kind ||
+        (slot.work.kind === 'activity' && slot.work.name.toLowerCase() !== (item.Name ?? '').toLowerCase())
+      ) {
         const instead = slot.work.kind === 'activity' ? `an activity task named '${slot.work.name}'` : 'a timer';
-        throw nonDeterministic(`A previous execution of this orchestration scheduled ${what} with sequence ID ${item.EventId}, but the current replay instead scheduled ${instead}.`);
+        throw nonDeterministic(
+          `A previous execution of this orchestration scheduled ${what} with sequence ID ${item.EventId}, but the current replay instead scheduled ${instead}.`,
+        );
       }
       slot.recorded = true;
       return;
@@ -184,7 +230,11 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
     const slot = id === undefined ? undefined : slots.get(id);
     // A completion of nothing open is a duplicate DurableTask.Core ignores.
     if (!slot) return;
-    if (item.EventType === EventType.TaskCompleted || item.EventType === EventType.TaskFailed || item.EventType === EventType.TimerFired) {
+    if (
+      item.EventType === EventType.TaskCompleted ||
+      item.EventType === EventType.TaskFailed ||
+      item.EventType === EventType.TimerFired
+    ) {
       slots.delete(slot.work.id);
       slot.onDone(item.EventType === EventType.TaskFailed, clock);
     }
@@ -207,7 +257,9 @@ export function replayActions(events: readonly HistoryEvent[], state: Orchestrat
   return {
     scheduled: pending
       .filter((slot) => !slot.recorded)
-      .map((slot) => (slot.work.kind === 'activity' ? scheduledEvent(scheduledAt, slot.work) : timerEvent(scheduledAt, slot.work))),
+      .map((slot) =>
+        slot.work.kind === 'activity' ? scheduledEvent(scheduledAt, slot.work) : timerEvent(scheduledAt, slot.work),
+      ),
     open: pending.map((slot) => slot.work),
     settled,
     ...(continueAsNew ? { continueAsNew } : {}),

@@ -84,13 +84,20 @@ export const asJson = (value: unknown): string => JSON.stringify(value ?? null);
 
 export const history = {
   orchestratorStarted: (at: Date) => event(EventType.OrchestratorStarted, at),
-  executionStarted: (at: Date, name: string, input: unknown) => event(EventType.ExecutionStarted, at, { Name: name, Input: asJson(input) }),
+  executionStarted: (at: Date, name: string, input: unknown) =>
+    event(EventType.ExecutionStarted, at, { Name: name, Input: asJson(input) }),
   /** The first two events of every execution, including each one begun by continueAsNew. */
-  start: (at: Date, name: string, input: unknown) => [history.orchestratorStarted(at), history.executionStarted(at, name, input)],
-  taskScheduled: (at: Date, id: number, name: string, input: unknown) => event(EventType.TaskScheduled, at, { EventId: id, Name: name, Input: asJson(input) }),
-  timerCreated: (at: Date, id: number, fireAt: Date) => event(EventType.TimerCreated, at, { EventId: id, FireAt: fireAt.toISOString() }),
+  start: (at: Date, name: string, input: unknown) => [
+    history.orchestratorStarted(at),
+    history.executionStarted(at, name, input),
+  ],
+  taskScheduled: (at: Date, id: number, name: string, input: unknown) =>
+    event(EventType.TaskScheduled, at, { EventId: id, Name: name, Input: asJson(input) }),
+  timerCreated: (at: Date, id: number, fireAt: Date) =>
+    event(EventType.TimerCreated, at, { EventId: id, FireAt: fireAt.toISOString() }),
   orchestratorCompleted: (at: Date) => event(EventType.OrchestratorCompleted, at),
-  taskCompleted: (at: Date, scheduledId: number, result: unknown) => event(EventType.TaskCompleted, at, { TaskScheduledId: scheduledId, Result: asJson(result) }),
+  taskCompleted: (at: Date, scheduledId: number, result: unknown) =>
+    event(EventType.TaskCompleted, at, { TaskScheduledId: scheduledId, Result: asJson(result) }),
   /** Reason and Details as the extension's TaskActivityShim words an activity's failure. */
   taskFailed: (at: Date, scheduledId: number, activity: string, message: string) =>
     event(EventType.TaskFailed, at, {
@@ -98,8 +105,10 @@ export const history = {
       Reason: `Activity function '${activity}' failed: ${message}`,
       Details: JSON.stringify({ Message: message }),
     }),
-  timerFired: (at: Date, timerId: number, fireAt: Date) => event(EventType.TimerFired, at, { TimerId: timerId, FireAt: fireAt.toISOString() }),
+  timerFired: (at: Date, timerId: number, fireAt: Date) =>
+    event(EventType.TimerFired, at, { TimerId: timerId, FireAt: fireAt.toISOString() }),
 };
 
 /** Marks every event played, as DurableTask.Core does with the past events before the next execution. */
-export const played = (events: readonly HistoryEvent[]): HistoryEvent[] => events.map((item) => ({ ...item, IsPlayed: true }));
+export const played = (events: readonly HistoryEvent[]): HistoryEvent[] =>
+  events.map((item) => ({ ...item, IsPlayed: true }));

@@ -10,9 +10,16 @@ import type { WorkerOrchestration } from './durable-extension';
 import { captureRegistrations } from './functions-core';
 import { triggerBinding } from './invoke';
 
-export async function workerOrchestrations(definitions: readonly OrchestrationFunction[]): Promise<Map<string, WorkerOrchestration>> {
+export async function workerOrchestrations(
+  definitions: readonly OrchestrationFunction[],
+): Promise<Map<string, WorkerOrchestration>> {
   const captured = await captureRegistrations(() => {
-    for (const definition of definitions) df.app.orchestration(definition.name, definition.handler as unknown as df.OrchestrationHandler);
+    for (const definition of definitions)
+      df.app.orchestration(definition.name, definition.handler as unknown as df.OrchestrationHandler);
   });
-  return new Map(captured.filter((fn) => triggerBinding(fn).type === 'orchestrationTrigger').map((fn) => [fn.name, fn.callback as WorkerOrchestration]));
+  return new Map(
+    captured
+      .filter((fn) => triggerBinding(fn).type === 'orchestrationTrigger')
+      .map((fn) => [fn.name, fn.callback as WorkerOrchestration]),
+  );
 }

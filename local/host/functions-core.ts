@@ -54,7 +54,8 @@ export interface CoreInvocationContext {
 export interface CoreInvocationResponse {
   invocationId: string;
   outputData?: Array<{ name: string; data: CoreTypedData | null | undefined }>;
-  returnValue?: (CoreTypedData & { http?: { statusCode?: string; headers?: Record<string, string>; body?: CoreTypedData } }) | null;
+  returnValue?:
+    (CoreTypedData & { http?: { statusCode?: string; headers?: Record<string, string>; body?: CoreTypedData } }) | null;
 }
 
 export interface CoreInvocationModel {
@@ -109,7 +110,10 @@ const coreApi = {
   registerFunction(metadata: CoreFunctionMetadata, callback: CoreFunctionCallback): Disposable {
     const functions = state.capturing;
     // The worker's own message (https://github.com/Azure/azure-functions-nodejs-worker, src/coreApi/registerFunction.ts).
-    if (!functions) throw new ExportError('config', 'A function can only be registered during app startup.', { where: metadata.name });
+    if (!functions)
+      throw new ExportError('config', 'A function can only be registered during app startup.', {
+        where: metadata.name,
+      });
     if (functions.has(metadata.name)) {
       throw new ExportError('config', `A function named '${metadata.name}' is already registered`, {
         where: metadata.name,
@@ -128,11 +132,17 @@ const coreApi = {
     }
     const list = state.hooks.get(hookName) ?? [];
     state.hooks.set(hookName, [...list, callback]);
-    return new Disposable(() => state.hooks.set(hookName, (state.hooks.get(hookName) ?? []).filter((hook) => hook !== callback)));
+    return new Disposable(() =>
+      state.hooks.set(
+        hookName,
+        (state.hooks.get(hookName) ?? []).filter((hook) => hook !== callback),
+      ),
+    );
   },
   /** System logs of the library (its workerSystemLog); warnings and worse reach stderr, as the worker logs them. */
   log(level: CoreLogLevel, _category: string, message: string): void {
-    if (level === 'warning' || level === 'error' || level === 'critical') process.stderr.write(`functions-core ${level}: ${message}\n`);
+    if (level === 'warning' || level === 'error' || level === 'critical')
+      process.stderr.write(`functions-core ${level}: ${message}\n`);
   },
   Disposable,
 };

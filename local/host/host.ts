@@ -46,10 +46,15 @@ export interface LocalHost {
 const LOCAL_TRIGGERS = ['httpTrigger', 'timerTrigger', 'serviceBusTrigger', 'activityTrigger', 'orchestrationTrigger'];
 
 /** Every registration has its definition and the other way round, and every trigger is one the local host runs. */
-function checkRegistrations<Deps>(functions: readonly CapturedFunction[], definitions: readonly FunctionDefinition<Deps>[]): void {
+function checkRegistrations<Deps>(
+  functions: readonly CapturedFunction[],
+  definitions: readonly FunctionDefinition<Deps>[],
+): void {
   const registered = new Set(functions.map((fn) => fn.name));
   const defined = new Set(definitions.map((definition) => definition.name));
-  const unmatched = [...registered].filter((name) => !defined.has(name)).concat([...defined].filter((name) => !registered.has(name)));
+  const unmatched = [...registered]
+    .filter((name) => !defined.has(name))
+    .concat([...defined].filter((name) => !registered.has(name)));
   if (unmatched.length > 0) {
     throw new ExportError('config', `Registrations and definitions differ: ${unmatched.join(', ')}`, {
       fix: 'Register exactly the function table (functions/register.ts), and pass the same table to the local host.',
@@ -58,7 +63,11 @@ function checkRegistrations<Deps>(functions: readonly CapturedFunction[], defini
   for (const fn of functions) {
     const type = triggerBinding(fn).type;
     if (!LOCAL_TRIGGERS.includes(type)) {
-      throw new ExportError('config', `Function '${fn.name}' has a '${type}' trigger, which the local host does not run`, { where: fn.name });
+      throw new ExportError(
+        'config',
+        `Function '${fn.name}' has a '${type}' trigger, which the local host does not run`,
+        { where: fn.name },
+      );
     }
   }
 }
@@ -79,7 +88,10 @@ export async function startLocalHost<Deps>(options: LocalHostOptions<Deps>): Pro
   const activities = new Map(withTrigger('activityTrigger').map((fn) => [fn.name, fn]));
   const driver = await createOrchestrationDriver({
     orchestrators: new Map(
-      withTrigger('orchestrationTrigger').map((fn) => [fn.name, async (trigger: unknown) => returnedValue(await invoke(fn, orchestrationTrigger(trigger)))]),
+      withTrigger('orchestrationTrigger').map((fn) => [
+        fn.name,
+        async (trigger: unknown) => returnedValue(await invoke(fn, orchestrationTrigger(trigger))),
+      ]),
     ),
     invokeActivity: async (name, input) => {
       const fn = activities.get(name);
@@ -92,14 +104,27 @@ export async function startLocalHost<Deps>(options: LocalHostOptions<Deps>): Pro
   const durable = await startDurableClientEndpoint(driver.client, options.log);
   bindings.durableClient = (binding) => (binding.type === 'durableClient' ? durable.bindingData : undefined);
 
-  const http = await startHttpServer({ functions: withTrigger('httpTrigger'), invoke, keys: options.keys, port: options.port, log: options.log });
+  const http = await startHttpServer({
+    functions: withTrigger('httpTrigger'),
+    invoke,
+    keys: options.keys,
+    port: options.port,
+    log: options.log,
+  });
   const queueDefinitions = new Map(
-    options.definitions.filter((definition): definition is QueueFunction<Deps> => definition.kind === 'queue').map((definition) => [definition.name, definition]),
+    options.definitions
+      .filter((definition): definition is QueueFunction<Deps> => definition.kind === 'queue')
+      .map((definition) => [definition.name, definition]),
   );
   const queues = await startQueues({
     subscribers: withTrigger('serviceBusTrigger').map((fn) => {
       const definition = queueDefinitions.get(fn.name);
-      if (!definition) throw new ExportError('config', `Function '${fn.name}' is triggered by a queue but not defined as a queue function`, { where: fn.name });
+      if (!definition)
+        throw new ExportError(
+          'config',
+          `Function '${fn.name}' is triggered by a queue but not defined as a queue function`,
+          { where: fn.name },
+        );
       return { fn, maxDeliveryCount: definition.maxDeliveryCount };
     }),
     invoke,

@@ -33,8 +33,15 @@ interface Route {
 function routeOf(fn: CapturedFunction): Route {
   const trigger = triggerBinding(fn);
   const route = typeof trigger.route === 'string' ? trigger.route : fn.name;
-  const methods = Array.isArray(trigger.methods) ? (trigger.methods as string[]).map((method) => method.toUpperCase()) : ['GET', 'POST'];
-  return { fn, methods, authLevel: (trigger.authLevel as AuthLevel | undefined) ?? 'function', match: compileRoute(route) };
+  const methods = Array.isArray(trigger.methods)
+    ? (trigger.methods as string[]).map((method) => method.toUpperCase())
+    : ['GET', 'POST'];
+  return {
+    fn,
+    methods,
+    authLevel: (trigger.authLevel as AuthLevel | undefined) ?? 'function',
+    match: compileRoute(route),
+  };
 }
 
 export interface RunningHttpServer {
@@ -91,7 +98,12 @@ export async function startHttpServer(options: {
     const trigger = httpTrigger({
       method,
       url: url.toString(),
-      headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')])),
+      headers: Object.fromEntries(
+        Object.entries(request.headers).map(([name, value]) => [
+          name,
+          Array.isArray(value) ? value.join(', ') : (value ?? ''),
+        ]),
+      ),
       query: Object.fromEntries(url.searchParams),
       params: found.params,
       body: await readBody(request),
@@ -106,7 +118,11 @@ export async function startHttpServer(options: {
     }
     const http = answer.returnValue?.http as RpcHttpResponse | undefined;
     if (http?.cookies && http.cookies.length > 0) {
-      throw new ExportError('config', `Function '${found.route.fn.name}' set cookies; the local host does not send them`, { where: found.route.fn.name });
+      throw new ExportError(
+        'config',
+        `Function '${found.route.fn.name}' set cookies; the local host does not send them`,
+        { where: found.route.fn.name },
+      );
     }
     response.writeHead(Number(http?.statusCode ?? 200), http?.headers ?? {});
     response.end(bodyBytes(http?.body));

@@ -45,15 +45,23 @@ export function triggerBinding(fn: CapturedFunction): CoreBindingInfo & { name: 
 export const extraInputBindings = (fn: CapturedFunction): Array<[string, CoreBindingInfo]> =>
   Object.entries(fn.metadata.bindings).filter(([, binding]) => binding.direction === 'in' && !isTrigger(binding.type));
 
-function inputData(fn: CapturedFunction, trigger: TriggerInput, extraInputs: ExtraInputProvider): CoreInvocationContext['request']['inputData'] {
+function inputData(
+  fn: CapturedFunction,
+  trigger: TriggerInput,
+  extraInputs: ExtraInputProvider,
+): CoreInvocationContext['request']['inputData'] {
   const inputs = [{ name: triggerBinding(fn).name, data: trigger.data }];
   for (const [name, binding] of extraInputBindings(fn)) {
     const data = extraInputs(binding, fn.name);
     if (!data) {
-      throw new ExportError('config', `Function '${fn.name}' declares a '${binding.type}' input binding the local host does not provide`, {
-        where: `${fn.name}.${name}`,
-        fix: 'Provide data for this binding type in the local host (local/host/invoke.ts callers), or remove the binding.',
-      });
+      throw new ExportError(
+        'config',
+        `Function '${fn.name}' declares a '${binding.type}' input binding the local host does not provide`,
+        {
+          where: `${fn.name}.${name}`,
+          fix: 'Provide data for this binding type in the local host (local/host/invoke.ts callers), or remove the binding.',
+        },
+      );
     }
     inputs.push({ name, data });
   }
@@ -73,7 +81,12 @@ export async function invokeCaptured(
   const invocationId = options.invocationId ?? randomUUID();
   const coreContext: CoreInvocationContext = {
     invocationId,
-    request: { invocationId, functionId: fn.name, inputData: inputData(fn, trigger, options.extraInputs), triggerMetadata: trigger.metadata ?? {} },
+    request: {
+      invocationId,
+      functionId: fn.name,
+      inputData: inputData(fn, trigger, options.extraInputs),
+      triggerMetadata: trigger.metadata ?? {},
+    },
     metadata: fn.metadata,
     log: (level, _category, message) => options.log(level, message),
   };
@@ -84,7 +97,14 @@ export async function invokeCaptured(
   coreContext.state = 'preInvocationHooks';
   await runHooks('preInvocation', pre);
   coreContext.state = 'invocation';
-  const post: Record<string, unknown> = { hookData, appHookData, invocationContext: context, inputs: pre.inputs, result: null, error: null };
+  const post: Record<string, unknown> = {
+    hookData,
+    appHookData,
+    invocationContext: context,
+    inputs: pre.inputs,
+    result: null,
+    error: null,
+  };
   try {
     post.result = await model.invokeFunction(context, pre.inputs, pre.functionCallback);
   } catch (error) {

@@ -31,7 +31,12 @@ const optionsSchema = z.object({
 function parseOptions(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: 'string', default: '7071' }, 'page-size': { type: 'string' }, 'fan-out': { type: 'string' }, 'lock-seconds': { type: 'string' } },
+    options: {
+      port: { type: 'string', default: '7071' },
+      'page-size': { type: 'string' },
+      'fan-out': { type: 'string' },
+      'lock-seconds': { type: 'string' },
+    },
     strict: true,
   });
   const parsed = optionsSchema.safeParse(values);
@@ -48,7 +53,10 @@ function parseOptions(argv: string[]) {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const env: Record<string, string | undefined> = { ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))), ...process.env };
+  const env: Record<string, string | undefined> = {
+    ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))),
+    ...process.env,
+  };
   const log = consoleLog((env.LOG_LEVEL as MinimumLogLevel | undefined) ?? 'information');
   const functionKey = env.LOCAL_FUNCTION_KEY || randomBytes(24).toString('base64url');
   const product = await startProductHost({

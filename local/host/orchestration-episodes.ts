@@ -9,7 +9,13 @@
 import { ExportError } from '../../shared/errors';
 import type { HostLog } from './console-log';
 import { history, played, type HistoryEvent } from './durable-history';
-import { customStatusError, invokeOrchestrator, replayActions, type OpenWork, type WorkerOrchestration } from './durable-extension';
+import {
+  customStatusError,
+  invokeOrchestrator,
+  replayActions,
+  type OpenWork,
+  type WorkerOrchestration,
+} from './durable-extension';
 
 export type InvokeActivity = (name: string, input: unknown) => Promise<unknown>;
 
@@ -71,11 +77,21 @@ export async function runInstance(run: InstanceRun): Promise<void> {
   for (;;) {
     if (run.lost()) return;
     const now = new Date();
-    const state = await invokeOrchestrator(run.callback, run.name, run.instanceId, events, run.log.handlerFor(run.name));
+    const state = await invokeOrchestrator(
+      run.callback,
+      run.name,
+      run.instanceId,
+      events,
+      run.log.handlerFor(run.name),
+    );
     let replayed;
     try {
       const tooLarge = customStatusError(state);
-      if (tooLarge) throw new ExportError('data', tooLarge, { where: `${run.name} custom status`, fix: 'Keep the custom status small; put details elsewhere.' });
+      if (tooLarge)
+        throw new ExportError('data', tooLarge, {
+          where: `${run.name} custom status`,
+          fix: 'Keep the custom status small; put details elsewhere.',
+        });
       replayed = replayActions(events, state, now);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -86,7 +102,12 @@ export async function runInstance(run: InstanceRun): Promise<void> {
     const customStatus = state.customStatus ?? null;
     if (state.error !== undefined && (replayed.settled || replayed.open.length === 0)) {
       run.log.error(`orchestration ${run.name} (${run.instanceId}) failed: ${state.error}`);
-      await run.save({ runtimeStatus: 'Failed', customStatus, output: failure(run.name, state.error), history: events });
+      await run.save({
+        runtimeStatus: 'Failed',
+        customStatus,
+        output: failure(run.name, state.error),
+        history: events,
+      });
       return;
     }
     if (state.isDone && replayed.continueAsNew) {
@@ -97,19 +118,29 @@ export async function runInstance(run: InstanceRun): Promise<void> {
       continue;
     }
     if (state.isDone) {
-      await run.save({ runtimeStatus: 'Completed', customStatus, output: state.output ?? null, history: played(events) });
+      await run.save({
+        runtimeStatus: 'Completed',
+        customStatus,
+        output: state.output ?? null,
+        history: played(events),
+      });
       return;
     }
     events = played([...events, ...replayed.scheduled, history.orchestratorCompleted(now)]);
     await run.save({ customStatus, history: events });
     if (run.lost()) return;
     // A stopping host starts nothing new: what is open stays in the history for the host that goes on.
-    if (!run.stopping()) for (const work of replayed.open) if (!inflight.has(work.id)) inflight.set(work.id, dispatch(run, work));
+    if (!run.stopping())
+      for (const work of replayed.open) if (!inflight.has(work.id)) inflight.set(work.id, dispatch(run, work));
     if (inflight.size === 0) {
       if (run.stopping()) return;
-      throw new ExportError('config', `Orchestration ${run.name} (${run.instanceId}) waits for something the local host cannot deliver`, {
-        fix: 'The local host runs activities and timers only; external events and sub-orchestrations need Azure.',
-      });
+      throw new ExportError(
+        'config',
+        `Orchestration ${run.name} (${run.instanceId}) waits for something the local host cannot deliver`,
+        {
+          fix: 'The local host runs activities and timers only; external events and sub-orchestrations need Azure.',
+        },
+      );
     }
     const finished = await nextCompletions(inflight, run.stopping());
     if (finished.length === 0) return;
@@ -123,7 +154,10 @@ export async function runInstance(run: InstanceRun): Promise<void> {
  * lost. A timer that gave up because the host began stopping during the race resolves nothing: then the
  * activities still running are waited for as well.
  */
-async function nextCompletions(inflight: Map<number, Promise<Completion>>, stopping: boolean): Promise<{ id: number; event: HistoryEvent }[]> {
+async function nextCompletions(
+  inflight: Map<number, Promise<Completion>>,
+  stopping: boolean,
+): Promise<{ id: number; event: HistoryEvent }[]> {
   let settled = stopping ? await Promise.all(inflight.values()) : [await Promise.race(inflight.values())];
   if (settled.every((completion) => completion === undefined)) settled = await Promise.all(inflight.values());
   return settled.filter((completion): completion is { id: number; event: HistoryEvent } => completion !== undefined);

@@ -15,7 +15,11 @@ import type { TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import type { ActivityFunction, OrchestrationFunction } from '../../functions/definition';
 import { ExportError } from '../../shared/errors';
-import type { OrchestrationClient, OrchestrationRuntimeStatus, OrchestrationStatus } from '../../shared/orchestration/client';
+import type {
+  OrchestrationClient,
+  OrchestrationRuntimeStatus,
+  OrchestrationStatus,
+} from '../../shared/orchestration/client';
 import type { HostLog } from './console-log';
 import { history, type HistoryEvent } from './durable-history';
 import type { WorkerOrchestration } from './durable-extension';
@@ -63,12 +67,17 @@ function historyProperties(events: readonly HistoryEvent[]): Record<string, stri
   const text = JSON.stringify(events);
   const chunks = Math.max(1, Math.ceil(text.length / HISTORY_CHUNK_CHARS));
   if (chunks > HISTORY_MAX_CHUNKS) {
-    throw new ExportError('config', `An orchestration history of ${text.length} characters does not fit in one table entity`, {
-      fix: 'Keep executions short: continueAsNew after each cycle, as the initial sync does.',
-    });
+    throw new ExportError(
+      'config',
+      `An orchestration history of ${text.length} characters does not fit in one table entity`,
+      {
+        fix: 'Keep executions short: continueAsNew after each cycle, as the initial sync does.',
+      },
+    );
   }
   const properties: Record<string, string | number> = { historyChunks: chunks };
-  for (let index = 0; index < chunks; index++) properties[`history${index}`] = text.slice(index * HISTORY_CHUNK_CHARS, (index + 1) * HISTORY_CHUNK_CHARS);
+  for (let index = 0; index < chunks; index++)
+    properties[`history${index}`] = text.slice(index * HISTORY_CHUNK_CHARS, (index + 1) * HISTORY_CHUNK_CHARS);
   return properties;
 }
 
@@ -76,7 +85,9 @@ function savedHistory(entity: InstanceEntity): HistoryEvent[] | undefined {
   const chunks = Number(entity.historyChunks ?? 0);
   if (chunks === 0) return undefined;
   const stored = entity as unknown as Record<string, string | undefined>;
-  return JSON.parse(Array.from({ length: chunks }, (_, index) => stored[`history${index}`] ?? '').join('')) as HistoryEvent[];
+  return JSON.parse(
+    Array.from({ length: chunks }, (_, index) => stored[`history${index}`] ?? '').join(''),
+  ) as HistoryEvent[];
 }
 
 export interface OrchestrationDriverOptions<Deps> {
@@ -101,7 +112,9 @@ export interface OrchestrationDriver {
   stop(): Promise<void>;
 }
 
-export async function createOrchestrationDriver<Deps>(options: OrchestrationDriverOptions<Deps>): Promise<OrchestrationDriver> {
+export async function createOrchestrationDriver<Deps>(
+  options: OrchestrationDriverOptions<Deps>,
+): Promise<OrchestrationDriver> {
   await options.instances.createTable();
   const running = new Map<string, RunningInstance>();
   const owner = randomUUID();
@@ -111,7 +124,8 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
   /** Writes the instance only if nobody else wrote it since this driver's last write or read; keeps the new ETag. */
   const saveOwned = async (entity: InstanceEntity): Promise<void> => {
     const { etag, ...stored } = entity;
-    if (!etag) throw new ExportError('config', `Orchestration instance '${entity.rowKey}' has no ETag to write it under`);
+    if (!etag)
+      throw new ExportError('config', `Orchestration instance '${entity.rowKey}' has no ETag to write it under`);
     entity.etag = (await options.instances.updateEntity(stored, 'Replace', { etag })).etag;
   };
   const load = async (instanceId: string): Promise<InstanceEntity | undefined> => {
@@ -136,7 +150,11 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
     (async (name, input) => {
       const activity = options.activities?.find((candidate) => candidate.name === name);
       if (!activity || !options.deps) throw new ExportError('config', `No activity named '${name}' is registered`);
-      const context = new InvocationContext({ invocationId: randomUUID(), functionName: name, logHandler: options.log.handlerFor(name) });
+      const context = new InvocationContext({
+        invocationId: randomUUID(),
+        functionName: name,
+        logHandler: options.log.handlerFor(name),
+      });
       return activity.handler(options.deps())(input, context);
     });
 
@@ -179,7 +197,8 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
         const now = new Date().toISOString();
         Object.assign(entity, changes, { lastUpdatedTime: now, owner, heartbeatAt: changes.heartbeatAt ?? now });
         // A shorter history (a new execution) leaves no chunks of the longer one behind.
-        for (let index = Number(entity.historyChunks ?? 0); entity[`history${index}`] !== undefined; index++) delete entity[`history${index}`];
+        for (let index = Number(entity.historyChunks ?? 0); entity[`history${index}`] !== undefined; index++)
+          delete entity[`history${index}`];
         const snapshot = { ...entity };
         saved = saved
           .catch(() => undefined)
@@ -192,7 +211,9 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
             } catch (error) {
               if (!isLost(error)) throw error;
               state.terminated = true;
-              options.log.warn(`orchestration ${entity.name} (${entity.rowKey}) was terminated or taken over by another host; this host stops driving it`);
+              options.log.warn(
+                `orchestration ${entity.name} (${entity.rowKey}) was terminated or taken over by another host; this host stops driving it`,
+              );
             }
           });
         return saved;
@@ -202,7 +223,11 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
     // drive() records its own failures; one that could not even be recorded (storage gone) is logged, never left
     // as an unhandled rejection that would end the host.
     state.promise = drive(entity)
-      .catch((error: unknown) => options.log.error(`orchestration ${entity.name} (${entity.rowKey}): ${error instanceof Error ? error.message : String(error)}`))
+      .catch((error: unknown) =>
+        options.log.error(
+          `orchestration ${entity.name} (${entity.rowKey}): ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      )
       .finally(() => {
         if (running.get(entity.rowKey) === state) running.delete(entity.rowKey);
       });
@@ -226,9 +251,14 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
 
   const heartbeat = setInterval(() => {
     for (const state of running.values()) {
-      if (!state.terminated) void state.update({}).catch((error: unknown) => options.log.error('marking an orchestration alive failed', error));
+      if (!state.terminated)
+        void state
+          .update({})
+          .catch((error: unknown) => options.log.error('marking an orchestration alive failed', error));
     }
-    void scanForAbandoned().catch((error: unknown) => options.log.error('looking for orchestrations to take over failed', error));
+    void scanForAbandoned().catch((error: unknown) =>
+      options.log.error('looking for orchestrations to take over failed', error),
+    );
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
@@ -236,7 +266,9 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
     const resumed: string[] = [];
     if (stopping) return resumed;
     const interrupted = options.instances.listEntities<InstanceEntity>({
-      queryOptions: { filter: `PartitionKey eq '${PARTITION}' and (runtimeStatus eq 'Running' or runtimeStatus eq 'Pending')` },
+      queryOptions: {
+        filter: `PartitionKey eq '${PARTITION}' and (runtimeStatus eq 'Running' or runtimeStatus eq 'Pending')`,
+      },
     });
     for await (const entity of interrupted) {
       if (running.has(entity.rowKey) || stopping) continue;
@@ -324,7 +356,11 @@ export async function createOrchestrationDriver<Deps>(options: OrchestrationDriv
       const stopped = [...running.values()];
       await Promise.all(stopped.map((state) => state.promise));
       // A clean stop leaves its instances unmarked, so the next host takes them over at once instead of after a wait.
-      await Promise.all(stopped.filter((state) => !state.terminated).map((state) => state.update({ heartbeatAt: new Date(0).toISOString() })));
+      await Promise.all(
+        stopped
+          .filter((state) => !state.terminated)
+          .map((state) => state.update({ heartbeatAt: new Date(0).toISOString() })),
+      );
     },
   };
 }

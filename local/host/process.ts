@@ -38,17 +38,25 @@ const readyLine = z.object({ ready: z.literal(true), baseUrl: z.string().url(), 
 
 export async function startHostProcess(options: HostProcessOptions): Promise<HostProcess> {
   const args = [
-    '--port', String(options.port ?? 0),
+    '--port',
+    String(options.port ?? 0),
     ...(options.pageSize ? ['--page-size', String(options.pageSize)] : []),
     ...(options.fanOut ? ['--fan-out', String(options.fanOut)] : []),
     ...(options.lockSeconds ? ['--lock-seconds', String(options.lockSeconds)] : []),
   ];
   const child = fork(path.join(__dirname, 'main.ts'), args, {
     execArgv: ['--import', 'tsx'],
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: process.env.NODE_ENV ?? '', ...options.env, LOCAL_FUNCTION_KEY: options.functionKey },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: process.env.NODE_ENV ?? '',
+      ...options.env,
+      LOCAL_FUNCTION_KEY: options.functionKey,
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   forwardLines(child, options.log);
   const ready = await waitForReady(child, exited, options.startTimeoutMs ?? 60_000);
   const kill = async () => {
@@ -89,7 +97,11 @@ function forwardLines(child: ChildProcess, log: ((line: string) => void) | undef
   });
 }
 
-function waitForReady(child: ChildProcess, exited: Promise<number | string>, timeoutMs: number): Promise<z.infer<typeof readyLine>> {
+function waitForReady(
+  child: ChildProcess,
+  exited: Promise<number | string>,
+  timeoutMs: number,
+): Promise<z.infer<typeof readyLine>> {
   return new Promise((resolve, reject) => {
     let output = '';
     let settled = false;
@@ -98,10 +110,12 @@ function waitForReady(child: ChildProcess, exited: Promise<number | string>, tim
       settled = true;
       clearTimeout(timer);
       child.kill('SIGKILL');
-      reject(new ExportError('config', `The local host process did not start: ${reason}`, {
-        where: 'local/host/main.ts',
-        fix: `Check the host's settings (AzureWebJobsStorage, CHANGES_QUEUE, …) and its output:\n${output.slice(-2000)}`,
-      }));
+      reject(
+        new ExportError('config', `The local host process did not start: ${reason}`, {
+          where: 'local/host/main.ts',
+          fix: `Check the host's settings (AzureWebJobsStorage, CHANGES_QUEUE, …) and its output:\n${output.slice(-2000)}`,
+        }),
+      );
     };
     const timer = setTimeout(() => fail(`no ready line within ${timeoutMs} ms`), timeoutMs);
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -26,7 +26,13 @@ export interface QueuePolling {
 // Service Bus triggers in Azure receive a message within milliseconds of its sending. An idle backoff of up to
 // a second here added up to a second to every change's latency at one poll a second (npm run bench --
 // delta-latency), so idle polling stops at 250 ms: four cheap receives a second against local storage.
-export const defaultQueuePolling: QueuePolling = { lockSeconds: 30, retryDelaySeconds: 0, maxPollMs: 250, minPollMs: 50, batchSize: 16 };
+export const defaultQueuePolling: QueuePolling = {
+  lockSeconds: 30,
+  retryDelaySeconds: 0,
+  maxPollMs: 250,
+  minPollMs: 50,
+  batchSize: 16,
+};
 
 const DEAD_LETTER_SUFFIX = '/$deadletterqueue';
 
@@ -61,7 +67,17 @@ export async function startQueues(options: {
       await queue.createIfNotExists();
       await poison.createIfNotExists();
       // Wrapped so Promise.all waits for the queues to exist, not for the endless polling loops.
-      return { loop: pollQueue({ ...subscriber, invoke: options.invoke, queue, poison, polling: options.polling, log: options.log, signal: controller.signal }) };
+      return {
+        loop: pollQueue({
+          ...subscriber,
+          invoke: options.invoke,
+          queue,
+          poison,
+          polling: options.polling,
+          log: options.log,
+          signal: controller.signal,
+        }),
+      };
     }),
   );
   return {
@@ -121,12 +137,25 @@ async function deliver(options: QueueLoop, message: DequeuedMessageItem): Promis
     await options.queue.deleteMessage(message.messageId, message.popReceipt);
   } catch (error) {
     if (message.dequeueCount >= options.maxDeliveryCount) {
-      log('error', `delivery ${message.dequeueCount} of ${options.maxDeliveryCount} failed; moving message ${message.messageId} to ${options.poison.name}`, error);
+      log(
+        'error',
+        `delivery ${message.dequeueCount} of ${options.maxDeliveryCount} failed; moving message ${message.messageId} to ${options.poison.name}`,
+        error,
+      );
       await options.poison.sendMessage(message.messageText);
       await options.queue.deleteMessage(message.messageId, message.popReceipt);
     } else {
-      log('warning', `delivery ${message.dequeueCount} of ${options.maxDeliveryCount} failed; it will be delivered again`, error);
-      await options.queue.updateMessage(message.messageId, message.popReceipt, undefined, options.polling.retryDelaySeconds);
+      log(
+        'warning',
+        `delivery ${message.dequeueCount} of ${options.maxDeliveryCount} failed; it will be delivered again`,
+        error,
+      );
+      await options.queue.updateMessage(
+        message.messageId,
+        message.popReceipt,
+        undefined,
+        options.polling.retryDelaySeconds,
+      );
     }
   }
 }

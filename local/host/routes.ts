@@ -25,7 +25,10 @@ export function compileRoute(template: string): RouteMatcher {
     });
   return (path) => {
     // Like ASP.NET Core under the Functions host: a segment that is not valid percent-encoding stays as sent.
-    const parts = path.split('/').filter((part) => part !== '').map(decodeOrKeep);
+    const parts = path
+      .split('/')
+      .filter((part) => part !== '')
+      .map(decodeOrKeep);
     const params: Record<string, string> = {};
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i] as Segment;

@@ -26,7 +26,12 @@ export function startTimers(options: {
       return new Cron(schedule, { protect: true }, async (job: Cron) => {
         const now = new Date();
         // croner skips a run while the previous one is still going, so a run is never late by more than its own tick.
-        const trigger = timerTrigger({ last: last ?? now, next: job.nextRun() ?? now, lastUpdated: now, isPastDue: false });
+        const trigger = timerTrigger({
+          last: last ?? now,
+          next: job.nextRun() ?? now,
+          lastUpdated: now,
+          isPastDue: false,
+        });
         last = now;
         try {
           await options.invoke(fn, trigger);

@@ -33,7 +33,11 @@ export function httpTrigger(request: {
 export function timerTrigger(timer: { last: Date; next: Date; lastUpdated: Date; isPastDue: boolean }): TriggerInput {
   const info = {
     Schedule: { AdjustForDST: true },
-    ScheduleStatus: { Last: timer.last.toISOString(), Next: timer.next.toISOString(), LastUpdated: timer.lastUpdated.toISOString() },
+    ScheduleStatus: {
+      Last: timer.last.toISOString(),
+      Next: timer.next.toISOString(),
+      LastUpdated: timer.lastUpdated.toISOString(),
+    },
     IsPastDue: timer.isPastDue,
   };
   return { data: { json: JSON.stringify(info) } };
@@ -43,7 +47,12 @@ export function timerTrigger(timer: { last: Date; next: Date; lastUpdated: Date;
  * A Service Bus message: its body as text (the library parses JSON text as the host's string data) and the
  * message properties the Service Bus extension puts in the trigger metadata, PascalCase as it sends them.
  */
-export function serviceBusTrigger(message: { body: string; deliveryCount: number; messageId: string; enqueuedTimeUtc: Date }): TriggerInput {
+export function serviceBusTrigger(message: {
+  body: string;
+  deliveryCount: number;
+  messageId: string;
+  enqueuedTimeUtc: Date;
+}): TriggerInput {
   const metadata: Record<string, CoreTypedData> = {
     DeliveryCount: { int: message.deliveryCount },
     MessageId: { string: message.messageId },

@@ -75,7 +75,10 @@ export function sampleRowIndex(seed: number, table: string, id: string): number 
   return Number.isSafeInteger(index) ? index : undefined;
 }
 
-export const SAMPLE_CURRENCY: LookupValue = { id: stableGuid('transactioncurrency:EUR'), logicalName: 'transactioncurrency' };
+export const SAMPLE_CURRENCY: LookupValue = {
+  id: stableGuid('transactioncurrency:EUR'),
+  logicalName: 'transactioncurrency',
+};
 
 /** mulberry32: a tiny, well-known 32-bit PRNG; enough for reproducible sample data. */
 export function mulberry32(seed: number): () => number {
@@ -94,8 +97,26 @@ export function seededRandom(seedText: string): () => number {
   return mulberry32(seed);
 }
 
-const words = ['Contoso', 'Fabrikam', 'Northwind', 'Adventure', 'Litware', 'Tailspin', 'Wingtip', 'Proseware',
-  'Alpine', 'Blue Yonder', 'Coho', 'Fourth Coffee', 'Woodgrove', 'Lucerne', 'Margie’s', 'Trey', 'Zürich', 'Ølstykke'];
+const words = [
+  'Contoso',
+  'Fabrikam',
+  'Northwind',
+  'Adventure',
+  'Litware',
+  'Tailspin',
+  'Wingtip',
+  'Proseware',
+  'Alpine',
+  'Blue Yonder',
+  'Coho',
+  'Fourth Coffee',
+  'Woodgrove',
+  'Lucerne',
+  'Margie’s',
+  'Trey',
+  'Zürich',
+  'Ølstykke',
+];
 const cities = ['Seattle', 'Redmond', 'München', 'São Paulo', 'Zürich', 'København', 'Kraków', 'Lyon', 'Osaka'];
 const firstNames = ['Ana', 'Björn', 'Chloé', 'Dmitri', 'Eve', 'Farah', 'Günter', 'Hana', 'Iñigo', 'Jo'];
 const lastNames = ['Ng', 'O’Brien', 'Müller', 'Nakamura', 'Silva', 'Smith', 'Kowalski', 'Dubois', 'Ivanova'];
@@ -142,7 +163,9 @@ function valueFor(
     case 'revenue_base':
       return typeof row.revenue === 'number' ? row.revenue : null;
     case 'parentaccountid':
-      return index % 5 === 0 || index === 0 ? null : { id: sampleRowId(seed, 'account', Math.floor(index / 5) * 5), logicalName: 'account' };
+      return index % 5 === 0 || index === 0
+        ? null
+        : { id: sampleRowId(seed, 'account', Math.floor(index / 5) * 5), logicalName: 'account' };
     case 'parentaccountidname':
       return row.parentaccountid === null ? null : `Parent of ${index}`;
     case 'primarycontactid':
@@ -165,7 +188,9 @@ function valueFor(
         ? `Role ${index}`
         : `${pick(next, words)} ${table.logicalName === 'opportunity' ? 'deal' : 'Ltd'} #${index}`;
     case 'fullname':
-      return row.firstname !== undefined ? `${row.firstname} ${row.lastname}` : `${pick(next, firstNames)} ${pick(next, lastNames)}`;
+      return row.firstname !== undefined
+        ? `${row.firstname} ${row.lastname}`
+        : `${pick(next, firstNames)} ${pick(next, lastNames)}`;
     case 'firstname':
       return pick(next, firstNames);
     case 'lastname':
@@ -187,7 +212,9 @@ function valueFor(
   }
   switch (column.attributeType) {
     case 'String':
-      return index % 7 === 0 ? null : `${pick(next, words)} ${Math.floor(next() * 1000)}`.slice(0, column.maxLength ?? 100);
+      return index % 7 === 0
+        ? null
+        : `${pick(next, words)} ${Math.floor(next() * 1000)}`.slice(0, column.maxLength ?? 100);
     case 'Memo':
       return `${pick(next, words)} memo ${index}`;
     case 'Integer':

@@ -89,12 +89,27 @@ interface ColumnSpec {
 }
 
 const defaultTypeName: Record<AttributeType, string> = {
-  Boolean: 'BooleanType', Customer: 'CustomerType', DateTime: 'DateTimeType', Decimal: 'DecimalType',
-  Double: 'DoubleType', Integer: 'IntegerType', Lookup: 'LookupType', Memo: 'MemoType', Money: 'MoneyType',
-  Owner: 'OwnerType', PartyList: 'PartyListType', Picklist: 'PicklistType', State: 'StateType',
-  Status: 'StatusType', String: 'StringType', Uniqueidentifier: 'UniqueidentifierType',
-  CalendarRules: 'CalendarRulesType', Virtual: 'VirtualType', BigInt: 'BigIntType',
-  ManagedProperty: 'ManagedPropertyType', EntityName: 'EntityNameType',
+  Boolean: 'BooleanType',
+  Customer: 'CustomerType',
+  DateTime: 'DateTimeType',
+  Decimal: 'DecimalType',
+  Double: 'DoubleType',
+  Integer: 'IntegerType',
+  Lookup: 'LookupType',
+  Memo: 'MemoType',
+  Money: 'MoneyType',
+  Owner: 'OwnerType',
+  PartyList: 'PartyListType',
+  Picklist: 'PicklistType',
+  State: 'StateType',
+  Status: 'StatusType',
+  String: 'StringType',
+  Uniqueidentifier: 'UniqueidentifierType',
+  CalendarRules: 'CalendarRulesType',
+  Virtual: 'VirtualType',
+  BigInt: 'BigIntType',
+  ManagedProperty: 'ManagedPropertyType',
+  EntityName: 'EntityNameType',
 };
 
 const schemaNameOf = (logicalName: string): string =>

@@ -26,7 +26,8 @@ export interface UserRoleOperation {
 
 export type Operation = RowOperation | UserRoleOperation;
 
-export const isRowOperation = (operation: Operation): operation is RowOperation => operation.table !== 'systemuserroles';
+export const isRowOperation = (operation: Operation): operation is RowOperation =>
+  operation.table !== 'systemuserroles';
 
 export type WorkloadTable = 'account' | 'contact';
 
@@ -94,7 +95,10 @@ export function createWorkload(options: WorkloadOptions): Workload {
   const mix = { ...defaultMix, ...options.mix };
   const tables = Object.keys(options.rows) as WorkloadTable[];
   const alive = Object.fromEntries(
-    tables.map((table) => [table, Array.from({ length: options.rows[table] ?? 0 }, (_, index) => sampleRowId(options.sampleSeed, table, index))]),
+    tables.map((table) => [
+      table,
+      Array.from({ length: options.rows[table] ?? 0 }, (_, index) => sampleRowId(options.sampleSeed, table, index)),
+    ]),
   ) as Record<WorkloadTable, string[]>;
   const deleted = Object.fromEntries(tables.map((table) => [table, [] as string[]])) as Record<WorkloadTable, string[]>;
   let steps = 0;
@@ -103,7 +107,11 @@ export function createWorkload(options: WorkloadOptions): Workload {
     for (let attempt = 1; ; attempt++) {
       const response = await fetch(new URL(path, options.baseUrl), {
         method,
-        headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json', 'OData-Version': '4.0' },
+        headers: {
+          authorization: `Bearer ${options.token}`,
+          'content-type': 'application/json',
+          'OData-Version': '4.0',
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       // A delete of a row that is already gone (an earlier run deleted it) leaves the org as asked.
@@ -113,7 +121,10 @@ export function createWorkload(options: WorkloadOptions): Workload {
       }
       const transient = response.status === 429 || response.status >= 500;
       if (!transient || attempt === MAX_ATTEMPTS) {
-        throw new ExportError(transient ? 'transient' : 'data', `${method} ${path} answered ${response.status}: ${await response.text()}`);
+        throw new ExportError(
+          transient ? 'transient' : 'data',
+          `${method} ${path} answered ${response.status}: ${await response.text()}`,
+        );
       }
       await response.body?.cancel();
       // Throttled and failed writes change nothing, so they are sent again: after Retry-After when given.
@@ -163,13 +174,18 @@ export function createWorkload(options: WorkloadOptions): Workload {
     } else if (roll < 0.7 && disassociated.length > 0) {
       key = takeAt(disassociated, Math.floor(next() * disassociated.length));
     } else {
-      const candidate = userRoleKey(sampleRowId(options.sampleSeed, 'systemuser', Math.floor(next() * counts.systemuser)), sampleRowId(options.sampleSeed, 'role', Math.floor(next() * counts.role)));
+      const candidate = userRoleKey(
+        sampleRowId(options.sampleSeed, 'systemuser', Math.floor(next() * counts.systemuser)),
+        sampleRowId(options.sampleSeed, 'role', Math.floor(next() * counts.role)),
+      );
       if (associated.has(candidate)) kind = 'disassociate';
       key = candidate;
     }
     const [systemuserid, roleid] = (key as string).split('|') as [string, string];
     if (kind === 'associate') {
-      await request('POST', `systemusers(${systemuserid})/systemuserroles_association/$ref`, { '@odata.id': `${options.baseUrl}roles(${roleid})` });
+      await request('POST', `systemusers(${systemuserid})/systemuserroles_association/$ref`, {
+        '@odata.id': `${options.baseUrl}roles(${roleid})`,
+      });
       associated.add(key as string);
       const index = disassociated.indexOf(key as string);
       if (index >= 0) disassociated.splice(index, 1);
@@ -184,7 +200,8 @@ export function createWorkload(options: WorkloadOptions): Workload {
   return {
     async step() {
       steps += 1;
-      if (options.userRoles && userRoles && (tables.length === 0 || next() < 1 / (tables.length + 1))) return changeUserRole(options.userRoles, userRoles);
+      if (options.userRoles && userRoles && (tables.length === 0 || next() < 1 / (tables.length + 1)))
+        return changeUserRole(options.userRoles, userRoles);
       const table = tables[Math.floor(next() * tables.length)] as WorkloadTable;
       const set = entitySets[table];
       let kind = choose();
@@ -250,4 +267,3 @@ function randomUUIDFrom(next: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(next() * 16).toString(16)).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
-

@@ -37,9 +37,12 @@ export const settingDescriptions = {
     'Storage connection string for state, checkpoints and failed records (local: set by the local host to Azurite). ' +
     'In Azure leave it empty and set the AzureWebJobsStorage__*ServiceUri settings for managed identity.',
   AzureWebJobsStorage__blobServiceUri: 'Blob endpoint of the host storage account, for identity-based access (Azure).',
-  AzureWebJobsStorage__queueServiceUri: 'Queue endpoint of the host storage account, for identity-based access (Azure).',
-  AzureWebJobsStorage__tableServiceUri: 'Table endpoint of the host storage account, for identity-based access (Azure).',
-  AZURE_CLIENT_ID: 'Client id of the user-assigned managed identity used for storage, Service Bus, Key Vault and Dataverse (Azure).',
+  AzureWebJobsStorage__queueServiceUri:
+    'Queue endpoint of the host storage account, for identity-based access (Azure).',
+  AzureWebJobsStorage__tableServiceUri:
+    'Table endpoint of the host storage account, for identity-based access (Azure).',
+  AZURE_CLIENT_ID:
+    'Client id of the user-assigned managed identity used for storage, Service Bus, Key Vault and Dataverse (Azure).',
   LOG_LEVEL: `Lowest log level written: one of ${logLevels.join(', ')}. Default: information.`,
   CHANGES_QUEUE:
     `Name of the change-batch queue (Service Bus queue in Azure, Azure Storage queue otherwise). Default: ${DEFAULT_CHANGES_QUEUE}. ` +
@@ -47,15 +50,17 @@ export const settingDescriptions = {
   ServiceBus__fullyQualifiedNamespace:
     'Service Bus namespace host name (e.g. sb-dvexport.servicebus.windows.net). Set: change batches go through Service Bus. ' +
     'Empty: through an Azure Storage queue on AzureWebJobsStorage (local runs).',
-  ServiceBus__clientId: 'Client id of the managed identity the app uses for Service Bus. Empty: DefaultAzureCredential (Azure CLI login locally).',
+  ServiceBus__clientId:
+    'Client id of the managed identity the app uses for Service Bus. Empty: DefaultAzureCredential (Azure CLI login locally).',
   DVX_LOCAL_MODE:
     '1: local mode (the emulator on loopback, Azurite, PGlite, static tokens), set by npm start and in local.settings.json. ' +
     'Ignored nowhere: on Azure App Service (WEBSITE_SITE_NAME or WEBSITE_INSTANCE_ID set by the platform) it stops start-up.',
   DVX_ALLOWED_SOURCE_HOSTS:
     'Comma-separated Dataverse host names a profile may name besides Microsoft cloud hosts (*.crm[N].dynamics.com and the sovereign ones); "*.example.com" allows sub-domains. Default: none.',
   DVX_ALLOWED_LAKE_HOSTS:
-    'Comma-separated lake storage host names a profile may name besides <account>.blob|dfs.<this cloud\'s storage suffix>. Default: none.',
-  DVX_DATA_DIR: 'Local mode only: folder of the embedded databases, one sub-folder per profile (npm start sets it to .data/local). Empty: PGlite in memory.',
+    "Comma-separated lake storage host names a profile may name besides <account>.blob|dfs.<this cloud's storage suffix>. Default: none.",
+  DVX_DATA_DIR:
+    'Local mode only: folder of the embedded databases, one sub-folder per profile (npm start sets it to .data/local). Empty: PGlite in memory.',
   REQUIRE_APP_ROLE:
     'App role (e.g. Export.Admin) every admin API call must carry in the X-MS-CLIENT-PRINCIPAL header App Service Authentication adds. ' +
     'Set in Azure by the Bicep; empty locally, where the function key is the only check.',
@@ -77,51 +82,72 @@ const optionalText = z.string().trim().min(1).optional();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 const hostList = z
   .string()
-  .regex(/^\s*(\*\.)?[a-z0-9.-]+(\s*,\s*(\*\.)?[a-z0-9.-]+)*\s*$/i, 'comma-separated host names, e.g. proxy.contoso.com,*.contoso.net')
+  .regex(
+    /^\s*(\*\.)?[a-z0-9.-]+(\s*,\s*(\*\.)?[a-z0-9.-]+)*\s*$/i,
+    'comma-separated host names, e.g. proxy.contoso.com,*.contoso.net',
+  )
   .optional();
 
-const settingsSchema = z
-  .object({
-    AzureWebJobsStorage: optionalText,
-    AzureWebJobsStorage__blobServiceUri: optionalUrl,
-    AzureWebJobsStorage__queueServiceUri: optionalUrl,
-    AzureWebJobsStorage__tableServiceUri: optionalUrl,
-    AZURE_CLIENT_ID: optionalText,
-    LOG_LEVEL: z.enum(logLevels).default('information'),
-    POLL_SCHEDULE: z
-      .string()
-      .default(DEFAULT_POLL_SCHEDULE)
-      .refine(isSixFieldSchedule, 'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}'),
-    LAKE_MAINTENANCE_SCHEDULE: z
-      .string()
-      .default(DEFAULT_LAKE_MAINTENANCE_SCHEDULE)
-      .refine(isSixFieldSchedule, 'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}'),
-    FAILURE_RETENTION_SCHEDULE: z
-      .string()
-      .default(DEFAULT_FAILURE_RETENTION_SCHEDULE)
-      .refine(isSixFieldSchedule, 'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}'),
-    FAILED_RECORD_RETENTION_DAYS: z
-      .string()
-      .regex(/^[1-9]\d{0,4}$/, 'must be a whole number of days from 1 to 99999')
-      .transform(Number)
-      .default(DEFAULT_FAILED_RECORD_RETENTION_DAYS),
-    // Azure Storage queue naming rules; every Service Bus queue name of this form is valid too.
-    CHANGES_QUEUE: z
-      .string()
-      .regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, '3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit')
-      .default(DEFAULT_CHANGES_QUEUE),
-    ServiceBus__fullyQualifiedNamespace: z
-      .string()
-      .trim()
-      .regex(/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i, 'a host name such as sb-dvexport.servicebus.windows.net, without https:// or a path')
-      .optional(),
-    ServiceBus__clientId: optionalText,
-    DVX_LOCAL_MODE: z.enum(['0', '1']).optional(),
-    DVX_ALLOWED_SOURCE_HOSTS: hostList,
-    DVX_ALLOWED_LAKE_HOSTS: hostList,
-    DVX_DATA_DIR: optionalText,
-    REQUIRE_APP_ROLE: z.string().trim().regex(/^[A-Za-z][A-Za-z0-9._-]{0,119}$/, 'an app role value such as Export.Admin').optional(),
-  } satisfies Record<SettingName, z.ZodType>);
+const settingsSchema = z.object({
+  AzureWebJobsStorage: optionalText,
+  AzureWebJobsStorage__blobServiceUri: optionalUrl,
+  AzureWebJobsStorage__queueServiceUri: optionalUrl,
+  AzureWebJobsStorage__tableServiceUri: optionalUrl,
+  AZURE_CLIENT_ID: optionalText,
+  LOG_LEVEL: z.enum(logLevels).default('information'),
+  POLL_SCHEDULE: z
+    .string()
+    .default(DEFAULT_POLL_SCHEDULE)
+    .refine(
+      isSixFieldSchedule,
+      'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}',
+    ),
+  LAKE_MAINTENANCE_SCHEDULE: z
+    .string()
+    .default(DEFAULT_LAKE_MAINTENANCE_SCHEDULE)
+    .refine(
+      isSixFieldSchedule,
+      'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}',
+    ),
+  FAILURE_RETENTION_SCHEDULE: z
+    .string()
+    .default(DEFAULT_FAILURE_RETENTION_SCHEDULE)
+    .refine(
+      isSixFieldSchedule,
+      'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}',
+    ),
+  FAILED_RECORD_RETENTION_DAYS: z
+    .string()
+    .regex(/^[1-9]\d{0,4}$/, 'must be a whole number of days from 1 to 99999')
+    .transform(Number)
+    .default(DEFAULT_FAILED_RECORD_RETENTION_DAYS),
+  // Azure Storage queue naming rules; every Service Bus queue name of this form is valid too.
+  CHANGES_QUEUE: z
+    .string()
+    .regex(
+      /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/,
+      '3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit',
+    )
+    .default(DEFAULT_CHANGES_QUEUE),
+  ServiceBus__fullyQualifiedNamespace: z
+    .string()
+    .trim()
+    .regex(
+      /^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i,
+      'a host name such as sb-dvexport.servicebus.windows.net, without https:// or a path',
+    )
+    .optional(),
+  ServiceBus__clientId: optionalText,
+  DVX_LOCAL_MODE: z.enum(['0', '1']).optional(),
+  DVX_ALLOWED_SOURCE_HOSTS: hostList,
+  DVX_ALLOWED_LAKE_HOSTS: hostList,
+  DVX_DATA_DIR: optionalText,
+  REQUIRE_APP_ROLE: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z][A-Za-z0-9._-]{0,119}$/, 'an app role value such as Export.Admin')
+    .optional(),
+} satisfies Record<SettingName, z.ZodType>);
 
 const storageUriSettings = [
   'AzureWebJobsStorage__blobServiceUri',
@@ -182,7 +208,8 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   if (!parsed.success || problems.length > 0 || security === undefined) {
     throw new ExportError('config', `Invalid app settings:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, {
       where: problems.map((problem) => problem.split(':')[0]).join(', '),
-      fix: 'Set them in local.settings.json ("Values") when running locally, or in the Function App\'s app settings in Azure. ' +
+      fix:
+        'Set them in local.settings.json ("Values") when running locally, or in the Function App\'s app settings in Azure. ' +
         'local.settings.sample.json documents every setting.',
     });
   }
@@ -222,7 +249,10 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
 }
 
 /** The settings plus the platform's own variables, which are no settings of ours but tell where the process runs. */
-const blankAsMissingWith = (env: Record<string, string | undefined>, settings: Record<string, string | undefined>): Record<string, string | undefined> => ({
+const blankAsMissingWith = (
+  env: Record<string, string | undefined>,
+  settings: Record<string, string | undefined>,
+): Record<string, string | undefined> => ({
   ...Object.fromEntries(PLATFORM_VARIABLES.map((name) => [name, env[name]])),
   ...settings,
 });

@@ -12,7 +12,12 @@ export interface AccessTokenSource {
 }
 
 export const dataverseAuthSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('client-secret'), tenantId: z.string().min(1), clientId: z.string().min(1), clientSecret: z.string().min(1) }),
+  z.object({
+    kind: z.literal('client-secret'),
+    tenantId: z.string().min(1),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1),
+  }),
   /** System-assigned identity without `clientId`; a user-assigned one with it. */
   z.object({ kind: z.literal('managed-identity'), clientId: z.string().min(1).optional() }),
   z.object({ kind: z.literal('static-token'), token: z.string().min(1) }),
@@ -46,7 +51,10 @@ export const staticTokenSource = (token: string): AccessTokenSource => ({ getTok
 export function tokenSourceFor(auth: DataverseAuth, environmentUrl: string): AccessTokenSource {
   switch (auth.kind) {
     case 'client-secret':
-      return credentialTokenSource(new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret), environmentUrl);
+      return credentialTokenSource(
+        new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret),
+        environmentUrl,
+      );
     case 'managed-identity':
       return credentialTokenSource(
         auth.clientId ? new ManagedIdentityCredential({ clientId: auth.clientId }) : new ManagedIdentityCredential(),

@@ -9,7 +9,14 @@ import type { ChangePage, RowChange, RowUpsert, WebApiRow } from './changes';
 import { DataverseHttp, type DataverseHttpOptions } from './http';
 import type { ManyToManyRelationship, TableMetadata } from './metadata';
 import { readManyToMany, readTable } from './metadata-reader';
-import { deletedEntitySchema, entityPageSchema, etagSchema, guidSchema, singleRowSchema, type EntityPageBody } from './responses';
+import {
+  deletedEntitySchema,
+  entityPageSchema,
+  etagSchema,
+  guidSchema,
+  singleRowSchema,
+  type EntityPageBody,
+} from './responses';
 
 /** Dataverse refuses pages larger than this. */
 export const MAX_PAGE_SIZE = 5000;
@@ -67,7 +74,11 @@ export function etagVersion(etag: unknown, where: string): number {
   const version = parsed.success ? Number(parsed.data.slice(3, -1)) : undefined;
   // Versions guard every upsert: one that does not survive as a number would let stale rows win.
   if (version === undefined || !Number.isSafeInteger(version)) {
-    throw new ExportError('schema', `Row has no usable version in @odata.etag: expected W/"<versionnumber>", got ${shown(etag)}`, { where });
+    throw new ExportError(
+      'schema',
+      `Row has no usable version in @odata.etag: expected W/"<versionnumber>", got ${shown(etag)}`,
+      { where },
+    );
   }
   return version;
 }
@@ -75,7 +86,11 @@ export function etagVersion(etag: unknown, where: string): number {
 export function toRowUpsert(table: TableRef, row: WebApiRow, where: string): RowUpsert {
   const id = guidSchema.safeParse(row[table.primaryIdAttribute]);
   if (!id.success) {
-    throw new ExportError('schema', `Row has no GUID primary key '${table.primaryIdAttribute}' (got ${shown(row[table.primaryIdAttribute])})`, { where });
+    throw new ExportError(
+      'schema',
+      `Row has no GUID primary key '${table.primaryIdAttribute}' (got ${shown(row[table.primaryIdAttribute])})`,
+      { where },
+    );
   }
   return { kind: 'upsert', id: id.data, versionNumber: etagVersion(row['@odata.etag'], where), row };
 }
@@ -84,19 +99,23 @@ export function toRowUpsert(table: TableRef, row: WebApiRow, where: string): Row
 export function toRowChange(table: TableRef, item: WebApiRow, where: string): RowChange {
   if ('@odata.context' in item) {
     const deleted = deletedEntitySchema.safeParse(item);
-    if (!deleted.success) throw new ExportError('schema', `Unreadable $deletedEntity item: ${z.prettifyError(deleted.error)}`, { where });
+    if (!deleted.success)
+      throw new ExportError('schema', `Unreadable $deletedEntity item: ${z.prettifyError(deleted.error)}`, { where });
     return { kind: 'delete', id: deleted.data.id };
   }
   return toRowUpsert(table, item, where);
 }
 
 /** Formatted values and lookup annotations (`<lookup>_entitytype`, `owneridtype` come from them), for pages and single rows alike. */
-const annotationPreferences = (options: Pick<PageOptions, 'annotations'>): string[] => (options.annotations ? ['odata.include-annotations="*"'] : []);
+const annotationPreferences = (options: Pick<PageOptions, 'annotations'>): string[] =>
+  options.annotations ? ['odata.include-annotations="*"'] : [];
 
 const preferences = (options: PageOptions): string[] => {
   const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-    throw new ExportError('config', `Page size must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, { where: 'pageSize' });
+    throw new ExportError('config', `Page size must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, {
+      where: 'pageSize',
+    });
   }
   return ['odata.track-changes', `odata.maxpagesize=${pageSize}`, ...annotationPreferences(options)];
 };
@@ -145,13 +164,20 @@ export class DataverseClient {
   }
 
   /** Current rows by primary key, without change tracking (to resync failed records). */
-  async readRowsById(table: TableRef, ids: string[], options: Pick<InitialLoadOptions, 'select' | 'annotations'> = {}): Promise<RowsById> {
+  async readRowsById(
+    table: TableRef,
+    ids: string[],
+    options: Pick<InitialLoadOptions, 'select' | 'annotations'> = {},
+  ): Promise<RowsById> {
     const select = options.select && options.select.length > 0 ? `?$select=${options.select.join(',')}` : '';
     const prefer = annotationPreferences(options);
     const results = await Promise.all(
       ids.map(async (id) => ({
         id,
-        row: await this.http.get(`${table.entitySetName}(${encodeURIComponent(id)})${select}`, singleRowSchema, { allowNotFound: true, prefer }),
+        row: await this.http.get(`${table.entitySetName}(${encodeURIComponent(id)})${select}`, singleRowSchema, {
+          allowNotFound: true,
+          prefer,
+        }),
       })),
     );
     const rows: RowUpsert[] = [];
@@ -170,7 +196,8 @@ export class DataverseClient {
 
   private async fetchPage(table: TableRef, link: string, prefer: string[]): Promise<EntityPageBody> {
     const body = await this.http.get(link, entityPageSchema, { prefer });
-    if (!body) throw new ExportError('schema', `No page returned for ${table.entitySetName}`, { where: table.entitySetName });
+    if (!body)
+      throw new ExportError('schema', `No page returned for ${table.entitySetName}`, { where: table.entitySetName });
     return body;
   }
 
@@ -184,7 +211,8 @@ export class DataverseClient {
     while (pending !== undefined) {
       const body: EntityPageBody = await pending;
       const nextLink = body['@odata.nextLink'];
-      if (nextLink !== undefined) checkNextLink(table, seen, this.http.responseLink(nextLink, `${table.entitySetName} page @odata.nextLink`));
+      if (nextLink !== undefined)
+        checkNextLink(table, seen, this.http.responseLink(nextLink, `${table.entitySetName} page @odata.nextLink`));
       pending = nextLink === undefined ? undefined : this.fetchPage(table, nextLink, prefer);
       pending?.catch(() => undefined);
       yield toChangePage(this.http, table, body);
@@ -196,23 +224,33 @@ export class DataverseClient {
 export function checkNextLink(table: TableRef, seen: Set<string>, nextLink: string): void {
   const where = `${table.entitySetName} page @odata.nextLink`;
   if (seen.has(nextLink)) {
-    throw new ExportError('schema', `Dataverse returned a nextLink for ${table.entitySetName} that an earlier page of the same read already gave: the pages loop`, {
-      where,
-      fix: 'Capture the responses; a proxy or gateway may be rewriting links. The table resumes at the next poll.',
-    });
+    throw new ExportError(
+      'schema',
+      `Dataverse returned a nextLink for ${table.entitySetName} that an earlier page of the same read already gave: the pages loop`,
+      {
+        where,
+        fix: 'Capture the responses; a proxy or gateway may be rewriting links. The table resumes at the next poll.',
+      },
+    );
   }
   if (seen.size >= MAX_PAGES_PER_CHAIN) {
-    throw new ExportError('schema', `Dataverse returned more than ${MAX_PAGES_PER_CHAIN} pages for one read of ${table.entitySetName}`, {
-      where,
-      fix: 'Capture the responses; no delta of one poll is that long. The table resumes at the next poll.',
-    });
+    throw new ExportError(
+      'schema',
+      `Dataverse returned more than ${MAX_PAGES_PER_CHAIN} pages for one read of ${table.entitySetName}`,
+      {
+        where,
+        fix: 'Capture the responses; no delta of one poll is that long. The table resumes at the next poll.',
+      },
+    );
   }
   seen.add(nextLink);
 }
 
 function toChangePage(http: DataverseHttp, table: TableRef, body: EntityPageBody): ChangePage {
   const where = `${table.entitySetName} page`;
-  const page: ChangePage = { changes: body.value.map((item, index) => toRowChange(table, item, `${where} value[${index}]`)) };
+  const page: ChangePage = {
+    changes: body.value.map((item, index) => toRowChange(table, item, `${where} value[${index}]`)),
+  };
   const nextLink = body['@odata.nextLink'];
   const deltaLink = body['@odata.deltaLink'];
   if (nextLink !== undefined) {
@@ -221,10 +259,14 @@ function toChangePage(http: DataverseHttp, table: TableRef, body: EntityPageBody
     return page;
   }
   if (deltaLink === undefined) {
-    throw new ExportError('config', `Table '${table.entitySetName}' returned no delta link: change tracking is not enabled on it`, {
-      where: table.entitySetName,
-      fix: 'Turn on "Track changes" in the table properties (Power Apps maker portal → Tables → Properties → Advanced options).',
-    });
+    throw new ExportError(
+      'config',
+      `Table '${table.entitySetName}' returned no delta link: change tracking is not enabled on it`,
+      {
+        where: table.entitySetName,
+        fix: 'Turn on "Track changes" in the table properties (Power Apps maker portal → Tables → Properties → Advanced options).',
+      },
+    );
   }
   page.deltaLink = http.responseLink(deltaLink, `${where} @odata.deltaLink`);
   const watermark = deltaLinkWatermark(deltaLink);

@@ -22,7 +22,12 @@ export interface RetryPolicy {
 }
 
 /** Dataverse ends requests itself after 2 minutes; waiting longer than that means the connection is gone. */
-export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000, requestTimeoutMs: 130_000 };
+export const defaultRetryPolicy: RetryPolicy = {
+  maxAttempts: 8,
+  baseDelayMs: 500,
+  maxDelayMs: 60_000,
+  requestTimeoutMs: 130_000,
+};
 
 /** Dataverse allows 52 concurrent requests per user; staying well under leaves room for other clients. */
 export const DEFAULT_CONCURRENCY = 8;
@@ -99,7 +104,8 @@ function readErrorBody(text: string): ErrorBody | undefined {
   }
 }
 
-const retryableStatus = (status: number): boolean => status === 429 || status === 503 || status === 500 || status === 502 || status === 504;
+const retryableStatus = (status: number): boolean =>
+  status === 429 || status === 503 || status === 500 || status === 502 || status === 504;
 
 export class DataverseHttp {
   readonly baseUrl: string;
@@ -122,10 +128,14 @@ export class DataverseHttp {
     if (!/^https?:\/\//i.test(pathOrUrl)) return `${this.baseUrl}${pathOrUrl}`;
     const origin = URL.parse(pathOrUrl)?.origin;
     if (origin === undefined) {
-      throw new ExportError('config', `Refusing to follow a link that is not a URL: ${JSON.stringify(pathOrUrl.slice(0, 200))}`, {
-        where: new URL(this.baseUrl).origin,
-        fix: 'The persisted nextLink/deltaLink is damaged; re-baseline the table.',
-      });
+      throw new ExportError(
+        'config',
+        `Refusing to follow a link that is not a URL: ${JSON.stringify(pathOrUrl.slice(0, 200))}`,
+        {
+          where: new URL(this.baseUrl).origin,
+          fix: 'The persisted nextLink/deltaLink is damaged; re-baseline the table.',
+        },
+      );
     }
     if (origin !== new URL(this.baseUrl).origin) {
       throw new ExportError('config', `Refusing to follow a link to ${origin}: it is not this environment`, {
@@ -143,10 +153,14 @@ export class DataverseHttp {
   responseLink(link: string, where: string): string {
     const origin = URL.parse(link)?.origin;
     if (origin !== new URL(this.baseUrl).origin) {
-      throw new ExportError('schema', `Dataverse returned a link that is not a URL of this environment: ${JSON.stringify(link.slice(0, 200))}`, {
-        where,
-        fix: 'Capture the response; a proxy or gateway between this app and Dataverse may be rewriting it.',
-      });
+      throw new ExportError(
+        'schema',
+        `Dataverse returned a link that is not a URL of this environment: ${JSON.stringify(link.slice(0, 200))}`,
+        {
+          where,
+          fix: 'Capture the response; a proxy or gateway between this app and Dataverse may be rewriting it.',
+        },
+      );
     }
     return link;
   }
@@ -163,14 +177,21 @@ export class DataverseHttp {
     try {
       json = JSON.parse(text);
     } catch (cause) {
-      throw new ExportError('schema', `Dataverse returned a body that is not JSON for ${describe(url)}`, { cause, where: describe(url) });
+      throw new ExportError('schema', `Dataverse returned a body that is not JSON for ${describe(url)}`, {
+        cause,
+        where: describe(url),
+      });
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new ExportError('schema', `Dataverse response for ${describe(url)} does not have the expected shape: ${z.prettifyError(parsed.error)}`, {
-        where: describe(url),
-        fix: 'The Web API returned a shape this client does not know; capture the response and extend shared/dataverse/responses.ts.',
-      });
+      throw new ExportError(
+        'schema',
+        `Dataverse response for ${describe(url)} does not have the expected shape: ${z.prettifyError(parsed.error)}`,
+        {
+          where: describe(url),
+          fix: 'The Web API returned a shape this client does not know; capture the response and extend shared/dataverse/responses.ts.',
+        },
+      );
     }
     return parsed.data;
   }
@@ -184,7 +205,11 @@ export class DataverseHttp {
         response = await this.limit(() => this.fetchOnce(url, options));
       } catch (cause) {
         if (cause instanceof ExportError) throw cause;
-        if (last) throw new ExportError('transient', `Dataverse did not answer ${describe(url)}: ${String(cause)}`, { cause, where: describe(url) });
+        if (last)
+          throw new ExportError('transient', `Dataverse did not answer ${describe(url)}: ${String(cause)}`, {
+            cause,
+            where: describe(url),
+          });
         await sleep(backoffDelayMs(attempt, this.retry));
         continue;
       }
@@ -194,7 +219,8 @@ export class DataverseHttp {
         const retryAfterMs = parseRetryAfter(response.retryAfter);
         const delayMs = retryAfterMs ?? backoffDelayMs(attempt, this.retry);
         const body = readErrorBody(response.text);
-        if (last || delayMs > this.retry.maxDelayMs) throw this.exhausted(url, response.status, body, retryAfterMs ?? delayMs, attempt + 1);
+        if (last || delayMs > this.retry.maxDelayMs)
+          throw this.exhausted(url, response.status, body, retryAfterMs ?? delayMs, attempt + 1);
         await sleep(delayMs);
         continue;
       }
@@ -218,16 +244,29 @@ export class DataverseHttp {
     const origin = new URL(this.baseUrl).origin;
     let target = url;
     for (let redirects = 0; ; redirects++) {
-      const response = await fetch(target, { headers, redirect: 'manual', signal: AbortSignal.timeout(this.retry.requestTimeoutMs) });
+      const response = await fetch(target, {
+        headers,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.retry.requestTimeoutMs),
+      });
       const locationHeader = response.headers.get('location');
       // As fetch does: a 3xx without Location is no redirect but the answer (https://fetch.spec.whatwg.org/#http-fetch step 8).
       if (response.status < 300 || response.status >= 400 || response.status === 304 || locationHeader === null) {
-        return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
+        return {
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+          text: await response.text(),
+        };
       }
       await response.body?.cancel();
       const location = URL.parse(locationHeader, target);
       if (location === null || location.origin !== origin || redirects >= MAX_REDIRECTS) {
-        const why = location === null ? 'to a Location that is no URL' : location.origin !== origin ? `to ${location.origin}, another origin` : `more than ${MAX_REDIRECTS} times`;
+        const why =
+          location === null
+            ? 'to a Location that is no URL'
+            : location.origin !== origin
+              ? `to ${location.origin}, another origin`
+              : `more than ${MAX_REDIRECTS} times`;
         throw new ExportError('config', `Dataverse redirected ${describe(target)} ${why}; not followed`, {
           where: describe(target),
           fix: 'Check the environment URL: use the Web API URL the environment itself shows (Power Apps → Settings → Developer resources).',
@@ -237,7 +276,13 @@ export class DataverseHttp {
     }
   }
 
-  private exhausted(url: string, status: number, body: ErrorBody | undefined, retryAfterMs: number, attempts: number): ExportError {
+  private exhausted(
+    url: string,
+    status: number,
+    body: ErrorBody | undefined,
+    retryAfterMs: number,
+    attempts: number,
+  ): ExportError {
     const detail = body ? ` (${body.error.code}: ${body.error.message})` : '';
     const throttled = status === 429 || status === 503;
     return new ExportError(
@@ -246,7 +291,9 @@ export class DataverseHttp {
       {
         where: describe(url),
         retryAfterMs,
-        fix: throttled ? 'Dataverse service protection limits were hit; retry later or lower the per-org concurrency.' : undefined,
+        fix: throttled
+          ? 'Dataverse service protection limits were hit; retry later or lower the per-org concurrency.'
+          : undefined,
       },
     );
   }

@@ -26,15 +26,32 @@ import {
 } from './responses';
 
 const tableProperties = [
-  'LogicalName', 'SchemaName', 'EntitySetName', 'ObjectTypeCode', 'PrimaryIdAttribute', 'PrimaryNameAttribute',
-  'IsIntersect', 'ChangeTrackingEnabled',
+  'LogicalName',
+  'SchemaName',
+  'EntitySetName',
+  'ObjectTypeCode',
+  'PrimaryIdAttribute',
+  'PrimaryNameAttribute',
+  'IsIntersect',
+  'ChangeTrackingEnabled',
 ] as const;
 const columnProperties = [
-  'LogicalName', 'SchemaName', 'AttributeType', 'AttributeTypeName', 'IsPrimaryId', 'IsPrimaryName', 'IsValidForRead',
-  'AttributeOf', 'ColumnNumber',
+  'LogicalName',
+  'SchemaName',
+  'AttributeType',
+  'AttributeTypeName',
+  'IsPrimaryId',
+  'IsPrimaryName',
+  'IsValidForRead',
+  'AttributeOf',
+  'ColumnNumber',
 ] as const;
 const relationshipProperties = [
-  'SchemaName', 'Entity1LogicalName', 'Entity2LogicalName', 'IntersectEntityName', 'Entity1IntersectAttribute',
+  'SchemaName',
+  'Entity1LogicalName',
+  'Entity2LogicalName',
+  'IntersectEntityName',
+  'Entity1IntersectAttribute',
   'Entity2IntersectAttribute',
 ] as const;
 
@@ -42,12 +59,27 @@ const relationshipProperties = [
 const castColumnSchema = attributeMetadataSchema.required({ LogicalName: true });
 type CastColumnBody = z.infer<typeof castColumnSchema>;
 const baseColumnSchema = attributeMetadataSchema.required({
-  MetadataId: true, LogicalName: true, SchemaName: true, AttributeType: true, AttributeTypeName: true, IsPrimaryId: true, IsValidForRead: true, ColumnNumber: true,
+  MetadataId: true,
+  LogicalName: true,
+  SchemaName: true,
+  AttributeType: true,
+  AttributeTypeName: true,
+  IsPrimaryId: true,
+  IsValidForRead: true,
+  ColumnNumber: true,
 });
-const tableSchema = entityMetadataSchema.required({
-  MetadataId: true, LogicalName: true, SchemaName: true, EntitySetName: true, ObjectTypeCode: true, PrimaryIdAttribute: true,
-  IsIntersect: true, ChangeTrackingEnabled: true,
-}).extend({ Attributes: baseColumnSchema.array() });
+const tableSchema = entityMetadataSchema
+  .required({
+    MetadataId: true,
+    LogicalName: true,
+    SchemaName: true,
+    EntitySetName: true,
+    ObjectTypeCode: true,
+    PrimaryIdAttribute: true,
+    IsIntersect: true,
+    ChangeTrackingEnabled: true,
+  })
+  .extend({ Attributes: baseColumnSchema.array() });
 
 /** One query per cast; `select` names the cast-only properties, `optionSets` expands the choices. */
 const casts: Array<{ type: string; select: string[]; optionSets?: OptionSetType }> = [
@@ -65,7 +97,8 @@ const casts: Array<{ type: string; select: string[]; optionSets?: OptionSetType 
   { type: 'BooleanAttributeMetadata', select: [], optionSets: 'Boolean' },
 ];
 
-const entityPath = (logicalName: string): string => `EntityDefinitions(LogicalName='${encodeURIComponent(logicalName)}')`;
+const entityPath = (logicalName: string): string =>
+  `EntityDefinitions(LogicalName='${encodeURIComponent(logicalName)}')`;
 
 const toLabels = (option: OptionBody): LocalizedLabel[] =>
   option.Label.LocalizedLabels.map((label) => ({ label: label.Label, languageCode: label.LanguageCode }));
@@ -87,7 +120,12 @@ function toOptionSet(column: CastColumnBody, type: OptionSetType, where: string)
   return { name: optionSet.Name, isGlobal: optionSet.IsGlobal ?? false, type, options: toOptions(optionSet) };
 }
 
-function applyCast(column: ColumnMetadata, cast: CastColumnBody, optionSets: OptionSetType | undefined, where: string): void {
+function applyCast(
+  column: ColumnMetadata,
+  cast: CastColumnBody,
+  optionSets: OptionSetType | undefined,
+  where: string,
+): void {
   if (cast.MaxLength != null) column.maxLength = cast.MaxLength;
   if (cast.Precision != null) column.precision = cast.Precision;
   if (cast.DateTimeBehavior) column.dateTimeBehavior = cast.DateTimeBehavior.Value;
@@ -102,7 +140,8 @@ export async function readTable(http: DataverseHttp, logicalName: string): Promi
     tableSchema,
     { allowNotFound: true },
   );
-  if (!base) throw new ExportError('config', `Table '${logicalName}' does not exist in this environment`, { where: path });
+  if (!base)
+    throw new ExportError('config', `Table '${logicalName}' does not exist in this environment`, { where: path });
   const columns: ColumnMetadata[] = base.Attributes.map((attribute) => ({
     logicalName: attribute.LogicalName,
     schemaName: attribute.SchemaName,
@@ -149,7 +188,10 @@ export async function readManyToMany(http: DataverseHttp, tableNames: string[]):
   const found = new Map<string, ManyToManyRelationship>();
   const results = await Promise.all(
     tableNames.map((name) =>
-      http.get(`${entityPath(name)}/ManyToManyRelationships?$select=${relationshipProperties.join(',')}`, collectionOf(manyToManyRelationshipSchema)),
+      http.get(
+        `${entityPath(name)}/ManyToManyRelationships?$select=${relationshipProperties.join(',')}`,
+        collectionOf(manyToManyRelationshipSchema),
+      ),
     ),
   );
   for (const item of results.flatMap((result) => result?.value ?? [])) {

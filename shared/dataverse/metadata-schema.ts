@@ -8,7 +8,9 @@ export const optionSetMetadataSchema: z.ZodType<OptionSetMetadata> = z.object({
   name: z.string(),
   isGlobal: z.boolean(),
   type: z.enum(['Picklist', 'State', 'Status', 'Boolean', 'MultiSelectPicklist']),
-  options: z.array(z.object({ value: z.number().int(), labels: z.array(localizedLabel), state: z.number().int().optional() })),
+  options: z.array(
+    z.object({ value: z.number().int(), labels: z.array(localizedLabel), state: z.number().int().optional() }),
+  ),
 });
 
 export const tableMetadataSchema: z.ZodType<TableMetadata> = z.object({

@@ -6,9 +6,27 @@
 
 /** `AttributeTypeCode` names as the Web API returns them in `AttributeType`. */
 export const attributeTypes = [
-  'Boolean', 'Customer', 'DateTime', 'Decimal', 'Double', 'Integer', 'Lookup', 'Memo', 'Money', 'Owner',
-  'PartyList', 'Picklist', 'State', 'Status', 'String', 'Uniqueidentifier', 'CalendarRules', 'Virtual',
-  'BigInt', 'ManagedProperty', 'EntityName',
+  'Boolean',
+  'Customer',
+  'DateTime',
+  'Decimal',
+  'Double',
+  'Integer',
+  'Lookup',
+  'Memo',
+  'Money',
+  'Owner',
+  'PartyList',
+  'Picklist',
+  'State',
+  'Status',
+  'String',
+  'Uniqueidentifier',
+  'CalendarRules',
+  'Virtual',
+  'BigInt',
+  'ManagedProperty',
+  'EntityName',
 ] as const;
 export type AttributeType = (typeof attributeTypes)[number];
 

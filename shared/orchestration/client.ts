@@ -3,7 +3,8 @@
  * the local host implements it with its own driver.
  */
 /** The values of durable-functions' `OrchestrationRuntimeStatus` enum (v3, types/orchestration.d.ts). */
-export type OrchestrationRuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'ContinuedAsNew' | 'Canceled' | 'Suspended';
+export type OrchestrationRuntimeStatus =
+  'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'ContinuedAsNew' | 'Canceled' | 'Suspended';
 
 /**
  * Whether an instance still exists as a live orchestration, i.e. is not in a final state. `ContinuedAsNew` is

@@ -10,10 +10,15 @@ import { lakeTargetShape, requireContainerName } from '../destinations/lake/conf
 /** Used in URLs, orchestration instance ids, blob paths and queue batch ids. */
 export const profileNameSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, 'use 3 to 40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen');
+  .regex(
+    /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/,
+    'use 3 to 40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen',
+  );
 
 /** Dataverse logical names. */
-export const logicalNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,127}$/, 'must be a Dataverse logical name: lower-case letters, digits and _');
+export const logicalNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,127}$/, 'must be a Dataverse logical name: lower-case letters, digits and _');
 
 export const secretReferenceSchema = z.union([
   z.strictObject({
@@ -25,7 +30,9 @@ export const secretReferenceSchema = z.union([
      * The name of an app setting holding the value. Only names with the one prefix (shared/security/policy.ts):
      * any other setting (AzureWebJobsStorage, a connection string the app uses itself) is out of a profile's reach.
      */
-    appSetting: z.string().regex(/^DVX_SECRET_[A-Za-z0-9_]{1,116}$/, 'must be the name of an app setting starting with DVX_SECRET_'),
+    appSetting: z
+      .string()
+      .regex(/^DVX_SECRET_[A-Za-z0-9_]{1,116}$/, 'must be the name of an app setting starting with DVX_SECRET_'),
   }),
 ]);
 export type SecretReference = z.infer<typeof secretReferenceSchema>;
@@ -50,7 +57,12 @@ export const environmentUrlSchema = z
   .transform((value) => (value.endsWith('/') ? value : `${value}/`));
 
 export const sourceAuthSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('client-secret'), tenantId: z.guid(), clientId: z.guid(), clientSecret: secretReferenceSchema }),
+  z.strictObject({
+    kind: z.literal('client-secret'),
+    tenantId: z.guid(),
+    clientId: z.guid(),
+    clientSecret: secretReferenceSchema,
+  }),
   /** The function app's managed identity; `clientId` for a user-assigned one. */
   z.strictObject({ kind: z.literal('managed-identity'), clientId: z.guid().optional() }),
   /** A bearer token from an app setting: for the local emulator. */
@@ -59,16 +71,35 @@ export const sourceAuthSchema = z.discriminatedUnion('kind', [
 
 /** Alphanumeric per DES; the prefix is shorter than 15 characters. */
 const sqlSchemaName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,127}$/, 'must be alphanumeric, starting with a letter');
-const sqlPrefix = z.string().regex(/^[A-Za-z0-9]{0,14}$/, 'must be alphanumeric and shorter than 15 characters (empty for none)');
+const sqlPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9]{0,14}$/, 'must be alphanumeric and shorter than 15 characters (empty for none)');
 
 export const sqlDestinationSchema = z.discriminatedUnion('dialect', [
-  z.strictObject({ kind: z.literal('sql'), dialect: z.literal('mssql'), connection: secretReferenceSchema, schema: sqlSchemaName.default('dbo'), prefix: sqlPrefix.default('') }),
-  z.strictObject({ kind: z.literal('sql'), dialect: z.literal('postgres'), connection: secretReferenceSchema, schema: sqlSchemaName.default('dbo'), prefix: sqlPrefix.default('') }),
+  z.strictObject({
+    kind: z.literal('sql'),
+    dialect: z.literal('mssql'),
+    connection: secretReferenceSchema,
+    schema: sqlSchemaName.default('dbo'),
+    prefix: sqlPrefix.default(''),
+  }),
+  z.strictObject({
+    kind: z.literal('sql'),
+    dialect: z.literal('postgres'),
+    connection: secretReferenceSchema,
+    schema: sqlSchemaName.default('dbo'),
+    prefix: sqlPrefix.default(''),
+  }),
   /**
    * Embedded PostgreSQL (local mode only): in `<DVX_DATA_DIR>/databases/<profile>`, in memory without that setting.
    * A profile names no folder: one could otherwise write a database anywhere, or into another profile's.
    */
-  z.strictObject({ kind: z.literal('sql'), dialect: z.literal('pglite'), schema: sqlSchemaName.default('dbo'), prefix: sqlPrefix.default('') }),
+  z.strictObject({
+    kind: z.literal('sql'),
+    dialect: z.literal('pglite'),
+    schema: sqlSchemaName.default('dbo'),
+    prefix: sqlPrefix.default(''),
+  }),
 ]);
 
 /**
@@ -78,16 +109,22 @@ export const sqlDestinationSchema = z.discriminatedUnion('dialect', [
 export const lakeDestinationSchema = requireContainerName(
   z.strictObject({
     kind: z.literal('lake'),
-    storage: z.union([
-      z.strictObject({ connectionString: secretReferenceSchema }),
-      /** `https://<account>.dfs.core.windows.net` or `.blob.`; plain http only on loopback (Azurite). */
-      z.strictObject({
-        accountUrl: z.url({ protocol: /^https?$/ }).refine((value) => {
-          const url = new URL(value);
-          return url.protocol === 'https:' || loopbackHost.test(url.hostname);
-        }, 'must use https (plain http is accepted only for Azurite on 127.0.0.1 or localhost)'),
-      }),
-    ], { error: 'give either { connectionString: <secret reference> } or { accountUrl: "https://<account>.dfs.core.windows.net" }' }),
+    storage: z.union(
+      [
+        z.strictObject({ connectionString: secretReferenceSchema }),
+        /** `https://<account>.dfs.core.windows.net` or `.blob.`; plain http only on loopback (Azurite). */
+        z.strictObject({
+          accountUrl: z.url({ protocol: /^https?$/ }).refine((value) => {
+            const url = new URL(value);
+            return url.protocol === 'https:' || loopbackHost.test(url.hostname);
+          }, 'must use https (plain http is accepted only for Azurite on 127.0.0.1 or localhost)'),
+        }),
+      ],
+      {
+        error:
+          'give either { connectionString: <secret reference> } or { accountUrl: "https://<account>.dfs.core.windows.net" }',
+      },
+    ),
     ...lakeTargetShape,
   }),
 );
@@ -104,7 +141,10 @@ export const exportProfileSchema = z.strictObject({
     .max(1000)
     .refine((tables) => new Set(tables).size === tables.length, 'each table may be named once'),
   /** M:N relationship schema names; their intersect tables are exported like tables. */
-  relationships: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,127}$/, 'must be a relationship schema name')).max(1000).default([]),
+  relationships: z
+    .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,127}$/, 'must be a relationship schema name'))
+    .max(1000)
+    .default([]),
   destination: destinationSchema,
   /** Attempts after the first for a batch that fails transiently, as DES: 0–20, default 12. */
   retryCount: z.int().min(0).max(20).default(12),
@@ -126,7 +166,10 @@ export interface ProfileProblem {
 }
 
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
+    '',
+  );
 }
 
 export type ProfileValidation = { ok: true; profile: ExportProfile } | { ok: false; problems: ProfileProblem[] };

@@ -34,10 +34,14 @@ export function blobClaimCheckStore(container: ContainerClient): ClaimCheckStore
   const where = (claimCheck: ClaimCheck) => `${claimCheck.claimCheck.container}/${claimCheck.claimCheck.blobName}`;
   const blob = (claimCheck: ClaimCheck) => {
     if (claimCheck.claimCheck.container !== container.containerName) {
-      throw new ExportError('data', `claim check points at container '${claimCheck.claimCheck.container}', but claim checks live in '${container.containerName}'`, {
-        where: where(claimCheck),
-        fix: 'The message was written by another deployment or edited by hand; resend the batch from its source.',
-      });
+      throw new ExportError(
+        'data',
+        `claim check points at container '${claimCheck.claimCheck.container}', but claim checks live in '${container.containerName}'`,
+        {
+          where: where(claimCheck),
+          fix: 'The message was written by another deployment or edited by hand; resend the batch from its source.',
+        },
+      );
     }
     return container.getBlockBlobClient(claimCheck.claimCheck.blobName);
   };
@@ -51,13 +55,24 @@ export function blobClaimCheckStore(container: ContainerClient): ClaimCheckStore
           blobHTTPHeaders: { blobContentType: 'application/json' },
         });
       } catch (error) {
-        throw new ExportError('transient', `writing the claim-check blob for batch '${batch.batchId}' failed: ${toExportError(error).message}`, {
-          cause: error,
-          where: `${container.containerName}/${blobName}`,
-        });
+        throw new ExportError(
+          'transient',
+          `writing the claim-check blob for batch '${batch.batchId}' failed: ${toExportError(error).message}`,
+          {
+            cause: error,
+            where: `${container.containerName}/${blobName}`,
+          },
+        );
       }
       const { schemaVersion, profile, table, batchId, attempt } = batch;
-      return { schemaVersion, profile, table, batchId, attempt, claimCheck: { container: container.containerName, blobName } };
+      return {
+        schemaVersion,
+        profile,
+        table,
+        batchId,
+        attempt,
+        claimCheck: { container: container.containerName, blobName },
+      };
     },
 
     async get(claimCheck) {
@@ -67,17 +82,26 @@ export function blobClaimCheckStore(container: ContainerClient): ClaimCheckStore
       } catch (error) {
         if (error instanceof ExportError) throw error;
         if ((error as { statusCode?: number }).statusCode === 404) {
-          throw new MissingClaimCheckError('data', `the claim-check blob of batch '${claimCheck.batchId}' does not exist`, {
+          throw new MissingClaimCheckError(
+            'data',
+            `the claim-check blob of batch '${claimCheck.batchId}' does not exist`,
+            {
+              cause: error,
+              where: where(claimCheck),
+              fix:
+                'The batch was applied already and its blob deleted (a redelivery), or the blob was removed by hand; ' +
+                'resync the table if rows are missing.',
+            },
+          );
+        }
+        throw new ExportError(
+          'transient',
+          `reading the claim-check blob of batch '${claimCheck.batchId}' failed: ${toExportError(error).message}`,
+          {
             cause: error,
             where: where(claimCheck),
-            fix: 'The batch was applied already and its blob deleted (a redelivery), or the blob was removed by hand; ' +
-              'resync the table if rows are missing.',
-          });
-        }
-        throw new ExportError('transient', `reading the claim-check blob of batch '${claimCheck.batchId}' failed: ${toExportError(error).message}`, {
-          cause: error,
-          where: where(claimCheck),
-        });
+          },
+        );
       }
       return content.toString('utf8');
     },
@@ -86,10 +110,14 @@ export function blobClaimCheckStore(container: ContainerClient): ClaimCheckStore
       try {
         await blob(claimCheck).deleteIfExists();
       } catch (error) {
-        throw new ExportError('transient', `deleting the claim-check blob of batch '${claimCheck.batchId}' failed: ${toExportError(error).message}`, {
-          cause: error,
-          where: where(claimCheck),
-        });
+        throw new ExportError(
+          'transient',
+          `deleting the claim-check blob of batch '${claimCheck.batchId}' failed: ${toExportError(error).message}`,
+          {
+            cause: error,
+            where: where(claimCheck),
+          },
+        );
       }
     },
   };

@@ -5,15 +5,24 @@ import type { Settings } from '../config/settings';
 import type { StorageClients } from '../storage/clients';
 import type { ChangeQueue } from './change-queue';
 import { blobClaimCheckStore, CLAIM_CHECK_CONTAINER, type ClaimCheckStore } from './claim-checks';
-import { DEFAULT_DUPLICATE_DETECTION_WINDOW_MS, SENT_MARKERS_TABLE, tableDuplicateDetection } from './duplicate-detection';
+import {
+  DEFAULT_DUPLICATE_DETECTION_WINDOW_MS,
+  SENT_MARKERS_TABLE,
+  tableDuplicateDetection,
+} from './duplicate-detection';
 import { changeBatchReader, type ChangeBatchReader } from './messages';
 import { serviceBusChangeQueue } from './service-bus';
 import { storageQueueChangeQueue } from './storage-queue';
 
 /** Claim checks live in host storage for both transports, so the reader does not care which one carried the message. */
-const claimCheckStore = (storage: StorageClients): ClaimCheckStore => blobClaimCheckStore(storage.blobs.getContainerClient(CLAIM_CHECK_CONTAINER));
+const claimCheckStore = (storage: StorageClients): ClaimCheckStore =>
+  blobClaimCheckStore(storage.blobs.getContainerClient(CLAIM_CHECK_CONTAINER));
 
-export function createChangeQueue(settings: Pick<Settings, 'changeQueue'>, storage: StorageClients, credential?: TokenCredential): ChangeQueue {
+export function createChangeQueue(
+  settings: Pick<Settings, 'changeQueue'>,
+  storage: StorageClients,
+  credential?: TokenCredential,
+): ChangeQueue {
   const { queueName, serviceBus } = settings.changeQueue;
   const claimChecks = claimCheckStore(storage);
   if (serviceBus === undefined) {
@@ -21,12 +30,19 @@ export function createChangeQueue(settings: Pick<Settings, 'changeQueue'>, stora
       queues: storage.queues,
       queueName,
       claimChecks,
-      duplicates: tableDuplicateDetection({ table: storage.table(SENT_MARKERS_TABLE), queueName, windowMs: DEFAULT_DUPLICATE_DETECTION_WINDOW_MS }),
+      duplicates: tableDuplicateDetection({
+        table: storage.table(SENT_MARKERS_TABLE),
+        queueName,
+        windowMs: DEFAULT_DUPLICATE_DETECTION_WINDOW_MS,
+      }),
     });
   }
   const client = new ServiceBusClient(
     serviceBus.fullyQualifiedNamespace,
-    credential ?? (serviceBus.clientId ? new ManagedIdentityCredential({ clientId: serviceBus.clientId }) : new DefaultAzureCredential()),
+    credential ??
+      (serviceBus.clientId
+        ? new ManagedIdentityCredential({ clientId: serviceBus.clientId })
+        : new DefaultAzureCredential()),
   );
   const queue = serviceBusChangeQueue({ client, queueName, claimChecks });
   return {
@@ -38,4 +54,5 @@ export function createChangeQueue(settings: Pick<Settings, 'changeQueue'>, stora
   };
 }
 
-export const createChangeBatchReader = (storage: StorageClients): ChangeBatchReader => changeBatchReader(claimCheckStore(storage));
+export const createChangeBatchReader = (storage: StorageClients): ChangeBatchReader =>
+  changeBatchReader(claimCheckStore(storage));

@@ -36,7 +36,11 @@ interface SentMarker {
 /** Message ids may hold characters a RowKey forbids (`/`, `#`, `?`, `\`); a hash never does. */
 const rowKeyFor = (messageId: string): string => createHash('sha256').update(messageId).digest('hex');
 
-export function tableDuplicateDetection(options: { table: TableClient; queueName: string; windowMs: number }): DuplicateDetection {
+export function tableDuplicateDetection(options: {
+  table: TableClient;
+  queueName: string;
+  windowMs: number;
+}): DuplicateDetection {
   const { table, queueName, windowMs } = options;
   const ensureTable = onceUntilSuccess(() => table.createTable());
 
@@ -54,14 +58,19 @@ export function tableDuplicateDetection(options: { table: TableClient; queueName
 
     async recordSent(messageId) {
       await ensureTable();
-      await table.upsertEntity<SentMarker>({ partitionKey: queueName, rowKey: rowKeyFor(messageId), messageId, sentAt: new Date() }, 'Replace');
+      await table.upsertEntity<SentMarker>(
+        { partitionKey: queueName, rowKey: rowKeyFor(messageId), messageId, sentAt: new Date() },
+        'Replace',
+      );
     },
 
     async pruneExpired() {
       await ensureTable();
       const cutoff = new Date(Date.now() - windowMs);
       const pages = table
-        .listEntities<SentMarker>({ queryOptions: { filter: odata`PartitionKey eq ${queueName} and sentAt lt ${cutoff}` } })
+        .listEntities<SentMarker>({
+          queryOptions: { filter: odata`PartitionKey eq ${queueName} and sentAt lt ${cutoff}` },
+        })
         .byPage({ maxPageSize: PRUNE_PAGE_SIZE });
       const first = await pages.next();
       if (first.done) return;

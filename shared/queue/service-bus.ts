@@ -26,10 +26,16 @@ export interface ServiceBusSenderPort {
   close(): Promise<void>;
 }
 
-export type ServiceBusReceivedMessagePort = Pick<ServiceBusReceivedMessage, 'body' | 'deliveryCount' | 'deadLetterReason' | 'lockToken'>;
+export type ServiceBusReceivedMessagePort = Pick<
+  ServiceBusReceivedMessage,
+  'body' | 'deliveryCount' | 'deadLetterReason' | 'lockToken'
+>;
 
 export interface ServiceBusReceiverPort {
-  receiveMessages(maxMessageCount: number, options?: { maxWaitTimeInMs?: number }): Promise<ServiceBusReceivedMessagePort[]>;
+  receiveMessages(
+    maxMessageCount: number,
+    options?: { maxWaitTimeInMs?: number },
+  ): Promise<ServiceBusReceivedMessagePort[]>;
   completeMessage(message: ServiceBusReceivedMessagePort): Promise<void>;
   abandonMessage(message: ServiceBusReceivedMessagePort): Promise<void>;
   close(): Promise<void>;
@@ -88,10 +94,14 @@ export function serviceBusChangeQueue(options: {
             if (!batch.tryAddMessage(candidate)) {
               candidate = toServiceBusMessage(await claimCheckedMessage(message, claimChecks));
               if (!batch.tryAddMessage(candidate)) {
-                throw new ExportError('config', `even the claim check of batch '${message.messageId}' does not fit into a Service Bus message`, {
-                  where: queueName,
-                  fix: 'The queue\'s maximum message size is unusually small; use the Standard or Premium tier.',
-                });
+                throw new ExportError(
+                  'config',
+                  `even the claim check of batch '${message.messageId}' does not fit into a Service Bus message`,
+                  {
+                    where: queueName,
+                    fix: "The queue's maximum message size is unusually small; use the Standard or Premium tier.",
+                  },
+                );
               }
             }
           }
@@ -99,7 +109,11 @@ export function serviceBusChangeQueue(options: {
         }
         await flush();
       } catch (error) {
-        throw serviceBusError(error, `sending ${messages.length} change batch(es) to Service Bus queue '${queueName}' failed`, queueName);
+        throw serviceBusError(
+          error,
+          `sending ${messages.length} change batch(es) to Service Bus queue '${queueName}' failed`,
+          queueName,
+        );
       }
     },
 
@@ -110,7 +124,11 @@ export function serviceBusChangeQueue(options: {
 }
 
 /** Receives for the dead-letter replay and tests. Service Bus counts deliveries and dead-letters by itself. */
-export function serviceBusReceiver(options: { client: ServiceBusClientPort; queueName: string; subQueue: SubQueue }): QueueReceiver {
+export function serviceBusReceiver(options: {
+  client: ServiceBusClientPort;
+  queueName: string;
+  subQueue: SubQueue;
+}): QueueReceiver {
   const { client, queueName, subQueue } = options;
   const receiver = client.createReceiver(queueName, subQueue === 'deadLetter' ? { subQueueType: 'deadLetter' } : {});
   const received = new WeakMap<ReceivedQueueMessage, ServiceBusReceivedMessagePort>();
@@ -181,7 +199,11 @@ function serviceBusError(error: unknown, what: string, where: string): ExportErr
         });
       case 'ServiceBusy':
       case 'QuotaExceeded':
-        return new ExportError('throttled', `${what}: Service Bus is busy (${reason})`, { cause: error, where, retryAfterMs: 10_000 });
+        return new ExportError('throttled', `${what}: Service Bus is busy (${reason})`, {
+          cause: error,
+          where,
+          retryAfterMs: 10_000,
+        });
       default:
         break;
     }

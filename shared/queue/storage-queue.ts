@@ -54,7 +54,10 @@ export function storageQueueChangeQueue(options: {
           messages.map((message) =>
             limit(async () => {
               if (await duplicates.sentRecently(message.messageId)) return;
-              const sent = utf8Bytes(message.json) <= STORAGE_QUEUE_MAX_MESSAGE_BYTES ? message : await claimCheckedMessage(message, claimChecks);
+              const sent =
+                utf8Bytes(message.json) <= STORAGE_QUEUE_MAX_MESSAGE_BYTES
+                  ? message
+                  : await claimCheckedMessage(message, claimChecks);
               // A message that expires is a change lost without a trace; Service Bus dead-letters instead.
               await queue.sendMessage(sent.json, { visibilityTimeout, messageTimeToLive: -1 });
               await duplicates.recordSent(message.messageId);
@@ -64,10 +67,14 @@ export function storageQueueChangeQueue(options: {
         await duplicates.pruneExpired();
       } catch (error) {
         if (error instanceof ExportError) throw error;
-        throw new ExportError('transient', `sending ${messages.length} change batch(es) to storage queue '${queueName}' failed: ${toExportError(error).message}`, {
-          cause: error,
-          where: queueName,
-        });
+        throw new ExportError(
+          'transient',
+          `sending ${messages.length} change batch(es) to storage queue '${queueName}' failed: ${toExportError(error).message}`,
+          {
+            cause: error,
+            where: queueName,
+          },
+        );
       }
     },
 
@@ -82,10 +89,14 @@ function delaySeconds(deliverAt: Date | undefined): number | undefined {
   // Whole seconds, rounded up: the message must not be visible before deliverAt.
   const seconds = Math.max(0, Math.ceil((deliverAt.getTime() - Date.now()) / 1000));
   if (seconds > MAX_DELAY_SECONDS) {
-    throw new ExportError('data', `deliverAt ${deliverAt.toISOString()} is more than 7 days ahead, the longest a storage queue can hold a message back`, {
-      where: 'deliverAt',
-      fix: 'Retry sooner; retry intervals are at most an hour.',
-    });
+    throw new ExportError(
+      'data',
+      `deliverAt ${deliverAt.toISOString()} is more than 7 days ahead, the longest a storage queue can hold a message back`,
+      {
+        where: 'deliverAt',
+        fix: 'Retry sooner; retry intervals are at most an hour.',
+      },
+    );
   }
   return seconds;
 }
@@ -123,7 +134,10 @@ export function storageQueueReceiver(options: {
     return found;
   };
   const failed = (what: string, error: unknown) =>
-    new ExportError('transient', `${what} on storage queue '${queue.name}' failed: ${toExportError(error).message}`, { cause: error, where: queue.name });
+    new ExportError('transient', `${what} on storage queue '${queue.name}' failed: ${toExportError(error).message}`, {
+      cause: error,
+      where: queue.name,
+    });
 
   return {
     async receive(maxMessages, maxWaitMs) {
@@ -131,11 +145,21 @@ export function storageQueueReceiver(options: {
       try {
         await ensureQueues();
         for (;;) {
-          const response = await queue.receiveMessages({ numberOfMessages: Math.min(maxMessages, 32), visibilityTimeout: delivery.lockSeconds });
+          const response = await queue.receiveMessages({
+            numberOfMessages: Math.min(maxMessages, 32),
+            visibilityTimeout: delivery.lockSeconds,
+          });
           if (response.receivedMessageItems.length > 0 || Date.now() >= deadline) {
             return response.receivedMessageItems.map((item) => {
-              const message: ReceivedQueueMessage = { body: parseQueueMessageText(item.messageText), deliveryCount: item.dequeueCount };
-              received.set(message, { messageId: item.messageId, popReceipt: item.popReceipt, messageText: item.messageText });
+              const message: ReceivedQueueMessage = {
+                body: parseQueueMessageText(item.messageText),
+                deliveryCount: item.dequeueCount,
+              };
+              received.set(message, {
+                messageId: item.messageId,
+                popReceipt: item.popReceipt,
+                messageText: item.messageText,
+              });
               return message;
             });
           }

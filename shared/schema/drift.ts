@@ -48,7 +48,11 @@ export function widenedType(existing: ColumnType, wanted: ColumnType): ColumnTyp
   if (existing.kind === wanted.kind) return existing;
   if (existing.kind === 'int' && wanted.kind === 'bigint') return wanted;
   if (existing.kind === 'bigint' && wanted.kind === 'int') return existing;
-  if ((existing.kind === 'int' || existing.kind === 'bigint') && wanted.kind === 'decimal' && wanted.scale <= MAX_INTEGER_SAFE_SCALE) {
+  if (
+    (existing.kind === 'int' || existing.kind === 'bigint') &&
+    wanted.kind === 'decimal' &&
+    wanted.scale <= MAX_INTEGER_SAFE_SCALE
+  ) {
     return wanted;
   }
   return undefined;
@@ -71,7 +75,8 @@ export function diffTable(
     }
     const target = widenedType(current.type, column.type);
     if (!target) conflicts.push({ column: current.name, existing: current.type, wanted: column.type });
-    else if (!sameType(target, current.type)) actions.push({ kind: 'widenColumn', column: current.name, from: current.type, to: target });
+    else if (!sameType(target, current.type))
+      actions.push({ kind: 'widenColumn', column: current.name, from: current.type, to: target });
   }
   return { actions, conflicts };
 }

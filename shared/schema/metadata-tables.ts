@@ -3,7 +3,12 @@
  * the two bookkeeping tables this product adds per profile: the delete log (DES-compatible, optional)
  * and the tombstones that keep deletes deleted. Column sets follow lake-format.md §3, which match DES.
  */
-import { attributeTypes, type ColumnMetadata, type ManyToManyRelationship, type TableMetadata } from '../dataverse/metadata';
+import {
+  attributeTypes,
+  type ColumnMetadata,
+  type ManyToManyRelationship,
+  type TableMetadata,
+} from '../dataverse/metadata';
 import { prefixed } from './identifiers';
 import type { SqlValue } from './row-values';
 import type { ColumnType } from './table-model';
@@ -29,7 +34,11 @@ const bit: ColumnType = { kind: 'bit' };
 const required = (name: string, type: ColumnType): FixedColumn => ({ name, type, nullable: false });
 const optional = (name: string, type: ColumnType): FixedColumn => ({ name, type, nullable: true });
 
-const labelColumns = [required('IsUserLocalizedLabel', bit), required('LocalizedLabelLanguageCode', int), optional('LocalizedLabel', label)];
+const labelColumns = [
+  required('IsUserLocalizedLabel', bit),
+  required('LocalizedLabelLanguageCode', int),
+  optional('LocalizedLabel', label),
+];
 
 export type MetadataTableKind =
   | 'GlobalOptionsetMetadata'
@@ -41,21 +50,36 @@ export type MetadataTableKind =
 
 const metadataColumns: Record<MetadataTableKind, FixedColumn[]> = {
   GlobalOptionsetMetadata: [
-    required('OptionSetName', name128), required('Option', int), ...labelColumns,
-    required('GlobalOptionSetName', name128), required('EntityName', name128),
+    required('OptionSetName', name128),
+    required('Option', int),
+    ...labelColumns,
+    required('GlobalOptionSetName', name128),
+    required('EntityName', name128),
   ],
-  OptionsetMetadata: [required('EntityName', name128), required('OptionSetName', name128), required('Option', int), ...labelColumns],
+  OptionsetMetadata: [
+    required('EntityName', name128),
+    required('OptionSetName', name128),
+    required('Option', int),
+    ...labelColumns,
+  ],
   StateMetadata: [required('EntityName', name128), required('State', int), ...labelColumns],
   StatusMetadata: [required('EntityName', name128), required('State', int), required('Status', int), ...labelColumns],
   TargetMetadata: [
-    required('EntityName', name128), required('AttributeName', name128),
-    required('ReferencedEntity', name128), required('ReferencedAttribute', name128),
+    required('EntityName', name128),
+    required('AttributeName', name128),
+    required('ReferencedEntity', name128),
+    required('ReferencedAttribute', name128),
   ],
   AttributeMetadata: [
     { name: 'Id', type: { kind: 'bigint' }, nullable: false, identity: true },
-    required('EntityName', name128), required('AttributeName', name128), required('AttributeType', name128),
-    required('AttributeTypeCode', int), optional('Version', { kind: 'bigint' }), required('Timestamp', { kind: 'datetime' }),
-    required('MetadataId', { kind: 'guid' }), optional('Precision', int),
+    required('EntityName', name128),
+    required('AttributeName', name128),
+    required('AttributeType', name128),
+    required('AttributeTypeCode', int),
+    optional('Version', { kind: 'bigint' }),
+    required('Timestamp', { kind: 'datetime' }),
+    required('MetadataId', { kind: 'guid' }),
+    optional('Precision', int),
   ],
 };
 
@@ -121,7 +145,12 @@ export function metadataRows(
   refreshedAt: string,
 ): MetadataRows {
   const rows: MetadataRows = {
-    GlobalOptionsetMetadata: [], OptionsetMetadata: [], StateMetadata: [], StatusMetadata: [], TargetMetadata: [], AttributeMetadata: [],
+    GlobalOptionsetMetadata: [],
+    OptionsetMetadata: [],
+    StateMetadata: [],
+    StatusMetadata: [],
+    TargetMetadata: [],
+    AttributeMetadata: [],
   };
   const primaryIdOf = (logicalName: string): string =>
     tables.find((table) => table.logicalName === logicalName)?.primaryIdAttribute ?? `${logicalName}id`;
@@ -131,7 +160,8 @@ export function metadataRows(
     for (const column of exportedColumns(table, exported(table))) {
       const optionSet = column.optionSet;
       if (optionSet?.type === 'State') {
-        for (const { option, ...rest } of labelRows(optionSet.options)) rows.StateMetadata.push({ EntityName, State: option, ...rest });
+        for (const { option, ...rest } of labelRows(optionSet.options))
+          rows.StateMetadata.push({ EntityName, State: option, ...rest });
       } else if (optionSet?.type === 'Status') {
         for (const option of optionSet.options) {
           for (const { option: Status, ...rest } of labelRows([option])) {
@@ -141,7 +171,11 @@ export function metadataRows(
       } else if (optionSet?.isGlobal) {
         for (const { option, ...rest } of labelRows(optionSet.options)) {
           rows.GlobalOptionsetMetadata.push({
-            OptionSetName: column.logicalName, Option: option, ...rest, GlobalOptionSetName: optionSet.name, EntityName,
+            OptionSetName: column.logicalName,
+            Option: option,
+            ...rest,
+            GlobalOptionSetName: optionSet.name,
+            EntityName,
           });
         }
       } else if (optionSet) {
@@ -150,7 +184,12 @@ export function metadataRows(
         }
       }
       for (const target of column.targets ?? []) {
-        rows.TargetMetadata.push({ EntityName, AttributeName: column.logicalName, ReferencedEntity: target, ReferencedAttribute: primaryIdOf(target) });
+        rows.TargetMetadata.push({
+          EntityName,
+          AttributeName: column.logicalName,
+          ReferencedEntity: target,
+          ReferencedAttribute: primaryIdOf(target),
+        });
       }
       rows.AttributeMetadata.push({
         EntityName,
@@ -173,7 +212,10 @@ export function metadataRows(
       [relationship.entity2IntersectAttribute, relationship.entity2LogicalName],
     ] as const) {
       rows.TargetMetadata.push({
-        EntityName: relationship.intersectEntityName, AttributeName: attribute, ReferencedEntity: target, ReferencedAttribute: primaryIdOf(target),
+        EntityName: relationship.intersectEntityName,
+        AttributeName: attribute,
+        ReferencedEntity: target,
+        ReferencedAttribute: primaryIdOf(target),
       });
     }
   }

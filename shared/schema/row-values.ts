@@ -62,7 +62,10 @@ export function valueReader(column: Pick<DestinationColumn, 'source'>): ValueRea
 }
 
 /** Values for every column the row itself supplies (sink timestamps are stamped by the destination). */
-export function destinationValues(columns: Array<Pick<DestinationColumn, 'name' | 'source'>>, change: RowUpsert): Record<string, SqlValue> {
+export function destinationValues(
+  columns: Array<Pick<DestinationColumn, 'name' | 'source'>>,
+  change: RowUpsert,
+): Record<string, SqlValue> {
   const values: Record<string, SqlValue> = {};
   for (const column of columns) {
     const value = destinationValue(column, change);

@@ -169,7 +169,8 @@ export function fitRowSize(columns: DestinationColumn[]): DestinationColumn[] {
     let widest: DestinationColumn | undefined;
     for (const column of result) {
       if (column.type.kind !== 'string' || column.type.length === 'max') continue;
-      if (!widest || (widest.type.kind === 'string' && column.type.length > (widest.type.length as number))) widest = column;
+      if (!widest || (widest.type.kind === 'string' && column.type.length > (widest.type.length as number)))
+        widest = column;
     }
     if (!widest) break;
     widest.type = { kind: 'string', length: 'max' };
@@ -199,5 +200,10 @@ export function buildTableModel(table: TableMetadata, prefix: string): TableMode
   if (!columns.some((column) => column.name === VERSION_COLUMN)) {
     columns.push({ name: VERSION_COLUMN, type: { kind: 'bigint' }, source: { kind: 'version' } });
   }
-  return { logicalName: table.logicalName, tableName: prefixed(prefix, table.logicalName), columns: fitRowSize(columns), skipped };
+  return {
+    logicalName: table.logicalName,
+    tableName: prefixed(prefix, table.logicalName),
+    columns: fitRowSize(columns),
+    skipped,
+  };
 }

@@ -22,7 +22,11 @@ export type RoleCheck = { ok: true } | { ok: false; status: 401 | 403; message: 
 /** Whether the header's principal holds `role`; absent or unreadable is 401, a principal without the role 403. */
 export function checkAppRole(header: string | null, role: string): RoleCheck {
   if (header === null || header.trim() === '') {
-    return { ok: false, status: 401, message: 'Sign in with Microsoft Entra ID: this API needs an authenticated caller (App Service Authentication).' };
+    return {
+      ok: false,
+      status: 401,
+      message: 'Sign in with Microsoft Entra ID: this API needs an authenticated caller (App Service Authentication).',
+    };
   }
   let principal: z.infer<typeof principalSchema>;
   try {
@@ -32,5 +36,11 @@ export function checkAppRole(header: string | null, role: string): RoleCheck {
   }
   const roleTypes = new Set([...ROLE_CLAIM_TYPES, ...(principal.role_typ ? [principal.role_typ] : [])]);
   const held = principal.claims.some((claim) => roleTypes.has(claim.typ) && claim.val === role);
-  return held ? { ok: true } : { ok: false, status: 403, message: `The caller does not hold the app role '${role}'; an admin grants it under Enterprise applications → the app → Users and groups.` };
+  return held
+    ? { ok: true }
+    : {
+        ok: false,
+        status: 403,
+        message: `The caller does not hold the app role '${role}'; an admin grants it under Enterprise applications → the app → Users and groups.`,
+      };
 }

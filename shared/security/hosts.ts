@@ -18,7 +18,8 @@ const dataverseHosts = [
   /^[a-z0-9][a-z0-9-]*\.crm\.dynamics\.cn$/,
 ];
 
-export const isDataverseHost = (hostname: string): boolean => dataverseHosts.some((pattern) => pattern.test(hostname.toLowerCase()));
+export const isDataverseHost = (hostname: string): boolean =>
+  dataverseHosts.some((pattern) => pattern.test(hostname.toLowerCase()));
 
 /**
  * Storage endpoint suffixes per Azure cloud (https://learn.microsoft.com/azure/storage/common/storage-account-overview#standard-endpoints,
@@ -40,7 +41,8 @@ export const isStorageHost = (hostname: string, suffix: string): boolean => {
 };
 
 /** 127.0.0.0/8, ::1, localhost: where the emulator and Azurite listen. */
-export const isLoopback = (hostname: string): boolean => /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]|::1)$/i.test(hostname);
+export const isLoopback = (hostname: string): boolean =>
+  /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]|::1)$/i.test(hostname);
 
 /** Private and link-local ranges, the instance metadata address among them: never reachable from a profile outside local mode. */
 export function isPrivateAddress(hostname: string): boolean {
@@ -48,9 +50,19 @@ export function isPrivateAddress(hostname: string): boolean {
   const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
   if (v4) {
     const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+    return (
+      a === 10 ||
+      a === 0 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 169 && b === 254) ||
+      (a === 100 && b >= 64 && b <= 127)
+    );
   }
-  return host.includes(':') && (host.startsWith('fc') || host.startsWith('fd') || host.startsWith('fe80') || host.startsWith('::ffff:'));
+  return (
+    host.includes(':') &&
+    (host.startsWith('fc') || host.startsWith('fd') || host.startsWith('fe80') || host.startsWith('::ffff:'))
+  );
 }
 
 /** A comma-separated list of host names from a setting; `*.` entries match any sub-domain. */

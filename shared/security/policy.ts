@@ -12,7 +12,15 @@
 import path from 'node:path';
 import { ExportError } from '../errors';
 import type { ExportProfile, ProfileProblem, SecretReference } from '../profile/profile';
-import { hostListMatches, isDataverseHost, isLoopback, isPrivateAddress, isStorageHost, parseHostList, storageSuffixOf } from './hosts';
+import {
+  hostListMatches,
+  isDataverseHost,
+  isLoopback,
+  isPrivateAddress,
+  isStorageHost,
+  parseHostList,
+  storageSuffixOf,
+} from './hosts';
 
 /** The one prefix an app setting must have to be named by a profile: no other setting (AzureWebJobsStorage, …) is reachable. */
 export const SECRET_SETTING_PREFIX = 'DVX_SECRET_';
@@ -32,15 +40,20 @@ export interface SecurityPolicy {
   dataRoot?: string;
 }
 
-export const runsOnAppService = (env: Record<string, string | undefined>): boolean => PLATFORM_VARIABLES.some((name) => Boolean(env[name]));
+export const runsOnAppService = (env: Record<string, string | undefined>): boolean =>
+  PLATFORM_VARIABLES.some((name) => Boolean(env[name]));
 
 export function securityPolicy(env: Record<string, string | undefined>): SecurityPolicy {
   const requested = env.DVX_LOCAL_MODE === '1';
   if (requested && runsOnAppService(env)) {
-    throw new ExportError('config', 'DVX_LOCAL_MODE is set, but this process runs on Azure App Service, where local mode is never allowed', {
-      where: 'DVX_LOCAL_MODE',
-      fix: 'Remove DVX_LOCAL_MODE from the Function App settings (it belongs in local.settings.json only).',
-    });
+    throw new ExportError(
+      'config',
+      'DVX_LOCAL_MODE is set, but this process runs on Azure App Service, where local mode is never allowed',
+      {
+        where: 'DVX_LOCAL_MODE',
+        fix: 'Remove DVX_LOCAL_MODE from the Function App settings (it belongs in local.settings.json only).',
+      },
+    );
   }
   return {
     localMode: requested,
@@ -52,12 +65,22 @@ export function securityPolicy(env: Record<string, string | undefined>): Securit
 }
 
 /** Why a URL may not receive a credential, or undefined when it may. */
-function hostProblem(policy: SecurityPolicy, value: string, known: (host: string) => boolean, allowList: readonly string[], setting: string, what: string): string | undefined {
+function hostProblem(
+  policy: SecurityPolicy,
+  value: string,
+  known: (host: string) => boolean,
+  allowList: readonly string[],
+  setting: string,
+  what: string,
+): string | undefined {
   const url = URL.parse(value);
   if (!url) return 'must be a URL';
   const host = url.hostname.toLowerCase();
   const local = isLoopback(host) || isPrivateAddress(host);
-  if (local) return policy.localMode ? undefined : `${host} is a loopback or private address, accepted only when the app runs locally`;
+  if (local)
+    return policy.localMode
+      ? undefined
+      : `${host} is a loopback or private address, accepted only when the app runs locally`;
   if (url.protocol !== 'https:') return 'must use https';
   if (url.username || url.password) return 'must not carry a user name or password';
   if (known(host) || hostListMatches(allowList, host)) return undefined;
@@ -65,10 +88,24 @@ function hostProblem(policy: SecurityPolicy, value: string, known: (host: string
 }
 
 export const sourceUrlProblem = (policy: SecurityPolicy, url: string): string | undefined =>
-  hostProblem(policy, url, isDataverseHost, policy.allowedSourceHosts, 'DVX_ALLOWED_SOURCE_HOSTS', 'a Dataverse host of a Microsoft cloud');
+  hostProblem(
+    policy,
+    url,
+    isDataverseHost,
+    policy.allowedSourceHosts,
+    'DVX_ALLOWED_SOURCE_HOSTS',
+    'a Dataverse host of a Microsoft cloud',
+  );
 
 export const lakeUrlProblem = (policy: SecurityPolicy, url: string): string | undefined =>
-  hostProblem(policy, url, (host) => isStorageHost(host, policy.storageSuffix), policy.allowedLakeHosts, 'DVX_ALLOWED_LAKE_HOSTS', `an Azure Storage blob or dfs endpoint (*.${policy.storageSuffix})`);
+  hostProblem(
+    policy,
+    url,
+    (host) => isStorageHost(host, policy.storageSuffix),
+    policy.allowedLakeHosts,
+    'DVX_ALLOWED_LAKE_HOSTS',
+    `an Azure Storage blob or dfs endpoint (*.${policy.storageSuffix})`,
+  );
 
 export function secretReferenceProblem(reference: SecretReference): string | undefined {
   if ('appSetting' in reference && !reference.appSetting.startsWith(SECRET_SETTING_PREFIX)) {
@@ -86,13 +123,19 @@ export function profileProblems(policy: SecurityPolicy, profile: ExportProfile):
   add('source.environmentUrl', sourceUrlProblem(policy, profile.source.environmentUrl));
   const auth = profile.source.auth;
   if (auth.kind === 'static-token') {
-    add('source.auth.kind', policy.localMode ? undefined : 'static-token is for the local emulator only; use client-secret or managed-identity');
+    add(
+      'source.auth.kind',
+      policy.localMode
+        ? undefined
+        : 'static-token is for the local emulator only; use client-secret or managed-identity',
+    );
     add('source.auth.token', secretReferenceProblem(auth.token));
   }
   if (auth.kind === 'client-secret') add('source.auth.clientSecret', secretReferenceProblem(auth.clientSecret));
   const destination = profile.destination;
   if (destination.kind === 'lake') {
-    if ('accountUrl' in destination.storage) add('destination.storage.accountUrl', lakeUrlProblem(policy, destination.storage.accountUrl));
+    if ('accountUrl' in destination.storage)
+      add('destination.storage.accountUrl', lakeUrlProblem(policy, destination.storage.accountUrl));
     else add('destination.storage.connectionString', secretReferenceProblem(destination.storage.connectionString));
   } else if (destination.dialect === 'pglite') {
     add('destination.dialect', policy.localMode ? undefined : 'pglite (embedded PostgreSQL) is for local runs only');
@@ -106,10 +149,14 @@ export function profileProblems(policy: SecurityPolicy, profile: ExportProfile):
 export function assertProfileAllowed(policy: SecurityPolicy, profile: ExportProfile): void {
   const [first, ...rest] = profileProblems(policy, profile);
   if (first === undefined) return;
-  throw new ExportError('config', `Profile '${profile.name}' is not allowed: ${first.field} ${first.reason}${rest.length ? ` (and ${rest.length} more)` : ''}`, {
-    where: `${profile.name}: ${first.field}`,
-    fix: 'Change the profile with PUT /api/profiles/{name}; the response lists every field the policy refuses.',
-  });
+  throw new ExportError(
+    'config',
+    `Profile '${profile.name}' is not allowed: ${first.field} ${first.reason}${rest.length ? ` (and ${rest.length} more)` : ''}`,
+    {
+      where: `${profile.name}: ${first.field}`,
+      fix: 'Change the profile with PUT /api/profiles/{name}; the response lists every field the policy refuses.',
+    },
+  );
 }
 
 /** The embedded database's folder: one per profile under the app's data folder; in memory without one. */

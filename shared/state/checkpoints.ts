@@ -63,7 +63,7 @@ type LinkProperty = 'nextLink' | 'deltaLink';
 
 function splitLink(link: string): string[] {
   const chunks: string[] = [];
-  for (let start = 0; start < link.length; ) {
+  for (let start = 0; start < link.length;) {
     let end = Math.min(start + LINK_CHUNK_CHARS, link.length);
     // Never cut a surrogate pair in two: each half alone is not valid UTF-16 for the service.
     if (end < link.length && /[\uDC00-\uDFFF]/.test(link.charAt(end))) end -= 1;
@@ -76,13 +76,20 @@ function splitLink(link: string): string[] {
 function linkProperties(name: LinkProperty, link: string | undefined, where: string): Record<string, unknown> {
   if (link === undefined) return {};
   if (link.length > MAX_LINK_CHARS) {
-    throw new ExportError('data', `The ${name} is ${link.length} characters long; a checkpoint holds at most ${MAX_LINK_CHARS}`, {
-      where,
-      fix: 'Reduce the page size (Prefer: odata.maxpagesize) so Dataverse returns shorter paging links.',
-    });
+    throw new ExportError(
+      'data',
+      `The ${name} is ${link.length} characters long; a checkpoint holds at most ${MAX_LINK_CHARS}`,
+      {
+        where,
+        fix: 'Reduce the page size (Prefer: odata.maxpagesize) so Dataverse returns shorter paging links.',
+      },
+    );
   }
   const chunks = splitLink(link);
-  return { [`${name}Chunks`]: chunks.length, ...Object.fromEntries(chunks.map((chunk, index) => [`${name}_${index}`, chunk])) };
+  return {
+    [`${name}Chunks`]: chunks.length,
+    ...Object.fromEntries(chunks.map((chunk, index) => [`${name}_${index}`, chunk])),
+  };
 }
 
 function joinLink(entity: Record<string, unknown>, name: LinkProperty): string | undefined {
@@ -104,11 +111,17 @@ function toEntity(profile: string, table: string, checkpoint: Checkpoint): Table
     pages: int64(checkpoint.pages),
     startedAt: checkpoint.startedAt,
     updatedAt: checkpoint.updatedAt,
-    ...(checkpoint.initialSyncCompletedAt === undefined ? {} : { initialSyncCompletedAt: checkpoint.initialSyncCompletedAt }),
+    ...(checkpoint.initialSyncCompletedAt === undefined
+      ? {}
+      : { initialSyncCompletedAt: checkpoint.initialSyncCompletedAt }),
   };
 }
 
-const storedCheckpointSchema = checkpointSchema.extend({ watermark: storedInteger.optional(), rowsCopied: storedInteger, pages: storedInteger });
+const storedCheckpointSchema = checkpointSchema.extend({
+  watermark: storedInteger.optional(),
+  rowsCopied: storedInteger,
+  pages: storedInteger,
+});
 
 function fromEntity(entity: Record<string, unknown>, where: string): Checkpoint {
   const parsed = storedCheckpointSchema.safeParse({
@@ -127,7 +140,8 @@ function fromEntity(entity: Record<string, unknown>, where: string): Checkpoint 
 
 function stamped(fields: CheckpointFields, where: string): Checkpoint {
   const parsed = checkpointSchema.safeParse({ ...fields, updatedAt: new Date().toISOString() });
-  if (!parsed.success) throw new ExportError('data', `The checkpoint is not valid: ${z.prettifyError(parsed.error)}`, { where });
+  if (!parsed.success)
+    throw new ExportError('data', `The checkpoint is not valid: ${z.prettifyError(parsed.error)}`, { where });
   return parsed.data;
 }
 
@@ -173,7 +187,9 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
       const value = stamped(fields, where);
       const entity = toEntity(profile, table, value);
       // Replace, not Merge: a link that is gone (nextLink after the last page) must not survive as a stale property.
-      const response = await attempt('Updating the checkpoint', where, () => client.updateEntity(entity, 'Replace', { etag }));
+      const response = await attempt('Updating the checkpoint', where, () =>
+        client.updateEntity(entity, 'Replace', { etag }),
+      );
       return { value, etag: requireEtag(response.etag, where) };
     },
 
@@ -194,7 +210,9 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
       try {
         await ensureTable();
         const found: Array<{ table: string } & Versioned<Checkpoint>> = [];
-        for await (const entity of client.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${profile}` } })) {
+        for await (const entity of client.listEntities({
+          queryOptions: { filter: odata`PartitionKey eq ${profile}` },
+        })) {
           const table = entity.rowKey ?? '';
           found.push({ table, value: fromEntity(entity, `checkpoint ${profile}/${table}`), etag: entity.etag });
         }
@@ -207,6 +225,7 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
 }
 
 function requireEtag(etag: string | undefined, where: string): string {
-  if (etag === undefined) throw new ExportError('transient', 'Table storage answered a write without an ETag', { where });
+  if (etag === undefined)
+    throw new ExportError('transient', 'Table storage answered a write without an ETag', { where });
   return etag;
 }

@@ -36,7 +36,10 @@ export interface DocumentStoreOptions<T> {
 
 const READ_CONCURRENCY = 8;
 
-export function createBlobDocumentStore<T>(clients: StorageClients, { folder, kind, schema }: DocumentStoreOptions<T>): DocumentStore<T> {
+export function createBlobDocumentStore<T>(
+  clients: StorageClients,
+  { folder, kind, schema }: DocumentStoreOptions<T>,
+): DocumentStore<T> {
   const container = stateContainer(clients);
   const blobName = (name: string) => `${folder}/${checkedName('document', name)}.json`;
   const stored = jsonText.pipe(schema);
@@ -62,7 +65,8 @@ export function createBlobDocumentStore<T>(clients: StorageClients, { folder, ki
         fix: `Put the ${kind} again with valid content.`,
       });
     }
-    if (etag === undefined) throw new ExportError('transient', 'Blob storage answered a read without an ETag', { where });
+    if (etag === undefined)
+      throw new ExportError('transient', 'Blob storage answered a read without an ETag', { where });
     return { value: parsed.data, etag };
   }
 
@@ -90,7 +94,8 @@ export function createBlobDocumentStore<T>(clients: StorageClients, { folder, ki
       const where = `${kind} ${name}`;
       const blob = container.client.getBlockBlobClient(blobName(name));
       const parsed = schema.safeParse(value);
-      if (!parsed.success) throw new ExportError('config', `The ${kind} is not valid: ${z.prettifyError(parsed.error)}`, { where });
+      if (!parsed.success)
+        throw new ExportError('config', `The ${kind} is not valid: ${z.prettifyError(parsed.error)}`, { where });
       const body = JSON.stringify(parsed.data, null, 2);
       try {
         await container.ready();
@@ -98,10 +103,12 @@ export function createBlobDocumentStore<T>(clients: StorageClients, { folder, ki
           blobHTTPHeaders: { blobContentType: 'application/json' },
           conditions: condition,
         });
-        if (response.etag === undefined) throw new ExportError('transient', 'Blob storage answered a write without an ETag', { where });
+        if (response.etag === undefined)
+          throw new ExportError('transient', 'Blob storage answered a write without an ETag', { where });
         return { value: parsed.data, etag: response.etag };
       } catch (error) {
-        if (condition && [404, 409, 412].includes(storageStatus(error).statusCode ?? 0)) throw new WriteConflict(`Saving the ${kind}`, where);
+        if (condition && [404, 409, 412].includes(storageStatus(error).statusCode ?? 0))
+          throw new WriteConflict(`Saving the ${kind}`, where);
         throw storageFailure(error, `Saving the ${kind}`, where);
       }
     },

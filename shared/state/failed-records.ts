@@ -15,7 +15,9 @@ import { errorClassSchema, storageFailure, storageStatus } from './storage-error
 
 export const FAILED_RECORDS_ROOT = 'failurelog';
 
-const keyName = z.string().regex(new RegExp(`^${KEY_NAME_PATTERN}$`), 'letters, digits, _ and - only, 1 to 128 characters');
+const keyName = z
+  .string()
+  .regex(new RegExp(`^${KEY_NAME_PATTERN}$`), 'letters, digits, _ and - only, 1 to 128 characters');
 
 export const failedRecordSchema = z
   .object({
@@ -32,7 +34,10 @@ export const failedRecordSchema = z
     /** The row as it came from Dataverse, for upserts. */
     payload: z.record(z.string(), z.unknown()).optional(),
   })
-  .refine((record) => record.changeType === 'delete' || record.payload !== undefined, { message: 'an upsert keeps its row as payload', path: ['payload'] });
+  .refine((record) => record.changeType === 'delete' || record.payload !== undefined, {
+    message: 'an upsert keeps its row as payload',
+    path: ['payload'],
+  });
 
 export type FailedRecord = z.infer<typeof failedRecordSchema>;
 
@@ -79,7 +84,9 @@ const KEY = new RegExp(
 export const failedRecordKeySchema = z.string().regex(KEY, 'use a key exactly as a failed-record listing returned it');
 const COMPACT_TIMESTAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/;
 
-export const failedRecordKey = (record: Pick<FailedRecord, 'profile' | 'table' | 'id' | 'changeType' | 'failedAt'>): string => {
+export const failedRecordKey = (
+  record: Pick<FailedRecord, 'profile' | 'table' | 'id' | 'changeType' | 'failedAt'>,
+): string => {
   const failedAt = new Date(record.failedAt);
   return `${hourFolder(FAILED_RECORDS_ROOT, failedAt)}${record.profile}/${record.table}/${compactTimestamp(failedAt)}-${record.id}-${record.changeType}.json`;
 };
@@ -119,7 +126,11 @@ export function createBlobFailedRecordStore(clients: StorageClients): FailedReco
   const container = stateContainer(clients);
 
   /** Records of a profile (and table) hour by hour, newest hour first, each hour sorted newest first. */
-  async function* summariesNewestFirst(profile: string, table: string | undefined, notAfter?: FailedRecordSummary): AsyncGenerator<FailedRecordSummary> {
+  async function* summariesNewestFirst(
+    profile: string,
+    table: string | undefined,
+    notAfter?: FailedRecordSummary,
+  ): AsyncGenerator<FailedRecordSummary> {
     const lastHour = notAfter && hourFolder(FAILED_RECORDS_ROOT, new Date(notAfter.failedAt));
     for await (const hour of hourFoldersNewestFirst(container.client, FAILED_RECORDS_ROOT)) {
       if (lastHour !== undefined && hour > lastHour) continue;
@@ -134,7 +145,9 @@ export function createBlobFailedRecordStore(clients: StorageClients): FailedReco
       const checked = records.map((record) => {
         const parsed = failedRecordSchema.safeParse(record);
         if (!parsed.success) {
-          throw new ExportError('data', `A failed record cannot be stored: ${z.prettifyError(parsed.error)}`, { where: `failed record ${record.profile}/${record.table}/${record.id}` });
+          throw new ExportError('data', `A failed record cannot be stored: ${z.prettifyError(parsed.error)}`, {
+            where: `failed record ${record.profile}/${record.table}/${record.id}`,
+          });
         }
         return parsed.data;
       });
@@ -146,7 +159,9 @@ export function createBlobFailedRecordStore(clients: StorageClients): FailedReco
             limit(async () => {
               const key = failedRecordKey(record);
               const body = JSON.stringify(record);
-              await container.client.getBlockBlobClient(key).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+              await container.client
+                .getBlockBlobClient(key)
+                .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
               return key;
             }),
           ),
@@ -160,7 +175,9 @@ export function createBlobFailedRecordStore(clients: StorageClients): FailedReco
       checkedName('profile', profile);
       if (table !== undefined) checkedName('table', table);
       if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-        throw new ExportError('config', `A page holds 1 to ${MAX_PAGE_SIZE} failed records, not ${pageSize}`, { where: 'pageSize' });
+        throw new ExportError('config', `A page holds 1 to ${MAX_PAGE_SIZE} failed records, not ${pageSize}`, {
+          where: 'pageSize',
+        });
       }
       const cursor = after === undefined ? undefined : checkedKey(after);
       const records: FailedRecordSummary[] = [];
@@ -189,7 +206,10 @@ export function createBlobFailedRecordStore(clients: StorageClients): FailedReco
         throw storageFailure(error, 'Downloading a failed record', key);
       }
       const parsed = jsonText.pipe(failedRecordSchema).safeParse(text);
-      if (!parsed.success) throw new ExportError('schema', `The stored failed record cannot be read: ${z.prettifyError(parsed.error)}`, { where: key });
+      if (!parsed.success)
+        throw new ExportError('schema', `The stored failed record cannot be read: ${z.prettifyError(parsed.error)}`, {
+          where: key,
+        });
       return parsed.data;
     },
 
@@ -206,7 +226,8 @@ export function createBlobFailedRecordStore(clients: StorageClients): FailedReco
     async resolveTable(profile, table, failedBefore) {
       const where = `failed records of ${checkedName('profile', profile)}/${checkedName('table', table)}`;
       const cutoff = new Date(failedBefore);
-      if (Number.isNaN(cutoff.getTime())) throw new ExportError('config', `"${failedBefore}" is not a time`, { where: 'failedBefore' });
+      if (Number.isNaN(cutoff.getTime()))
+        throw new ExportError('config', `"${failedBefore}" is not a time`, { where: 'failedBefore' });
       try {
         await container.ready();
         let resolved = 0;

@@ -33,8 +33,16 @@ export function createBlobPollLeases(clients: StorageClients): PollLeases {
   return {
     async tryAcquire(profile, table, durationSeconds) {
       const where = `poll lease ${checkedName('profile', profile)}/${checkedName('table', table)}`;
-      if (!Number.isInteger(durationSeconds) || durationSeconds < MIN_LEASE_SECONDS || durationSeconds > MAX_LEASE_SECONDS) {
-        throw new ExportError('config', `A poll lease lasts ${MIN_LEASE_SECONDS} to ${MAX_LEASE_SECONDS} whole seconds, not ${durationSeconds}`, { where });
+      if (
+        !Number.isInteger(durationSeconds) ||
+        durationSeconds < MIN_LEASE_SECONDS ||
+        durationSeconds > MAX_LEASE_SECONDS
+      ) {
+        throw new ExportError(
+          'config',
+          `A poll lease lasts ${MIN_LEASE_SECONDS} to ${MAX_LEASE_SECONDS} whole seconds, not ${durationSeconds}`,
+          { where },
+        );
       }
       const blob = container.client.getBlockBlobClient(`leases/${profile}/${table}`);
       const leaseClient = blob.getBlobLeaseClient();
@@ -70,11 +78,15 @@ export function createBlobPollLeases(clients: StorageClients): PollLeases {
             await leaseClient.renewLease();
           } catch (error) {
             if (storageStatus(error).statusCode === 409) {
-              throw new ExportError('transient', 'The poll lease was lost: another poller took the table after the lease expired', {
-                cause: error,
-                where,
-                fix: 'Stop polling this table now; renew the lease more often than its duration.',
-              });
+              throw new ExportError(
+                'transient',
+                'The poll lease was lost: another poller took the table after the lease expired',
+                {
+                  cause: error,
+                  where,
+                  fix: 'Stop polling this table now; renew the lease more often than its duration.',
+                },
+              );
             }
             throw storageFailure(error, 'Renewing the poll lease', where);
           }

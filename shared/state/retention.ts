@@ -25,10 +25,17 @@ export interface RetentionSweepResult {
  */
 export async function sweepExpiredFailures(
   clients: StorageClients,
-  { retentionDays = DEFAULT_FAILED_RECORD_RETENTION_DAYS, now = new Date() }: { retentionDays?: number; now?: Date } = {},
+  {
+    retentionDays = DEFAULT_FAILED_RECORD_RETENTION_DAYS,
+    now = new Date(),
+  }: { retentionDays?: number; now?: Date } = {},
 ): Promise<RetentionSweepResult> {
   if (!Number.isInteger(retentionDays) || retentionDays < 1) {
-    throw new ExportError('config', `The retention period is a whole number of days, at least 1, not ${retentionDays}`, { where: 'retentionDays' });
+    throw new ExportError(
+      'config',
+      `The retention period is a whole number of days, at least 1, not ${retentionDays}`,
+      { where: 'retentionDays' },
+    );
   }
   const cutoff = now.getTime() - retentionDays * DAY_MS;
   const container = stateContainer(clients);

@@ -6,7 +6,14 @@ import { z } from 'zod';
 import { ExportError, type ErrorClass } from '../errors';
 
 /** Error classes as stored in status and failed records, read back with a check. */
-export const errorClassSchema = z.enum(['transient', 'throttled', 'schema', 'data', 'config', 'expired-token'] satisfies ErrorClass[]);
+export const errorClassSchema = z.enum([
+  'transient',
+  'throttled',
+  'schema',
+  'data',
+  'config',
+  'expired-token',
+] satisfies ErrorClass[]);
 
 const restErrorShape = z.object({ statusCode: z.number().optional(), code: z.string().optional() });
 
@@ -28,7 +35,12 @@ export class WriteConflict extends ExportError {
 export function storageFailure(error: unknown, what: string, where: string): ExportError {
   if (error instanceof ExportError) return error;
   const { statusCode, code } = storageStatus(error);
-  const detail = statusCode === undefined ? (error instanceof Error ? error.message : String(error)) : `HTTP ${statusCode}${code ? ` ${code}` : ''}`;
+  const detail =
+    statusCode === undefined
+      ? error instanceof Error
+        ? error.message
+        : String(error)
+      : `HTTP ${statusCode}${code ? ` ${code}` : ''}`;
   const message = `${what} failed (${detail})`;
   if (statusCode === 401 || statusCode === 403) {
     return new ExportError('config', message, {
@@ -37,6 +49,7 @@ export function storageFailure(error: unknown, what: string, where: string): Exp
       fix: 'Give the function app identity "Storage Blob Data Owner" and "Storage Table Data Contributor" on the host storage account, or check the storage connection setting.',
     });
   }
-  if (statusCode === 429 || statusCode === 503) return new ExportError('throttled', message, { cause: error, where, retryAfterMs: 1_000 });
+  if (statusCode === 429 || statusCode === 503)
+    return new ExportError('throttled', message, { cause: error, where, retryAfterMs: 1_000 });
   return new ExportError('transient', message, { cause: error, where });
 }

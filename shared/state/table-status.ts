@@ -107,7 +107,8 @@ function foldStatuses(entities: StoredEntity[], profile: string): Map<string, Ta
     const table = separator < 0 ? rowKey : rowKey.slice(0, separator);
     const where = `table status ${profile}/${table}`;
     const status = statuses.get(table) ?? { table, rowsApplied: 0, failedRecords: 0 };
-    if (entity.timestamp !== undefined && (status.updatedAt === undefined || entity.timestamp > status.updatedAt)) status.updatedAt = entity.timestamp;
+    if (entity.timestamp !== undefined && (status.updatedAt === undefined || entity.timestamp > status.updatedAt))
+      status.updatedAt = entity.timestamp;
     if (separator < 0) Object.assign(status, statusFields(entity, where));
     else {
       const counters = parseStored(storedCountersSchema, entity, where);
@@ -121,7 +122,10 @@ function foldStatuses(entities: StoredEntity[], profile: string): Map<string, Ta
 
 function parseStored<T>(schema: z.ZodType<T>, entity: StoredEntity, where: string): T {
   const parsed = schema.safeParse(entity);
-  if (!parsed.success) throw new ExportError('schema', `The stored table status cannot be read: ${z.prettifyError(parsed.error)}`, { where });
+  if (!parsed.success)
+    throw new ExportError('schema', `The stored table status cannot be read: ${z.prettifyError(parsed.error)}`, {
+      where,
+    });
   return parsed.data;
 }
 
@@ -146,15 +150,18 @@ const patchSchema = z.object({
 
 function patchProperties(patch: TableStatusPatch, where: string): Record<string, unknown> {
   const parsed = patchSchema.safeParse(patch);
-  if (!parsed.success) throw new ExportError('data', `The table status update is not valid: ${z.prettifyError(parsed.error)}`, { where });
-  const { lastError, oldestUnappliedChangeAt, throttledUntil, rowsInDestination, initialRowsCopied, pages, ...plain } = parsed.data;
+  if (!parsed.success)
+    throw new ExportError('data', `The table status update is not valid: ${z.prettifyError(parsed.error)}`, { where });
+  const { lastError, oldestUnappliedChangeAt, throttledUntil, rowsInDestination, initialRowsCopied, pages, ...plain } =
+    parsed.data;
   const properties: Record<string, unknown> = { ...plain };
   if (rowsInDestination !== undefined) properties.rowsInDestination = int64(rowsInDestination);
   if (initialRowsCopied !== undefined) properties.initialRowsCopied = int64(initialRowsCopied);
   if (pages !== undefined) properties.pages = int64(pages);
   if (oldestUnappliedChangeAt !== undefined) properties.oldestUnappliedChangeAt = oldestUnappliedChangeAt ?? CLEARED;
   if (throttledUntil !== undefined) properties.throttledUntil = throttledUntil ?? CLEARED;
-  if (lastError === null) Object.assign(properties, { lastErrorClass: CLEARED, lastErrorMessage: CLEARED, lastErrorAt: CLEARED });
+  if (lastError === null)
+    Object.assign(properties, { lastErrorClass: CLEARED, lastErrorMessage: CLEARED, lastErrorAt: CLEARED });
   if (lastError) {
     Object.assign(properties, {
       lastErrorClass: lastError.errorClass,
@@ -165,11 +172,11 @@ function patchProperties(patch: TableStatusPatch, where: string): Record<string,
   return Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined));
 }
 
-
 export function createTableStatusStore(clients: StorageClients): TableStatusStore {
   const client: TableClient = clients.table(TABLE_STATUS_TABLE);
   const ensureTable = ensureOnce(() => client.createTable());
-  const whereOf = (profile: string, table: string) => `table status ${checkedName('profile', profile)}/${checkedName('table', table)}`;
+  const whereOf = (profile: string, table: string) =>
+    `table status ${checkedName('profile', profile)}/${checkedName('table', table)}`;
 
   async function query(filter: string): Promise<StoredEntity[]> {
     const entities: StoredEntity[] = [];
@@ -178,7 +185,11 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
   }
 
   /** One read-modify-write of one counter shard; false when another writer got there first. */
-  async function tryIncrement(profile: string, rowKey: string, increments: Required<CounterIncrements>): Promise<boolean> {
+  async function tryIncrement(
+    profile: string,
+    rowKey: string,
+    increments: Required<CounterIncrements>,
+  ): Promise<boolean> {
     let current: StoredEntity & { etag: string };
     try {
       current = await client.getEntity(profile, rowKey);
@@ -190,10 +201,13 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
         rowsApplied: int64(increments.rowsApplied),
         failedRecords: int64(increments.failedRecords),
       };
-      return client.createEntity(created).then(() => true, (createError: unknown) => {
-        if (storageStatus(createError).statusCode === 409) return false;
-        throw createError;
-      });
+      return client.createEntity(created).then(
+        () => true,
+        (createError: unknown) => {
+          if (storageStatus(createError).statusCode === 409) return false;
+          throw createError;
+        },
+      );
     }
     const counters = parseStored(storedCountersSchema, current, `table status ${profile}/${rowKey}`);
     const updated: TableEntity<Record<string, unknown>> = {
@@ -202,10 +216,13 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
       rowsApplied: int64(counters.rowsApplied + increments.rowsApplied),
       failedRecords: int64(counters.failedRecords + increments.failedRecords),
     };
-    return client.updateEntity(updated, 'Replace', { etag: current.etag }).then(() => true, (updateError: unknown) => {
-      if ([404, 412].includes(storageStatus(updateError).statusCode ?? 0)) return false;
-      throw updateError;
-    });
+    return client.updateEntity(updated, 'Replace', { etag: current.etag }).then(
+      () => true,
+      (updateError: unknown) => {
+        if ([404, 412].includes(storageStatus(updateError).statusCode ?? 0)) return false;
+        throw updateError;
+      },
+    );
   }
 
   return {
@@ -223,7 +240,11 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
     async increment(profile, table, { rowsApplied = 0, failedRecords = 0 }) {
       const where = whereOf(profile, table);
       if (![rowsApplied, failedRecords].every((value) => Number.isSafeInteger(value) && value >= 0)) {
-        throw new ExportError('data', `Counters only grow, by whole numbers: got rowsApplied ${rowsApplied}, failedRecords ${failedRecords}`, { where });
+        throw new ExportError(
+          'data',
+          `Counters only grow, by whole numbers: got rowsApplied ${rowsApplied}, failedRecords ${failedRecords}`,
+          { where },
+        );
       }
       if (rowsApplied === 0 && failedRecords === 0) return;
       try {
@@ -237,7 +258,9 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
       } catch (error) {
         throw storageFailure(error, 'Incrementing the table status counters', where);
       }
-      throw new ExportError('transient', `The counters stayed contended for ${MAX_COUNTER_ATTEMPTS} attempts`, { where });
+      throw new ExportError('transient', `The counters stayed contended for ${MAX_COUNTER_ATTEMPTS} attempts`, {
+        where,
+      });
     },
 
     async read(profile, table) {
@@ -245,7 +268,9 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
       try {
         await ensureTable();
         // The status entity and its shards share the key prefix; the range also catches longer table names, which fold away.
-        const entities = await query(odata`PartitionKey eq ${profile} and RowKey ge ${table} and RowKey lt ${`${table}${SHARD_SEPARATOR}${SHARD_SEPARATOR}`}`);
+        const entities = await query(
+          odata`PartitionKey eq ${profile} and RowKey ge ${table} and RowKey lt ${`${table}${SHARD_SEPARATOR}${SHARD_SEPARATOR}`}`,
+        );
         return foldStatuses(entities, profile).get(table);
       } catch (error) {
         throw storageFailure(error, 'Reading the table status', where);

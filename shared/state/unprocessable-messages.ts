@@ -58,7 +58,9 @@ export function createBlobUnprocessableMessageStore(clients: StorageClients): Un
     async record(message) {
       const parsed = unprocessableMessageSchema.safeParse(message);
       if (!parsed.success) {
-        throw new ExportError('data', `An unprocessable message cannot be stored: ${z.prettifyError(parsed.error)}`, { where: 'unprocessable message' });
+        throw new ExportError('data', `An unprocessable message cannot be stored: ${z.prettifyError(parsed.error)}`, {
+          where: 'unprocessable message',
+        });
       }
       const { rawBody, ...rest } = parsed.data;
       const stored: StoredUnprocessableMessage = {
@@ -71,7 +73,9 @@ export function createBlobUnprocessableMessageStore(clients: StorageClients): Un
       const body = JSON.stringify(stored);
       try {
         await container.ready();
-        await container.client.getBlockBlobClient(key).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+        await container.client
+          .getBlockBlobClient(key)
+          .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
       } catch (error) {
         throw storageFailure(error, 'Storing an unprocessable message', key);
       }

@@ -15,7 +15,8 @@ export interface StorageClients {
   table(name: string): TableClient;
 }
 
-const isLoopback = (connectionString: string): boolean => /(Endpoint=https?:\/\/(127\.0\.0\.1|localhost))|UseDevelopmentStorage=true/i.test(connectionString);
+const isLoopback = (connectionString: string): boolean =>
+  /(Endpoint=https?:\/\/(127\.0\.0\.1|localhost))|UseDevelopmentStorage=true/i.test(connectionString);
 
 export function createStorageClients(settings: StorageSettings): StorageClients {
   if (settings.kind === 'connectionString') {

@@ -14,24 +14,32 @@ export const initialSyncInstanceId = (profile: string): string => `initial-sync-
 export const resyncInstanceId = (profile: string, table: string): string => `resync-${profile}-${table}`;
 
 export type ActivationResult =
-  | { outcome: 'started'; instanceId: string; tables: string[] }
-  | { outcome: 'already-running'; instanceId: string };
+  { outcome: 'started'; instanceId: string; tables: string[] } | { outcome: 'already-running'; instanceId: string };
 
-async function readSource(services: SyncServices, profileName: string): Promise<{ tables: TableMetadata[]; relationships: ManyToManyRelationship[] }> {
+async function readSource(
+  services: SyncServices,
+  profileName: string,
+): Promise<{ tables: TableMetadata[]; relationships: ManyToManyRelationship[] }> {
   const { profile, source } = await services.runtimes.get(profileName);
   const tables = await source.readTables(profile.tables);
   const known = await source.readManyToMany(profile.tables);
   const relationships = profile.relationships.map((schemaName) => {
     const found = known.find((relationship) => relationship.schemaName.toLowerCase() === schemaName.toLowerCase());
     if (!found) {
-      throw new ExportError('config', `The relationship '${schemaName}' is not a many-to-many relationship of the profile's tables`, {
-        where: 'relationships',
-        fix: `Use one of: ${known.map((relationship) => relationship.schemaName).join(', ') || '(none)'}.`,
-      });
+      throw new ExportError(
+        'config',
+        `The relationship '${schemaName}' is not a many-to-many relationship of the profile's tables`,
+        {
+          where: 'relationships',
+          fix: `Use one of: ${known.map((relationship) => relationship.schemaName).join(', ') || '(none)'}.`,
+        },
+      );
     }
     return found;
   });
-  const intersect = relationships.map((relationship) => relationship.intersectEntityName).filter((name) => !profile.tables.includes(name));
+  const intersect = relationships
+    .map((relationship) => relationship.intersectEntityName)
+    .filter((name) => !profile.tables.includes(name));
   const all = [...tables, ...(intersect.length > 0 ? await source.readTables(intersect) : [])];
   const untracked = all.filter((table) => !table.changeTrackingEnabled).map((table) => table.logicalName);
   if (untracked.length > 0) {
@@ -43,7 +51,11 @@ async function readSource(services: SyncServices, profileName: string): Promise<
   return { tables: all, relationships };
 }
 
-export async function activateProfile(services: SyncServices, orchestrations: OrchestrationClient, profileName: string): Promise<ActivationResult> {
+export async function activateProfile(
+  services: SyncServices,
+  orchestrations: OrchestrationClient,
+  profileName: string,
+): Promise<ActivationResult> {
   const instanceId = initialSyncInstanceId(profileName);
   if (isLive(await orchestrations.getStatus(instanceId))) return { outcome: 'already-running', instanceId };
 
@@ -52,11 +64,15 @@ export async function activateProfile(services: SyncServices, orchestrations: Or
   const ensured = await destination.ensureTables(tables, relationships);
   if (ensured.failures.length > 0) {
     const failure = ensured.failures[0] as { table: string; error: ExportError };
-    throw new ExportError('schema', `The destination cannot hold ${ensured.failures.map((f) => f.table).join(', ')}: ${failure.error.message}`, {
-      cause: failure.error,
-      where: failure.table,
-      ...(failure.error.fix ? { fix: failure.error.fix } : {}),
-    });
+    throw new ExportError(
+      'schema',
+      `The destination cannot hold ${ensured.failures.map((f) => f.table).join(', ')}: ${failure.error.message}`,
+      {
+        cause: failure.error,
+        where: failure.table,
+        ...(failure.error.fix ? { fix: failure.error.fix } : {}),
+      },
+    );
   }
   const now = services.now().toISOString();
   await services.snapshots.put(profileName, { tables, relationships, readAt: now });
@@ -65,35 +81,60 @@ export async function activateProfile(services: SyncServices, orchestrations: Or
   for (const table of tables) {
     const checkpoint = await services.checkpoints.read(profileName, table.logicalName);
     if (!checkpoint) {
-      await services.checkpoints.create(profileName, table.logicalName, { phase: 'initial', rowsCopied: 0, pages: 0, startedAt: now });
+      await services.checkpoints.create(profileName, table.logicalName, {
+        phase: 'initial',
+        rowsCopied: 0,
+        pages: 0,
+        startedAt: now,
+      });
       await services.status.update(profileName, table.logicalName, { phase: 'initial', lastError: null });
     }
     // A table already in delta phase (re-activation) keeps its deltaLink; the others continue from their page.
     if (checkpoint?.value.phase !== 'delta') pending.push(table.logicalName);
   }
-  await services.activations.put(profileName, { state: 'active', tables: tables.map((table) => table.logicalName), activatedAt: now });
+  await services.activations.put(profileName, {
+    state: 'active',
+    tables: tables.map((table) => table.logicalName),
+    activatedAt: now,
+  });
 
   const input: InitialSyncInput = { profile: profileName, pending, fanOut: services.options.fanOut, progress: {} };
   if (pending.length > 0) await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, { instanceId, input });
   return { outcome: 'started', instanceId, tables: tables.map((table) => table.logicalName) };
 }
 
-export async function deactivateProfile(services: SyncServices, orchestrations: OrchestrationClient, profileName: string): Promise<boolean> {
+export async function deactivateProfile(
+  services: SyncServices,
+  orchestrations: OrchestrationClient,
+  profileName: string,
+): Promise<boolean> {
   const activation = await services.activations.get(profileName);
   if (!activation || activation.value.state === 'inactive') return false;
   if (isLive(await orchestrations.getStatus(initialSyncInstanceId(profileName)))) {
     await orchestrations.terminate(initialSyncInstanceId(profileName), 'profile deactivated');
   }
-  await services.activations.put(profileName, { ...activation.value, state: 'inactive', deactivatedAt: services.now().toISOString() }, { ifMatch: activation.etag });
+  await services.activations.put(
+    profileName,
+    { ...activation.value, state: 'inactive', deactivatedAt: services.now().toISOString() },
+    { ifMatch: activation.etag },
+  );
   await services.runtimes.evict(profileName);
   return true;
 }
 
 /** Starts a full resync of one table: back to its first page, then to delta again. */
-export async function resyncTable(services: SyncServices, orchestrations: OrchestrationClient, profileName: string, table: string): Promise<string> {
+export async function resyncTable(
+  services: SyncServices,
+  orchestrations: OrchestrationClient,
+  profileName: string,
+  table: string,
+): Promise<string> {
   const activation = await services.activations.get(profileName);
   if (!activation || activation.value.state !== 'active') {
-    throw new ExportError('config', `Profile '${profileName}' is not active`, { where: profileName, fix: 'Activate it first.' });
+    throw new ExportError('config', `Profile '${profileName}' is not active`, {
+      where: profileName,
+      fix: 'Activate it first.',
+    });
   }
   if (!activation.value.tables.includes(table)) {
     throw new ExportError('config', `Table '${table}' is not exported by profile '${profileName}'`, {

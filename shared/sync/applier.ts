@@ -29,15 +29,21 @@ export interface Delivery {
 }
 
 /** The store truncates huge bodies itself. */
-const bodyText = (message: unknown): string => (typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message)));
+const bodyText = (message: unknown): string =>
+  typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message));
 
-export async function applyChanges(services: SyncServices, message: unknown, delivery: Delivery): Promise<ApplyOutcome> {
+export async function applyChanges(
+  services: SyncServices,
+  message: unknown,
+  delivery: Delivery,
+): Promise<ApplyOutcome> {
   let batch: ChangeBatch;
   try {
     batch = await services.batches.readChangeBatch(message);
   } catch (error) {
     // The claim check is released only after its batch was applied: a redelivery after a lost completion.
-    if (error instanceof MissingClaimCheckError) return { outcome: 'ignored', reason: 'the batch was applied already (its claim check is released)' };
+    if (error instanceof MissingClaimCheckError)
+      return { outcome: 'ignored', reason: 'the batch was applied already (its claim check is released)' };
     const failure = toExportError(error, 'data');
     if (failure.errorClass !== 'data') throw failure;
     await services.unprocessable.record({
@@ -80,8 +86,19 @@ export async function applyChanges(services: SyncServices, message: unknown, del
 
 function allRows(batch: ChangeBatch, reason: string, failure: ExportError): RowFailure[] {
   return [
-    ...batch.upserts.map((upsert) => ({ id: upsert.id, changeType: 'upsert' as const, reason, errorClass: failure.errorClass, payload: upsert.row })),
-    ...batch.deletes.map((remove) => ({ id: remove.id, changeType: 'delete' as const, reason, errorClass: failure.errorClass })),
+    ...batch.upserts.map((upsert) => ({
+      id: upsert.id,
+      changeType: 'upsert' as const,
+      reason,
+      errorClass: failure.errorClass,
+      payload: upsert.row,
+    })),
+    ...batch.deletes.map((remove) => ({
+      id: remove.id,
+      changeType: 'delete' as const,
+      reason,
+      errorClass: failure.errorClass,
+    })),
   ];
 }
 
@@ -116,7 +133,14 @@ async function applyBatch(services: SyncServices, batch: ChangeBatch): Promise<A
   services.metrics.queueLag(batch.profile, batch.table, appliedAt.getTime() - Date.parse(batch.readAt));
   for (const upsert of batch.upserts) {
     const modifiedOn = upsert.row.modifiedon;
-    if (typeof modifiedOn === 'string') services.metrics.endToEndLatency(batch.profile, batch.table, appliedAt.getTime() - Date.parse(modifiedOn));
+    if (typeof modifiedOn === 'string')
+      services.metrics.endToEndLatency(batch.profile, batch.table, appliedAt.getTime() - Date.parse(modifiedOn));
   }
-  return { outcome: 'applied', upserted: result.upserted, deleted: result.deleted, stale: result.skippedAsStale, failed: result.failed.length };
+  return {
+    outcome: 'applied',
+    upserted: result.upserted,
+    deleted: result.deleted,
+    stale: result.skippedAsStale,
+    failed: result.failed.length,
+  };
 }

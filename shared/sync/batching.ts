@@ -44,12 +44,21 @@ export function latestById(upserts: readonly RowUpsert[]): RowUpsert[] {
   return [...latest.values()];
 }
 
-export function upsertBatches(source: BatchSource, upserts: readonly RowUpsert[], watermark: number, maxRows = MAX_ROWS_PER_BATCH): ChangeBatch[] {
+export function upsertBatches(
+  source: BatchSource,
+  upserts: readonly RowUpsert[],
+  watermark: number,
+  maxRows = MAX_ROWS_PER_BATCH,
+): ChangeBatch[] {
   return chunks(latestById(upserts), maxRows).map((chunk) => ({
     schemaVersion: CHANGE_BATCH_SCHEMA_VERSION,
     profile: source.profile,
     table: source.table,
-    batchId: batchId(source, 'u', chunk.map((upsert) => `${upsert.id}@${upsert.versionNumber}`)),
+    batchId: batchId(
+      source,
+      'u',
+      chunk.map((upsert) => `${upsert.id}@${upsert.versionNumber}`),
+    ),
     watermark,
     upserts: chunk.map((upsert) => ({ id: upsert.id, versionNumber: upsert.versionNumber, row: upsert.row })),
     deletes: [],

@@ -42,4 +42,5 @@ export const claimCheckSchema = z.object({
 export type ClaimCheck = z.infer<typeof claimCheckSchema>;
 
 /** The queue message id: duplicate detection must drop a re-sent page but not a deliberate retry. */
-export const changeBatchMessageId = (batch: Pick<ChangeBatch, 'batchId' | 'attempt'>): string => `${batch.batchId}.${batch.attempt}`;
+export const changeBatchMessageId = (batch: Pick<ChangeBatch, 'batchId' | 'attempt'>): string =>
+  `${batch.batchId}.${batch.attempt}`;

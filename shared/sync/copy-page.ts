@@ -25,13 +25,28 @@ export interface PageCopyReport extends PageCopied {
 
 const millisecondsSince = (started: number): number => Math.round(performance.now() - started);
 
-export async function copyPage(services: SyncServices, profileName: string, tableName: string): Promise<PageCopyReport> {
+export async function copyPage(
+  services: SyncServices,
+  profileName: string,
+  tableName: string,
+): Promise<PageCopyReport> {
   const checkpoint = await services.checkpoints.read(profileName, tableName);
   if (!checkpoint) {
-    throw new ExportError('config', `No checkpoint for ${profileName}/${tableName}: the profile was not activated`, { where: `${profileName}/${tableName}` });
+    throw new ExportError('config', `No checkpoint for ${profileName}/${tableName}: the profile was not activated`, {
+      where: `${profileName}/${tableName}`,
+    });
   }
   const current = checkpoint.value;
-  if (current.phase === 'delta') return { table: tableName, rowsCopied: current.rowsCopied, pages: current.pages, done: true, pageRows: 0, readMs: 0, applyMs: 0 };
+  if (current.phase === 'delta')
+    return {
+      table: tableName,
+      rowsCopied: current.rowsCopied,
+      pages: current.pages,
+      done: true,
+      pageRows: 0,
+      readMs: 0,
+      applyMs: 0,
+    };
 
   const table = await snapshotTable(services, profileName, tableName);
   const { source, destination } = await services.runtimes.get(profileName);
@@ -41,10 +56,14 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
   const readMs = millisecondsSince(readStarted);
   // One page per activity, so the chain's memory is the checkpoint: a page that links to itself would be copied forever.
   if (page.nextLink !== undefined && page.nextLink === source.http.url(link)) {
-    throw new ExportError('schema', `Dataverse returned a nextLink for ${tableName} that is the page just read: the pages loop`, {
-      where: `${tableName} page @odata.nextLink`,
-      fix: 'Capture the responses; a proxy or gateway may be rewriting links. Resync the table once it is fixed.',
-    });
+    throw new ExportError(
+      'schema',
+      `Dataverse returned a nextLink for ${tableName} that is the page just read: the pages loop`,
+      {
+        where: `${tableName} page @odata.nextLink`,
+        fix: 'Capture the responses; a proxy or gateway may be rewriting links. Resync the table once it is fixed.',
+      },
+    );
   }
   const upserts = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert');
   const applyStarted = performance.now();
@@ -56,19 +75,31 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
     applied.failed.map((failure) => ({
       ...failure,
       errorClass: 'data' as const,
-      ...(failure.changeType === 'upsert' ? { payload: upserts.find((upsert) => upsert.id === failure.id)?.row ?? {} } : {}),
+      ...(failure.changeType === 'upsert'
+        ? { payload: upserts.find((upsert) => upsert.id === failure.id)?.row ?? {} }
+        : {}),
     })),
   );
   services.metrics.rowsApplied(profileName, tableName, 'upsert', applied.upserted);
-  if (current.phase === 'resync') await destination.resync.markSeen(tableName, upserts.map((upsert) => upsert.id));
+  if (current.phase === 'resync')
+    await destination.resync.markSeen(
+      tableName,
+      upserts.map((upsert) => upsert.id),
+    );
 
   const now = services.now().toISOString();
   const rowsCopied = current.rowsCopied + upserts.length;
   const pages = current.pages + 1;
   if (page.nextLink) {
-    await services.checkpoints.update(profileName, tableName, { ...current, nextLink: page.nextLink, rowsCopied, pages }, checkpoint.etag);
+    await services.checkpoints.update(
+      profileName,
+      tableName,
+      { ...current, nextLink: page.nextLink, rowsCopied, pages },
+      checkpoint.etag,
+    );
   } else {
-    if (!page.deltaLink) throw new ExportError('schema', `The last page of ${tableName} carried no deltaLink`, { where: tableName });
+    if (!page.deltaLink)
+      throw new ExportError('schema', `The last page of ${tableName} carried no deltaLink`, { where: tableName });
     // Before the checkpoint moves on, so a crash in between repeats them (both are idempotent).
     await destination.completeInitialSync?.([tableName], services.now());
     let etag = checkpoint.etag;
@@ -84,7 +115,15 @@ export async function copyPage(services: SyncServices, profileName: string, tabl
     await services.checkpoints.update(
       profileName,
       tableName,
-      { ...rest, phase: 'delta', deltaLink: page.deltaLink, ...(page.watermark === undefined ? {} : { watermark: page.watermark }), rowsCopied, pages, initialSyncCompletedAt: now },
+      {
+        ...rest,
+        phase: 'delta',
+        deltaLink: page.deltaLink,
+        ...(page.watermark === undefined ? {} : { watermark: page.watermark }),
+        rowsCopied,
+        pages,
+        initialSyncCompletedAt: now,
+      },
       etag,
     );
     // Only now: until the checkpoint has moved on, a repeat of this page sweeps again and needs what was seen.

@@ -31,8 +31,19 @@ export async function recordDeadLetter(
   }
   const reason = `dead-lettered by the queue: ${delivery.reason}`;
   await recordFailures(services, batch, [
-    ...batch.upserts.map((upsert) => ({ id: upsert.id, changeType: 'upsert' as const, reason, errorClass: 'transient' as const, payload: upsert.row })),
-    ...batch.deletes.map((remove) => ({ id: remove.id, changeType: 'delete' as const, reason, errorClass: 'transient' as const })),
+    ...batch.upserts.map((upsert) => ({
+      id: upsert.id,
+      changeType: 'upsert' as const,
+      reason,
+      errorClass: 'transient' as const,
+      payload: upsert.row,
+    })),
+    ...batch.deletes.map((remove) => ({
+      id: remove.id,
+      changeType: 'delete' as const,
+      reason,
+      errorClass: 'transient' as const,
+    })),
   ]);
   await services.batches.releaseClaimCheck(message);
   return { outcome: 'recorded', rows: batch.upserts.length + batch.deletes.length };

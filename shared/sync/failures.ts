@@ -17,8 +17,14 @@ export interface ResyncResult {
 
 const MAX_RESYNC_RECORDS = 5_000;
 
-export async function resyncFailures(services: SyncServices, profile: string, options: { table?: string; keys?: string[] } = {}): Promise<ResyncResult> {
-  const summaries = options.keys ? await summariesForKeys(services, profile, options.keys) : await allSummaries(services, profile, options.table);
+export async function resyncFailures(
+  services: SyncServices,
+  profile: string,
+  options: { table?: string; keys?: string[] } = {},
+): Promise<ResyncResult> {
+  const summaries = options.keys
+    ? await summariesForKeys(services, profile, options.keys)
+    : await allSummaries(services, profile, options.table);
   const byTable = new Map<string, FailedRecordSummary[]>();
   for (const summary of summaries) byTable.set(summary.table, [...(byTable.get(summary.table) ?? []), summary]);
   const result: ResyncResult = { resolved: 0, stillFailing: [] };
@@ -60,25 +66,47 @@ async function keepNewReasons(services: SyncServices, still: ResyncResult['still
   if (changed.length > 0) await services.failedRecords.record(changed);
 }
 
-async function allSummaries(services: SyncServices, profile: string, table: string | undefined): Promise<FailedRecordSummary[]> {
+async function allSummaries(
+  services: SyncServices,
+  profile: string,
+  table: string | undefined,
+): Promise<FailedRecordSummary[]> {
   const all: FailedRecordSummary[] = [];
   let after: string | undefined;
   do {
-    const page = await services.failedRecords.list(profile, { ...(table ? { table } : {}), pageSize: 1000, ...(after ? { after } : {}) });
+    const page = await services.failedRecords.list(profile, {
+      ...(table ? { table } : {}),
+      pageSize: 1000,
+      ...(after ? { after } : {}),
+    });
     all.push(...page.records);
     after = page.next;
   } while (after && all.length < MAX_RESYNC_RECORDS);
   return all;
 }
 
-async function summariesForKeys(services: SyncServices, profile: string, keys: string[]): Promise<FailedRecordSummary[]> {
+async function summariesForKeys(
+  services: SyncServices,
+  profile: string,
+  keys: string[],
+): Promise<FailedRecordSummary[]> {
   return Promise.all(
     keys.map(async (key) => {
       const record = await services.failedRecords.download(key);
       if (!record || record.profile !== profile) {
-        throw new ExportError('data', `There is no failed record '${key}' in profile '${profile}'`, { where: 'keys', fix: 'List the failures again: it may have been resolved already.' });
+        throw new ExportError('data', `There is no failed record '${key}' in profile '${profile}'`, {
+          where: 'keys',
+          fix: 'List the failures again: it may have been resolved already.',
+        });
       }
-      return { key, profile, table: record.table, id: record.id, changeType: record.changeType, failedAt: record.failedAt };
+      return {
+        key,
+        profile,
+        table: record.table,
+        id: record.id,
+        changeType: record.changeType,
+        failedAt: record.failedAt,
+      };
     }),
   );
 }

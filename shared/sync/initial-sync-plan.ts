@@ -35,12 +35,16 @@ export const tablesThisCycle = (input: InitialSyncInput): string[] => input.pend
 /** Totals per table once this cycle's pages are copied. */
 export function progressAfter(input: InitialSyncInput, copied: readonly PageCopied[]): Record<string, TableProgress> {
   const progress = { ...input.progress };
-  for (const result of copied) progress[result.table] = { rowsCopied: result.rowsCopied, pages: result.pages, done: result.done };
+  for (const result of copied)
+    progress[result.table] = { rowsCopied: result.rowsCopied, pages: result.pages, done: result.done };
   return progress;
 }
 
 /** The input of the next cycle, or undefined when every table is done. Unfinished tables go to the back. */
-export function nextCycle(input: InitialSyncInput, progress: Record<string, TableProgress>): InitialSyncInput | undefined {
+export function nextCycle(
+  input: InitialSyncInput,
+  progress: Record<string, TableProgress>,
+): InitialSyncInput | undefined {
   const thisCycle = tablesThisCycle(input);
   const unfinished = thisCycle.filter((table) => !progress[table]?.done);
   const pending = [...input.pending.slice(thisCycle.length), ...unfinished];

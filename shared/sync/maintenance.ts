@@ -15,7 +15,9 @@ export interface ProfileMaintenance {
 
 export async function maintainDestinations(services: SyncServices): Promise<ProfileMaintenance[]> {
   const [activations, profiles] = await Promise.all([services.activations.list(), services.profiles.list()]);
-  const active = new Set(activations.filter((activation) => activation.value.state === 'active').map((activation) => activation.name));
+  const active = new Set(
+    activations.filter((activation) => activation.value.state === 'active').map((activation) => activation.name),
+  );
   const lakes = profiles.filter((profile) => active.has(profile.name) && profile.value.destination.kind === 'lake');
   return Promise.all(
     lakes.map(async ({ name }): Promise<ProfileMaintenance> => {

@@ -44,13 +44,19 @@ export async function pollChanges(services: SyncServices, orchestrations: Orches
   return Promise.all(polls);
 }
 
-export async function pollTable(services: SyncServices, orchestrations: OrchestrationClient, profile: string, tableName: string): Promise<TablePoll> {
+export async function pollTable(
+  services: SyncServices,
+  orchestrations: OrchestrationClient,
+  profile: string,
+  tableName: string,
+): Promise<TablePoll> {
   const started = performance.now();
   const result: TablePoll = { profile, table: tableName, outcome: 'no-changes', upserts: 0, deletes: 0 };
   const quick = await services.checkpoints.read(profile, tableName);
   if (!quick || quick.value.phase !== 'delta' || !quick.value.deltaLink) return result;
   const throttledUntil = (await services.status.read(profile, tableName))?.throttledUntil;
-  if (throttledUntil !== undefined && Date.parse(throttledUntil) > services.now().getTime()) return { ...result, outcome: 'throttled' };
+  if (throttledUntil !== undefined && Date.parse(throttledUntil) > services.now().getTime())
+    return { ...result, outcome: 'throttled' };
   const lease = await services.leases.tryAcquire(profile, tableName, LEASE_SECONDS);
   if (!lease) return { ...result, outcome: 'busy' };
   const keeper = keepRenewing(lease, LEASE_RENEWAL_MS);
@@ -89,15 +95,20 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
       await services.status.update(profile, tableName, { lastError: failure });
       return { ...result, outcome: 'rebaselining', error: failure.message };
     }
-    if (!newDeltaLink) throw new ExportError('schema', `The delta of ${tableName} ended without a deltaLink`, { where: tableName });
+    if (!newDeltaLink)
+      throw new ExportError('schema', `The delta of ${tableName} ended without a deltaLink`, { where: tableName });
     keeper.check();
     // A delete's version is the new token's watermark. The old one would lose to an update made in the same window,
     // and the row would outlive its delete: better to stop than to guess.
     if (deletedIds.length > 0 && watermark === undefined) {
-      throw new ExportError('schema', `The delta of ${tableName} reported deletes, but its deltaLink's $deltatoken carries no version watermark to give them.`, {
-        where: tableName,
-        fix: 'The token format is not the documented <version>!<time>: report it; the table resumes once the export reads it.',
-      });
+      throw new ExportError(
+        'schema',
+        `The delta of ${tableName} reported deletes, but its deltaLink's $deltatoken carries no version watermark to give them.`,
+        {
+          where: tableName,
+          fix: 'The token format is not the documented <version>!<time>: report it; the table resumes once the export reads it.',
+        },
+      );
     }
     const deletes = deleteBatches(batchSource, deletedIds, upsertedIds, watermark ?? 0);
     if (deletes.length > 0) {
@@ -114,16 +125,24 @@ export async function pollTable(services: SyncServices, orchestrations: Orchestr
     if (result.upserts + result.deletes > 0) {
       result.outcome = 'changes';
       const status = await services.status.read(profile, tableName);
-      if (!status?.oldestUnappliedChangeAt) await services.status.update(profile, tableName, { oldestUnappliedChangeAt: readAt.toISOString() });
+      if (!status?.oldestUnappliedChangeAt)
+        await services.status.update(profile, tableName, { oldestUnappliedChangeAt: readAt.toISOString() });
     }
     return result;
   } catch (error) {
     const failure = toExportError(error);
     if (failure.errorClass === 'throttled') {
       services.metrics.throttled(profile);
-      const until = new Date(services.now().getTime() + Math.min(failure.retryAfterMs ?? 0, MAX_THROTTLE_MS)).toISOString();
-      const throttled = new ExportError('throttled', `${failure.message}; throttled until ${until}`, { where: failure.where ?? tableName, ...(failure.fix ? { fix: failure.fix } : {}) });
-      await services.status.update(profile, tableName, { lastError: throttled, throttledUntil: until }).catch(() => undefined);
+      const until = new Date(
+        services.now().getTime() + Math.min(failure.retryAfterMs ?? 0, MAX_THROTTLE_MS),
+      ).toISOString();
+      const throttled = new ExportError('throttled', `${failure.message}; throttled until ${until}`, {
+        where: failure.where ?? tableName,
+        ...(failure.fix ? { fix: failure.fix } : {}),
+      });
+      await services.status
+        .update(profile, tableName, { lastError: throttled, throttledUntil: until })
+        .catch(() => undefined);
       return { ...result, outcome: 'throttled', error: throttled.message };
     }
     await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);

@@ -52,9 +52,15 @@ export const defaultCredential = (clientId: string | undefined): (() => TokenCre
  * tagged for this Dataverse environment (as DES required of destination secrets), so a profile cannot borrow a
  * secret its owner did not give to that environment.
  */
-async function profileSecret(profile: ExportProfile, reference: SecretReference, what: string, secrets: SecretResolver): Promise<string> {
+async function profileSecret(
+  profile: ExportProfile,
+  reference: SecretReference,
+  what: string,
+  secrets: SecretResolver,
+): Promise<string> {
   const secret = await secrets.resolve(reference, what);
-  if ('keyVaultSecretUri' in reference) assertSecretAllowsEnvironment(secret, profile.source.environmentUrl, reference.keyVaultSecretUri);
+  if ('keyVaultSecretUri' in reference)
+    assertSecretAllowsEnvironment(secret, profile.source.environmentUrl, reference.keyVaultSecretUri);
   return secret.value;
 }
 
@@ -81,38 +87,66 @@ async function embeddedFolder(policy: SecurityPolicy, profile: ExportProfile): P
   if (folder === undefined) return undefined;
   const entries = await readdir(folder).catch((): string[] => []);
   if (entries.length > 0 && !entries.includes('PG_VERSION')) {
-    throw new ExportError('config', `The embedded database folder of '${profile.name}' holds files that are no database`, {
-      where: `${profile.name}: destination`,
-      fix: 'Move those files away from DVX_DATA_DIR/databases/<profile>, or delete the folder.',
-    });
+    throw new ExportError(
+      'config',
+      `The embedded database folder of '${profile.name}' holds files that are no database`,
+      {
+        where: `${profile.name}: destination`,
+        fix: 'Move those files away from DVX_DATA_DIR/databases/<profile>, or delete the folder.',
+      },
+    );
   }
   await mkdir(folder, { recursive: true });
   return folder;
 }
 
-async function sqlConfig(profile: ExportProfile, destination: SqlProfileDestination, secrets: SecretResolver, policy: SecurityPolicy): Promise<SqlDestinationConfig> {
+async function sqlConfig(
+  profile: ExportProfile,
+  destination: SqlProfileDestination,
+  secrets: SecretResolver,
+  policy: SecurityPolicy,
+): Promise<SqlDestinationConfig> {
   const target = { schema: destination.schema, prefix: destination.prefix, writeDeleteLog: profile.writeDeleteLog };
   if (destination.dialect === 'pglite') {
     const dataDir = await embeddedFolder(policy, profile);
     return { dialect: 'pglite', ...(dataDir ? { dataDir } : {}), ...target };
   }
-  const connectionString = await profileSecret(profile, destination.connection, 'destination connection string', secrets);
+  const connectionString = await profileSecret(
+    profile,
+    destination.connection,
+    'destination connection string',
+    secrets,
+  );
   return { dialect: destination.dialect, connection: { connectionString }, ...target };
 }
 
-async function lakeConfig(profile: ExportProfile, destination: LakeProfileDestination, secrets: SecretResolver): Promise<LakeDestinationConfig> {
+async function lakeConfig(
+  profile: ExportProfile,
+  destination: LakeProfileDestination,
+  secrets: SecretResolver,
+): Promise<LakeDestinationConfig> {
   const { kind: _kind, storage, ...target } = destination;
   const connection =
     'accountUrl' in storage
       ? { accountUrl: storage.accountUrl }
-      : { connectionString: await profileSecret(profile, storage.connectionString, 'lake storage connection string', secrets) };
+      : {
+          connectionString: await profileSecret(
+            profile,
+            storage.connectionString,
+            'lake storage connection string',
+            secrets,
+          ),
+        };
   return { connection, ...target };
 }
 
 async function openDestination(profile: ExportProfile, options: RuntimeOptions): Promise<Destination> {
   const destination = profile.destination;
   const credential = options.credential();
-  if (destination.kind === 'lake') return withMaintenance(openLakeDestination(await lakeConfig(profile, destination, options.secrets), { credential }));
+  if (destination.kind === 'lake')
+    return withMaintenance(
+      openLakeDestination(await lakeConfig(profile, destination, options.secrets), { credential }),
+    );
   return createDestination(await sqlConfig(profile, destination, options.secrets, options.policy), { credential });
 }
 
@@ -140,7 +174,10 @@ export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes 
     async get(name) {
       const stored = await options.profiles.get(name);
       if (!stored) {
-        throw new ExportError('config', `There is no export profile named '${name}'`, { where: name, fix: 'Create it with PUT /api/profiles/{name}.' });
+        throw new ExportError('config', `There is no export profile named '${name}'`, {
+          where: name,
+          fix: 'Create it with PUT /api/profiles/{name}.',
+        });
       }
       const known = built.get(name);
       if (known?.etag === stored.etag) return known.runtime;

@@ -20,23 +20,34 @@ export interface SecretResolver {
   resolve(reference: SecretReference, what: string): Promise<ResolvedSecret>;
 }
 
-export function createSecretResolver(env: Record<string, string | undefined>, credential: () => TokenCredential): SecretResolver {
+export function createSecretResolver(
+  env: Record<string, string | undefined>,
+  credential: () => TokenCredential,
+): SecretResolver {
   return {
     async resolve(reference, what) {
       if ('appSetting' in reference) {
         // Checked here as well as in the profile schema: this is where a setting is read, whoever asks.
         if (!reference.appSetting.startsWith(SECRET_SETTING_PREFIX)) {
-          throw new ExportError('config', `The ${what} refers to app setting '${reference.appSetting}', which a profile may not name`, {
-            where: reference.appSetting,
-            fix: `Put the secret in an app setting whose name starts with ${SECRET_SETTING_PREFIX}, or in Key Vault.`,
-          });
+          throw new ExportError(
+            'config',
+            `The ${what} refers to app setting '${reference.appSetting}', which a profile may not name`,
+            {
+              where: reference.appSetting,
+              fix: `Put the secret in an app setting whose name starts with ${SECRET_SETTING_PREFIX}, or in Key Vault.`,
+            },
+          );
         }
         const value = env[reference.appSetting];
         if (!value) {
-          throw new ExportError('config', `The ${what} refers to app setting '${reference.appSetting}', which is not set`, {
-            where: reference.appSetting,
-            fix: `Set ${reference.appSetting} in local.settings.json or the app settings, or refer to a Key Vault secret instead.`,
-          });
+          throw new ExportError(
+            'config',
+            `The ${what} refers to app setting '${reference.appSetting}', which is not set`,
+            {
+              where: reference.appSetting,
+              fix: `Set ${reference.appSetting} in local.settings.json or the app settings, or refer to a Key Vault secret instead.`,
+            },
+          );
         }
         redactor.register(value);
         return { value, tags: {} };
@@ -53,7 +64,9 @@ export function createSecretResolver(env: Record<string, string | undefined>, cr
         });
       }
       if (!secret.value) {
-        throw new ExportError('config', `The Key Vault secret '${name}' (${what}) is empty`, { where: `${vaultUrl}/secrets/${name}` });
+        throw new ExportError('config', `The Key Vault secret '${name}' (${what}) is empty`, {
+          where: `${vaultUrl}/secrets/${name}`,
+        });
       }
       redactor.register(secret.value);
       return { value: secret.value, tags: secret.properties.tags ?? {} };

@@ -68,11 +68,23 @@ export function createSyncServices(
   options: Partial<SyncOptions> = {},
 ): SyncServices {
   const credential = defaultCredential(env.AZURE_CLIENT_ID);
-  const profiles = createBlobDocumentStore(storage, { folder: 'profiles', kind: 'export profile', schema: exportProfileSchema });
+  const profiles = createBlobDocumentStore(storage, {
+    folder: 'profiles',
+    kind: 'export profile',
+    schema: exportProfileSchema,
+  });
   return {
     profiles,
-    snapshots: createBlobDocumentStore(storage, { folder: 'metadata', kind: 'metadata snapshot', schema: metadataSnapshotSchema }),
-    activations: createBlobDocumentStore(storage, { folder: 'activations', kind: 'activation', schema: activationSchema }),
+    snapshots: createBlobDocumentStore(storage, {
+      folder: 'metadata',
+      kind: 'metadata snapshot',
+      schema: metadataSnapshotSchema,
+    }),
+    activations: createBlobDocumentStore(storage, {
+      folder: 'activations',
+      kind: 'activation',
+      schema: activationSchema,
+    }),
     checkpoints: createTableCheckpointStore(storage),
     leases: createBlobPollLeases(storage),
     status: createTableStatusStore(storage),
@@ -80,7 +92,12 @@ export function createSyncServices(
     unprocessable: createBlobUnprocessableMessageStore(storage),
     queue: createChangeQueue(settings, storage),
     batches: createChangeBatchReader(storage),
-    runtimes: createProfileRuntimes({ profiles, secrets: createSecretResolver(env, credential), credential, policy: settings.security }),
+    runtimes: createProfileRuntimes({
+      profiles,
+      secrets: createSecretResolver(env, credential),
+      credential,
+      policy: settings.security,
+    }),
     metrics: createExportMetrics(),
     options: { ...defaultSyncOptions, ...options },
     now: () => new Date(),

@@ -29,14 +29,24 @@ export interface ProfileStatusView {
 }
 
 const orchestrationView = (status: OrchestrationStatus | undefined) =>
-  status ? { runtimeStatus: status.runtimeStatus, progress: status.customStatus, lastUpdatedTime: status.lastUpdatedTime.toISOString() } : null;
+  status
+    ? {
+        runtimeStatus: status.runtimeStatus,
+        progress: status.customStatus,
+        lastUpdatedTime: status.lastUpdatedTime.toISOString(),
+      }
+    : null;
 
 /** Null where the destination cannot count (the lake) or counting failed: status must answer anyway. */
 async function countRows(destination: Destination, table: string): Promise<number | null> {
   return destination.countRows ? destination.countRows(table).catch(() => null) : null;
 }
 
-export async function profileStatus(services: SyncServices, orchestrations: OrchestrationClient, profile: string): Promise<ProfileStatusView> {
+export async function profileStatus(
+  services: SyncServices,
+  orchestrations: OrchestrationClient,
+  profile: string,
+): Promise<ProfileStatusView> {
   const [activation, checkpoints, statuses, failures, orchestration] = await Promise.all([
     services.activations.get(profile),
     services.checkpoints.listByProfile(profile),
@@ -45,7 +55,13 @@ export async function profileStatus(services: SyncServices, orchestrations: Orch
     orchestrations.getStatus(initialSyncInstanceId(profile)),
   ]);
   const tables = activation?.value.tables ?? checkpoints.map((checkpoint) => checkpoint.table);
-  const destination = activation?.value.state === 'active' ? await services.runtimes.get(profile).then((r) => r.destination).catch(() => undefined) : undefined;
+  const destination =
+    activation?.value.state === 'active'
+      ? await services.runtimes
+          .get(profile)
+          .then((r) => r.destination)
+          .catch(() => undefined)
+      : undefined;
   const now = services.now().getTime();
   const views = await Promise.all(
     tables.map(async (table): Promise<TableStatusView> => {
@@ -64,7 +80,10 @@ export async function profileStatus(services: SyncServices, orchestrations: Orch
         lagSeconds: oldest === undefined ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
         failedRecords: failures[table] ?? 0,
         lastError: status?.lastError ?? null,
-        throttledUntil: status?.throttledUntil !== undefined && Date.parse(status.throttledUntil) > now ? status.throttledUntil : null,
+        throttledUntil:
+          status?.throttledUntil !== undefined && Date.parse(status.throttledUntil) > now
+            ? status.throttledUntil
+            : null,
       };
     }),
   );
@@ -76,4 +95,3 @@ export async function profileStatus(services: SyncServices, orchestrations: Orch
     tables: views,
   };
 }
-

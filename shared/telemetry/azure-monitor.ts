@@ -25,7 +25,9 @@ let started = false;
 
 export const telemetrySettings = (env: Record<string, string | undefined>): TelemetrySettings => ({
   ...(env.APPLICATIONINSIGHTS_CONNECTION_STRING ? { connectionString: env.APPLICATIONINSIGHTS_CONNECTION_STRING } : {}),
-  ...(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ? { authenticationString: env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING } : {}),
+  ...(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING
+    ? { authenticationString: env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING }
+    : {}),
 });
 
 /** The managed identity an authentication string names; a config error for anything but `Authorization=AAD`. */
@@ -55,9 +57,17 @@ export function startAzureMonitor(settings: TelemetrySettings): TelemetryStart {
   if (!settings.connectionString) return { started: false, reason: 'APPLICATIONINSIGHTS_CONNECTION_STRING is not set' };
   try {
     const credential = settings.authenticationString ? ingestionCredential(settings.authenticationString) : undefined;
-    useAzureMonitor({ azureMonitorExporterOptions: { connectionString: settings.connectionString, ...(credential ? { credential } : {}) } });
+    useAzureMonitor({
+      azureMonitorExporterOptions: {
+        connectionString: settings.connectionString,
+        ...(credential ? { credential } : {}),
+      },
+    });
   } catch (error) {
-    const reason = error instanceof ExportError ? `${error.message}. ${error.fix ?? ''}` : `Application Insights could not start: ${String(error)}`;
+    const reason =
+      error instanceof ExportError
+        ? `${error.message}. ${error.fix ?? ''}`
+        : `Application Insights could not start: ${String(error)}`;
     console.warn(`telemetry off: ${reason}`);
     return { started: false, reason };
   }
@@ -66,7 +76,8 @@ export function startAzureMonitor(settings: TelemetrySettings): TelemetryStart {
 }
 
 /** The Azure entry's one call: telemetry from the app settings. */
-export const startTelemetry = (env: Record<string, string | undefined>): TelemetryStart => startAzureMonitor(telemetrySettings(env));
+export const startTelemetry = (env: Record<string, string | undefined>): TelemetryStart =>
+  startAzureMonitor(telemetrySettings(env));
 
 export async function stopAzureMonitor(): Promise<void> {
   if (!started) return;

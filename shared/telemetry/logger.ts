@@ -23,12 +23,15 @@ export interface LogSink {
 
 function line(message: string, fields: LogFields): string {
   const present = Object.entries(fields).filter(([, value]) => value !== undefined);
-  const suffix = present.length === 0 ? '' : ` ${present.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ')}`;
+  const suffix =
+    present.length === 0 ? '' : ` ${present.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ')}`;
   return redactor.redact(`${message}${suffix}`);
 }
 
 const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}${error.cause instanceof Error ? ` (cause: ${error.cause.message})` : ''}` : String(error);
+  error instanceof Error
+    ? `${error.name}: ${error.message}${error.cause instanceof Error ? ` (cause: ${error.cause.message})` : ''}`
+    : String(error);
 
 export function createLogger(sink: LogSink, base: LogFields = {}): Logger {
   return {

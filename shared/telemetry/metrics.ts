@@ -29,13 +29,31 @@ export interface ExportMetrics {
 }
 
 export function createExportMetrics(meter: Meter = metrics.getMeter('dataverse-export')): ExportMetrics {
-  const rowsApplied = meter.createCounter(metricNames.rowsApplied, { description: 'Rows written to a destination', unit: '{row}' });
-  const recordsFailed = meter.createCounter(metricNames.recordsFailed, { description: 'Records put in the failed-records store', unit: '{record}' });
-  const throttled = meter.createCounter(metricNames.throttled, { description: 'Dataverse 429 answers', unit: '{response}' });
-  const latency = meter.createHistogram(metricNames.e2eLatency, { description: 'Source modifiedon to destination commit', unit: 'ms' });
-  const poll = meter.createHistogram(metricNames.pollDuration, { description: 'Duration of one change poll', unit: 'ms' });
+  const rowsApplied = meter.createCounter(metricNames.rowsApplied, {
+    description: 'Rows written to a destination',
+    unit: '{row}',
+  });
+  const recordsFailed = meter.createCounter(metricNames.recordsFailed, {
+    description: 'Records put in the failed-records store',
+    unit: '{record}',
+  });
+  const throttled = meter.createCounter(metricNames.throttled, {
+    description: 'Dataverse 429 answers',
+    unit: '{response}',
+  });
+  const latency = meter.createHistogram(metricNames.e2eLatency, {
+    description: 'Source modifiedon to destination commit',
+    unit: 'ms',
+  });
+  const poll = meter.createHistogram(metricNames.pollDuration, {
+    description: 'Duration of one change poll',
+    unit: 'ms',
+  });
   const lag = meter.createHistogram(metricNames.queueLag, { description: 'Change read to change applied', unit: 'ms' });
-  const deadLetters = meter.createCounter(metricNames.deadLetters, { description: 'Messages dead-lettered by the queue', unit: '{message}' });
+  const deadLetters = meter.createCounter(metricNames.deadLetters, {
+    description: 'Messages dead-lettered by the queue',
+    unit: '{message}',
+  });
   return {
     rowsApplied: (profile, table, operation, rows) => rows > 0 && rowsApplied.add(rows, { profile, table, operation }),
     recordsFailed: (profile, table, records) => records > 0 && recordsFailed.add(records, { profile, table }),

@@ -9,7 +9,8 @@ import { decodeOrKeep } from '../percent-encoding';
 const MASK = '***';
 
 /** `Password=…`, `AccountKey=…` and the like, in connection strings and query strings; the value may be quoted. */
-const CREDENTIAL_PAIR = /\b(password|pwd|accountkey|sharedaccesskey|client_?secret)(\s*=\s*)("[^"]*"|'[^']*'|[^;&\s]+)/gi;
+const CREDENTIAL_PAIR =
+  /\b(password|pwd|accountkey|sharedaccesskey|client_?secret)(\s*=\s*)("[^"]*"|'[^']*'|[^;&\s]+)/gi;
 
 const secretShapes: Array<[RegExp, string]> = [
   [CREDENTIAL_PAIR, `$1$2${MASK}`],
@@ -20,7 +21,9 @@ const secretShapes: Array<[RegExp, string]> = [
 
 /** Passwords and keys inside a connection string: `Password=…;`, `AccountKey=…`, and the password of a URL. */
 function embeddedCredentials(connectionString: string): string[] {
-  const values = [...connectionString.matchAll(CREDENTIAL_PAIR)].map((match) => (match[3] ?? '').replace(/^(["'])(.*)\1$/, '$2'));
+  const values = [...connectionString.matchAll(CREDENTIAL_PAIR)].map((match) =>
+    (match[3] ?? '').replace(/^(["'])(.*)\1$/, '$2'),
+  );
   const url = URL.parse(connectionString);
   if (url?.password) values.push(url.password, decodeOrKeep(url.password));
   return values;

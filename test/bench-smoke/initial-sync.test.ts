@@ -11,7 +11,16 @@ describe('initial-sync benchmark, smoke-sized', () => {
   it('copies every source row end to end and reports rates and ratios', async () => {
     const figures = await initialSync(['--accounts', '300', '--contacts', '200']);
     expect(figures).toMatchObject({ tables: { account: 300, contact: 200 }, rows: 500, pages: 2 });
-    for (const name of ['endToEndRowsPerSecond', 'readPerStreamRowsPerSecond', 'applyRowsPerSecond', 'applyPerStreamRowsPerSecond', 'rawCopyRowsPerSecond', 'applyVsRawCopy', 'endToEndVsRawCopy', 'hostPeakRssMb']) {
+    for (const name of [
+      'endToEndRowsPerSecond',
+      'readPerStreamRowsPerSecond',
+      'applyRowsPerSecond',
+      'applyPerStreamRowsPerSecond',
+      'rawCopyRowsPerSecond',
+      'applyVsRawCopy',
+      'endToEndVsRawCopy',
+      'hostPeakRssMb',
+    ]) {
       expect(figures[name], name).toBeGreaterThan(0);
     }
   }, 90_000);

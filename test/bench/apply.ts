@@ -30,7 +30,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
   const server = await startPostgresServer();
   const connection = await createPgConnection(server.connectionString, 2);
-  const destination = createSqlDestination(connection, postgresDialect, { schema: 'bench', prefix: '', writeDeleteLog: false, widenOverlongStrings: true });
+  const destination = createSqlDestination(connection, postgresDialect, {
+    schema: 'bench',
+    prefix: '',
+    writeDeleteLog: false,
+    widenOverlongStrings: true,
+  });
   try {
     await connection.query('DROP SCHEMA IF EXISTS bench CASCADE');
     await destination.ensureTables([account], []);
@@ -40,14 +45,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     if (!staging) throw new Error('The PostgreSQL dialect has no COPY path');
     const table = `"bench"."account"`;
 
-    const names = [...supplied, ...columns.filter((column) => column.source.kind === 'sinkTime')].map((column) => postgresDialect.quote(column.name));
+    const names = [...supplied, ...columns.filter((column) => column.source.kind === 'sinkTime')].map((column) =>
+      postgresDialect.quote(column.name),
+    );
     const now = new Date().toISOString();
     const line = staging.lineEncoder(supplied.map((column) => valueReader(column) as ValueReader));
     const encode = (upsert: RowUpsert): string => `${line(upsert)}\t${now}\t${now}\n`;
     // Through the adapter's own COPY (the apply path's, 64 KiB chunks), straight into the table.
     const copy = async (lines: Iterable<string>): Promise<number> => {
       const started = process.hrtime.bigint();
-      await connection.transaction(async (session) => session.copyIn?.(`COPY ${table} (${names.join(', ')}) FROM STDIN`, lines));
+      await connection.transaction(async (session) =>
+        session.copyIn?.(`COPY ${table} (${names.join(', ')}) FROM STDIN`, lines),
+      );
       return seconds(started);
     };
     // CPU time of each side, client (this process) and server (its backends, read from /proc when the server
@@ -61,7 +70,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
       }, 0);
     const cpuOf = async (work: () => Promise<void>): Promise<number> => {
-      const { rows: backends } = await connection.query(`SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'`);
+      const { rows: backends } = await connection.query(
+        `SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'`,
+      );
       const pids = local ? backends.map((row) => Number(row.pid)) : [];
       const client = process.cpuUsage();
       const before = serverCpu(pids);
@@ -78,7 +89,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const started = process.hrtime.bigint();
       let upserted = 0;
       for (let offset = 0; offset < rows; offset += batchSize) {
-        const result = await destination.applyBatch(account, { upserts: upserts.slice(offset, offset + batchSize).map(batch), deletes: [] });
+        const result = await destination.applyBatch(account, {
+          upserts: upserts.slice(offset, offset + batchSize).map(batch),
+          deletes: [],
+        });
         upserted += result.upserted;
       }
       return { seconds: seconds(started), upserted };
@@ -95,26 +109,37 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const rawCopy = async () => {
       await reset();
       // Mapped and encoded while streaming, with the same code the apply path uses: the target's baseline.
-      copyCpu.push(await cpuOf(async () => {
-        copyTimes.push(await copy((function* () {
-          for (const upsert of upserts) yield encode(upsert);
-        })()));
-      }));
+      copyCpu.push(
+        await cpuOf(async () => {
+          copyTimes.push(
+            await copy(
+              (function* () {
+                for (const upsert of upserts) yield encode(upsert);
+              })(),
+            ),
+          );
+        }),
+      );
     };
     const apply = async () => {
       await reset();
-      insertCpu.push(await cpuOf(async () => {
-        const inserts = await applyAll((upsert) => upsert);
-        if (inserts.upserted !== rows) throw new Error(`Applied ${inserts.upserted} of ${rows} new rows`);
-        insertTimes.push(inserts.seconds);
-      }));
+      insertCpu.push(
+        await cpuOf(async () => {
+          const inserts = await applyAll((upsert) => upsert);
+          if (inserts.upserted !== rows) throw new Error(`Applied ${inserts.upserted} of ${rows} new rows`);
+          insertTimes.push(inserts.seconds);
+        }),
+      );
     };
     // Which side goes first alternates, so checkpoints and autovacuum after a pass hit both sides alike.
     for (let round = 0; round < rounds; round++) {
       for (const side of round % 2 === 0 ? [rawCopy, apply] : [apply, rawCopy]) await side();
     }
-    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-    const ratios = copyTimes.map((copySeconds, round) => copySeconds / (insertTimes[round] as number)).sort((a, b) => a - b);
+    const median = (values: number[]): number =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    const ratios = copyTimes
+      .map((copySeconds, round) => copySeconds / (insertTimes[round] as number))
+      .sort((a, b) => a - b);
     const medianRatio = median(ratios);
     const cpuRatios = copyCpu.map((copySeconds, round) => copySeconds / (insertCpu[round] as number));
     // The server's side alone, once: the same lines encoded beforehand (untimed). It leaves the table
@@ -132,7 +157,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const rate = (seconds: number) => Math.round(rows / seconds);
     return {
       benchmark: 'apply',
-      database: server.connectionString === process.env.PG_CONNECTION_STRING ? 'PG_CONNECTION_STRING' : 'PostgreSQL 15 (throwaway, fsync off)',
+      database:
+        server.connectionString === process.env.PG_CONNECTION_STRING
+          ? 'PG_CONNECTION_STRING'
+          : 'PostgreSQL 15 (throwaway, fsync off)',
       rows,
       batchSize,
       rounds,

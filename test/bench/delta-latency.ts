@@ -37,7 +37,12 @@ const DRAIN_TIMEOUT_MS = 180_000;
  * Sends `rate` steps per second for `seconds`, never more than `concurrency` at once: a step that is due
  * while all slots are busy waits for one, so a source that cannot keep up shows as a lower achieved rate.
  */
-async function paced(workload: Workload, rate: number, seconds: number, concurrency: number): Promise<{ sent: number; failed: string[]; seconds: number }> {
+async function paced(
+  workload: Workload,
+  rate: number,
+  seconds: number,
+  concurrency: number,
+): Promise<{ sent: number; failed: string[]; seconds: number }> {
   const started = performance.now();
   const failed: string[] = [];
   let launched = 0;
@@ -52,7 +57,10 @@ async function paced(workload: Workload, rate: number, seconds: number, concurre
       inFlight++;
       const step: Promise<void> = workload
         .step()
-        .then(() => undefined, (error: unknown) => void failed.push(error instanceof Error ? error.message : String(error)))
+        .then(
+          () => undefined,
+          (error: unknown) => void failed.push(error instanceof Error ? error.message : String(error)),
+        )
         .finally(() => {
           inFlight--;
           running.delete(step);
@@ -74,7 +82,11 @@ interface DeltaRead {
 function readTimes(writes: readonly TimedWrite[], reads: readonly DeltaRead[]): Array<number | undefined> {
   let next = 0;
   return writes.map((write) => {
-    while (next < reads.length && !((reads[next] as DeltaRead).upToVersion >= write.version && (reads[next] as DeltaRead).at >= write.at)) next++;
+    while (
+      next < reads.length &&
+      !((reads[next] as DeltaRead).upToVersion >= write.version && (reads[next] as DeltaRead).at >= write.at)
+    )
+      next++;
     return reads[next]?.at;
   });
 }
@@ -90,7 +102,9 @@ function latencyFigures(latencies: number[]): Record<string, number> {
 }
 
 async function queueLength(product: ProcessProduct): Promise<number> {
-  const queue = QueueServiceClient.fromConnectionString(product.azurite.connectionString).getQueueClient(product.env.CHANGES_QUEUE as string);
+  const queue = QueueServiceClient.fromConnectionString(product.azurite.connectionString).getQueueClient(
+    product.env.CHANGES_QUEUE as string,
+  );
   return (await queue.getProperties()).approximateMessagesCount ?? 0;
 }
 
@@ -133,7 +147,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const loadBefore = loadAverage();
       const queueSamples: number[] = [];
       // A sample that fails (storage busy) is only a missing point in the maximum.
-      const sampling = setInterval(() => void queueLength(product).then((length) => queueSamples.push(length), () => undefined), 1_000);
+      const sampling = setInterval(
+        () =>
+          void queueLength(product).then(
+            (length) => queueSamples.push(length),
+            () => undefined,
+          ),
+        1_000,
+      );
       const cpu = startCpuMeter({ host: host.pid, azurite: product.azurite.pid, ...(postgres ? { postgres } : {}) });
       recording = true;
       const windowStart = Date.now();
@@ -153,17 +174,28 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       } while (arrived.some((time) => time === undefined) && Date.now() < drainDeadline);
 
       const latenciesOf = (kinds: ReadonlyArray<TimedWrite['kind']>) =>
-        writes.flatMap((write, index) => (kinds.includes(write.kind) && arrived[index] !== undefined ? [(arrived[index] as number) - write.at] : []));
+        writes.flatMap((write, index) =>
+          kinds.includes(write.kind) && arrived[index] !== undefined ? [(arrived[index] as number) - write.at] : [],
+        );
       // The split: write → the start of the delta read that covered it (poll tick + the poll's own steps before
       // reading), then that read → destination commit (rest of the poll, the queue, the apply).
       const read = readTimes(writes, deltaReads);
-      const untilRead = writes.flatMap((write, index) => (read[index] === undefined ? [] : [(read[index] as number) - write.at]));
-      const readToCommit = writes.flatMap((_, index) => (read[index] === undefined || arrived[index] === undefined ? [] : [(arrived[index] as number) - (read[index] as number)]));
+      const untilRead = writes.flatMap((write, index) =>
+        read[index] === undefined ? [] : [(read[index] as number) - write.at],
+      );
+      const readToCommit = writes.flatMap((_, index) =>
+        read[index] === undefined || arrived[index] === undefined
+          ? []
+          : [(arrived[index] as number) - (read[index] as number)],
+      );
       const readsInWindow = deltaReads.filter((entry) => entry.at >= windowStart && entry.at <= windowEnd).length;
-      const pendingWritesAt = (time: number) => writes.filter((write, index) => write.at <= time && !((arrived[index] ?? Infinity) <= time));
+      const pendingWritesAt = (time: number) =>
+        writes.filter((write, index) => write.at <= time && !((arrived[index] ?? Infinity) <= time));
       const pendingAt = (time: number) => pendingWritesAt(time).length;
       const lastArrival = Math.max(...arrived.map((time) => time ?? Infinity));
-      const backlogEvery10Seconds = Array.from({ length: Math.floor(seconds / 10) }, (_, index) => pendingAt(windowStart + (index + 1) * 10_000));
+      const backlogEvery10Seconds = Array.from({ length: Math.floor(seconds / 10) }, (_, index) =>
+        pendingAt(windowStart + (index + 1) * 10_000),
+      );
       const overall = latencyFigures(latenciesOf(['upsert', 'delete']));
       return {
         benchmark: 'delta-latency',
@@ -192,7 +224,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         backlogChangesEvery10Seconds: backlogEvery10Seconds,
         queueMessagesAtEnd: queueAtEnd,
         queueMessagesMax: Math.max(0, ...queueSamples),
-        secondsUntilBacklogZero: Number.isFinite(lastArrival) ? round(Math.max(0, lastArrival - windowEnd) / 1000, 1) : null,
+        secondsUntilBacklogZero: Number.isFinite(lastArrival)
+          ? round(Math.max(0, lastArrival - windowEnd) / 1000, 1)
+          : null,
         loadAverageBefore: loadBefore,
         loadAverageAtEnd: loadAtEnd,
         cpu: cpuFigures,

@@ -51,8 +51,8 @@ export interface HostSync {
   cpu: Record<string, number>;
 }
 
-
-const copiedPageLine = /(\d{4}-\d\d-\d\dT[\d:.]+Z) .*copied page profile="[^"]+" table="([^"]+)" page=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
+const copiedPageLine =
+  /(\d{4}-\d\d-\d\dT[\d:.]+Z) .*copied page profile="[^"]+" table="([^"]+)" page=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
 
 /** A `/proc/<pid>/status` figure (VmRSS, VmHWM) in MB: Linux only, as the benchmarks' memory figures are. */
 export function procMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -65,14 +65,34 @@ export function procMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 export async function withHostSync<T>(options: HostSyncOptions, use: (sync: HostSync) => Promise<T>): Promise<T> {
   const pages: CopiedPage[] = [];
   const product = await startProcessProduct({
-    emulator: { seed: options.seed ?? 1, accounts: options.accounts, ...(options.contacts === undefined ? {} : { contacts: options.contacts }) },
+    emulator: {
+      seed: options.seed ?? 1,
+      accounts: options.accounts,
+      ...(options.contacts === undefined ? {} : { contacts: options.contacts }),
+    },
     ...(options.fanOut ? { fanOut: options.fanOut } : {}),
-    env: { LOG_LEVEL: 'information', ...(options.hostHeapLimitMb ? { NODE_OPTIONS: `--max-old-space-size=${options.hostHeapLimitMb}` } : {}) },
+    env: {
+      LOG_LEVEL: 'information',
+      ...(options.hostHeapLimitMb ? { NODE_OPTIONS: `--max-old-space-size=${options.hostHeapLimitMb}` } : {}),
+    },
     log: (line) => {
       const match = copiedPageLine.exec(line);
       if (match) {
-        const [, loggedAt, table, rows, readMs, applyMs] = match as unknown as [string, string, string, string, string, string];
-        pages.push({ table, rows: Number(rows), readMs: Number(readMs), applyMs: Number(applyMs), loggedAt: Date.parse(loggedAt) });
+        const [, loggedAt, table, rows, readMs, applyMs] = match as unknown as [
+          string,
+          string,
+          string,
+          string,
+          string,
+          string,
+        ];
+        pages.push({
+          table,
+          rows: Number(rows),
+          readMs: Number(readMs),
+          applyMs: Number(applyMs),
+          loggedAt: Date.parse(loggedAt),
+        });
       }
     },
   });
@@ -95,13 +115,21 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
     const cpu = (measuring.cpu as ReturnType<typeof startCpuMeter>).stop();
     // A page's log line follows its status update, so the last lines may still be on their way.
     const copied = tables.reduce((sum, table) => sum + table.initialRowsCopied, 0);
-    await waitFor('the last pages\' log lines', () => (pages.reduce((sum, page) => sum + page.rows, 0) >= copied ? true : undefined), 10_000);
+    await waitFor(
+      "the last pages' log lines",
+      () => (pages.reduce((sum, page) => sum + page.rows, 0) >= copied ? true : undefined),
+      10_000,
+    );
     return await use({
       product,
       host,
       schema: SCHEMA,
       seconds,
-      tables: tables.map((table) => ({ table: table.table, rowsCopied: table.initialRowsCopied, rowsInDestination: table.rowsInDestination })),
+      tables: tables.map((table) => ({
+        table: table.table,
+        rowsCopied: table.initialRowsCopied,
+        rowsInDestination: table.rowsInDestination,
+      })),
       pages,
       hostIdleRssMb,
       hostPeakRssMb: procMemoryMb(host.pid, 'VmHWM'),
@@ -118,10 +146,13 @@ export function assertComplete(sync: HostSync): number {
   for (const { table, rowsCopied, rowsInDestination } of sync.tables) {
     const expected = sync.product.emulator.store.counts[table as keyof typeof sync.product.emulator.store.counts];
     if (rowsCopied !== expected || rowsInDestination !== expected) {
-      throw new Error(`${table}: the source has ${expected} rows, the sync copied ${rowsCopied} and the destination holds ${rowsInDestination}`);
+      throw new Error(
+        `${table}: the source has ${expected} rows, the sync copied ${rowsCopied} and the destination holds ${rowsInDestination}`,
+      );
     }
     const logged = sync.pages.filter((page) => page.table === table).reduce((sum, page) => sum + page.rows, 0);
-    if (logged !== expected) throw new Error(`${table}: the host logged ${logged} copied rows, the source has ${expected}`);
+    if (logged !== expected)
+      throw new Error(`${table}: the host logged ${logged} copied rows, the source has ${expected}`);
     total += expected;
   }
   return total;

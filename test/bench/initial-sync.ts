@@ -21,11 +21,14 @@ const TABLES = ['account', 'contact'];
 
 const rate = (rows: number, seconds: number): number => Math.round(rows / seconds);
 const ratio = (part: number, whole: number): number => Number((part / whole).toFixed(2));
-const stageSeconds = (pages: CopiedPage[], stage: 'readMs' | 'applyMs'): number => pages.reduce((sum, page) => sum + page[stage], 0) / 1000;
+const stageSeconds = (pages: CopiedPage[], stage: 'readMs' | 'applyMs'): number =>
+  pages.reduce((sum, page) => sum + page[stage], 0) / 1000;
 
 /** Wall time covered by at least one page's apply: the union of the [end − applyMs, end] intervals. */
 function applyWallSeconds(pages: CopiedPage[]): number {
-  const intervals = pages.map((page) => [page.loggedAt - page.applyMs, page.loggedAt] as const).sort((a, b) => a[0] - b[0]);
+  const intervals = pages
+    .map((page) => [page.loggedAt - page.applyMs, page.loggedAt] as const)
+    .sort((a, b) => a[0] - b[0]);
   let covered = 0;
   let reach = Number.NEGATIVE_INFINITY;
   for (const [start, end] of intervals) {
@@ -43,7 +46,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const loadBefore = loadavg()[0] ?? 0;
   return withHostSync({ accounts, contacts, seed, tables: TABLES, ...(fanOut ? { fanOut } : {}) }, async (sync) => {
     const rows = assertComplete(sync);
-    const copied = await rawCopy(sync.product.postgres.connectionString, sync.schema, sync.product.emulator.store, TABLES);
+    const copied = await rawCopy(
+      sync.product.postgres.connectionString,
+      sync.schema,
+      sync.product.emulator.store,
+      TABLES,
+    );
     z.literal(rows).parse(copied.rows);
     const endToEnd = rate(rows, sync.seconds);
     const apply = rate(rows, applyWallSeconds(sync.pages));

@@ -16,7 +16,6 @@ import { startAzurite } from '../../local/azurite/azurite';
 import { sampleTable } from '../../local/sample-org';
 import { accountUpserts, option, seconds } from './sample-upserts';
 
-
 async function download(container: ContainerClient, name: string): Promise<Buffer> {
   return container.getBlobClient(name).downloadToBuffer();
 }
@@ -39,17 +38,26 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   try {
     const { blobs } = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString });
     const lake = blobs.getContainerClient('bench-lake');
-    const destination = createLakeDestination(lake, { mode: 'appendOnly', granularity: 'Year', incrementalIntervalMinutes: 60, snapshotIntervalMinutes: 60 });
+    const destination = createLakeDestination(lake, {
+      mode: 'appendOnly',
+      granularity: 'Year',
+      incrementalIntervalMinutes: 60,
+      snapshotIntervalMinutes: 60,
+    });
     await destination.ensureTables([account], []);
     const started = process.hrtime.bigint();
     for (let start = 0; start < upserts.length; start += batchSize) {
-      const result = await destination.applyBatch(account, { upserts: upserts.slice(start, start + batchSize), deletes: [] });
+      const result = await destination.applyBatch(account, {
+        upserts: upserts.slice(start, start + batchSize),
+        deletes: [],
+      });
       if (result.failed.length > 0) throw new Error(`${result.failed.length} rows failed: ${result.failed[0]?.reason}`);
     }
     const lakeSeconds = seconds(started);
 
     const files: Array<{ name: string; bytes: Buffer }> = [];
-    for await (const item of lake.listBlobsFlat({ prefix: 'account/' })) files.push({ name: item.name, bytes: await download(lake, item.name) });
+    for await (const item of lake.listBlobsFlat({ prefix: 'account/' }))
+      files.push({ name: item.name, bytes: await download(lake, item.name) });
     const totalBytes = files.reduce((sum, file) => sum + file.bytes.length, 0);
 
     const raw = blobs.getContainerClient('bench-raw');

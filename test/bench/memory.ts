@@ -16,10 +16,18 @@ import { assertComplete, withHostSync } from './host-sync';
 import { option } from './sample-upserts';
 
 async function peakFor(accounts: number, seed: number, hostHeapLimitMb: number | undefined) {
-  return withHostSync({ accounts, seed, tables: ['account'], ...(hostHeapLimitMb ? { hostHeapLimitMb } : {}) }, async (sync) => {
-    assertComplete(sync);
-    return { rows: accounts, seconds: Number(sync.seconds.toFixed(1)), idleRssMb: sync.hostIdleRssMb, peakRssMb: sync.hostPeakRssMb };
-  });
+  return withHostSync(
+    { accounts, seed, tables: ['account'], ...(hostHeapLimitMb ? { hostHeapLimitMb } : {}) },
+    async (sync) => {
+      assertComplete(sync);
+      return {
+        rows: accounts,
+        seconds: Number(sync.seconds.toFixed(1)),
+        idleRssMb: sync.hostIdleRssMb,
+        peakRssMb: sync.hostPeakRssMb,
+      };
+    },
+  );
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {

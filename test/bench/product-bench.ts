@@ -18,7 +18,11 @@ export const SCHEMA = 'bench';
 export const SAMPLE_SEED = 3;
 
 /** Starts the product with commit timestamps on, so a row's arrival is the commit of the transaction that wrote it. */
-export function startBenchProduct(options: { accounts: number; observers?: Pick<EmulatorOptions, 'onWrite' | 'onDeltaRead'>; env?: Record<string, string> }): Promise<ProcessProduct> {
+export function startBenchProduct(options: {
+  accounts: number;
+  observers?: Pick<EmulatorOptions, 'onWrite' | 'onDeltaRead'>;
+  env?: Record<string, string>;
+}): Promise<ProcessProduct> {
   return startProcessProduct({
     emulator: { seed: SAMPLE_SEED, accounts: options.accounts, ...options.observers },
     postgres: { settings: { track_commit_timestamp: 'on' } },
@@ -27,7 +31,14 @@ export function startBenchProduct(options: { accounts: number; observers?: Pick<
 }
 
 const statusSchema = z.object({
-  tables: z.array(z.object({ table: z.string(), phase: z.string(), initialRowsCopied: z.number(), rowsInDestination: z.number().nullable() })),
+  tables: z.array(
+    z.object({
+      table: z.string(),
+      phase: z.string(),
+      initialRowsCopied: z.number(),
+      rowsInDestination: z.number().nullable(),
+    }),
+  ),
 });
 export type TableSyncStatus = z.infer<typeof statusSchema>['tables'][number];
 
@@ -41,22 +52,33 @@ export async function activateAndWait(
   host: HostProcess,
   options: { tables: string[]; timeoutMs?: number; onActivating?: () => void },
 ): Promise<TableSyncStatus[]> {
-  const put = await host.call('PUT', `profiles/${PROFILE}`, product.postgresProfile(SCHEMA, { tables: options.tables }));
-  if (put.status >= 300) throw new Error(`Creating the benchmark profile failed (${put.status}): ${JSON.stringify(put.body)}`);
+  const put = await host.call(
+    'PUT',
+    `profiles/${PROFILE}`,
+    product.postgresProfile(SCHEMA, { tables: options.tables }),
+  );
+  if (put.status >= 300)
+    throw new Error(`Creating the benchmark profile failed (${put.status}): ${JSON.stringify(put.body)}`);
   options.onActivating?.();
   const activated = await host.call('POST', `profiles/${PROFILE}/activate`);
-  if (activated.status !== 202) throw new Error(`Activating the benchmark profile failed (${activated.status}): ${JSON.stringify(activated.body)}`);
-  return waitFor(`the initial sync of ${options.tables.join(', ')} to finish`, async () => {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    // A busy host can stall past its keep-alive timeout and reset the reused connection: ask again.
-    const answer = await host.call('GET', `profiles/${PROFILE}/status`).catch((error: unknown) => {
-      if (!product.hosts.includes(host)) throw new Error('The host process ended during the initial sync', { cause: error });
-      return undefined;
-    });
-    if (answer === undefined) return undefined;
-    const { tables } = statusSchema.parse(answer.body);
-    return tables.length > 0 && tables.every((table) => table.phase === 'delta') ? tables : undefined;
-  }, options.timeoutMs ?? 1_800_000);
+  if (activated.status !== 202)
+    throw new Error(`Activating the benchmark profile failed (${activated.status}): ${JSON.stringify(activated.body)}`);
+  return waitFor(
+    `the initial sync of ${options.tables.join(', ')} to finish`,
+    async () => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // A busy host can stall past its keep-alive timeout and reset the reused connection: ask again.
+      const answer = await host.call('GET', `profiles/${PROFILE}/status`).catch((error: unknown) => {
+        if (!product.hosts.includes(host))
+          throw new Error('The host process ended during the initial sync', { cause: error });
+        return undefined;
+      });
+      if (answer === undefined) return undefined;
+      const { tables } = statusSchema.parse(answer.body);
+      return tables.length > 0 && tables.every((table) => table.phase === 'delta') ? tables : undefined;
+    },
+    options.timeoutMs ?? 1_800_000,
+  );
 }
 
 /** A row version that reached the destination, and when its transaction committed (ms since the epoch). */
@@ -86,7 +108,9 @@ export async function installArrivalLog(connectionString: string): Promise<Arriv
   const setting = await client.query<{ track_commit_timestamp: string }>('SHOW track_commit_timestamp');
   if (setting.rows[0]?.track_commit_timestamp !== 'on') {
     await client.end();
-    throw new Error('The benchmark needs track_commit_timestamp = on on the PostgreSQL server (set it in postgresql.conf and restart, or leave PG_CONNECTION_STRING unset).');
+    throw new Error(
+      'The benchmark needs track_commit_timestamp = on on the PostgreSQL server (set it in postgresql.conf and restart, or leave PG_CONNECTION_STRING unset).',
+    );
   }
   await client.query(`
     DROP SCHEMA IF EXISTS dvx_bench CASCADE;
@@ -170,7 +194,10 @@ function processStat(pid: number): { parent: number; cpuSeconds: number } | unde
   try {
     // Fields after the command name, which is in parentheses and may contain spaces.
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return { parent: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND };
+    return {
+      parent: Number(fields[1]),
+      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND,
+    };
   } catch {
     return undefined;
   }
@@ -234,7 +261,8 @@ export function startCpuMeter(processes: Record<string, number>): { stop(): Reco
       for (const [name, pid] of Object.entries(processes)) {
         const after = treeCpuSeconds(pid);
         const earlier = before[name];
-        if (after !== undefined && earlier !== undefined) figures[`${name}PercentOfOneCore`] = percentOfOneCore(after - earlier);
+        if (after !== undefined && earlier !== undefined)
+          figures[`${name}PercentOfOneCore`] = percentOfOneCore(after - earlier);
       }
       return figures;
     },

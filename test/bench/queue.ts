@@ -8,7 +8,11 @@ import { performance } from 'node:perf_hooks';
 import { startAzurite } from '../../local/azurite/azurite';
 import { sampleCounts, sampleRow, sampleTable, toWebApiRow } from '../../local/sample-org';
 import { blobClaimCheckStore, CLAIM_CHECK_CONTAINER } from '../../shared/queue/claim-checks';
-import { SENT_MARKERS_TABLE, tableDuplicateDetection, DEFAULT_DUPLICATE_DETECTION_WINDOW_MS } from '../../shared/queue/duplicate-detection';
+import {
+  SENT_MARKERS_TABLE,
+  tableDuplicateDetection,
+  DEFAULT_DUPLICATE_DETECTION_WINDOW_MS,
+} from '../../shared/queue/duplicate-detection';
 import { changeBatchReader } from '../../shared/queue/messages';
 import { SERVICE_BUS_MAX_MESSAGE_BYTES, serviceBusChangeQueue } from '../../shared/queue/service-bus';
 import { storageQueueChangeQueue, storageQueueReceiver } from '../../shared/queue/storage-queue';
@@ -53,7 +57,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       queues: clients.queues,
       queueName: 'bench-changes',
       claimChecks,
-      duplicates: tableDuplicateDetection({ table: clients.table(SENT_MARKERS_TABLE), queueName: 'bench-changes', windowMs: DEFAULT_DUPLICATE_DETECTION_WINDOW_MS }),
+      duplicates: tableDuplicateDetection({
+        table: clients.table(SENT_MARKERS_TABLE),
+        queueName: 'bench-changes',
+        windowMs: DEFAULT_DUPLICATE_DETECTION_WINDOW_MS,
+      }),
     });
     await storage.send(accountBatches(1, 1).map((batch) => ({ ...batch, batchId: 'warm-up' })));
     let started = performance.now();
@@ -75,7 +83,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     while (received < batchCount + 1) {
       const messages = await receiver.receive(32, 1_000);
       for (const message of messages) {
-        if (typeof message.body === 'object' && message.body !== null && 'claimCheck' in message.body) claimChecked += 1;
+        if (typeof message.body === 'object' && message.body !== null && 'claimCheck' in message.body)
+          claimChecked += 1;
         await reader.readChangeBatch(message.body);
       }
       await Promise.all(messages.map((message) => receiver.complete(message)));
@@ -83,7 +92,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     }
     const storageReceiveMs = performance.now() - started;
 
-    const bus = new InMemoryServiceBus({ lockDurationMs: 60_000, maxDeliveryCount: 10, duplicateDetectionWindowMs: 3_600_000, maxMessageBytes: SERVICE_BUS_MAX_MESSAGE_BYTES });
+    const bus = new InMemoryServiceBus({
+      lockDurationMs: 60_000,
+      maxDeliveryCount: 10,
+      duplicateDetectionWindowMs: 3_600_000,
+      maxMessageBytes: SERVICE_BUS_MAX_MESSAGE_BYTES,
+    });
     bus.createQueue('bench-changes');
     const serviceBus = serviceBusChangeQueue({ client: bus, queueName: 'bench-changes', claimChecks });
     started = performance.now();

@@ -20,10 +20,15 @@ const PAGE = 5_000;
 function webApiUpserts(store: OrgStore, tableName: string): RowUpsert[] {
   const table = sampleTable(tableName);
   const upserts: RowUpsert[] = [];
-  for (let after = -1, more = true; more; ) {
+  for (let after = -1, more = true; more;) {
     const page = store.page(tableName, after, PAGE);
     for (const stored of page.rows) {
-      upserts.push({ kind: 'upsert', id: stored.id, versionNumber: stored.version, row: toWebApiRow(table, stored.row, { versionNumber: stored.version, annotations: true }) });
+      upserts.push({
+        kind: 'upsert',
+        id: stored.id,
+        versionNumber: stored.version,
+        row: toWebApiRow(table, stored.row, { versionNumber: stored.version, annotations: true }),
+      });
     }
     after = page.rows.at(-1)?.slot ?? after;
     more = page.more;
@@ -36,7 +41,12 @@ function webApiUpserts(store: OrgStore, tableName: string): RowUpsert[] {
  * The Web API rows are built beforehand (untimed: in the sync the emulator builds them); mapping, encoding
  * and the COPY are timed, table by table. Returns the rows copied and the seconds taken.
  */
-export async function rawCopy(connectionString: string, schema: string, store: OrgStore, tables: string[]): Promise<{ rows: number; seconds: number }> {
+export async function rawCopy(
+  connectionString: string,
+  schema: string,
+  store: OrgStore,
+  tables: string[],
+): Promise<{ rows: number; seconds: number }> {
   const connection = await createPgConnection(connectionString, 1);
   const copySchema = postgresDialect.quote(`${schema}_rawcopy`);
   const staging = postgresDialect.staging;
@@ -48,7 +58,9 @@ export async function rawCopy(connectionString: string, schema: string, store: O
     await connection.query(`CREATE SCHEMA ${copySchema}`);
     for (const tableName of tables) {
       const target = `${copySchema}.${postgresDialect.quote(tableName)}`;
-      await connection.query(`CREATE TABLE ${target} (LIKE ${postgresDialect.quote(schema)}.${postgresDialect.quote(tableName)} INCLUDING ALL)`);
+      await connection.query(
+        `CREATE TABLE ${target} (LIKE ${postgresDialect.quote(schema)}.${postgresDialect.quote(tableName)} INCLUDING ALL)`,
+      );
       const columns = buildTableModel(sampleTable(tableName), '').columns;
       const sinkTimes = columns.filter((column) => column.source.kind === 'sinkTime');
       const names = [...suppliedColumns(columns), ...sinkTimes].map((column) => postgresDialect.quote(column.name));
@@ -58,13 +70,17 @@ export async function rawCopy(connectionString: string, schema: string, store: O
       const now = new Date().toISOString();
       const stamps = sinkTimes.map(() => `\t${now}`).join('');
       await connection.transaction(async (session) =>
-        session.copyIn?.(`COPY ${target} (${names.join(', ')}) FROM STDIN`, (function* () {
-          for (const upsert of upserts) yield `${line(upsert)}${stamps}\n`;
-        })()),
+        session.copyIn?.(
+          `COPY ${target} (${names.join(', ')}) FROM STDIN`,
+          (function* () {
+            for (const upsert of upserts) yield `${line(upsert)}${stamps}\n`;
+          })(),
+        ),
       );
       total += seconds(started);
       const counted = Number((await connection.query(`SELECT count(*) AS n FROM ${target}`)).rows[0]?.n);
-      if (counted !== upserts.length) throw new Error(`Raw COPY of ${tableName} left ${counted} of ${upserts.length} rows`);
+      if (counted !== upserts.length)
+        throw new Error(`Raw COPY of ${tableName} left ${counted} of ${upserts.length} rows`);
       rows += counted;
     }
     await connection.query(`DROP SCHEMA ${copySchema} CASCADE`);

@@ -10,7 +10,17 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-export const benchmarkNames = ['source', 'initial-sync', 'apply', 'delta-latency', 'memory', 'scale-out', 'lake', 'queue', 'state'] as const;
+export const benchmarkNames = [
+  'source',
+  'initial-sync',
+  'apply',
+  'delta-latency',
+  'memory',
+  'scale-out',
+  'lake',
+  'queue',
+  'state',
+] as const;
 type BenchmarkName = (typeof benchmarkNames)[number];
 type Figures = Record<string, unknown>;
 
@@ -25,7 +35,10 @@ function machine(): string {
 function commit(): string {
   try {
     const hash = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    }).trim();
     return dirty ? `${hash} (with uncommitted changes)` : hash;
   } catch {
     return 'unknown (not a git checkout)';
@@ -36,7 +49,10 @@ const formatValue = (value: unknown): string => (typeof value === 'object' ? JSO
 
 async function record(name: BenchmarkName, figures: Figures, args: string[]): Promise<void> {
   if (!existsSync(benchmarksFile)) {
-    await writeFile(benchmarksFile, '# Benchmarks\n\nAppended by `npm run bench`; newest last. Each entry names the command that reproduces it.\n');
+    await writeFile(
+      benchmarksFile,
+      '# Benchmarks\n\nAppended by `npm run bench`; newest last. Each entry names the command that reproduces it.\n',
+    );
   }
   const command = ['npm run bench --', name, ...args].join(' ');
   const rows = Object.entries(figures).map(([key, value]) => `| ${key} | ${formatValue(value)} |`);
@@ -80,7 +96,9 @@ async function main(): Promise<void> {
     results[name] = figures;
   }
   if (missing.length > 0) process.stderr.write(`not built yet, so not run: ${missing.join(', ')}\n`);
-  process.stdout.write(`${JSON.stringify(requested.length === 1 ? (results[requested[0] as string] ?? {}) : results)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(requested.length === 1 ? (results[requested[0] as string] ?? {}) : results)}\n`,
+  );
   if (missing.length === requested.length) process.exitCode = 1;
 }
 

@@ -17,7 +17,10 @@ export function accountUpserts(rows: number): RowUpsert[] {
   const counts = sampleCounts(rows);
   const upserts: RowUpsert[] = [];
   for (let index = 0; index < rows; index++) {
-    const row = toWebApiRow(account, sampleRow('account', index, 1, counts), { versionNumber: 1_000 + index, annotations: true });
+    const row = toWebApiRow(account, sampleRow('account', index, 1, counts), {
+      versionNumber: 1_000 + index,
+      annotations: true,
+    });
     upserts.push({ kind: 'upsert', id: String(row.accountid), versionNumber: 1_000 + index, row });
   }
   return upserts;

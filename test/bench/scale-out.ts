@@ -18,7 +18,18 @@ import { sampleRowId } from '../../local/sample-org';
 import { pollTable } from '../../shared/sync/poller';
 import type { ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
-import { activateAndWait, installArrivalLog, loadAverage, percentile, postmasterPid, PROFILE, round, SAMPLE_SEED, startBenchProduct, startCpuMeter } from './product-bench';
+import {
+  activateAndWait,
+  installArrivalLog,
+  loadAverage,
+  percentile,
+  postmasterPid,
+  PROFILE,
+  round,
+  SAMPLE_SEED,
+  startBenchProduct,
+  startCpuMeter,
+} from './product-bench';
 import { option } from './sample-upserts';
 
 const STAGED_QUEUE = 'dvx-bench-staged-changes';
@@ -31,8 +42,12 @@ async function stagingPoller(product: ProcessProduct): Promise<{ poll(): Promise
   const deps = createFunctionDeps(env, () => driver.client);
   // A resync after an expired delta token would start an orchestration: a real driver, never used in practice.
   const driver = await createOrchestrationDriver({
-    orchestrations: functionTable.filter((definition): definition is OrchestrationFunction => definition.kind === 'orchestration'),
-    activities: functionTable.filter((definition): definition is ActivityFunction<FunctionDeps> => definition.kind === 'activity'),
+    orchestrations: functionTable.filter(
+      (definition): definition is OrchestrationFunction => definition.kind === 'orchestration',
+    ),
+    activities: functionTable.filter(
+      (definition): definition is ActivityFunction<FunctionDeps> => definition.kind === 'activity',
+    ),
     deps: () => deps,
     instances: deps.storage.table(ORCHESTRATION_INSTANCES_TABLE),
     log: consoleLog('warning'),
@@ -40,7 +55,10 @@ async function stagingPoller(product: ProcessProduct): Promise<{ poll(): Promise
   return {
     async poll() {
       const result = await pollTable(deps.sync, driver.client, PROFILE, 'account');
-      if (result.outcome !== 'changes') throw new Error(`The staging poll found no changes (${result.outcome}${result.error ? `: ${result.error}` : ''})`);
+      if (result.outcome !== 'changes')
+        throw new Error(
+          `The staging poll found no changes (${result.outcome}${result.error ? `: ${result.error}` : ''})`,
+        );
       return result.upserts;
     },
     async close() {
@@ -72,7 +90,11 @@ async function useHosts(product: ProcessProduct, count: number): Promise<void> {
   while (product.hosts.length < count) await product.startHost();
 }
 
-const median = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const rows = option(args, 'rows', 50_000);
@@ -93,20 +115,29 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       for (const [index, hosts] of order.entries()) {
         await useHosts(product, hosts);
         for (let row = 0; row < rows; row++) {
-          product.emulator.store.update('account', sampleRowId(SAMPLE_SEED, 'account', row), { name: `Scale-out run ${index} row ${row}` });
+          product.emulator.store.update('account', sampleRowId(SAMPLE_SEED, 'account', row), {
+            name: `Scale-out run ${index} row ${row}`,
+          });
         }
         const pollStarted = performance.now();
         const polled = await poller.poll();
         const pollSeconds = (performance.now() - pollStarted) / 1000;
         if (polled !== rows) throw new Error(`The poll read ${polled} changes, expected ${rows}`);
         await arrivals.clear();
-        const cpu = startCpuMeter({ ...Object.fromEntries(product.hosts.map((host, number) => [`host${number + 1}`, host.pid])), ...(postgres ? { postgres } : {}) });
+        const cpu = startCpuMeter({
+          ...Object.fromEntries(product.hosts.map((host, number) => [`host${number + 1}`, host.pid])),
+          ...(postgres ? { postgres } : {}),
+        });
         const queued = Date.now();
         const messages = await moveAll(staged, changes);
-        const done = await waitFor(`${rows} rows applied by ${hosts} host(s)`, async () => {
-          const summary = await arrivals.summary();
-          return summary.rows >= rows ? summary : undefined;
-        }, 300_000);
+        const done = await waitFor(
+          `${rows} rows applied by ${hosts} host(s)`,
+          async () => {
+            const summary = await arrivals.summary();
+            return summary.rows >= rows ? summary : undefined;
+          },
+          300_000,
+        );
         const usage = cpu.stop();
         const wallSeconds = (done.lastCommit - queued) / 1000;
         const spanSeconds = (done.lastCommit - done.firstCommit) / 1000;
@@ -124,7 +155,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       await poller.close();
       await arrivals.close();
     }
-    const rate = (hosts: number, key: string) => median(runs.filter((entry) => entry.hosts === hosts).map((entry) => entry[key] as number));
+    const rate = (hosts: number, key: string) =>
+      median(runs.filter((entry) => entry.hosts === hosts).map((entry) => entry[key] as number));
     const one = rate(1, 'rowsPerSecond');
     const two = rate(2, 'rowsPerSecond');
     return {

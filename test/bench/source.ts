@@ -31,12 +31,28 @@ function peakRssMb(pid: number): number | undefined {
 }
 
 export async function run(argv: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: argv, options: { rows: { type: 'string' }, 'page-size': { type: 'string' }, seed: { type: 'string' } }, allowPositionals: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { rows: { type: 'string' }, 'page-size': { type: 'string' }, seed: { type: 'string' } },
+    allowPositionals: true,
+  });
   const args = argsSchema.parse(values);
   const root = join(__dirname, '../..');
   const emulator = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'local/emulator/cli.ts'), '--port', '0', '--scale', String(args.rows), '--seed', String(args.seed), '--token', 'bench'],
+    [
+      '--import',
+      'tsx',
+      join(root, 'local/emulator/cli.ts'),
+      '--port',
+      '0',
+      '--scale',
+      String(args.rows),
+      '--seed',
+      String(args.seed),
+      '--token',
+      'bench',
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   try {

@@ -33,22 +33,40 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const clients = createStorageClients({ kind: 'connectionString', connectionString: azurite.connectionString });
 
     const checkpoints = createTableCheckpointStore(clients);
-    let current = await checkpoints.create('bench', 'account', { phase: 'initial', nextLink: 'https://org/api/data/v9.2/accounts?$skiptoken=0', rowsCopied: 0, pages: 0, startedAt: new Date().toISOString() });
+    let current = await checkpoints.create('bench', 'account', {
+      phase: 'initial',
+      nextLink: 'https://org/api/data/v9.2/accounts?$skiptoken=0',
+      rowsCopied: 0,
+      pages: 0,
+      startedAt: new Date().toISOString(),
+    });
     const cycleTimes: number[] = [];
     for (let page = 1; page <= cycles; page++) {
       const started = process.hrtime.bigint();
       const read = await checkpoints.read('bench', 'account');
       if (!read) throw new Error('checkpoint vanished');
-      current = await checkpoints.update('bench', 'account', { ...read.value, nextLink: `https://org/api/data/v9.2/accounts?$skiptoken=${page}`, pages: page, rowsCopied: page * 5000 }, read.etag);
+      current = await checkpoints.update(
+        'bench',
+        'account',
+        {
+          ...read.value,
+          nextLink: `https://org/api/data/v9.2/accounts?$skiptoken=${page}`,
+          pages: page,
+          rowsCopied: page * 5000,
+        },
+        read.etag,
+      );
       cycleTimes.push(milliseconds(started));
     }
     cycleTimes.sort((a, b) => a - b);
 
     const status = createTableStatusStore(clients);
     const countersStarted = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: workers }, async () => {
-      for (let step = 0; step < increments; step++) await status.increment('bench', 'account', { rowsApplied: 1 });
-    }));
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        for (let step = 0; step < increments; step++) await status.increment('bench', 'account', { rowsApplied: 1 });
+      }),
+    );
     const countersMs = milliseconds(countersStarted);
     const counted = (await status.read('bench', 'account'))?.rowsApplied;
     if (counted !== workers * increments) throw new Error(`counted ${counted}, expected ${workers * increments}`);

@@ -23,7 +23,8 @@ export interface DestinationState {
   rows?: Map<string, Map<string, ReadRow>>;
 }
 
-const keyOf = (row: Record<string, unknown>): string => userRoleKey(String(row.systemuserid).toLowerCase(), String(row.roleid).toLowerCase());
+const keyOf = (row: Record<string, unknown>): string =>
+  userRoleKey(String(row.systemuserid).toLowerCase(), String(row.roleid).toLowerCase());
 
 export async function withChaosClient<T>(connectionString: string, work: (client: Client) => Promise<T>): Promise<T> {
   // The product's type parsers: `timestamp` stays text to be read as UTC (shared/destinations/sql/pg-connection.ts).
@@ -36,7 +37,12 @@ export async function withChaosClient<T>(connectionString: string, work: (client
   }
 }
 
-export async function readSqlDestination(connectionString: string, schema: string, tables: string[], options: { rows?: boolean } = {}): Promise<DestinationState> {
+export async function readSqlDestination(
+  connectionString: string,
+  schema: string,
+  tables: string[],
+  options: { rows?: boolean } = {},
+): Promise<DestinationState> {
   return withChaosClient(connectionString, async (client) => {
     const versions = new Map<string, Map<string, number>>();
     const whole = new Map<string, Map<string, ReadRow>>();
@@ -48,16 +54,24 @@ export async function readSqlDestination(connectionString: string, schema: strin
         versions.set(table, new Map([...byId].map(([id, row]) => [id, Number(row.versionnumber)])));
         continue;
       }
-      const { rows } = await client.query<{ id: string; version: string }>(`SELECT "Id"::text AS id, "versionnumber"::text AS version FROM "${schema}"."${table}"`);
+      const { rows } = await client.query<{ id: string; version: string }>(
+        `SELECT "Id"::text AS id, "versionnumber"::text AS version FROM "${schema}"."${table}"`,
+      );
       versions.set(table, new Map(rows.map((row) => [row.id.toLowerCase(), Number(row.version)])));
     }
-    const { rows } = await client.query<Record<string, unknown>>(`SELECT "systemuserid"::text AS systemuserid, "roleid"::text AS roleid FROM "${schema}"."systemuserroles"`);
+    const { rows } = await client.query<Record<string, unknown>>(
+      `SELECT "systemuserid"::text AS systemuserid, "roleid"::text AS roleid FROM "${schema}"."systemuserroles"`,
+    );
     return { versions, userRoles: new Set(rows.map(keyOf)), ...(options.rows ? { rows: whole } : {}) };
   });
 }
 
 /** Rows that a logged delete should have removed: live in a table at or below the version of a delete of the same id. */
-export async function rowsBehindTheirDeleteLog(connectionString: string, schema: string, tables: string[]): Promise<string[]> {
+export async function rowsBehindTheirDeleteLog(
+  connectionString: string,
+  schema: string,
+  tables: string[],
+): Promise<string[]> {
   return withChaosClient(connectionString, async (client) => {
     const found: string[] = [];
     for (const table of tables) {
@@ -73,8 +87,14 @@ export async function rowsBehindTheirDeleteLog(connectionString: string, schema:
   });
 }
 
-export async function readLakeDestination(connectionString: string, container: string, tables: string[]): Promise<DestinationState> {
-  const lake = await readLikeDataverseToSql(BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container));
+export async function readLakeDestination(
+  connectionString: string,
+  container: string,
+  tables: string[],
+): Promise<DestinationState> {
+  const lake = await readLikeDataverseToSql(
+    BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container),
+  );
   const versions = new Map<string, Map<string, number>>();
   const rows = new Map<string, Map<string, ReadRow>>();
   for (const table of tables) {
@@ -86,7 +106,11 @@ export async function readLakeDestination(connectionString: string, container: s
 }
 
 /** id → versionnumber of the source, with lower-case ids as the destinations are read. */
-export function differences(table: string, source: Map<string, number>, destination: Map<string, number> | undefined): string[] {
+export function differences(
+  table: string,
+  source: Map<string, number>,
+  destination: Map<string, number> | undefined,
+): string[] {
   const read = destination ?? new Map<string, number>();
   const found: string[] = [];
   for (const [id, version] of source) {
@@ -102,13 +126,24 @@ export function differences(table: string, source: Map<string, number>, destinat
  * Every column of every row held at the source's version, against the source (missing, stale and extra rows
  * are `differences`' to report). Run once, at the end: it reads every row of every table.
  */
-export function wrongValues(emulator: Emulator, destination: DestinationState, kind: 'sql' | 'lake', tables: string[]): string[] {
+export function wrongValues(
+  emulator: Emulator,
+  destination: DestinationState,
+  kind: 'sql' | 'lake',
+  tables: string[],
+): string[] {
   if (!destination.rows) throw new Error(`the ${kind} destination was read without its rows`);
   const found: string[] = [];
   for (const table of tables) {
-    const difference = compareRows(sourceTable(emulator, table), sourceRows(emulator, table), destination.rows.get(table) ?? new Map<string, ReadRow>(), kind);
+    const difference = compareRows(
+      sourceTable(emulator, table),
+      sourceRows(emulator, table),
+      destination.rows.get(table) ?? new Map<string, ReadRow>(),
+      kind,
+    );
     found.push(...difference.wrongValues.map((text) => `${kind}: ${text}`));
-    if (difference.wrongValueCount > difference.wrongValues.length) found.push(`${kind}: ${table} has ${difference.wrongValueCount} wrong values in all`);
+    if (difference.wrongValueCount > difference.wrongValues.length)
+      found.push(`${kind}: ${table} has ${difference.wrongValueCount} wrong values in all`);
   }
   return found;
 }

@@ -31,9 +31,11 @@ function every(everyMs: () => number, tick: () => Promise<void>, report: (error:
   let running: Promise<void> = Promise.resolve();
   const schedule = () => {
     timer = setTimeout(() => {
-      running = tick().catch(report).finally(() => {
-        if (!stopped) schedule();
-      });
+      running = tick()
+        .catch(report)
+        .finally(() => {
+          if (!stopped) schedule();
+        });
     }, everyMs());
   };
   schedule();
@@ -47,7 +49,12 @@ function every(everyMs: () => number, tick: () => Promise<void>, report: (error:
 }
 
 /** Dataverse's weather: a new mix of throttling (Retry-After 0 or 1 s) and outages every couple of seconds. */
-export function startDataverseFaults(emulator: Emulator, random: () => number, counts: FaultCounts, report: (error: unknown) => void): RunningFault {
+export function startDataverseFaults(
+  emulator: Emulator,
+  random: () => number,
+  counts: FaultCounts,
+  report: (error: unknown) => void,
+): RunningFault {
   const schedules: FaultSettings[] = [
     { throttleRate: 0.05, retryAfterSeconds: 0, unavailableRate: 0.05 },
     { throttleRate: 0.02, retryAfterSeconds: 1, unavailableRate: 0 },
@@ -71,7 +78,12 @@ export function startDataverseFaults(emulator: Emulator, random: () => number, c
 }
 
 /** Drops every product connection to the destination server now and then, as a failover or a network blip does. */
-export function startConnectionDrops(connectionString: string, random: () => number, counts: FaultCounts, report: (error: unknown) => void): RunningFault {
+export function startConnectionDrops(
+  connectionString: string,
+  random: () => number,
+  counts: FaultCounts,
+  report: (error: unknown) => void,
+): RunningFault {
   return every(
     () => 1_500 + random() * 3_000,
     async () => {
@@ -98,7 +110,12 @@ export function startConnectionDrops(connectionString: string, random: () => num
  * peeked, which leaves the original's delivery count alone; an original is held back at most once, so the
  * agent never pushes a message towards the poison queue by itself.
  */
-export function startQueueChaos(queue: QueueClient, random: () => number, counts: FaultCounts, report: (error: unknown) => void): RunningFault {
+export function startQueueChaos(
+  queue: QueueClient,
+  random: () => number,
+  counts: FaultCounts,
+  report: (error: unknown) => void,
+): RunningFault {
   const heldBack = new Set<string>();
   // Often: a host picks a visible message up within a few hundred milliseconds, so a slower agent can miss them all.
   return every(
@@ -111,7 +128,10 @@ export function startQueueChaos(queue: QueueClient, random: () => number, counts
           await queue.sendMessage(message.messageText, { messageTimeToLive: -1 });
           counts.duplicatesSent++;
         } else if (roll < 0.5) {
-          await queue.sendMessage(message.messageText, { messageTimeToLive: -1, visibilityTimeout: 1 + Math.floor(random() * 5) });
+          await queue.sendMessage(message.messageText, {
+            messageTimeToLive: -1,
+            visibilityTimeout: 1 + Math.floor(random() * 5),
+          });
           counts.delayedDuplicatesSent++;
         }
       }

@@ -14,8 +14,22 @@ import { createWorkload, isRowOperation, type Operation, type WorkloadTable } fr
 import type { HostProcess } from '../../local/host/process';
 import { PROCESS_EMULATOR_TOKEN, startProcessProduct, type ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
-import { differences, readLakeDestination, readSqlDestination, rowsBehindTheirDeleteLog, withChaosClient, wrongValues, type DestinationState } from './destinations';
-import { startConnectionDrops, startDataverseFaults, startQueueChaos, type FaultCounts, type RunningFault } from './faults';
+import {
+  differences,
+  readLakeDestination,
+  readSqlDestination,
+  rowsBehindTheirDeleteLog,
+  withChaosClient,
+  wrongValues,
+  type DestinationState,
+} from './destinations';
+import {
+  startConnectionDrops,
+  startDataverseFaults,
+  startQueueChaos,
+  type FaultCounts,
+  type RunningFault,
+} from './faults';
 
 export interface ChaosOptions {
   seed: number;
@@ -96,7 +110,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-async function chaos(product: ProcessProduct, options: ChaosOptions, started: number, faultErrors: string[]): Promise<ChaosReport> {
+async function chaos(
+  product: ProcessProduct,
+  options: ChaosOptions,
+  started: number,
+  faultErrors: string[],
+): Promise<ChaosReport> {
   const random = seededRandom(`chaos:${options.seed}`);
   const progress = (what: string) => options.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   product.env.DVX_SECRET_LAKE_CONNECTION = product.azurite.connectionString;
@@ -116,7 +135,8 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
       await new Promise((resolve) => setTimeout(resolve, 1_000 * retry));
       response = await host.call(method, route, body);
     }
-    if (response.status >= 300) throw new Error(`${method} ${route} answered ${response.status}: ${JSON.stringify(response.body)}`);
+    if (response.status >= 300)
+      throw new Error(`${method} ${route} answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body;
   };
   const kills = { initialSync: 0, delta: 0 };
@@ -137,16 +157,32 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   await call('PUT', `profiles/${SQL_PROFILE}`, product.postgresProfile(SCHEMA, source));
   await call('PUT', `profiles/${LAKE_PROFILE}`, {
     ...product.postgresProfile(SCHEMA, source),
-    destination: { kind: 'lake', storage: { connectionString: { appSetting: 'DVX_SECRET_LAKE_CONNECTION' } }, container: CONTAINER, mode: 'appendOnly' },
+    destination: {
+      kind: 'lake',
+      storage: { connectionString: { appSetting: 'DVX_SECRET_LAKE_CONNECTION' } },
+      container: CONTAINER,
+      mode: 'appendOnly',
+    },
   });
 
-  const counts: FaultCounts = { faultSchedules: 0, connectionsDropped: 0, duplicatesSent: 0, delayedDuplicatesSent: 0, originalsDelayed: 0 };
+  const counts: FaultCounts = {
+    faultSchedules: 0,
+    connectionsDropped: 0,
+    duplicatesSent: 0,
+    delayedDuplicatesSent: 0,
+    originalsDelayed: 0,
+  };
   const report = (error: unknown) => faultErrors.push(String(error));
   const queues = QueueServiceClient.fromConnectionString(product.azurite.connectionString);
   const changesQueue = queues.getQueueClient(product.env.CHANGES_QUEUE as string);
   const faults: RunningFault[] = [
     startDataverseFaults(product.emulator, seededRandom(`chaos:${options.seed}:dataverse`), counts, report),
-    startConnectionDrops(product.postgres.connectionString, seededRandom(`chaos:${options.seed}:destination`), counts, report),
+    startConnectionDrops(
+      product.postgres.connectionString,
+      seededRandom(`chaos:${options.seed}:destination`),
+      counts,
+      report,
+    ),
     startQueueChaos(changesQueue, seededRandom(`chaos:${options.seed}:queue`), counts, report),
   ];
 
@@ -171,14 +207,20 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   // Mid-initial-sync: the workload starts at once, and the host dies as soon as some pages are copied but not all.
   const initialOperations = Math.floor(options.operations * 0.1);
   const duringInitial = runOperations(initialOperations);
-  const midInitial = await waitFor('the initial sync to be part-way', async () => {
-    const tables = (await status(SQL_PROFILE)).tables;
-    const copied = tables.reduce((sum, table) => sum + table.initialRowsCopied, 0);
-    return copied > 0 && tables.some((table) => table.phase === 'initial') ? tables : undefined;
-  }, 60_000);
+  const midInitial = await waitFor(
+    'the initial sync to be part-way',
+    async () => {
+      const tables = (await status(SQL_PROFILE)).tables;
+      const copied = tables.reduce((sum, table) => sum + table.initialRowsCopied, 0);
+      return copied > 0 && tables.some((table) => table.phase === 'initial') ? tables : undefined;
+    },
+    60_000,
+  );
   await restart();
   kills.initialSync++;
-  progress(`killed the host mid-initial-sync: ${midInitial.map((table) => `${table.table} ${table.phase} ${table.initialRowsCopied}`).join(', ')}`);
+  progress(
+    `killed the host mid-initial-sync: ${midInitial.map((table) => `${table.table} ${table.phase} ${table.initialRowsCopied}`).join(', ')}`,
+  );
   await duringInitial;
   const allDelta = async () => {
     for (const profile of [SQL_PROFILE, LAKE_PROFILE]) {
@@ -191,7 +233,9 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   progress(`initial sync done; ${done.length} operations so far`);
   // The forced failures' cause, in place before any forced row is written.
   await withChaosClient(product.postgres.connectionString, (client) =>
-    client.query(`ALTER TABLE "${SCHEMA}"."account" ADD CONSTRAINT ${REJECT_CONSTRAINT} CHECK (name NOT LIKE '${REJECTED_PREFIX}%')`),
+    client.query(
+      `ALTER TABLE "${SCHEMA}"."account" ADD CONSTRAINT ${REJECT_CONSTRAINT} CHECK (name NOT LIKE '${REJECTED_PREFIX}%')`,
+    ),
   );
 
   // Mid-delta: kills spread over the rest of the workload, each while the workload keeps writing.
@@ -220,14 +264,23 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   let last: string[] = [];
   let reported = Date.now();
   const converged = async () => {
-    const [sql, lake] = await Promise.all([readSqlDestination(product.postgres.connectionString, SCHEMA, TABLES), readLakeDestination(product.azurite.connectionString, CONTAINER, TABLES)]);
+    const [sql, lake] = await Promise.all([
+      readSqlDestination(product.postgres.connectionString, SCHEMA, TABLES),
+      readLakeDestination(product.azurite.connectionString, CONTAINER, TABLES),
+    ]);
     last = TABLES.flatMap((table) => [
       ...differences(table, expectedSql(table), sql.versions.get(table)).map((text) => `sql: ${text}`),
-      ...differences(table, sourceVersions(product.emulator, table), lake.versions.get(table)).map((text) => `lake: ${text}`),
+      ...differences(table, sourceVersions(product.emulator, table), lake.versions.get(table)).map(
+        (text) => `lake: ${text}`,
+      ),
     ]);
     const failures = (await call('GET', `profiles/${SQL_PROFILE}/failures?pageSize=1000`)) as FailuresBody;
     const recorded = new Set(failures.records.map((record) => record.id));
-    last.push(...[...forced.keys()].filter((id) => !recorded.has(id)).map((id) => `sql: forced failure of account ${id} not recorded yet`));
+    last.push(
+      ...[...forced.keys()]
+        .filter((id) => !recorded.has(id))
+        .map((id) => `sql: forced failure of account ${id} not recorded yet`),
+    );
     if (last.length > 0 && Date.now() - reported > 10_000) {
       reported = Date.now();
       progress(`waiting: ${last.length} differences, first: ${last.slice(0, 3).join('; ')}`);
@@ -235,10 +288,16 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
     return last.length === 0 ? { sql, lake } : undefined;
   };
   const quiescence = async (what: string) => {
-    await waitFor(`both destinations to equal the source ${what}`, converged, options.convergenceTimeoutMs).catch((error: Error) => {
-      throw new Error(`${error.message}; ${last.length} differences, first: ${last.slice(0, 8).join('; ')}`);
-    });
-    await waitFor('the change queue to be empty', async () => ((await changesQueue.getProperties()).approximateMessagesCount === 0 ? true : undefined), 60_000);
+    await waitFor(`both destinations to equal the source ${what}`, converged, options.convergenceTimeoutMs).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; ${last.length} differences, first: ${last.slice(0, 8).join('; ')}`);
+      },
+    );
+    await waitFor(
+      'the change queue to be empty',
+      async () => ((await changesQueue.getProperties()).approximateMessagesCount === 0 ? true : undefined),
+      60_000,
+    );
   };
   await quiescence('after the workload');
   const convergedAfterMs = Date.now() - quiet;
@@ -261,37 +320,55 @@ async function chaos(product: ProcessProduct, options: ChaosOptions, started: nu
   await quiescence('after the forced failures');
 
   const final = await converged();
-  if (!final) throw new Error(`the destinations drifted after converging (late duplicates?): ${last.slice(0, 8).join('; ')}`);
+  if (!final)
+    throw new Error(`the destinations drifted after converging (late duplicates?): ${last.slice(0, 8).join('; ')}`);
   const sqlRows = await readSqlDestination(product.postgres.connectionString, SCHEMA, TABLES, { rows: true });
   const problems = [
     ...wrongValues(product.emulator, sqlRows, 'sql', TABLES),
     ...wrongValues(product.emulator, final.lake, 'lake', TABLES),
     ...resurrectedOrLost(done, workload.alive.bind(workload), final.sql, 'sql', expectedSql),
-    ...resurrectedOrLost(done, workload.alive.bind(workload), final.lake, 'lake', (table) => sourceVersions(product.emulator, table)),
+    ...resurrectedOrLost(done, workload.alive.bind(workload), final.lake, 'lake', (table) =>
+      sourceVersions(product.emulator, table),
+    ),
     ...userRoleProblems(workload.userRoles(), final.sql, 'sql'),
     ...userRoleProblems(workload.userRoles(), final.lake, 'lake'),
-    ...(await rowsBehindTheirDeleteLog(product.postgres.connectionString, SCHEMA, TABLES)).map((text) => `DeleteLog: ${text}`),
+    ...(await rowsBehindTheirDeleteLog(product.postgres.connectionString, SCHEMA, TABLES)).map(
+      (text) => `DeleteLog: ${text}`,
+    ),
     ...(await deadLettered(queues, product.env.CHANGES_QUEUE as string)),
     ...(await failureProblems(call, forced)),
   ];
   problems.push(...crashes);
-  if (problems.length > 0) throw new Error(`${problems.length} invariant violations: ${problems.slice(0, 10).join('; ')}`);
+  if (problems.length > 0)
+    throw new Error(`${problems.length} invariant violations: ${problems.slice(0, 10).join('; ')}`);
 
   // Once the cause is gone, resync brings the forced rows in and empties the store: SQL = source, no exceptions.
-  await withChaosClient(product.postgres.connectionString, (client) => client.query(`ALTER TABLE "${SCHEMA}"."account" DROP CONSTRAINT ${REJECT_CONSTRAINT}`));
-  const resynced = (await call('POST', `profiles/${SQL_PROFILE}/failures/resync`, {})) as { resolved: number; stillFailing: unknown[] };
-  if (resynced.resolved !== forced.size || resynced.stillFailing.length > 0) throw new Error(`resync of the forced failures answered ${JSON.stringify(resynced)}`);
+  await withChaosClient(product.postgres.connectionString, (client) =>
+    client.query(`ALTER TABLE "${SCHEMA}"."account" DROP CONSTRAINT ${REJECT_CONSTRAINT}`),
+  );
+  const resynced = (await call('POST', `profiles/${SQL_PROFILE}/failures/resync`, {})) as {
+    resolved: number;
+    stillFailing: unknown[];
+  };
+  if (resynced.resolved !== forced.size || resynced.stillFailing.length > 0)
+    throw new Error(`resync of the forced failures answered ${JSON.stringify(resynced)}`);
   const afterResync = await readSqlDestination(product.postgres.connectionString, SCHEMA, TABLES, { rows: true });
   const stillDifferent = [
-    ...TABLES.flatMap((table) => differences(table, sourceVersions(product.emulator, table), afterResync.versions.get(table))),
+    ...TABLES.flatMap((table) =>
+      differences(table, sourceVersions(product.emulator, table), afterResync.versions.get(table)),
+    ),
     ...wrongValues(product.emulator, afterResync, 'sql', TABLES),
   ];
-  if (stillDifferent.length > 0) throw new Error(`after resync the SQL destination still differs: ${stillDifferent.slice(0, 8).join('; ')}`);
+  if (stillDifferent.length > 0)
+    throw new Error(`after resync the SQL destination still differs: ${stillDifferent.slice(0, 8).join('; ')}`);
   const remainingFailures = (await call('GET', `profiles/${SQL_PROFILE}/failures`)) as FailuresBody;
-  if (remainingFailures.records.length > 0) throw new Error(`after resync the failed-records store still holds ${JSON.stringify(remainingFailures.records)}`);
+  if (remainingFailures.records.length > 0)
+    throw new Error(`after resync the failed-records store still holds ${JSON.stringify(remainingFailures.records)}`);
 
   const operationsByKind: Record<string, number> = {};
-  for (const operation of done) operationsByKind[`${operation.table} ${operation.kind}`] = (operationsByKind[`${operation.table} ${operation.kind}`] ?? 0) + 1;
+  for (const operation of done)
+    operationsByKind[`${operation.table} ${operation.kind}`] =
+      (operationsByKind[`${operation.table} ${operation.kind}`] ?? 0) + 1;
   return {
     seed: options.seed,
     operations: done.length,
@@ -321,10 +398,17 @@ function resurrectedOrLost(
     const living = alive(table);
     const held = destination.versions.get(table) ?? new Map<string, number>();
     const source = expected(table);
-    const touched = new Set(done.filter(isRowOperation).filter((operation) => operation.table === table).map((operation) => operation.id));
+    const touched = new Set(
+      done
+        .filter(isRowOperation)
+        .filter((operation) => operation.table === table)
+        .map((operation) => operation.id),
+    );
     for (const id of touched) {
-      if (!living.has(id) && held.has(id)) problems.push(`${name}: ${table} ${id} deleted last, but present (resurrected)`);
-      if (living.has(id) && held.get(id) !== source.get(id)) problems.push(`${name}: ${table} ${id} at ${held.get(id)}, source ${source.get(id)} (lost update)`);
+      if (!living.has(id) && held.has(id))
+        problems.push(`${name}: ${table} ${id} deleted last, but present (resurrected)`);
+      if (living.has(id) && held.get(id) !== source.get(id))
+        problems.push(`${name}: ${table} ${id} at ${held.get(id)}, source ${source.get(id)} (lost update)`);
     }
   }
   return problems;
@@ -333,7 +417,9 @@ function resurrectedOrLost(
 function userRoleProblems(expected: ReadonlySet<string>, destination: DestinationState, name: string): string[] {
   return [
     ...[...expected].filter((key) => !destination.userRoles.has(key)).map((key) => `${name}: user role ${key} missing`),
-    ...[...destination.userRoles].filter((key) => !expected.has(key)).map((key) => `${name}: user role ${key} disassociated last, but present`),
+    ...[...destination.userRoles]
+      .filter((key) => !expected.has(key))
+      .map((key) => `${name}: user role ${key} disassociated last, but present`),
   ];
 }
 
@@ -341,22 +427,35 @@ async function deadLettered(queues: QueueServiceClient, queueName: string): Prom
   const poison = queues.getQueueClient(`${queueName}-poison`);
   if (!(await poison.exists())) return [];
   const { approximateMessagesCount } = await poison.getProperties();
-  return approximateMessagesCount ? [`${approximateMessagesCount} change batch(es) dead-lettered to ${poison.name}`] : [];
+  return approximateMessagesCount
+    ? [`${approximateMessagesCount} change batch(es) dead-lettered to ${poison.name}`]
+    : [];
 }
 
 /** The SQL profile's store holds one upsert per forced row, each with the constraint as its reason; the lake's holds nothing. */
-async function failureProblems(call: (method: string, route: string) => Promise<unknown>, forced: Map<string, number>): Promise<string[]> {
+async function failureProblems(
+  call: (method: string, route: string) => Promise<unknown>,
+  forced: Map<string, number>,
+): Promise<string[]> {
   const problems: string[] = [];
   const lake = (await call('GET', `profiles/${LAKE_PROFILE}/failures`)) as FailuresBody;
-  if (lake.records.length > 0) problems.push(`lake failed records nobody forced: ${JSON.stringify(lake.records.slice(0, 5))}`);
+  if (lake.records.length > 0)
+    problems.push(`lake failed records nobody forced: ${JSON.stringify(lake.records.slice(0, 5))}`);
   const sql = (await call('GET', `profiles/${SQL_PROFILE}/failures?pageSize=1000`)) as FailuresBody;
-  const unforced = sql.records.filter((record) => record.table !== 'account' || !forced.has(record.id) || record.changeType !== 'upsert');
+  const unforced = sql.records.filter(
+    (record) => record.table !== 'account' || !forced.has(record.id) || record.changeType !== 'upsert',
+  );
   if (unforced.length > 0) problems.push(`sql failed records nobody forced: ${JSON.stringify(unforced.slice(0, 5))}`);
   const recorded = new Set(sql.records.map((record) => record.id));
-  for (const id of forced.keys()) if (!recorded.has(id)) problems.push(`sql: the forced failure of account ${id} is not in the failed-records store`);
+  for (const id of forced.keys())
+    if (!recorded.has(id)) problems.push(`sql: the forced failure of account ${id} is not in the failed-records store`);
   for (const record of sql.records) {
-    const full = (await call('GET', `profiles/${SQL_PROFILE}/failures/${record.key}`)) as { reason?: string; errorClass?: string };
-    if (!full.reason?.includes(REJECT_CONSTRAINT) || full.errorClass !== 'data') problems.push(`sql: failed record ${record.key} has reason ${JSON.stringify(full.reason)} (${full.errorClass})`);
+    const full = (await call('GET', `profiles/${SQL_PROFILE}/failures/${record.key}`)) as {
+      reason?: string;
+      errorClass?: string;
+    };
+    if (!full.reason?.includes(REJECT_CONSTRAINT) || full.errorClass !== 'data')
+      problems.push(`sql: failed record ${record.key} has reason ${JSON.stringify(full.reason)} (${full.errorClass})`);
   }
   return problems;
 }

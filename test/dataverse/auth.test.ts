@@ -5,7 +5,12 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { describe, expect, it } from 'vitest';
-import { credentialTokenSource, dataverseAuthSchema, dataverseScope, tokenSourceFor } from '../../shared/dataverse/auth';
+import {
+  credentialTokenSource,
+  dataverseAuthSchema,
+  dataverseScope,
+  tokenSourceFor,
+} from '../../shared/dataverse/auth';
 import { ExportError } from '../../shared/errors';
 
 const ORG = 'https://contoso.crm4.dynamics.com/api/data/v9.2/';
@@ -25,8 +30,12 @@ describe('Dataverse auth', () => {
   });
 
   it('turns a credential failure into a configuration error without the secret', async () => {
-    const credential: TokenCredential = { getToken: () => Promise.reject(new Error('AADSTS7000215: Invalid client secret provided.')) };
-    const error = await credentialTokenSource(credential, ORG).getToken().catch((caught: unknown) => caught);
+    const credential: TokenCredential = {
+      getToken: () => Promise.reject(new Error('AADSTS7000215: Invalid client secret provided.')),
+    };
+    const error = await credentialTokenSource(credential, ORG)
+      .getToken()
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ExportError);
     expect(error).toMatchObject({ errorClass: 'config', where: 'https://contoso.crm4.dynamics.com/.default' });
     expect(JSON.stringify(error)).not.toContain('AADSTS');

@@ -31,7 +31,10 @@ describe('metadata', () => {
     const [read] = await clientFor(emulator.baseUrl).readTables(['account']);
     const columns = new Map(read?.columns.map((column) => [column.logicalName, column]));
     expect(columns.get('sample_industry')?.optionSet).toEqual(globalOptionSets[0]);
-    expect(columns.get('statuscode')?.optionSet?.options.map((option) => [option.value, option.state])).toEqual([[1, 0], [2, 1]]);
+    expect(columns.get('statuscode')?.optionSet?.options.map((option) => [option.value, option.state])).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
     expect(columns.get('ownerid')?.targets).toEqual(['systemuser', 'team']);
   });
 
@@ -40,14 +43,18 @@ describe('metadata', () => {
   });
 
   it('reports a table that does not exist as a configuration error', async () => {
-    await expect(clientFor(emulator.baseUrl).readTables(['nosuchtable'])).rejects.toMatchObject({ errorClass: 'config' });
+    await expect(clientFor(emulator.baseUrl).readTables(['nosuchtable'])).rejects.toMatchObject({
+      errorClass: 'config',
+    });
   });
 });
 
 describe('initial load', () => {
   it('walks every page once; only the last page carries the deltaLink and watermark', async () => {
     const versionAtStart = emulator.store.currentVersion;
-    const pages = await collect(clientFor(emulator.baseUrl).initialLoad(account, { pageSize: 500, select: webApiSelect(account) }));
+    const pages = await collect(
+      clientFor(emulator.baseUrl).initialLoad(account, { pageSize: 500, select: webApiSelect(account) }),
+    );
     expect(pages.map((page) => page.changes.length)).toEqual([500, 500, 200]);
     expect(pages.slice(0, -1).every((page) => page.nextLink && !page.deltaLink)).toBe(true);
     const last = pages.at(-1)!;
@@ -61,12 +68,16 @@ describe('initial load', () => {
 
   it('resumes from a persisted nextLink with the same rows a straight load returns', async () => {
     const client = clientFor(emulator.baseUrl);
-    const straight = ids((await collect(client.initialLoad(account, { pageSize: 300 }))).flatMap((page) => page.changes));
+    const straight = ids(
+      (await collect(client.initialLoad(account, { pageSize: 300 }))).flatMap((page) => page.changes),
+    );
     const firstRun = client.initialLoad(account, { pageSize: 300 });
     const firstPage = (await firstRun.next()).value!;
     await firstRun.return(undefined);
     const persisted = JSON.parse(JSON.stringify({ nextLink: firstPage.nextLink })) as { nextLink: string };
-    const resumed = await collect(clientFor(emulator.baseUrl).initialLoad(account, { pageSize: 300, resumeFrom: persisted.nextLink }));
+    const resumed = await collect(
+      clientFor(emulator.baseUrl).initialLoad(account, { pageSize: 300, resumeFrom: persisted.nextLink }),
+    );
     expect([...ids(firstPage.changes), ...ids(resumed.flatMap((page) => page.changes))]).toEqual(straight);
     expect(resumed.at(-1)?.deltaLink).toBeDefined();
   });
@@ -85,7 +96,11 @@ describe('initial load', () => {
     }
     expect(sizes).toEqual([500, 500, 200]);
     expect(emulator.stats.requests - before).toBe(3);
-    expect(await client.readPage(account, deltaLink!)).toEqual({ changes: [], deltaLink: expect.stringContaining('$deltatoken='), watermark: expect.any(Number) });
+    expect(await client.readPage(account, deltaLink!)).toEqual({
+      changes: [],
+      deltaLink: expect.stringContaining('$deltatoken='),
+      watermark: expect.any(Number),
+    });
   });
 
   it('returns lookup annotations, formatted values, multi-select strings and DateOnly dates when asked', async () => {
@@ -95,15 +110,23 @@ describe('initial load', () => {
     if (first.done) throw new Error('The load yielded no page');
     const rows = first.value.changes.map((change) => (change.kind === 'upsert' ? change.row : {}));
     expect(rows[1]?.['_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname']).toBe('systemuser');
-    expect(rows.some((row) => typeof row['customertypecode@OData.Community.Display.V1.FormattedValue'] === 'string')).toBe(true);
-    expect(rows.some((row) => typeof row.sample_channels === 'string' && /^\d+(,\d+)*$/.test(row.sample_channels))).toBe(true);
-    expect(rows.every((row) => typeof row.sample_foundedon === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(row.sample_foundedon))).toBe(true);
+    expect(
+      rows.some((row) => typeof row['customertypecode@OData.Community.Display.V1.FormattedValue'] === 'string'),
+    ).toBe(true);
+    expect(
+      rows.some((row) => typeof row.sample_channels === 'string' && /^\d+(,\d+)*$/.test(row.sample_channels)),
+    ).toBe(true);
+    expect(
+      rows.every((row) => typeof row.sample_foundedon === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(row.sample_foundedon)),
+    ).toBe(true);
   });
 });
 
 describe('deltas', () => {
   async function baseline(pageSize = 5000) {
-    const pages = await collect(clientFor(emulator.baseUrl).initialLoad(account, { pageSize, select: ['name', 'revenue'] }));
+    const pages = await collect(
+      clientFor(emulator.baseUrl).initialLoad(account, { pageSize, select: ['name', 'revenue'] }),
+    );
     return pages.at(-1)!.deltaLink!;
   }
 
@@ -113,7 +136,10 @@ describe('deltas', () => {
     await write(emulator.baseUrl, 'PATCH', `accounts(${second})`, { name: 'Second, renamed' });
     await write(emulator.baseUrl, 'PATCH', `accounts(${first})`, { name: 'First, renamed', revenue: 12.5 });
     await write(emulator.baseUrl, 'DELETE', `accounts(${gone})`);
-    const created = await write(emulator.baseUrl, 'POST', 'accounts', { name: 'Brand new', 'primarycontactid@odata.bind': `/contacts(${sampleRowId(SEED, 'contact', 4)})` });
+    const created = await write(emulator.baseUrl, 'POST', 'accounts', {
+      name: 'Brand new',
+      'primarycontactid@odata.bind': `/contacts(${sampleRowId(SEED, 'contact', 4)})`,
+    });
     const createdId = /\(([^)]+)\)$/.exec(created.headers.get('OData-EntityId') ?? '')?.[1];
 
     const client = clientFor(emulator.baseUrl);
@@ -126,7 +152,9 @@ describe('deltas', () => {
       ['upsert', createdId],
       ['delete', gone],
     ]);
-    expect(changes[1]).toMatchObject({ row: { name: 'First, renamed', revenue: 12.5, _transactioncurrencyid_value: expect.any(String) } });
+    expect(changes[1]).toMatchObject({
+      row: { name: 'First, renamed', revenue: 12.5, _transactioncurrencyid_value: expect.any(String) },
+    });
     const versions = changes.flatMap((change) => (change.kind === 'upsert' ? [change.versionNumber] : []));
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
     expect(pages[0]!.watermark).toBe(emulator.store.currentVersion);
@@ -151,18 +179,26 @@ describe('deltas', () => {
     await write(emulator.baseUrl, 'DELETE', `accounts(${id})`);
     await write(emulator.baseUrl, 'POST', 'accounts', { accountid: id, name: 'Back again' });
     const [page] = await collect(clientFor(emulator.baseUrl).readDelta(account, deltaLink));
-    expect(page!.changes).toEqual([expect.objectContaining({ kind: 'upsert', id, row: expect.objectContaining({ name: 'Back again' }) })]);
+    expect(page!.changes).toEqual([
+      expect.objectContaining({ kind: 'upsert', id, row: expect.objectContaining({ name: 'Back again' }) }),
+    ]);
   });
 
   it('follows nextLink inside a large delta until the deltaLink', async () => {
     const deltaLink = await baseline();
     for (let index = 100; index < 125; index++) {
-      await write(emulator.baseUrl, 'PATCH', `accounts(${sampleRowId(SEED, 'account', index)})`, { telephone1: `+49-${index}` });
+      await write(emulator.baseUrl, 'PATCH', `accounts(${sampleRowId(SEED, 'account', index)})`, {
+        telephone1: `+49-${index}`,
+      });
     }
     await write(emulator.baseUrl, 'DELETE', `accounts(${sampleRowId(SEED, 'account', 200)})`);
     const pages = await collect(clientFor(emulator.baseUrl).readDelta(account, deltaLink, { pageSize: 10 }));
     expect(pages.map((page) => page.changes.length)).toEqual([10, 10, 6]);
-    expect(pages.map((page) => [Boolean(page.nextLink), Boolean(page.deltaLink)])).toEqual([[true, false], [true, false], [false, true]]);
+    expect(pages.map((page) => [Boolean(page.nextLink), Boolean(page.deltaLink)])).toEqual([
+      [true, false],
+      [true, false],
+      [false, true],
+    ]);
     expect(pages[2]!.changes.at(-1)).toEqual({ kind: 'delete', id: sampleRowId(SEED, 'account', 200) });
   });
 
@@ -184,7 +220,9 @@ describe('rows by id', () => {
     await write(emulator.baseUrl, 'DELETE', `accounts(${gone})`);
     const result = await clientFor(emulator.baseUrl).readRowsById(account, [kept!, gone!], { select: ['name'] });
     expect(result.missing).toEqual([gone]);
-    expect(result.rows).toEqual([expect.objectContaining({ kind: 'upsert', id: kept, row: expect.objectContaining({ name: expect.any(String) }) })]);
+    expect(result.rows).toEqual([
+      expect.objectContaining({ kind: 'upsert', id: kept, row: expect.objectContaining({ name: expect.any(String) }) }),
+    ]);
     expect(result.rows[0]?.row['@odata.context']).toBeUndefined();
   });
 

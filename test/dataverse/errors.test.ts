@@ -27,7 +27,10 @@ afterEach(async () => {
 });
 
 async function failure(promise: Promise<unknown>): Promise<ExportError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(ExportError);
   return error as ExportError;
 }
@@ -42,7 +45,9 @@ describe('throttling and transient failures', () => {
 
   it('backs off with jitter on 503s that carry no Retry-After', async () => {
     const { baseUrl, stats } = await start({ faults: { unavailableRate: 0.3 } });
-    const pages = await collect(clientFor(baseUrl, { maxAttempts: 10, baseDelayMs: 2 }).initialLoad(account, { pageSize: 100 }));
+    const pages = await collect(
+      clientFor(baseUrl, { maxAttempts: 10, baseDelayMs: 2 }).initialLoad(account, { pageSize: 100 }),
+    );
     expect(pages.flatMap((page) => page.changes)).toHaveLength(1_000);
     expect(stats.unavailable).toBeGreaterThan(0);
   });
@@ -72,7 +77,11 @@ describe('throttling and transient failures', () => {
 
   it('abandons and retries attempts that outlast the request timeout, then fails as transient', async () => {
     const { baseUrl, stats } = await start({ faults: { latencyMs: 300 } });
-    const error = await failure(clientFor(baseUrl, { maxAttempts: 2, requestTimeoutMs: 50 }).readRowsById(account, [sampleRowId(1, 'account', 0)]));
+    const error = await failure(
+      clientFor(baseUrl, { maxAttempts: 2, requestTimeoutMs: 50 }).readRowsById(account, [
+        sampleRowId(1, 'account', 0),
+      ]),
+    );
     expect(error.errorClass).toBe('transient');
     expect(error.message).toContain('did not answer');
     expect(stats.requests).toBe(2);
@@ -151,7 +160,14 @@ describe('response shapes', () => {
 describe('persisted links', () => {
   it('refuses to send the token to a link on another host', async () => {
     const { baseUrl } = await start();
-    const error = await failure(collect(clientFor(baseUrl).readDelta(account, 'https://elsewhere.example/api/data/v9.2/accounts?$deltatoken=1%2101%2f01%2f2026%2000%3a00%3a00')));
+    const error = await failure(
+      collect(
+        clientFor(baseUrl).readDelta(
+          account,
+          'https://elsewhere.example/api/data/v9.2/accounts?$deltatoken=1%2101%2f01%2f2026%2000%3a00%3a00',
+        ),
+      ),
+    );
     expect(error.errorClass).toBe('config');
     expect(error.message).toContain('https://elsewhere.example');
   });

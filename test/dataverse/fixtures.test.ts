@@ -57,9 +57,13 @@ describe('Dataverse fixtures', () => {
     const body = page('airbyte/incremental-response-with-delete.json');
     expect(deltaLinkWatermark(body['@odata.deltaLink'] ?? '')).toBe(12644418993);
     // Hand-written upstream with the id 'pk2'; Dataverse primary keys are always GUIDs.
-    expect(() => toRowChange({ entitySetName: 'x', primaryIdAttribute: 'test_primary_key' }, body.value[1] ?? {}, 'fixture')).toThrow(/expected a GUID/);
+    expect(() =>
+      toRowChange({ entitySetName: 'x', primaryIdAttribute: 'test_primary_key' }, body.value[1] ?? {}, 'fixture'),
+    ).toThrow(/expected a GUID/);
     // Hand-written upstream without `@odata.etag`; real rows always carry one, and without it there is no version to guard upserts with.
-    expect(() => toRowChange({ entitySetName: 'x', primaryIdAttribute: 'test_primary_key' }, body.value[0] ?? {}, 'fixture')).toThrow(ExportError);
+    expect(() =>
+      toRowChange({ entitySetName: 'x', primaryIdAttribute: 'test_primary_key' }, body.value[0] ?? {}, 'fixture'),
+    ).toThrow(ExportError);
   });
 
   it('passes paging-cookie nextLinks through untouched', () => {
@@ -74,13 +78,31 @@ describe('Dataverse fixtures', () => {
 
   it('keeps annotations, currency lookups and multi-select strings in row shapes', () => {
     const revenue = page('ms-docs/accounts-select-revenue.json').value[0];
-    expect(revenue).toMatchObject({ revenue: 20000, _transactioncurrencyid_value: '228f42f8-e646-e111-8eb7-78e7d162ced1' });
+    expect(revenue).toMatchObject({
+      revenue: 20000,
+      _transactioncurrencyid_value: '228f42f8-e646-e111-8eb7-78e7d162ced1',
+    });
     const formatted = toRowChange(accounts, page('ms-docs/accounts-formatted-values.json').value[0] ?? {}, 'fixture');
-    expect(formatted.kind === 'upsert' && formatted.row['customertypecode@OData.Community.Display.V1.FormattedValue']).toBe('Competitor');
-    const owners = page('ms-docs/accounts-lookup-annotations.json').value.map((item) => toRowChange(accounts, item, 'fixture'));
-    expect(owners.map((change) => change.kind === 'upsert' && change.row['_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname'])).toEqual(['team', 'systemuser']);
-    const multi = page('ms-docs/contacts-multiselect-containvalues.json').value.map((item) => toRowChange(contacts, item, 'fixture'));
-    expect(multi.map((change) => change.kind === 'upsert' && change.row.sample_outdooractivities)).toEqual(['2', '2,3,8,9', '2,4,9', '1,2,8,9']);
+    expect(
+      formatted.kind === 'upsert' && formatted.row['customertypecode@OData.Community.Display.V1.FormattedValue'],
+    ).toBe('Competitor');
+    const owners = page('ms-docs/accounts-lookup-annotations.json').value.map((item) =>
+      toRowChange(accounts, item, 'fixture'),
+    );
+    expect(
+      owners.map(
+        (change) => change.kind === 'upsert' && change.row['_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname'],
+      ),
+    ).toEqual(['team', 'systemuser']);
+    const multi = page('ms-docs/contacts-multiselect-containvalues.json').value.map((item) =>
+      toRowChange(contacts, item, 'fixture'),
+    );
+    expect(multi.map((change) => change.kind === 'upsert' && change.row.sample_outdooractivities)).toEqual([
+      '2',
+      '2,3,8,9',
+      '2,4,9',
+      '1,2,8,9',
+    ]);
   });
 
   it('reads a real-magnitude versionnumber from a recorded etag', () => {
@@ -89,27 +111,46 @@ describe('Dataverse fixtures', () => {
   });
 
   it('reads EntityDefinitions bodies, including a hand-written one without MetadataId', () => {
-    const [account] = collectionOf(entityMetadataSchema).parse(load('ms-docs/entitydefinition-account-displayname.json')).value;
-    expect(account).toMatchObject({ EntitySetName: 'accounts', DisplayName: { UserLocalizedLabel: { Label: 'Account' } } });
-    const [stream] = collectionOf(entityMetadataSchema).parse(load('airbyte/entitydefinitions-discover-datetime-behavior.json')).value;
-    expect(stream?.Attributes?.map((attribute) => attribute.DateTimeBehavior?.Value ?? null)).toEqual(['DateOnly', 'UserLocal', null]);
+    const [account] = collectionOf(entityMetadataSchema).parse(
+      load('ms-docs/entitydefinition-account-displayname.json'),
+    ).value;
+    expect(account).toMatchObject({
+      EntitySetName: 'accounts',
+      DisplayName: { UserLocalizedLabel: { Label: 'Account' } },
+    });
+    const [stream] = collectionOf(entityMetadataSchema).parse(
+      load('airbyte/entitydefinitions-discover-datetime-behavior.json'),
+    ).value;
+    expect(stream?.Attributes?.map((attribute) => attribute.DateTimeBehavior?.Value ?? null)).toEqual([
+      'DateOnly',
+      'UserLocal',
+      null,
+    ]);
   });
 
   it('reads attribute casts: polymorphic collections and single-attribute responses', () => {
-    const [email] = collectionOf(attributeMetadataSchema).parse(load('ms-docs/attributes-isauditenabled-polymorphic.json')).value;
+    const [email] = collectionOf(attributeMetadataSchema).parse(
+      load('ms-docs/attributes-isauditenabled-polymorphic.json'),
+    ).value;
     expect(email?.['@odata.type']).toBe('#Microsoft.Dynamics.CRM.StringAttributeMetadata');
     expect(attributeMetadataSchema.parse(load('ms-docs/image-attribute-maxsize.json')).MaxSizeInKB).toBe(102400);
   });
 
   it('reads local option sets with labels, and status options with their State', () => {
-    const day = attributeMetadataSchema.parse(load('ms-docs/picklist-attribute-optionset-preferredappointmentdaycode.json'));
+    const day = attributeMetadataSchema.parse(
+      load('ms-docs/picklist-attribute-optionset-preferredappointmentdaycode.json'),
+    );
     expect(day.OptionSet?.Name).toBe('account_preferredappointmentdaycode');
     expect(toOptions(day.OptionSet ?? {})).toEqual([{ value: 0, labels: [{ label: 'Sunday', languageCode: 1033 }] }]);
     const age = attributeMetadataSchema.parse(load('cblx-odataclient/picklist-attribute-optionset-age.json'));
     const ageOptions = toOptions(age.OptionSet ?? {});
     expect(ageOptions).toHaveLength(18);
-    expect(ageOptions.every((option) => option.labels[0]?.languageCode === 1046 && option.state === undefined)).toBe(true);
-    const [status] = collectionOf(attributeMetadataSchema).parse(load('cblx-odataclient/status-attribute-optionset-statuscode.json')).value;
+    expect(ageOptions.every((option) => option.labels[0]?.languageCode === 1046 && option.state === undefined)).toBe(
+      true,
+    );
+    const [status] = collectionOf(attributeMetadataSchema).parse(
+      load('cblx-odataclient/status-attribute-optionset-statuscode.json'),
+    ).value;
     const statusOptions = toOptions(status?.OptionSet ?? {});
     expect(statusOptions).toHaveLength(43);
     expect(statusOptions.every((option) => typeof option.state === 'number')).toBe(true);

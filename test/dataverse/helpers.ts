@@ -16,7 +16,12 @@ export async function collect(pages: AsyncIterable<ChangePage>): Promise<ChangeP
 }
 
 /** A write through the Web API, as a test or demo would change data in a real org. */
-export async function write(baseUrl: string, method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<Response> {
+export async function write(
+  baseUrl: string,
+  method: 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<Response> {
   const response = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },

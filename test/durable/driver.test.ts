@@ -30,10 +30,12 @@ async function savedHistory(instances: ReturnType<typeof table>, instanceId: str
   const entity = await instances.getEntity<Record<string, unknown>>('instances', instanceId);
   const chunks = Number(entity.historyChunks ?? 0);
   if (chunks === 0) return [];
-  return JSON.parse(Array.from({ length: chunks }, (_, index) => String(entity[`history${index}`])).join('')) as HistoryEvent[];
+  return JSON.parse(
+    Array.from({ length: chunks }, (_, index) => String(entity[`history${index}`])).join(''),
+  ) as HistoryEvent[];
 }
 
-describe('the local orchestration driver on durable-functions\' replay engine', () => {
+describe("the local orchestration driver on durable-functions' replay engine", () => {
   it('runs the initial sync cycle after cycle, a failed copy retried after its 2 s timer, with the custom status and output of Azure', async () => {
     const instances = table();
     const pagesOf: Record<string, number> = { account: 2, contact: 1, role: 1 };
@@ -50,26 +52,55 @@ describe('the local orchestration driver on durable-functions\' replay engine', 
           throw new Error('throttled');
         }
         const pages = (copiedPages[copied] = (copiedPages[copied] ?? 0) + 1);
-        return { table: copied, rowsCopied: pages * 10, pages, done: pages >= (pagesOf[copied] as number) } satisfies PageCopied;
+        return {
+          table: copied,
+          rowsCopied: pages * 10,
+          pages,
+          done: pages >= (pagesOf[copied] as number),
+        } satisfies PageCopied;
       },
       instances,
       log,
     });
     drivers.push(driver);
-    const input: InitialSyncInput = { profile: 'sales', pending: ['account', 'contact', 'role'], fanOut: 2, progress: {} };
+    const input: InitialSyncInput = {
+      profile: 'sales',
+      pending: ['account', 'contact', 'role'],
+      fanOut: 2,
+      progress: {},
+    };
     await driver.client.startNew(initialSync.name, { instanceId: 'initial-sync-sales', input });
     await driver.whenIdle('initial-sync-sales');
 
     const status = await driver.client.getStatus('initial-sync-sales');
-    const progress = { account: { rowsCopied: 20, pages: 2, done: true }, contact: { rowsCopied: 10, pages: 1, done: true }, role: { rowsCopied: 10, pages: 1, done: true } };
-    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: summarize(progress, 3), customStatus: summarize(progress, 3) });
+    const progress = {
+      account: { rowsCopied: 20, pages: 2, done: true },
+      contact: { rowsCopied: 10, pages: 1, done: true },
+      role: { rowsCopied: 10, pages: 1, done: true },
+    };
+    expect(status).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: summarize(progress, 3),
+      customStatus: summarize(progress, 3),
+    });
     expect(status?.input).toMatchObject({ pending: ['role', 'account'] });
-    expect([...calls].sort()).toEqual(['account', 'account', 'contact', 'contact', 'role'].map((copied) => `${COPY_PAGE_ACTIVITY}:${copied}`));
+    expect([...calls].sort()).toEqual(
+      ['account', 'account', 'contact', 'contact', 'role'].map((copied) => `${COPY_PAGE_ACTIVITY}:${copied}`),
+    );
     // The last execution's history, as saved: its own start, two copies scheduled, each completion an episode of its own.
     const events = await savedHistory(instances, 'initial-sync-sales');
     const { OrchestratorStarted, ExecutionStarted, TaskScheduled, OrchestratorCompleted, TaskCompleted } = EventType;
     expect(events.map((event) => event.EventType)).toEqual([
-      OrchestratorStarted, ExecutionStarted, TaskScheduled, TaskScheduled, OrchestratorCompleted, OrchestratorStarted, TaskCompleted, OrchestratorCompleted, OrchestratorStarted, TaskCompleted,
+      OrchestratorStarted,
+      ExecutionStarted,
+      TaskScheduled,
+      TaskScheduled,
+      OrchestratorCompleted,
+      OrchestratorStarted,
+      TaskCompleted,
+      OrchestratorCompleted,
+      OrchestratorStarted,
+      TaskCompleted,
     ]);
     expect(events.every((event) => event.IsPlayed)).toBe(true);
   });
@@ -79,20 +110,37 @@ describe('the local orchestration driver on durable-functions\' replay engine', 
       kind: 'orchestration',
       name: 'wire',
       handler: function* (context) {
-        const result = (yield context.df.callActivity('stamp', { when: new Date(0) })) as { at: unknown; gone?: unknown; seen: unknown };
+        const result = (yield context.df.callActivity('stamp', { when: new Date(0) })) as {
+          at: unknown;
+          gone?: unknown;
+          seen: unknown;
+        };
         return { at: typeof result.at, gone: 'gone' in result, seen: result.seen };
       },
     };
     const activity: ActivityFunction<undefined> = {
       kind: 'activity',
       name: 'stamp',
-      handler: () => async (input) => ({ at: new Date(0), gone: undefined, seen: typeof (input as { when: unknown }).when }),
+      handler: () => async (input) => ({
+        at: new Date(0),
+        gone: undefined,
+        seen: typeof (input as { when: unknown }).when,
+      }),
     };
-    const driver = await createOrchestrationDriver({ orchestrations: [orchestration], activities: [activity], deps: () => undefined, instances: table(), log });
+    const driver = await createOrchestrationDriver({
+      orchestrations: [orchestration],
+      activities: [activity],
+      deps: () => undefined,
+      instances: table(),
+      log,
+    });
     drivers.push(driver);
     await driver.client.startNew('wire', { instanceId: 'wire-1', input: null });
     await driver.whenIdle('wire-1');
-    expect(await driver.client.getStatus('wire-1')).toMatchObject({ runtimeStatus: 'Completed', output: { at: 'string', gone: false, seen: 'string' } });
+    expect(await driver.client.getStatus('wire-1')).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { at: 'string', gone: false, seen: 'string' },
+    });
   });
 
   it('fails an orchestration whose custom status is over 16 KB of UTF-16 JSON, as the extension does', async () => {
@@ -105,7 +153,13 @@ describe('the local orchestration driver on durable-functions\' replay engine', 
       },
     };
     const activity: ActivityFunction<undefined> = { kind: 'activity', name: 'one', handler: () => async () => 1 };
-    const driver = await createOrchestrationDriver({ orchestrations: [orchestration], activities: [activity], deps: () => undefined, instances: table(), log });
+    const driver = await createOrchestrationDriver({
+      orchestrations: [orchestration],
+      activities: [activity],
+      deps: () => undefined,
+      instances: table(),
+      log,
+    });
     drivers.push(driver);
     await driver.client.startNew('chatty', { instanceId: 'chatty-1', input: null });
     await driver.whenIdle('chatty-1');
@@ -123,12 +177,19 @@ describe('the local orchestration driver on durable-functions\' replay engine', 
       kind: 'orchestration',
       name: 'pair',
       handler: function* (context) {
-        const results = (yield context.df.Task.all([context.df.callActivity('fast', 1), context.df.callActivity('slow', 2)])) as number[];
+        const results = (yield context.df.Task.all([
+          context.df.callActivity('fast', 1),
+          context.df.callActivity('slow', 2),
+        ])) as number[];
         return results;
       },
     };
     const activities = (host: string, blockSlow: boolean): ActivityFunction<undefined>[] => [
-      { kind: 'activity', name: 'fast', handler: () => async (input) => (calls.push(`${host}:fast`), (input as number) * 10) },
+      {
+        kind: 'activity',
+        name: 'fast',
+        handler: () => async (input) => (calls.push(`${host}:fast`), (input as number) * 10),
+      },
       {
         kind: 'activity',
         name: 'slow',
@@ -139,18 +200,40 @@ describe('the local orchestration driver on durable-functions\' replay engine', 
         },
       },
     ];
-    const first = await createOrchestrationDriver({ orchestrations: [orchestration], activities: activities('first', true), deps: () => undefined, instances, log });
+    const first = await createOrchestrationDriver({
+      orchestrations: [orchestration],
+      activities: activities('first', true),
+      deps: () => undefined,
+      instances,
+      log,
+    });
     await first.client.startNew('pair', { instanceId: 'pair-1', input: null });
-    await waitFor('fast to have run on the first host', () => (calls.includes('first:fast') && calls.includes('first:slow') ? true : undefined));
-    await waitFor('fast\'s completion in the saved history', async () =>
-      (await savedHistory(instances, 'pair-1')).some((event) => event.EventType === EventType.TaskCompleted) ? true : undefined,
+    await waitFor('fast to have run on the first host', () =>
+      calls.includes('first:fast') && calls.includes('first:slow') ? true : undefined,
+    );
+    await waitFor("fast's completion in the saved history", async () =>
+      (await savedHistory(instances, 'pair-1')).some((event) => event.EventType === EventType.TaskCompleted)
+        ? true
+        : undefined,
     );
 
     // The first host "dies": another writer marks the instance as abandoned, so the first host's next write fails.
     const entity = await instances.getEntity<Record<string, unknown>>('instances', 'pair-1');
-    const abandoned = { ...entity, partitionKey: 'instances', rowKey: 'pair-1', owner: 'a-dead-host', heartbeatAt: new Date(0).toISOString() };
+    const abandoned = {
+      ...entity,
+      partitionKey: 'instances',
+      rowKey: 'pair-1',
+      owner: 'a-dead-host',
+      heartbeatAt: new Date(0).toISOString(),
+    };
     await instances.updateEntity(abandoned, 'Replace', { etag: entity.etag as string });
-    const second = await createOrchestrationDriver({ orchestrations: [orchestration], activities: activities('second', false), deps: () => undefined, instances, log });
+    const second = await createOrchestrationDriver({
+      orchestrations: [orchestration],
+      activities: activities('second', false),
+      deps: () => undefined,
+      instances,
+      log,
+    });
     drivers.push(second);
     expect(await second.resumeInterrupted()).toEqual(['pair-1']);
     await second.whenIdle('pair-1');

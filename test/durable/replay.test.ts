@@ -8,9 +8,21 @@ import { describe, expect, it } from 'vitest';
 import { COPY_PAGE_ACTIVITY } from '../../functions/copy-page';
 import { initialSync } from '../../functions/initial-sync';
 import { history, played, type HistoryEvent } from '../../local/host/durable-history';
-import { customStatusError, invokeOrchestrator, replayActions, type OpenWork, type OrchestratorState } from '../../local/host/durable-extension';
+import {
+  customStatusError,
+  invokeOrchestrator,
+  replayActions,
+  type OpenWork,
+  type OrchestratorState,
+} from '../../local/host/durable-extension';
 import { workerOrchestrations } from '../../local/host/durable-worker';
-import { nextCycle, progressAfter, summarize, type InitialSyncInput, type PageCopied } from '../../shared/sync/initial-sync-plan';
+import {
+  nextCycle,
+  progressAfter,
+  summarize,
+  type InitialSyncInput,
+  type PageCopied,
+} from '../../shared/sync/initial-sync-plan';
 
 const callback = workerOrchestrations([initialSync]).then((captured) => {
   const found = captured.get(initialSync.name);
@@ -21,25 +33,49 @@ const INSTANCE = 'initial-sync-sales';
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
 
-const run = async (events: readonly HistoryEvent[]) => invokeOrchestrator(await callback, initialSync.name, INSTANCE, events);
-const copied = (table: string, done: boolean, rowsCopied = 5000, pages = 1): PageCopied => ({ table, done, rowsCopied, pages });
-const input = (pending: string[], fanOut: number, progress: InitialSyncInput['progress'] = {}): InitialSyncInput => ({ profile: 'sales', pending, fanOut, progress });
+const run = async (events: readonly HistoryEvent[]) =>
+  invokeOrchestrator(await callback, initialSync.name, INSTANCE, events);
+const copied = (table: string, done: boolean, rowsCopied = 5000, pages = 1): PageCopied => ({
+  table,
+  done,
+  rowsCopied,
+  pages,
+});
+const input = (pending: string[], fanOut: number, progress: InitialSyncInput['progress'] = {}): InitialSyncInput => ({
+  profile: 'sales',
+  pending,
+  fanOut,
+  progress,
+});
 
 /** One episode: the orchestrator replays, the extension's side appends what it newly scheduled; returns the history so far, all played. */
-async function episode(events: HistoryEvent[], now: Date): Promise<{ events: HistoryEvent[]; state: OrchestratorState; open: OpenWork[]; continueAsNew?: { input: unknown } }> {
+async function episode(
+  events: HistoryEvent[],
+  now: Date,
+): Promise<{ events: HistoryEvent[]; state: OrchestratorState; open: OpenWork[]; continueAsNew?: { input: unknown } }> {
   const state = await run(events);
   const replayed = replayActions(events, state, now);
-  return { events: played([...events, ...replayed.scheduled, history.orchestratorCompleted(now)]), state, open: replayed.open, continueAsNew: replayed.continueAsNew };
+  return {
+    events: played([...events, ...replayed.scheduled, history.orchestratorCompleted(now)]),
+    state,
+    open: replayed.open,
+    continueAsNew: replayed.continueAsNew,
+  };
 }
 
 const start = (first: InitialSyncInput) => episode(history.start(at(0), initialSync.name, first), at(0));
 const then = (events: HistoryEvent[], seconds: number, ...completions: ((when: Date) => HistoryEvent)[]) =>
-  episode([...events, history.orchestratorStarted(at(seconds)), ...completions.map((complete) => complete(at(seconds)))], at(seconds));
+  episode(
+    [...events, history.orchestratorStarted(at(seconds)), ...completions.map((complete) => complete(at(seconds)))],
+    at(seconds),
+  );
 const completes = (id: number, result: PageCopied) => (when: Date) => history.taskCompleted(when, id, result);
-const fails = (id: number, message: string) => (when: Date) => history.taskFailed(when, id, COPY_PAGE_ACTIVITY, message);
+const fails = (id: number, message: string) => (when: Date) =>
+  history.taskFailed(when, id, COPY_PAGE_ACTIVITY, message);
 const fires = (id: number, fireAt: Date) => (when: Date) => history.timerFired(when, id, fireAt);
 
-const activities = (open: OpenWork[]) => open.filter((work): work is Extract<OpenWork, { kind: 'activity' }> => work.kind === 'activity');
+const activities = (open: OpenWork[]) =>
+  open.filter((work): work is Extract<OpenWork, { kind: 'activity' }> => work.kind === 'activity');
 const timerAt = (open: OpenWork[]) => {
   const timer = open.find((work) => work.kind === 'timer');
   if (!timer || timer.kind !== 'timer') throw new Error(`no timer open: ${JSON.stringify(open)}`);
@@ -48,27 +84,39 @@ const timerAt = (open: OpenWork[]) => {
 
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
-  return items.flatMap((item, index) => permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]));
+  return items.flatMap((item, index) =>
+    permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]),
+  );
 }
 
-describe('the initial-sync orchestrator in durable-functions\' replay engine', () => {
+describe("the initial-sync orchestrator in durable-functions' replay engine", () => {
   it('schedules one page copy per table of the cycle, with retry, in one Task.all', async () => {
     const first = await start(input(['account', 'contact', 'role'], 3));
     expect(first.state.isDone).toBe(false);
-    expect(first.state.actions).toEqual([[
-      expect.objectContaining({
-        actionType: 12,
-        compoundActions: ['account', 'contact', 'role'].map((table) =>
-          expect.objectContaining({
-            actionType: 1,
-            functionName: COPY_PAGE_ACTIVITY,
-            input: { profile: 'sales', table },
-            retryOptions: expect.objectContaining({ firstRetryIntervalInMilliseconds: 2000, maxNumberOfAttempts: 5, backoffCoefficient: 2 }),
-          }),
-        ),
-      }),
-    ]]);
-    expect(activities(first.open).map((work) => [work.id, (work.input as { table: string }).table])).toEqual([[0, 'account'], [1, 'contact'], [2, 'role']]);
+    expect(first.state.actions).toEqual([
+      [
+        expect.objectContaining({
+          actionType: 12,
+          compoundActions: ['account', 'contact', 'role'].map((table) =>
+            expect.objectContaining({
+              actionType: 1,
+              functionName: COPY_PAGE_ACTIVITY,
+              input: { profile: 'sales', table },
+              retryOptions: expect.objectContaining({
+                firstRetryIntervalInMilliseconds: 2000,
+                maxNumberOfAttempts: 5,
+                backoffCoefficient: 2,
+              }),
+            }),
+          ),
+        }),
+      ],
+    ]);
+    expect(activities(first.open).map((work) => [work.id, (work.input as { table: string }).table])).toEqual([
+      [0, 'account'],
+      [1, 'contact'],
+      [2, 'role'],
+    ]);
   });
 
   it('reaches the same continueAsNew input and custom status whatever order the copies complete in, one per episode or all at once', async () => {
@@ -88,7 +136,13 @@ describe('the initial-sync orchestrator in durable-functions\' replay engine', (
       expect(current.continueAsNew).toEqual({ input: expected });
     }
 
-    const together = await then(started.events, 10, completes(2, results[2] as PageCopied), completes(0, results[0] as PageCopied), completes(1, results[1] as PageCopied));
+    const together = await then(
+      started.events,
+      10,
+      completes(2, results[2] as PageCopied),
+      completes(0, results[0] as PageCopied),
+      completes(1, results[1] as PageCopied),
+    );
     expect(together.continueAsNew).toEqual({ input: expected });
     expect(together.state.customStatus).toEqual({ phase: 'copying', tablesDone: 1, tables: 3, rowsCopied: 5049 });
   });
@@ -101,17 +155,22 @@ describe('the initial-sync orchestrator in durable-functions\' replay engine', (
     expect(timerAt(failedOnce.open)).toEqual({ kind: 'timer', id: 1, fireAt: at(7) });
 
     const retried = await then(failedOnce.events, 7, fires(1, at(7)));
-    expect(activities(retried.open)).toEqual([{ kind: 'activity', id: 2, name: COPY_PAGE_ACTIVITY, input: { profile: 'sales', table: 'account' } }]);
+    expect(activities(retried.open)).toEqual([
+      { kind: 'activity', id: 2, name: COPY_PAGE_ACTIVITY, input: { profile: 'sales', table: 'account' } },
+    ]);
     const failedTwice = await then(retried.events, 8, fails(2, 'throttled'));
     expect(timerAt(failedTwice.open)).toEqual({ kind: 'timer', id: 3, fireAt: at(12) });
 
     const again = await then(failedTwice.events, 12, fires(3, at(12)));
     const done = await then(again.events, 13, completes(4, copied('account', true, 900, 3)));
-    expect(done.state).toMatchObject({ isDone: true, output: summarize({ account: { rowsCopied: 900, pages: 3, done: true } }, 1) });
+    expect(done.state).toMatchObject({
+      isDone: true,
+      output: summarize({ account: { rowsCopied: 900, pages: 3, done: true } }, 1),
+    });
     expect(done.continueAsNew).toBeUndefined();
   });
 
-  it('fails the orchestration with the copy\'s error once all five attempts failed (after the last retry timer, as RetryInterceptor does)', async () => {
+  it("fails the orchestration with the copy's error once all five attempts failed (after the last retry timer, as RetryInterceptor does)", async () => {
     let current = await start(input(['account'], 1));
     let seconds = 0;
     const delays: number[] = [];
@@ -151,16 +210,25 @@ describe('the initial-sync orchestrator in durable-functions\' replay engine', (
       output = current.state.output;
       expect(inputs.length).toBeLessThan(10);
     }
-    expect(inputs.map((each) => each.pending)).toEqual([['account', 'contact', 'role'], ['role', 'account'], ['role', 'account']]);
+    expect(inputs.map((each) => each.pending)).toEqual([
+      ['account', 'contact', 'role'],
+      ['role', 'account'],
+      ['role', 'account'],
+    ]);
     expect(output).toEqual({ phase: 'done', tablesDone: 3, tables: 3, rowsCopied: 60 });
   });
 
   it('keeps its custom status within the 16 KB the extension accepts, however many tables the profile has', async () => {
     const tables = Array.from({ length: 200 }, (_, index) => `new_customtable${index}`);
-    const progress = Object.fromEntries(tables.slice(1).map((table) => [table, { rowsCopied: 125_000, pages: 25, done: true }]));
+    const progress = Object.fromEntries(
+      tables.slice(1).map((table) => [table, { rowsCopied: 125_000, pages: 25, done: true }]),
+    );
     const last = await start(input([tables[0] as string], 4, progress));
     const done = await then(last.events, 1, completes(0, copied(tables[0] as string, true, 125_000, 25)));
-    expect(done.state).toMatchObject({ isDone: true, customStatus: { phase: 'done', tablesDone: 200, tables: 200, rowsCopied: 25_000_000 } });
+    expect(done.state).toMatchObject({
+      isDone: true,
+      customStatus: { phase: 'done', tablesDone: 200, tables: 200, rowsCopied: 25_000_000 },
+    });
     expect(customStatusError(done.state)).toBeUndefined();
   });
 
@@ -175,7 +243,10 @@ describe('the initial-sync orchestrator in durable-functions\' replay engine', (
     }
     expect(current.state.error).toContain('destination unreachable');
     const stillCopying = replayActions(current.events, current.state, at(seconds));
-    expect([stillCopying.settled, stillCopying.open]).toEqual([false, [{ kind: 'activity', id: 1, name: COPY_PAGE_ACTIVITY, input: { profile: 'sales', table: 'contact' } }]]);
+    expect([stillCopying.settled, stillCopying.open]).toEqual([
+      false,
+      [{ kind: 'activity', id: 1, name: COPY_PAGE_ACTIVITY, input: { profile: 'sales', table: 'contact' } }],
+    ]);
     const after = await then(current.events, seconds + 1, completes(1, copied('contact', true)));
     expect(replayActions(after.events, after.state, at(seconds + 1)).settled).toBe(true);
   });
@@ -183,7 +254,13 @@ describe('the initial-sync orchestrator in durable-functions\' replay engine', (
   it('is deterministic: the same history gives the same actions and status on every replay', async () => {
     const first = await start(input(['account', 'contact', 'role', 'team'], 4));
     const mid = await then(first.events, 3, completes(1, copied('contact', true, 10)), fails(3, 'timeout'));
-    const finished = await then(mid.events, 9, fires(4, at(5)), completes(0, copied('account', false)), completes(2, copied('role', true, 1)));
+    const finished = await then(
+      mid.events,
+      9,
+      fires(4, at(5)),
+      completes(0, copied('account', false)),
+      completes(2, copied('role', true, 1)),
+    );
     const end = await then(finished.events, 10, completes(5, copied('team', true, 3)));
     // Replays a few milliseconds apart, so a clock or random number in the orchestrator would show.
     const replayed = async (events: HistoryEvent[]) => {
@@ -208,8 +285,13 @@ describe('the initial-sync orchestrator in durable-functions\' replay engine', (
   it('detects a history the orchestrator no longer matches, as DurableTask.Core does', async () => {
     const first = await start(input(['account', 'contact'], 2));
     const renamed = first.events.map((event) => (event.EventId === 1 ? { ...event, Name: 'copyPageV2' } : event));
-    expect(() => replayActions(renamed, first.state, at(1))).toThrow(/Non-Deterministic workflow detected: .*sequence ID 1.*'copyPage'/);
-    const extra = [...first.events, history.taskScheduled(at(0), 2, COPY_PAGE_ACTIVITY, { profile: 'sales', table: 'role' })];
+    expect(() => replayActions(renamed, first.state, at(1))).toThrow(
+      /Non-Deterministic workflow detected: .*sequence ID 1.*'copyPage'/,
+    );
+    const extra = [
+      ...first.events,
+      history.taskScheduled(at(0), 2, COPY_PAGE_ACTIVITY, { profile: 'sales', table: 'role' }),
+    ];
     expect(() => replayActions(extra, first.state, at(1))).toThrow(/hasn't \(yet\?\) scheduled this task/);
   });
 });

@@ -15,7 +15,11 @@ beforeAll(async () => {
 });
 afterAll(() => emulator.close());
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${emulator.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -39,14 +43,19 @@ describe('N:N associations through $ref', () => {
   const user = sampleRowId(SEED, 'systemuser', 0);
   const role = sampleRowId(SEED, 'role', 5);
   const roleUri = () => `${emulator.baseUrl}roles(${role})`;
-  const pairs = (rows: Array<Record<string, unknown>>) => rows.filter((row) => row.systemuserid === user && row.roleid === role);
+  const pairs = (rows: Array<Record<string, unknown>>) =>
+    rows.filter((row) => row.systemuserid === user && row.roleid === role);
 
   it('associates, refuses the same association twice, and disassociates by key or by $id; deltas follow', async () => {
     const before = await track(`${emulator.baseUrl}systemuserrolescollection`);
     expect(pairs(before.value)).toEqual([]);
 
-    expect((await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, { '@odata.id': roleUri() })).status).toBe(204);
-    const duplicate = await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, { '@odata.id': `roles(${role})` });
+    expect(
+      (await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, { '@odata.id': roleUri() })).status,
+    ).toBe(204);
+    const duplicate = await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, {
+      '@odata.id': `roles(${role})`,
+    });
     expect(duplicate.status).toBe(400);
     expect(duplicate.body).toMatchObject({ error: { code: '0x80040237' } });
 
@@ -57,11 +66,22 @@ describe('N:N associations through $ref', () => {
     expect(typeof created?.versionnumber).toBe('number');
 
     // The same association seen from the other side of the relationship.
-    expect((await call('DELETE', `roles(${role})/systemuserroles_association/$ref?$id=${emulator.baseUrl}systemusers(${user})`)).status).toBe(204);
+    expect(
+      (
+        await call(
+          'DELETE',
+          `roles(${role})/systemuserroles_association/$ref?$id=${emulator.baseUrl}systemusers(${user})`,
+        )
+      ).status,
+    ).toBe(204);
     const afterDisassociate = await track(afterAssociate['@odata.deltaLink']);
-    expect(afterDisassociate.value).toEqual([expect.objectContaining({ id: created?.systemuserroleid, reason: 'deleted' })]);
+    expect(afterDisassociate.value).toEqual([
+      expect.objectContaining({ id: created?.systemuserroleid, reason: 'deleted' }),
+    ]);
 
-    expect((await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, { '@odata.id': roleUri() })).status).toBe(204);
+    expect(
+      (await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, { '@odata.id': roleUri() })).status,
+    ).toBe(204);
     expect((await call('DELETE', `systemusers(${user})/systemuserroles_association(${role})/$ref`)).status).toBe(204);
     // Disassociating rows that are not associated leaves the org as asked.
     expect((await call('DELETE', `systemusers(${user})/systemuserroles_association(${role})/$ref`)).status).toBe(204);
@@ -70,10 +90,20 @@ describe('N:N associations through $ref', () => {
   });
 
   it('answers an unknown relationship, a missing row and a reference of the wrong type as Dataverse errors', async () => {
-    expect((await call('POST', `systemusers(${user})/no_such_association/$ref`, { '@odata.id': roleUri() })).status).toBe(400);
+    expect(
+      (await call('POST', `systemusers(${user})/no_such_association/$ref`, { '@odata.id': roleUri() })).status,
+    ).toBe(400);
     const missingRole = sampleRowId(SEED, 'role', 999);
-    expect((await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, { '@odata.id': `roles(${missingRole})` })).status).toBe(404);
-    const wrongType = await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, { '@odata.id': `accounts(${sampleRowId(SEED, 'account', 1)})` });
+    expect(
+      (
+        await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, {
+          '@odata.id': `roles(${missingRole})`,
+        })
+      ).status,
+    ).toBe(404);
+    const wrongType = await call('POST', `systemusers(${user})/systemuserroles_association/$ref`, {
+      '@odata.id': `accounts(${sampleRowId(SEED, 'account', 1)})`,
+    });
     expect(wrongType.status).toBe(400);
     expect(String((wrongType.body.error as { message: string }).message)).toContain('roles(<id>)');
   });

@@ -18,7 +18,10 @@ describe('emulator state file', () => {
     const deltaLink = (await collect(clientFor(first.baseUrl).initialLoad(account))).at(-1)!.deltaLink!;
     await write(first.baseUrl, 'PATCH', `accounts(${sampleRowId(2, 'account', 4)})`, { name: 'Kept across restarts' });
     await write(first.baseUrl, 'DELETE', `accounts(${sampleRowId(2, 'account', 5)})`);
-    await write(first.baseUrl, 'POST', 'accounts', { accountid: '6f1c1d7e-0000-4000-a000-000000000001', name: 'Created' });
+    await write(first.baseUrl, 'POST', 'accounts', {
+      accountid: '6f1c1d7e-0000-4000-a000-000000000001',
+      name: 'Created',
+    });
     const version = first.store.currentVersion;
     await first.close();
 

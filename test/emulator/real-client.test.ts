@@ -18,7 +18,12 @@ let api: DynamicsWebApi;
 beforeAll(async () => {
   emulator = await startEmulator({ seed: SEED, accounts: ACCOUNTS, token: TOKEN });
   // propagateErrors: the client otherwise turns some 412/404 answers into false/null.
-  api = new DynamicsWebApi({ serverUrl: new URL(emulator.baseUrl).origin, dataApi: { version: '9.2' }, onTokenRefresh: async () => TOKEN, propagateErrors: true });
+  api = new DynamicsWebApi({
+    serverUrl: new URL(emulator.baseUrl).origin,
+    dataApi: { version: '9.2' },
+    onTokenRefresh: async () => TOKEN,
+    propagateErrors: true,
+  });
 });
 afterAll(() => emulator.close());
 
@@ -40,7 +45,11 @@ async function refusal(call: Promise<unknown>): Promise<Refusal> {
   }
 }
 
-const NOT_IMPLEMENTED = { status: 501, code: '0x80040203', message: expect.stringContaining('emulator does not implement') };
+const NOT_IMPLEMENTED = {
+  status: 501,
+  code: '0x80040203',
+  message: expect.stringContaining('emulator does not implement'),
+};
 const account = (index: number): string => sampleRowId(SEED, 'account', index);
 const newId = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
@@ -51,32 +60,52 @@ interface Row {
 
 describe('rows through dynamics-web-api', () => {
   it('creates, retrieves, updates, upserts and deletes', async () => {
-    const id = await api.create<{ name: string }, string>({ collection: 'accounts', data: { name: 'Created by a real client' } });
+    const id = await api.create<{ name: string }, string>({
+      collection: 'accounts',
+      data: { name: 'Created by a real client' },
+    });
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const represented = await api.create<{ name: string }, { accountid: string; name: string }>({
-      collection: 'accounts', data: { name: 'Represented' }, returnRepresentation: true,
+      collection: 'accounts',
+      data: { name: 'Represented' },
+      returnRepresentation: true,
     });
     expect(represented).toMatchObject({ name: 'Represented', accountid: expect.any(String) });
-    expect(await refusal(api.create({ collection: 'accounts', data: { accountid: id, name: 'again' } }))).toMatchObject({ status: 412, code: '0x80040237' });
+    expect(await refusal(api.create({ collection: 'accounts', data: { accountid: id, name: 'again' } }))).toMatchObject(
+      { status: 412, code: '0x80040237' },
+    );
 
     const row = await api.retrieve<Row>({ collection: 'accounts', key: id, select: ['name'] });
     expect(row).toMatchObject({ name: 'Created by a real client', '@odata.etag': expect.stringMatching(/^W\/"\d+"$/) });
-    expect(await refusal(api.retrieve({ collection: 'accounts', key: newId(1) }))).toMatchObject({ status: 404, code: '0x80040217' });
-    expect(await refusal(api.retrieve({ collection: 'accounts', key: id, select: ['nosuchcolumn'] }))).toMatchObject({ status: 400, code: '0x80060888' });
+    expect(await refusal(api.retrieve({ collection: 'accounts', key: newId(1) }))).toMatchObject({
+      status: 404,
+      code: '0x80040217',
+    });
+    expect(await refusal(api.retrieve({ collection: 'accounts', key: id, select: ['nosuchcolumn'] }))).toMatchObject({
+      status: 400,
+      code: '0x80060888',
+    });
 
     expect(await api.update({ collection: 'accounts', key: id, data: { name: 'Updated' } })).toBe(true);
     await api.upsert({ collection: 'accounts', key: newId(2), data: { name: 'Upsert created' } });
     await api.upsert({ collection: 'accounts', key: newId(2), data: { name: 'Upsert updated' } });
-    expect(await api.retrieve<Row>({ collection: 'accounts', key: newId(2), select: ['name'] })).toMatchObject({ name: 'Upsert updated' });
+    expect(await api.retrieve<Row>({ collection: 'accounts', key: newId(2), select: ['name'] })).toMatchObject({
+      name: 'Upsert updated',
+    });
 
     await api.deleteRecord({ collection: 'accounts', key: newId(2) });
-    expect(await refusal(api.deleteRecord({ collection: 'accounts', key: newId(2) }))).toMatchObject({ status: 404, code: '0x80040217' });
+    expect(await refusal(api.deleteRecord({ collection: 'accounts', key: newId(2) }))).toMatchObject({
+      status: 404,
+      code: '0x80040217',
+    });
   });
 });
 
 describe('conditional requests through dynamics-web-api', () => {
   it('update (If-Match: * by default) does not create a missing row: 404', async () => {
-    expect(await refusal(api.update({ collection: 'accounts', key: newId(10), data: { name: 'should not exist' } }))).toMatchObject({ status: 404, code: '0x80040217' });
+    expect(
+      await refusal(api.update({ collection: 'accounts', key: newId(10), data: { name: 'should not exist' } })),
+    ).toMatchObject({ status: 404, code: '0x80040217' });
     expect(emulator.store.get('account', newId(10))).toBeUndefined();
   });
 
@@ -84,9 +113,19 @@ describe('conditional requests through dynamics-web-api', () => {
     const id = account(1);
     const before = await api.retrieve<Row>({ collection: 'accounts', key: id, select: ['name'] });
     await api.update({ collection: 'accounts', key: id, data: { name: 'Moved on' }, ifmatch: before['@odata.etag'] });
-    const stale = { status: 412, code: '0x80060882', message: "The version of the existing record doesn't match the RowVersion property provided." };
-    expect(await refusal(api.update({ collection: 'accounts', key: id, data: { name: 'Lost update' }, ifmatch: before['@odata.etag'] }))).toMatchObject(stale);
-    expect(await refusal(api.deleteRecord({ collection: 'accounts', key: id, ifmatch: before['@odata.etag'] }))).toMatchObject(stale);
+    const stale = {
+      status: 412,
+      code: '0x80060882',
+      message: "The version of the existing record doesn't match the RowVersion property provided.",
+    };
+    expect(
+      await refusal(
+        api.update({ collection: 'accounts', key: id, data: { name: 'Lost update' }, ifmatch: before['@odata.etag'] }),
+      ),
+    ).toMatchObject(stale);
+    expect(
+      await refusal(api.deleteRecord({ collection: 'accounts', key: id, ifmatch: before['@odata.etag'] })),
+    ).toMatchObject(stale);
     const current = await api.retrieve<Row>({ collection: 'accounts', key: id, select: ['name'] });
     expect(current.name).toBe('Moved on');
     await api.deleteRecord({ collection: 'accounts', key: id, ifmatch: current['@odata.etag'] });
@@ -94,12 +133,20 @@ describe('conditional requests through dynamics-web-api', () => {
   });
 
   it('limits upserts: If-Match: * on a missing row is 404, If-None-Match: * on an existing row is 412', async () => {
-    expect(await refusal(api.upsert({ collection: 'accounts', key: newId(11), data: { name: 'no create' }, ifmatch: '*' }))).toMatchObject({ status: 404, code: '0x80040217' });
+    expect(
+      await refusal(api.upsert({ collection: 'accounts', key: newId(11), data: { name: 'no create' }, ifmatch: '*' })),
+    ).toMatchObject({ status: 404, code: '0x80040217' });
     expect(emulator.store.get('account', newId(11))).toBeUndefined();
     const existing = account(2);
     const before = emulator.store.get('account', existing);
-    expect(await refusal(api.upsert({ collection: 'accounts', key: existing, data: { name: 'no update' }, ifnonematch: '*' }))).toMatchObject({
-      status: 412, code: '0x80040237', message: 'A record with matching key values already exists.',
+    expect(
+      await refusal(
+        api.upsert({ collection: 'accounts', key: existing, data: { name: 'no update' }, ifnonematch: '*' }),
+      ),
+    ).toMatchObject({
+      status: 412,
+      code: '0x80040237',
+      message: 'A record with matching key values already exists.',
     });
     expect(emulator.store.get('account', existing)).toEqual(before);
     await api.upsert({ collection: 'accounts', key: newId(12), data: { name: 'created only' }, ifnonematch: '*' });
@@ -112,12 +159,26 @@ describe('conditional requests through dynamics-web-api', () => {
     const id = account(3);
     const row = await api.retrieve<Row>({ collection: 'accounts', key: id, select: ['name'] });
     // The client resolves a 304 as success with no data.
-    expect(await api.retrieve({ collection: 'accounts', key: id, select: ['name'], ifnonematch: row['@odata.etag'] })).toBeUndefined();
-    const raw = await fetch(`${emulator.baseUrl}accounts(${id})?$select=name`, { headers: { authorization: `Bearer ${TOKEN}`, 'if-none-match': row['@odata.etag'] } });
+    expect(
+      await api.retrieve({ collection: 'accounts', key: id, select: ['name'], ifnonematch: row['@odata.etag'] }),
+    ).toBeUndefined();
+    const raw = await fetch(`${emulator.baseUrl}accounts(${id})?$select=name`, {
+      headers: { authorization: `Bearer ${TOKEN}`, 'if-none-match': row['@odata.etag'] },
+    });
     expect(raw.status).toBe(304);
     expect(await raw.text()).toBe('');
-    expect(await api.retrieve({ collection: 'accounts', key: id, select: ['name'], ifnonematch: 'W/"1"' })).toMatchObject({ name: row.name });
-    expect(await api.retrieve({ collection: 'accounts', key: id, select: ['name'], ifnonematch: row['@odata.etag'], includeAnnotations: '*' })).toMatchObject({ name: row.name });
+    expect(
+      await api.retrieve({ collection: 'accounts', key: id, select: ['name'], ifnonematch: 'W/"1"' }),
+    ).toMatchObject({ name: row.name });
+    expect(
+      await api.retrieve({
+        collection: 'accounts',
+        key: id,
+        select: ['name'],
+        ifnonematch: row['@odata.etag'],
+        includeAnnotations: '*',
+      }),
+    ).toMatchObject({ name: row.name });
   });
 });
 
@@ -126,7 +187,10 @@ describe('queries through dynamics-web-api', () => {
     const first = await api.retrieveMultiple<Row>({ collection: 'contacts', select: ['fullname'], maxPageSize: 7 });
     expect(first.value).toHaveLength(7);
     expect(first.oDataNextLink).toContain('$skiptoken=');
-    const second = await api.retrieveMultiple<Row>({ collection: 'contacts', select: ['fullname'], maxPageSize: 7 }, first.oDataNextLink);
+    const second = await api.retrieveMultiple<Row>(
+      { collection: 'contacts', select: ['fullname'], maxPageSize: 7 },
+      first.oDataNextLink,
+    );
     expect(second.value).toHaveLength(7);
     const all = await api.retrieveAll({ collection: 'roles', select: ['name'], maxPageSize: 5 });
     expect(all.value).toHaveLength(emulator.store.counts.role);
@@ -147,8 +211,12 @@ describe('queries through dynamics-web-api', () => {
   });
 
   it('refuses $skip as Dataverse does', async () => {
-    expect(await refusal(api.retrieveMultiple({ collection: 'accounts', select: ['name'], queryParams: ['$skip=2'] }))).toMatchObject({
-      status: 400, code: '0x80060888', message: 'The query parameter $skip is not supported',
+    expect(
+      await refusal(api.retrieveMultiple({ collection: 'accounts', select: ['name'], queryParams: ['$skip=2'] })),
+    ).toMatchObject({
+      status: 400,
+      code: '0x80060888',
+      message: 'The query parameter $skip is not supported',
     });
   });
 
@@ -156,16 +224,28 @@ describe('queries through dynamics-web-api', () => {
   const notImplemented: Array<[string, () => Promise<unknown>]> = [
     ['$filter', () => api.retrieveMultiple({ collection: 'accounts', filter: "name eq 'x'" })],
     ['$orderby', () => api.retrieveMultiple({ collection: 'accounts', orderBy: ['name desc'] })],
-    ['$expand on a set', () => api.retrieveMultiple({ collection: 'accounts', expand: [{ property: 'primarycontactid' }] })],
+    [
+      '$expand on a set',
+      () => api.retrieveMultiple({ collection: 'accounts', expand: [{ property: 'primarycontactid' }] }),
+    ],
     ['$apply', () => api.retrieveMultiple({ collection: 'accounts', apply: 'aggregate($count as total)' })],
     ['fetchXml', () => api.fetch({ collection: 'accounts', fetchXml })],
     ['savedQuery', () => api.retrieve({ collection: 'accounts', savedQuery: newId(20) })],
     ['userQuery', () => api.retrieve({ collection: 'accounts', userQuery: newId(21) })],
-    ['$expand on a row', () => api.retrieve({ collection: 'accounts', key: account(4), expand: [{ property: 'primarycontactid' }] })],
+    [
+      '$expand on a row',
+      () => api.retrieve({ collection: 'accounts', key: account(4), expand: [{ property: 'primarycontactid' }] }),
+    ],
     ['$search', () => api.retrieveMultiple({ collection: 'accounts', queryParams: ['$search=contoso'] })],
     ['an unbound function', () => api.callFunction('WhoAmI')],
-    ['a single-property update', () => api.updateSingleProperty({ collection: 'accounts', key: account(4), fieldValuePair: { name: 'x' } })],
-    ['duplicate detection', () => api.create({ collection: 'accounts', data: { name: 'dup check' }, duplicateDetection: true })],
+    [
+      'a single-property update',
+      () => api.updateSingleProperty({ collection: 'accounts', key: account(4), fieldValuePair: { name: 'x' } }),
+    ],
+    [
+      'duplicate detection',
+      () => api.create({ collection: 'accounts', data: { name: 'dup check' }, duplicateDetection: true }),
+    ],
     ['impersonation', () => api.retrieve({ collection: 'accounts', key: account(4), impersonate: newId(22) })],
   ];
   it.each(notImplemented)('refuses %s with a 501 instead of ignoring it', async (_name, call) => {
@@ -181,20 +261,36 @@ describe('queries through dynamics-web-api', () => {
 
 describe('change tracking, associations and metadata through dynamics-web-api', () => {
   it('tracks changes: retrieveAll with trackChanges gives a deltaLink that later returns the change', async () => {
-    const initial = await api.retrieveAll({ collection: 'roles', select: ['name'], trackChanges: true, maxPageSize: 5 });
+    const initial = await api.retrieveAll({
+      collection: 'roles',
+      select: ['name'],
+      trackChanges: true,
+      maxPageSize: 5,
+    });
     expect(initial.oDataDeltaLink).toContain('$deltatoken=');
     const role = sampleRowId(SEED, 'role', 3);
     await api.update({ collection: 'roles', key: role, data: { name: 'Renamed role' } });
-    const delta = await api.retrieveMultiple<{ roleid: string; name: string }>({ collection: 'roles', trackChanges: true }, initial.oDataDeltaLink);
+    const delta = await api.retrieveMultiple<{ roleid: string; name: string }>(
+      { collection: 'roles', trackChanges: true },
+      initial.oDataDeltaLink,
+    );
     expect(delta.value).toEqual([expect.objectContaining({ roleid: role, name: 'Renamed role' })]);
   });
 
   it('associates and disassociates through an N:N relationship', async () => {
     const user = sampleRowId(SEED, 'systemuser', 0);
     const role = sampleRowId(SEED, 'role', 6);
-    const request = { collection: 'systemusers', primaryKey: user, relationshipName: 'systemuserroles_association', relatedKey: role };
+    const request = {
+      collection: 'systemusers',
+      primaryKey: user,
+      relationshipName: 'systemuserroles_association',
+      relatedKey: role,
+    };
     await api.associate({ ...request, relatedCollection: 'roles' });
-    const pairs = () => emulator.store.page('systemuserroles', -1, 5000).rows.filter(({ row }) => row.systemuserid === user && row.roleid === role);
+    const pairs = () =>
+      emulator.store
+        .page('systemuserroles', -1, 5000)
+        .rows.filter(({ row }) => row.systemuserid === user && row.roleid === role);
     expect(pairs()).toHaveLength(1);
     await api.disassociate(request);
     expect(pairs()).toHaveLength(0);
@@ -203,6 +299,8 @@ describe('change tracking, associations and metadata through dynamics-web-api', 
   it('reads table definitions', async () => {
     const entity = await api.retrieveEntity({ key: "LogicalName='account'", select: ['LogicalName', 'EntitySetName'] });
     expect(entity).toMatchObject({ LogicalName: 'account', EntitySetName: 'accounts' });
-    expect(await refusal(api.retrieveEntities({ select: ['LogicalName'], filter: "IsCustomEntity eq true" }))).toMatchObject(NOT_IMPLEMENTED);
+    expect(
+      await refusal(api.retrieveEntities({ select: ['LogicalName'], filter: 'IsCustomEntity eq true' })),
+    ).toMatchObject(NOT_IMPLEMENTED);
   });
 });

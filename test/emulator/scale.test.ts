@@ -22,7 +22,10 @@ describe('store at a million accounts', () => {
     const last = sampleRowId(5, 'account', MILLION - 1);
     expect(store.get('account', last)?.row.accountid).toBe(last);
     expect(store.get('account', sampleRowId(5, 'account', MILLION))).toBeUndefined();
-    expect(store.page('account', MILLION - 2, 10)).toMatchObject({ rows: [{ id: last, slot: MILLION - 1 }], more: false });
+    expect(store.page('account', MILLION - 2, 10)).toMatchObject({
+      rows: [{ id: last, slot: MILLION - 1 }],
+      more: false,
+    });
   });
 });
 
@@ -30,7 +33,10 @@ describe('contacts sized apart from accounts', () => {
   it('generates exactly the contacts asked for, and 1.5 per account when not asked', () => {
     const sized = new OrgStore({ seed: 5, accounts: 200, contacts: 200 });
     expect(sized.counts).toMatchObject({ account: 200, contact: 200, opportunity: 100 });
-    expect(sized.page('contact', 198, 10)).toMatchObject({ rows: [{ id: sampleRowId(5, 'contact', 199) }], more: false });
+    expect(sized.page('contact', 198, 10)).toMatchObject({
+      rows: [{ id: sampleRowId(5, 'contact', 199) }],
+      more: false,
+    });
     expect(sized.get('contact', sampleRowId(5, 'contact', 200))).toBeUndefined();
     expect(new OrgStore({ seed: 5, accounts: 200 }).counts.contact).toBe(300);
   });
@@ -68,7 +74,9 @@ describe('emulator at a million accounts', () => {
       sampleRowId(5, 'account', MILLION - 8),
     );
     const nextLink = `${emulator.baseUrl}accounts?$skiptoken=${skipToken}`;
-    const pages = await collect(clientFor(emulator.baseUrl).initialLoad(account, { pageSize: 5000, resumeFrom: nextLink }));
+    const pages = await collect(
+      clientFor(emulator.baseUrl).initialLoad(account, { pageSize: 5000, resumeFrom: nextLink }),
+    );
     expect(pages).toHaveLength(1);
     expect(pages[0]?.changes.map((change) => change.id)).toEqual(
       Array.from({ length: 7 }, (_, offset) => sampleRowId(5, 'account', MILLION - 7 + offset)),

@@ -65,7 +65,9 @@ afterAll(async () => {
 describe('the local Durable client endpoint', () => {
   it('starts an instance, reports it running, then completed with its output', async () => {
     const instanceId = `echo-${randomUUID()}`;
-    await expect(client.startNew('waitThenEcho', { instanceId, input: { waitMs: 1_500, echo: 'done' } })).resolves.toBe(instanceId);
+    await expect(client.startNew('waitThenEcho', { instanceId, input: { waitMs: 1_500, echo: 'done' } })).resolves.toBe(
+      instanceId,
+    );
     const running = await client.getStatus(instanceId);
     expect(running).toMatchObject({ instanceId, name: 'waitThenEcho', input: { waitMs: 1_500, echo: 'done' } });
     expect(['Pending', 'Running']).toContain(running?.runtimeStatus);
@@ -84,11 +86,16 @@ describe('the local Durable client endpoint', () => {
     // Short: the local driver's terminate waits for a pending timer to fire (local/host/orchestrations.ts).
     await client.startNew('waitThenEcho', { instanceId, input: { waitMs: 2_000, echo: 'never' } });
     await client.terminate(instanceId, 'profile deactivated');
-    expect(await client.getStatus(instanceId)).toMatchObject({ runtimeStatus: 'Terminated', output: 'profile deactivated' });
+    expect(await client.getStatus(instanceId)).toMatchObject({
+      runtimeStatus: 'Terminated',
+      output: 'profile deactivated',
+    });
     await expect(client.terminate(instanceId, 'again')).resolves.toBeUndefined();
   });
 
   it('fails starting an orchestration nobody registered, with the driver message', async () => {
-    await expect(client.startNew('noSuchOrchestration', { instanceId: randomUUID(), input: null })).rejects.toThrow(/noSuchOrchestration/);
+    await expect(client.startNew('noSuchOrchestration', { instanceId: randomUUID(), input: null })).rejects.toThrow(
+      /noSuchOrchestration/,
+    );
   });
 });

@@ -30,21 +30,50 @@ function testTable(): FunctionDefinition<TestDeps>[] {
   return [
     health,
     {
-      kind: 'http', name: 'echo', route: 'echo/{name}', methods: ['POST'], authLevel: 'function',
+      kind: 'http',
+      name: 'echo',
+      route: 'echo/{name}',
+      methods: ['POST'],
+      authLevel: 'function',
       handler: () => async (request) => ({ jsonBody: { name: request.params.name, body: await request.json() } }),
     },
-    { kind: 'http', name: 'admin', route: 'admin/ping', methods: ['GET'], authLevel: 'admin', handler: () => async () => ({ body: 'pong' }) },
-    { kind: 'http', name: 'crash', route: 'crash', methods: ['GET'], authLevel: 'anonymous', handler: () => async () => { throw new Error('secret detail'); } },
-    { kind: 'timer', name: 'tick', schedule: '%TICK_SCHEDULE%', handler: (deps) => async (timer) => void deps.recorded.timerRuns.push(timer) },
     {
-      kind: 'queue', name: 'apply', queueName: '%TEST_QUEUE%', maxDeliveryCount: 3,
+      kind: 'http',
+      name: 'admin',
+      route: 'admin/ping',
+      methods: ['GET'],
+      authLevel: 'admin',
+      handler: () => async () => ({ body: 'pong' }),
+    },
+    {
+      kind: 'http',
+      name: 'crash',
+      route: 'crash',
+      methods: ['GET'],
+      authLevel: 'anonymous',
+      handler: () => async () => {
+        throw new Error('secret detail');
+      },
+    },
+    {
+      kind: 'timer',
+      name: 'tick',
+      schedule: '%TICK_SCHEDULE%',
+      handler: (deps) => async (timer) => void deps.recorded.timerRuns.push(timer),
+    },
+    {
+      kind: 'queue',
+      name: 'apply',
+      queueName: '%TEST_QUEUE%',
+      maxDeliveryCount: 3,
       handler: (deps) => async (message: unknown, context: InvocationContext) => {
         deps.recorded.deliveries.push({ body: message, deliveryCount: context.triggerMetadata?.deliveryCount });
         if ((message as { fail?: boolean }).fail) throw new Error('forced failure');
       },
     },
     {
-      kind: 'orchestration', name: 'addThenDouble',
+      kind: 'orchestration',
+      name: 'addThenDouble',
       handler: function* (context) {
         const input = context.df.getInput<{ value: number; rounds: number }>();
         const added = (yield context.df.callActivity('add', { value: input.value, by: 3 })) as number;
@@ -57,7 +86,11 @@ function testTable(): FunctionDefinition<TestDeps>[] {
         return doubled;
       },
     },
-    { kind: 'activity', name: 'add', handler: () => async (input) => (input as { value: number; by: number }).value + (input as { by: number }).by },
+    {
+      kind: 'activity',
+      name: 'add',
+      handler: () => async (input) => (input as { value: number; by: number }).value + (input as { by: number }).by,
+    },
     { kind: 'activity', name: 'double', handler: () => async (input) => (input as number) * 2 },
   ];
 }
@@ -71,7 +104,9 @@ afterEach(async () => {
 // Registered once per process, through the real `app` and `df.app`, as a worker loads an app once.
 const table = testTable();
 const current: { deps?: TestDeps } = {};
-const registered = captureRegistrations(() => registerFunctions(table, async () => current.deps as TestDeps, { app, durable: df.app }));
+const registered = captureRegistrations(() =>
+  registerFunctions(table, async () => current.deps as TestDeps, { app, durable: df.app }),
+);
 
 async function start(recorded: Recorded, queueName: string): Promise<LocalHost> {
   const env = { AzureWebJobsStorage: azurite.connectionString, TICK_SCHEDULE: '* * * * * *', TEST_QUEUE: queueName };
@@ -100,7 +135,9 @@ describe('local host', () => {
     const report = (await healthy.json()) as { status: string; dependencies: Array<{ name: string; status: string }> };
     expect(report.status).toBe('ok');
     expect(report.dependencies.map((d) => [d.name, d.status])).toEqual([
-      ['storage.blob', 'ok'], ['storage.queue', 'ok'], ['storage.table', 'ok'],
+      ['storage.blob', 'ok'],
+      ['storage.queue', 'ok'],
+      ['storage.table', 'ok'],
     ]);
 
     expect((await fetch(url('health'))).status).toBe(401);
@@ -125,7 +162,11 @@ describe('local host', () => {
   it('fires timer functions on their schedule', async () => {
     const recorded = newRecorded();
     host = await start(recorded, `q-${randomUUID().slice(0, 8)}`);
-    const first = await waitFor('two timer runs', () => (recorded.timerRuns.length >= 2 ? recorded.timerRuns[1] : undefined), 5_000);
+    const first = await waitFor(
+      'two timer runs',
+      () => (recorded.timerRuns.length >= 2 ? recorded.timerRuns[1] : undefined),
+      5_000,
+    );
     expect(first.isPastDue).toBe(false);
     expect(Date.parse(first.scheduleStatus.next)).toBeGreaterThan(Date.parse(first.scheduleStatus.last));
   });
@@ -160,7 +201,12 @@ describe('local host', () => {
     await host.orchestrations.whenIdle(instanceId);
     const status = await host.orchestrations.client.getStatus(instanceId);
     // round 1: (1 + 3) * 2 = 8; round 2: (8 + 3) * 2 = 22
-    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 22, customStatus: { rounds: 1, value: 22 }, input: { value: 8, rounds: 1 } });
+    expect(status).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: 22,
+      customStatus: { rounds: 1, value: 22 },
+      input: { value: 8, rounds: 1 },
+    });
     expect(await host.orchestrations.client.getStatus('no-such-instance')).toBeUndefined();
   });
 
@@ -170,21 +216,39 @@ describe('local host', () => {
     const instanceId = `interrupted-${randomUUID()}`;
     const now = new Date().toISOString();
     await instances.upsertEntity({
-      partitionKey: 'instances', rowKey: instanceId, name: 'addThenDouble', input: JSON.stringify({ value: 2, rounds: 1 }),
-      runtimeStatus: 'Running', customStatus: 'null', output: 'null', createdTime: now, lastUpdatedTime: now,
+      partitionKey: 'instances',
+      rowKey: instanceId,
+      name: 'addThenDouble',
+      input: JSON.stringify({ value: 2, rounds: 1 }),
+      runtimeStatus: 'Running',
+      customStatus: 'null',
+      output: 'null',
+      createdTime: now,
+      lastUpdatedTime: now,
     });
     host = await start(newRecorded(), `q-${randomUUID().slice(0, 8)}`);
     await host.orchestrations.whenIdle(instanceId);
-    expect(await host.orchestrations.client.getStatus(instanceId)).toMatchObject({ runtimeStatus: 'Completed', output: 10 });
+    expect(await host.orchestrations.client.getStatus(instanceId)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: 10,
+    });
   });
 
   it('leaves an instance another live host owns alone, and takes over one whose owner stopped marking it', async () => {
     const instances = azurite.clients.table('LocalOrchestrationInstances');
     await instances.createTable();
     const instance = (id: string, heartbeatAt: Date) => ({
-      partitionKey: 'instances', rowKey: id, name: 'addThenDouble', input: JSON.stringify({ value: 2, rounds: 1 }),
-      runtimeStatus: 'Running', customStatus: 'null', output: 'null', createdTime: heartbeatAt.toISOString(),
-      lastUpdatedTime: heartbeatAt.toISOString(), owner: 'another-host', heartbeatAt: heartbeatAt.toISOString(),
+      partitionKey: 'instances',
+      rowKey: id,
+      name: 'addThenDouble',
+      input: JSON.stringify({ value: 2, rounds: 1 }),
+      runtimeStatus: 'Running',
+      customStatus: 'null',
+      output: 'null',
+      createdTime: heartbeatAt.toISOString(),
+      lastUpdatedTime: heartbeatAt.toISOString(),
+      owner: 'another-host',
+      heartbeatAt: heartbeatAt.toISOString(),
     });
     const alive = `owned-${randomUUID()}`;
     const dead = `abandoned-${randomUUID()}`;

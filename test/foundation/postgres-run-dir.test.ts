@@ -19,20 +19,23 @@ const canConnect = async (connectionString: string): Promise<boolean> => {
 };
 
 describe('the test run directory of throwaway PostgreSQL clusters', () => {
-  it.skipIf(process.env.PG_CONNECTION_STRING)('stops a cluster a test left running (as one that timed out) and removes it', async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'dvx-pg-run-'));
-    chmodSync(runDir, 0o755);
-    const previous = process.env[POSTGRES_RUN_DIR];
-    process.env[POSTGRES_RUN_DIR] = runDir;
-    try {
-      const server = await startPostgresServer();
-      expect(await canConnect(server.connectionString)).toBe(true);
-      expect(await stopLeftoverClusters(runDir)).toBe(1);
-      expect(await canConnect(server.connectionString)).toBe(false);
-      expect(existsSync(runDir)).toBe(false);
-    } finally {
-      if (previous === undefined) delete process.env[POSTGRES_RUN_DIR];
-      else process.env[POSTGRES_RUN_DIR] = previous;
-    }
-  });
+  it.skipIf(process.env.PG_CONNECTION_STRING)(
+    'stops a cluster a test left running (as one that timed out) and removes it',
+    async () => {
+      const runDir = mkdtempSync(join(tmpdir(), 'dvx-pg-run-'));
+      chmodSync(runDir, 0o755);
+      const previous = process.env[POSTGRES_RUN_DIR];
+      process.env[POSTGRES_RUN_DIR] = runDir;
+      try {
+        const server = await startPostgresServer();
+        expect(await canConnect(server.connectionString)).toBe(true);
+        expect(await stopLeftoverClusters(runDir)).toBe(1);
+        expect(await canConnect(server.connectionString)).toBe(false);
+        expect(existsSync(runDir)).toBe(false);
+      } finally {
+        if (previous === undefined) delete process.env[POSTGRES_RUN_DIR];
+        else process.env[POSTGRES_RUN_DIR] = previous;
+      }
+    },
+  );
 });

@@ -1,4 +1,10 @@
-import { HttpRequest, InvocationContext, type HttpFunctionOptions, type ServiceBusQueueFunctionOptions, type TimerFunctionOptions } from '@azure/functions';
+import {
+  HttpRequest,
+  InvocationContext,
+  type HttpFunctionOptions,
+  type ServiceBusQueueFunctionOptions,
+  type TimerFunctionOptions,
+} from '@azure/functions';
 import type { ActivityOptions, OrchestrationHandler } from 'durable-functions';
 import { describe, expect, it } from 'vitest';
 import type { FunctionDefinition, Orchestrator } from '../../functions/definition';
@@ -15,7 +21,13 @@ interface Registrations {
 }
 
 function record<Deps>(definitions: readonly FunctionDefinition<Deps>[], deps: Deps): Registrations {
-  const registered: Registrations = { http: new Map(), timer: new Map(), serviceBusQueue: new Map(), orchestration: new Map(), activity: new Map() };
+  const registered: Registrations = {
+    http: new Map(),
+    timer: new Map(),
+    serviceBusQueue: new Map(),
+    orchestration: new Map(),
+    activity: new Map(),
+  };
   registerFunctions(definitions, async () => deps, {
     app: {
       http: (name, options) => void registered.http.set(name, options),
@@ -49,11 +61,25 @@ describe('registerFunctions', () => {
     };
     const table: FunctionDefinition<typeof deps>[] = [
       {
-        kind: 'http', name: 'activate', route: 'profiles/{name}/activate', methods: ['POST'], authLevel: 'function', usesOrchestrations: true,
-        handler: (d) => async (request) => ({ status: 202, jsonBody: { greeting: d.greeting, name: request.params.name } }),
+        kind: 'http',
+        name: 'activate',
+        route: 'profiles/{name}/activate',
+        methods: ['POST'],
+        authLevel: 'function',
+        usesOrchestrations: true,
+        handler: (d) => async (request) => ({
+          status: 202,
+          jsonBody: { greeting: d.greeting, name: request.params.name },
+        }),
       },
       { kind: 'timer', name: 'poll', schedule: '%POLL_SCHEDULE%', handler: () => async () => undefined },
-      { kind: 'queue', name: 'apply', queueName: '%CHANGES_QUEUE%', maxDeliveryCount: 5, handler: () => async () => undefined },
+      {
+        kind: 'queue',
+        name: 'apply',
+        queueName: '%CHANGES_QUEUE%',
+        maxDeliveryCount: 5,
+        handler: () => async () => undefined,
+      },
       { kind: 'orchestration', name: 'initialSync', handler: orchestrator },
       { kind: 'activity', name: 'copyPage', handler: (d) => async (input) => `${d.greeting} ${String(input)}` },
     ];
@@ -69,8 +95,13 @@ describe('registerFunctions', () => {
     expect(response).toEqual({ status: 202, jsonBody: { greeting: 'hello', name: 'p1' } });
 
     expect(registered.timer.get('poll')).toMatchObject({ schedule: '%POLL_SCHEDULE%' });
-    expect(registered.serviceBusQueue.get('apply')).toMatchObject({ connection: SERVICE_BUS_CONNECTION, queueName: '%CHANGES_QUEUE%' });
+    expect(registered.serviceBusQueue.get('apply')).toMatchObject({
+      connection: SERVICE_BUS_CONNECTION,
+      queueName: '%CHANGES_QUEUE%',
+    });
     expect(registered.orchestration.get('initialSync')).toBe(orchestrator);
-    await expect(registered.activity.get('copyPage')?.handler('page 1', context('copyPage'))).resolves.toBe('hello page 1');
+    await expect(registered.activity.get('copyPage')?.handler('page 1', context('copyPage'))).resolves.toBe(
+      'hello page 1',
+    );
   });
 });

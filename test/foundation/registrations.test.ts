@@ -26,7 +26,11 @@ import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();
 const log = consoleLog('none');
-const sampleSettings = (JSON.parse(readFileSync(path.join(__dirname, '../../local.settings.sample.json'), 'utf8')) as { Values: Record<string, string> }).Values;
+const sampleSettings = (
+  JSON.parse(readFileSync(path.join(__dirname, '../../local.settings.sample.json'), 'utf8')) as {
+    Values: Record<string, string>;
+  }
+).Values;
 
 let product: ProductApp;
 let driver: OrchestrationDriver;
@@ -39,7 +43,9 @@ beforeAll(async () => {
   const env = { AzureWebJobsStorage: azurite.connectionString };
   product.dependencies.rebuildWith(() => createFunctionDeps(env, durableOrchestrationClient));
   driver = await createOrchestrationDriver({
-    orchestrations: functionTable.filter((definition): definition is OrchestrationFunction => definition.kind === 'orchestration'),
+    orchestrations: functionTable.filter(
+      (definition): definition is OrchestrationFunction => definition.kind === 'orchestration',
+    ),
     activities: [],
     deps: () => undefined,
     instances: azurite.clients.table('RegistrationTestInstances'),
@@ -69,7 +75,9 @@ const reachesOrchestrations = (definition: FunctionDefinition<FunctionDeps>) =>
 
 describe('the registrations of functions/index.ts', () => {
   it('registers every definition of the function table once, each with one trigger', () => {
-    expect(product.functions.map((fn) => fn.name).sort()).toEqual(functionTable.map((definition) => definition.name).sort());
+    expect(product.functions.map((fn) => fn.name).sort()).toEqual(
+      functionTable.map((definition) => definition.name).sort(),
+    );
     expect(product.functions[0]?.programmingModel.name).toBe('@azure/functions');
     for (const fn of product.functions) {
       const triggers = Object.values(fn.metadata.bindings).filter((binding) => /trigger$/i.test(binding.type));
@@ -79,16 +87,32 @@ describe('the registrations of functions/index.ts', () => {
   });
 
   it('binds each trigger as its definition says', () => {
-    const expectedTrigger = { http: 'httpTrigger', timer: 'timerTrigger', queue: 'serviceBusTrigger', orchestration: 'orchestrationTrigger', activity: 'activityTrigger' };
+    const expectedTrigger = {
+      http: 'httpTrigger',
+      timer: 'timerTrigger',
+      queue: 'serviceBusTrigger',
+      orchestration: 'orchestrationTrigger',
+      activity: 'activityTrigger',
+    };
     for (const definition of functionTable) {
       const trigger = triggerBinding(registered(definition.name));
       expect(trigger.type, definition.name).toBe(expectedTrigger[definition.kind]);
       if (definition.kind === 'http') {
-        expect(trigger, definition.name).toMatchObject({ route: definition.route, methods: definition.methods, authLevel: definition.authLevel });
-        expect(registered(definition.name).metadata.bindings.$return, definition.name).toMatchObject({ type: 'http', direction: 'out' });
+        expect(trigger, definition.name).toMatchObject({
+          route: definition.route,
+          methods: definition.methods,
+          authLevel: definition.authLevel,
+        });
+        expect(registered(definition.name).metadata.bindings.$return, definition.name).toMatchObject({
+          type: 'http',
+          direction: 'out',
+        });
       }
       if (definition.kind === 'queue') {
-        expect(trigger, definition.name).toMatchObject({ connection: SERVICE_BUS_CONNECTION, queueName: definition.queueName });
+        expect(trigger, definition.name).toMatchObject({
+          connection: SERVICE_BUS_CONNECTION,
+          queueName: definition.queueName,
+        });
         expect(definition.queueName, definition.name).toMatch(/^%CHANGES_QUEUE%(\/\$deadletterqueue)?$/);
       }
       if (definition.kind === 'timer') expect(trigger.schedule, definition.name).toBe(definition.schedule);
@@ -96,18 +120,31 @@ describe('the registrations of functions/index.ts', () => {
   });
 
   it('declares a durable client input exactly on the functions whose handler reaches the orchestration client', () => {
-    const reaching = functionTable.filter(reachesOrchestrations).map((definition) => definition.name).sort();
+    const reaching = functionTable
+      .filter(reachesOrchestrations)
+      .map((definition) => definition.name)
+      .sort();
     expect(reaching).toEqual(['activateProfile', 'deactivateProfile', 'pollChanges', 'profileStatus', 'resyncTable']);
-    const declaring = product.functions.filter((fn) => extraInputTypes(fn).includes('durableClient')).map((fn) => fn.name).sort();
+    const declaring = product.functions
+      .filter((fn) => extraInputTypes(fn).includes('durableClient'))
+      .map((fn) => fn.name)
+      .sort();
     expect(declaring).toEqual(reaching);
-    for (const fn of product.functions) expect(extraInputTypes(fn).filter((type) => type !== 'durableClient'), fn.name).toEqual([]);
+    for (const fn of product.functions)
+      expect(
+        extraInputTypes(fn).filter((type) => type !== 'durableClient'),
+        fn.name,
+      ).toEqual([]);
   });
 
   it('refers only to settings that local.settings.sample.json documents, and its schedules parse', () => {
     for (const fn of product.functions) {
       for (const binding of Object.values(fn.metadata.bindings)) {
-        for (const value of Object.values(binding).filter((property): property is string => typeof property === 'string')) {
-          for (const [, setting] of value.matchAll(/%([^%]+)%/g)) expect(Object.keys(sampleSettings), `${fn.name}: %${setting}%`).toContain(setting);
+        for (const value of Object.values(binding).filter(
+          (property): property is string => typeof property === 'string',
+        )) {
+          for (const [, setting] of value.matchAll(/%([^%]+)%/g))
+            expect(Object.keys(sampleSettings), `${fn.name}: %${setting}%`).toContain(setting);
         }
       }
       const schedule = triggerBinding(fn).schedule;
@@ -129,7 +166,9 @@ describe('invoking a registered function through the invocation model', () => {
     const poll = registered('pollChanges');
     // On a registration without the durable client input this fails with durable-functions' own error
     // ("Could not find a registered durable client input binding"), as every poll did in Azure.
-    await expect(invokeCaptured(poll, tick, { extraInputs, log: () => undefined })).resolves.toMatchObject({ invocationId: expect.any(String) });
+    await expect(invokeCaptured(poll, tick, { extraInputs, log: () => undefined })).resolves.toMatchObject({
+      invocationId: expect.any(String),
+    });
   });
 
   it('fails a handler that uses a binding it did not declare, with the error Azure gives', async () => {
@@ -155,6 +194,8 @@ describe('invoking a registered function through the invocation model', () => {
   });
 
   it('refuses a registration made after startup, as the worker does', () => {
-    expect(() => app.timer('late', { schedule: '0 0 * * * *', handler: async () => undefined })).toThrow('A function can only be registered during app startup.');
+    expect(() => app.timer('late', { schedule: '0 0 * * * *', handler: async () => undefined })).toThrow(
+      'A function can only be registered during app startup.',
+    );
   });
 });

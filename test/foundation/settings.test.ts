@@ -24,9 +24,14 @@ describe('loadSettings', () => {
     const local = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', DVX_LOCAL_MODE: '1' };
     expect(loadSettings(local).security.localMode).toBe(true);
     for (const platform of ['WEBSITE_SITE_NAME', 'WEBSITE_INSTANCE_ID']) {
-      expect(() => loadSettings({ ...local, [platform]: 'dvexport' }), platform).toThrow(/DVX_LOCAL_MODE.*App Service/s);
+      expect(() => loadSettings({ ...local, [platform]: 'dvexport' }), platform).toThrow(
+        /DVX_LOCAL_MODE.*App Service/s,
+      );
     }
-    expect(loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBSITE_SITE_NAME: 'dvexport' }).security.localMode).toBe(false);
+    expect(
+      loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', WEBSITE_SITE_NAME: 'dvexport' }).security
+        .localMode,
+    ).toBe(false);
   });
 
   it('takes the cloud of the host storage for lake endpoints, and allow-lists as lower-case host names', () => {
@@ -37,12 +42,18 @@ describe('loadSettings', () => {
       DVX_ALLOWED_SOURCE_HOSTS: 'Proxy.Contoso.com, *.contoso.net',
       REQUIRE_APP_ROLE: 'Export.Admin',
     });
-    expect(settings.security).toMatchObject({ storageSuffix: 'core.usgovcloudapi.net', allowedSourceHosts: ['proxy.contoso.com', '*.contoso.net'] });
+    expect(settings.security).toMatchObject({
+      storageSuffix: 'core.usgovcloudapi.net',
+      allowedSourceHosts: ['proxy.contoso.com', '*.contoso.net'],
+    });
     expect(settings.requiredAppRole).toBe('Export.Admin');
   });
 
   it('reads the failed-record retention as whole days', () => {
-    expect(loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', FAILED_RECORD_RETENTION_DAYS: '90' }).failedRecordRetentionDays).toBe(90);
+    expect(
+      loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', FAILED_RECORD_RETENTION_DAYS: '90' })
+        .failedRecordRetentionDays,
+    ).toBe(90);
   });
 
   it('reads identity-based storage with a managed identity client id', () => {

@@ -28,9 +28,11 @@ async function startProduct(): Promise<Started> {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitFor('the start banner', () => (output.includes('Press Ctrl-C to stop.') ? true : undefined), 60_000).catch((error: Error) => {
-    throw new Error(`${error.message}\n${output}`);
-  });
+  await waitFor('the start banner', () => (output.includes('Press Ctrl-C to stop.') ? true : undefined), 60_000).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}\n${output}`);
+    },
+  );
   const apiUrl = /API: (http:\/\/\S+)/.exec(output)?.[1];
   const azuritePid = Number(/Azurite \(pid (\d+)\)/.exec(output)?.[1]);
   expect(apiUrl, output).toBeDefined();
@@ -48,7 +50,9 @@ const isAlive = (pid: number): boolean => {
 };
 
 const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  new Promise<number | null>((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
+  );
 
 describe('npm start', () => {
   it('serves the health endpoint, and Ctrl-C stops the host and Azurite cleanly', async () => {
@@ -76,6 +80,10 @@ describe('npm start', () => {
     first.process.kill('SIGKILL');
     second.process.kill('SIGKILL');
     await Promise.all([exited(first.process), exited(second.process)]);
-    await waitFor('both Azurites to exit', () => (isAlive(first.azuritePid) || isAlive(second.azuritePid) ? undefined : true), 10_000);
+    await waitFor(
+      'both Azurites to exit',
+      () => (isAlive(first.azuritePid) || isAlive(second.azuritePid) ? undefined : true),
+      10_000,
+    );
   });
 });

@@ -23,13 +23,21 @@ let destination: SqlDestination;
 beforeAll(async () => {
   emulator = await startEmulator({ seed: 5, accounts: 40, token: TOKEN });
   connection = await createPgliteConnection(undefined);
-  destination = createSqlDestination(connection, postgresDialect, { schema: 'verify', prefix: '', writeDeleteLog: false, widenOverlongStrings: true });
+  destination = createSqlDestination(connection, postgresDialect, {
+    schema: 'verify',
+    prefix: '',
+    writeDeleteLog: false,
+    widenOverlongStrings: true,
+  });
   const client = clientFor(emulator.baseUrl);
   const tables = await client.readTables(TABLES);
   await destination.ensureTables(tables, []);
   for (const table of tables) {
     for (const page of await collect(client.initialLoad(table, { select: webApiSelect(table), annotations: true }))) {
-      const applied = await destination.applyBatch(table, { upserts: page.changes.filter((change): change is RowUpsert => change.kind === 'upsert'), deletes: [] });
+      const applied = await destination.applyBatch(table, {
+        upserts: page.changes.filter((change): change is RowUpsert => change.kind === 'upsert'),
+        deletes: [],
+      });
       if (applied.failed.length > 0) throw new Error(JSON.stringify(applied.failed));
     }
   }
@@ -76,10 +84,25 @@ describe('the convergence check compares values', () => {
   it.each([
     ['a string', `name = 'written wrong'`, 'name', /^expected ".+", got "written wrong"$/],
     ['a lookup type', `owneridtype = NULL`, 'owneridtype', /^expected "systemuser", got NULL$/],
-    ['a lookup type (DES _entitytype)', `ownerid_entitytype = 'team'`, 'ownerid_entitytype', /^expected "systemuser", got "team"$/],
+    [
+      'a lookup type (DES _entitytype)',
+      `ownerid_entitytype = 'team'`,
+      'ownerid_entitytype',
+      /^expected "systemuser", got "team"$/,
+    ],
     ['a money value by a cent', `revenue = revenue + 0.01`, 'revenue', /^expected "\d+\.\d{2}", got "\d+\.\d{2}"$/],
-    ['a date-time by one second', `modifiedon = modifiedon + interval '1 second'`, 'modifiedon', /^expected "[\dT:.-]+Z", got "[\dT:.-]+Z"$/],
-    ['a date-only value by a day', `sample_foundedon = sample_foundedon + interval '1 day'`, 'sample_foundedon', /^expected "[\dT:.-]+Z", got "[\dT:.-]+Z"$/],
+    [
+      'a date-time by one second',
+      `modifiedon = modifiedon + interval '1 second'`,
+      'modifiedon',
+      /^expected "[\dT:.-]+Z", got "[\dT:.-]+Z"$/,
+    ],
+    [
+      'a date-only value by a day',
+      `sample_foundedon = sample_foundedon + interval '1 day'`,
+      'sample_foundedon',
+      /^expected "[\dT:.-]+Z", got "[\dT:.-]+Z"$/,
+    ],
   ])('reports %s written wrong, and only that', async (_what, set, column, message) => {
     const id = await fullAccount();
     const difference = await corrupted(set, id);
@@ -117,6 +140,8 @@ describe('values in their compared form', () => {
     expect(cell({ kind: 'datetime' }, '2024-05-01', 'sql')).toBe('2024-05-01T00:00:00.000Z');
     expect(cell({ kind: 'string', length: 10 }, '', 'lake')).toBeNull();
     expect(cell({ kind: 'string', length: 10 }, '', 'sql')).toBe('');
-    expect(cell({ kind: 'guid' }, 'ABCDEF00-0000-0000-0000-000000000000', 'sql')).toBe('abcdef00-0000-0000-0000-000000000000');
+    expect(cell({ kind: 'guid' }, 'ABCDEF00-0000-0000-0000-000000000000', 'sql')).toBe(
+      'abcdef00-0000-0000-0000-000000000000',
+    );
   });
 });

@@ -12,7 +12,11 @@ import { putProfile } from '../../functions/profiles-put';
 import type { OrchestrationClient } from '../../shared/orchestration/client';
 import { applyChanges } from '../../shared/sync/applier';
 import { STATE_CONTAINER } from '../../shared/state/names';
-import { UNPROCESSABLE_ROOT, unprocessableMessageFileName, type StoredUnprocessableMessage } from '../../shared/state/unprocessable-messages';
+import {
+  UNPROCESSABLE_ROOT,
+  unprocessableMessageFileName,
+  type StoredUnprocessableMessage,
+} from '../../shared/state/unprocessable-messages';
 import { useAzurite } from '../support/azurite';
 import { injection } from './arbitraries';
 
@@ -23,7 +27,8 @@ const noOrchestrations: OrchestrationClient = {
   terminate: () => Promise.resolve(),
 };
 let deps: FunctionDeps | undefined;
-const getDeps = () => (deps ??= createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString }, () => noOrchestrations));
+const getDeps = () =>
+  (deps ??= createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString }, () => noOrchestrations));
 
 const anyJson = fc.oneof(fc.anything(), fc.jsonValue(), injection);
 
@@ -35,7 +40,11 @@ async function parkedMessages(messageId: string): Promise<StoredUnprocessableMes
     if (!blob.name.endsWith(`/${unprocessableMessageFileName(messageId)}`)) continue;
     // Azure's limit on blob names, which Azurite does not enforce.
     expect(blob.name.length).toBeLessThanOrEqual(1024);
-    parked.push(JSON.parse((await container.getBlobClient(blob.name).downloadToBuffer()).toString('utf8')) as StoredUnprocessableMessage);
+    parked.push(
+      JSON.parse(
+        (await container.getBlobClient(blob.name).downloadToBuffer()).toString('utf8'),
+      ) as StoredUnprocessableMessage,
+    );
   }
   return parked;
 }
@@ -46,7 +55,20 @@ describe('fuzzed bad input', () => {
       fc.asyncProperty(
         fc.oneof(
           anyJson,
-          fc.record({ schemaVersion: fc.constant(1), profile: injection, table: injection, batchId: fc.string(), watermark: fc.integer(), upserts: anyJson, deletes: anyJson, attempt: fc.integer(), readAt: fc.string() }, { requiredKeys: [] }),
+          fc.record(
+            {
+              schemaVersion: fc.constant(1),
+              profile: injection,
+              table: injection,
+              batchId: fc.string(),
+              watermark: fc.integer(),
+              upserts: anyJson,
+              deletes: anyJson,
+              attempt: fc.integer(),
+              readAt: fc.string(),
+            },
+            { requiredKeys: [] },
+          ),
           fc.string().map((text) => `{"schemaVersion":1,${text}`),
         ),
         // Message ids are the sender's choice (Service Bus allows 128 characters of anything).
@@ -75,18 +97,37 @@ describe('fuzzed bad input', () => {
       fc.asyncProperty(
         fc.oneof(
           anyJson,
-          fc.record({
-            source: fc.oneof(anyJson, fc.record({ environmentUrl: fc.oneof(fc.webUrl(), injection), auth: anyJson })),
-            tables: fc.oneof(fc.array(fc.oneof(injection, fc.string())), anyJson),
-            destination: fc.oneof(anyJson, fc.record({ kind: fc.constant('sql'), dialect: fc.constantFrom('mssql', 'postgres', 'pglite', 'oracle'), schema: fc.oneof(injection, fc.string()), prefix: fc.oneof(injection, fc.string()) })),
-            retryCount: fc.oneof(fc.integer(), fc.double(), anyJson),
-            retryIntervalSeconds: fc.oneof(fc.integer(), anyJson),
-          }, { requiredKeys: [] }),
+          fc.record(
+            {
+              source: fc.oneof(anyJson, fc.record({ environmentUrl: fc.oneof(fc.webUrl(), injection), auth: anyJson })),
+              tables: fc.oneof(fc.array(fc.oneof(injection, fc.string())), anyJson),
+              destination: fc.oneof(
+                anyJson,
+                fc.record({
+                  kind: fc.constant('sql'),
+                  dialect: fc.constantFrom('mssql', 'postgres', 'pglite', 'oracle'),
+                  schema: fc.oneof(injection, fc.string()),
+                  prefix: fc.oneof(injection, fc.string()),
+                }),
+              ),
+              retryCount: fc.oneof(fc.integer(), fc.double(), anyJson),
+              retryIntervalSeconds: fc.oneof(fc.integer(), anyJson),
+            },
+            { requiredKeys: [] },
+          ),
         ),
         async (body) => {
-          const request = new HttpRequest({ method: 'PUT', url: 'http://localhost/api/profiles/fuzzed', params: { name: 'fuzzed' }, body: { string: JSON.stringify(body) ?? 'null' } });
+          const request = new HttpRequest({
+            method: 'PUT',
+            url: 'http://localhost/api/profiles/fuzzed',
+            params: { name: 'fuzzed' },
+            body: { string: JSON.stringify(body) ?? 'null' },
+          });
           const response = await handler(request, new InvocationContext({ logHandler: () => undefined }));
-          const init = response as { status?: number; jsonBody?: { error?: { problems?: Array<{ field: string; reason: string }> } } };
+          const init = response as {
+            status?: number;
+            jsonBody?: { error?: { problems?: Array<{ field: string; reason: string }> } };
+          };
           expect(init.status).toBe(400);
           const problems = init.jsonBody?.error?.problems ?? [];
           expect(problems.length).toBeGreaterThan(0);

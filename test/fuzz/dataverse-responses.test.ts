@@ -12,7 +12,20 @@ import { DataverseClient } from '../../shared/dataverse/client';
 import { ExportError, type ErrorClass } from '../../shared/errors';
 import { clientFor, TOKEN } from '../dataverse/helpers';
 import { startCannedDataverse, type CannedDataverse } from './dataverse-server';
-import { anyText, badGuid, badLink, badLinkPage, badVersionEtag, damagedPage, hugeString, injection, notJsonText, pageBody, wrongShapePage, type PageBody } from './arbitraries';
+import {
+  anyText,
+  badGuid,
+  badLink,
+  badLinkPage,
+  badVersionEtag,
+  damagedPage,
+  hugeString,
+  injection,
+  notJsonText,
+  pageBody,
+  wrongShapePage,
+  type PageBody,
+} from './arbitraries';
 
 const account = sampleTable('account');
 let server: CannedDataverse;
@@ -24,10 +37,18 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const jsonAnswer = (body: unknown, status = 200) => ({ status, contentType: 'application/json; odata.metadata=minimal', body: JSON.stringify(body) });
+const jsonAnswer = (body: unknown, status = 200) => ({
+  status,
+  contentType: 'application/json; odata.metadata=minimal',
+  body: JSON.stringify(body),
+});
 
 /** What reading one page with this body ends in: the page, or the error (anything else thrown fails the property). */
-async function readPageWith(answer: { status: number; contentType: string; body: string }): Promise<ChangePage | ExportError> {
+async function readPageWith(answer: {
+  status: number;
+  contentType: string;
+  body: string;
+}): Promise<ChangePage | ExportError> {
   server.answer(answer);
   try {
     return await client.readPage(account, 'accounts', { pageSize: 50 });
@@ -37,8 +58,13 @@ async function readPageWith(answer: { status: number; contentType: string; body:
   }
 }
 
-function expectRejected(outcome: ChangePage | ExportError, errorClass: ErrorClass, names: RegExp | string): ExportError {
-  if (!(outcome instanceof ExportError)) throw new Error(`expected a ${errorClass} error, the page was accepted: ${JSON.stringify(outcome).slice(0, 300)}`);
+function expectRejected(
+  outcome: ChangePage | ExportError,
+  errorClass: ErrorClass,
+  names: RegExp | string,
+): ExportError {
+  if (!(outcome instanceof ExportError))
+    throw new Error(`expected a ${errorClass} error, the page was accepted: ${JSON.stringify(outcome).slice(0, 300)}`);
   expect(outcome.errorClass).toBe(errorClass);
   expect(outcome.where).toBeTruthy();
   expect(`${outcome.message} ${outcome.where ?? ''}`).toMatch(names);
@@ -62,21 +88,30 @@ const runs = { numRuns: 120 };
 describe('fuzzed Dataverse pages', () => {
   it('returns well-formed pages, huge and unicode values included, exactly as sent', async () => {
     await fc.assert(
-      fc.asyncProperty(pageBody(() => server.baseUrl), async (body) => {
-        const outcome = await readPageWith(jsonAnswer(body));
-        if (outcome instanceof ExportError) throw outcome;
-        expectUsable(outcome, body);
-        expect(outcome.changes.map((change) => change.id)).toEqual(body.value.map((item) => ('@odata.context' in item ? item.id : item.accountid)));
-      }),
+      fc.asyncProperty(
+        pageBody(() => server.baseUrl),
+        async (body) => {
+          const outcome = await readPageWith(jsonAnswer(body));
+          if (outcome instanceof ExportError) throw outcome;
+          expectUsable(outcome, body);
+          expect(outcome.changes.map((change) => change.id)).toEqual(
+            body.value.map((item) => ('@odata.context' in item ? item.id : item.accountid)),
+          );
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('refuses a body that is not JSON, truncated, empty or an HTML error page as a schema error', async () => {
     await fc.assert(
-      fc.asyncProperty(notJsonText(() => server.baseUrl), fc.constantFrom('application/json', 'text/html', 'text/plain'), async (text, contentType) => {
-        expectRejected(await readPageWith({ status: 200, contentType, body: text }), 'schema', /not JSON/);
-      }),
+      fc.asyncProperty(
+        notJsonText(() => server.baseUrl),
+        fc.constantFrom('application/json', 'text/html', 'text/plain'),
+        async (text, contentType) => {
+          expectRejected(await readPageWith({ status: 200, contentType, body: text }), 'schema', /not JSON/);
+        },
+      ),
       runs,
     );
   });
@@ -92,25 +127,35 @@ describe('fuzzed Dataverse pages', () => {
 
   it('refuses a page with one bad row — no or a bad version, no or a bad GUID, a broken $deletedEntity — naming the row and field', async () => {
     await fc.assert(
-      fc.asyncProperty(damagedPage(() => server.baseUrl), async ({ body, index, names }) => {
-        const error = expectRejected(await readPageWith(jsonAnswer(body)), 'schema', names);
-        expect(error.where).toBe(`accounts page value[${index}]`);
-      }),
+      fc.asyncProperty(
+        damagedPage(() => server.baseUrl),
+        async ({ body, index, names }) => {
+          const error = expectRejected(await readPageWith(jsonAnswer(body)), 'schema', names);
+          expect(error.where).toBe(`accounts page value[${index}]`);
+        },
+      ),
       runs,
     );
   });
 
   it('refuses a nextLink or deltaLink that is not a URL of this environment before anyone persists it', async () => {
     await fc.assert(
-      fc.asyncProperty(badLinkPage(() => server.baseUrl), async ({ body, field }) => {
-        expectRejected(await readPageWith(jsonAnswer(body)), 'schema', field);
-      }),
+      fc.asyncProperty(
+        badLinkPage(() => server.baseUrl),
+        async ({ body, field }) => {
+          expectRejected(await readPageWith(jsonAnswer(body)), 'schema', field);
+        },
+      ),
       runs,
     );
   });
 
   it('follows any persisted link — damaged, foreign, badly percent-encoded — to a page or an ExportError, never a TypeError or URIError', async () => {
-    const link = fc.oneof(badLink, anyText.map((text) => `${server.baseUrl}accounts?$skiptoken=${text}`), fc.constant(`${'accounts?$skiptoken=%E0%A4%A'}`));
+    const link = fc.oneof(
+      badLink,
+      anyText.map((text) => `${server.baseUrl}accounts?$skiptoken=${text}`),
+      fc.constant(`${'accounts?$skiptoken=%E0%A4%A'}`),
+    );
     const answer = fc.oneof(
       pageBody(() => server.baseUrl).map((body) => jsonAnswer(body)),
       fc.record({ status: fc.constantFrom(200, 400, 404, 500), contentType: fc.constant('text/html'), body: anyText }),
@@ -134,19 +179,38 @@ describe('fuzzed Dataverse pages', () => {
     // Retryable statuses end as throttled/transient once retries run out; any other is final, and ExpiredVersionStamp in the body wins.
     // A 407 never reaches the client: fetch turns it into a network error (Fetch standard, HTTP-network-or-cache fetch).
     const classOf = (status: number): ErrorClass[] =>
-      status === 429 || status === 503 ? ['throttled'] : [500, 502, 504, 407].includes(status) ? ['transient'] : status === 410 ? ['expired-token'] : [401, 403].includes(status) ? ['config', 'expired-token'] : ['schema', 'expired-token'];
+      status === 429 || status === 503
+        ? ['throttled']
+        : [500, 502, 504, 407].includes(status)
+          ? ['transient']
+          : status === 410
+            ? ['expired-token']
+            : [401, 403].includes(status)
+              ? ['config', 'expired-token']
+              : ['schema', 'expired-token'];
     const errorBody = fc.oneof(
-      fc.record({ error: fc.record({ code: fc.oneof(fc.constantFrom('0x80044352', '0x80040217'), fc.string()), message: fc.oneof(fc.string(), injection, hugeString) }) }).map((body) => JSON.stringify(body)),
+      fc
+        .record({
+          error: fc.record({
+            code: fc.oneof(fc.constantFrom('0x80044352', '0x80040217'), fc.string()),
+            message: fc.oneof(fc.string(), injection, hugeString),
+          }),
+        })
+        .map((body) => JSON.stringify(body)),
       fc.jsonValue().map((value) => JSON.stringify(value)),
       fc.string({ unit: 'grapheme' }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 300, max: 599 }).filter((status) => status !== 304), errorBody, async (status, body) => {
-        const outcome = await readPageWith({ status, contentType: 'application/json', body });
-        if (!(outcome instanceof ExportError)) throw new Error(`status ${status} was accepted`);
-        expect(classOf(status)).toContain(outcome.errorClass);
-        expect(outcome.where).toBe('/api/data/v9.2/accounts');
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 300, max: 599 }).filter((status) => status !== 304),
+        errorBody,
+        async (status, body) => {
+          const outcome = await readPageWith({ status, contentType: 'application/json', body });
+          if (!(outcome instanceof ExportError)) throw new Error(`status ${status} was accepted`);
+          expect(classOf(status)).toContain(outcome.errorClass);
+          expect(outcome.where).toBe('/api/data/v9.2/accounts');
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -157,13 +221,39 @@ describe('fuzzed metadata and rows by id', () => {
     const metadataBody = fc.oneof(
       fc.jsonValue(),
       fc.record({
-        value: fc.array(fc.record({ LogicalName: fc.oneof(fc.string(), injection, fc.integer()), MaxLength: fc.oneof(fc.integer(), fc.string()), OptionSet: fc.jsonValue() }, { requiredKeys: [] }), { maxLength: 3 }),
+        value: fc.array(
+          fc.record(
+            {
+              LogicalName: fc.oneof(fc.string(), injection, fc.integer()),
+              MaxLength: fc.oneof(fc.integer(), fc.string()),
+              OptionSet: fc.jsonValue(),
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 3 },
+        ),
       }),
       fc.record(
         {
-          MetadataId: badGuid, LogicalName: fc.oneof(fc.constant('account'), injection), SchemaName: fc.string(), EntitySetName: fc.oneof(fc.constant('accounts'), injection),
-          ObjectTypeCode: fc.oneof(fc.integer(), fc.double()), PrimaryIdAttribute: fc.oneof(fc.constant('accountid'), injection), IsIntersect: fc.jsonValue(), ChangeTrackingEnabled: fc.boolean(),
-          Attributes: fc.array(fc.record({ LogicalName: fc.oneof(fc.string(), injection), AttributeType: fc.oneof(fc.constantFrom('String', 'Money', 'Nope'), fc.integer()), ColumnNumber: fc.oneof(fc.integer(), fc.string()) }, { requiredKeys: [] }), { maxLength: 3 }),
+          MetadataId: badGuid,
+          LogicalName: fc.oneof(fc.constant('account'), injection),
+          SchemaName: fc.string(),
+          EntitySetName: fc.oneof(fc.constant('accounts'), injection),
+          ObjectTypeCode: fc.oneof(fc.integer(), fc.double()),
+          PrimaryIdAttribute: fc.oneof(fc.constant('accountid'), injection),
+          IsIntersect: fc.jsonValue(),
+          ChangeTrackingEnabled: fc.boolean(),
+          Attributes: fc.array(
+            fc.record(
+              {
+                LogicalName: fc.oneof(fc.string(), injection),
+                AttributeType: fc.oneof(fc.constantFrom('String', 'Money', 'Nope'), fc.integer()),
+                ColumnNumber: fc.oneof(fc.integer(), fc.string()),
+              },
+              { requiredKeys: [] },
+            ),
+            { maxLength: 3 },
+          ),
         },
         { requiredKeys: [] },
       ),
@@ -185,7 +275,14 @@ describe('fuzzed metadata and rows by id', () => {
     const ids = ['60c4e274-0d87-e711-80e5-00155db19e6d'];
     const rowBody = fc.oneof(
       fc.jsonValue(),
-      fc.record({ '@odata.context': fc.string(), '@odata.etag': fc.oneof(badVersionEtag, fc.constant('W/"12"')), accountid: fc.oneof(badGuid, fc.constant(ids[0])) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          '@odata.context': fc.string(),
+          '@odata.etag': fc.oneof(badVersionEtag, fc.constant('W/"12"')),
+          accountid: fc.oneof(badGuid, fc.constant(ids[0])),
+        },
+        { requiredKeys: [] },
+      ),
     );
     await fc.assert(
       fc.asyncProperty(rowBody, async (body) => {

@@ -26,7 +26,11 @@ export async function startCannedDataverse(upstream?: string): Promise<CannedDat
   let ownOrigin = '';
   const passThrough = async (path: string, headers: IncomingHttpHeaders): Promise<CannedResponse> => {
     if (upstream === undefined) return { status: 404, contentType: 'text/plain', body: 'nothing set' };
-    const forwarded = Object.fromEntries(['authorization', 'prefer', 'accept'].flatMap((name) => (typeof headers[name] === 'string' ? [[name, headers[name]]] : [])));
+    const forwarded = Object.fromEntries(
+      ['authorization', 'prefer', 'accept'].flatMap((name) =>
+        typeof headers[name] === 'string' ? [[name, headers[name]]] : [],
+      ),
+    );
     const response = await fetch(new URL(path, upstream), { headers: forwarded });
     // As a reverse proxy does: links in the body point back through this server.
     const body = (await response.text()).replaceAll(new URL(upstream).origin, ownOrigin);

@@ -30,7 +30,11 @@ const orchestrations = recordingOrchestrations(started);
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 5, accounts: 30, token: TOKEN });
   dataverse = await startCannedDataverse(emulator.baseUrl);
-  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' }, () => orchestrations, { pageSize: 10 });
+  deps = createFunctionDeps(
+    { AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' },
+    () => orchestrations,
+    { pageSize: 10 },
+  );
   await activateAccountProfile(deps, orchestrations, PROFILE, dataverse.baseUrl);
 });
 afterAll(async () => {
@@ -41,7 +45,9 @@ afterAll(async () => {
 
 /** The account table's pages (initial and delta) are answered with `answer`; everything else is the emulator's. */
 const breakAccountPages = (answer: { contentType: string; body: string } | undefined) =>
-  dataverse.answer((path) => (answer && /\/api\/data\/v9\.2\/accounts(\?|$)/.test(path) ? { status: 200, ...answer } : undefined));
+  dataverse.answer((path) =>
+    answer && /\/api\/data\/v9\.2\/accounts(\?|$)/.test(path) ? { status: 200, ...answer } : undefined,
+  );
 
 async function written() {
   const { destination } = await deps.sync.runtimes.get(PROFILE);
@@ -59,13 +65,19 @@ describe('malformed pages through the sync path', () => {
     const before = await written();
     expect(before.rows).toHaveLength(10);
     await fc.assert(
-      fc.asyncProperty(malformedPageAnswer(() => dataverse.baseUrl), async (answer) => {
-        breakAccountPages(answer);
-        const error = await copyPage(deps.sync, PROFILE, 'account').then(() => undefined, (caught: unknown) => caught);
-        expect(error).toBeInstanceOf(ExportError);
-        expect(['schema', 'config']).toContain((error as ExportError).errorClass);
-        expect(await written()).toEqual(before);
-      }),
+      fc.asyncProperty(
+        malformedPageAnswer(() => dataverse.baseUrl),
+        async (answer) => {
+          breakAccountPages(answer);
+          const error = await copyPage(deps.sync, PROFILE, 'account').then(
+            () => undefined,
+            (caught: unknown) => caught,
+          );
+          expect(error).toBeInstanceOf(ExportError);
+          expect(['schema', 'config']).toContain((error as ExportError).errorClass);
+          expect(await written()).toEqual(before);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -76,19 +88,23 @@ describe('malformed pages through the sync path', () => {
     const checkpoint = await deps.sync.checkpoints.read(PROFILE, 'account');
     expect(checkpoint?.value.phase).toBe('delta');
     const queue = deps.storage.queues.getQueueClient(deps.settings.changeQueue.queueName);
-    const queued = async () => (await queue.exists()) ? ((await queue.getProperties()).approximateMessagesCount ?? 0) : 0;
+    const queued = async () =>
+      (await queue.exists()) ? ((await queue.getProperties()).approximateMessagesCount ?? 0) : 0;
     const rowsBefore = (await written()).rows;
     await fc.assert(
-      fc.asyncProperty(malformedPageAnswer(() => dataverse.baseUrl), async (answer) => {
-        breakAccountPages(answer);
-        const poll = await pollTable(deps.sync, orchestrations, PROFILE, 'account');
-        expect(poll.outcome, JSON.stringify(poll)).toBe('failed');
-        expect(poll.error).toBeTruthy();
-        expect(await deps.sync.checkpoints.read(PROFILE, 'account')).toEqual(checkpoint);
-        expect(await queued()).toBe(0);
-        expect((await written()).rows).toEqual(rowsBefore);
-        expect((await deps.sync.status.read(PROFILE, 'account'))?.lastError?.message).toBe(poll.error);
-      }),
+      fc.asyncProperty(
+        malformedPageAnswer(() => dataverse.baseUrl),
+        async (answer) => {
+          breakAccountPages(answer);
+          const poll = await pollTable(deps.sync, orchestrations, PROFILE, 'account');
+          expect(poll.outcome, JSON.stringify(poll)).toBe('failed');
+          expect(poll.error).toBeTruthy();
+          expect(await deps.sync.checkpoints.read(PROFILE, 'account')).toEqual(checkpoint);
+          expect(await queued()).toBe(0);
+          expect((await written()).rows).toEqual(rowsBefore);
+          expect((await deps.sync.status.read(PROFILE, 'account'))?.lastError?.message).toBe(poll.error);
+        },
+      ),
       { numRuns: 40 },
     );
     expect(started).toEqual(['initialSync']);
@@ -99,19 +115,28 @@ describe('malformed pages through the sync path', () => {
     const checkpoint = await deps.sync.checkpoints.read(PROFILE, 'account');
     const deltaLink = checkpoint?.value.deltaLink;
     if (!deltaLink) throw new Error('account is not in delta phase');
-    const [gone] = [...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys()];
-    const removed = await fetch(`${emulator.baseUrl}accounts(${gone})`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    const [gone] = [
+      ...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys(),
+    ];
+    const removed = await fetch(`${emulator.baseUrl}accounts(${gone})`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(removed.status).toBe(204);
     // The emulator's real answer to this delta, with the new token's version taken out.
     const real = await fetch(deltaLink.replace(new URL(dataverse.baseUrl).origin, new URL(emulator.baseUrl).origin), {
       headers: { authorization: `Bearer ${TOKEN}`, prefer: 'odata.track-changes, odata.include-annotations="*"' },
     });
-    const body = (await real.text()).replaceAll(new URL(emulator.baseUrl).origin, new URL(dataverse.baseUrl).origin).replace(/\$deltatoken=[^"&]+/, '$deltatoken=opaque');
+    const body = (await real.text())
+      .replaceAll(new URL(emulator.baseUrl).origin, new URL(dataverse.baseUrl).origin)
+      .replace(/\$deltatoken=[^"&]+/, '$deltatoken=opaque');
     expect(body).toContain('$deletedEntity');
     breakAccountPages({ contentType: 'application/json', body });
     const poll = await pollTable(deps.sync, orchestrations, PROFILE, 'account');
     expect(poll).toMatchObject({ outcome: 'failed', error: expect.stringContaining('carries no version watermark') });
     expect(await deps.sync.checkpoints.read(PROFILE, 'account')).toEqual(checkpoint);
-    expect((await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).has(gone ?? '')).toBe(true);
+    expect(
+      (await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).has(gone ?? ''),
+    ).toBe(true);
   });
 });

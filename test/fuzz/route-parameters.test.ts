@@ -22,8 +22,16 @@ import { storageState } from './storage-state';
 const product = useProduct();
 
 /** Each route parameter's own rule. A new parameter without one fails here, so it cannot go unfuzzed. */
-const parameterSchemas: Record<string, z.ZodType> = { name: profileNameSchema, table: logicalNameSchema, key: failedRecordKeySchema };
-const validValues: Record<string, string> = { name: 'sales', table: 'account', key: 'failurelog/2026/01/01/00/sales/account/20260101T000000000Z-60c4e274-0d87-e711-80e5-00155db19e6d-upsert.json' };
+const parameterSchemas: Record<string, z.ZodType> = {
+  name: profileNameSchema,
+  table: logicalNameSchema,
+  key: failedRecordKeySchema,
+};
+const validValues: Record<string, string> = {
+  name: 'sales',
+  table: 'account',
+  key: 'failurelog/2026/01/01/00/sales/account/20260101T000000000Z-60c4e274-0d87-e711-80e5-00155db19e6d-upsert.json',
+};
 
 interface RouteParameter {
   definition: HttpFunction<FunctionDeps>;
@@ -31,10 +39,15 @@ interface RouteParameter {
   parameter: string;
 }
 
-const parametersOf = (route: string): string[] => [...route.matchAll(/\{\*?([A-Za-z_]\w*)[^}]*\}/g)].map((match) => match[1] as string);
-const httpFunctions = functionTable.filter((definition): definition is HttpFunction<FunctionDeps> => definition.kind === 'http');
+const parametersOf = (route: string): string[] =>
+  [...route.matchAll(/\{\*?([A-Za-z_]\w*)[^}]*\}/g)].map((match) => match[1] as string);
+const httpFunctions = functionTable.filter(
+  (definition): definition is HttpFunction<FunctionDeps> => definition.kind === 'http',
+);
 const routeParameters: RouteParameter[] = httpFunctions.flatMap((definition) =>
-  definition.methods.flatMap((method) => parametersOf(definition.route).map((parameter) => ({ definition, method, parameter }))),
+  definition.methods.flatMap((method) =>
+    parametersOf(definition.route).map((parameter) => ({ definition, method, parameter })),
+  ),
 );
 
 /** The path with `value` (already encoded as it goes on the wire) in place of `parameter`, valid values elsewhere. */
@@ -47,18 +60,32 @@ interface Answer {
 }
 
 /** A request with the path exactly as given (fetch would resolve `..` segments before sending them). */
-function send(host: ProductUnderTest['host'], method: string, path: string, body?: string, key: string | null = TEST_KEY): Promise<Answer> {
+function send(
+  host: ProductUnderTest['host'],
+  method: string,
+  path: string,
+  body?: string,
+  key: string | null = TEST_KEY,
+): Promise<Answer> {
   return sendWith(host, method, path, body, key === null ? {} : { 'x-functions-key': key });
 }
 
-function sendWith(host: ProductUnderTest['host'], method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<Answer> {
+function sendWith(
+  host: ProductUnderTest['host'],
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
       { host: '127.0.0.1', port: host.port, method, path, headers: { 'content-type': 'application/json', ...headers } },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
         response.on('error', reject);
       },
     );
@@ -71,10 +98,15 @@ interface Problem {
   field: string;
   reason: string;
 }
-const problemsIn = (answer: Answer): Problem[] => (JSON.parse(answer.text) as { error?: { problems?: Problem[] } }).error?.problems ?? [];
+const problemsIn = (answer: Answer): Problem[] =>
+  (JSON.parse(answer.text) as { error?: { problems?: Problem[] } }).error?.problems ?? [];
 
 /** Checks the property over `numRuns` runs, and that none of them changed anything in storage. */
-async function assertWritingNothing<Ts extends unknown[]>(p: ProductUnderTest, property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
+async function assertWritingNothing<Ts extends unknown[]>(
+  p: ProductUnderTest,
+  property: fc.IAsyncProperty<Ts>,
+  numRuns: number,
+): Promise<void> {
   const before = await storageState(p.deps.storage);
   await fc.assert(property, { numRuns });
   expect(await storageState(p.deps.storage)).toEqual(before);
@@ -91,10 +123,30 @@ const encodable = (value: string): boolean => {
 
 /** What goes on the wire for one value: percent-encoded (the parameter receives it exactly), or raw where HTTP allows. */
 const wireValue = fc.oneof(
-  fc.oneof(anyText, fc.constantFrom('..', '.', 'sales/../../x', 'a/b')).filter((value) => value !== '' && encodable(value))
+  fc
+    .oneof(anyText, fc.constantFrom('..', '.', 'sales/../../x', 'a/b'))
+    .filter((value) => value !== '' && encodable(value))
     // A whole segment of . or .. is a dot segment: URL parsers (and so the Functions host) resolve it away.
     .map((value) => ({ value, wire: encodeURIComponent(value), exact: value !== '.' && value !== '..' })),
-  fc.oneof(injection, fc.constantFrom('..', '%', '%zz', '%E0%A4%A', '%2e%2e%2f%2e%2e', '..%2f..%2fsecrets', '%00', 'a%2Fb', '?x=1', '#frag', '~user', 'sales;drop'), fc.string({ maxLength: 30 }))
+  fc
+    .oneof(
+      injection,
+      fc.constantFrom(
+        '..',
+        '%',
+        '%zz',
+        '%E0%A4%A',
+        '%2e%2e%2f%2e%2e',
+        '..%2f..%2fsecrets',
+        '%00',
+        'a%2Fb',
+        '?x=1',
+        '#frag',
+        '~user',
+        'sales;drop',
+      ),
+      fc.string({ maxLength: 30 }),
+    )
     .filter((value) => /^[\x21-\x7e]+$/.test(value))
     .map((value) => ({ value, wire: value, exact: false })),
 );
@@ -102,7 +154,8 @@ const wireValue = fc.oneof(
 describe('fuzzed route parameters over HTTP', () => {
   it('covers every parameter of every HTTP function with a rule', () => {
     expect(routeParameters.length).toBeGreaterThanOrEqual(12);
-    for (const { definition, parameter } of routeParameters) expect(parameterSchemas[parameter], `${definition.name}: {${parameter}}`).toBeDefined();
+    for (const { definition, parameter } of routeParameters)
+      expect(parameterSchemas[parameter], `${definition.name}: {${parameter}}`).toBeDefined();
   });
 
   it('answers any parameter value without a 5xx, refuses bad values naming the parameter, and writes nothing', async () => {
@@ -111,22 +164,29 @@ describe('fuzzed route parameters over HTTP', () => {
     expect((await p.call('PUT', 'profiles/sales', sampleProfile(p))).status).toBe(201);
     await assertWritingNothing(
       p,
-      fc.asyncProperty(fc.constantFrom(...routeParameters), wireValue, async ({ definition, method, parameter }, { value, wire, exact }) => {
-        const path = pathWith(definition.route, parameter, wire);
-        // Without the key no value gets past the door, whatever it does to routing.
-        expect([401, 404]).toContain((await send(p.host, method, path, undefined, null)).status);
-        const answer = await send(p.host, method, path);
-        const context = `${method} ${definition.route} with {${parameter}} = ${JSON.stringify(value.slice(0, 80))}: ${answer.status} ${answer.text.slice(0, 300)}`;
-        expect(answer.status, context).toBeLessThan(500);
-        expect(answer.status, context).not.toBe(0);
-        const refused = exact && !(parameterSchemas[parameter] as z.ZodType).safeParse(value).success;
-        if (refused && answer.status === 400) {
-          expect(problemsIn(answer), context).toContainEqual({ field: parameter, reason: expect.stringMatching(/.{10,}/) });
-        } else if (refused) {
-          // Only a value that changes which route matches may end elsewhere, and then as "no such function".
-          expect(answer.status, context).toBe(404);
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...routeParameters),
+        wireValue,
+        async ({ definition, method, parameter }, { value, wire, exact }) => {
+          const path = pathWith(definition.route, parameter, wire);
+          // Without the key no value gets past the door, whatever it does to routing.
+          expect([401, 404]).toContain((await send(p.host, method, path, undefined, null)).status);
+          const answer = await send(p.host, method, path);
+          const context = `${method} ${definition.route} with {${parameter}} = ${JSON.stringify(value.slice(0, 80))}: ${answer.status} ${answer.text.slice(0, 300)}`;
+          expect(answer.status, context).toBeLessThan(500);
+          expect(answer.status, context).not.toBe(0);
+          const refused = exact && !(parameterSchemas[parameter] as z.ZodType).safeParse(value).success;
+          if (refused && answer.status === 400) {
+            expect(problemsIn(answer), context).toContainEqual({
+              field: parameter,
+              reason: expect.stringMatching(/.{10,}/),
+            });
+          } else if (refused) {
+            // Only a value that changes which route matches may end elsewhere, and then as "no such function".
+            expect(answer.status, context).toBe(404);
+          }
+        },
+      ),
       250,
     );
   });
@@ -135,15 +195,23 @@ describe('fuzzed route parameters over HTTP', () => {
     const p = product();
     const body = JSON.stringify(sampleProfile(p));
     const ifMatch = fc
-      .oneof(fc.string({ maxLength: 40 }), fc.constantFrom('"a", "b"', ' , ', 'W/', '"unterminated', 'W/"1", *', '*, "x"', '"x"', 'W/"x"'), injection)
+      .oneof(
+        fc.string({ maxLength: 40 }),
+        fc.constantFrom('"a", "b"', ' , ', 'W/', '"unterminated', 'W/"1", *', '*, "x"', '"x"', 'W/"x"'),
+        injection,
+      )
       .filter((value) => /^[\x20-\x7e]*$/.test(value) && value.trim() !== '' && value.trim() !== '*');
     await assertWritingNothing(
       p,
       fc.asyncProperty(ifMatch, fc.constantFrom('PUT', 'DELETE'), async (value, method) => {
-        const answer = await sendWith(p.host, method, '/api/profiles/sales', method === 'PUT' ? body : undefined, { 'x-functions-key': TEST_KEY, 'if-match': value });
+        const answer = await sendWith(p.host, method, '/api/profiles/sales', method === 'PUT' ? body : undefined, {
+          'x-functions-key': TEST_KEY,
+          'if-match': value,
+        });
         const context = `${method} If-Match: ${value}: ${answer.status} ${answer.text.slice(0, 300)}`;
         expect([400, 412], context).toContain(answer.status);
-        if (answer.status === 400) expect(problemsIn(answer), context).toEqual([{ field: 'If-Match', reason: expect.stringContaining('ETag') }]);
+        if (answer.status === 400)
+          expect(problemsIn(answer), context).toEqual([{ field: 'If-Match', reason: expect.stringContaining('ETag') }]);
       }),
       60,
     );
@@ -152,7 +220,15 @@ describe('fuzzed route parameters over HTTP', () => {
   it('refuses bad failure-listing query values naming the query field, and writes nothing', async () => {
     const p = product();
     const query = fc.record(
-      { table: fc.oneof(anyText, fc.constant('account')), pageSize: fc.oneof(fc.integer().map(String), anyText, fc.constantFrom('1e3', '0x10', '-1', '1.5', 'NaN', 'Infinity')), after: fc.oneof(anyText, fc.constant(validValues.key as string)) },
+      {
+        table: fc.oneof(anyText, fc.constant('account')),
+        pageSize: fc.oneof(
+          fc.integer().map(String),
+          anyText,
+          fc.constantFrom('1e3', '0x10', '-1', '1.5', 'NaN', 'Infinity'),
+        ),
+        after: fc.oneof(anyText, fc.constant(validValues.key as string)),
+      },
       { requiredKeys: [] },
     );
     await assertWritingNothing(
@@ -176,7 +252,15 @@ describe('fuzzed route parameters over HTTP', () => {
     const p = product();
     const body = fc.oneof(
       fc.jsonValue().map((value) => JSON.stringify(value)),
-      fc.record({ table: fc.oneof(anyText, fc.jsonValue()), keys: fc.oneof(fc.array(fc.oneof(anyText, fc.jsonValue()), { maxLength: 3 }), fc.jsonValue()) }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
+      fc
+        .record(
+          {
+            table: fc.oneof(anyText, fc.jsonValue()),
+            keys: fc.oneof(fc.array(fc.oneof(anyText, fc.jsonValue()), { maxLength: 3 }), fc.jsonValue()),
+          },
+          { requiredKeys: [] },
+        )
+        .map((value) => JSON.stringify(value)),
       anyText,
     );
     await assertWritingNothing(

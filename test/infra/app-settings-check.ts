@@ -5,14 +5,29 @@ import { SERVICE_BUS_CONNECTION } from '../../functions/register';
 import type { ArmTemplate } from './arm-rules';
 import { valueAt } from './arm-rules';
 import {
-  HOST_STORAGE_CONNECTION, codeSettings, envReads, flexForbidden, functionAppSettings, hostSettings,
-  identityConnectionSettings, percentReferences, resolveValue, type SettingRule,
+  HOST_STORAGE_CONNECTION,
+  codeSettings,
+  envReads,
+  flexForbidden,
+  functionAppSettings,
+  hostSettings,
+  identityConnectionSettings,
+  percentReferences,
+  resolveValue,
+  type SettingRule,
 } from './app-settings-contract';
 
 /** Every setting with its rule: identity connections, `%SETTING%` references (the host cannot start a trigger without them), code and host settings. */
 export function settingsContract(root: string): Record<string, SettingRule> {
-  const references = Object.fromEntries([...percentReferences(root)].map(([name, files]): [string, SettingRule] =>
-    [name, { scope: 'required', why: `named as %${name}% in ${[...new Set(files)].join(', ')}; the host does not start without it` }]));
+  const references = Object.fromEntries(
+    [...percentReferences(root)].map(([name, files]): [string, SettingRule] => [
+      name,
+      {
+        scope: 'required',
+        why: `named as %${name}% in ${[...new Set(files)].join(', ')}; the host does not start without it`,
+      },
+    ]),
+  );
   return {
     ...codeSettings,
     ...hostSettings,
@@ -33,7 +48,9 @@ const normalized = (name: string): string => name.toLowerCase().replace(/_/g, ''
 
 function spelledAs(name: string, candidates: string[]): string {
   const other = candidates.find((candidate) => candidate !== name && normalized(candidate) === normalized(name));
-  return other ? ` (set as ${other}: spelled differently; Linux app settings are case-sensitive environment variables)` : '';
+  return other
+    ? ` (set as ${other}: spelled differently; Linux app settings are case-sensitive environment variables)`
+    : '';
 }
 
 /** Values only Azure knows (endpoints, the identity's client id), in the shape the settings have there. */
@@ -47,12 +64,14 @@ function deployedSample(name: string): string | undefined {
 /** The identity deployment a clientId or identity id expression points at (`…'Microsoft.Resources/deployments', 'identity')…`). */
 function identitySource(main: ArmTemplate, templatePath: string, expression: unknown): string | undefined {
   // An object key compiles to `[format('{0}', parameters('x'))]`, a value to `[parameters('x')]`.
-  const parameter = typeof expression === 'string'
-    ? /^\[(?:format\('\{0\}', )?parameters\('(\w+)'\)\)?\]$/.exec(expression)?.[1]
-    : undefined;
+  const parameter =
+    typeof expression === 'string'
+      ? /^\[(?:format\('\{0\}', )?parameters\('(\w+)'\)\)?\]$/.exec(expression)?.[1]
+      : undefined;
   const module = templatePath.split('/').at(-1);
-  const deployment = (Array.isArray(main.resources) ? main.resources : Object.values(main.resources))
-    .find((resource) => resource.type === 'Microsoft.Resources/deployments' && resource.name === module);
+  const deployment = (Array.isArray(main.resources) ? main.resources : Object.values(main.resources)).find(
+    (resource) => resource.type === 'Microsoft.Resources/deployments' && resource.name === module,
+  );
   const passed = parameter ? valueAt(deployment, ['properties', 'parameters', parameter, 'value']) : expression;
   return typeof passed === 'string' ? /'Microsoft\.Resources\/deployments', '([^']+)'/.exec(passed)?.[1] : undefined;
 }
@@ -64,38 +83,54 @@ export function checkAppSettings(main: ArmTemplate, root: string, mainValues: Re
   const problems: string[] = [];
   for (const [name, rule] of Object.entries(contract)) {
     const set = name in settings;
-    if (rule.scope === 'required' && !set) problems.push(`${name}: required (${rule.why}) but the template does not set it${spelledAs(name, names)}`);
+    if (rule.scope === 'required' && !set)
+      problems.push(`${name}: required (${rule.why}) but the template does not set it${spelledAs(name, names)}`);
     if (rule.scope === 'local-only' && set) problems.push(`${name}: local only (${rule.why}) but the template sets it`);
     if (set && rule.value !== undefined && settings[name] !== rule.value) {
-      problems.push(`${name}: must be ${JSON.stringify(rule.value)}, the template sets ${JSON.stringify(settings[name])}`);
+      problems.push(
+        `${name}: must be ${JSON.stringify(rule.value)}, the template sets ${JSON.stringify(settings[name])}`,
+      );
     }
   }
   for (const name of names.filter((candidate) => !(candidate in contract))) {
     problems.push(`${name}: set on the function app but read by nothing${spelledAs(name, Object.keys(contract))}`);
   }
-  for (const name of flexForbidden.filter((candidate) => candidate in settings)) problems.push(`${name}: not allowed on Flex Consumption`);
+  for (const name of flexForbidden.filter((candidate) => candidate in settings))
+    problems.push(`${name}: not allowed on Flex Consumption`);
   if (valueAt(site.resource, ['properties', 'functionAppConfig', 'runtime', 'name']) !== 'node') {
-    problems.push('functionAppConfig.runtime.name: must be node (Flex Consumption takes the runtime from functionAppConfig)');
+    problems.push(
+      'functionAppConfig.runtime.name: must be node (Flex Consumption takes the runtime from functionAppConfig)',
+    );
   }
   const identities = Object.keys((valueAt(site.resource, ['identity', 'userAssignedIdentities']) ?? {}) as object);
   const appIdentity = identities.length === 1 ? identitySource(main, site.template, identities[0]) : undefined;
-  if (!appIdentity) problems.push('identity: the function app must run as exactly one user-assigned identity from a module');
+  if (!appIdentity)
+    problems.push('identity: the function app must run as exactly one user-assigned identity from a module');
   for (const name of names.filter((candidate) => /(__clientId|^AZURE_CLIENT_ID)$/.test(candidate))) {
     const source = identitySource(main, site.template, settings[name]);
-    if (source !== appIdentity) problems.push(`${name}: must be the client id of the app's identity (module ${appIdentity}), points at ${source ?? String(settings[name])}`);
+    if (source !== appIdentity)
+      problems.push(
+        `${name}: must be the client id of the app's identity (module ${appIdentity}), points at ${source ?? String(settings[name])}`,
+      );
   }
   problems.push(...deployedValueProblems(main, site.template, settings, mainValues));
   return problems;
 }
 
 /** The deployed values go through the app's own validation (shared/config/settings.ts), as at start-up in Azure. */
-function deployedValueProblems(main: ArmTemplate, templatePath: string, settings: Record<string, unknown>, mainValues: Record<string, unknown>): string[] {
+function deployedValueProblems(
+  main: ArmTemplate,
+  templatePath: string,
+  settings: Record<string, unknown>,
+  mainValues: Record<string, unknown>,
+): string[] {
   const env: Record<string, string | undefined> = {};
   const problems: string[] = [];
   for (const [name, raw] of Object.entries(settings)) {
     const value = resolveValue(main, templatePath, raw, mainValues) ?? deployedSample(name);
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value.trim() === '') problems.push(`${name}: deploys as ${JSON.stringify(value)}, not a non-empty string`);
+    if (typeof value !== 'string' || value.trim() === '')
+      problems.push(`${name}: deploys as ${JSON.stringify(value)}, not a non-empty string`);
     else env[name] = value;
   }
   try {

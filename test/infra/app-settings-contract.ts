@@ -23,14 +23,25 @@ export const HOST_STORAGE_CONNECTION = 'AzureWebJobsStorage';
  * it, the rest say where the service is. Durable Functions' Azure Storage provider needs tables as well as blobs
  * and queues, so the host storage is described by its three service URIs.
  */
-export function identityConnectionSettings(connection: string, kind: 'storage' | 'serviceBus'): Record<string, SettingRule> {
-  const where = kind === 'storage'
-    ? ['blobServiceUri', 'queueServiceUri', 'tableServiceUri']
-    : ['fullyQualifiedNamespace'];
+export function identityConnectionSettings(
+  connection: string,
+  kind: 'storage' | 'serviceBus',
+): Record<string, SettingRule> {
+  const where =
+    kind === 'storage' ? ['blobServiceUri', 'queueServiceUri', 'tableServiceUri'] : ['fullyQualifiedNamespace'];
   const rules: [string, SettingRule][] = [
-    ...where.map((name): [string, SettingRule] => [`${connection}__${name}`, { scope: 'required', why: `where connection ${connection} points` }]),
-    [`${connection}__credential`, { scope: 'required', value: 'managedidentity', why: `connection ${connection} uses a managed identity` }],
-    [`${connection}__clientId`, { scope: 'required', why: `which user-assigned identity connection ${connection} uses` }],
+    ...where.map((name): [string, SettingRule] => [
+      `${connection}__${name}`,
+      { scope: 'required', why: `where connection ${connection} points` },
+    ]),
+    [
+      `${connection}__credential`,
+      { scope: 'required', value: 'managedidentity', why: `connection ${connection} uses a managed identity` },
+    ],
+    [
+      `${connection}__clientId`,
+      { scope: 'required', why: `which user-assigned identity connection ${connection} uses` },
+    ],
   ];
   return Object.fromEntries(rules);
 }
@@ -38,26 +49,56 @@ export function identityConnectionSettings(connection: string, kind: 'storage' |
 /** Settings read by the host or a library rather than by our code. */
 export const hostSettings: Record<string, SettingRule> = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: { scope: 'optional', why: 'host telemetry to Application Insights' },
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: { scope: 'optional', why: 'Entra ingestion: the Application Insights resource has local auth disabled' },
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: {
+    scope: 'optional',
+    why: 'Entra ingestion: the Application Insights resource has local auth disabled',
+  },
 };
 
 /** Why each setting the code reads is required, optional or local-only in Azure. A new setting must be added here. */
 export const codeSettings: Record<string, SettingRule> = {
-  AzureWebJobsStorage: { scope: 'local-only', why: 'a connection string carries an account key; Azure uses the identity-based AzureWebJobsStorage__* settings' },
-  AZURE_CLIENT_ID: { scope: 'required', why: 'DefaultAzureCredential must pick the user-assigned identity (Key Vault, lake, Dataverse, state)' },
+  AzureWebJobsStorage: {
+    scope: 'local-only',
+    why: 'a connection string carries an account key; Azure uses the identity-based AzureWebJobsStorage__* settings',
+  },
+  AZURE_CLIENT_ID: {
+    scope: 'required',
+    why: 'DefaultAzureCredential must pick the user-assigned identity (Key Vault, lake, Dataverse, state)',
+  },
   LOG_LEVEL: { scope: 'optional', why: 'defaults to information' },
-  FAILED_RECORD_RETENTION_DAYS: { scope: 'required', why: 'the app sweep must keep failed records as long as the storage lifecycle rule (parameter failedRecordRetentionDays)' },
-  DVX_LOCAL_MODE: { scope: 'local-only', why: 'local mode (loopback emulator, Azurite, PGlite, static tokens); on App Service it stops start-up (shared/security/policy.ts)' },
+  FAILED_RECORD_RETENTION_DAYS: {
+    scope: 'required',
+    why: 'the app sweep must keep failed records as long as the storage lifecycle rule (parameter failedRecordRetentionDays)',
+  },
+  DVX_LOCAL_MODE: {
+    scope: 'local-only',
+    why: 'local mode (loopback emulator, Azurite, PGlite, static tokens); on App Service it stops start-up (shared/security/policy.ts)',
+  },
   DVX_DATA_DIR: { scope: 'local-only', why: 'folder of embedded PGlite databases, which exist in local mode only' },
-  DVX_ALLOWED_SOURCE_HOSTS: { scope: 'optional', why: 'operator allow-list of Dataverse hosts beyond Microsoft cloud hosts; default none' },
-  DVX_ALLOWED_LAKE_HOSTS: { scope: 'optional', why: "operator allow-list of lake hosts beyond this cloud's storage endpoints; default none" },
-  REQUIRE_APP_ROLE: { scope: 'optional', why: 'set with App Service Authentication (modules/auth.bicep, parameter adminApiClientId); empty means function keys only' },
+  DVX_ALLOWED_SOURCE_HOSTS: {
+    scope: 'optional',
+    why: 'operator allow-list of Dataverse hosts beyond Microsoft cloud hosts; default none',
+  },
+  DVX_ALLOWED_LAKE_HOSTS: {
+    scope: 'optional',
+    why: "operator allow-list of lake hosts beyond this cloud's storage endpoints; default none",
+  },
+  REQUIRE_APP_ROLE: {
+    scope: 'optional',
+    why: 'set with App Service Authentication (modules/auth.bicep, parameter adminApiClientId); empty means function keys only',
+  },
 };
 
 /** Flex Consumption rejects or ignores these (learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations). */
 export const flexForbidden = [
-  'FUNCTIONS_WORKER_RUNTIME', 'FUNCTIONS_EXTENSION_VERSION', 'WEBSITE_RUN_FROM_PACKAGE', 'WEBSITE_NODE_DEFAULT_VERSION',
-  'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', 'WEBSITE_CONTENTSHARE', 'WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT', 'SCM_DO_BUILD_DURING_DEPLOYMENT',
+  'FUNCTIONS_WORKER_RUNTIME',
+  'FUNCTIONS_EXTENSION_VERSION',
+  'WEBSITE_RUN_FROM_PACKAGE',
+  'WEBSITE_NODE_DEFAULT_VERSION',
+  'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
+  'WEBSITE_CONTENTSHARE',
+  'WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT',
+  'SCM_DO_BUILD_DURING_DEPLOYMENT',
 ];
 
 function sourceFiles(root: string, folder: string): { path: string; text: string }[] {
@@ -82,7 +123,10 @@ export function envReads(root: string): Map<string, string[]> {
 /** `%SETTING%` references the host resolves from app settings: trigger options in functions/ and host.json. */
 export function percentReferences(root: string): Map<string, string[]> {
   const references = new Map<string, string[]>();
-  const files = [...sourceFiles(root, 'functions'), { path: 'host.json', text: readFileSync(join(root, 'host.json'), 'utf8') }];
+  const files = [
+    ...sourceFiles(root, 'functions'),
+    { path: 'host.json', text: readFileSync(join(root, 'host.json'), 'utf8') },
+  ];
   for (const file of files) {
     // Only inside string literals: comments mention the `%AppSetting%` form itself.
     for (const match of file.text.matchAll(/['"]%([A-Za-z_]\w*)%/g)) {
@@ -101,14 +145,22 @@ export interface AppSettingsFound {
 /** The function app (kind functionapp) and every setting it gets: `siteConfig.appSettings` and `sites/config` appsettings. */
 export function functionAppSettings(main: ArmTemplate): AppSettingsFound {
   const resources = armResources(main);
-  const sites = resources.filter(({ resource }) =>
-    resource.type === 'Microsoft.Web/sites' && String(resource.kind ?? '').includes('functionapp'));
+  const sites = resources.filter(
+    ({ resource }) => resource.type === 'Microsoft.Web/sites' && String(resource.kind ?? '').includes('functionapp'),
+  );
   if (sites.length !== 1) throw new Error(`expected one function app in the template, found ${sites.length}`);
   const site = sites[0] as ArmResource;
-  const inline = (valueAt(site.resource, ['properties', 'siteConfig', 'appSettings']) ?? []) as { name: string; value: unknown }[];
+  const inline = (valueAt(site.resource, ['properties', 'siteConfig', 'appSettings']) ?? []) as {
+    name: string;
+    value: unknown;
+  }[];
   const settings: Record<string, unknown> = Object.fromEntries(inline.map((entry) => [entry.name, entry.value]));
   for (const { template, resource } of resources) {
-    if (template === site.template && resource.type === 'Microsoft.Web/sites/config' && /'appsettings'\)\]$|\/appsettings$/.test(resource.name)) {
+    if (
+      template === site.template &&
+      resource.type === 'Microsoft.Web/sites/config' &&
+      /'appsettings'\)\]$|\/appsettings$/.test(resource.name)
+    ) {
       Object.assign(settings, resource.properties);
     }
   }
@@ -120,7 +172,12 @@ export function functionAppSettings(main: ArmTemplate): AppSettingsFound {
  * `[string(parameters('x'))]` followed through the module deployments up to main's parameter file or defaults.
  * Anything else (a reference() to a deployed resource) is only known in Azure: undefined.
  */
-export function resolveValue(main: ArmTemplate, templatePath: string, value: unknown, mainValues: Record<string, unknown>): unknown {
+export function resolveValue(
+  main: ArmTemplate,
+  templatePath: string,
+  value: unknown,
+  mainValues: Record<string, unknown>,
+): unknown {
   if (typeof value !== 'string' || !value.startsWith('[')) return value;
   const plain = /^\[parameters\('(\w+)'\)\]$/.exec(value)?.[1];
   const stringified = /^\[string\(parameters\('(\w+)'\)\)\]$/.exec(value)?.[1];
@@ -132,14 +189,21 @@ export function resolveValue(main: ArmTemplate, templatePath: string, value: unk
 
 function templateAt(main: ArmTemplate, templatePath: string): { template: ArmTemplate; deployment?: ArmResource } {
   if (templatePath === 'main') return { template: main };
-  const deployment = armResources(main).find(({ template, resource }) =>
-    resource.type === 'Microsoft.Resources/deployments' && `${template}/${resource.name}` === templatePath);
+  const deployment = armResources(main).find(
+    ({ template, resource }) =>
+      resource.type === 'Microsoft.Resources/deployments' && `${template}/${resource.name}` === templatePath,
+  );
   const template = deployment?.resource.properties?.template as ArmTemplate | undefined;
   if (!deployment || !template) throw new Error(`no module template at ${templatePath}`);
   return { template, deployment };
 }
 
-function parameterValue(main: ArmTemplate, templatePath: string, name: string, mainValues: Record<string, unknown>): unknown {
+function parameterValue(
+  main: ArmTemplate,
+  templatePath: string,
+  name: string,
+  mainValues: Record<string, unknown>,
+): unknown {
   const { template, deployment } = templateAt(main, templatePath);
   if (!deployment && name in mainValues) return mainValues[name];
   const passed = deployment?.resource.properties?.parameters as Record<string, { value?: unknown }> | undefined;

@@ -1,7 +1,14 @@
 // The security rules of bicep-rules.ts, checked again over the ARM JSON the real Bicep compiler produced:
 // that is what Azure Resource Manager deploys, so a rule the source seems to satisfy but the compiled template
 // does not (a default from a module parameter, a value computed at compile time) still fails here.
-import { keyListingFunctions, literalRules, presenceRules, requiredMainOutputs, requiredRoleIds, type Violation } from './bicep-rules';
+import {
+  keyListingFunctions,
+  literalRules,
+  presenceRules,
+  requiredMainOutputs,
+  requiredRoleIds,
+  type Violation,
+} from './bicep-rules';
 
 export interface ArmTemplate {
   resources: ArmResourceJson[] | Record<string, ArmResourceJson>;
@@ -30,7 +37,8 @@ export function armResources(template: ArmTemplate, at = 'main'): ArmResource[] 
   // Templates with symbolic names (languageVersion 2.0) keep resources in an object instead of an array.
   const list = Array.isArray(template.resources) ? template.resources : Object.values(template.resources);
   return list.flatMap((resource) => {
-    const nested = resource.type === DEPLOYMENTS ? (resource.properties?.template as ArmTemplate | undefined) : undefined;
+    const nested =
+      resource.type === DEPLOYMENTS ? (resource.properties?.template as ArmTemplate | undefined) : undefined;
     const name = typeof resource.name === 'string' ? resource.name : '?';
     return [{ template: at, resource }, ...(nested ? armResources(nested, `${at}/${name}`) : [])];
   });
@@ -48,7 +56,8 @@ export function valueAt(object: unknown, path: readonly string[]): unknown {
 function allStrings(value: unknown): string[] {
   if (typeof value === 'string') return [value];
   if (Array.isArray(value)) return value.flatMap(allStrings);
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([key, inner]) => [key, ...allStrings(inner)]);
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([key, inner]) => [key, ...allStrings(inner)]);
   return [];
 }
 
@@ -69,7 +78,11 @@ export function checkArm(main: ArmTemplate): Violation[] {
     for (const rule of literalRules.filter((candidate) => candidate.type === resource.type)) {
       const actual = valueAt(resource, rule.path);
       if (actual !== rule.value) {
-        report(rule.rule, entry, `${rule.path.join('.')} must be ${JSON.stringify(rule.value)} (compiled: ${JSON.stringify(actual) ?? 'nothing'})`);
+        report(
+          rule.rule,
+          entry,
+          `${rule.path.join('.')} must be ${JSON.stringify(rule.value)} (compiled: ${JSON.stringify(actual) ?? 'nothing'})`,
+        );
       }
     }
     for (const rule of presenceRules.filter((candidate) => candidate.type === resource.type)) {
@@ -84,7 +97,8 @@ export function checkArm(main: ArmTemplate): Violation[] {
     report('keyless', 'main', `an expression reads an access key: ${text.slice(0, 120)}`);
   }
   for (const [role, id] of Object.entries(requiredRoleIds)) {
-    if (!strings.some((text) => text.includes(id))) report('required-roles', 'main', `no role assignment for ${role} (${id})`);
+    if (!strings.some((text) => text.includes(id)))
+      report('required-roles', 'main', `no role assignment for ${role} (${id})`);
   }
   checkLake(resources, report);
   checkAppWaitsForRoles(main, report);
@@ -95,12 +109,17 @@ export function checkArm(main: ArmTemplate): Violation[] {
 }
 
 function checkLake(resources: ArmResource[], report: (rule: string, where: string, message: string) => void): void {
-  const hns = resources.some(({ resource }) =>
-    resource.type === 'Microsoft.Storage/storageAccounts' && valueAt(resource, ['properties', 'isHnsEnabled']) === true);
+  const hns = resources.some(
+    ({ resource }) =>
+      resource.type === 'Microsoft.Storage/storageAccounts' &&
+      valueAt(resource, ['properties', 'isHnsEnabled']) === true,
+  );
   if (!hns) report('lake', 'main', 'no storage account with isHnsEnabled: true (ADLS Gen2 lake)');
-  const policy = resources.some(({ resource }) =>
-    resource.type === 'Microsoft.Storage/storageAccounts/managementPolicies' &&
-    JSON.stringify(resource.properties ?? {}).includes('"daysAfterModificationGreaterThan"'));
+  const policy = resources.some(
+    ({ resource }) =>
+      resource.type === 'Microsoft.Storage/storageAccounts/managementPolicies' &&
+      JSON.stringify(resource.properties ?? {}).includes('"daysAfterModificationGreaterThan"'),
+  );
   if (!policy) report('lake', 'main', 'no lifecycle policy deleting failed-record logs');
 }
 
@@ -108,17 +127,27 @@ function checkLake(resources: ArmResource[], report: (rule: string, where: strin
  * The host must start with its permissions in place: the module deploying the function app depends on every
  * module that assigns it a role (a setting that uses a module's output makes that dependency implicitly).
  */
-function checkAppWaitsForRoles(main: ArmTemplate, report: (rule: string, where: string, message: string) => void): void {
-  const modules = (Array.isArray(main.resources) ? main.resources : Object.values(main.resources))
-    .filter((resource) => resource.type === DEPLOYMENTS);
+function checkAppWaitsForRoles(
+  main: ArmTemplate,
+  report: (rule: string, where: string, message: string) => void,
+): void {
+  const modules = (Array.isArray(main.resources) ? main.resources : Object.values(main.resources)).filter(
+    (resource) => resource.type === DEPLOYMENTS,
+  );
   const contains = (module: ArmResourceJson, type: string): boolean =>
     armResources(module.properties?.template as ArmTemplate).some(({ resource }) => resource.type === type);
   const app = modules.find((module) => contains(module, 'Microsoft.Web/sites'));
   if (!app) return report('app-waits-for-roles', 'main', 'no module deploys the function app');
   const waitsFor = ((app.dependsOn ?? []) as string[]).join(' ');
-  for (const module of modules.filter((candidate) => candidate !== app && contains(candidate, 'Microsoft.Authorization/roleAssignments'))) {
+  for (const module of modules.filter(
+    (candidate) => candidate !== app && contains(candidate, 'Microsoft.Authorization/roleAssignments'),
+  )) {
     if (!waitsFor.includes(`'${module.name}'`)) {
-      report('app-waits-for-roles', 'main', `module ${app.name} must depend on module ${module.name}, which grants the app a role`);
+      report(
+        'app-waits-for-roles',
+        'main',
+        `module ${app.name} must depend on module ${module.name}, which grants the app a role`,
+      );
     }
   }
 }

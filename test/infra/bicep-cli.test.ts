@@ -11,7 +11,9 @@ import { formatDiagnostic, parseDiagnostics, type BicepCli, type BicepRun } from
 import { checkArm, armResources, type ArmTemplate } from './arm-rules';
 import { buildAll, compileInfraForTests, infraRoot, lintAll, type Compiled } from './compiled-infra';
 
-const bicepFiles = readdirSync(infraRoot, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.bicep')).sort();
+const bicepFiles = readdirSync(infraRoot, { recursive: true, encoding: 'utf8' })
+  .filter((path) => path.endsWith('.bicep'))
+  .sort();
 
 let cli: BicepCli | undefined;
 let compiled: Compiled | undefined;
@@ -54,7 +56,10 @@ describe('bicep build / bicep lint', () => {
     try {
       await cp(infraRoot, copy, { recursive: true });
       const identity = join(copy, 'modules', 'identity.bicep');
-      await writeFile(identity, (await readFile(identity, 'utf8')).replace('output id string = identity.id', 'output id int = identity.id'));
+      await writeFile(
+        identity,
+        (await readFile(identity, 'utf8')).replace('output id string = identity.id', 'output id int = identity.id'),
+      );
       const mainFile = join(copy, 'main.bicep');
       await writeFile(mainFile, `${await readFile(mainFile, 'utf8')}\nparam notUsed string = ''\n`);
       // One CLI start: `build` reports the linter's warnings as well as the compiler's errors.
@@ -72,23 +77,28 @@ describe('bicep build / bicep lint', () => {
 
   it('every suppression says why on its own line', () => {
     const bare = bicepFiles.flatMap((path) =>
-      readFileSync(join(infraRoot, path), 'utf8').split('\n')
+      readFileSync(join(infraRoot, path), 'utf8')
+        .split('\n')
         .map((line, index) => ({ line: line.trim(), at: `${path}:${index + 1}` }))
         .filter(({ line }) => /^#disable-(next-line|diagnostics)\b/.test(line) && !/\/\/\s*\S{3,}/.test(line))
-        .map(({ at }) => at));
+        .map(({ at }) => at),
+    );
     expect(bare).toEqual([]);
   });
 });
 
 describe('diagnostic parsing', () => {
   it('reads the CLI default format and keeps unknown lines', () => {
-    const parsed = parseDiagnostics([
-      '/x/infra/main.bicep(242,46) : Warning BCP318: The value of type "module | null" may be null. [https://aka.ms/bicep/core-diagnostics#BCP318]',
-      '/x/infra/t.bicep(3,7) : Error no-unused-params: Parameter "u" is declared but never used.',
-      'Unhandled exception. System.Exception: boom',
-    ].join('\n'));
+    const parsed = parseDiagnostics(
+      [
+        '/x/infra/main.bicep(242,46) : Warning BCP318: The value of type "module | null" may be null. [https://aka.ms/bicep/core-diagnostics#BCP318]',
+        '/x/infra/t.bicep(3,7) : Error no-unused-params: Parameter "u" is declared but never used.',
+        'Unhandled exception. System.Exception: boom',
+      ].join('\n'),
+    );
     expect(parsed.diagnostics.map((diagnostic) => [diagnostic.line, diagnostic.level, diagnostic.code])).toEqual([
-      [242, 'Warning', 'BCP318'], [3, 'Error', 'no-unused-params'],
+      [242, 'Warning', 'BCP318'],
+      [3, 'Error', 'no-unused-params'],
     ]);
     expect(parsed.other).toEqual(['Unhandled exception. System.Exception: boom']);
   });
@@ -103,34 +113,86 @@ describe('security rules over the compiled ARM JSON', () => {
   });
 
   type Edit = (template: ArmTemplate) => void;
-  const inResources = (type: string, edit: (resource: Record<string, unknown>) => void): Edit => (template) => {
-    const found = armResources(template).filter(({ resource }) => resource.type === type);
-    if (found.length === 0) throw new Error(`no ${type} in the compiled template`);
-    for (const { resource } of found) edit(resource);
-  };
+  const inResources =
+    (type: string, edit: (resource: Record<string, unknown>) => void): Edit =>
+    (template) => {
+      const found = armResources(template).filter(({ resource }) => resource.type === type);
+      if (found.length === 0) throw new Error(`no ${type} in the compiled template`);
+      for (const { resource } of found) edit(resource);
+    };
   const props = (resource: Record<string, unknown>) => resource.properties as Record<string, unknown>;
   const variants: { name: string; rule: string; edit: Edit }[] = [
-    { name: 'Service Bus local auth from a parameter', rule: 'servicebus-local-auth',
-      edit: inResources('Microsoft.ServiceBus/namespaces', (r) => { props(r).disableLocalAuth = "[parameters('disableLocalAuth')]"; }) },
-    { name: 'shared-key access on a storage account', rule: 'storage-shared-key',
-      edit: inResources('Microsoft.Storage/storageAccounts', (r) => { props(r).allowSharedKeyAccess = true; }) },
-    { name: 'FTP enabled on the app', rule: 'site-ftp',
-      edit: inResources('Microsoft.Web/sites', (r) => { (props(r).siteConfig as Record<string, unknown>).ftpsState = 'AllAllowed'; }) },
-    { name: 'a queue without lockDuration', rule: 'queue-dead-lettering',
-      edit: inResources('Microsoft.ServiceBus/namespaces/queues', (r) => { delete props(r).lockDuration; }) },
-    { name: 'a role assignment with a fixed name', rule: 'role-assignment-guid',
-      edit: inResources('Microsoft.Authorization/roleAssignments', (r) => { r.name = 'kv-secrets-user'; }) },
-    { name: 'a preview API version', rule: 'api-version',
-      edit: inResources('Microsoft.KeyVault/vaults', (r) => { r.apiVersion = '2024-12-01-preview'; }) },
-    { name: 'a listKeys() expression', rule: 'keyless',
-      edit: inResources('Microsoft.Web/sites/config', (r) => { props(r).KEY = "[listKeys(resourceId('Microsoft.Storage/storageAccounts', 'x'), '2023-05-01').keys[0].value]"; }) },
-    { name: 'no hierarchical namespace', rule: 'lake',
-      edit: inResources('Microsoft.Storage/storageAccounts', (r) => { props(r).isHnsEnabled = false; }) },
-    { name: 'a missing output', rule: 'outputs', edit: (template) => { delete template.outputs?.keyVaultUri; } },
-    { name: 'an app that does not wait for the vault role', rule: 'app-waits-for-roles',
+    {
+      name: 'Service Bus local auth from a parameter',
+      rule: 'servicebus-local-auth',
+      edit: inResources('Microsoft.ServiceBus/namespaces', (r) => {
+        props(r).disableLocalAuth = "[parameters('disableLocalAuth')]";
+      }),
+    },
+    {
+      name: 'shared-key access on a storage account',
+      rule: 'storage-shared-key',
+      edit: inResources('Microsoft.Storage/storageAccounts', (r) => {
+        props(r).allowSharedKeyAccess = true;
+      }),
+    },
+    {
+      name: 'FTP enabled on the app',
+      rule: 'site-ftp',
+      edit: inResources('Microsoft.Web/sites', (r) => {
+        (props(r).siteConfig as Record<string, unknown>).ftpsState = 'AllAllowed';
+      }),
+    },
+    {
+      name: 'a queue without lockDuration',
+      rule: 'queue-dead-lettering',
+      edit: inResources('Microsoft.ServiceBus/namespaces/queues', (r) => {
+        delete props(r).lockDuration;
+      }),
+    },
+    {
+      name: 'a role assignment with a fixed name',
+      rule: 'role-assignment-guid',
+      edit: inResources('Microsoft.Authorization/roleAssignments', (r) => {
+        r.name = 'kv-secrets-user';
+      }),
+    },
+    {
+      name: 'a preview API version',
+      rule: 'api-version',
+      edit: inResources('Microsoft.KeyVault/vaults', (r) => {
+        r.apiVersion = '2024-12-01-preview';
+      }),
+    },
+    {
+      name: 'a listKeys() expression',
+      rule: 'keyless',
+      edit: inResources('Microsoft.Web/sites/config', (r) => {
+        props(r).KEY = "[listKeys(resourceId('Microsoft.Storage/storageAccounts', 'x'), '2023-05-01').keys[0].value]";
+      }),
+    },
+    {
+      name: 'no hierarchical namespace',
+      rule: 'lake',
+      edit: inResources('Microsoft.Storage/storageAccounts', (r) => {
+        props(r).isHnsEnabled = false;
+      }),
+    },
+    {
+      name: 'a missing output',
+      rule: 'outputs',
+      edit: (template) => {
+        delete template.outputs?.keyVaultUri;
+      },
+    },
+    {
+      name: 'an app that does not wait for the vault role',
+      rule: 'app-waits-for-roles',
       edit: inResources('Microsoft.Resources/deployments', (r) => {
-        if (r.name === 'functionapp') r.dependsOn = (r.dependsOn as string[]).filter((entry) => !entry.includes("'keyvault'"));
-      }) },
+        if (r.name === 'functionapp')
+          r.dependsOn = (r.dependsOn as string[]).filter((entry) => !entry.includes("'keyvault'"));
+      }),
+    },
   ];
 
   it.for(variants)('fails on $name ($rule)', ({ rule, edit }, context) => {

@@ -58,7 +58,13 @@ interface ResourceDeclaration {
 type Report = (rule: string, file: ParsedFile, node: Node, message: string) => void;
 
 /** ARM functions that return access keys or secrets of a resource. */
-export const keyListingFunctions = ['listKeys', 'listConnectionStrings', 'listAuthKeys', 'listSecrets', 'listCredentials'];
+export const keyListingFunctions = [
+  'listKeys',
+  'listConnectionStrings',
+  'listAuthKeys',
+  'listSecrets',
+  'listCredentials',
+];
 const keylessFunctions = new RegExp(`(^|\\.)(${keyListingFunctions.join('|')})$`);
 
 export function checkInfra(parser: Parser, sources: BicepSource[], fileExists: (path: string) => boolean): Violation[] {
@@ -116,25 +122,41 @@ function checkModuleReferences(file: ParsedFile, fileExists: (path: string) => b
 function checkNoKeyListing(file: ParsedFile, report: Report): void {
   for (const call of file.root.descendantsOfType('call_expression')) {
     const name = call.childForFieldName('function')?.text ?? '';
-    if (keylessFunctions.test(name)) report('keyless', file, call, `${name}() exposes an access key; use role assignments`);
+    if (keylessFunctions.test(name))
+      report('keyless', file, call, `${name}() exposes an access key; use role assignments`);
   }
 }
 
 function checkApiVersion(resource: ResourceDeclaration, report: Report): void {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(resource.apiVersion)) {
-    report('api-version', resource.file, resource.node, `${resource.type} must use a GA API version, not "${resource.apiVersion}"`);
+    report(
+      'api-version',
+      resource.file,
+      resource.node,
+      `${resource.type} must use a GA API version, not "${resource.apiVersion}"`,
+    );
   }
 }
 
 type ResourceRule = (resource: ResourceDeclaration, report: Report) => void;
 
 /** Security settings are required as literals: a parameter could silently turn them off. */
-function requireLiteral(resource: ResourceDeclaration, report: Report, rule: string, path: string[], expected: string): void {
+function requireLiteral(
+  resource: ResourceDeclaration,
+  report: Report,
+  rule: string,
+  path: string[],
+  expected: string,
+): void {
   const value = resource.body ? propertyAt(resource.body, path) : undefined;
   const actual = value ? literalText(value) : undefined;
   if (actual !== expected) {
-    report(rule, resource.file, value ?? resource.node,
-      `${resource.type}: ${path.join('.')} must be ${expected} (found ${actual ?? (value ? value.text : 'nothing')})`);
+    report(
+      rule,
+      resource.file,
+      value ?? resource.node,
+      `${resource.type}: ${path.join('.')} must be ${expected} (found ${actual ?? (value ? value.text : 'nothing')})`,
+    );
   }
 }
 
@@ -153,19 +175,74 @@ export interface LiteralRule {
 }
 
 export const literalRules: readonly LiteralRule[] = [
-  { rule: 'servicebus-local-auth', type: 'Microsoft.ServiceBus/namespaces', path: ['properties', 'disableLocalAuth'], value: true },
+  {
+    rule: 'servicebus-local-auth',
+    type: 'Microsoft.ServiceBus/namespaces',
+    path: ['properties', 'disableLocalAuth'],
+    value: true,
+  },
   { rule: 'tls', type: 'Microsoft.ServiceBus/namespaces', path: ['properties', 'minimumTlsVersion'], value: '1.2' },
-  { rule: 'queue-dead-lettering', type: 'Microsoft.ServiceBus/namespaces/queues', path: ['properties', 'deadLetteringOnMessageExpiration'], value: true },
-  { rule: 'queue-duplicate-detection', type: 'Microsoft.ServiceBus/namespaces/queues', path: ['properties', 'requiresDuplicateDetection'], value: true },
-  { rule: 'storage-shared-key', type: 'Microsoft.Storage/storageAccounts', path: ['properties', 'allowSharedKeyAccess'], value: false },
-  { rule: 'storage-public-blobs', type: 'Microsoft.Storage/storageAccounts', path: ['properties', 'allowBlobPublicAccess'], value: false },
-  { rule: 'tls', type: 'Microsoft.Storage/storageAccounts', path: ['properties', 'minimumTlsVersion'], value: 'TLS1_2' },
-  { rule: 'tls', type: 'Microsoft.Storage/storageAccounts', path: ['properties', 'supportsHttpsTrafficOnly'], value: true },
-  { rule: 'keyvault-rbac', type: 'Microsoft.KeyVault/vaults', path: ['properties', 'enableRbacAuthorization'], value: true },
-  { rule: 'sql-entra-only', type: 'Microsoft.Sql/servers', path: ['properties', 'administrators', 'azureADOnlyAuthentication'], value: true },
+  {
+    rule: 'queue-dead-lettering',
+    type: 'Microsoft.ServiceBus/namespaces/queues',
+    path: ['properties', 'deadLetteringOnMessageExpiration'],
+    value: true,
+  },
+  {
+    rule: 'queue-duplicate-detection',
+    type: 'Microsoft.ServiceBus/namespaces/queues',
+    path: ['properties', 'requiresDuplicateDetection'],
+    value: true,
+  },
+  {
+    rule: 'storage-shared-key',
+    type: 'Microsoft.Storage/storageAccounts',
+    path: ['properties', 'allowSharedKeyAccess'],
+    value: false,
+  },
+  {
+    rule: 'storage-public-blobs',
+    type: 'Microsoft.Storage/storageAccounts',
+    path: ['properties', 'allowBlobPublicAccess'],
+    value: false,
+  },
+  {
+    rule: 'tls',
+    type: 'Microsoft.Storage/storageAccounts',
+    path: ['properties', 'minimumTlsVersion'],
+    value: 'TLS1_2',
+  },
+  {
+    rule: 'tls',
+    type: 'Microsoft.Storage/storageAccounts',
+    path: ['properties', 'supportsHttpsTrafficOnly'],
+    value: true,
+  },
+  {
+    rule: 'keyvault-rbac',
+    type: 'Microsoft.KeyVault/vaults',
+    path: ['properties', 'enableRbacAuthorization'],
+    value: true,
+  },
+  {
+    rule: 'sql-entra-only',
+    type: 'Microsoft.Sql/servers',
+    path: ['properties', 'administrators', 'azureADOnlyAuthentication'],
+    value: true,
+  },
   { rule: 'tls', type: 'Microsoft.Sql/servers', path: ['properties', 'minimalTlsVersion'], value: '1.2' },
-  { rule: 'appinsights-local-auth', type: 'Microsoft.Insights/components', path: ['properties', 'DisableLocalAuth'], value: true },
-  { rule: 'loganalytics-local-auth', type: 'Microsoft.OperationalInsights/workspaces', path: ['properties', 'features', 'disableLocalAuth'], value: true },
+  {
+    rule: 'appinsights-local-auth',
+    type: 'Microsoft.Insights/components',
+    path: ['properties', 'DisableLocalAuth'],
+    value: true,
+  },
+  {
+    rule: 'loganalytics-local-auth',
+    type: 'Microsoft.OperationalInsights/workspaces',
+    path: ['properties', 'features', 'disableLocalAuth'],
+    value: true,
+  },
   { rule: 'tls', type: 'Microsoft.Web/sites', path: ['properties', 'httpsOnly'], value: true },
   { rule: 'tls', type: 'Microsoft.Web/sites', path: ['properties', 'siteConfig', 'minTlsVersion'], value: '1.2' },
   { rule: 'site-ftp', type: 'Microsoft.Web/sites', path: ['properties', 'siteConfig', 'ftpsState'], value: 'Disabled' },
@@ -173,8 +250,16 @@ export const literalRules: readonly LiteralRule[] = [
 
 /** Settings that must be present (any value). */
 export const presenceRules: readonly Omit<LiteralRule, 'value'>[] = [
-  { rule: 'queue-dead-lettering', type: 'Microsoft.ServiceBus/namespaces/queues', path: ['properties', 'maxDeliveryCount'] },
-  { rule: 'queue-dead-lettering', type: 'Microsoft.ServiceBus/namespaces/queues', path: ['properties', 'lockDuration'] },
+  {
+    rule: 'queue-dead-lettering',
+    type: 'Microsoft.ServiceBus/namespaces/queues',
+    path: ['properties', 'maxDeliveryCount'],
+  },
+  {
+    rule: 'queue-dead-lettering',
+    type: 'Microsoft.ServiceBus/namespaces/queues',
+    path: ['properties', 'lockDuration'],
+  },
 ];
 
 const bicepLiteral = (value: boolean | string): string => (typeof value === 'string' ? `'${value}'` : String(value));
@@ -184,7 +269,12 @@ const resourceRules: Record<string, ResourceRule> = {
     const name = resource.body ? propertyAt(resource.body, ['name']) : undefined;
     const isGuidCall = name?.type === 'call_expression' && name.childForFieldName('function')?.text === 'guid';
     if (!isGuidCall) {
-      report('role-assignment-guid', resource.file, name ?? resource.node, 'role assignment name must be guid(...) so redeployments are idempotent');
+      report(
+        'role-assignment-guid',
+        resource.file,
+        name ?? resource.node,
+        'role assignment name must be guid(...) so redeployments are idempotent',
+      );
     }
   },
 };
@@ -202,48 +292,77 @@ function checkResourceSettings(resource: ResourceDeclaration, report: Report): v
 function checkRequiredRoles(files: ParsedFile[], violations: Violation[]): void {
   const literals = new Set(files.flatMap((file) => file.root.descendantsOfType('string').map(stringLiteral)));
   for (const [role, id] of Object.entries(requiredRoleIds)) {
-    if (!literals.has(id)) violations.push({ rule: 'required-roles', file: '*', line: 0, message: `no role assignment for ${role} (${id})` });
+    if (!literals.has(id))
+      violations.push({
+        rule: 'required-roles',
+        file: '*',
+        line: 0,
+        message: `no role assignment for ${role} (${id})`,
+      });
   }
 }
 
 function checkLake(resources: ResourceDeclaration[], violations: Violation[]): void {
-  const hnsAccount = resources.some((resource) =>
-    resource.type === 'Microsoft.Storage/storageAccounts' && resource.body &&
-    literalText(propertyAt(resource.body, ['properties', 'isHnsEnabled'])) === 'true');
-  if (!hnsAccount) violations.push({ rule: 'lake', file: '*', line: 0, message: 'no storage account with isHnsEnabled: true (ADLS Gen2 lake)' });
-  const deletesOldBlobs = resources.some((resource) =>
-    resource.type === 'Microsoft.Storage/storageAccounts/managementPolicies' && resource.body &&
-    resource.body.descendantsOfType('object_property').some((property) => propertyKey(property) === 'daysAfterModificationGreaterThan'));
-  if (!deletesOldBlobs) violations.push({ rule: 'lake', file: '*', line: 0, message: 'no lifecycle policy deleting failed-record logs' });
+  const hnsAccount = resources.some(
+    (resource) =>
+      resource.type === 'Microsoft.Storage/storageAccounts' &&
+      resource.body &&
+      literalText(propertyAt(resource.body, ['properties', 'isHnsEnabled'])) === 'true',
+  );
+  if (!hnsAccount)
+    violations.push({
+      rule: 'lake',
+      file: '*',
+      line: 0,
+      message: 'no storage account with isHnsEnabled: true (ADLS Gen2 lake)',
+    });
+  const deletesOldBlobs = resources.some(
+    (resource) =>
+      resource.type === 'Microsoft.Storage/storageAccounts/managementPolicies' &&
+      resource.body &&
+      resource.body
+        .descendantsOfType('object_property')
+        .some((property) => propertyKey(property) === 'daysAfterModificationGreaterThan'),
+  );
+  if (!deletesOldBlobs)
+    violations.push({ rule: 'lake', file: '*', line: 0, message: 'no lifecycle policy deleting failed-record logs' });
 }
 
 function checkMainOutputs(files: ParsedFile[], violations: Violation[]): void {
   const main = files.find((file) => file.source.path === 'main.bicep');
   const outputs = new Set(
-    (main?.root.descendantsOfType('output_declaration') ?? []).map((output) => output.namedChildren.find((c) => c.type === 'identifier')?.text));
+    (main?.root.descendantsOfType('output_declaration') ?? []).map(
+      (output) => output.namedChildren.find((c) => c.type === 'identifier')?.text,
+    ),
+  );
   for (const name of requiredMainOutputs) {
-    if (!outputs.has(name)) violations.push({ rule: 'outputs', file: 'main.bicep', line: 0, message: `main.bicep must output ${name}` });
+    if (!outputs.has(name))
+      violations.push({ rule: 'outputs', file: 'main.bicep', line: 0, message: `main.bicep must output ${name}` });
   }
 }
 
 function resourceDeclarations(file: ParsedFile): ResourceDeclaration[] {
   // An `existing` resource only refers to one declared elsewhere, where the rules check it.
-  const declared = file.root.descendantsOfType('resource_declaration').filter((node) => !/^resource\s+\w+\s+'[^']*'\s+existing\b/.test(node.text));
+  const declared = file.root
+    .descendantsOfType('resource_declaration')
+    .filter((node) => !/^resource\s+\w+\s+'[^']*'\s+existing\b/.test(node.text));
   return declared.map((node) => {
     const typeNode = node.namedChildren.find((child) => child.type === 'string');
-    const [type = '', apiVersion = ''] = (typeNode ? stringLiteral(typeNode) ?? '' : '').split('@');
+    const [type = '', apiVersion = ''] = (typeNode ? (stringLiteral(typeNode) ?? '') : '').split('@');
     return { file, node, type, apiVersion, body: resourceBody(node) };
   });
 }
 
 /** The object after `=`, also when wrapped in `if (...)` or `[for ...: ...]`. */
 function resourceBody(node: Node): Node | undefined {
-  let current: Node | undefined = node.namedChildren.find((child) =>
-    child.type === 'object' || child.type === 'if_statement' || child.type === 'for_statement');
+  let current: Node | undefined = node.namedChildren.find(
+    (child) => child.type === 'object' || child.type === 'if_statement' || child.type === 'for_statement',
+  );
   while (current && current.type !== 'object') {
-    current = current.type === 'for_statement'
-      ? current.childForFieldName('body') ?? undefined
-      : current.namedChildren.find((child) => child.type === 'object');
+    current =
+      current.type === 'for_statement'
+        ? (current.childForFieldName('body') ?? undefined)
+        : current.namedChildren.find((child) => child.type === 'object');
   }
   return current;
 }
@@ -258,7 +377,9 @@ function propertyAt(object: Node, path: string[]): Node | undefined {
   let current: Node | undefined = object;
   for (const key of path) {
     if (current?.type !== 'object') return undefined;
-    const property: Node | undefined = current.namedChildren.find((child) => child.type === 'object_property' && propertyKey(child) === key);
+    const property: Node | undefined = current.namedChildren.find(
+      (child) => child.type === 'object_property' && propertyKey(child) === key,
+    );
     current = property?.namedChildren.filter((child) => child.type !== 'comment').at(-1);
   }
   return current;

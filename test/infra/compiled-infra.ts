@@ -52,7 +52,9 @@ export function lintAll(cli: BicepCli, root = infraRoot): Promise<BicepRun> {
  * For a test file's beforeAll: the CLI, and infra/ compiled with it (`main.json` read out), or nothing where no
  * CLI exists and none is required (the tests then skip).
  */
-export async function compileInfraForTests(pattern?: string): Promise<{ cli?: BicepCli; compiled?: Compiled; main?: ArmTemplate }> {
+export async function compileInfraForTests(
+  pattern?: string,
+): Promise<{ cli?: BicepCli; compiled?: Compiled; main?: ArmTemplate }> {
   const cli = await bicepForTests();
   if (!cli) return {};
   const compiled = await buildAll(cli, infraRoot, pattern);

@@ -18,7 +18,8 @@ describe('host storage lifecycle rules', () => {
   it('never match checkpoints, leases, profiles or activation snapshots', () => {
     const prefixes = [...bicep.matchAll(/'([a-z0-9-]+\/[a-z0-9-]*\/?)'/g)].map((match) => match[1] as string);
     for (const kept of ['profiles/', 'activations/', 'metadata/', 'leases/']) {
-      for (const prefix of prefixes) expect(`${STATE_CONTAINER}/${kept}`.startsWith(prefix), `${prefix} would delete ${kept}`).toBe(false);
+      for (const prefix of prefixes)
+        expect(`${STATE_CONTAINER}/${kept}`.startsWith(prefix), `${prefix} would delete ${kept}`).toBe(false);
     }
   });
 });

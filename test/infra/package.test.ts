@@ -13,7 +13,10 @@ import { buildPackage, type PackageResult } from '../../scripts/package';
 const repoRoot = join(__dirname, '..', '..');
 
 const lockfileSchema = z.object({
-  packages: z.record(z.string(), z.object({ dev: z.boolean().optional(), optional: z.boolean().optional(), devOptional: z.boolean().optional() })),
+  packages: z.record(
+    z.string(),
+    z.object({ dev: z.boolean().optional(), optional: z.boolean().optional(), devOptional: z.boolean().optional() }),
+  ),
 });
 const manifestSchema = z.object({ main: z.string() });
 
@@ -35,7 +38,10 @@ function listZip(path: string): Promise<ZipListing> {
         if (entry.fileName !== 'package.json') return zip.readEntry();
         zip.openReadStream(entry, (streamError, stream) => {
           if (streamError) return reject(streamError);
-          text(stream).then((content) => { packageJson = content; zip.readEntry(); }, reject);
+          text(stream).then((content) => {
+            packageJson = content;
+            zip.readEntry();
+          }, reject);
         });
       });
       zip.readEntry();
@@ -54,8 +60,19 @@ beforeAll(async () => {
   projectRoot = join(workDir, 'project');
   await mkdir(projectRoot);
   // test/, local/, infra/ and scripts/ are copied too, so their absence from the zip means something.
-  for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'host.json',
-    'functions', 'shared', 'local', 'test', 'infra', 'scripts']) {
+  for (const entry of [
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'host.json',
+    'functions',
+    'shared',
+    'local',
+    'test',
+    'infra',
+    'scripts',
+  ]) {
     await cp(join(repoRoot, entry), join(projectRoot, entry), { recursive: true });
   }
   // The build needs the compiler and type packages; the staged production install does not use these.
@@ -93,8 +110,11 @@ describe('npm run package', () => {
     const manifest = manifestSchema.parse(JSON.parse(listing.packageJson));
     expect(names).toContain(manifest.main);
     const compiled = ['functions', 'shared']
-      .flatMap((folder) => readdirSync(join(projectRoot, folder), { recursive: true, encoding: 'utf8' })
-        .map((path) => `${folder}/${path.split('\\').join('/')}`))
+      .flatMap((folder) =>
+        readdirSync(join(projectRoot, folder), { recursive: true, encoding: 'utf8' }).map(
+          (path) => `${folder}/${path.split('\\').join('/')}`,
+        ),
+      )
       .filter((path) => path.endsWith('.ts') && !path.endsWith('.test.ts') && !path.endsWith('.d.ts'))
       .map((path) => `dist/${path.replace(/\.ts$/, '.js')}`);
     expect(compiled.length).toBeGreaterThan(0);
@@ -104,14 +124,18 @@ describe('npm run package', () => {
   it('holds compiled JavaScript only under dist/, with no tests, local host, emulator, infra or scripts', () => {
     const dist = listing.names.filter((name) => name.startsWith('dist/'));
     expect(dist.filter((name) => !name.endsWith('.js'))).toEqual([]);
-    expect(dist.filter((name) => /^dist\/(test|local|infra|scripts)\//.test(name) || /\.test\.js$/.test(name))).toEqual([]);
+    expect(dist.filter((name) => /^dist\/(test|local|infra|scripts)\//.test(name) || /\.test\.js$/.test(name))).toEqual(
+      [],
+    );
   });
 
   it('contains every locked production dependency and no dev-only package', async () => {
     const lockfile = lockfileSchema.parse(JSON.parse(await readFile(join(projectRoot, 'package-lock.json'), 'utf8')));
     const installed = Object.entries(lockfile.packages).filter(([path]) => path.startsWith('node_modules/'));
     const devOnly = installed.filter(([, entry]) => entry.dev).map(([path]) => `${path}/package.json`);
-    const production = installed.filter(([, entry]) => !entry.dev && !entry.optional && !entry.devOptional).map(([path]) => `${path}/package.json`);
+    const production = installed
+      .filter(([, entry]) => !entry.dev && !entry.optional && !entry.devOptional)
+      .map(([path]) => `${path}/package.json`);
     expect(devOnly.length).toBeGreaterThan(0);
     expect(devOnly.filter((manifest) => names.has(manifest))).toEqual([]);
     expect(production.filter((manifest) => !names.has(manifest))).toEqual([]);
@@ -119,7 +143,7 @@ describe('npm run package', () => {
 
   // Some devDependencies (e.g. @types/node) are also needed by production packages, so the lockfile test
   // above is the precise one; this one names the tools that must never ship.
-  it('leaves out the development tools and npm\'s .bin links', () => {
+  it("leaves out the development tools and npm's .bin links", () => {
     const tools = ['vitest', 'azurite', 'typescript', 'eslint', 'tsx', 'yazl', 'tree-sitter-bicep', 'web-tree-sitter'];
     expect(tools.filter((tool) => names.has(`node_modules/${tool}/package.json`))).toEqual([]);
     expect(listing.names.some((name) => name.startsWith('node_modules/.bin/'))).toBe(false);

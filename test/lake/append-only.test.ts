@@ -1,6 +1,10 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
-import { createLakeDestination, type LakeDestination, type LakeTarget } from '../../shared/destinations/lake/destination';
+import {
+  createLakeDestination,
+  type LakeDestination,
+  type LakeTarget,
+} from '../../shared/destinations/lake/destination';
 import { dfsRoot } from '../../shared/destinations/lake/paths';
 import { sampleTable, sampleTables, toWebApiRow, sampleRow, sampleCounts } from '../../local/sample-org';
 import type { WebApiRow } from '../../shared/dataverse/changes';
@@ -12,20 +16,35 @@ import { latestRows, readBlob, readLikeCdmUtil, readLikeDataverseToSql, rowsOf }
 import { applyChanges, differences, initialSync, type SourceState } from './sample-sync';
 
 const azurite = useAzurite();
-const target: LakeTarget = { mode: 'appendOnly', granularity: 'Year', incrementalIntervalMinutes: 60, snapshotIntervalMinutes: 60 };
+const target: LakeTarget = {
+  mode: 'appendOnly',
+  granularity: 'Year',
+  incrementalIntervalMinutes: 60,
+  snapshotIntervalMinutes: 60,
+};
 const completedAt = new Date('2026-01-02T03:04:05Z');
 let containers = 0;
 
 function open(): { container: ContainerClient; destination: LakeDestination; root: string } {
   const container = azurite.clients.blobs.getContainerClient(`append-${++containers}`);
-  return { container, destination: createLakeDestination(container, target), root: dfsRoot(container.url, container.accountName, container.containerName) };
+  return {
+    container,
+    destination: createLakeDestination(container, target),
+    root: dfsRoot(container.url, container.accountName, container.containerName),
+  };
 }
 
-function checkAgainstSource(tables: Map<string, Map<string, Record<string, string | null>>>, model: { entities: Array<{ name: string; attributes: Array<{ name: string; dataType: string }> }> }, source: SourceState) {
+function checkAgainstSource(
+  tables: Map<string, Map<string, Record<string, string | null>>>,
+  model: { entities: Array<{ name: string; attributes: Array<{ name: string; dataType: string }> }> },
+  source: SourceState,
+) {
   for (const table of sampleTables) {
     const entity = model.entities.find((candidate) => candidate.name === table.logicalName);
     expect(entity, table.logicalName).toBeDefined();
-    expect(differences(table, tables.get(table.logicalName) ?? new Map(), source.get(table.logicalName) ?? new Map())).toEqual([]);
+    expect(
+      differences(table, tables.get(table.logicalName) ?? new Map(), source.get(table.logicalName) ?? new Map()),
+    ).toEqual([]);
   }
 }
 
@@ -45,7 +64,9 @@ describe('lake destination, append-only', () => {
     const accountRows = cdmUtil.get('account')?.rows ?? [];
     const deletes = batches.account?.deletes ?? [];
     for (const remove of deletes) {
-      expect(accountRows).toContainEqual(expect.objectContaining({ Id: remove.id, IsDelete: 'True', versionnumber: String(remove.versionNumber) }));
+      expect(accountRows).toContainEqual(
+        expect.objectContaining({ Id: remove.id, IsDelete: 'True', versionnumber: String(remove.versionNumber) }),
+      );
     }
     for (const entity of model.entities) {
       for (const partition of entity.partitions) {
@@ -54,23 +75,34 @@ describe('lake destination, append-only', () => {
       }
     }
     // Tables without createdon are unpartitioned: one file named 1.
-    expect(model.entities.find((entity: { name: string }) => entity.name === 'systemuserroles').partitions.map((partition: { name: string }) => partition.name)).toEqual(['1']);
+    expect(
+      model.entities
+        .find((entity: { name: string }) => entity.name === 'systemuserroles')
+        .partitions.map((partition: { name: string }) => partition.name),
+    ).toEqual(['1']);
 
     // The check reads values, not only versions: one field written wrong in a partition file is reported by id and column.
     const accounts = source.get('account') ?? new Map<string, WebApiRow>();
-    const [id, row] = [...accounts].find(([, candidate]) => typeof candidate.name === 'string' && candidate.name.length > 0) ?? [];
+    const [id, row] =
+      [...accounts].find(([, candidate]) => typeof candidate.name === 'string' && candidate.name.length > 0) ?? [];
     if (!id || !row) throw new Error('no named account');
-    const account = model.entities.find((entity: { name: string }) => entity.name === 'account') as { partitions: Array<{ name: string }> };
+    const account = model.entities.find((entity: { name: string }) => entity.name === 'account') as {
+      partitions: Array<{ name: string }>;
+    };
     for (const partition of account.partitions) {
       const path = `account/${partition.name}.csv`;
       const text = (await readBlob(container, path)) ?? '';
       if (!text.includes(id)) continue;
-      const lines = text.split('\n').map((line) => (line.includes(id) ? line.replace(`"${String(row.name)}"`, '"written wrong"') : line));
+      const lines = text
+        .split('\n')
+        .map((line) => (line.includes(id) ? line.replace(`"${String(row.name)}"`, '"written wrong"') : line));
       const body = lines.join('\n');
       await container.getBlockBlobClient(path).upload(body, Buffer.byteLength(body));
     }
     const corrupted = (await readLikeDataverseToSql(container)).get('account') ?? new Map();
-    expect(differences(sampleTable('account'), corrupted, accounts)).toEqual([`account ${id.toLowerCase()} name: expected ${JSON.stringify(row.name)}, got "written wrong"`]);
+    expect(differences(sampleTable('account'), corrupted, accounts)).toEqual([
+      `account ${id.toLowerCase()} name: expected ${JSON.stringify(row.name)}, got "written wrong"`,
+    ]);
     await destination.close();
   });
 
@@ -80,17 +112,23 @@ describe('lake destination, append-only', () => {
     // so the reads land between blocks however fast this machine is.
     let appends = 0;
     let readSinceAppend = true;
-    const destination = createLakeDestination(interceptWrites(container, 'account/2024.csv', async () => {
-      while (appends > 0 && !readSinceAppend) await new Promise((resolve) => setTimeout(resolve, 5));
-      appends += 1;
-      readSinceAppend = false;
-    }), target);
+    const destination = createLakeDestination(
+      interceptWrites(container, 'account/2024.csv', async () => {
+        while (appends > 0 && !readSinceAppend) await new Promise((resolve) => setTimeout(resolve, 5));
+        appends += 1;
+        readSinceAppend = false;
+      }),
+      target,
+    );
     const account = sampleTable('account');
     await destination.ensureTables([account], []);
     const counts = sampleCounts(5_000);
     // Long rows so the batch spans several Append Block calls.
     const upserts = Array.from({ length: 1_200 }, (_, index) => {
-      const row = toWebApiRow(account, sampleRow('account', index, 3, counts), { versionNumber: 10 + index, annotations: true });
+      const row = toWebApiRow(account, sampleRow('account', index, 3, counts), {
+        versionNumber: 10 + index,
+        annotations: true,
+      });
       row.createdon = '2024-06-01T00:00:00Z';
       row.description = `${'x'.repeat(4_000)} "quoted",\n${index}`;
       return { kind: 'upsert' as const, id: String(row.accountid), versionNumber: 10 + index, row };
@@ -128,16 +166,26 @@ describe('lake destination, append-only', () => {
     const role = sampleTable('role');
     await destination.ensureTables([role], []);
     const batch = (index: number) => {
-      const row = toWebApiRow(role, sampleRow('role', index, 1, sampleCounts(10)), { versionNumber: 100 + index, annotations: true });
+      const row = toWebApiRow(role, sampleRow('role', index, 1, sampleCounts(10)), {
+        versionNumber: 100 + index,
+        annotations: true,
+      });
       row.createdon = '2024-02-03T04:05:06Z';
-      return { upserts: [{ kind: 'upsert' as const, id: String(row.roleid), versionNumber: 100 + index, row }], deletes: [] };
+      return {
+        upserts: [{ kind: 'upsert' as const, id: String(row.roleid), versionNumber: 100 + index, row }],
+        deletes: [],
+      };
     };
     for (let index = 0; index < 5; index++) await destination.applyBatch(role, batch(index));
     // A second instance finds the newest file and its block count in the lake.
     await createLakeDestination(container, target, { maxAppendBlocks: 2 }).applyBatch(role, batch(5));
 
     const model = JSON.parse((await readBlob(container, 'model.json')) ?? '{}');
-    expect(model.entities[0].partitions.map((partition: { name: string }) => partition.name)).toEqual(['2024', '2024_001', '2024_002']);
+    expect(model.entities[0].partitions.map((partition: { name: string }) => partition.name)).toEqual([
+      '2024',
+      '2024_001',
+      '2024_002',
+    ]);
     expect(modelProblems(JSON.stringify(model), { containerRoot: root })).toEqual([]);
     const cdmUtil = await readLikeCdmUtil(container, root);
     expect(cdmUtil.get('role')?.rows).toHaveLength(6);
@@ -149,13 +197,25 @@ describe('lake destination, append-only', () => {
     const role = sampleTable('role');
     await destination.ensureTables([role], []);
     const upsert = (table: TableMetadata, index: number, versionNumber: number) => {
-      const row = toWebApiRow(table, sampleRow('role', index, 1, sampleCounts(10)), { versionNumber, annotations: true });
+      const row = toWebApiRow(table, sampleRow('role', index, 1, sampleCounts(10)), {
+        versionNumber,
+        annotations: true,
+      });
       return { kind: 'upsert' as const, id: String(row.roleid), versionNumber, row };
     };
     await destination.applyBatch(role, { upserts: [upsert(role, 0, 1)], deletes: [] });
     const widened: TableMetadata = {
       ...role,
-      columns: [...role.columns, { ...(role.columns[1] as TableMetadata['columns'][number]), logicalName: 'sample_region', schemaName: 'Sample_Region', columnNumber: 99, isPrimaryName: false }],
+      columns: [
+        ...role.columns,
+        {
+          ...(role.columns[1] as TableMetadata['columns'][number]),
+          logicalName: 'sample_region',
+          schemaName: 'Sample_Region',
+          columnNumber: 99,
+          isPrimaryName: false,
+        },
+      ],
     };
     const { actions } = await destination.ensureTables([widened], []);
     expect(actions).toContainEqual({ table: 'role', action: 'addColumn', column: 'sample_region', type: 'string' });
@@ -178,19 +238,31 @@ describe('lake destination, append-only', () => {
   it('reports bad ids as failed rows and refuses tables that were never activated', async () => {
     const { destination } = open();
     const role = sampleTable('role');
-    await expect(destination.applyBatch(role, { upserts: [], deletes: [] })).rejects.toMatchObject({ errorClass: 'config' });
+    await expect(destination.applyBatch(role, { upserts: [], deletes: [] })).rejects.toMatchObject({
+      errorClass: 'config',
+    });
     await destination.ensureTables([role], []);
-    const result = await destination.applyBatch(role, { upserts: [], deletes: [{ id: 'not-a-guid', versionNumber: 5 }] });
-    expect(result.failed).toEqual([{ id: 'not-a-guid', changeType: 'delete', reason: "Id 'not-a-guid' is not a GUID." }]);
+    const result = await destination.applyBatch(role, {
+      upserts: [],
+      deletes: [{ id: 'not-a-guid', versionNumber: 5 }],
+    });
+    expect(result.failed).toEqual([
+      { id: 'not-a-guid', changeType: 'delete', reason: "Id 'not-a-guid' is not a GUID." },
+    ]);
     const contact = sampleTable('contact');
-    await expect(destination.applyBatch(contact, { upserts: [], deletes: [] })).rejects.toMatchObject({ errorClass: 'schema' });
+    await expect(destination.applyBatch(contact, { upserts: [], deletes: [] })).rejects.toMatchObject({
+      errorClass: 'schema',
+    });
   });
 
   it('keeps a partition file another writer created meanwhile in model.json and the table manifest', async () => {
     const raw = azurite.clients.blobs.getContainerClient(`append-${++containers}`);
     const account = sampleTable('account');
     const upsert = (index: number, versionNumber: number, createdon: string) => {
-      const row: WebApiRow = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), { versionNumber, annotations: true });
+      const row: WebApiRow = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), {
+        versionNumber,
+        annotations: true,
+      });
       row.createdon = createdon;
       return { kind: 'upsert' as const, id: String(row.accountid), versionNumber, row };
     };
@@ -202,10 +274,13 @@ describe('lake destination, append-only', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let reached = () => undefined as void;
     const atWrite = new Promise<void>((resolve) => (reached = resolve));
-    const second = createLakeDestination(interceptWrites(raw, 'model.json', async () => {
-      reached();
-      await held;
-    }), target);
+    const second = createLakeDestination(
+      interceptWrites(raw, 'model.json', async () => {
+        reached();
+        await held;
+      }),
+      target,
+    );
     const secondApply = second.applyBatch(account, { upserts: [upsert(1, 11, '2022-06-01T00:00:00Z')], deletes: [] });
     await atWrite;
     // Meanwhile the first writer starts partition 2024.
@@ -213,8 +288,14 @@ describe('lake destination, append-only', () => {
     release();
     await secondApply;
     const partitions = async (path: string) =>
-      (JSON.parse((await readBlob(raw, path)) ?? '{}') as { entities: Array<{ name: string; partitions: Array<{ name: string }> }> }).entities
-        .find((entity) => entity.name === 'account')?.partitions.map((partition) => partition.name).sort();
+      (
+        JSON.parse((await readBlob(raw, path)) ?? '{}') as {
+          entities: Array<{ name: string; partitions: Array<{ name: string }> }>;
+        }
+      ).entities
+        .find((entity) => entity.name === 'account')
+        ?.partitions.map((partition) => partition.name)
+        .sort();
     expect(await partitions('model.json')).toEqual(['2022', '2024']);
     expect(await partitions('Microsoft.Athena.TrickleFeedService/account-model.json')).toEqual(['2022', '2024']);
   });

@@ -8,7 +8,12 @@ import { optionsetFiles } from '../../shared/destinations/lake/optionset-files';
 import { sampleRelationships, sampleTable, sampleTables } from '../../local/sample-org';
 import { parseCsv } from './lake-checks';
 
-const column = (name: string, dataType: LakeColumn['dataType']): LakeColumn => ({ name, dataType, maxLength: -1, source: null });
+const column = (name: string, dataType: LakeColumn['dataType']): LakeColumn => ({
+  name,
+  dataType,
+  maxLength: -1,
+  source: null,
+});
 
 describe('lake CSV dialect', () => {
   it('formats each CDM type as Synapse Link does', () => {
@@ -19,10 +24,14 @@ describe('lake CSV dialect', () => {
     expect(formatField(column('d', 'decimal'), -1)).toBe('-1');
     expect(formatField(column('d', 'double'), 12.5)).toBe('12.5');
     expect(formatField(column('i', 'int64'), 42)).toBe('42');
-    expect(formatField(column('g', 'guid'), 'ABCDEF01-0000-0000-0000-000000000000')).toBe('abcdef01-0000-0000-0000-000000000000');
+    expect(formatField(column('g', 'guid'), 'ABCDEF01-0000-0000-0000-000000000000')).toBe(
+      'abcdef01-0000-0000-0000-000000000000',
+    );
     expect(formatField(column('t', 'dateTime'), '2021-06-25T16:21:12Z')).toBe('2021-06-25T16:21:12Z');
     expect(formatField(column('t', 'dateTime'), '2021-06-25')).toBe('2021-06-25T00:00:00Z');
-    expect(formatField(column('createdon', 'dateTimeOffset'), '2018-05-25T16:21:09Z')).toBe('2018-05-25T16:21:09.0000000+00:00');
+    expect(formatField(column('createdon', 'dateTimeOffset'), '2018-05-25T16:21:09Z')).toBe(
+      '2018-05-25T16:21:09.0000000+00:00',
+    );
     expect(formatField(column('s', 'string'), null)).toBeNull();
     expect(usDateTime(new Date('2021-06-28T16:34:35Z'))).toBe('6/28/2021 4:34:35 PM');
     expect(usDateTime(new Date('2021-06-28T00:04:05Z'))).toBe('6/28/2021 12:04:05 AM');
@@ -30,15 +39,33 @@ describe('lake CSV dialect', () => {
 
   it('rejects values a reader could not parse as data errors', () => {
     expect(() => formatField(column('i', 'int64'), 1.5)).toThrow(expect.objectContaining({ errorClass: 'data' }));
-    expect(() => formatField(column('t', 'dateTime'), 'yesterday')).toThrow(expect.objectContaining({ errorClass: 'data' }));
-    expect(() => formatField(column('d', 'decimal'), Number.NaN)).toThrow(expect.objectContaining({ errorClass: 'data' }));
+    expect(() => formatField(column('t', 'dateTime'), 'yesterday')).toThrow(
+      expect.objectContaining({ errorClass: 'data' }),
+    );
+    expect(() => formatField(column('d', 'decimal'), Number.NaN)).toThrow(
+      expect.objectContaining({ errorClass: 'data' }),
+    );
   });
 
   it('quotes by type, doubles quotes, keeps line breaks inside quotes and leaves nulls empty', () => {
-    const columns = [column('Id', 'guid'), column('name', 'string'), column('n', 'int64'), column('when', 'dateTime'), column('IsDelete', 'boolean')];
-    const text = encodeRecords(columns, [['0000000a-0000-0000-0000-000000000000', 'Say "hi",\nthen go', '7', '2021-01-01T00:00:00Z', null]]);
+    const columns = [
+      column('Id', 'guid'),
+      column('name', 'string'),
+      column('n', 'int64'),
+      column('when', 'dateTime'),
+      column('IsDelete', 'boolean'),
+    ];
+    const text = encodeRecords(columns, [
+      ['0000000a-0000-0000-0000-000000000000', 'Say "hi",\nthen go', '7', '2021-01-01T00:00:00Z', null],
+    ]);
     expect(text).toBe('0000000a-0000-0000-0000-000000000000,"Say ""hi"",\nthen go",7,"2021-01-01T00:00:00Z",\n');
-    expect(parseCsv(text)[0]?.map((field) => field.value)).toEqual(['0000000a-0000-0000-0000-000000000000', 'Say "hi",\nthen go', '7', '2021-01-01T00:00:00Z', '']);
+    expect(parseCsv(text)[0]?.map((field) => field.value)).toEqual([
+      '0000000a-0000-0000-0000-000000000000',
+      'Say "hi",\nthen go',
+      '7',
+      '2021-01-01T00:00:00Z',
+      '',
+    ]);
   });
 });
 
@@ -57,7 +84,9 @@ describe('lake columns and model.json entities', () => {
   it('keeps the existing order, appends new columns and keeps dropped ones without a source', () => {
     const wanted = lakeColumnsOf(sampleTable('role'));
     const [id, sinkCreatedOn] = wanted as [LakeColumn, LakeColumn];
-    const existing = [id, { name: 'retired', dataType: 'string' as const, maxLength: 10 }, sinkCreatedOn].map((entry) => ({ name: entry.name, dataType: entry.dataType, maxLength: entry.maxLength }));
+    const existing = [id, { name: 'retired', dataType: 'string' as const, maxLength: 10 }, sinkCreatedOn].map(
+      (entry) => ({ name: entry.name, dataType: entry.dataType, maxLength: entry.maxLength }),
+    );
     const merged = mergeColumns(existing, wanted);
     expect(merged.slice(0, 3).map((entry) => entry.name)).toEqual(['Id', 'retired', 'SinkCreatedOn']);
     expect(merged[1]?.source).toBeNull();
@@ -69,10 +98,19 @@ describe('lake columns and model.json entities', () => {
     const attribute = attributeOf(revenue);
     expect(attribute['cdm:traits']?.[0]?.traitReference).toBe('is.dataFormat.numeric.shaped');
     expect(attribute['cdm:traits']?.[0]?.arguments?.map((argument) => argument.name)).toEqual(['precision', 'scale']);
-    expect(columnOfAttribute(attribute)).toEqual({ name: 'revenue', dataType: 'decimal', maxLength: -1, precision: 38, scale: 2 });
+    expect(columnOfAttribute(attribute)).toEqual({
+      name: 'revenue',
+      dataType: 'decimal',
+      maxLength: -1,
+      precision: 38,
+      scale: 2,
+    });
     const completedAt = new Date('2024-05-01T13:02:03Z');
     const entity = entityOf('account', [revenue], { granularity: 'Month', initialSyncCompletedAt: completedAt }, []);
-    expect(entity.annotations).toContainEqual({ name: 'Athena:InitialSyncDataCompletedTime', value: '5/1/2024 1:02:03 PM' });
+    expect(entity.annotations).toContainEqual({
+      name: 'Athena:InitialSyncDataCompletedTime',
+      value: '5/1/2024 1:02:03 PM',
+    });
     expect(entityState(entity)).toEqual({ granularity: 'Month', initialSyncCompletedAt: completedAt });
   });
 });
@@ -92,26 +130,53 @@ describe('lake names', () => {
     expect(parseTimeFolderName('2024-05-01T10:15:00Z')).toBeUndefined();
   });
 
-  it('maps blob URLs to dfs locations, and Azurite path-style URLs to the account\'s dfs name', () => {
+  it("maps blob URLs to dfs locations, and Azurite path-style URLs to the account's dfs name", () => {
     expect(dfsRoot('https://acct.blob.core.windows.net/c', 'acct', 'c')).toBe('https://acct.dfs.core.windows.net/c');
-    expect(dfsRoot('https://acct.blob.core.chinacloudapi.cn/c', 'acct', 'c')).toBe('https://acct.dfs.core.chinacloudapi.cn/c');
-    expect(dfsRoot('http://127.0.0.1:10000/devstoreaccount1/c', 'devstoreaccount1', 'c')).toBe('https://devstoreaccount1.dfs.core.windows.net/c');
+    expect(dfsRoot('https://acct.blob.core.chinacloudapi.cn/c', 'acct', 'c')).toBe(
+      'https://acct.dfs.core.chinacloudapi.cn/c',
+    );
+    expect(dfsRoot('http://127.0.0.1:10000/devstoreaccount1/c', 'devstoreaccount1', 'c')).toBe(
+      'https://devstoreaccount1.dfs.core.windows.net/c',
+    );
   });
 
   it('derives the Synapse Link container name and validates settings', () => {
     expect(defaultContainerName('Contoso Prod', 'org1a2b')).toBe('dataverse-contoso-prod-org1a2b');
     expect(defaultContainerName('x'.repeat(80), 'org').length).toBeLessThanOrEqual(63);
-    const parsed = lakeDestinationConfigSchema.parse({ connection: { connectionString: 'UseDevelopmentStorage=true' }, container: 'lake' });
-    expect(parsed).toMatchObject({ mode: 'appendOnly', partitionGranularity: 'Year', incrementalIntervalMinutes: 60, snapshotIntervalMinutes: 60 });
+    const parsed = lakeDestinationConfigSchema.parse({
+      connection: { connectionString: 'UseDevelopmentStorage=true' },
+      container: 'lake',
+    });
+    expect(parsed).toMatchObject({
+      mode: 'appendOnly',
+      partitionGranularity: 'Year',
+      incrementalIntervalMinutes: 60,
+      snapshotIntervalMinutes: 60,
+    });
     expect(lakeDestinationConfigSchema.safeParse({ connection: { connectionString: 'x' } }).success).toBe(false);
-    expect(lakeDestinationConfigSchema.safeParse({ connection: { connectionString: 'x' }, container: 'lake', incrementalIntervalMinutes: 2 }).success).toBe(false);
+    expect(
+      lakeDestinationConfigSchema.safeParse({
+        connection: { connectionString: 'x' },
+        container: 'lake',
+        incrementalIntervalMinutes: 2,
+      }).success,
+    ).toBe(false);
   });
 });
 
 describe('OptionsetMetadata files', () => {
   it('writes each metadata CSV headerless in the column order DV2SQL and FastTrack read', () => {
-    const files = new Map(optionsetFiles(sampleTables, sampleRelationships, (table) => new Set(table.columns.map((entry) => entry.logicalName)), new Date('2026-01-01T00:00:00Z')).map((file) => [file.kind, file.text]));
-    expect(files.get('GlobalOptionsetMetadata')?.split('\n')).toContain('sample_industry,1,False,1033,Accounting,sample_industry,account');
+    const files = new Map(
+      optionsetFiles(
+        sampleTables,
+        sampleRelationships,
+        (table) => new Set(table.columns.map((entry) => entry.logicalName)),
+        new Date('2026-01-01T00:00:00Z'),
+      ).map((file) => [file.kind, file.text]),
+    );
+    expect(files.get('GlobalOptionsetMetadata')?.split('\n')).toContain(
+      'sample_industry,1,False,1033,Accounting,sample_industry,account',
+    );
     expect(files.get('OptionsetMetadata')?.split('\n')).toContain('account,customertypecode,1,False,1033,Competitor');
     // A label with a comma is quoted; the leading name fields DV2SQL splits on `,` never are.
     expect(files.get('OptionsetMetadata')).toContain('account,sample_channels,4,False,1033,"Social, web & chat"\n');

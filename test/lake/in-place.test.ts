@@ -9,13 +9,22 @@ import { readBlob, readLikeCdmUtil } from './lake-readers';
 import { applyChanges, differences, initialSync } from './sample-sync';
 
 const azurite = useAzurite();
-const target: LakeTarget = { mode: 'inPlace', granularity: 'Month', incrementalIntervalMinutes: 60, snapshotIntervalMinutes: 60 };
+const target: LakeTarget = {
+  mode: 'inPlace',
+  granularity: 'Month',
+  incrementalIntervalMinutes: 60,
+  snapshotIntervalMinutes: 60,
+};
 const HOUR = 3_600_000;
 let containers = 0;
 
 function open() {
   const container = azurite.clients.blobs.getContainerClient(`inplace-${++containers}`);
-  return { container, destination: createLakeDestination(container, target), root: dfsRoot(container.url, container.accountName, container.containerName) };
+  return {
+    container,
+    destination: createLakeDestination(container, target),
+    root: dfsRoot(container.url, container.accountName, container.containerName),
+  };
 }
 
 describe('lake destination, in-place with snapshots', () => {
@@ -29,9 +38,16 @@ describe('lake destination, in-place with snapshots', () => {
 
     const first = await destination.writeSnapshots(t0);
     // systemuserroles has no createdon: always append-only, never snapshotted (lake-format.md §6).
-    expect(first.written.map((entry) => entry.table).sort()).toEqual(['account', 'contact', 'opportunity', 'role', 'systemuser']);
+    expect(first.written.map((entry) => entry.table).sort()).toEqual([
+      'account',
+      'contact',
+      'opportunity',
+      'role',
+      'systemuser',
+    ]);
     const firstSnapshot = new Map<string, string>();
-    for (const entry of first.written) for (const file of entry.files) firstSnapshot.set(file, (await readBlob(container, file)) ?? '');
+    for (const entry of first.written)
+      for (const file of entry.files) firstSnapshot.set(file, (await readBlob(container, file)) ?? '');
     const firstModel = (await readBlob(container, 'model.json')) ?? '';
 
     const batches = await applyChanges(destination, source);
@@ -53,7 +69,8 @@ describe('lake destination, in-place with snapshots', () => {
     for (const table of sampleTables) {
       const entity = model.entities.find((candidate: { name: string }) => candidate.name === table.logicalName);
       const { rows, files } = cdmUtil.get(table.logicalName) ?? { rows: [], files: [] };
-      for (const file of files) expect(csvProblems((await readBlob(container, file)) ?? '', entity.attributes)).toEqual([]);
+      for (const file of files)
+        expect(csvProblems((await readBlob(container, file)) ?? '', entity.attributes)).toEqual([]);
       const ids = rows.map((row) => row.Id ?? '');
       if (table.logicalName !== 'systemuserroles') {
         // Snapshot rows are the state itself: one row per Id, no IsDelete rows, nothing to dedupe.
@@ -62,7 +79,8 @@ describe('lake destination, in-place with snapshots', () => {
         expect(files.every((file) => file.startsWith(`${table.logicalName}/Snapshot/`))).toBe(true);
       }
       const latest = new Map(rows.filter((row) => row.IsDelete !== 'True').map((row) => [row.Id ?? '', row]));
-      if (table.logicalName === 'systemuserroles') for (const remove of batches.systemuserroles?.deletes ?? []) latest.delete(remove.id);
+      if (table.logicalName === 'systemuserroles')
+        for (const remove of batches.systemuserroles?.deletes ?? []) latest.delete(remove.id);
       expect(differences(table, latest, source.get(table.logicalName) ?? new Map())).toEqual([]);
     }
     await destination.close();
@@ -73,23 +91,42 @@ describe('lake destination, in-place with snapshots', () => {
     const account = sampleTable('account');
     await destination.ensureTables([account], []);
     const row = (versionNumber: number, name: string) => {
-      const webApiRow = toWebApiRow(account, sampleRow('account', 1, 1, sampleCounts(10)), { versionNumber, annotations: true });
+      const webApiRow = toWebApiRow(account, sampleRow('account', 1, 1, sampleCounts(10)), {
+        versionNumber,
+        annotations: true,
+      });
       webApiRow.name = name;
       return { kind: 'upsert' as const, id: String(webApiRow.accountid), versionNumber, row: webApiRow };
     };
     const id = row(1, '').id;
-    expect(await destination.applyBatch(account, { upserts: [row(10, 'ten')], deletes: [] })).toMatchObject({ upserted: 1, skippedAsStale: 0 });
-    expect(await destination.applyBatch(account, { upserts: [row(9, 'nine'), row(10, 'ten again')], deletes: [] })).toMatchObject({ upserted: 0, skippedAsStale: 2 });
-    expect(await destination.applyBatch(account, { upserts: [], deletes: [{ id, versionNumber: 5 }] })).toMatchObject({ deleted: 0, skippedAsStale: 1 });
+    expect(await destination.applyBatch(account, { upserts: [row(10, 'ten')], deletes: [] })).toMatchObject({
+      upserted: 1,
+      skippedAsStale: 0,
+    });
+    expect(
+      await destination.applyBatch(account, { upserts: [row(9, 'nine'), row(10, 'ten again')], deletes: [] }),
+    ).toMatchObject({ upserted: 0, skippedAsStale: 2 });
+    expect(await destination.applyBatch(account, { upserts: [], deletes: [{ id, versionNumber: 5 }] })).toMatchObject({
+      deleted: 0,
+      skippedAsStale: 1,
+    });
 
     // A fresh destination object (another instance) reads the state from the lake, not from memory.
     const other = createLakeDestination(container, target);
-    expect(await other.applyBatch(account, { upserts: [], deletes: [{ id, versionNumber: 12 }] })).toMatchObject({ deleted: 1 });
-    expect(await destination.applyBatch(account, { upserts: [row(11, 'late')], deletes: [] })).toMatchObject({ upserted: 0, skippedAsStale: 1 });
-    expect(await destination.applyBatch(account, { upserts: [row(13, 'recreated')], deletes: [] })).toMatchObject({ upserted: 1 });
+    expect(await other.applyBatch(account, { upserts: [], deletes: [{ id, versionNumber: 12 }] })).toMatchObject({
+      deleted: 1,
+    });
+    expect(await destination.applyBatch(account, { upserts: [row(11, 'late')], deletes: [] })).toMatchObject({
+      upserted: 0,
+      skippedAsStale: 1,
+    });
+    expect(await destination.applyBatch(account, { upserts: [row(13, 'recreated')], deletes: [] })).toMatchObject({
+      upserted: 1,
+    });
 
     const files: string[] = [];
-    for await (const item of container.listBlobsByHierarchy('/', { prefix: 'account/' })) if (item.kind === 'blob') files.push(item.name);
+    for await (const item of container.listBlobsByHierarchy('/', { prefix: 'account/' }))
+      if (item.kind === 'blob') files.push(item.name);
     expect(files).toHaveLength(1);
     const text = (await readBlob(container, files[0] ?? '')) ?? '';
     expect(parseCsv(text)).toHaveLength(1);
@@ -103,21 +140,36 @@ describe('lake destination, in-place with snapshots', () => {
     const account = sampleTable('account');
     await destination.ensureTables([account], []);
     const upsert = () => {
-      const webApiRow = toWebApiRow(account, sampleRow('account', 1, 1, sampleCounts(10)), { versionNumber: 3, annotations: true });
-      return { upserts: [{ kind: 'upsert' as const, id: String(webApiRow.accountid), versionNumber: 3, row: webApiRow }], deletes: [] };
+      const webApiRow = toWebApiRow(account, sampleRow('account', 1, 1, sampleCounts(10)), {
+        versionNumber: 3,
+        annotations: true,
+      });
+      return {
+        upserts: [{ kind: 'upsert' as const, id: String(webApiRow.accountid), versionNumber: 3, row: webApiRow }],
+        deletes: [],
+      };
     };
     await container.getBlockBlobClient('dataverse-export-state/account.json').upload('{"tombstones": 1}', 17);
-    await expect(destination.applyBatch(account, upsert())).rejects.toMatchObject({ errorClass: 'schema', where: 'dataverse-export-state/account.json' });
+    await expect(destination.applyBatch(account, upsert())).rejects.toMatchObject({
+      errorClass: 'schema',
+      where: 'dataverse-export-state/account.json',
+    });
     await container.getBlockBlobClient('dataverse-export-state/account.json').upload('{"tombstones": {}}', 18);
     await container.getBlockBlobClient('account/2020.csv').upload('"unterminated', 13);
-    await expect(createLakeDestination(container, target).applyBatch(account, upsert())).rejects.toMatchObject({ errorClass: 'schema', where: 'account/2020.csv' });
+    await expect(createLakeDestination(container, target).applyBatch(account, upsert())).rejects.toMatchObject({
+      errorClass: 'schema',
+      where: 'account/2020.csv',
+    });
   });
 
   it('keeps a delete from another instance when it races a late create of the same row', async () => {
     const container = azurite.clients.blobs.getContainerClient(`inplace-${++containers}`);
     const account = sampleTable('account');
     const upsert = (index: number, versionNumber: number) => {
-      const row = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), { versionNumber, annotations: true });
+      const row = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), {
+        versionNumber,
+        annotations: true,
+      });
       return { kind: 'upsert' as const, id: String(row.accountid), versionNumber, row };
     };
     const first = createLakeDestination(container, target);
@@ -128,10 +180,17 @@ describe('lake destination, in-place with snapshots', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let reached = () => undefined as void;
     const atWrite = new Promise<void>((resolve) => (reached = resolve));
-    const second = createLakeDestination(interceptWrites(container, (name) => name.startsWith('account/'), async () => {
-      reached();
-      await held;
-    }), target);
+    const second = createLakeDestination(
+      interceptWrites(
+        container,
+        (name) => name.startsWith('account/'),
+        async () => {
+          reached();
+          await held;
+        },
+      ),
+      target,
+    );
     const late = upsert(1, 50);
     const lateApply = second.applyBatch(account, { upserts: [late], deletes: [] });
     await atWrite;
@@ -142,7 +201,8 @@ describe('lake destination, in-place with snapshots', () => {
     await Promise.all([lateApply, deleteApply]);
     const ids: string[] = [];
     for await (const blob of container.listBlobsFlat({ prefix: 'account/' })) {
-      if (blob.name.split('/').length === 2) ids.push(...parseCsv((await readBlob(container, blob.name)) ?? '').map((record) => record[0]?.value ?? ''));
+      if (blob.name.split('/').length === 2)
+        ids.push(...parseCsv((await readBlob(container, blob.name)) ?? '').map((record) => record[0]?.value ?? ''));
     }
     expect(ids).toContain(upsert(0, 10).id.toLowerCase());
     expect(ids).not.toContain(late.id.toLowerCase());

@@ -9,7 +9,12 @@ import { readBlob, readIncrementalFolders } from './lake-readers';
 import { applyChanges, differences, initialSync } from './sample-sync';
 
 const azurite = useAzurite();
-const target: LakeTarget = { mode: 'incremental', granularity: 'Year', incrementalIntervalMinutes: 15, snapshotIntervalMinutes: 60 };
+const target: LakeTarget = {
+  mode: 'incremental',
+  granularity: 'Year',
+  incrementalIntervalMinutes: 15,
+  snapshotIntervalMinutes: 60,
+};
 const MINUTE = 60_000;
 
 describe('lake destination, incremental update folders', () => {
@@ -23,14 +28,22 @@ describe('lake destination, incremental update folders', () => {
     expect(await readBlob(container, 'Changelog/changelog.info')).toBe('2026-03-01T10.00.00Z');
 
     // Inside the interval nothing rolls over, and readers see no folder yet.
-    expect(await destination.rollover(new Date(t0.getTime() + 5 * MINUTE))).toEqual({ finished: null, current: '2026-03-01T10.00.00Z' });
+    expect(await destination.rollover(new Date(t0.getTime() + 5 * MINUTE))).toEqual({
+      finished: null,
+      current: '2026-03-01T10.00.00Z',
+    });
     expect((await readIncrementalFolders(container)).folders).toEqual([]);
 
     now = new Date(t0.getTime() + 15 * MINUTE);
-    expect(await destination.rollover(now)).toEqual({ finished: '2026-03-01T10.00.00Z', current: '2026-03-01T10.15.00Z' });
+    expect(await destination.rollover(now)).toEqual({
+      finished: '2026-03-01T10.00.00Z',
+      current: '2026-03-01T10.15.00Z',
+    });
     const firstModel = (await readBlob(container, '2026-03-01T10.00.00Z/model.json')) ?? '';
     expect(modelProblems(firstModel, { containerRoot: root, requireCompleted: true })).toEqual([]);
-    expect(await readBlob(container, '2026-03-01T10.00.00Z/OptionsetMetadata/GlobalOptionsetMetadata.csv')).toContain('sample_industry');
+    expect(await readBlob(container, '2026-03-01T10.00.00Z/OptionsetMetadata/GlobalOptionsetMetadata.csv')).toContain(
+      'sample_industry',
+    );
 
     now = new Date(t0.getTime() + 20 * MINUTE);
     await applyChanges(destination, source);
@@ -43,20 +56,31 @@ describe('lake destination, incremental update folders', () => {
     const secondModel = JSON.parse((await readBlob(container, '2026-03-01T10.15.00Z/model.json')) ?? '{}');
     expect(modelProblems(JSON.stringify(secondModel), { containerRoot: root, requireCompleted: true })).toEqual([]);
     // Idle tables are listed with an empty partitions array.
-    const partitionsOf = (name: string) => secondModel.entities.find((entity: { name: string }) => entity.name === name).partitions;
+    const partitionsOf = (name: string) =>
+      secondModel.entities.find((entity: { name: string }) => entity.name === name).partitions;
     expect(partitionsOf('role')).toEqual([]);
     expect(partitionsOf('account').length).toBeGreaterThan(0);
     for (const entity of secondModel.entities) {
       for (const partition of entity.partitions) {
-        expect(csvProblems((await readBlob(container, `2026-03-01T10.15.00Z/${entity.name}/${partition.name}.csv`)) ?? '', entity.attributes)).toEqual([]);
+        expect(
+          csvProblems(
+            (await readBlob(container, `2026-03-01T10.15.00Z/${entity.name}/${partition.name}.csv`)) ?? '',
+            entity.attributes,
+          ),
+        ).toEqual([]);
       }
     }
 
     const { folders, tables } = await readIncrementalFolders(container);
     expect(folders).toEqual(['2026-03-01T10.00.00Z', '2026-03-01T10.15.00Z']);
     for (const table of sampleTables) {
-      expect(secondModel.entities.some((candidate: { name: string }) => candidate.name === table.logicalName), table.logicalName).toBe(true);
-      expect(differences(table, tables.get(table.logicalName) ?? new Map(), source.get(table.logicalName) ?? new Map())).toEqual([]);
+      expect(
+        secondModel.entities.some((candidate: { name: string }) => candidate.name === table.logicalName),
+        table.logicalName,
+      ).toBe(true);
+      expect(
+        differences(table, tables.get(table.logicalName) ?? new Map(), source.get(table.logicalName) ?? new Map()),
+      ).toEqual([]);
     }
 
     // With nothing written since, the current folder stays current (no empty folders).
@@ -86,13 +110,19 @@ describe('lake destination, incremental update folders', () => {
     const account = sampleTable('account');
     await destination.ensureTables([account], []);
     const upserts = Array.from({ length: 5 }, (_, index) => {
-      const row = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), { versionNumber: 10 + index, annotations: true });
+      const row = toWebApiRow(account, sampleRow('account', index, 7, sampleCounts(20)), {
+        versionNumber: 10 + index,
+        annotations: true,
+      });
       return { kind: 'upsert' as const, id: String(row.accountid), versionNumber: 10 + index, row };
     });
     await destination.applyBatch(account, { upserts, deletes: [] });
     await expect(destination.rollover(new Date(t0.getTime() + 15 * MINUTE))).rejects.toThrow();
     expect(await readBlob(raw, 'Changelog/changelog.info')).toBe('2026-03-01T10.00.00Z');
-    expect(await destination.rollover(new Date(t0.getTime() + 16 * MINUTE))).toEqual({ finished: '2026-03-01T10.00.00Z', current: '2026-03-01T10.16.00Z' });
+    expect(await destination.rollover(new Date(t0.getTime() + 16 * MINUTE))).toEqual({
+      finished: '2026-03-01T10.00.00Z',
+      current: '2026-03-01T10.16.00Z',
+    });
     const { folders, tables } = await readIncrementalFolders(raw);
     expect(folders).toEqual(['2026-03-01T10.00.00Z']);
     expect(tables.get('account')?.size).toBe(upserts.length);

@@ -13,22 +13,32 @@ function heldBack<T extends object>(client: T, member: keyof T & string, before:
     await before();
     return method(...args);
   };
-  return new Proxy(client, { get: (target, property, receiver) => (property === member ? replacement : bound(target, property, receiver)) });
+  return new Proxy(client, {
+    get: (target, property, receiver) => (property === member ? replacement : bound(target, property, receiver)),
+  });
 }
 
 /**
  * `container`, except that every write of `path` (a Put Blob, or an Append Block; a predicate picks several blobs)
  * first awaits `before()`, which may throw to fail that write.
  */
-export function interceptWrites(container: ContainerClient, path: string | ((name: string) => boolean), before: () => Promise<void>): ContainerClient {
+export function interceptWrites(
+  container: ContainerClient,
+  path: string | ((name: string) => boolean),
+  before: () => Promise<void>,
+): ContainerClient {
   const matches = typeof path === 'string' ? (name: string) => name === path : path;
   return new Proxy(container, {
     get(target, property, receiver) {
       if (property === 'getBlockBlobClient') {
-        return (name: string): BlockBlobClient => (matches(name) ? heldBack(target.getBlockBlobClient(name), 'upload', before) : target.getBlockBlobClient(name));
+        return (name: string): BlockBlobClient =>
+          matches(name) ? heldBack(target.getBlockBlobClient(name), 'upload', before) : target.getBlockBlobClient(name);
       }
       if (property === 'getAppendBlobClient') {
-        return (name: string): AppendBlobClient => (matches(name) ? heldBack(target.getAppendBlobClient(name), 'appendBlock', before) : target.getAppendBlobClient(name));
+        return (name: string): AppendBlobClient =>
+          matches(name)
+            ? heldBack(target.getAppendBlobClient(name), 'appendBlock', before)
+            : target.getAppendBlobClient(name);
       }
       return bound(target, property, receiver);
     },

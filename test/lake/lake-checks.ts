@@ -7,11 +7,22 @@ import { parse } from 'csv-parse/sync';
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const arrayOf = (value: unknown): unknown[] | undefined => (Array.isArray(value) ? value : undefined);
 
 /** dataType values the CDM SDK's model.json persistence knows (anything else becomes Unknown). */
-const knownDataTypes = new Set(['guid', 'string', 'int64', 'decimal', 'double', 'boolean', 'dateTime', 'dateTimeOffset', 'json']);
+const knownDataTypes = new Set([
+  'guid',
+  'string',
+  'int64',
+  'decimal',
+  'double',
+  'boolean',
+  'dateTime',
+  'dateTimeOffset',
+  'json',
+]);
 
 export interface ModelCheckOptions {
   /** `https://<account>.dfs.core.windows.net/<container>`: partition locations must resolve inside it (CDM ADLS adapter). */
@@ -43,25 +54,31 @@ export function modelProblems(text: string, options: ModelCheckOptions = {}): st
     }
     const name = String(entity.name);
     if (entity.$type !== 'LocalEntity') problems.push(`${name}: $type must be LocalEntity`);
-    if (typeof entity.name !== 'string' || typeof entity.description !== 'string') problems.push(`${name}: ARC needs name and description`);
+    if (typeof entity.name !== 'string' || typeof entity.description !== 'string')
+      problems.push(`${name}: ARC needs name and description`);
     const annotations = arrayOf(entity.annotations);
     if (!annotations) problems.push(`${name}: DV2SQL casts annotations without a null check`);
     const annotation = (key: string): unknown => annotations?.find((entry) => isObject(entry) && entry.name === key);
     const granularity = annotation('Athena:PartitionGranularity');
-    if (!isObject(granularity) || !['Year', 'Month'].includes(String(granularity.value))) problems.push(`${name}: Athena:PartitionGranularity must be Year or Month`);
+    if (!isObject(granularity) || !['Year', 'Month'].includes(String(granularity.value)))
+      problems.push(`${name}: Athena:PartitionGranularity must be Year or Month`);
     const state = annotation('Athena:InitialSyncState');
-    if (options.requireCompleted && (!isObject(state) || state.value !== 'Completed')) problems.push(`${name}: DV2SQL skips entities whose InitialSyncState is not Completed`);
+    if (options.requireCompleted && (!isObject(state) || state.value !== 'Completed'))
+      problems.push(`${name}: DV2SQL skips entities whose InitialSyncState is not Completed`);
     const attributes = arrayOf(entity.attributes);
     if (!attributes) {
       problems.push(`${name}: attributes missing`);
       continue;
     }
-    if (!attributes.some((attribute) => isObject(attribute) && String(attribute.name).toLowerCase() === 'id')) problems.push(`${name}: DV2SQL needs an Id attribute`);
+    if (!attributes.some((attribute) => isObject(attribute) && String(attribute.name).toLowerCase() === 'id'))
+      problems.push(`${name}: DV2SQL needs an Id attribute`);
     for (const attribute of attributes) {
       if (!isObject(attribute)) continue;
       const where = `${name}.${String(attribute.name)}`;
-      if (typeof attribute.name !== 'string' || typeof attribute.dataType !== 'string') problems.push(`${where}: ARC needs name and dataType`);
-      if (!knownDataTypes.has(String(attribute.dataType))) problems.push(`${where}: unknown dataType ${String(attribute.dataType)}`);
+      if (typeof attribute.name !== 'string' || typeof attribute.dataType !== 'string')
+        problems.push(`${where}: ARC needs name and dataType`);
+      if (!knownDataTypes.has(String(attribute.dataType)))
+        problems.push(`${where}: unknown dataType ${String(attribute.dataType)}`);
       if (!Number.isInteger(attribute.maxLength)) problems.push(`${where}: maxLength must be an integer`);
       const traits = arrayOf(attribute['cdm:traits']);
       const first = traits?.[0];
@@ -69,16 +86,25 @@ export function modelProblems(text: string, options: ModelCheckOptions = {}): st
         // DV2SQL throws without it; CDMUtil and FT read arguments[0] and [1] of the first trait.
         const args = isObject(first) ? arrayOf(first.arguments) : undefined;
         const ok =
-          isObject(first) && first.traitReference === 'is.dataFormat.numeric.shaped' &&
-          isObject(args?.[0]) && args[0].name === 'precision' && Number.isInteger(Number(args[0].value)) &&
-          isObject(args?.[1]) && args[1].name === 'scale' && Number.isInteger(Number(args[1].value));
-        if (!ok) problems.push(`${where}: decimal needs is.dataFormat.numeric.shaped(precision, scale) as its first trait`);
+          isObject(first) &&
+          first.traitReference === 'is.dataFormat.numeric.shaped' &&
+          isObject(args?.[0]) &&
+          args[0].name === 'precision' &&
+          Number.isInteger(Number(args[0].value)) &&
+          isObject(args?.[1]) &&
+          args[1].name === 'scale' &&
+          Number.isInteger(Number(args[1].value));
+        if (!ok)
+          problems.push(`${where}: decimal needs is.dataFormat.numeric.shaped(precision, scale) as its first trait`);
       }
       if (attribute.dataType === 'string' && Number(attribute.maxLength) > 0) {
         // CDMUtil takes the SQL length from is.constrained, not from maxLength.
         const constrained = traits?.find((trait) => isObject(trait) && trait.traitReference === 'is.constrained');
-        const value = isObject(constrained) ? arrayOf(constrained.arguments)?.find((arg) => isObject(arg) && arg.name === 'maximumLength') : undefined;
-        if (!isObject(value) || Number(value.value) !== attribute.maxLength) problems.push(`${where}: string needs is.constrained(maximumLength = maxLength)`);
+        const value = isObject(constrained)
+          ? arrayOf(constrained.arguments)?.find((arg) => isObject(arg) && arg.name === 'maximumLength')
+          : undefined;
+        if (!isObject(value) || Number(value.value) !== attribute.maxLength)
+          problems.push(`${where}: string needs is.constrained(maximumLength = maxLength)`);
       }
     }
     const partitions = arrayOf(entity.partitions);
@@ -95,17 +121,25 @@ export function modelProblems(text: string, options: ModelCheckOptions = {}): st
       if (!match) problems.push(`${where}: location must be an absolute https dfs/blob URL of a .csv`);
       else {
         const normalised = `https://${match[1]}.dfs.core.windows.net/${match[4]}`;
-        if (options.containerRoot && normalised !== options.containerRoot) problems.push(`${where}: location is outside ${options.containerRoot}`);
+        if (options.containerRoot && normalised !== options.containerRoot)
+          problems.push(`${where}: location is outside ${options.containerRoot}`);
         folders.add(location.slice(0, location.lastIndexOf('/')));
         // ARAS reads <folder>/<table>/<partition name>.csv.
-        if (!location.endsWith(`/${String(partition.name)}.csv`)) problems.push(`${where}: name must be the file's base name`);
+        if (!location.endsWith(`/${String(partition.name)}.csv`))
+          problems.push(`${where}: name must be the file's base name`);
       }
       const settings = partition.fileFormatSettings;
-      const csvSettings = isObject(settings) && settings.$type === 'CsvFormatSettings' && settings.columnHeaders === false && settings.delimiter === ',';
-      if (!csvSettings) problems.push(`${where}: fileFormatSettings must be CsvFormatSettings without headers, delimiter ","`);
+      const csvSettings =
+        isObject(settings) &&
+        settings.$type === 'CsvFormatSettings' &&
+        settings.columnHeaders === false &&
+        settings.delimiter === ',';
+      if (!csvSettings)
+        problems.push(`${where}: fileFormatSettings must be CsvFormatSettings without headers, delimiter ","`);
     }
     // CDMUtil globs the first partition's folder, so every partition must live there.
-    if (folders.size > 1) problems.push(`${name}: partitions are in ${folders.size} folders; CDMUtil reads only the first one's`);
+    if (folders.size > 1)
+      problems.push(`${name}: partitions are in ${folders.size} folders; CDMUtil reads only the first one's`);
   }
   return problems;
 }
@@ -151,10 +185,12 @@ export function csvProblems(text: string, attributes: CsvAttribute[], options: {
       if (!attribute) return;
       const where = `row ${row} ${attribute.name}`;
       if (field.value === '') {
-        if (field.quoted && attribute.dataType !== 'string') problems.push(`${where}: an empty ${attribute.dataType} must be unquoted`);
+        if (field.quoted && attribute.dataType !== 'string')
+          problems.push(`${where}: an empty ${attribute.dataType} must be unquoted`);
         return;
       }
-      if (field.quoted !== quotedTypes.has(attribute.dataType)) problems.push(`${where}: ${attribute.dataType} ${field.quoted ? 'quoted' : 'unquoted'}`);
+      if (field.quoted !== quotedTypes.has(attribute.dataType))
+        problems.push(`${where}: ${attribute.dataType} ${field.quoted ? 'quoted' : 'unquoted'}`);
       const value = field.value;
       const sink = attribute.name === 'SinkCreatedOn' || attribute.name === 'SinkModifiedOn';
       const ok = ((): boolean => {

@@ -47,8 +47,17 @@ export function rowsOf(text: string, attributes: Entity['attributes']): LakeRow[
 const sinkTime = (text: string | null | undefined): number => {
   const match = /^(\d+)\/(\d+)\/(\d+) (\d+):(\d+):(\d+) (AM|PM)$/.exec(text ?? '');
   if (!match) return 0;
-  const [, month, day, year, hour, minute, second, half] = match.map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-  return Date.UTC(Number(year), Number(month) - 1, Number(day), (Number(hour) % 12) + (half === 'PM' ? 12 : 0), Number(minute), Number(second));
+  const [, month, day, year, hour, minute, second, half] = match.map((part) =>
+    /^\d+$/.test(part) ? Number(part) : part,
+  );
+  return Date.UTC(
+    Number(year),
+    Number(month) - 1,
+    Number(day),
+    (Number(hour) % 12) + (half === 'PM' ? 12 : 0),
+    Number(minute),
+    Number(second),
+  );
 };
 
 /** DV2SQL's dedupe: latest per Id by versionnumber, then SinkModifiedOn; deleted rows dropped. */
@@ -61,7 +70,8 @@ export function latestRows(rows: LakeRow[]): Map<string, LakeRow> {
     const newer =
       !current ||
       Number(row.versionnumber) > Number(current.versionnumber) ||
-      (Number(row.versionnumber) === Number(current.versionnumber) && sinkTime(row.SinkModifiedOn) >= sinkTime(current.SinkModifiedOn));
+      (Number(row.versionnumber) === Number(current.versionnumber) &&
+        sinkTime(row.SinkModifiedOn) >= sinkTime(current.SinkModifiedOn));
     if (newer) latest.set(id, row);
   }
   for (const [id, row] of latest) if (row.IsDelete === 'True') latest.delete(id);
@@ -73,10 +83,13 @@ export async function readLikeDataverseToSql(container: ContainerClient): Promis
   for await (const item of container.listBlobsFlat({ prefix: 'Microsoft.Athena.TrickleFeedService/' })) {
     if (!item.name.endsWith('-model.json')) continue;
     for (const entity of (await readModel(container, item.name)).entities) {
-      if (entity.annotations.find((annotation) => annotation.name === 'Athena:InitialSyncState')?.value !== 'Completed') continue;
+      if (entity.annotations.find((annotation) => annotation.name === 'Athena:InitialSyncState')?.value !== 'Completed')
+        continue;
       const rows: LakeRow[] = [];
       for (const partition of entity.partitions) {
-        rows.push(...rowsOf((await readBlob(container, `${entity.name}/${partition.name}.csv`)) ?? '', entity.attributes));
+        rows.push(
+          ...rowsOf((await readBlob(container, `${entity.name}/${partition.name}.csv`)) ?? '', entity.attributes),
+        );
       }
       tables.set(entity.name, latestRows(rows));
     }
@@ -92,7 +105,10 @@ export function pathOfLocation(location: string, containerRoot: string): string 
 }
 
 /** Every row CDMUtil's per-entity view would return (no dedupe: it is a plain OPENROWSET over the glob). */
-export async function readLikeCdmUtil(container: ContainerClient, containerRoot: string): Promise<Map<string, { files: string[]; rows: LakeRow[] }>> {
+export async function readLikeCdmUtil(
+  container: ContainerClient,
+  containerRoot: string,
+): Promise<Map<string, { files: string[]; rows: LakeRow[] }>> {
   const tables = new Map<string, { files: string[]; rows: LakeRow[] }>();
   for (const entity of (await readModel(container, 'model.json')).entities) {
     const first = entity.partitions[0];
@@ -117,7 +133,9 @@ export async function readLikeCdmUtil(container: ContainerClient, containerRoot:
 const FOLDER = /^\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}Z$/;
 
 /** Folders older than changelog.info, oldest first, each read with its own model.json; then the latest per Id. */
-export async function readIncrementalFolders(container: ContainerClient): Promise<{ folders: string[]; tables: Map<string, Map<string, LakeRow>> }> {
+export async function readIncrementalFolders(
+  container: ContainerClient,
+): Promise<{ folders: string[]; tables: Map<string, Map<string, LakeRow>> }> {
   const current = (await readBlob(container, 'Changelog/changelog.info')) ?? '';
   const folders: string[] = [];
   for await (const item of container.listBlobsByHierarchy('/')) {

@@ -14,7 +14,10 @@ const counts = sampleCounts(SAMPLE_ACCOUNTS);
 
 const upsertsOf = (first: number, rows: number, versionNumber: number): RowUpsert[] =>
   Array.from({ length: rows }, (_, offset) => {
-    const row = toWebApiRow(account, sampleRow('account', first + offset, 7, counts), { versionNumber, annotations: true });
+    const row = toWebApiRow(account, sampleRow('account', first + offset, 7, counts), {
+      versionNumber,
+      annotations: true,
+    });
     return { kind: 'upsert', id: String(row.accountid), versionNumber, row };
   });
 
@@ -23,11 +26,17 @@ describe('lake destination behind the port, with maintenance', () => {
     const container = azurite.clients.blobs.getContainerClient('maintained');
     const t0 = new Date('2026-04-01T08:00:00Z');
     let now = t0;
-    const lake = createLakeDestination(container, { mode: 'incremental', granularity: 'Year', incrementalIntervalMinutes: 15, snapshotIntervalMinutes: 60 }, { clock: () => now });
+    const lake = createLakeDestination(
+      container,
+      { mode: 'incremental', granularity: 'Year', incrementalIntervalMinutes: 15, snapshotIntervalMinutes: 60 },
+      { clock: () => now },
+    );
     const destination = withMaintenance(lake);
     await initialSync(lake, t0);
     now = new Date(t0.getTime() + 15 * MINUTE);
-    expect(await destination.maintain?.(now)).toEqual({ done: ['finished folder 2026-04-01T08.00.00Z, now writing 2026-04-01T08.15.00Z'] });
+    expect(await destination.maintain?.(now)).toEqual({
+      done: ['finished folder 2026-04-01T08.00.00Z, now writing 2026-04-01T08.15.00Z'],
+    });
     now = new Date(t0.getTime() + 20 * MINUTE);
     await destination.applyBatch(account, { upserts: upsertsOf(0, counts.account, 60_000), deletes: [] });
 
@@ -36,7 +45,9 @@ describe('lake destination behind the port, with maintenance', () => {
     const late = upsertsOf(0, 1, 70_000);
     const settled: string[] = [];
     const maintaining = destination.maintain?.(now).then((report) => (settled.push('maintain'), report));
-    const applying = destination.applyBatch(account, { upserts: late, deletes: [] }).then((result) => (settled.push('apply'), result));
+    const applying = destination
+      .applyBatch(account, { upserts: late, deletes: [] })
+      .then((result) => (settled.push('apply'), result));
     const [report, applied] = await Promise.all([maintaining, applying]);
     expect(settled).toEqual(['maintain', 'apply']);
     expect(report).toEqual({ done: ['finished folder 2026-04-01T08.15.00Z, now writing 2026-04-01T08.31.00Z'] });
@@ -46,7 +57,8 @@ describe('lake destination behind the port, with maintenance', () => {
     const lateId = String(late[0]?.id).toLowerCase();
     expect((await readIncrementalFolders(container)).tables.get('account')?.get(lateId)?.versionnumber).toBe('60000');
     const current: string[] = [];
-    for await (const blob of container.listBlobsFlat({ prefix: '2026-04-01T08.31.00Z/account/' })) current.push((await readBlob(container, blob.name)) ?? '');
+    for await (const blob of container.listBlobsFlat({ prefix: '2026-04-01T08.31.00Z/account/' }))
+      current.push((await readBlob(container, blob.name)) ?? '');
     expect(current.join('')).toContain(lateId);
     now = new Date(t0.getTime() + 46 * MINUTE);
     await destination.maintain?.(now);

@@ -22,15 +22,20 @@ let version = 1_000;
 
 function upsertOf(table: TableMetadata, index: number, changed?: (row: WebApiRow) => void): RowUpsert {
   const versionNumber = ++version;
-  const row = toWebApiRow(table, sampleRow(table.logicalName, index, SEED, sampleCounts(SAMPLE_ACCOUNTS)), { versionNumber, annotations: true });
+  const row = toWebApiRow(table, sampleRow(table.logicalName, index, SEED, sampleCounts(SAMPLE_ACCOUNTS)), {
+    versionNumber,
+    annotations: true,
+  });
   changed?.(row);
   return { kind: 'upsert', id: String(row[primaryKey(table)]), versionNumber, row };
 }
 
 /** The primary key column (the intersect table's differs from `primaryIdAttribute`'s `<table>id` form). */
-const primaryKey = (table: TableMetadata): string => table.columns.find((column) => column.isPrimaryId)?.logicalName ?? table.primaryIdAttribute;
+const primaryKey = (table: TableMetadata): string =>
+  table.columns.find((column) => column.isPrimaryId)?.logicalName ?? table.primaryIdAttribute;
 
-const tableNamed = (name: string): TableMetadata => sampleTables.find((table) => table.logicalName === name) as TableMetadata;
+const tableNamed = (name: string): TableMetadata =>
+  sampleTables.find((table) => table.logicalName === name) as TableMetadata;
 
 export async function initialSync(destination: LakeDestination, completedAt: Date): Promise<SourceState> {
   await destination.ensureTables(sampleTables, sampleRelationships);
@@ -48,12 +53,18 @@ export async function initialSync(destination: LakeDestination, completedAt: Dat
     }
     source.set(table.logicalName, rows);
   }
-  await destination.completeInitialSync(sampleTables.map((table) => table.logicalName), completedAt);
+  await destination.completeInitialSync(
+    sampleTables.map((table) => table.logicalName),
+    completedAt,
+  );
   return source;
 }
 
 /** Updates, deletes and creates on account, contact and the N:N table; returns what the batches were. */
-export async function applyChanges(destination: LakeDestination, source: SourceState): Promise<Record<string, ApplyBatch>> {
+export async function applyChanges(
+  destination: LakeDestination,
+  source: SourceState,
+): Promise<Record<string, ApplyBatch>> {
   const batches: Record<string, ApplyBatch> = {};
   const counts = sampleCounts(SAMPLE_ACCOUNTS);
   for (const name of ['account', 'contact', 'systemuserroles']) {
@@ -89,13 +100,21 @@ export async function applyChanges(destination: LakeDestination, source: SourceS
  * Differences between the lake's rows of a table and the source, every column of the table model in its
  * compared form (local/verify.ts, the same check the pipeline and chaos tests use); [] when equal.
  */
-export function differences(table: TableMetadata, lake: Map<string, LakeRow>, source: Map<string, WebApiRow>): string[] {
-  const rows = new Map([...source].map(([id, row]) => [id.toLowerCase(), { version: etagVersion(row['@odata.etag'], id), row }]));
+export function differences(
+  table: TableMetadata,
+  lake: Map<string, LakeRow>,
+  source: Map<string, WebApiRow>,
+): string[] {
+  const rows = new Map(
+    [...source].map(([id, row]) => [id.toLowerCase(), { version: etagVersion(row['@odata.etag'], id), row }]),
+  );
   const difference = compareRows(table, rows, lake, 'lake');
   return [
     ...difference.missingOrStale.map((id) => `${table.logicalName} ${id}: missing or at another version`),
     ...difference.extra.map((id) => `${table.logicalName} ${id}: not in the source`),
     ...difference.wrongValues,
-    ...(difference.wrongValueCount > difference.wrongValues.length ? [`… ${difference.wrongValueCount} wrong values in all`] : []),
+    ...(difference.wrongValueCount > difference.wrongValues.length
+      ? [`… ${difference.wrongValueCount} wrong values in all`]
+      : []),
   ];
 }

@@ -9,7 +9,11 @@ const azurite = useAzurite();
 
 describe('lake destination settings and storage errors', () => {
   it('opens from profile settings and writes to the dataverse-<env>-<org> container', async () => {
-    const destination = openLakeDestination({ connection: { connectionString: azurite.connectionString }, environmentName: 'Contoso', organizationUniqueName: 'org1a2b' });
+    const destination = openLakeDestination({
+      connection: { connectionString: azurite.connectionString },
+      environmentName: 'Contoso',
+      organizationUniqueName: 'org1a2b',
+    });
     expect(destination.mode).toBe('appendOnly');
     await destination.ensureTables([sampleTable('role')], []);
     const container = azurite.clients.blobs.getContainerClient('dataverse-contoso-org1a2b');
@@ -18,9 +22,14 @@ describe('lake destination settings and storage errors', () => {
   });
 
   it('rejects bad settings as config errors without echoing the connection string', () => {
-    expect(() => openLakeDestination({ connection: { connectionString: 'x' }, mode: 'incremental', container: 'lake', incrementalIntervalMinutes: 1 })).toThrow(
-      expect.objectContaining({ errorClass: 'config', where: 'destination.incrementalIntervalMinutes' }),
-    );
+    expect(() =>
+      openLakeDestination({
+        connection: { connectionString: 'x' },
+        mode: 'incremental',
+        container: 'lake',
+        incrementalIntervalMinutes: 1,
+      }),
+    ).toThrow(expect.objectContaining({ errorClass: 'config', where: 'destination.incrementalIntervalMinutes' }));
     const secret = 'AccountName=a;AccountKey=c2VjcmV0;Nonsense';
     try {
       openLakeDestination({ connection: { connectionString: secret }, container: 'lake' });
@@ -32,7 +41,8 @@ describe('lake destination settings and storage errors', () => {
   });
 
   it('classifies storage failures the way the pipeline retries them', () => {
-    const rest = (statusCode: number, code?: string) => new RestError('failed', { statusCode, ...(code ? { code } : {}) });
+    const rest = (statusCode: number, code?: string) =>
+      new RestError('failed', { statusCode, ...(code ? { code } : {}) });
     expect(storageError(rest(503), 'x').errorClass).toBe('throttled');
     expect(storageError(rest(429), 'x').errorClass).toBe('throttled');
     expect(storageError(rest(500), 'x').errorClass).toBe('transient');

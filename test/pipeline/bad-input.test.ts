@@ -23,7 +23,9 @@ describe('bad input on the HTTP API', () => {
     const p = product();
     const put = await p.call('PUT', `profiles/${encodeURIComponent(name)}`, sampleProfile(p));
     expect(put.status).toBe(400);
-    expect(problemsOf(put.body)).toEqual([{ field: 'name', reason: expect.stringContaining('lower-case letters, digits and hyphens') }]);
+    expect(problemsOf(put.body)).toEqual([
+      { field: 'name', reason: expect.stringContaining('lower-case letters, digits and hyphens') },
+    ]);
     expect((await p.call('GET', 'profiles')).body).toMatchObject({ profiles: [] });
   });
 
@@ -33,10 +35,30 @@ describe('bad input on the HTTP API', () => {
     ['retryCount not an integer', { retryCount: 2.5 }, 'retryCount', /expected int/],
     ['retryIntervalSeconds above 3600', { retryIntervalSeconds: 3601 }, 'retryIntervalSeconds', /<=3600/],
     ['retryIntervalSeconds as text', { retryIntervalSeconds: '5' }, 'retryIntervalSeconds', /expected number/],
-    ['an injected schema', { destination: { kind: 'sql', dialect: 'pglite', schema: 'dbo; DROP TABLE account;--' } }, 'destination.schema', /alphanumeric/],
-    ['a quoted schema', { destination: { kind: 'sql', dialect: 'pglite', schema: 'dbo"."x' } }, 'destination.schema', /alphanumeric/],
-    ['an injected prefix', { destination: { kind: 'sql', dialect: 'pglite', prefix: "a'--" } }, 'destination.prefix', /alphanumeric/],
-    ['a prefix of 15 characters', { destination: { kind: 'sql', dialect: 'pglite', prefix: 'a'.repeat(15) } }, 'destination.prefix', /shorter than 15/],
+    [
+      'an injected schema',
+      { destination: { kind: 'sql', dialect: 'pglite', schema: 'dbo; DROP TABLE account;--' } },
+      'destination.schema',
+      /alphanumeric/,
+    ],
+    [
+      'a quoted schema',
+      { destination: { kind: 'sql', dialect: 'pglite', schema: 'dbo"."x' } },
+      'destination.schema',
+      /alphanumeric/,
+    ],
+    [
+      'an injected prefix',
+      { destination: { kind: 'sql', dialect: 'pglite', prefix: "a'--" } },
+      'destination.prefix',
+      /alphanumeric/,
+    ],
+    [
+      'a prefix of 15 characters',
+      { destination: { kind: 'sql', dialect: 'pglite', prefix: 'a'.repeat(15) } },
+      'destination.prefix',
+      /shorter than 15/,
+    ],
     ['an injected table', { tables: ['account', 'contact; DROP TABLE contact'] }, 'tables[1]', /logical name/],
     ['a bracketed table', { tables: ['[account]'] }, 'tables[0]', /logical name/],
     ['an injected relationship', { relationships: ["x') OR 1=1 --"] }, 'relationships[0]', /relationship schema name/],
@@ -53,7 +75,11 @@ describe('bad input on the HTTP API', () => {
 
   it('refuses a body that is not JSON or not an object', async () => {
     const p = product();
-    const notJson = await fetch(`${p.host.baseUrl}/profiles/guarded`, { method: 'PUT', headers: { 'x-functions-key': TEST_KEY }, body: '{"tables": [' });
+    const notJson = await fetch(`${p.host.baseUrl}/profiles/guarded`, {
+      method: 'PUT',
+      headers: { 'x-functions-key': TEST_KEY },
+      body: '{"tables": [',
+    });
     expect(notJson.status).toBe(400);
     expect(problemsOf(await notJson.json())).toEqual([{ field: '(body)', reason: expect.stringContaining('JSON') }]);
     const array = await p.call('PUT', 'profiles/guarded', [sampleProfile(p)]);
@@ -64,11 +90,24 @@ describe('bad input on the HTTP API', () => {
 
   it('fails activation for a table the environment does not have, naming it, and starts nothing', async () => {
     const p = product();
-    expect((await p.call('PUT', 'profiles/unknown', sampleProfile(p, { tables: ['account', 'sample_nosuchtable'], relationships: [] }))).status).toBe(201);
+    expect(
+      (
+        await p.call(
+          'PUT',
+          'profiles/unknown',
+          sampleProfile(p, { tables: ['account', 'sample_nosuchtable'], relationships: [] }),
+        )
+      ).status,
+    ).toBe(201);
     const activated = await p.call('POST', 'profiles/unknown/activate');
     expect(activated.status).toBe(400);
-    expect(activated.body).toMatchObject({ error: { errorClass: 'config', message: "Table 'sample_nosuchtable' does not exist in this environment" } });
-    expect((await p.call('GET', 'profiles/unknown/status')).body).toMatchObject({ state: 'never activated', initialSync: null });
+    expect(activated.body).toMatchObject({
+      error: { errorClass: 'config', message: "Table 'sample_nosuchtable' does not exist in this environment" },
+    });
+    expect((await p.call('GET', 'profiles/unknown/status')).body).toMatchObject({
+      state: 'never activated',
+      initialSync: null,
+    });
   });
 
   it('fails activation for a table without change tracking, naming it, and starts nothing', async () => {
@@ -77,21 +116,46 @@ describe('bad input on the HTTP API', () => {
     if (!role) throw new Error('the sample org has no role table');
     role.changeTrackingEnabled = false;
     try {
-      expect((await p.call('PUT', 'profiles/untracked', sampleProfile(p, { tables: ['account', 'role'], relationships: [] }))).status).toBe(201);
+      expect(
+        (
+          await p.call(
+            'PUT',
+            'profiles/untracked',
+            sampleProfile(p, { tables: ['account', 'role'], relationships: [] }),
+          )
+        ).status,
+      ).toBe(201);
       const activated = await p.call('POST', 'profiles/untracked/activate');
       expect(activated.status).toBe(400);
-      expect(activated.body).toMatchObject({ error: { errorClass: 'config', message: 'Change tracking is not enabled on: role', where: 'tables', fix: expect.stringContaining('Track changes') } });
-      expect((await p.call('GET', 'profiles/untracked/status')).body).toMatchObject({ state: 'never activated', initialSync: null });
+      expect(activated.body).toMatchObject({
+        error: {
+          errorClass: 'config',
+          message: 'Change tracking is not enabled on: role',
+          where: 'tables',
+          fix: expect.stringContaining('Track changes'),
+        },
+      });
+      expect((await p.call('GET', 'profiles/untracked/status')).body).toMatchObject({
+        state: 'never activated',
+        initialSync: null,
+      });
     } finally {
       role.changeTrackingEnabled = true;
     }
   });
 
   const routes = functionTable.flatMap((definition) =>
-    definition.kind === 'http' ? definition.methods.map((method) => ({ name: definition.name, method, route: definition.route })) : [],
+    definition.kind === 'http'
+      ? definition.methods.map((method) => ({ name: definition.name, method, route: definition.route }))
+      : [],
   );
-  const validValues: Record<string, string> = { name: 'sales', table: 'account', '*key': 'failurelog/sales/account/x.json' };
-  const pathOf = (route: string) => route.replace(/\{([^}]+)\}/g, (_match, parameter: string) => validValues[parameter] ?? `unknown-${parameter}`);
+  const validValues: Record<string, string> = {
+    name: 'sales',
+    table: 'account',
+    '*key': 'failurelog/sales/account/x.json',
+  };
+  const pathOf = (route: string) =>
+    route.replace(/\{([^}]+)\}/g, (_match, parameter: string) => validValues[parameter] ?? `unknown-${parameter}`);
 
   it('answers 401 to a missing or wrong function key on every HTTP function', async () => {
     const p = product();
@@ -105,7 +169,10 @@ describe('bad input on the HTTP API', () => {
         await fetch(`${url}?code=not-the-key`, { method }),
         await fetch(url, { method, headers: { 'x-functions-key': '' } }),
       ];
-      expect(answers.map((answer) => answer.status), `${name}: ${method} ${route}`).toEqual([401, 401, 401, 401]);
+      expect(
+        answers.map((answer) => answer.status),
+        `${name}: ${method} ${route}`,
+      ).toEqual([401, 401, 401, 401]);
     }
     // Not even a PUT or DELETE without the key changed anything.
     expect((await p.call('GET', 'profiles')).body).toEqual(profilesBefore);

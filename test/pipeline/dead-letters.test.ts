@@ -9,7 +9,10 @@ const product = useProduct({ sync: { pageSize: 100 } });
 describe('dead-lettered batches', () => {
   it('puts every row of a batch the queue dead-lettered in the failed-records store, and an unreadable one in unprocessablemessages', async () => {
     const p = product();
-    expect((await p.call('PUT', 'profiles/deadletters', sampleProfile(p, { tables: ['account'], relationships: [] }))).status).toBe(201);
+    expect(
+      (await p.call('PUT', 'profiles/deadletters', sampleProfile(p, { tables: ['account'], relationships: [] })))
+        .status,
+    ).toBe(201);
     const batch: ChangeBatch = {
       schemaVersion: CHANGE_BATCH_SCHEMA_VERSION,
       profile: 'deadletters',
@@ -34,8 +37,14 @@ describe('dead-lettered batches', () => {
       ['00000000-0000-4000-8000-000000000001', 'upsert'],
       ['00000000-0000-4000-8000-000000000002', 'delete'],
     ]);
-    const upsert = await p.deps.sync.failedRecords.download(failures.find((record) => record.changeType === 'upsert')?.key as string);
-    expect(upsert).toMatchObject({ reason: 'dead-lettered by the queue: delivery count exceeded', attempt: 3, payload: { name: 'kept for resync' } });
+    const upsert = await p.deps.sync.failedRecords.download(
+      failures.find((record) => record.changeType === 'upsert')?.key as string,
+    );
+    expect(upsert).toMatchObject({
+      reason: 'dead-lettered by the queue: delivery count exceeded',
+      attempt: 3,
+      payload: { name: 'kept for resync' },
+    });
 
     const container = p.deps.storage.blobs.getContainerClient('dvexport-state');
     const parked = await waitFor('the unreadable message in unprocessablemessages', async () => {

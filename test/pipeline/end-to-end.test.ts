@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createWorkload, isRowOperation } from '../../local/workload/workload';
 import { sampleCounts } from '../../local/sample-org';
-import { clearFaults, EMULATOR_TOKEN, sampleProfile, sourceVersions, useProduct, waitForConvergence } from '../support/pipeline';
+import {
+  clearFaults,
+  EMULATOR_TOKEN,
+  sampleProfile,
+  sourceVersions,
+  useProduct,
+  waitForConvergence,
+} from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const product = useProduct({ sync: { pageSize: 25, fanOut: 2 } });
@@ -23,25 +30,40 @@ describe('end to end on the local host (emulator → Azurite queue → PGlite)',
     expect(activated.status, JSON.stringify(activated.body)).toBe(202);
     expect(activated.body).toMatchObject({ instanceId: 'initial-sync-sales', tables });
 
-    const status = await waitFor('every table in delta phase', async () => {
-      const response = await p.call('GET', 'profiles/sales/status');
-      const body = response.body as StatusBody;
-      return body.tables.length === tables.length && body.tables.every((table) => table.phase === 'delta') ? body : undefined;
-    }, 90_000);
+    const status = await waitFor(
+      'every table in delta phase',
+      async () => {
+        const response = await p.call('GET', 'profiles/sales/status');
+        const body = response.body as StatusBody;
+        return body.tables.length === tables.length && body.tables.every((table) => table.phase === 'delta')
+          ? body
+          : undefined;
+      },
+      90_000,
+    );
     expect(status.state).toBe('active');
     const counts = sampleCounts(60);
     expect(status.tables.find((table) => table.table === 'account')?.rowsInDestination).toBe(counts.account);
     await waitForConvergence(p, 'sales', tables);
 
-    const workload = createWorkload({ baseUrl: p.emulator.baseUrl, token: EMULATOR_TOKEN, seed: 5, sampleSeed: 3, rows: { account: counts.account, contact: counts.contact } });
+    const workload = createWorkload({
+      baseUrl: p.emulator.baseUrl,
+      token: EMULATOR_TOKEN,
+      seed: 5,
+      sampleSeed: 3,
+      rows: { account: counts.account, contact: counts.contact },
+    });
     const done = [];
     for (let i = 0; i < 120; i++) done.push(await workload.step());
-    expect(new Set(done.map((operation) => operation.kind))).toEqual(new Set(['create', 'update', 'delete', 'recreate']));
+    expect(new Set(done.map((operation) => operation.kind))).toEqual(
+      new Set(['create', 'update', 'delete', 'recreate']),
+    );
     await waitForConvergence(p, 'sales', ['account', 'contact'], 60_000);
 
     const recreated = done.filter(isRowOperation).filter((operation) => operation.kind === 'recreate');
     for (const operation of recreated) {
-      if (workload.alive(operation.table).has(operation.id)) expect(sourceVersions(p.emulator, operation.table).has(operation.id)).toBe(true);
+      if (workload.alive(operation.table).has(operation.id))
+        expect(sourceVersions(p.emulator, operation.table).has(operation.id)).toBe(true);
     }
     const failures = await p.call('GET', 'profiles/sales/failures');
     expect(failures.body).toMatchObject({ records: [] });

@@ -22,10 +22,19 @@ let deps: FunctionDeps | undefined;
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 3, accounts: 60, token: EMULATOR_TOKEN });
-  const env = { AzureWebJobsStorage: azurite.connectionString, CHANGES_QUEUE: 'dataverse-changes', DVX_SECRET_DV_TOKEN: EMULATOR_TOKEN, DVX_LOCAL_MODE: '1' };
+  const env = {
+    AzureWebJobsStorage: azurite.connectionString,
+    CHANGES_QUEUE: 'dataverse-changes',
+    DVX_SECRET_DV_TOKEN: EMULATOR_TOKEN,
+    DVX_LOCAL_MODE: '1',
+  };
   driver = await createOrchestrationDriver<FunctionDeps>({
-    orchestrations: functionTable.filter((definition): definition is OrchestrationFunction => definition.kind === 'orchestration'),
-    activities: functionTable.filter((definition): definition is ActivityFunction<FunctionDeps> => definition.kind === 'activity'),
+    orchestrations: functionTable.filter(
+      (definition): definition is OrchestrationFunction => definition.kind === 'orchestration',
+    ),
+    activities: functionTable.filter(
+      (definition): definition is ActivityFunction<FunctionDeps> => definition.kind === 'activity',
+    ),
     deps: () => started(deps),
     instances: azurite.clients.table('handlertestinstances'),
     log: consoleLog('none'),
@@ -49,18 +58,28 @@ function started<T>(value: T | undefined): T {
 const BASE = 'http://localhost:7071/api';
 const context = (functionName: string) => new InvocationContext({ functionName, invocationId: `test-${functionName}` });
 
-function request(method: string, path: string, params: Record<string, string>, options: { body?: unknown; headers?: Record<string, string> } = {}): HttpRequest {
+function request(
+  method: string,
+  path: string,
+  params: Record<string, string>,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): HttpRequest {
   return new HttpRequest({
     method,
     url: `${BASE}/${path}`,
     params,
     headers: { 'content-type': 'application/json', ...options.headers },
-    ...(options.body === undefined ? {} : { body: { string: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } }),
+    ...(options.body === undefined
+      ? {}
+      : { body: { string: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } }),
   });
 }
 
 const profileBody = () => ({
-  source: { environmentUrl: started(emulator).baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } } },
+  source: {
+    environmentUrl: started(emulator).baseUrl,
+    auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } },
+  },
   tables: ['account'],
   destination: { kind: 'sql', dialect: 'pglite' },
   retryCount: 2,
@@ -69,14 +88,25 @@ const profileBody = () => ({
 
 /** Our handlers answer with plain response objects; anything else is a failure of the test's premise. */
 async function plain(result: HttpResponseInit | HttpResponse | void): Promise<HttpResponseInit> {
-  if (!result || result instanceof HttpResponse) throw new Error('expected the handler to answer with an HttpResponseInit');
+  if (!result || result instanceof HttpResponse)
+    throw new Error('expected the handler to answer with an HttpResponseInit');
   return result;
 }
 
 const put = async (name: string, body: unknown, headers?: Record<string, string>): Promise<HttpResponseInit> =>
-  plain(await putProfile.handler(started(deps))(request('PUT', `profiles/${name}`, { name }, { body, ...(headers ? { headers } : {}) }), context(putProfile.name)));
+  plain(
+    await putProfile.handler(started(deps))(
+      request('PUT', `profiles/${name}`, { name }, { body, ...(headers ? { headers } : {}) }),
+      context(putProfile.name),
+    ),
+  );
 const activateProfile = async (name: string): Promise<HttpResponseInit> =>
-  plain(await activate.handler(started(deps))(request('POST', `profiles/${name}/activate`, { name }), context(activate.name)));
+  plain(
+    await activate.handler(started(deps))(
+      request('POST', `profiles/${name}/activate`, { name }),
+      context(activate.name),
+    ),
+  );
 
 describe('putProfile handler', () => {
   it('creates (201) and replaces (200) a profile with defaults applied and an ETag, and honours If-Match', async () => {
@@ -107,15 +137,24 @@ describe('putProfile handler', () => {
 
     const notJson = await put('refused', '{"tables":');
     expect(notJson.status).toBe(400);
-    expect(notJson.jsonBody).toMatchObject({ error: { message: 'The request body is not valid JSON', problems: [{ field: '(body)' }] } });
+    expect(notJson.jsonBody).toMatchObject({
+      error: { message: 'The request body is not valid JSON', problems: [{ field: '(body)' }] },
+    });
 
-    const badFields = await put('refused', { ...profileBody(), retryIntervalSeconds: 4000, destination: { kind: 'sql', dialect: 'pglite', prefix: 'x;--' } });
+    const badFields = await put('refused', {
+      ...profileBody(),
+      retryIntervalSeconds: 4000,
+      destination: { kind: 'sql', dialect: 'pglite', prefix: 'x;--' },
+    });
     expect(badFields.status).toBe(400);
     expect(badFields.jsonBody).toEqual({
       error: {
         message: 'The export profile is not valid',
         problems: expect.arrayContaining([
-          { field: 'destination.prefix', reason: 'must be alphanumeric and shorter than 15 characters (empty for none)' },
+          {
+            field: 'destination.prefix',
+            reason: 'must be alphanumeric and shorter than 15 characters (empty for none)',
+          },
           { field: 'retryIntervalSeconds', reason: expect.stringContaining('<=3600') },
         ]),
       },
@@ -140,7 +179,11 @@ describe('activate handler', () => {
       const first = await activateProfile('direct-sync');
       expect(first).toMatchObject({
         status: 202,
-        jsonBody: { instanceId: 'initial-sync-direct-sync', tables: ['account'], statusUrl: `${BASE}/profiles/direct-sync/status` },
+        jsonBody: {
+          instanceId: 'initial-sync-direct-sync',
+          tables: ['account'],
+          statusUrl: `${BASE}/profiles/direct-sync/status`,
+        },
         headers: { location: `${BASE}/profiles/direct-sync/status` },
       });
       const second = await activateProfile('direct-sync');
@@ -152,6 +195,8 @@ describe('activate handler', () => {
     expect((await started(driver).client.getStatus('initial-sync-direct-sync'))?.runtimeStatus).toBe('Completed');
     const checkpoint = await started(deps).sync.checkpoints.read('direct-sync', 'account');
     expect(checkpoint?.value).toMatchObject({ phase: 'delta', rowsCopied: started(emulator).store.counts.account });
-    expect(await started(deps).sync.activations.get('direct-sync')).toMatchObject({ value: { state: 'active', tables: ['account'] } });
+    expect(await started(deps).sync.activations.get('direct-sync')).toMatchObject({
+      value: { state: 'active', tables: ['account'] },
+    });
   });
 });

@@ -20,7 +20,12 @@ const product = useProduct({ sync: { pageSize: 25, fanOut: 1 } });
 const postgres = usePostgresServer();
 const PROFILE = 'replays';
 
-async function writeToSource(p: ProductUnderTest, method: 'PATCH' | 'DELETE', id: string, body?: unknown): Promise<void> {
+async function writeToSource(
+  p: ProductUnderTest,
+  method: 'PATCH' | 'DELETE',
+  id: string,
+  body?: unknown,
+): Promise<void> {
   const response = await fetch(`${p.emulator.baseUrl}accounts(${id})`, {
     method,
     headers: { authorization: `Bearer ${EMULATOR_TOKEN}`, 'content-type': 'application/json' },
@@ -42,15 +47,30 @@ async function readSourceRow(p: ProductUnderTest, id: string): Promise<RowUpsert
 async function deliver(p: ProductUnderTest, batches: ChangeBatch[]): Promise<void> {
   const queue = p.deps.storage.queues.getQueueClient('dataverse-changes');
   for (const batch of batches) await queue.sendMessage(JSON.stringify(batch));
-  await waitFor('the queue drained', async () => ((await queue.getProperties()).approximateMessagesCount === 0 ? true : undefined));
+  await waitFor('the queue drained', async () =>
+    (await queue.getProperties()).approximateMessagesCount === 0 ? true : undefined,
+  );
 }
 
 describe('duplicate and out-of-order deliveries', () => {
   it('change nothing: versions never go back, a deleted row stays deleted, the delete is logged once', async () => {
     const p = product();
-    expect((await p.call('PUT', `profiles/${PROFILE}`, sampleProfile(p, { tables: ['account'], relationships: [], writeDeleteLog: true }))).status).toBe(201);
+    expect(
+      (
+        await p.call(
+          'PUT',
+          `profiles/${PROFILE}`,
+          sampleProfile(p, { tables: ['account'], relationships: [], writeDeleteLog: true }),
+        )
+      ).status,
+    ).toBe(201);
     expect((await p.call('POST', `profiles/${PROFILE}/activate`)).status).toBe(202);
-    await waitFor('account in delta phase', async () => ((await p.deps.sync.checkpoints.read(PROFILE, 'account'))?.value.phase === 'delta' ? true : undefined), 30_000);
+    await waitFor(
+      'account in delta phase',
+      async () =>
+        (await p.deps.sync.checkpoints.read(PROFILE, 'account'))?.value.phase === 'delta' ? true : undefined,
+      30_000,
+    );
     await waitForConvergence(p, PROFILE, ['account']);
 
     const [edited, deleted] = [...sourceVersions(p.emulator, 'account').keys()];
@@ -67,7 +87,8 @@ describe('duplicate and out-of-order deliveries', () => {
     await waitForConvergence(p, PROFILE, ['account']);
     const converged = await destinationVersions(p, PROFILE, 'account');
     const destination = await sqlDestination(p, PROFILE);
-    const deleteLog = async () => (await destination.readTable('DeleteLog')).filter((row) => String(row.RecordId).toLowerCase() === deleted);
+    const deleteLog = async () =>
+      (await destination.readTable('DeleteLog')).filter((row) => String(row.RecordId).toLowerCase() === deleted);
     const logged = await deleteLog();
     expect(logged).toHaveLength(1);
     // The delete the poller sent carried the watermark of its delta token, which is where the checkpoint stands now.
@@ -104,11 +125,22 @@ describe('duplicate and out-of-order deliveries', () => {
     const profile = sampleProfile(p, {
       tables: ['account'],
       relationships: [],
-      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'DVX_SECRET_PAUSED_DESTINATION' }, schema: 'paused', prefix: '' },
+      destination: {
+        kind: 'sql',
+        dialect: 'postgres',
+        connection: { appSetting: 'DVX_SECRET_PAUSED_DESTINATION' },
+        schema: 'paused',
+        prefix: '',
+      },
     });
     expect((await p.call('PUT', 'profiles/paused', profile)).status).toBe(201);
     expect((await p.call('POST', 'profiles/paused/activate')).status).toBe(202);
-    await waitFor('account in delta phase', async () => ((await p.deps.sync.checkpoints.read('paused', 'account'))?.value.phase === 'delta' ? true : undefined), 30_000);
+    await waitFor(
+      'account in delta phase',
+      async () =>
+        (await p.deps.sync.checkpoints.read('paused', 'account'))?.value.phase === 'delta' ? true : undefined,
+      30_000,
+    );
     await waitForConvergence(p, 'paused', ['account']);
     const [, , gone] = [...sourceVersions(p.emulator, 'account').keys()];
     if (!gone) throw new Error('the sample org has too few accounts');
@@ -116,7 +148,10 @@ describe('duplicate and out-of-order deliveries', () => {
     // Deleted and polled while the profile was active; its batch was still queued when it was deactivated.
     await writeToSource(p, 'DELETE', gone);
     const watermark = (await p.deps.sync.checkpoints.read('paused', 'account'))?.value.watermark ?? 0;
-    await deliver(p, deleteBatches({ profile: 'paused', table: 'account', readAt: new Date() }, [gone], new Set(), watermark + 1));
+    await deliver(
+      p,
+      deleteBatches({ profile: 'paused', table: 'account', readAt: new Date() }, [gone], new Set(), watermark + 1),
+    );
     expect((await destinationVersions(p, 'paused', 'account')).has(gone)).toBe(false);
     expect((await p.call('POST', 'profiles/paused/activate')).status).toBe(202);
     await waitForConvergence(p, 'paused', ['account']);

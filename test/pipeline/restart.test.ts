@@ -10,14 +10,26 @@ const ACCOUNTS = 400;
 // On disk: an in-memory PGlite would die with the host, as a real destination does not.
 const dataDir = mkdtempSync(join(tmpdir(), 'dvexport-restart-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-const product = useProduct({ emulator: { accounts: ACCOUNTS }, sync: { pageSize: 25, fanOut: 1 }, env: { DVX_DATA_DIR: dataDir } });
+const product = useProduct({
+  emulator: { accounts: ACCOUNTS },
+  sync: { pageSize: 25, fanOut: 1 },
+  env: { DVX_DATA_DIR: dataDir },
+});
 
 describe('a host killed in the middle of an initial sync', () => {
   it('resumes the running orchestration from the checkpoint after a restart, without copying finished pages again, and converges', async () => {
     const p = product();
     const accounts = sampleCounts(ACCOUNTS).account;
     expect(accounts).toBeGreaterThan(25 * 6);
-    expect((await p.call('PUT', 'profiles/crash', sampleProfile(p, { tables: ['account'], relationships: [], destination: { kind: 'sql', dialect: 'pglite' } }))).status).toBe(201);
+    expect(
+      (
+        await p.call(
+          'PUT',
+          'profiles/crash',
+          sampleProfile(p, { tables: ['account'], relationships: [], destination: { kind: 'sql', dialect: 'pglite' } }),
+        )
+      ).status,
+    ).toBe(201);
 
     // Slow enough that the sync is certainly still copying when the host goes down.
     p.emulator.faults.set({ latencyMs: 150 });
@@ -41,10 +53,16 @@ describe('a host killed in the middle of an initial sync', () => {
 
     const requestsBefore = p.emulator.stats.requests;
     await p.restartHost();
-    const done = await waitFor('account in delta phase after the restart', async () => {
-      const checkpoint = await p.deps.sync.checkpoints.read('crash', 'account');
-      return checkpoint?.value.phase === 'delta' ? { checkpoint: checkpoint.value, requests: p.emulator.stats.requests - requestsBefore } : undefined;
-    }, 40_000);
+    const done = await waitFor(
+      'account in delta phase after the restart',
+      async () => {
+        const checkpoint = await p.deps.sync.checkpoints.read('crash', 'account');
+        return checkpoint?.value.phase === 'delta'
+          ? { checkpoint: checkpoint.value, requests: p.emulator.stats.requests - requestsBefore }
+          : undefined;
+      },
+      40_000,
+    );
     clearFaults(p.emulator);
 
     const totalPages = Math.ceil(accounts / 25);
@@ -56,10 +74,15 @@ describe('a host killed in the middle of an initial sync', () => {
 
     const status = await waitFor('the resumed orchestration completes', async () => {
       const response = await p.call('GET', 'profiles/crash/status');
-      const body = response.body as { initialSync: { runtimeStatus: string } | null; tables: Array<{ table: string; phase: string; rowsInDestination: number | null }> };
+      const body = response.body as {
+        initialSync: { runtimeStatus: string } | null;
+        tables: Array<{ table: string; phase: string; rowsInDestination: number | null }>;
+      };
       return body.initialSync?.runtimeStatus === 'Completed' ? body : undefined;
     });
-    expect(status.tables).toEqual([expect.objectContaining({ table: 'account', phase: 'delta', rowsInDestination: accounts })]);
+    expect(status.tables).toEqual([
+      expect.objectContaining({ table: 'account', phase: 'delta', rowsInDestination: accounts }),
+    ]);
     await waitForConvergence(p, 'crash', ['account']);
   }, 60_000);
 });

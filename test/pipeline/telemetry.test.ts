@@ -4,13 +4,28 @@
  * included), table entity and queue message searched for the run's secrets.
  */
 import { metrics } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkload } from '../../local/workload/workload';
 import { sampleCounts } from '../../local/sample-org';
 import { metricNames } from '../../shared/telemetry/metrics';
 import { redactor } from '../../shared/telemetry/redaction';
-import { EMULATOR_TOKEN, sampleProfile, sourceVersions, startProduct, stopProduct, TEST_KEY, waitForConvergence, type ProductUnderTest } from '../support/pipeline';
+import {
+  EMULATOR_TOKEN,
+  sampleProfile,
+  sourceVersions,
+  startProduct,
+  stopProduct,
+  TEST_KEY,
+  waitForConvergence,
+  type ProductUnderTest,
+} from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
 const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -33,7 +48,10 @@ beforeAll(async () => {
   product = await startProduct({
     sync: { pageSize: 40, fanOut: 2 },
     logLines: (line) => logLines.push(line),
-    env: { DVX_SECRET_BROKEN_DESTINATION: `postgres://exporter:${DESTINATION_SECRET}@127.0.0.1:1/nowhere`, DVX_SECRET_DV_CLIENT_SECRET: CLIENT_SECRET },
+    env: {
+      DVX_SECRET_BROKEN_DESTINATION: `postgres://exporter:${DESTINATION_SECRET}@127.0.0.1:1/nowhere`,
+      DVX_SECRET_DV_CLIENT_SECRET: CLIENT_SECRET,
+    },
   });
 }, 120_000);
 afterAll(async () => {
@@ -58,46 +76,79 @@ function dataPoints(resourceMetrics: ResourceMetrics[], name: string): Point[] {
     .flatMap((resource) => resource.scopeMetrics)
     .flatMap((scope) => scope.metrics)
     .filter((metric) => metric.descriptor.name === name)
-    .flatMap((metric): Point[] => metric.dataPoints.map((point) => ({ attributes: point.attributes, value: point.value })));
+    .flatMap((metric): Point[] =>
+      metric.dataPoints.map((point) => ({ attributes: point.attributes, value: point.value })),
+    );
 }
 
 describe('telemetry and secrets over a full local run', () => {
   it('records rows applied per profile, table and operation, and the end-to-end latency histogram', async () => {
     const p = product as ProductUnderTest;
-    expect((await call('PUT', 'profiles/observed', sampleProfile(p, { tables: ['account'], relationships: [] }))).status).toBe(201);
+    expect(
+      (await call('PUT', 'profiles/observed', sampleProfile(p, { tables: ['account'], relationships: [] }))).status,
+    ).toBe(201);
     expect((await call('POST', 'profiles/observed/activate')).status).toBe(202);
-    await waitFor('account in delta phase', async () => {
-      const status = (await call('GET', 'profiles/observed/status')).body as { tables: Array<{ phase: string }> };
-      return status.tables.every((table) => table.phase === 'delta') ? true : undefined;
-    }, 60_000);
+    await waitFor(
+      'account in delta phase',
+      async () => {
+        const status = (await call('GET', 'profiles/observed/status')).body as { tables: Array<{ phase: string }> };
+        return status.tables.every((table) => table.phase === 'delta') ? true : undefined;
+      },
+      60_000,
+    );
     const counts = sampleCounts(60);
-    const workload = createWorkload({ baseUrl: p.emulator.baseUrl, token: EMULATOR_TOKEN, seed: 9, sampleSeed: 3, rows: { account: counts.account }, mix: { create: 1, update: 3, delete: 1, recreate: 0 } });
+    const workload = createWorkload({
+      baseUrl: p.emulator.baseUrl,
+      token: EMULATOR_TOKEN,
+      seed: 9,
+      sampleSeed: 3,
+      rows: { account: counts.account },
+      mix: { create: 1, update: 3, delete: 1, recreate: 0 },
+    });
     const operations = [];
     for (let i = 0; i < 40; i++) operations.push(await workload.step());
     expect(operations.some((operation) => operation.kind === 'delete')).toBe(true);
     await waitForConvergence(p, 'observed', ['account'], 60_000);
 
     // The applier records its metrics just after the destination commit: wait for the last batch's figures.
-    const isAccountUpserts = (point: Point) => point.attributes.profile === 'observed' && point.attributes.table === 'account' && point.attributes.operation === 'upsert';
-    const exported = await waitFor('the applied changes in the metrics', async () => {
-      exporter.reset();
-      await reader.forceFlush();
-      const metricsNow = exporter.getMetrics();
-      const upserts = dataPoints(metricsNow, metricNames.rowsApplied).filter(isAccountUpserts);
-      const deleted = dataPoints(metricsNow, metricNames.rowsApplied).filter((point) => point.attributes.operation === 'delete');
-      // The initial copy (60 accounts) plus the changes the workload made, and its deletes.
-      const complete = upserts.length === 1 && Number(upserts[0]?.value) > counts.account && Number(deleted[0]?.value ?? 0) > 0;
-      return complete ? metricsNow : undefined;
-    }, 15_000);
+    const isAccountUpserts = (point: Point) =>
+      point.attributes.profile === 'observed' &&
+      point.attributes.table === 'account' &&
+      point.attributes.operation === 'upsert';
+    const exported = await waitFor(
+      'the applied changes in the metrics',
+      async () => {
+        exporter.reset();
+        await reader.forceFlush();
+        const metricsNow = exporter.getMetrics();
+        const upserts = dataPoints(metricsNow, metricNames.rowsApplied).filter(isAccountUpserts);
+        const deleted = dataPoints(metricsNow, metricNames.rowsApplied).filter(
+          (point) => point.attributes.operation === 'delete',
+        );
+        // The initial copy (60 accounts) plus the changes the workload made, and its deletes.
+        const complete =
+          upserts.length === 1 && Number(upserts[0]?.value) > counts.account && Number(deleted[0]?.value ?? 0) > 0;
+        return complete ? metricsNow : undefined;
+      },
+      15_000,
+    );
     const applied = dataPoints(exported, metricNames.rowsApplied);
-    expect(applied.find((point) => point.attributes.operation === 'delete')?.attributes).toEqual({ profile: 'observed', table: 'account', operation: 'delete' });
-    const latency = dataPoints(exported, metricNames.e2eLatency).filter((point) => point.attributes.table === 'account');
+    expect(applied.find((point) => point.attributes.operation === 'delete')?.attributes).toEqual({
+      profile: 'observed',
+      table: 'account',
+      operation: 'delete',
+    });
+    const latency = dataPoints(exported, metricNames.e2eLatency).filter(
+      (point) => point.attributes.table === 'account',
+    );
     expect(latency).toHaveLength(1);
     const histogram = latency[0]?.value as { count: number; sum: number };
     expect(histogram.count).toBeGreaterThan(0);
     expect(histogram.sum).toBeGreaterThanOrEqual(0);
     expect(dataPoints(exported, metricNames.queueLag).length).toBeGreaterThan(0);
-    expect(dataPoints(exported, metricNames.pollDuration).some((point) => point.attributes.profile === 'observed')).toBe(true);
+    expect(
+      dataPoints(exported, metricNames.pollDuration).some((point) => point.attributes.profile === 'observed'),
+    ).toBe(true);
   });
 
   it('never writes a secret to a log line, an API response, a metric, a failed-record file or any other stored state', async () => {
@@ -110,25 +161,51 @@ describe('telemetry and secrets over a full local run', () => {
       body: JSON.stringify({ numberofemployees: 99_999_999_999_999 }),
     });
     expect(patched.status).toBe(204);
-    const failures = await waitFor('a failed record for the refused row', async () => {
-      const body = (await call('GET', 'profiles/observed/failures')).body as { records: Array<{ key: string }> };
-      return body.records.length > 0 ? body.records : undefined;
-    }, 30_000);
+    const failures = await waitFor(
+      'a failed record for the refused row',
+      async () => {
+        const body = (await call('GET', 'profiles/observed/failures')).body as { records: Array<{ key: string }> };
+        return body.records.length > 0 ? body.records : undefined;
+      },
+      30_000,
+    );
     expect((await call('GET', `profiles/observed/failures/${failures[0]?.key ?? ''}`)).status).toBe(200);
 
     // A profile whose destination password is a secret: activation fails to connect, and says so without it.
-    const put = await call('PUT', 'profiles/leaky', sampleProfile(p, {
-      tables: ['account'], relationships: [],
-      destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'DVX_SECRET_BROKEN_DESTINATION' } },
-    }));
+    const put = await call(
+      'PUT',
+      'profiles/leaky',
+      sampleProfile(p, {
+        tables: ['account'],
+        relationships: [],
+        destination: { kind: 'sql', dialect: 'postgres', connection: { appSetting: 'DVX_SECRET_BROKEN_DESTINATION' } },
+      }),
+    );
     expect(put.status).toBe(201);
     const activation = await call('POST', 'profiles/leaky/activate');
     expect(activation.status).toBeGreaterThanOrEqual(400);
     // A profile signing in with a client secret, which cannot reach Entra ID from here.
-    expect((await call('PUT', 'profiles/signin', sampleProfile(p, {
-      tables: ['account'], relationships: [],
-      source: { environmentUrl: p.emulator.baseUrl, auth: { kind: 'client-secret', tenantId: '11111111-1111-1111-1111-111111111111', clientId: '22222222-2222-2222-2222-222222222222', clientSecret: { appSetting: 'DVX_SECRET_DV_CLIENT_SECRET' } } },
-    }))).status).toBe(201);
+    expect(
+      (
+        await call(
+          'PUT',
+          'profiles/signin',
+          sampleProfile(p, {
+            tables: ['account'],
+            relationships: [],
+            source: {
+              environmentUrl: p.emulator.baseUrl,
+              auth: {
+                kind: 'client-secret',
+                tenantId: '11111111-1111-1111-1111-111111111111',
+                clientId: '22222222-2222-2222-2222-222222222222',
+                clientSecret: { appSetting: 'DVX_SECRET_DV_CLIENT_SECRET' },
+              },
+            },
+          }),
+        )
+      ).status,
+    ).toBe(201);
     expect((await call('POST', 'profiles/signin/activate')).status).toBeGreaterThanOrEqual(400);
     for (const name of ['leaky', 'signin', 'observed']) {
       await call('GET', `profiles/${name}`);
@@ -140,18 +217,30 @@ describe('telemetry and secrets over a full local run', () => {
 
     exporter.reset();
     await reader.forceFlush();
-    const telemetry = JSON.stringify(exporter.getMetrics().flatMap((resource) => resource.scopeMetrics).flatMap((scope) => scope.metrics).map((metric) => ({ name: metric.descriptor.name, points: metric.dataPoints })));
+    const telemetry = JSON.stringify(
+      exporter
+        .getMetrics()
+        .flatMap((resource) => resource.scopeMetrics)
+        .flatMap((scope) => scope.metrics)
+        .map((metric) => ({ name: metric.descriptor.name, points: metric.dataPoints })),
+    );
     const stored = await storedState(p);
     expect(stored.some((text) => text.startsWith('blob dvexport-state/failurelog/'))).toBe(true);
     expect(logLines.some((line) => line.includes('applied batch'))).toBe(true);
     // The initial sync's pages with what each stage cost (60 accounts in pages of 40).
-    expect(logLines.filter((line) => /copied page profile="observed" table="account" page=\d rows=\d+ readMs=\d+ applyMs=\d+$/.test(line))).toHaveLength(2);
+    expect(
+      logLines.filter((line) =>
+        /copied page profile="observed" table="account" page=\d rows=\d+ readMs=\d+ applyMs=\d+$/.test(line),
+      ),
+    ).toHaveLength(2);
     expect(logLines.some((line) => line.includes('Could not connect to the postgres destination'))).toBe(true);
     expect(responses.some((text) => text.includes('"errorClass":"config"') && text.includes('secret'))).toBe(true);
     // Each secret was resolved and used during the run (so registered with the redactor), not merely configured.
-    for (const secret of [EMULATOR_TOKEN, DESTINATION_SECRET, CLIENT_SECRET]) expect(redactor.redact(secret)).toBe('***');
+    for (const secret of [EMULATOR_TOKEN, DESTINATION_SECRET, CLIENT_SECRET])
+      expect(redactor.redact(secret)).toBe('***');
     const everything = [...logLines, ...responses, telemetry, ...stored].join('\n');
-    for (const secret of [EMULATOR_TOKEN, DESTINATION_SECRET, CLIENT_SECRET, TEST_KEY]) expect(everything).not.toContain(secret);
+    for (const secret of [EMULATOR_TOKEN, DESTINATION_SECRET, CLIENT_SECRET, TEST_KEY])
+      expect(everything).not.toContain(secret);
   });
 });
 
@@ -161,13 +250,21 @@ async function storedState(p: ProductUnderTest): Promise<string[]> {
   const stored: string[] = [];
   for await (const container of storage.blobs.listContainers()) {
     const client = storage.blobs.getContainerClient(container.name);
-    for await (const blob of client.listBlobsFlat()) stored.push(`blob ${container.name}/${blob.name} ${(await client.getBlobClient(blob.name).downloadToBuffer()).toString('utf8')}`);
+    for await (const blob of client.listBlobsFlat())
+      stored.push(
+        `blob ${container.name}/${blob.name} ${(await client.getBlobClient(blob.name).downloadToBuffer()).toString('utf8')}`,
+      );
   }
   for await (const table of storage.tables.listTables()) {
-    for await (const entity of storage.table(table.name ?? '').listEntities()) stored.push(`entity ${table.name ?? ''} ${JSON.stringify(entity, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`);
+    for await (const entity of storage.table(table.name ?? '').listEntities())
+      stored.push(
+        `entity ${table.name ?? ''} ${JSON.stringify(entity, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`,
+      );
   }
   for await (const queue of storage.queues.listQueues()) {
-    const { peekedMessageItems } = await storage.queues.getQueueClient(queue.name).peekMessages({ numberOfMessages: 32 });
+    const { peekedMessageItems } = await storage.queues
+      .getQueueClient(queue.name)
+      .peekMessages({ numberOfMessages: 32 });
     for (const message of peekedMessageItems) stored.push(`message ${queue.name} ${message.messageText}`);
   }
   return stored;

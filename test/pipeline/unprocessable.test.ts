@@ -24,9 +24,18 @@ const broken: Array<{ body: string; reason: RegExp }> = [
   { body: 'this is plain text, not a change batch', reason: /^change-queue message body is not JSON: / },
   { body: '{"schemaVersion":1,"profile":"sales"', reason: /^change-queue message body is not JSON: / },
   { body: '[1,2,3]', reason: /^change-queue message is not a JSON object but an array$/ },
-  { body: '{"hello":"world"}', reason: /^change-queue message is not a valid change batch: schemaVersion: .*profile: / },
-  { body: JSON.stringify({ ...validBatch, upserts: [{ id: 'not-a-guid', versionNumber: 5, row: {} }] }), reason: /^change-queue message is not a valid change batch: upserts\.0\.id: must be a GUID$/ },
-  { body: JSON.stringify({ ...validBatch, schemaVersion: 2 }), reason: /^change-queue message has schemaVersion 2; this deployment reads version 1$/ },
+  {
+    body: '{"hello":"world"}',
+    reason: /^change-queue message is not a valid change batch: schemaVersion: .*profile: /,
+  },
+  {
+    body: JSON.stringify({ ...validBatch, upserts: [{ id: 'not-a-guid', versionNumber: 5, row: {} }] }),
+    reason: /^change-queue message is not a valid change batch: upserts\.0\.id: must be a GUID$/,
+  },
+  {
+    body: JSON.stringify({ ...validBatch, schemaVersion: 2 }),
+    reason: /^change-queue message has schemaVersion 2; this deployment reads version 1$/,
+  },
 ];
 
 describe('messages the applier cannot read', () => {
@@ -64,7 +73,9 @@ describe('messages the applier cannot read', () => {
       return properties.approximateMessagesCount === 0 ? properties : undefined;
     });
     expect(emptied.approximateMessagesCount).toBe(0);
-    const poison = await p.deps.storage.queues.getQueueClient(poisonQueueName('dataverse-changes')).peekMessages({ numberOfMessages: 32 });
+    const poison = await p.deps.storage.queues
+      .getQueueClient(poisonQueueName('dataverse-changes'))
+      .peekMessages({ numberOfMessages: 32 });
     expect(poison.peekedMessageItems).toEqual([]);
   });
 });

@@ -9,12 +9,21 @@ const valid: ExportProfileInput = {
     auth: { kind: 'managed-identity' },
   },
   tables: ['account', 'contact'],
-  destination: { kind: 'sql', dialect: 'mssql', connection: { keyVaultSecretUri: 'https://kv-export.vault.azure.net/secrets/sql-contoso' } },
+  destination: {
+    kind: 'sql',
+    dialect: 'mssql',
+    connection: { keyVaultSecretUri: 'https://kv-export.vault.azure.net/secrets/sql-contoso' },
+  },
 };
 
 const lake = {
   ...valid,
-  destination: { kind: 'lake', storage: { connectionString: { keyVaultSecretUri: 'https://kv-export.vault.azure.net/secrets/lake-contoso' } }, environmentName: 'prod', organizationUniqueName: 'org1' },
+  destination: {
+    kind: 'lake',
+    storage: { connectionString: { keyVaultSecretUri: 'https://kv-export.vault.azure.net/secrets/lake-contoso' } },
+    environmentName: 'prod',
+    organizationUniqueName: 'org1',
+  },
 };
 
 const problems = (body: unknown) => {
@@ -47,17 +56,53 @@ describe('export profile validation', () => {
     [{ ...valid, tables: ['account; DROP TABLE x'] }, 'tables[0]'],
     [{ ...valid, destination: { ...valid.destination, prefix: 'waytoolongprefix' } }, 'destination.prefix'],
     [{ ...valid, destination: { ...valid.destination, schema: 'dbo];--' } }, 'destination.schema'],
-    [{ ...valid, destination: { ...valid.destination, connection: { connectionString: 'Server=x;Password=hunter2' } } }, 'destination.connection'],
-    [{ ...valid, source: { ...valid.source, environmentUrl: 'http://contoso.crm.dynamics.com/api/data/v9.2/' } }, 'source.environmentUrl'],
-    [{ ...valid, source: { ...valid.source, auth: { kind: 'client-secret', tenantId: 'x', clientId: 'y', clientSecret: 'plain' } } }, 'source.auth.tenantId'],
+    [
+      {
+        ...valid,
+        destination: { ...valid.destination, connection: { connectionString: 'Server=x;Password=hunter2' } },
+      },
+      'destination.connection',
+    ],
+    [
+      { ...valid, source: { ...valid.source, environmentUrl: 'http://contoso.crm.dynamics.com/api/data/v9.2/' } },
+      'source.environmentUrl',
+    ],
+    [
+      {
+        ...valid,
+        source: {
+          ...valid.source,
+          auth: { kind: 'client-secret', tenantId: 'x', clientId: 'y', clientSecret: 'plain' },
+        },
+      },
+      'source.auth.tenantId',
+    ],
     [{ ...valid, unexpected: true }, '(body)'],
-    [{ ...lake, destination: { ...lake.destination, storage: { connectionString: 'DefaultEndpointsProtocol=https;AccountKey=hunter2' } } }, 'destination.storage'],
-    [{ ...lake, destination: { ...lake.destination, storage: { accountUrl: 'http://lake.blob.core.windows.net' } } }, 'destination.storage.accountUrl'],
+    [
+      {
+        ...lake,
+        destination: {
+          ...lake.destination,
+          storage: { connectionString: 'DefaultEndpointsProtocol=https;AccountKey=hunter2' },
+        },
+      },
+      'destination.storage',
+    ],
+    [
+      { ...lake, destination: { ...lake.destination, storage: { accountUrl: 'http://lake.blob.core.windows.net' } } },
+      'destination.storage.accountUrl',
+    ],
     [{ ...lake, destination: { kind: 'lake', storage: lake.destination.storage } }, 'destination.container'],
     [{ ...lake, destination: { ...lake.destination, container: 'Not_A_Container' } }, 'destination.container'],
     [{ ...lake, destination: { ...lake.destination, mode: 'delta' } }, 'destination.mode'],
-    [{ ...lake, destination: { ...lake.destination, partitionGranularity: 'Day' } }, 'destination.partitionGranularity'],
-    [{ ...lake, destination: { ...lake.destination, incrementalIntervalMinutes: 1 } }, 'destination.incrementalIntervalMinutes'],
+    [
+      { ...lake, destination: { ...lake.destination, partitionGranularity: 'Day' } },
+      'destination.partitionGranularity',
+    ],
+    [
+      { ...lake, destination: { ...lake.destination, incrementalIntervalMinutes: 1 } },
+      'destination.incrementalIntervalMinutes',
+    ],
     [{ ...lake, destination: { ...lake.destination, schema: 'dbo' } }, 'destination'],
   ])('rejects %#: the problem names %s', (body, field) => {
     const found = problems(body);
@@ -70,15 +115,36 @@ describe('export profile validation', () => {
     const result = validateProfile(lake);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.profile.destination).toEqual({ ...lake.destination, mode: 'appendOnly', partitionGranularity: 'Year', incrementalIntervalMinutes: 60, snapshotIntervalMinutes: 60 });
-    const byIdentity = validateProfile({ ...lake, destination: { kind: 'lake', storage: { accountUrl: 'https://lake.dfs.core.windows.net' }, container: 'exports', mode: 'incremental', incrementalIntervalMinutes: 15 } });
+    expect(result.profile.destination).toEqual({
+      ...lake.destination,
+      mode: 'appendOnly',
+      partitionGranularity: 'Year',
+      incrementalIntervalMinutes: 60,
+      snapshotIntervalMinutes: 60,
+    });
+    const byIdentity = validateProfile({
+      ...lake,
+      destination: {
+        kind: 'lake',
+        storage: { accountUrl: 'https://lake.dfs.core.windows.net' },
+        container: 'exports',
+        mode: 'incremental',
+        incrementalIntervalMinutes: 15,
+      },
+    });
     expect(byIdentity.ok).toBe(true);
   });
 
   it('never echoes a rejected secret back in its problems', () => {
-    const found = problems({ ...valid, destination: { ...valid.destination, connection: { connectionString: 'Password=hunter2' } } });
+    const found = problems({
+      ...valid,
+      destination: { ...valid.destination, connection: { connectionString: 'Password=hunter2' } },
+    });
     expect(JSON.stringify(found)).not.toContain('hunter2');
-    const lakeFound = problems({ ...lake, destination: { ...lake.destination, storage: { connectionString: 'AccountKey=hunter2' } } });
+    const lakeFound = problems({
+      ...lake,
+      destination: { ...lake.destination, storage: { connectionString: 'AccountKey=hunter2' } },
+    });
     expect(JSON.stringify(lakeFound)).not.toContain('hunter2');
   });
 

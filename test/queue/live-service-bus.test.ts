@@ -10,7 +10,11 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { blobClaimCheckStore, CLAIM_CHECK_CONTAINER } from '../../shared/queue/claim-checks';
 import { DEFAULT_DUPLICATE_DETECTION_WINDOW_MS } from '../../shared/queue/duplicate-detection';
 import { changeBatchReader } from '../../shared/queue/messages';
-import { SERVICE_BUS_MAX_MESSAGE_BYTES, serviceBusChangeQueue, serviceBusReceiver } from '../../shared/queue/service-bus';
+import {
+  SERVICE_BUS_MAX_MESSAGE_BYTES,
+  serviceBusChangeQueue,
+  serviceBusReceiver,
+} from '../../shared/queue/service-bus';
 import type { QueueReceiver } from '../../shared/queue/change-queue';
 import { useAzurite } from '../support/azurite';
 import { describeQueueContract } from './contract';
@@ -32,7 +36,9 @@ async function drain(receiver: QueueReceiver): Promise<void> {
 
 describeQueueContract({
   name: `Service Bus queue '${queueName}' on ${fullyQualifiedNamespace ?? 'a live namespace'}`,
-  ...(fullyQualifiedNamespace ? {} : { skipReason: 'set SERVICEBUS_FQDN (and SERVICEBUS_QUEUE) to run against a real namespace' }),
+  ...(fullyQualifiedNamespace
+    ? {}
+    : { skipReason: 'set SERVICEBUS_FQDN (and SERVICEBUS_QUEUE) to run against a real namespace' }),
   // The deployed queue's window (PT1H): the window-expiry case cannot wait that out.
   duplicateDetectionWindowMs: DEFAULT_DUPLICATE_DETECTION_WINDOW_MS,
   async create() {

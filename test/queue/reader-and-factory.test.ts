@@ -13,7 +13,10 @@ const azurite = useAzurite();
 const claimChecks = () => blobClaimCheckStore(azurite.clients.blobs.getContainerClient(CLAIM_CHECK_CONTAINER));
 
 async function dataError(promise: Promise<unknown>): Promise<ExportError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(ExportError);
   expect((error as ExportError).errorClass).toBe('data');
   return error as ExportError;
@@ -40,7 +43,9 @@ describe('change batch reader', () => {
     const store = claimChecks();
     const claimCheck = await store.put(changeBatch(), JSON.stringify(changeBatch()));
     const elsewhere = { ...claimCheck, claimCheck: { ...claimCheck.claimCheck, container: 'lake' } };
-    expect((await dataError(changeBatchReader(store).readChangeBatch(elsewhere))).message).toContain("container 'lake'");
+    expect((await dataError(changeBatchReader(store).readChangeBatch(elsewhere))).message).toContain(
+      "container 'lake'",
+    );
   });
 
   it('names every problem of an invalid batch, up to five', async () => {

@@ -99,7 +99,11 @@ describe('Service Bus adapter', () => {
 
   it('reports a queue that does not exist as a configuration error naming the settings', async () => {
     const bus = new InMemoryServiceBus(contractOptions);
-    const queue = serviceBusChangeQueue({ client: bus, queueName: 'missing', claimChecks: blobClaimCheckStore(azurite.clients.blobs.getContainerClient(CLAIM_CHECK_CONTAINER)) });
+    const queue = serviceBusChangeQueue({
+      client: bus,
+      queueName: 'missing',
+      claimChecks: blobClaimCheckStore(azurite.clients.blobs.getContainerClient(CLAIM_CHECK_CONTAINER)),
+    });
     const error = await queue.send([changeBatch()]).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ExportError);
     expect((error as ExportError).errorClass).toBe('config');
@@ -140,7 +144,9 @@ describe('in-memory Service Bus', () => {
     const bus = new InMemoryServiceBus({ ...contractOptions, maxMessageBytes: 1024 });
     bus.createQueue('q');
     const sender = bus.createSender('q');
-    const error = await sender.scheduleMessages([{ body: 'x'.repeat(2048) }], new Date()).catch((caught: unknown) => caught);
+    const error = await sender
+      .scheduleMessages([{ body: 'x'.repeat(2048) }], new Date())
+      .catch((caught: unknown) => caught);
     expect((error as { code?: string }).code).toBe('MessageSizeExceeded');
   });
 });

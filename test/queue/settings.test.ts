@@ -18,14 +18,21 @@ describe('change queue settings', () => {
     });
     expect(settings.changeQueue).toEqual({
       queueName: 'changes-1',
-      serviceBus: { fullyQualifiedNamespace: 'sb-dvexport.servicebus.windows.net', clientId: '00000000-0000-0000-0000-000000000002' },
+      serviceBus: {
+        fullyQualifiedNamespace: 'sb-dvexport.servicebus.windows.net',
+        clientId: '00000000-0000-0000-0000-000000000002',
+      },
     });
   });
 
   it('names a queue name that would not work on both transports and a namespace given as a URL', () => {
     const error = (() => {
       try {
-        loadSettings({ AzureWebJobsStorage: storage, CHANGES_QUEUE: 'Changes_Queue', ServiceBus__fullyQualifiedNamespace: 'https://sb.servicebus.windows.net/' });
+        loadSettings({
+          AzureWebJobsStorage: storage,
+          CHANGES_QUEUE: 'Changes_Queue',
+          ServiceBus__fullyQualifiedNamespace: 'https://sb.servicebus.windows.net/',
+        });
       } catch (caught) {
         return caught;
       }
@@ -33,6 +40,8 @@ describe('change queue settings', () => {
     })();
     expect(error).toBeInstanceOf(ExportError);
     expect((error as ExportError).message).toMatch(/CHANGES_QUEUE: 3 to 63 lower-case/);
-    expect((error as ExportError).message).toMatch(/ServiceBus__fullyQualifiedNamespace: a host name .* without https:\/\//);
+    expect((error as ExportError).message).toMatch(
+      /ServiceBus__fullyQualifiedNamespace: a host name .* without https:\/\//,
+    );
   });
 });

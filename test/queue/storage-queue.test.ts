@@ -5,7 +5,12 @@ import { ExportError } from '../../shared/errors';
 import { blobClaimCheckStore, CLAIM_CHECK_CONTAINER } from '../../shared/queue/claim-checks';
 import { SENT_MARKERS_TABLE, tableDuplicateDetection } from '../../shared/queue/duplicate-detection';
 import { changeBatchReader } from '../../shared/queue/messages';
-import { poisonQueueName, STORAGE_QUEUE_MAX_MESSAGE_BYTES, storageQueueChangeQueue, storageQueueReceiver } from '../../shared/queue/storage-queue';
+import {
+  poisonQueueName,
+  STORAGE_QUEUE_MAX_MESSAGE_BYTES,
+  storageQueueChangeQueue,
+  storageQueueReceiver,
+} from '../../shared/queue/storage-queue';
 import { useAzurite } from '../support/azurite';
 import { changeBatch, describeQueueContract } from './contract';
 
@@ -15,7 +20,11 @@ const WINDOW_MS = 500;
 function storageQueue(queueName = `changes-${randomUUID().slice(0, 8)}`) {
   const { clients } = azurite;
   const claimChecks = blobClaimCheckStore(clients.blobs.getContainerClient(CLAIM_CHECK_CONTAINER));
-  const duplicates = tableDuplicateDetection({ table: clients.table(SENT_MARKERS_TABLE), queueName, windowMs: WINDOW_MS });
+  const duplicates = tableDuplicateDetection({
+    table: clients.table(SENT_MARKERS_TABLE),
+    queueName,
+    windowMs: WINDOW_MS,
+  });
   const delivery = { lockSeconds: 30, retryDelaySeconds: 0, maxDeliveryCount: 3 };
   return {
     queueName,
@@ -75,7 +84,11 @@ describe('storage-queue change queue', () => {
     const fixed = { batchId: 'exactly-64-kib-of-utf-8', watermark: 1_000_000 };
     const base = changeBatch({ ...fixed, rowText: '' });
     const padding = STORAGE_QUEUE_MAX_MESSAGE_BYTES - Buffer.byteLength(JSON.stringify(base));
-    const batch = changeBatch({ ...fixed, readAt: base.readAt, rowText: 'a'.repeat(padding % 2) + 'é'.repeat(Math.floor(padding / 2)) });
+    const batch = changeBatch({
+      ...fixed,
+      readAt: base.readAt,
+      rowText: 'a'.repeat(padding % 2) + 'é'.repeat(Math.floor(padding / 2)),
+    });
     expect(Buffer.byteLength(JSON.stringify(batch))).toBe(STORAGE_QUEUE_MAX_MESSAGE_BYTES);
     await target.queue.send([batch]);
     const [message] = await target.receiver.receive(1, 5_000);
@@ -87,7 +100,10 @@ describe('storage-queue change queue', () => {
     const table = azurite.clients.table(SENT_MARKERS_TABLE);
     const markers = async () => {
       const found: string[] = [];
-      for await (const entity of table.listEntities<{ messageId: string }>({ queryOptions: { filter: `PartitionKey eq '${target.queueName}'` } })) found.push(entity.messageId);
+      for await (const entity of table.listEntities<{ messageId: string }>({
+        queryOptions: { filter: `PartitionKey eq '${target.queueName}'` },
+      }))
+        found.push(entity.messageId);
       return found;
     };
     const first = changeBatch();
@@ -101,7 +117,9 @@ describe('storage-queue change queue', () => {
 
   it('refuses a delivery time more than 7 days ahead, before sending anything', async () => {
     const target = storageQueue();
-    const error = await target.queue.send([changeBatch()], { deliverAt: new Date(Date.now() + 8 * 24 * 3600 * 1000) }).catch((caught: unknown) => caught);
+    const error = await target.queue
+      .send([changeBatch()], { deliverAt: new Date(Date.now() + 8 * 24 * 3600 * 1000) })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ExportError);
     expect((error as ExportError).where).toBe('deliverAt');
     expect(await target.receiver.receive(1, 200)).toEqual([]);

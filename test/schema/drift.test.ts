@@ -6,11 +6,20 @@ const property = (name: string) => ({ kind: 'property', property: name }) as con
 
 describe('schema drift', () => {
   it('widens strings, integers and decimal scale; keeps wider existing columns', () => {
-    expect(widenedType({ kind: 'string', length: 100 }, { kind: 'string', length: 200 })).toEqual({ kind: 'string', length: 200 });
-    expect(widenedType({ kind: 'string', length: 'max' }, { kind: 'string', length: 200 })).toEqual({ kind: 'string', length: 'max' });
+    expect(widenedType({ kind: 'string', length: 100 }, { kind: 'string', length: 200 })).toEqual({
+      kind: 'string',
+      length: 200,
+    });
+    expect(widenedType({ kind: 'string', length: 'max' }, { kind: 'string', length: 200 })).toEqual({
+      kind: 'string',
+      length: 'max',
+    });
     expect(widenedType({ kind: 'int' }, { kind: 'bigint' })).toEqual({ kind: 'bigint' });
     expect(widenedType({ kind: 'bigint' }, { kind: 'int' })).toEqual({ kind: 'bigint' });
-    expect(widenedType({ kind: 'decimal', scale: 2 }, { kind: 'decimal', scale: 4 })).toEqual({ kind: 'decimal', scale: 4 });
+    expect(widenedType({ kind: 'decimal', scale: 2 }, { kind: 'decimal', scale: 4 })).toEqual({
+      kind: 'decimal',
+      scale: 4,
+    });
     expect(widenedType({ kind: 'int' }, { kind: 'decimal', scale: 2 })).toEqual({ kind: 'decimal', scale: 2 });
   });
 
@@ -34,7 +43,12 @@ describe('schema drift', () => {
       { name: 'removed', type: { kind: 'int' } },
     ]);
     expect(actions).toEqual([
-      { kind: 'widenColumn', column: 'name', from: { kind: 'string', length: 100 }, to: { kind: 'string', length: 200 } },
+      {
+        kind: 'widenColumn',
+        column: 'name',
+        from: { kind: 'string', length: 100 },
+        to: { kind: 'string', length: 200 },
+      },
       { kind: 'addColumn', column: wanted[3] },
     ]);
     expect(conflicts).toEqual([{ column: 'code', existing: { kind: 'string', length: 10 }, wanted: { kind: 'int' } }]);

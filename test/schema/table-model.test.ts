@@ -4,7 +4,13 @@ import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metad
 import { ExportError } from '../../shared/errors';
 import { validateDataverseName, validatePrefix, validateSchemaName } from '../../shared/schema/identifiers';
 import { destinationValues } from '../../shared/schema/row-values';
-import { MAX_ROW_BYTES, buildTableModel, fitRowSize, rowBytes, type DestinationColumn } from '../../shared/schema/table-model';
+import {
+  MAX_ROW_BYTES,
+  buildTableModel,
+  fitRowSize,
+  rowBytes,
+  type DestinationColumn,
+} from '../../shared/schema/table-model';
 import { LOOKUP_LOGICAL_NAME, sampleTable } from '../../local/sample-org';
 
 const account = sampleTable('account');
@@ -12,13 +18,25 @@ const typeOf = (columns: DestinationColumn[], name: string) => columns.find((col
 
 function column(logicalName: string, overrides: Partial<ColumnMetadata>): ColumnMetadata {
   return {
-    logicalName, schemaName: logicalName, metadataId: '00000000-0000-4000-8000-000000000000', attributeType: 'String',
-    attributeTypeName: 'StringType', isPrimaryId: false, isPrimaryName: false, isValidForRead: true, attributeOf: null, columnNumber: 1,
+    logicalName,
+    schemaName: logicalName,
+    metadataId: '00000000-0000-4000-8000-000000000000',
+    attributeType: 'String',
+    attributeTypeName: 'StringType',
+    isPrimaryId: false,
+    isPrimaryName: false,
+    isValidForRead: true,
+    attributeOf: null,
+    columnNumber: 1,
     ...overrides,
   };
 }
 
-const tableWith = (columns: ColumnMetadata[]): TableMetadata => ({ ...sampleTable('role'), logicalName: 'sample_wide', columns });
+const tableWith = (columns: ColumnMetadata[]): TableMetadata => ({
+  ...sampleTable('role'),
+  logicalName: 'sample_wide',
+  columns,
+});
 
 describe('table model (DES type map)', () => {
   const model = buildTableModel(account, 'crm');
@@ -62,10 +80,22 @@ describe('table model (DES type map)', () => {
     const table = tableWith([
       column('entityimage', { attributeType: 'Virtual', attributeTypeName: 'ImageType', columnNumber: 1 }),
       column('entityimage_url', { maxLength: 200, attributeOf: 'entityimage', columnNumber: 2 }),
-      column('entityimage_timestamp', { attributeType: 'BigInt', attributeTypeName: 'BigIntType', attributeOf: 'entityimage', columnNumber: 3 }),
+      column('entityimage_timestamp', {
+        attributeType: 'BigInt',
+        attributeTypeName: 'BigIntType',
+        attributeOf: 'entityimage',
+        columnNumber: 3,
+      }),
     ]);
     const { columns } = buildTableModel(table, '');
-    expect(columns.map((c) => c.name)).toEqual(['Id', 'SinkCreatedOn', 'SinkModifiedOn', 'entityimage_url', 'entityimage_timestamp', 'versionnumber']);
+    expect(columns.map((c) => c.name)).toEqual([
+      'Id',
+      'SinkCreatedOn',
+      'SinkModifiedOn',
+      'entityimage_url',
+      'entityimage_timestamp',
+      'versionnumber',
+    ]);
   });
 
   it('keeps the declared row within 8,060 bytes by turning the widest strings into max', () => {
@@ -79,12 +109,18 @@ describe('table model (DES type map)', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 4000 }), { minLength: 1, maxLength: 40 }), (lengths) => {
         const columns: DestinationColumn[] = lengths.map((length, index) => ({
-          name: `c${index}`, type: { kind: 'string', length }, source: { kind: 'property', property: `c${index}` },
+          name: `c${index}`,
+          type: { kind: 'string', length },
+          source: { kind: 'property', property: `c${index}` },
         }));
         const fitted = fitRowSize(columns);
         expect(rowBytes(fitted.map((c) => c.type))).toBeLessThanOrEqual(MAX_ROW_BYTES);
-        const kept = fitted.filter((c) => c.type.kind === 'string' && c.type.length !== 'max').map((c) => lengths[Number(c.name.slice(1))] ?? 0);
-        const made = fitted.filter((c) => c.type.kind === 'string' && c.type.length === 'max').map((c) => lengths[Number(c.name.slice(1))] ?? 0);
+        const kept = fitted
+          .filter((c) => c.type.kind === 'string' && c.type.length !== 'max')
+          .map((c) => lengths[Number(c.name.slice(1))] ?? 0);
+        const made = fitted
+          .filter((c) => c.type.kind === 'string' && c.type.length === 'max')
+          .map((c) => lengths[Number(c.name.slice(1))] ?? 0);
         if (made.length > 0) expect(Math.min(...made)).toBeGreaterThanOrEqual(Math.max(0, ...kept));
       }),
     );
@@ -96,16 +132,27 @@ describe('row values', () => {
 
   it('takes lookups from _x_value and their table from the lookuplogicalname annotation', () => {
     const values = destinationValues(model.columns, {
-      kind: 'upsert', id: 'c0ffee00-0000-4000-8000-000000000000', versionNumber: 42,
+      kind: 'upsert',
+      id: 'c0ffee00-0000-4000-8000-000000000000',
+      versionNumber: 42,
       row: {
-        contactid: 'c0ffee00-0000-4000-8000-000000000000', versionnumber: 41,
-        _ownerid_value: 'abc00000-0000-4000-8000-000000000000', [`_ownerid_value${LOOKUP_LOGICAL_NAME}`]: 'team',
-        _parentcustomerid_value: null, [`_parentcustomerid_value${LOOKUP_LOGICAL_NAME}`]: 'account',
+        contactid: 'c0ffee00-0000-4000-8000-000000000000',
+        versionnumber: 41,
+        _ownerid_value: 'abc00000-0000-4000-8000-000000000000',
+        [`_ownerid_value${LOOKUP_LOGICAL_NAME}`]: 'team',
+        _parentcustomerid_value: null,
+        [`_parentcustomerid_value${LOOKUP_LOGICAL_NAME}`]: 'account',
       },
     });
     expect(values).toMatchObject({
-      Id: 'c0ffee00-0000-4000-8000-000000000000', versionnumber: 42, ownerid: 'abc00000-0000-4000-8000-000000000000',
-      ownerid_entitytype: 'team', owneridtype: 'team', parentcustomerid: null, parentcustomerid_entitytype: null, firstname: null,
+      Id: 'c0ffee00-0000-4000-8000-000000000000',
+      versionnumber: 42,
+      ownerid: 'abc00000-0000-4000-8000-000000000000',
+      ownerid_entitytype: 'team',
+      owneridtype: 'team',
+      parentcustomerid: null,
+      parentcustomerid_entitytype: null,
+      firstname: null,
     });
     expect(values).not.toHaveProperty('SinkCreatedOn');
   });
@@ -113,11 +160,17 @@ describe('row values', () => {
 
 describe('identifiers', () => {
   it.each(['dbo', 'Sales2024'])('accepts schema %s', (schema) => expect(validateSchemaName(schema)).toBe(schema));
-  it.each(['dbo;', 'a b', '', 'dbo]--', 'd"bo'])('rejects schema %j', (schema) => expect(() => validateSchemaName(schema)).toThrow(ExportError));
+  it.each(['dbo;', 'a b', '', 'dbo]--', 'd"bo'])('rejects schema %j', (schema) =>
+    expect(() => validateSchemaName(schema)).toThrow(ExportError),
+  );
   it('accepts a prefix below 15 characters and no prefix', () => {
     expect(validatePrefix('abcdefghijklmn')).toBe('abcdefghijklmn');
     expect(validatePrefix('')).toBe('');
   });
-  it.each(['abcdefghijklmno', 'crm_', "crm'"])('rejects prefix %j', (prefix) => expect(() => validatePrefix(prefix)).toThrow(/fewer than 15/));
-  it.each(['Account', 'account;', 'a-b', 'naïve'])('rejects Dataverse name %j', (name) => expect(() => validateDataverseName(name, 'x')).toThrow(/\[a-z0-9_\]/));
+  it.each(['abcdefghijklmno', 'crm_', "crm'"])('rejects prefix %j', (prefix) =>
+    expect(() => validatePrefix(prefix)).toThrow(/fewer than 15/),
+  );
+  it.each(['Account', 'account;', 'a-b', 'naïve'])('rejects Dataverse name %j', (name) =>
+    expect(() => validateDataverseName(name, 'x')).toThrow(/\[a-z0-9_\]/),
+  );
 });

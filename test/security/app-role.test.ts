@@ -10,17 +10,34 @@ import { functionTable } from '../../functions/table';
 import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();
-const orchestrations = () => ({ startNew: () => Promise.reject(new Error('unused')), getStatus: () => Promise.resolve(undefined), terminate: () => Promise.resolve() });
-const listProfiles = functionTable.find((definition): definition is HttpFunction<FunctionDeps> => definition.kind === 'http' && definition.route === 'profiles' && definition.methods.includes('GET'));
+const orchestrations = () => ({
+  startNew: () => Promise.reject(new Error('unused')),
+  getStatus: () => Promise.resolve(undefined),
+  terminate: () => Promise.resolve(),
+});
+const listProfiles = functionTable.find(
+  (definition): definition is HttpFunction<FunctionDeps> =>
+    definition.kind === 'http' && definition.route === 'profiles' && definition.methods.includes('GET'),
+);
 
 /** The header as App Service builds it: base64 JSON with the token's claims. */
 const principal = (roles: string[]): string =>
-  Buffer.from(JSON.stringify({ auth_typ: 'aad', name_typ: 'name', role_typ: 'roles', claims: [{ typ: 'name', val: 'Ada' }, ...roles.map((val) => ({ typ: 'roles', val }))] })).toString('base64');
+  Buffer.from(
+    JSON.stringify({
+      auth_typ: 'aad',
+      name_typ: 'name',
+      role_typ: 'roles',
+      claims: [{ typ: 'name', val: 'Ada' }, ...roles.map((val) => ({ typ: 'roles', val }))],
+    }),
+  ).toString('base64');
 
 async function call(env: Record<string, string>, headers: Record<string, string>): Promise<HttpResponseInit> {
   const deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, ...env }, orchestrations);
   const request = new HttpRequest({ method: 'GET', url: 'http://localhost/api/profiles', headers });
-  return (listProfiles as HttpFunction<FunctionDeps>).handler(deps)(request, new InvocationContext({ logHandler: () => undefined })) as Promise<HttpResponseInit>;
+  return (listProfiles as HttpFunction<FunctionDeps>).handler(deps)(
+    request,
+    new InvocationContext({ logHandler: () => undefined }),
+  ) as Promise<HttpResponseInit>;
 }
 
 describe('the app role required of admin API callers', () => {
@@ -33,12 +50,24 @@ describe('the app role required of admin API callers', () => {
   });
 
   it('guards every HTTP function of the function table', async () => {
-    const deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, REQUIRE_APP_ROLE: 'Export.Admin' }, orchestrations);
-    const http = functionTable.filter((definition): definition is HttpFunction<FunctionDeps> => definition.kind === 'http');
+    const deps = createFunctionDeps(
+      { AzureWebJobsStorage: azurite.connectionString, REQUIRE_APP_ROLE: 'Export.Admin' },
+      orchestrations,
+    );
+    const http = functionTable.filter(
+      (definition): definition is HttpFunction<FunctionDeps> => definition.kind === 'http',
+    );
     expect(http.length).toBeGreaterThan(10);
     for (const definition of http) {
-      const request = new HttpRequest({ method: definition.methods[0] ?? 'GET', url: 'http://localhost/api/x', params: { name: 'sales', table: 'account', key: 'k' } });
-      const response = (await definition.handler(deps)(request, new InvocationContext({ logHandler: () => undefined }))) as HttpResponseInit;
+      const request = new HttpRequest({
+        method: definition.methods[0] ?? 'GET',
+        url: 'http://localhost/api/x',
+        params: { name: 'sales', table: 'account', key: 'k' },
+      });
+      const response = (await definition.handler(deps)(
+        request,
+        new InvocationContext({ logHandler: () => undefined }),
+      )) as HttpResponseInit;
       expect(response.status, definition.name).toBe(401);
     }
   });

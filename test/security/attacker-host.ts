@@ -35,8 +35,27 @@ export interface AttackerHost {
 function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
   const folder = mkdtempSync(join(tmpdir(), 'attacker-cert-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(folder, 'key.pem'), '-out', join(folder, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(folder, 'key.pem'),
+        '-out',
+        join(folder, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: readFileSync(join(folder, 'key.pem')), cert: readFileSync(join(folder, 'cert.pem')) };
   } finally {
     rmSync(folder, { recursive: true, force: true });
@@ -47,22 +66,38 @@ const listen = (server: Server): Promise<number> =>
   new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 export async function startAttackerHost(): Promise<AttackerHost> {
-  const host = { connections: 0, requests: [] as Seen[], behaviour: 'dataverse' as Behaviour, redirectTo: '' } as AttackerHost;
+  const host = {
+    connections: 0,
+    requests: [] as Seen[],
+    behaviour: 'dataverse' as Behaviour,
+    redirectTo: '',
+  } as AttackerHost;
   const answer = (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      host.requests.push({ method: request.method ?? '', url: request.url ?? '', headers: { ...request.headers }, body: Buffer.concat(chunks).toString('utf8') });
+      host.requests.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: { ...request.headers },
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       const self = `http://${request.headers.host ?? ''}${request.url ?? ''}`;
       if (host.behaviour === 'redirect-away') {
         response.writeHead(302, { location: host.redirectTo }).end();
       } else if (host.behaviour === 'throttle-forever') {
-        response.writeHead(429, { 'retry-after': '99999', 'content-type': 'application/json' }).end('{"error":{"code":"0x80072322","message":"attacker says wait"}}');
+        response
+          .writeHead(429, { 'retry-after': '99999', 'content-type': 'application/json' })
+          .end('{"error":{"code":"0x80072322","message":"attacker says wait"}}');
       } else if (host.behaviour === 'loop') {
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: [], '@odata.nextLink': self }));
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ value: [], '@odata.nextLink': self }));
       } else {
         // A body no Dataverse sends: it must never reach a caller as data or as an error message.
-        response.writeHead(403, { 'content-type': 'application/json' }).end('{"error":{"code":"ATTACKER","message":"attacker-body-echo"}}');
+        response
+          .writeHead(403, { 'content-type': 'application/json' })
+          .end('{"error":{"code":"ATTACKER","message":"attacker-body-echo"}}');
       }
     });
   };

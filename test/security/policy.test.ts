@@ -6,7 +6,15 @@ const local = securityPolicy({ DVX_LOCAL_MODE: '1' });
 
 describe('which hosts a profile may name', () => {
   it('accepts Dataverse hosts of the Microsoft clouds, and nothing that merely looks like one', () => {
-    for (const host of ['contoso.crm.dynamics.com', 'contoso.crm4.dynamics.com', 'contoso.crm11.dynamics.com', 'contoso.crm9.dynamics.com', 'contoso.crm.microsoftdynamics.us', 'contoso.crm.appsplatform.us', 'contoso.crm.dynamics.cn']) {
+    for (const host of [
+      'contoso.crm.dynamics.com',
+      'contoso.crm4.dynamics.com',
+      'contoso.crm11.dynamics.com',
+      'contoso.crm9.dynamics.com',
+      'contoso.crm.microsoftdynamics.us',
+      'contoso.crm.appsplatform.us',
+      'contoso.crm.dynamics.cn',
+    ]) {
       expect(sourceUrlProblem(azure, `https://${host}/api/data/v9.2/`), host).toBeUndefined();
     }
     for (const url of [

@@ -30,7 +30,10 @@ const account = sampleTable('account');
 const contact = sampleTable('contact');
 
 export function accountUpsert(index: number, versionNumber: number, patch: WebApiRow = {}): RowUpsert {
-  const row = { ...toWebApiRow(account, sampleRow('account', index, SEED, counts), { versionNumber, annotations: true }), ...patch };
+  const row = {
+    ...toWebApiRow(account, sampleRow('account', index, SEED, counts), { versionNumber, annotations: true }),
+    ...patch,
+  };
   return { kind: 'upsert', id: String(row.accountid), versionNumber, row };
 }
 
@@ -110,7 +113,9 @@ export function describeDestinationContract(name: string, target: () => Contract
       await Promise.all(open.splice(0).map((item) => item.close()));
     });
 
-    async function setup(options: { writeDeleteLog?: boolean; widenOverlongStrings?: boolean; tables?: TableMetadata[] } = {}) {
+    async function setup(
+      options: { writeDeleteLog?: boolean; widenOverlongStrings?: boolean; tables?: TableMetadata[] } = {},
+    ) {
       const { dialect, connect } = target() as ContractTarget;
       const connection = await connect();
       serial += 1;
@@ -125,7 +130,16 @@ export function describeDestinationContract(name: string, target: () => Contract
       open.push(destination);
       const ensured = await destination.ensureTables(options.tables ?? sampleTables, sampleRelationships);
       const q = (identifier: string) => dialect.quote(identifier);
-      return { destination, connection, dialect, schema, prefix, ensured, q, table: (table: string) => `${q(schema)}.${q(`${prefix}_${table}`)}` };
+      return {
+        destination,
+        connection,
+        dialect,
+        schema,
+        prefix,
+        ensured,
+        q,
+        table: (table: string) => `${q(schema)}.${q(`${prefix}_${table}`)}`,
+      };
     }
 
     it('fails a row holding an unpaired UTF-16 surrogate alike on every dialect, and applies the rest', async () => {
@@ -149,35 +163,73 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(again.actions.map((action) => action.action)).toEqual(['refreshMetadata']);
 
       expect(await destination.readTable('crm_StateMetadata')).toContainEqual({
-        EntityName: 'account', State: 1, IsUserLocalizedLabel: false, LocalizedLabelLanguageCode: 1031, LocalizedLabel: 'Inaktiv',
+        EntityName: 'account',
+        State: 1,
+        IsUserLocalizedLabel: false,
+        LocalizedLabelLanguageCode: 1031,
+        LocalizedLabel: 'Inaktiv',
       });
       expect(await destination.readTable('crm_StatusMetadata')).toContainEqual({
-        EntityName: 'contact', State: 1, Status: 2, IsUserLocalizedLabel: false, LocalizedLabelLanguageCode: 1033, LocalizedLabel: 'Inactive',
+        EntityName: 'contact',
+        State: 1,
+        Status: 2,
+        IsUserLocalizedLabel: false,
+        LocalizedLabelLanguageCode: 1033,
+        LocalizedLabel: 'Inactive',
       });
       expect(await destination.readTable('crm_GlobalOptionsetMetadata')).toContainEqual({
-        OptionSetName: 'sample_industry', Option: 5, IsUserLocalizedLabel: false, LocalizedLabelLanguageCode: 1033, LocalizedLabel: 'Retail',
-        GlobalOptionSetName: 'sample_industry', EntityName: 'account',
+        OptionSetName: 'sample_industry',
+        Option: 5,
+        IsUserLocalizedLabel: false,
+        LocalizedLabelLanguageCode: 1033,
+        LocalizedLabel: 'Retail',
+        GlobalOptionSetName: 'sample_industry',
+        EntityName: 'account',
       });
       const options = await destination.readTable('crm_OptionsetMetadata');
       expect(options).toContainEqual({
-        EntityName: 'account', OptionSetName: 'sample_channels', Option: 4, IsUserLocalizedLabel: false, LocalizedLabelLanguageCode: 1033,
+        EntityName: 'account',
+        OptionSetName: 'sample_channels',
+        Option: 4,
+        IsUserLocalizedLabel: false,
+        LocalizedLabelLanguageCode: 1033,
         LocalizedLabel: 'Social, web & chat',
       });
       expect(options.filter((row) => row.OptionSetName === 'sample_industry')).toEqual([]);
       const targets = await destination.readTable('crm_TargetMetadata');
-      expect(targets).toContainEqual({ EntityName: 'contact', AttributeName: 'parentcustomerid', ReferencedEntity: 'contact', ReferencedAttribute: 'contactid' });
-      expect(targets).toContainEqual({ EntityName: 'systemuserroles', AttributeName: 'roleid', ReferencedEntity: 'role', ReferencedAttribute: 'roleid' });
+      expect(targets).toContainEqual({
+        EntityName: 'contact',
+        AttributeName: 'parentcustomerid',
+        ReferencedEntity: 'contact',
+        ReferencedAttribute: 'contactid',
+      });
+      expect(targets).toContainEqual({
+        EntityName: 'systemuserroles',
+        AttributeName: 'roleid',
+        ReferencedEntity: 'role',
+        ReferencedAttribute: 'roleid',
+      });
       const attributes = await destination.readTable('crm_AttributeMetadata');
       const revenue = attributes.find((row) => row.EntityName === 'account' && row.AttributeName === 'revenue');
-      expect(revenue).toMatchObject({ AttributeType: 'Money', AttributeTypeCode: 8, Precision: 2, MetadataId: account.columns.find((c) => c.logicalName === 'revenue')?.metadataId });
-      expect(attributes.some((row) => row.AttributeName === 'entityimage' || row.AttributeName === 'parentaccountidname')).toBe(false);
+      expect(revenue).toMatchObject({
+        AttributeType: 'Money',
+        AttributeTypeCode: 8,
+        Precision: 2,
+        MetadataId: account.columns.find((c) => c.logicalName === 'revenue')?.metadataId,
+      });
+      expect(
+        attributes.some((row) => row.AttributeName === 'entityimage' || row.AttributeName === 'parentaccountidname'),
+      ).toBe(false);
       // Metadata rows are replaced, not appended, on a second run.
       expect(attributes.filter((row) => row.EntityName === 'account' && row.AttributeName === 'name')).toHaveLength(1);
     });
 
     it('writes a Web API row as the exact DES row', async () => {
       const { destination } = await setup();
-      const result = await destination.applyBatch(contact, { upserts: [{ kind: 'upsert', id: CONTACT_ID, versionNumber: 5001, row: contactRow }], deletes: [] });
+      const result = await destination.applyBatch(contact, {
+        upserts: [{ kind: 'upsert', id: CONTACT_ID, versionNumber: 5001, row: contactRow }],
+        deletes: [],
+      });
       expect(result).toEqual({ upserted: 1, deleted: 0, skippedAsStale: 0, failed: [], widened: [] });
       const [row, ...rest] = await destination.readRows('contact');
       expect(rest).toEqual([]);
@@ -191,7 +243,10 @@ export function describeDestinationContract(name: string, target: () => Contract
       const { destination } = await setup({ tables: [account] });
       const tiny = accountUpsert(40, 1, { exchangerate: 5e-7 });
       const small = accountUpsert(41, 1, { exchangerate: 1.2345e-6 });
-      expect(await destination.applyBatch(account, { upserts: [tiny, small], deletes: [] })).toMatchObject({ upserted: 2, failed: [] });
+      expect(await destination.applyBatch(account, { upserts: [tiny, small], deletes: [] })).toMatchObject({
+        upserted: 2,
+        failed: [],
+      });
       const rates = new Map((await destination.readRows('account')).map((row) => [row.Id, row.exchangerate]));
       expect([rates.get(tiny.id), rates.get(small.id)]).toEqual([5e-7, 1.2345e-6]);
     });
@@ -199,17 +254,29 @@ export function describeDestinationContract(name: string, target: () => Contract
     it('applies only newer versions: duplicates and out-of-order deliveries are no-ops', async () => {
       const { destination } = await setup();
       const v5 = accountUpsert(1, 5, { name: 'version five' });
-      expect(await destination.applyBatch(account, { upserts: [v5, accountUpsert(2, 5)], deletes: [] })).toMatchObject({ upserted: 2, skippedAsStale: 0 });
+      expect(await destination.applyBatch(account, { upserts: [v5, accountUpsert(2, 5)], deletes: [] })).toMatchObject({
+        upserted: 2,
+        skippedAsStale: 0,
+      });
       const older = accountUpsert(1, 3, { name: 'version three' });
-      expect(await destination.applyBatch(account, { upserts: [older, v5], deletes: [] })).toMatchObject({ upserted: 0, skippedAsStale: 2 });
+      expect(await destination.applyBatch(account, { upserts: [older, v5], deletes: [] })).toMatchObject({
+        upserted: 0,
+        skippedAsStale: 2,
+      });
       const newer = accountUpsert(1, 7, { name: 'version seven' });
       // The same id twice in one batch: the newest wins, the other counts as stale.
-      expect(await destination.applyBatch(account, { upserts: [newer, accountUpsert(1, 6, { name: 'six' })], deletes: [] })).toMatchObject({
-        upserted: 1, skippedAsStale: 1,
+      expect(
+        await destination.applyBatch(account, { upserts: [newer, accountUpsert(1, 6, { name: 'six' })], deletes: [] }),
+      ).toMatchObject({
+        upserted: 1,
+        skippedAsStale: 1,
       });
       const rows = await destination.readRows('account');
       expect(rows.map((row) => [row.Id, row.name, row.versionnumber]).sort()).toEqual(
-        [[v5.id, 'version seven', 7], [accountUpsert(2, 5).id, accountUpsert(2, 5).row.name, 5]].sort(),
+        [
+          [v5.id, 'version seven', 7],
+          [accountUpsert(2, 5).id, accountUpsert(2, 5).row.name, 5],
+        ].sort(),
       );
       const first = rows.find((row) => row.Id === v5.id);
       expect(first?.SinkModifiedOn).not.toBeNull();
@@ -219,15 +286,28 @@ export function describeDestinationContract(name: string, target: () => Contract
       const { destination, connection, dialect, q, table } = await setup();
       const [first, second] = [accountUpsert(10, 100), accountUpsert(11, 100)];
       await destination.applyBatch(account, { upserts: [first, second], deletes: [] });
-      expect(await destination.applyBatch(account, { upserts: [], deletes: [{ id: first.id, versionNumber: 150 }] })).toMatchObject({ deleted: 1 });
+      expect(
+        await destination.applyBatch(account, { upserts: [], deletes: [{ id: first.id, versionNumber: 150 }] }),
+      ).toMatchObject({ deleted: 1 });
       const late = await destination.applyBatch(account, { upserts: [accountUpsert(10, 120)], deletes: [] });
       expect(late).toMatchObject({ upserted: 0, skippedAsStale: 1 });
       // A repeated delete is stale; a delete of an id never seen is recorded (the row may still arrive late).
       const unknown = '00000000-0000-4000-8000-000000000001';
-      expect(await destination.applyBatch(account, { upserts: [], deletes: [{ id: first.id, versionNumber: 150 }, { id: unknown, versionNumber: 150 }] })).toMatchObject({
-        deleted: 1, skippedAsStale: 1,
+      expect(
+        await destination.applyBatch(account, {
+          upserts: [],
+          deletes: [
+            { id: first.id, versionNumber: 150 },
+            { id: unknown, versionNumber: 150 },
+          ],
+        }),
+      ).toMatchObject({
+        deleted: 1,
+        skippedAsStale: 1,
       });
-      expect(await destination.applyBatch(account, { upserts: [{ ...accountUpsert(0, 140), id: unknown }], deletes: [] })).toMatchObject({ upserted: 0 });
+      expect(
+        await destination.applyBatch(account, { upserts: [{ ...accountUpsert(0, 140), id: unknown }], deletes: [] }),
+      ).toMatchObject({ upserted: 0 });
       expect((await destination.readRows('account')).map((row) => row.Id)).toEqual([second.id]);
 
       const log = await destination.readTable('crm_DeleteLog');
@@ -247,12 +327,19 @@ export function describeDestinationContract(name: string, target: () => Contract
     it('applies concurrent batches of one table one after another, so a delete never loses to an older upsert', async () => {
       const { destination } = await setup({ tables: [account] });
       const indexes = Array.from({ length: 20 }, (_, offset) => 70 + offset);
-      await destination.applyBatch(account, { upserts: indexes.map((index) => accountUpsert(index, 100)), deletes: [] });
+      await destination.applyBatch(account, {
+        upserts: indexes.map((index) => accountUpsert(index, 100)),
+        deletes: [],
+      });
       const deletes = indexes.map((index) => ({ id: accountUpsert(index, 100).id, versionNumber: 200 }));
       const results = await Promise.all([
-        ...Array.from({ length: 4 }, () => destination.applyBatch(account, { upserts: indexes.map((index) => accountUpsert(index, 150)), deletes: [] })),
+        ...Array.from({ length: 4 }, () =>
+          destination.applyBatch(account, { upserts: indexes.map((index) => accountUpsert(index, 150)), deletes: [] }),
+        ),
         destination.applyBatch(account, { upserts: [], deletes }),
-        ...Array.from({ length: 4 }, () => destination.applyBatch(account, { upserts: indexes.map((index) => accountUpsert(index, 150)), deletes: [] })),
+        ...Array.from({ length: 4 }, () =>
+          destination.applyBatch(account, { upserts: indexes.map((index) => accountUpsert(index, 150)), deletes: [] }),
+        ),
       ]);
       expect(results.reduce((sum, result) => sum + result.deleted, 0)).toBe(20);
       expect(await destination.countRows('account')).toBe(0);
@@ -262,7 +349,9 @@ export function describeDestinationContract(name: string, target: () => Contract
       const { destination, connection, q, table } = await setup({ tables: [account] });
       const unversioned = '00000000-0000-4000-8000-0000000000aa';
       await connection.query(`INSERT INTO ${table('account')} (${q('Id')}) VALUES ('${unversioned}')`);
-      expect(await destination.applyBatch(account, { upserts: [], deletes: [{ id: unversioned, versionNumber: 5 }] })).toMatchObject({ deleted: 1, skippedAsStale: 0 });
+      expect(
+        await destination.applyBatch(account, { upserts: [], deletes: [{ id: unversioned, versionNumber: 5 }] }),
+      ).toMatchObject({ deleted: 1, skippedAsStale: 0 });
       expect(await destination.countRows('account')).toBe(0);
     });
 
@@ -273,15 +362,23 @@ export function describeDestinationContract(name: string, target: () => Contract
       await destination.applyBatch(account, { upserts: [], deletes: [{ id: original.id, versionNumber: 200 }] });
       expect(await destination.countRows('account')).toBe(0);
       const recreated = accountUpsert(20, 201, { name: 'recreated' });
-      expect(await destination.applyBatch(account, { upserts: [recreated], deletes: [] })).toMatchObject({ upserted: 1 });
+      expect(await destination.applyBatch(account, { upserts: [recreated], deletes: [] })).toMatchObject({
+        upserted: 1,
+      });
       // A delete older than the recreated row does not remove it.
-      expect(await destination.applyBatch(account, { upserts: [], deletes: [{ id: original.id, versionNumber: 200 }] })).toMatchObject({
-        deleted: 0, skippedAsStale: 1,
+      expect(
+        await destination.applyBatch(account, { upserts: [], deletes: [{ id: original.id, versionNumber: 200 }] }),
+      ).toMatchObject({
+        deleted: 0,
+        skippedAsStale: 1,
       });
       const rows = await destination.readRows('account');
       expect(rows.map((row) => [row.Id, row.name, row.versionnumber])).toEqual([[original.id, 'recreated', 201]]);
       // Delete and recreate in one batch: the newest change wins.
-      const both = await destination.applyBatch(account, { upserts: [accountUpsert(20, 300, { name: 'again' })], deletes: [{ id: original.id, versionNumber: 250 }] });
+      const both = await destination.applyBatch(account, {
+        upserts: [accountUpsert(20, 300, { name: 'again' })],
+        deletes: [{ id: original.id, versionNumber: 250 }],
+      });
       expect(both).toMatchObject({ upserted: 1, deleted: 0, skippedAsStale: 1 });
       expect((await destination.readRows('account'))[0]?.name).toBe('again');
     });
@@ -290,13 +387,26 @@ export function describeDestinationContract(name: string, target: () => Contract
       // PostgreSQL copies a batch it expects to be all new straight into the table, and looks the ids up again
       // when one is there after all: new, then existing ids late in a batch of new ones, new, then existing.
       const { destination } = await setup({ tables: [account] });
-      const range = (from: number, to: number, version: number) => Array.from({ length: to - from }, (_, offset) => accountUpsert(from + offset, version));
+      const range = (from: number, to: number, version: number) =>
+        Array.from({ length: to - from }, (_, offset) => accountUpsert(from + offset, version));
       const apply = (upserts: RowUpsert[]) => destination.applyBatch(account, { upserts, deletes: [] });
       expect(await apply(range(0, 300, 10))).toMatchObject({ upserted: 300, skippedAsStale: 0, failed: [] });
-      expect(await apply([...range(300, 600, 10), ...range(250, 300, 20)])).toMatchObject({ upserted: 350, skippedAsStale: 0, failed: [] });
+      expect(await apply([...range(300, 600, 10), ...range(250, 300, 20)])).toMatchObject({
+        upserted: 350,
+        skippedAsStale: 0,
+        failed: [],
+      });
       expect(await apply(range(600, 700, 10))).toMatchObject({ upserted: 100, skippedAsStale: 0, failed: [] });
-      expect(await apply([...range(0, 100, 5), ...range(100, 200, 30)])).toMatchObject({ upserted: 100, skippedAsStale: 100, failed: [] });
-      expect(await apply([...range(700, 750, 10), ...range(0, 1, 5)])).toMatchObject({ upserted: 50, skippedAsStale: 1, failed: [] });
+      expect(await apply([...range(0, 100, 5), ...range(100, 200, 30)])).toMatchObject({
+        upserted: 100,
+        skippedAsStale: 100,
+        failed: [],
+      });
+      expect(await apply([...range(700, 750, 10), ...range(0, 1, 5)])).toMatchObject({
+        upserted: 50,
+        skippedAsStale: 1,
+        failed: [],
+      });
       const versions = new Map((await destination.readRows('account')).map((row) => [row.Id, row.versionnumber]));
       const expected = (index: number) => (index >= 100 && index < 200 ? 30 : index >= 250 && index < 300 ? 20 : 10);
       expect(versions.size).toBe(750);
@@ -314,14 +424,25 @@ export function describeDestinationContract(name: string, target: () => Contract
       await sweep.markSeen('account', [kept.id, alsoKept.id]);
       await sweep.markSeen('account', [kept.id]);
       expect(await sweep.sweep(account, 500)).toBe(1);
-      expect((await destination.readRows('account')).map((row) => row.Id).sort()).toEqual([kept.id, alsoKept.id].sort());
-      expect((await destination.readTable('crm_DeleteLog')).map((row) => [row.RecordId, row.VersionNumber])).toEqual([[vanished.id, 500]]);
+      expect((await destination.readRows('account')).map((row) => row.Id).sort()).toEqual(
+        [kept.id, alsoKept.id].sort(),
+      );
+      expect((await destination.readTable('crm_DeleteLog')).map((row) => [row.RecordId, row.VersionNumber])).toEqual([
+        [vanished.id, 500],
+      ]);
       // Swept again, as after a crash before the table's checkpoint moved on: nothing more goes.
       expect(await sweep.sweep(account, 500)).toBe(0);
-      expect((await destination.readRows('account')).map((row) => row.Id).sort()).toEqual([kept.id, alsoKept.id].sort());
+      expect((await destination.readRows('account')).map((row) => row.Id).sort()).toEqual(
+        [kept.id, alsoKept.id].sort(),
+      );
       // Its tombstone holds: a late copy from before the gap cannot bring it back; a recreate after it can.
-      expect(await destination.applyBatch(account, { upserts: [accountUpsert(31, 400)], deletes: [] })).toMatchObject({ upserted: 0, skippedAsStale: 1 });
-      expect(await destination.applyBatch(account, { upserts: [accountUpsert(31, 600)], deletes: [] })).toMatchObject({ upserted: 1 });
+      expect(await destination.applyBatch(account, { upserts: [accountUpsert(31, 400)], deletes: [] })).toMatchObject({
+        upserted: 0,
+        skippedAsStale: 1,
+      });
+      expect(await destination.applyBatch(account, { upserts: [accountUpsert(31, 600)], deletes: [] })).toMatchObject({
+        upserted: 1,
+      });
       // Once the table has left the resync, what it saw is forgotten, so the next resync starts clean.
       await sweep.finish('account');
       expect(await sweep.sweep(account, 700)).toBe(3);
@@ -330,9 +451,18 @@ export function describeDestinationContract(name: string, target: () => Contract
     it('widens a column when a value is longer than it, losing nothing', async () => {
       const { destination } = await setup();
       const long = `${'x'.repeat(4000)}y`;
-      const result = await destination.applyBatch(account, { upserts: [accountUpsert(30, 10, { emailaddress1: long }), accountUpsert(31, 10)], deletes: [] });
-      expect(result).toMatchObject({ upserted: 2, failed: [], widened: [{ column: 'emailaddress1', from: 'string(100)', to: 'string(max)' }] });
-      const row = (await destination.readRows('account')).find((candidate) => candidate.Id === accountUpsert(30, 10).id);
+      const result = await destination.applyBatch(account, {
+        upserts: [accountUpsert(30, 10, { emailaddress1: long }), accountUpsert(31, 10)],
+        deletes: [],
+      });
+      expect(result).toMatchObject({
+        upserted: 2,
+        failed: [],
+        widened: [{ column: 'emailaddress1', from: 'string(100)', to: 'string(max)' }],
+      });
+      const row = (await destination.readRows('account')).find(
+        (candidate) => candidate.Id === accountUpsert(30, 10).id,
+      );
       expect(row?.emailaddress1).toBe(long);
       // A later ensureTables keeps the wider column instead of narrowing it back.
       const again = await destination.ensureTables([account], []);
@@ -354,40 +484,106 @@ export function describeDestinationContract(name: string, target: () => Contract
         ...account,
         columns: [
           ...account.columns,
-          { ...account.columns[1]!, logicalName: 'sample_segment', schemaName: 'Sample_Segment', metadataId: '12345678-1234-4234-8234-123456789012', maxLength: 40, columnNumber: 99, isPrimaryName: false },
+          {
+            ...account.columns[1]!,
+            logicalName: 'sample_segment',
+            schemaName: 'Sample_Segment',
+            metadataId: '12345678-1234-4234-8234-123456789012',
+            maxLength: 40,
+            columnNumber: 99,
+            isPrimaryName: false,
+          },
         ],
       };
       const ensured = await destination.ensureTables([extended], []);
-      expect(ensured.actions).toContainEqual({ table: 'account', action: 'addColumn', column: 'sample_segment', type: 'string(40)' });
-      await destination.applyBatch(extended, { upserts: [accountUpsert(41, 11, { sample_segment: 'Enterprise' })], deletes: [] });
+      expect(ensured.actions).toContainEqual({
+        table: 'account',
+        action: 'addColumn',
+        column: 'sample_segment',
+        type: 'string(40)',
+      });
+      await destination.applyBatch(extended, {
+        upserts: [accountUpsert(41, 11, { sample_segment: 'Enterprise' })],
+        deletes: [],
+      });
       const rows = await destination.readRows('account');
       expect(rows.map((row) => [row.Id, row.sample_segment]).sort()).toEqual(
-        [[accountUpsert(40, 10).id, null], [accountUpsert(41, 11).id, 'Enterprise']].sort(),
+        [
+          [accountUpsert(40, 10).id, null],
+          [accountUpsert(41, 11).id, 'Enterprise'],
+        ].sort(),
       );
-      const widened = await destination.ensureTables([{ ...extended, columns: extended.columns.map((c) => (c.logicalName === 'sample_segment' ? { ...c, maxLength: 80 } : c)) }], []);
-      expect(widened.actions).toContainEqual({ table: 'account', action: 'widenColumn', column: 'sample_segment', from: 'string(40)', to: 'string(80)' });
+      const widened = await destination.ensureTables(
+        [
+          {
+            ...extended,
+            columns: extended.columns.map((c) => (c.logicalName === 'sample_segment' ? { ...c, maxLength: 80 } : c)),
+          },
+        ],
+        [],
+      );
+      expect(widened.actions).toContainEqual({
+        table: 'account',
+        action: 'widenColumn',
+        column: 'sample_segment',
+        from: 'string(40)',
+        to: 'string(80)',
+      });
       // A column that leaves the metadata stays in the table, with its data.
       const removed = await destination.ensureTables([account], []);
       expect(removed.actions.filter((action) => action.action !== 'refreshMetadata')).toEqual([]);
-      expect((await destination.readRows('account')).map((row) => row.sample_segment).sort()).toEqual(['Enterprise', null]);
+      expect((await destination.readRows('account')).map((row) => row.sample_segment).sort()).toEqual([
+        'Enterprise',
+        null,
+      ]);
     });
 
     it('lets an applier in another process follow drift applied by activation, without narrowing anything', async () => {
-      const { destination: activation, schema, prefix, dialect, connect } = { ...(await setup({ tables: [account] })), ...(target() as ContractTarget) };
-      const applier = createSqlDestination(await connect(), dialect, { schema, prefix, writeDeleteLog: true, widenOverlongStrings: true });
+      const {
+        destination: activation,
+        schema,
+        prefix,
+        dialect,
+        connect,
+      } = { ...(await setup({ tables: [account] })), ...(target() as ContractTarget) };
+      const applier = createSqlDestination(await connect(), dialect, {
+        schema,
+        prefix,
+        writeDeleteLog: true,
+        widenOverlongStrings: true,
+      });
       open.push(applier);
       await applier.applyBatch(account, { upserts: [accountUpsert(90, 1)], deletes: [] });
       const extended: TableMetadata = {
         ...account,
-        columns: [...account.columns, { ...account.columns[1]!, logicalName: 'sample_tier', schemaName: 'Sample_Tier', maxLength: 10, columnNumber: 99, isPrimaryName: false }],
+        columns: [
+          ...account.columns,
+          {
+            ...account.columns[1]!,
+            logicalName: 'sample_tier',
+            schemaName: 'Sample_Tier',
+            maxLength: 10,
+            columnNumber: 99,
+            isPrimaryName: false,
+          },
+        ],
       };
       await activation.ensureTables([extended], []);
       // Activation's process widens a column; the applier still believes it is 100 characters wide.
-      await activation.applyBatch(extended, { upserts: [accountUpsert(91, 1, { emailaddress1: 'a'.repeat(5000) })], deletes: [] });
-      const result = await applier.applyBatch(extended, { upserts: [accountUpsert(92, 1, { sample_tier: 'Gold', emailaddress1: 'b'.repeat(300) })], deletes: [] });
+      await activation.applyBatch(extended, {
+        upserts: [accountUpsert(91, 1, { emailaddress1: 'a'.repeat(5000) })],
+        deletes: [],
+      });
+      const result = await applier.applyBatch(extended, {
+        upserts: [accountUpsert(92, 1, { sample_tier: 'Gold', emailaddress1: 'b'.repeat(300) })],
+        deletes: [],
+      });
       expect(result).toMatchObject({ upserted: 1, widened: [] });
       const rows = await applier.readRows('account');
-      expect(rows.find((row) => row.Id === accountUpsert(92, 1).id)).toMatchObject({ sample_tier: 'Gold', emailaddress1: 'b'.repeat(300) });
+      expect(rows.find((row) => row.Id === accountUpsert(92, 1).id)).toMatchObject({
+        sample_tier: 'Gold',
+        emailaddress1: 'b'.repeat(300),
+      });
       expect(rows.find((row) => row.Id === accountUpsert(91, 1).id)?.emailaddress1).toBe('a'.repeat(5000));
     });
 
@@ -395,14 +591,18 @@ export function describeDestinationContract(name: string, target: () => Contract
       const { destination } = await setup({ tables: [account, contact] });
       const changed: TableMetadata = {
         ...contact,
-        columns: contact.columns.map((column) => (column.logicalName === 'jobtitle' ? { ...column, attributeType: 'Integer', maxLength: undefined } : column)),
+        columns: contact.columns.map((column) =>
+          column.logicalName === 'jobtitle' ? { ...column, attributeType: 'Integer', maxLength: undefined } : column,
+        ),
       };
       const result = await destination.ensureTables([account, changed], []);
       expect(result.failures).toHaveLength(1);
       expect(result.failures[0]?.table).toBe('contact');
       expect(result.failures[0]?.error.errorClass).toBe('schema');
       expect(result.failures[0]?.error.message).toContain('jobtitle: string(100) → int');
-      expect(await destination.applyBatch(account, { upserts: [accountUpsert(50, 1)], deletes: [] })).toMatchObject({ upserted: 1 });
+      expect(await destination.applyBatch(account, { upserts: [accountUpsert(50, 1)], deletes: [] })).toMatchObject({
+        upserted: 1,
+      });
     });
 
     it('isolates a bad row among 1,000: 999 committed, 1 returned with its reason', async () => {
@@ -426,27 +626,44 @@ export function describeDestinationContract(name: string, target: () => Contract
       upserts[3] = bad;
       upserts[990] = long;
       const result = await destination.applyBatch(account, { upserts, deletes: [] });
-      expect(result).toMatchObject({ upserted: 999, skippedAsStale: 0, widened: [{ column: 'emailaddress1', from: 'string(100)', to: 'string(256)' }] });
+      expect(result).toMatchObject({
+        upserted: 999,
+        skippedAsStale: 0,
+        widened: [{ column: 'emailaddress1', from: 'string(100)', to: 'string(256)' }],
+      });
       expect(result.failed).toEqual([{ id: bad.id, changeType: 'upsert', reason: expect.any(String) }]);
       expect(await destination.countRows('account')).toBe(999);
-      expect((await destination.readRows('account')).find((row) => row.Id === long.id)?.emailaddress1).toBe('z'.repeat(150));
+      expect((await destination.readRows('account')).find((row) => row.Id === long.id)?.emailaddress1).toBe(
+        'z'.repeat(150),
+      );
     });
 
     it('refuses, for that table only, an existing table whose primary key is not on Id', async () => {
       const { destination, connection, dialect, q, table } = await setup({ tables: [] });
-      await connection.query(`CREATE TABLE ${table('account')} (${q('Id')} ${dialect.typeSql({ kind: 'guid' })}, ${q('name')} ${dialect.typeSql({ kind: 'string', length: 160 })})`);
+      await connection.query(
+        `CREATE TABLE ${table('account')} (${q('Id')} ${dialect.typeSql({ kind: 'guid' })}, ${q('name')} ${dialect.typeSql({ kind: 'string', length: 160 })})`,
+      );
       const result = await destination.ensureTables([account, contact], []);
-      expect(result.failures.map((failure) => [failure.table, failure.error.errorClass])).toEqual([['account', 'schema']]);
+      expect(result.failures.map((failure) => [failure.table, failure.error.errorClass])).toEqual([
+        ['account', 'schema'],
+      ]);
       expect(result.failures[0]?.error.message).toMatch(/crm_account has no primary key, not on Id/);
       expect(result.failures[0]?.error.fix).toMatch(/primary key/);
-      expect(await destination.applyBatch(contact, { upserts: [{ kind: 'upsert', id: CONTACT_ID, versionNumber: 1, row: contactRow }], deletes: [] })).toMatchObject({ upserted: 1 });
+      expect(
+        await destination.applyBatch(contact, {
+          upserts: [{ kind: 'upsert', id: CONTACT_ID, versionNumber: 1, row: contactRow }],
+          deletes: [],
+        }),
+      ).toMatchObject({ upserted: 1 });
     });
 
     it('reports a table dropped behind its back as a schema error, not a data failure', async () => {
       const { destination, connection, table } = await setup({ tables: [account] });
       await destination.applyBatch(account, { upserts: [accountUpsert(80, 1)], deletes: [] });
       await connection.query(`DROP TABLE ${table('account')}`);
-      await expect(destination.applyBatch(account, { upserts: [accountUpsert(81, 2)], deletes: [] })).rejects.toMatchObject({
+      await expect(
+        destination.applyBatch(account, { upserts: [accountUpsert(81, 2)], deletes: [] }),
+      ).rejects.toMatchObject({
         errorClass: 'schema',
         where: expect.stringContaining('crm_account'),
       });
@@ -463,11 +680,19 @@ export function describeDestinationContract(name: string, target: () => Contract
       const { destination } = await setup({ tables: [account] });
       const tricky = `tab\tnew\nline\r\\N back\\slash é 中文 😀`;
       // Three bytes of UTF-8 per character: the lines of this batch fill many COPY chunks.
-      const upserts = Array.from({ length: 300 }, (_, index) => accountUpsert(600 + index, 1, { name: `${tricky} ${index}`, description: `${'中'.repeat(1000)}${index}😀` }));
-      expect(await destination.applyBatch(account, { upserts, deletes: [] })).toMatchObject({ upserted: 300, failed: [] });
+      const upserts = Array.from({ length: 300 }, (_, index) =>
+        accountUpsert(600 + index, 1, { name: `${tricky} ${index}`, description: `${'中'.repeat(1000)}${index}😀` }),
+      );
+      expect(await destination.applyBatch(account, { upserts, deletes: [] })).toMatchObject({
+        upserted: 300,
+        failed: [],
+      });
       const rows = new Map((await destination.readRows('account')).map((row) => [row.Id, row]));
       for (const [index, upsert] of upserts.entries()) {
-        expect(rows.get(upsert.id)).toMatchObject({ name: `${tricky} ${index}`, description: `${'中'.repeat(1000)}${index}😀` });
+        expect(rows.get(upsert.id)).toMatchObject({
+          name: `${tricky} ${index}`,
+          description: `${'中'.repeat(1000)}${index}😀`,
+        });
       }
     });
 
@@ -475,11 +700,31 @@ export function describeDestinationContract(name: string, target: () => Contract
       const { destination, dialect, connect } = { ...(await setup({ tables: [] })), ...(target() as ContractTarget) };
       const connection = await connect();
       open.push(connection);
-      expect(() => createSqlDestination(connection, dialect, { schema: 'dbo; DROP TABLE x', prefix: 'crm', writeDeleteLog: false, widenOverlongStrings: true })).toThrow(/Schema name .* letters and digits/);
-      expect(() => createSqlDestination(connection, dialect, { schema: 'dbo', prefix: "crm'--", writeDeleteLog: false, widenOverlongStrings: true })).toThrow(/Table prefix .* letters and digits/);
+      expect(() =>
+        createSqlDestination(connection, dialect, {
+          schema: 'dbo; DROP TABLE x',
+          prefix: 'crm',
+          writeDeleteLog: false,
+          widenOverlongStrings: true,
+        }),
+      ).toThrow(/Schema name .* letters and digits/);
+      expect(() =>
+        createSqlDestination(connection, dialect, {
+          schema: 'dbo',
+          prefix: "crm'--",
+          writeDeleteLog: false,
+          widenOverlongStrings: true,
+        }),
+      ).toThrow(/Table prefix .* letters and digits/);
 
       const badTable: TableMetadata = { ...account, logicalName: 'account]; DROP TABLE x; --' };
-      const badColumn: TableMetadata = { ...contact, columns: [...contact.columns, { ...contact.columns[1]!, logicalName: 'name"); DROP TABLE x; --', columnNumber: 98 }] };
+      const badColumn: TableMetadata = {
+        ...contact,
+        columns: [
+          ...contact.columns,
+          { ...contact.columns[1]!, logicalName: 'name"); DROP TABLE x; --', columnNumber: 98 },
+        ],
+      };
       const result = await destination.ensureTables([badTable, badColumn, role()], []);
       expect(result.failures.map((failure) => [failure.table, failure.error.errorClass])).toEqual([
         [badTable.logicalName, 'schema'],
@@ -488,11 +733,12 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(result.failures[1]?.error.message).toMatch(/not a valid logical name/);
       await expect(destination.readRows('contact')).rejects.toThrow(/does not exist/);
       expect(await destination.countRows('role')).toBe(0);
-      await expect(destination.applyBatch(badTable, { upserts: [], deletes: [] })).rejects.toThrow(/not a valid logical name/);
+      await expect(destination.applyBatch(badTable, { upserts: [], deletes: [] })).rejects.toThrow(
+        /not a valid logical name/,
+      );
       await expect(destination.readTable('crm_role; DROP TABLE x')).rejects.toBeInstanceOf(ExportError);
     });
   });
 }
 
 const role = (): TableMetadata => sampleTable('role');
-

@@ -12,16 +12,34 @@ import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect'
 
 function terminatedSession(): SqlConnection {
   const fail = (): never => {
-    throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' });
+    throw Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+      severity: 'FATAL',
+    });
   };
-  return { query: async () => fail(), transaction: async () => fail(), close: async () => undefined } as unknown as SqlConnection;
+  return {
+    query: async () => fail(),
+    transaction: async () => fail(),
+    close: async () => undefined,
+  } as unknown as SqlConnection;
 }
 
 describe('ensureTables on a session the server ended', () => {
   it('rejects with a transient ExportError, not the driver error', async () => {
-    const destination = createSqlDestination(terminatedSession(), postgresDialect, { schema: 'dbo', prefix: '', writeDeleteLog: false, widenOverlongStrings: true });
-    const failure = await destination.ensureTables([], []).then(() => undefined, (error: unknown) => error);
+    const destination = createSqlDestination(terminatedSession(), postgresDialect, {
+      schema: 'dbo',
+      prefix: '',
+      writeDeleteLog: false,
+      widenOverlongStrings: true,
+    });
+    const failure = await destination.ensureTables([], []).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(ExportError);
-    expect(failure).toMatchObject({ errorClass: 'transient', message: expect.stringContaining('terminating connection') });
+    expect(failure).toMatchObject({
+      errorClass: 'transient',
+      message: expect.stringContaining('terminating connection'),
+    });
   });
 });

@@ -9,12 +9,26 @@ import { mssqlDialect } from '../../shared/destinations/sql/mssql-dialect';
 
 /** Every member of SqlDialect that returns a statement; a test checks mssqlDialect has no other. */
 export const STATEMENT_BUILDERS = [
-  'createSchema', 'createTable', 'addColumn', 'alterColumnType', 'listColumns', 'primaryKeyColumns', 'lockTable',
-  'upsert', 'applyDeletes', 'deleteMetadataRows', 'insertRows', 'selectAll', 'selectUnseen', 'countRows',
+  'createSchema',
+  'createTable',
+  'addColumn',
+  'alterColumnType',
+  'listColumns',
+  'primaryKeyColumns',
+  'lockTable',
+  'upsert',
+  'applyDeletes',
+  'deleteMetadataRows',
+  'insertRows',
+  'selectAll',
+  'selectUnseen',
+  'countRows',
 ] as const satisfies ReadonlyArray<keyof SqlDialect>;
 
 /** Members of SqlDialect that build no statement. */
-export const NOT_BUILDERS = ['name', 'quote', 'typeSql', 'parseType', 'classifyError'] as const satisfies ReadonlyArray<keyof SqlDialect>;
+export const NOT_BUILDERS = ['name', 'quote', 'typeSql', 'parseType', 'classifyError'] as const satisfies ReadonlyArray<
+  keyof SqlDialect
+>;
 
 type Builder = (typeof STATEMENT_BUILDERS)[number];
 

@@ -26,26 +26,33 @@ describeDestinationContract('PGlite (embedded)', () => {
 });
 
 // Runs after the contract suite (vitest runs a file's tests in order), over every statement it produced.
-describe.skipIf(skipWithoutDotnet())('T-SQL the contract suite made the mssql dialect generate, through ScriptDom', () => {
-  let checker: string;
-  beforeAll(async () => {
-    checker = await buildTsqlChecker();
-  }, 300_000);
+describe.skipIf(skipWithoutDotnet())(
+  'T-SQL the contract suite made the mssql dialect generate, through ScriptDom',
+  () => {
+    let checker: string;
+    beforeAll(async () => {
+      checker = await buildTsqlChecker();
+    }, 300_000);
 
-  it('parses every statement into what its text says, with zero errors', async () => {
-    const statements = [...shadow.statements.keys()];
-    const { parses, summary } = await parseTsql(checker, statements);
-    console.log(`dialect contract suite (${statements.length} distinct mssql statements): ${summary}`);
-    const problems = statements
-      .map((sql, index) => ({ builder: shadow.statements.get(sql), sql: sql.slice(0, 300), problems: problemsOf(sql, parses[index]!) }))
-      .filter((entry) => entry.problems.length > 0);
-    expect(problems).toEqual([]);
-    expect(summary).toMatch(/, 0 errors$/);
-  });
+    it('parses every statement into what its text says, with zero errors', async () => {
+      const statements = [...shadow.statements.keys()];
+      const { parses, summary } = await parseTsql(checker, statements);
+      console.log(`dialect contract suite (${statements.length} distinct mssql statements): ${summary}`);
+      const problems = statements
+        .map((sql, index) => ({
+          builder: shadow.statements.get(sql),
+          sql: sql.slice(0, 300),
+          problems: problemsOf(sql, parses[index]!),
+        }))
+        .filter((entry) => entry.problems.length > 0);
+      expect(problems).toEqual([]);
+      expect(summary).toMatch(/, 0 errors$/);
+    });
 
-  it('saw every statement builder of the mssql dialect at work', () => {
-    const members = Object.keys(mssqlDialect).filter((key) => !(NOT_BUILDERS as readonly string[]).includes(key));
-    expect(members.sort()).toEqual([...STATEMENT_BUILDERS].sort());
-    expect(new Set(shadow.statements.values())).toEqual(new Set(STATEMENT_BUILDERS));
-  });
-});
+    it('saw every statement builder of the mssql dialect at work', () => {
+      const members = Object.keys(mssqlDialect).filter((key) => !(NOT_BUILDERS as readonly string[]).includes(key));
+      expect(members.sort()).toEqual([...STATEMENT_BUILDERS].sort());
+      expect(new Set(shadow.statements.values())).toEqual(new Set(STATEMENT_BUILDERS));
+    });
+  },
+);

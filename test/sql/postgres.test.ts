@@ -15,8 +15,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describeDestinationContract('PostgreSQL 15 server', () =>
-  server && { dialect: postgresDialect, connect: () => createPgConnection(server?.connectionString ?? '', 4) },
+describeDestinationContract(
+  'PostgreSQL 15 server',
+  () => server && { dialect: postgresDialect, connect: () => createPgConnection(server?.connectionString ?? '', 4) },
 );
 
 describe('a PostgreSQL server that drops the connection', () => {
@@ -49,7 +50,9 @@ describe('a PostgreSQL server that drops the connection', () => {
     let dropping = true;
     const dropper = (async () => {
       while (dropping) {
-        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`);
+        await admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+        );
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
       }
     })();
@@ -58,7 +61,12 @@ describe('a PostgreSQL server that drops the connection', () => {
         Array.from({ length: 6 }, async () => {
           let committed = 0;
           for (let attempt = 0; attempt < 60; attempt++) {
-            await connection.transaction((tx) => tx.query('SELECT 1')).then(() => committed++, () => undefined);
+            await connection
+              .transaction((tx) => tx.query('SELECT 1'))
+              .then(
+                () => committed++,
+                () => undefined,
+              );
           }
           return committed;
         }),

@@ -27,8 +27,12 @@ export async function parseTsql(checker: string, batches: string[]): Promise<{ p
     const input = join(dir, 'batches.json');
     writeFileSync(input, JSON.stringify(batches));
     const { code, stdout, stderr } = await runDotnetTool(checker, [input]);
-    const parses = stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as TsqlParse);
-    if (parses.length !== batches.length || code > 1) throw new Error(`tsql-check exited ${code} after ${parses.length} of ${batches.length} batches:\n${stderr}`);
+    const parses = stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as TsqlParse);
+    if (parses.length !== batches.length || code > 1)
+      throw new Error(`tsql-check exited ${code} after ${parses.length} of ${batches.length} batches:\n${stderr}`);
     return { parses, summary: stderr.trim().split('\n').at(-1) ?? '' };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -39,18 +43,28 @@ const count = (sql: string, pattern: RegExp): number => sql.match(pattern)?.leng
 
 /** The node type a batch's first statement must have, by its first keyword. */
 const FIRST_STATEMENT: Record<string, RegExp> = {
-  ALTER: /^Alter/, CREATE: /^Create/, DECLARE: /^Declare/, DELETE: /^DeleteStatement$/, EXEC: /^ExecuteStatement$/,
-  IF: /^IfStatement$/, INSERT: /^InsertStatement$/, MERGE: /^MergeStatement$/, SELECT: /^SelectStatement$/,
+  ALTER: /^Alter/,
+  CREATE: /^Create/,
+  DECLARE: /^Declare/,
+  DELETE: /^DeleteStatement$/,
+  EXEC: /^ExecuteStatement$/,
+  IF: /^IfStatement$/,
+  INSERT: /^InsertStatement$/,
+  MERGE: /^MergeStatement$/,
+  SELECT: /^SelectStatement$/,
 };
 
 /** Everything wrong with one batch's parse, as sentences; empty when it parsed into what its text says. */
 export function problemsOf(sql: string, parse: TsqlParse): string[] {
-  const problems = parse.Errors.map((error) => `line ${error.Line}, column ${error.Column}: ${error.Message} near "${error.Text}"`);
+  const problems = parse.Errors.map(
+    (error) => `line ${error.Line}, column ${error.Column}: ${error.Message} near "${error.Text}"`,
+  );
   const [first] = parse.Statements;
   const keyword = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? '';
   const expected = FIRST_STATEMENT[keyword];
   if (first === undefined) problems.push('parsed into no statement');
-  else if (!expected) problems.push(`starts with ${keyword}, which problemsOf does not know: add it to FIRST_STATEMENT`);
+  else if (!expected)
+    problems.push(`starts with ${keyword}, which problemsOf does not know: add it to FIRST_STATEMENT`);
   else if (!expected.test(first)) problems.push(`starts with ${keyword} but parsed as ${first}`);
   const checks: Array<[string, RegExp, string]> = [
     ['MERGE', /\bMERGE\b/gi, 'MergeStatement'],

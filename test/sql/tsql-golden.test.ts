@@ -15,17 +15,41 @@ import { sampleTable } from '../../local/sample-org';
 const contact = buildTableModel(sampleTable('contact'), 'crm');
 const account = buildTableModel(sampleTable('account'), 'crm');
 const target = { schema: 'dbo', name: 'crm_contact' };
-const applyTables = { target, tombstones: { schema: 'dbo', name: 'crm_Tombstone' }, deleteLog: { schema: 'dbo', name: 'crm_DeleteLog' } };
+const applyTables = {
+  target,
+  tombstones: { schema: 'dbo', name: 'crm_Tombstone' },
+  deleteLog: { schema: 'dbo', name: 'crm_DeleteLog' },
+};
 const stateMetadata = metadataTable('crm', 'StateMetadata');
 
 const statements: Array<{ name: string; sql: string }> = [
   { name: 'create-schema', sql: mssqlDialect.createSchema('dbo') },
-  { name: 'create-table-account', sql: mssqlDialect.createTable('dbo', { name: account.tableName, columns: asFixedColumns(account.columns), primaryKey: ['Id'] }) },
+  {
+    name: 'create-table-account',
+    sql: mssqlDialect.createTable('dbo', {
+      name: account.tableName,
+      columns: asFixedColumns(account.columns),
+      primaryKey: ['Id'],
+    }),
+  },
   { name: 'create-table-tombstone', sql: mssqlDialect.createTable('dbo', tombstoneTable('crm')) },
   { name: 'create-table-deletelog', sql: mssqlDialect.createTable('dbo', deleteLogTable('crm')) },
-  { name: 'create-table-attributemetadata', sql: mssqlDialect.createTable('dbo', metadataTable('crm', 'AttributeMetadata')) },
-  { name: 'add-column', sql: mssqlDialect.addColumn(target, { name: 'sample_segment', type: { kind: 'string', length: 40 }, nullable: true }) },
-  { name: 'widen-column', sql: mssqlDialect.alterColumnType(target, 'emailaddress1', { kind: 'string', length: 'max' }) },
+  {
+    name: 'create-table-attributemetadata',
+    sql: mssqlDialect.createTable('dbo', metadataTable('crm', 'AttributeMetadata')),
+  },
+  {
+    name: 'add-column',
+    sql: mssqlDialect.addColumn(target, {
+      name: 'sample_segment',
+      type: { kind: 'string', length: 40 },
+      nullable: true,
+    }),
+  },
+  {
+    name: 'widen-column',
+    sql: mssqlDialect.alterColumnType(target, 'emailaddress1', { kind: 'string', length: 'max' }),
+  },
   { name: 'list-columns', sql: mssqlDialect.listColumns() },
   { name: 'primary-key-columns', sql: mssqlDialect.primaryKeyColumns() },
   { name: 'lock-table', sql: mssqlDialect.lockTable() },
@@ -33,7 +57,10 @@ const statements: Array<{ name: string; sql: string }> = [
   { name: 'apply-deletes-with-log', sql: mssqlDialect.applyDeletes(applyTables) },
   { name: 'apply-deletes-without-log', sql: mssqlDialect.applyDeletes({ target, tombstones: applyTables.tombstones }) },
   { name: 'delete-metadata-rows', sql: mssqlDialect.deleteMetadataRows({ schema: 'dbo', name: stateMetadata.name }) },
-  { name: 'insert-metadata-rows', sql: mssqlDialect.insertRows({ schema: 'dbo', name: stateMetadata.name }, stateMetadata.columns) },
+  {
+    name: 'insert-metadata-rows',
+    sql: mssqlDialect.insertRows({ schema: 'dbo', name: stateMetadata.name }, stateMetadata.columns),
+  },
   { name: 'select-all', sql: mssqlDialect.selectAll(target) },
   { name: 'count-rows', sql: mssqlDialect.countRows(target) },
   { name: 'create-table-resyncseen', sql: mssqlDialect.createTable('dbo', resyncSeenTable('crm')) },

@@ -33,19 +33,28 @@ describe.skipIf(skipWithoutDotnet())('T-SQL through ScriptDom (TSql160Parser)', 
     const { parses, summary } = await parseTsql(checker, bad);
     expect(summary).toMatch(/[1-9]\d* errors$/);
     const problems = bad.map((sql, index) => problemsOf(sql, parses[index]!));
-    expect(problems[0]).toEqual(expect.arrayContaining([expect.stringContaining('must be terminated by a semi-colon')]));
+    expect(problems[0]).toEqual(
+      expect.arrayContaining([expect.stringContaining('must be terminated by a semi-colon')]),
+    );
     // T-SQL reads it as a call of a procedure named SELEC: no error, but not what the text meant.
     expect(parses[1]?.Errors).toEqual([]);
     expect(problems[1]).toEqual(['starts with SELEC, which problemsOf does not know: add it to FIRST_STATEMENT']);
     expect(problems[2]).toEqual([expect.stringMatching(/in the string run by EXEC: Incorrect syntax near 'SCHEM'/)]);
-    expect(problems[3]).toEqual(expect.arrayContaining([expect.stringMatching(/^line 1, column \d+: Incorrect syntax/)]));
+    expect(problems[3]).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^line 1, column \d+: Incorrect syntax/)]),
+    );
   });
 
   it('parses every golden statement into what its text says, with zero errors', async () => {
-    const { parses, summary } = await parseTsql(checker, golden.map((entry) => entry.sql));
+    const { parses, summary } = await parseTsql(
+      checker,
+      golden.map((entry) => entry.sql),
+    );
     console.log(`test/sql/golden (${golden.length} files): ${summary}`);
     const problems = Object.fromEntries(
-      golden.map((entry, index) => [entry.file, problemsOf(entry.sql, parses[index]!)] as const).filter(([, list]) => list.length > 0),
+      golden
+        .map((entry, index) => [entry.file, problemsOf(entry.sql, parses[index]!)] as const)
+        .filter(([, list]) => list.length > 0),
     );
     expect(problems).toEqual({});
     expect(summary).toMatch(/, 0 errors$/);

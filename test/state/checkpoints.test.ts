@@ -44,7 +44,8 @@ describe('checkpoint store (Table storage)', () => {
   it('lets only one of two writers holding the same ETag advance the checkpoint', async () => {
     const store = createTableCheckpointStore(azurite.clients);
     const { etag } = await store.create('p2', 'contact', initial);
-    const advance = (pages: number) => store.update('p2', 'contact', { ...initial, pages, rowsCopied: pages * 5000 }, etag);
+    const advance = (pages: number) =>
+      store.update('p2', 'contact', { ...initial, pages, rowsCopied: pages * 5000 }, etag);
 
     const results = await Promise.allSettled([advance(1), advance(2)]);
     const won = results.filter((result) => result.status === 'fulfilled');
@@ -65,7 +66,15 @@ describe('checkpoint store (Table storage)', () => {
 
   it('resets a table to its first page so a worker holding the old ETag loses', async () => {
     const store = createTableCheckpointStore(azurite.clients);
-    const created = await store.create('p4', 'account', { ...initial, phase: 'delta', nextLink: undefined, deltaLink: 'https://x/delta', watermark: 7, rowsCopied: 10, pages: 1 });
+    const created = await store.create('p4', 'account', {
+      ...initial,
+      phase: 'delta',
+      nextLink: undefined,
+      deltaLink: 'https://x/delta',
+      watermark: 7,
+      rowsCopied: 10,
+      pages: 1,
+    });
 
     const reset = await store.reset('p4', 'account', 'resync');
     expect(reset.value).toMatchObject({ phase: 'resync', rowsCopied: 0, pages: 0 });
@@ -87,7 +96,9 @@ describe('checkpoint store (Table storage)', () => {
 
   it('keeps a link longer than one Table string property (32K characters) intact, and replaces it atomically', async () => {
     const store = createTableCheckpointStore(azurite.clients);
-    const cookie = encodeURIComponent(`<cookie page="2">${'<accountid last="{0B3D0F41-5C6E-4F51-9F0C-3C1A22D1E7C3}" />'.repeat(2_000)}</cookie>`);
+    const cookie = encodeURIComponent(
+      `<cookie page="2">${'<accountid last="{0B3D0F41-5C6E-4F51-9F0C-3C1A22D1E7C3}" />'.repeat(2_000)}</cookie>`,
+    );
     const longLink = `https://org.crm.dynamics.com/api/data/v9.2/accounts?$skiptoken=${cookie}`;
     expect(longLink.length).toBeGreaterThan(100_000);
     expect(longLink.length).toBeLessThan(MAX_LINK_CHARS);
@@ -110,7 +121,9 @@ describe('checkpoint store (Table storage)', () => {
 
   it('refuses a link too long for one entity with a data error that says how to fix it', async () => {
     const store = createTableCheckpointStore(azurite.clients);
-    const error = await store.create('p8', 'account', { ...initial, nextLink: 'x'.repeat(MAX_LINK_CHARS + 1) }).catch((caught: unknown) => caught);
+    const error = await store
+      .create('p8', 'account', { ...initial, nextLink: 'x'.repeat(MAX_LINK_CHARS + 1) })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ExportError);
     expect((error as ExportError).errorClass).toBe('data');
     expect((error as ExportError).fix).toMatch(/maxpagesize/);
@@ -118,7 +131,9 @@ describe('checkpoint store (Table storage)', () => {
 
   it('rejects names that cannot be storage keys, and invalid fields', async () => {
     const store = createTableCheckpointStore(azurite.clients);
-    await expect(store.create('p9', 'account', { ...initial, rowsCopied: -1 })).rejects.toMatchObject({ errorClass: 'data' });
+    await expect(store.create('p9', 'account', { ...initial, rowsCopied: -1 })).rejects.toMatchObject({
+      errorClass: 'data',
+    });
     await expect(store.read('a/b', 'account')).rejects.toMatchObject({ errorClass: 'config' });
   });
 });

@@ -16,8 +16,14 @@ const profileSchema = z.object({
 });
 type Profile = z.infer<typeof profileSchema>;
 
-const profile: Profile = { source: 'https://org.crm.dynamics.com', connectionSecret: 'https://kv.vault.azure.net/secrets/sql', tables: ['account'], retryCount: 12 };
-const store = () => createBlobDocumentStore(azurite.clients, { folder: 'profiles', kind: 'export profile', schema: profileSchema });
+const profile: Profile = {
+  source: 'https://org.crm.dynamics.com',
+  connectionSecret: 'https://kv.vault.azure.net/secrets/sql',
+  tables: ['account'],
+  retryCount: 12,
+};
+const store = () =>
+  createBlobDocumentStore(azurite.clients, { folder: 'profiles', kind: 'export profile', schema: profileSchema });
 
 describe('document store (blobs with ETags)', () => {
   it('puts, gets, lists and deletes documents by name', async () => {
@@ -79,7 +85,10 @@ describe('document store (blobs with ETags)', () => {
 
     const blob = azurite.clients.blobs.getContainerClient(STATE_CONTAINER).getBlockBlobClient('profiles/broken.json');
     await blob.upload('{"source": 42', 13);
-    await expect(profiles.get('broken')).rejects.toMatchObject({ errorClass: 'schema', where: 'export profile broken' });
+    await expect(profiles.get('broken')).rejects.toMatchObject({
+      errorClass: 'schema',
+      where: 'export profile broken',
+    });
     await expect(profiles.get('../x')).rejects.toMatchObject({ errorClass: 'config' });
   });
 });

@@ -9,7 +9,13 @@ const azurite = useAzurite();
 
 const guid = (index: number) => `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
 
-function failure(profile: string, table: string, index: number, failedAt: string, changeType: FailedRecord['changeType'] = 'upsert'): FailedRecord {
+function failure(
+  profile: string,
+  table: string,
+  index: number,
+  failedAt: string,
+  changeType: FailedRecord['changeType'] = 'upsert',
+): FailedRecord {
   return {
     profile,
     table,
@@ -20,13 +26,16 @@ function failure(profile: string, table: string, index: number, failedAt: string
     errorClass: 'data',
     attempt: 12,
     batchId: `batch-${index}`,
-    ...(changeType === 'upsert' ? { payload: { accountid: guid(index), name: 'x'.repeat(10), versionnumber: 1000 + index } } : {}),
+    ...(changeType === 'upsert'
+      ? { payload: { accountid: guid(index), name: 'x'.repeat(10), versionnumber: 1000 + index } }
+      : {}),
   };
 }
 
 async function blobNamesUnder(prefix: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const blob of azurite.clients.blobs.getContainerClient(STATE_CONTAINER).listBlobsFlat({ prefix })) names.push(blob.name);
+  for await (const blob of azurite.clients.blobs.getContainerClient(STATE_CONTAINER).listBlobsFlat({ prefix }))
+    names.push(blob.name);
   return names;
 }
 
@@ -56,8 +65,17 @@ describe('failed-records store (blobs)', () => {
 
   it('lists a profile newest first across hours and days, in pages, optionally for one table', async () => {
     const store = createBlobFailedRecordStore(azurite.clients);
-    const times = ['2026-11-19T23:59:59.999Z', '2026-11-20T00:00:00.000Z', '2026-11-20T00:30:00.000Z', '2026-11-20T13:00:00.000Z', '2026-11-21T08:00:00.000Z'];
-    const records = times.flatMap((time, index) => [failure('p2', 'account', index, time), failure('p2', 'contact', 100 + index, time, 'delete')]);
+    const times = [
+      '2026-11-19T23:59:59.999Z',
+      '2026-11-20T00:00:00.000Z',
+      '2026-11-20T00:30:00.000Z',
+      '2026-11-20T13:00:00.000Z',
+      '2026-11-21T08:00:00.000Z',
+    ];
+    const records = times.flatMap((time, index) => [
+      failure('p2', 'account', index, time),
+      failure('p2', 'contact', 100 + index, time, 'delete'),
+    ]);
     await store.record([...records, failure('p2x', 'account', 999, times[4] as string)]);
 
     const pages: string[][] = [];
@@ -108,14 +126,32 @@ describe('failed-records store (blobs)', () => {
 
   it('keeps an unprocessable message in its hour folder, truncating a huge body and noting its size', async () => {
     const messages = createBlobUnprocessableMessageStore(azurite.clients);
-    const small = await messages.record({ messageId: 'batch-1.0', receivedAt: '2026-11-21T10:00:00.000Z', reason: 'not JSON', rawBody: '{"schemaVersion":' });
-    const huge = await messages.record({ messageId: 'a/b?c', receivedAt: '2026-11-21T10:59:59.000Z', reason: 'unknown schema version 9', rawBody: 'y'.repeat(MAX_RAW_BODY_CHARS + 10) });
+    const small = await messages.record({
+      messageId: 'batch-1.0',
+      receivedAt: '2026-11-21T10:00:00.000Z',
+      reason: 'not JSON',
+      rawBody: '{"schemaVersion":',
+    });
+    const huge = await messages.record({
+      messageId: 'a/b?c',
+      receivedAt: '2026-11-21T10:59:59.000Z',
+      reason: 'unknown schema version 9',
+      rawBody: 'y'.repeat(MAX_RAW_BODY_CHARS + 10),
+    });
     expect(small).toBe('unprocessablemessages/2026/11/21/10/batch-1.0.json');
     expect(huge).toBe('unprocessablemessages/2026/11/21/10/a%2Fb%3Fc.json');
 
     const container = azurite.clients.blobs.getContainerClient(STATE_CONTAINER);
-    const stored = JSON.parse((await container.getBlockBlobClient(huge).downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
-    expect(stored).toMatchObject({ messageId: 'a/b?c', reason: 'unknown schema version 9', rawBodyChars: MAX_RAW_BODY_CHARS + 10, truncated: true });
+    const stored = JSON.parse((await container.getBlockBlobClient(huge).downloadToBuffer()).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(stored).toMatchObject({
+      messageId: 'a/b?c',
+      reason: 'unknown schema version 9',
+      rawBodyChars: MAX_RAW_BODY_CHARS + 10,
+      truncated: true,
+    });
     expect((stored.rawBody as string).length).toBe(MAX_RAW_BODY_CHARS);
   });
 
@@ -129,7 +165,12 @@ describe('failed-records store (blobs)', () => {
       failure('p5', 'contact', 4, '2026-10-22T10:00:00.000Z'),
       failure('p5', 'contact', 5, '2026-11-21T09:00:00.000Z'),
     ]);
-    await messages.record({ messageId: 'old', receivedAt: '2026-10-01T00:00:00.000Z', reason: 'not JSON', rawBody: '' });
+    await messages.record({
+      messageId: 'old',
+      receivedAt: '2026-10-01T00:00:00.000Z',
+      reason: 'not JSON',
+      rawBody: '',
+    });
 
     // 30 days before 2026-11-21T10:30Z is 2026-10-22T10:30Z: the 09:00 hour has ended by then and goes; the 10:00
     // hour has not, so its record (30 days and 30 minutes old) stays until the whole hour has expired.
@@ -145,6 +186,8 @@ describe('failed-records store (blobs)', () => {
       `failurelog/2026/11/21/09/p5/contact/20261121T090000000Z-${guid(5)}-upsert.json`,
     ]);
     expect(after.some((name) => name.includes('/2026/10/01/'))).toBe(false);
-    await expect(sweepExpiredFailures(azurite.clients, { retentionDays: 0 })).rejects.toMatchObject({ errorClass: 'config' });
+    await expect(sweepExpiredFailures(azurite.clients, { retentionDays: 0 })).rejects.toMatchObject({
+      errorClass: 'config',
+    });
   });
 });

@@ -8,7 +8,11 @@ import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();
 const DAY = 86_400_000;
-const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+const timer: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
 
 const failure = (index: number, failedAt: Date): FailedRecord => ({
   profile: 'retention',
@@ -29,11 +33,17 @@ describe('the failureRetention timer', () => {
   });
 
   it('deletes failed records older than FAILED_RECORD_RETENTION_DAYS and keeps newer ones', async () => {
-    const deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, FAILED_RECORD_RETENTION_DAYS: '10' }, () => {
-      throw new Error('the timer starts no orchestration');
-    });
+    const deps = createFunctionDeps(
+      { AzureWebJobsStorage: azurite.connectionString, FAILED_RECORD_RETENTION_DAYS: '10' },
+      () => {
+        throw new Error('the timer starts no orchestration');
+      },
+    );
     const now = new Date('2026-11-21T12:00:00.000Z');
-    await deps.sync.failedRecords.record([failure(1, new Date(now.getTime() - 11 * DAY)), failure(2, new Date(now.getTime() - 9 * DAY))]);
+    await deps.sync.failedRecords.record([
+      failure(1, new Date(now.getTime() - 11 * DAY)),
+      failure(2, new Date(now.getTime() - 9 * DAY)),
+    ]);
     const context = new InvocationContext({ functionName: failureRetention.name, invocationId: 'retention-test' });
     await failureRetention.handler({ ...deps, sync: { ...deps.sync, now: () => now } })(timer, context);
     const left = (await deps.sync.failedRecords.list('retention', {})).records.map((record) => record.id);

@@ -14,7 +14,10 @@ describe('table status store (Table storage)', () => {
     await Promise.all([
       status.update('p1', 'account', { phase: 'initial', initialRowsCopied: 5000, pages: 1 }),
       status.update('p1', 'account', { oldestUnappliedChangeAt: '2026-11-21T10:00:00.000Z' }),
-      status.update('p1', 'account', { rowsInDestination: 4_000_000_000, lastSuccessfulSyncAt: '2026-11-21T10:00:05.000Z' }),
+      status.update('p1', 'account', {
+        rowsInDestination: 4_000_000_000,
+        lastSuccessfulSyncAt: '2026-11-21T10:00:05.000Z',
+      }),
     ]);
     await status.update('p1', 'account', { phase: 'delta' });
 
@@ -33,7 +36,9 @@ describe('table status store (Table storage)', () => {
 
   it('records the last error as class and message only, and clears it and the lag when caught up', async () => {
     const status = createTableStatusStore(azurite.clients);
-    const error = new ExportError('throttled', 'Dataverse asked to slow down', { cause: new Error('raw response with Authorization: Bearer abc') });
+    const error = new ExportError('throttled', 'Dataverse asked to slow down', {
+      cause: new Error('raw response with Authorization: Bearer abc'),
+    });
     await status.update('p2', 'account', { lastError: error, oldestUnappliedChangeAt: '2026-11-21T10:00:00.000Z' });
 
     const failing = await status.read('p2', 'account');
@@ -49,7 +54,9 @@ describe('table status store (Table storage)', () => {
   it('counts every one of 20 concurrent increments, interleaved with merges of other fields', async () => {
     const status = createTableStatusStore(azurite.clients);
     await Promise.all([
-      ...Array.from({ length: 20 }, (_, index) => status.increment('p3', 'contact', { rowsApplied: 100, failedRecords: index % 2 })),
+      ...Array.from({ length: 20 }, (_, index) =>
+        status.increment('p3', 'contact', { rowsApplied: 100, failedRecords: index % 2 }),
+      ),
       ...Array.from({ length: 5 }, (_, index) => status.update('p3', 'contact', { rowsInDestination: index })),
     ]);
     expect(await status.read('p3', 'contact')).toMatchObject({ rowsApplied: 2000, failedRecords: 10 });
@@ -64,14 +71,22 @@ describe('table status store (Table storage)', () => {
     expect(await status.read('p6', 'account')).toMatchObject({ table: 'account', rowsApplied: 1, failedRecords: 0 });
     expect((await status.read('p6', 'account'))?.phase).toBeUndefined();
     expect(await status.read('p6', 'account2')).toMatchObject({ table: 'account2', phase: 'delta', rowsApplied: 10 });
-    expect((await status.listByProfile('p6')).map((entry) => entry.table)).toEqual(['account', 'account2', 'account_ext']);
+    expect((await status.listByProfile('p6')).map((entry) => entry.table)).toEqual([
+      'account',
+      'account2',
+      'account_ext',
+    ]);
   });
 
   it('refuses to count backwards and invalid fields', async () => {
     const status = createTableStatusStore(azurite.clients);
     await expect(status.increment('p4', 'contact', { rowsApplied: -1 })).rejects.toMatchObject({ errorClass: 'data' });
-    await expect(status.update('p4', 'contact', { rowsInDestination: 1.5 })).rejects.toMatchObject({ errorClass: 'data' });
-    await expect(status.update('p4', 'contact', { lastSuccessfulSyncAt: 'yesterday' })).rejects.toMatchObject({ errorClass: 'data' });
+    await expect(status.update('p4', 'contact', { rowsInDestination: 1.5 })).rejects.toMatchObject({
+      errorClass: 'data',
+    });
+    await expect(status.update('p4', 'contact', { lastSuccessfulSyncAt: 'yesterday' })).rejects.toMatchObject({
+      errorClass: 'data',
+    });
   });
 
   it('lists every table of one profile', async () => {

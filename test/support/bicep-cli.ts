@@ -65,7 +65,9 @@ export async function findBicepCli(): Promise<BicepLookup> {
   const restored = await fromNuGet();
   const restoredVersion = restored ? await versionOf(restored) : undefined;
   if (restored && restoredVersion) return { found: { path: restored, version: restoredVersion, source: 'nuget' } };
-  return { missing: `No Bicep CLI: not on PATH, not installed by the Azure CLI, and no dotnet to restore it. ${bicepInstallHint}` };
+  return {
+    missing: `No Bicep CLI: not on PATH, not installed by the Azure CLI, and no dotnet to restore it. ${bicepInstallHint}`,
+  };
 }
 
 export interface BicepDiagnostic {
@@ -90,14 +92,24 @@ const diagnosticLine = /^(.+)\((\d+),(\d+)\) : (Error|Warning|Info) ([^:]+): (.*
 export function parseDiagnostics(output: string): Pick<BicepRun, 'diagnostics' | 'other'> {
   const diagnostics: BicepDiagnostic[] = [];
   const other: string[] = [];
-  for (const line of output.split('\n').map((text) => text.trimEnd()).filter((text) => text !== '')) {
+  for (const line of output
+    .split('\n')
+    .map((text) => text.trimEnd())
+    .filter((text) => text !== '')) {
     const match = diagnosticLine.exec(line);
     if (!match) {
       other.push(line);
       continue;
     }
     const [, file = '', row = '0', column = '0', level, code = '', message = ''] = match;
-    diagnostics.push({ file, line: Number(row), column: Number(column), level: level as BicepDiagnostic['level'], code, message });
+    diagnostics.push({
+      file,
+      line: Number(row),
+      column: Number(column),
+      level: level as BicepDiagnostic['level'],
+      code,
+      message,
+    });
   }
   return { diagnostics, other };
 }

@@ -20,7 +20,12 @@ export function recordingOrchestrations(started: string[] = []): OrchestrationCl
 }
 
 /** Puts and activates profile `name`: `account` from `environmentUrl` (token in app setting DVX_SECRET_DV_TOKEN) into in-memory PGlite. */
-export async function activateAccountProfile(deps: FunctionDeps, orchestrations: OrchestrationClient, name: string, environmentUrl: string): Promise<void> {
+export async function activateAccountProfile(
+  deps: FunctionDeps,
+  orchestrations: OrchestrationClient,
+  name: string,
+  environmentUrl: string,
+): Promise<void> {
   const profile = validateProfile({
     name,
     source: { environmentUrl, auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } } },

@@ -16,13 +16,21 @@ const repoRoot = join(__dirname, '..', '..');
 const cacheRoot = join(toolsCacheDir(), 'built');
 /** A build normally takes 10-40 s; a lock older than this belongs to a run that died mid-build. */
 const STALE_LOCK_MS = 10 * 60_000;
-const dotnetEnv = { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1', DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1' };
-
+const dotnetEnv = {
+  ...process.env,
+  DOTNET_CLI_TELEMETRY_OPTOUT: '1',
+  DOTNET_NOLOGO: '1',
+  DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1',
+};
 
 /** The SDK's major version (10 for 10.0.401), or undefined when no `dotnet` SDK runs here. */
 function sdkMajor(): number | undefined {
   try {
-    const version = execFileSync('dotnet', ['--version'], { env: dotnetEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const version = execFileSync('dotnet', ['--version'], {
+      env: dotnetEnv,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const major = Number(version.trim().split('.')[0]);
     return Number.isInteger(major) && major >= 8 ? major : undefined;
   } catch {
@@ -81,7 +89,9 @@ async function withLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
 export async function buildDotnetTool(name: string): Promise<string> {
   if (major === undefined) throw new Error(DOTNET_MISSING);
   const projectDir = join(repoRoot, 'test', 'tools', name);
-  const files = readdirSync(projectDir).filter((file) => /\.(csproj|cs)$/.test(file)).sort();
+  const files = readdirSync(projectDir)
+    .filter((file) => /\.(csproj|cs)$/.test(file))
+    .sort();
   const buildDir = join(cacheRoot, `${name}-${sourceHash(projectDir, files)}`);
   const dll = join(buildDir, 'out', `${files.find((file) => file.endsWith('.csproj'))!.replace(/\.csproj$/, '')}.dll`);
   const done = join(buildDir, 'built');
@@ -92,8 +102,20 @@ export async function buildDotnetTool(name: string): Promise<string> {
     rmSync(buildDir, { recursive: true, force: true });
     // The sources are copied out so bin/ and obj/ never land in the work tree.
     for (const file of files) cpSync(join(projectDir, file), join(buildDir, 'src', file));
-    const args = ['build', join(buildDir, 'src'), '-c', 'Release', '-o', join(buildDir, 'out'), '--packages', join(cacheRoot, 'packages'),
-      `-p:TargetFramework=net${major}.0`, '-nologo', '-v', 'q'];
+    const args = [
+      'build',
+      join(buildDir, 'src'),
+      '-c',
+      'Release',
+      '-o',
+      join(buildDir, 'out'),
+      '--packages',
+      join(cacheRoot, 'packages'),
+      `-p:TargetFramework=net${major}.0`,
+      '-nologo',
+      '-v',
+      'q',
+    ];
     try {
       await run('dotnet', args, { env: dotnetEnv, maxBuffer: 16 * 1024 * 1024 });
     } catch (error) {
@@ -106,7 +128,10 @@ export async function buildDotnetTool(name: string): Promise<string> {
 }
 
 /** Runs a built tool; resolves with its exit code and output instead of throwing on a non-zero exit. */
-export async function runDotnetTool(dll: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runDotnetTool(
+  dll: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run('dotnet', [dll, ...args], { env: dotnetEnv, maxBuffer: 256 * 1024 * 1024 });
     return { code: 0, stdout, stderr };

@@ -31,16 +31,26 @@ export async function startIdentityEndpoint(): Promise<IdentityEndpoint> {
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const resource = url.searchParams.get('resource');
-    if (request.headers['x-identity-header'] !== SECRET || url.searchParams.get('api-version') !== '2019-08-01' || !resource) {
+    if (
+      request.headers['x-identity-header'] !== SECRET ||
+      url.searchParams.get('api-version') !== '2019-08-01' ||
+      !resource
+    ) {
       response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_request' }));
       return;
     }
     const clientId = url.searchParams.get('client_id') ?? undefined;
     requests.push({ resource, clientId });
     const expiresOn = Math.floor(Date.now() / 1000) + 3600;
-    response
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ access_token: tokenFor(clientId), expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: clientId ?? 'system' }));
+    response.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        access_token: tokenFor(clientId),
+        expires_on: String(expiresOn),
+        resource,
+        token_type: 'Bearer',
+        client_id: clientId ?? 'system',
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -54,7 +54,12 @@ interface InMemoryReceivedMessage extends ServiceBusReceivedMessagePort {
 }
 
 function encodedSize(message: ServiceBusMessage): number {
-  return Buffer.byteLength(encodeBody(message)) + Buffer.byteLength(String(message.messageId ?? '')) + Buffer.byteLength(message.contentType ?? '') + MESSAGE_OVERHEAD_BYTES;
+  return (
+    Buffer.byteLength(encodeBody(message)) +
+    Buffer.byteLength(String(message.messageId ?? '')) +
+    Buffer.byteLength(message.contentType ?? '') +
+    MESSAGE_OVERHEAD_BYTES
+  );
 }
 
 function encodeBody(message: ServiceBusMessage): string {
@@ -95,7 +100,10 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
         this.queue(queueName);
         const maxSizeInBytes = batchOptions.maxSizeInBytes ?? this.options.maxMessageBytes;
         // As the SDK does: a batch may be smaller than the link allows, never larger.
-        if (maxSizeInBytes > this.options.maxMessageBytes) throw new RangeError(`Max message size (${maxSizeInBytes} bytes) is greater than maximum message size (${this.options.maxMessageBytes} bytes) on the AMQP sender link.`);
+        if (maxSizeInBytes > this.options.maxMessageBytes)
+          throw new RangeError(
+            `Max message size (${maxSizeInBytes} bytes) is greater than maximum message size (${this.options.maxMessageBytes} bytes) on the AMQP sender link.`,
+          );
         return new InMemoryMessageBatch(maxSizeInBytes);
       },
       sendMessages: async (batch) => {
@@ -115,8 +123,14 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
     const subQueue = options.subQueueType === 'deadLetter' ? 'deadLetter' : 'active';
     const locked = (message: ServiceBusReceivedMessagePort): StoredMessage => {
       this.expireLocks(queueName);
-      const stored = this.queue(queueName)[subQueue].find((candidate) => candidate.lock !== undefined && candidate.lock.token === message.lockToken);
-      if (!stored) throw new ServiceBusError('The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.', 'MessageLockLost');
+      const stored = this.queue(queueName)[subQueue].find(
+        (candidate) => candidate.lock !== undefined && candidate.lock.token === message.lockToken,
+      );
+      if (!stored)
+        throw new ServiceBusError(
+          'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.',
+          'MessageLockLost',
+        );
       return stored;
     };
     return {
@@ -152,7 +166,8 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
 
   private queue(queueName: string): QueueState {
     const state = this.queues.get(queueName);
-    if (!state) throw new ServiceBusError(`The messaging entity '${queueName}' could not be found.`, 'MessagingEntityNotFound');
+    if (!state)
+      throw new ServiceBusError(`The messaging entity '${queueName}' could not be found.`, 'MessagingEntityNotFound');
     return state;
   }
 
@@ -161,7 +176,10 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
     const now = Date.now();
     return messages.map((message) => {
       if (encodedSize(message) > this.options.maxMessageBytes) {
-        throw new ServiceBusError(`The received message (size ${encodedSize(message)} bytes) exceeds the limit (${this.options.maxMessageBytes} bytes).`, 'MessageSizeExceeded');
+        throw new ServiceBusError(
+          `The received message (size ${encodedSize(message)} bytes) exceeds the limit (${this.options.maxMessageBytes} bytes).`,
+          'MessageSizeExceeded',
+        );
       }
       const sequenceNumber = this.nextSequenceNumber++;
       const messageId = String(message.messageId ?? randomUUID());
@@ -195,7 +213,11 @@ export class InMemoryServiceBus implements ServiceBusClientPort {
     }
   }
 
-  private lockAvailable(queueName: string, subQueue: 'active' | 'deadLetter', maxMessageCount: number): InMemoryReceivedMessage[] {
+  private lockAvailable(
+    queueName: string,
+    subQueue: 'active' | 'deadLetter',
+    maxMessageCount: number,
+  ): InMemoryReceivedMessage[] {
     this.expireLocks(queueName);
     const now = Date.now();
     const messages = this.queue(queueName)[subQueue];

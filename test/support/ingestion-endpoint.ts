@@ -15,7 +15,10 @@ import { join } from 'node:path';
 export interface Envelope {
   name: string;
   iKey?: string;
-  data?: { baseType?: string; baseData?: { metrics?: Array<{ name: string; value: number }>; properties?: Record<string, string> } };
+  data?: {
+    baseType?: string;
+    baseData?: { metrics?: Array<{ name: string; value: number }>; properties?: Record<string, string> };
+  };
 }
 
 export interface IngestionRequest {
@@ -34,8 +37,25 @@ export interface IngestionEndpoint {
 function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), 'ingestion-cert-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
   } finally {
     rmSync(dir, { recursive: true, force: true });

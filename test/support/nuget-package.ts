@@ -60,17 +60,25 @@ export async function restoreNuGetPackage(id: string, version: string, cacheDir 
     const project = join(scratch, 'restore.csproj');
     await writeFile(project, restoreProject(id, version));
     try {
-      await run('dotnet', ['restore', project, '--packages', join(scratch, 'packages'), '--nologo', '--verbosity', 'quiet'], {
-        timeout: 300_000,
-        maxBuffer: 16 * 1024 * 1024,
-        env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
-      });
+      await run(
+        'dotnet',
+        ['restore', project, '--packages', join(scratch, 'packages'), '--nologo', '--verbosity', 'quiet'],
+        {
+          timeout: 300_000,
+          maxBuffer: 16 * 1024 * 1024,
+          env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+        },
+      );
     } catch (error) {
       const output = error as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`dotnet restore of ${id} ${version} failed: ${(output.stdout ?? '') + (output.stderr ?? '') || output.message}`, { cause: error });
+      throw new Error(
+        `dotnet restore of ${id} ${version} failed: ${(output.stdout ?? '') + (output.stderr ?? '') || output.message}`,
+        { cause: error },
+      );
     }
     const restored = join(scratch, 'packages', id.toLowerCase(), version);
-    if (!existsSync(join(restored, '.nupkg.metadata'))) throw new Error(`dotnet restore did not produce ${id} ${version} in ${restored}`);
+    if (!existsSync(join(restored, '.nupkg.metadata')))
+      throw new Error(`dotnet restore did not produce ${id} ${version} in ${restored}`);
     await mkdir(join(packagesDir, id.toLowerCase()), { recursive: true });
     try {
       await rename(restored, folder);

@@ -107,9 +107,15 @@ export function useProduct(options: ProductOptions = {}): () => ProductUnderTest
 }
 
 /** A profile body for the emulator's sample org, exporting into embedded PGlite. */
-export function sampleProfile(product: ProductUnderTest, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function sampleProfile(
+  product: ProductUnderTest,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
-    source: { environmentUrl: product.emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } } },
+    source: {
+      environmentUrl: product.emulator.baseUrl,
+      auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } },
+    },
     tables: ['account', 'contact', 'systemuser', 'role'],
     relationships: ['systemuserroles_association'],
     destination: { kind: 'sql', dialect: 'pglite' },
@@ -133,7 +139,11 @@ export async function sqlDestination(product: ProductUnderTest, profile: string)
 }
 
 /** id → versionnumber of every row of a destination table. */
-export async function destinationVersions(product: ProductUnderTest, profile: string, table: string): Promise<Map<string, number>> {
+export async function destinationVersions(
+  product: ProductUnderTest,
+  profile: string,
+  table: string,
+): Promise<Map<string, number>> {
   const { destination } = await product.deps.sync.runtimes.get(profile);
   return versionsIn(destination, table);
 }
@@ -143,7 +153,12 @@ export async function destinationVersions(product: ProductUnderTest, profile: st
  * column of them against the source: a wrong value fails at once (a row at the source's version is not
  * rewritten, so waiting longer cannot fix it).
  */
-export async function waitForConvergence(product: ProductUnderTest, profile: string, tables: string[], timeoutMs = 60_000): Promise<void> {
+export async function waitForConvergence(
+  product: ProductUnderTest,
+  profile: string,
+  tables: string[],
+  timeoutMs = 60_000,
+): Promise<void> {
   let last = '';
   const wrong: string[] = [];
   await waitFor(
@@ -164,7 +179,8 @@ export async function waitForConvergence(product: ProductUnderTest, profile: str
   ).catch((error: Error) => {
     throw new Error(`${error.message}; last difference: ${last}`);
   });
-  if (wrong.length > 0) throw new Error(`destination rows at the source's versions hold other values: ${wrong.join(' | ')}`);
+  if (wrong.length > 0)
+    throw new Error(`destination rows at the source's versions hold other values: ${wrong.join(' | ')}`);
 }
 
 /** A PostgreSQL server for one test file: started before its tests, stopped after them; the getter gives its connection string. */

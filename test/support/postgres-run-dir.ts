@@ -19,7 +19,10 @@ export async function stopLeftoverClusters(runDir: string): Promise<number> {
     const dataDir = join(runDir, entry, 'data');
     if (!existsSync(join(dataDir, 'postmaster.pid'))) continue;
     const [command, args] = pgCtl(dataDir, ['stop', '-m', 'immediate', '-w']);
-    await run(command, args).then(() => (stopped += 1), () => undefined);
+    await run(command, args).then(
+      () => (stopped += 1),
+      () => undefined,
+    );
   }
   rmSync(runDir, { recursive: true, force: true });
   return stopped;

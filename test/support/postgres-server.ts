@@ -29,7 +29,8 @@ const asServiceUser = (command: string, args: string[]): [string, string[]] =>
   isRoot() ? ['runuser', ['-u', SERVICE_USER, '--', command, ...args]] : [command, args];
 
 /** `pg_ctl -D dataDir …`, as the postgres user when we are root. */
-export const pgCtl = (dataDir: string, args: string[]): [string, string[]] => asServiceUser(join(BIN, 'pg_ctl'), ['-D', dataDir, ...args]);
+export const pgCtl = (dataDir: string, args: string[]): [string, string[]] =>
+  asServiceUser(join(BIN, 'pg_ctl'), ['-D', dataDir, ...args]);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,14 +76,38 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     chownSync(root, Number(stdout.trim()), Number(group.trim()));
   }
   const dataDir = join(root, 'data');
-  const [initdb, initdbArgs] = asServiceUser(join(BIN, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  const [initdb, initdbArgs] = asServiceUser(join(BIN, 'initdb'), [
+    '-D',
+    dataDir,
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   await run(initdb, initdbArgs);
 
   const port = await freePort();
   // Durability settings are off: these clusters hold throwaway test data and fsync only slows tests down.
   const [postgres, postgresArgs] = asServiceUser(join(BIN, 'postgres'), [
-    '-D', dataDir, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50',
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-k',
+    root,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=50',
     ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ]);
   const child = spawn(postgres, postgresArgs, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -40,7 +40,13 @@ export interface ProcessProduct {
 
 export async function startProcessProduct(options: ProcessProductOptions = {}): Promise<ProcessProduct> {
   const azurite = await startAzurite({ inMemory: true });
-  const emulator = await startEmulator({ port: 0, seed: 3, accounts: 100, token: PROCESS_EMULATOR_TOKEN, ...options.emulator });
+  const emulator = await startEmulator({
+    port: 0,
+    seed: 3,
+    accounts: 100,
+    token: PROCESS_EMULATOR_TOKEN,
+    ...options.emulator,
+  });
   const postgres = await startPostgresServer(options.postgres);
   const env = {
     AzureWebJobsStorage: azurite.connectionString,
@@ -79,7 +85,10 @@ export async function startProcessProduct(options: ProcessProductOptions = {}): 
     },
     postgresProfile(schema, overrides = {}) {
       return {
-        source: { environmentUrl: emulator.baseUrl, auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } } },
+        source: {
+          environmentUrl: emulator.baseUrl,
+          auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } },
+        },
         tables: ['account'],
         relationships: [],
         destination: { kind: 'sql', dialect: 'postgres', schema, connection: { appSetting: 'DVX_SECRET_DESTINATION' } },

@@ -7,7 +7,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import type { OrchestrationClient, OrchestrationRuntimeStatus } from '../../shared/orchestration/client';
-import { activateProfile, deactivateProfile, initialSyncInstanceId, resyncInstanceId, resyncTable } from '../../shared/sync/activation';
+import {
+  activateProfile,
+  deactivateProfile,
+  initialSyncInstanceId,
+  resyncInstanceId,
+  resyncTable,
+} from '../../shared/sync/activation';
 import { useAzurite } from '../support/azurite';
 import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
 
@@ -27,7 +33,16 @@ function orchestrationsIn(runtimeStatus: OrchestrationRuntimeStatus) {
       return Promise.resolve(instanceId);
     },
     getStatus: (instanceId) =>
-      Promise.resolve({ instanceId, name: 'initialSync', runtimeStatus, input: null, customStatus: null, output: null, createdTime: new Date(), lastUpdatedTime: new Date() }),
+      Promise.resolve({
+        instanceId,
+        name: 'initialSync',
+        runtimeStatus,
+        input: null,
+        customStatus: null,
+        output: null,
+        createdTime: new Date(),
+        lastUpdatedTime: new Date(),
+      }),
     terminate: (instanceId) => {
       terminated.push(instanceId);
       return Promise.resolve();
@@ -38,44 +53,60 @@ function orchestrationsIn(runtimeStatus: OrchestrationRuntimeStatus) {
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 4, accounts: 5, token: TOKEN });
-  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' }, () => recordingOrchestrations(), { pageSize: 2 });
+  deps = createFunctionDeps(
+    { AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' },
+    () => recordingOrchestrations(),
+    { pageSize: 2 },
+  );
   await activateAccountProfile(deps, recordingOrchestrations(), PROFILE, emulator.baseUrl);
 });
 // Each deactivate test leaves the profile active again for the next case, as it was before.
 afterEach(async () => {
   const activation = await deps.sync.activations.get(PROFILE);
-  if (activation && activation.value.state !== 'active') await deps.sync.activations.put(PROFILE, { ...activation.value, state: 'active' }, { ifMatch: activation.etag });
+  if (activation && activation.value.state !== 'active')
+    await deps.sync.activations.put(PROFILE, { ...activation.value, state: 'active' }, { ifMatch: activation.etag });
 });
 afterAll(async () => {
   await deps.sync.runtimes.closeAll();
   await emulator.close();
 });
 
-describe.each<OrchestrationRuntimeStatus>(['ContinuedAsNew', 'Suspended', 'Running', 'Pending'])('an initial sync reported as %s', (runtimeStatus) => {
-  it('is already running for activate: no second instance', async () => {
-    const orchestrations = orchestrationsIn(runtimeStatus);
-    expect(await activateProfile(deps.sync, orchestrations.client, PROFILE)).toEqual({ outcome: 'already-running', instanceId: initialSyncInstanceId(PROFILE) });
-    expect(orchestrations.started).toEqual([]);
-  });
+describe.each<OrchestrationRuntimeStatus>(['ContinuedAsNew', 'Suspended', 'Running', 'Pending'])(
+  'an initial sync reported as %s',
+  (runtimeStatus) => {
+    it('is already running for activate: no second instance', async () => {
+      const orchestrations = orchestrationsIn(runtimeStatus);
+      expect(await activateProfile(deps.sync, orchestrations.client, PROFILE)).toEqual({
+        outcome: 'already-running',
+        instanceId: initialSyncInstanceId(PROFILE),
+      });
+      expect(orchestrations.started).toEqual([]);
+    });
 
-  it('is already running for a resync of a table: no second instance', async () => {
-    const orchestrations = orchestrationsIn(runtimeStatus);
-    expect(await resyncTable(deps.sync, orchestrations.client, PROFILE, 'account')).toBe(resyncInstanceId(PROFILE, 'account'));
-    expect(orchestrations.started).toEqual([]);
-    expect((await deps.sync.checkpoints.read(PROFILE, 'account'))?.value.phase).toBe('initial');
-  });
+    it('is already running for a resync of a table: no second instance', async () => {
+      const orchestrations = orchestrationsIn(runtimeStatus);
+      expect(await resyncTable(deps.sync, orchestrations.client, PROFILE, 'account')).toBe(
+        resyncInstanceId(PROFILE, 'account'),
+      );
+      expect(orchestrations.started).toEqual([]);
+      expect((await deps.sync.checkpoints.read(PROFILE, 'account'))?.value.phase).toBe('initial');
+    });
 
-  it('is terminated by deactivate', async () => {
-    const orchestrations = orchestrationsIn(runtimeStatus);
-    expect(await deactivateProfile(deps.sync, orchestrations.client, PROFILE)).toBe(true);
-    expect(orchestrations.terminated).toEqual([initialSyncInstanceId(PROFILE)]);
-  });
-});
+    it('is terminated by deactivate', async () => {
+      const orchestrations = orchestrationsIn(runtimeStatus);
+      expect(await deactivateProfile(deps.sync, orchestrations.client, PROFILE)).toBe(true);
+      expect(orchestrations.terminated).toEqual([initialSyncInstanceId(PROFILE)]);
+    });
+  },
+);
 
-describe.each<OrchestrationRuntimeStatus>(['Completed', 'Failed', 'Terminated', 'Canceled'])('an initial sync reported as %s', (runtimeStatus) => {
-  it('is not terminated again by deactivate', async () => {
-    const orchestrations = orchestrationsIn(runtimeStatus);
-    expect(await deactivateProfile(deps.sync, orchestrations.client, PROFILE)).toBe(true);
-    expect(orchestrations.terminated).toEqual([]);
-  });
-});
+describe.each<OrchestrationRuntimeStatus>(['Completed', 'Failed', 'Terminated', 'Canceled'])(
+  'an initial sync reported as %s',
+  (runtimeStatus) => {
+    it('is not terminated again by deactivate', async () => {
+      const orchestrations = orchestrationsIn(runtimeStatus);
+      expect(await deactivateProfile(deps.sync, orchestrations.client, PROFILE)).toBe(true);
+      expect(orchestrations.terminated).toEqual([]);
+    });
+  },
+);

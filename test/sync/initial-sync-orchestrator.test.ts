@@ -21,8 +21,12 @@ function fakeContext(input: InitialSyncInput) {
       currentUtcDateTime: new Date(0),
       getInput: <T>() => input as T,
       callActivity: (name: string, activityInput?: unknown) => ({ name, input: activityInput }) as unknown as df.Task,
-      callActivityWithRetry: (name: string, _retry: df.RetryOptions, activityInput?: unknown) => ({ name, input: activityInput }) as unknown as df.Task,
-      Task: { all: (tasks: df.Task[]) => ({ all: tasks }) as unknown as df.Task, any: (tasks: df.Task[]) => ({ any: tasks }) as unknown as df.Task },
+      callActivityWithRetry: (name: string, _retry: df.RetryOptions, activityInput?: unknown) =>
+        ({ name, input: activityInput }) as unknown as df.Task,
+      Task: {
+        all: (tasks: df.Task[]) => ({ all: tasks }) as unknown as df.Task,
+        any: (tasks: df.Task[]) => ({ any: tasks }) as unknown as df.Task,
+      },
       createTimer: () => ({}) as df.TimerTask,
       continueAsNew: (next: unknown) => void (calls.continued = next),
       setCustomStatus: (status: unknown) => void calls.statuses.push(status),
@@ -35,7 +39,12 @@ const copied = (table: string, done: boolean, rowsCopied = 5000): PageCopied => 
 
 describe('initial sync orchestrator', () => {
   it('copies one page of up to fanOut tables at once and continues as new with the unfinished ones at the back', () => {
-    const input: InitialSyncInput = { profile: 'sales', pending: ['account', 'contact', 'role'], fanOut: 2, progress: {} };
+    const input: InitialSyncInput = {
+      profile: 'sales',
+      pending: ['account', 'contact', 'role'],
+      fanOut: 2,
+      progress: {},
+    };
     const { context, calls } = fakeContext(input);
     const generator = initialSyncOrchestrator(context);
 
@@ -50,9 +59,14 @@ describe('initial sync orchestrator', () => {
       profile: 'sales',
       pending: ['role', 'account'],
       fanOut: 2,
-      progress: { account: { rowsCopied: 5000, pages: 1, done: false }, contact: { rowsCopied: 42, pages: 1, done: true } },
+      progress: {
+        account: { rowsCopied: 5000, pages: 1, done: false },
+        contact: { rowsCopied: 42, pages: 1, done: true },
+      },
     });
-    expect(calls.statuses).toEqual([expect.objectContaining({ phase: 'copying', tablesDone: 1, tables: 3, rowsCopied: 5042 })]);
+    expect(calls.statuses).toEqual([
+      expect.objectContaining({ phase: 'copying', tablesDone: 1, tables: 3, rowsCopied: 5042 }),
+    ]);
   });
 
   it('finishes with a summary when the last table reaches its deltaLink', () => {
@@ -60,13 +74,19 @@ describe('initial sync orchestrator', () => {
       profile: 'sales',
       pending: ['account'],
       fanOut: 4,
-      progress: { contact: { rowsCopied: 10, pages: 1, done: true }, account: { rowsCopied: 5000, pages: 1, done: false } },
+      progress: {
+        contact: { rowsCopied: 10, pages: 1, done: true },
+        account: { rowsCopied: 5000, pages: 1, done: false },
+      },
     };
     const { context, calls } = fakeContext(input);
     const generator = initialSyncOrchestrator(context);
     generator.next();
     const end = generator.next([{ table: 'account', rowsCopied: 7000, pages: 2, done: true }]);
-    expect(end).toEqual({ done: true, value: expect.objectContaining({ phase: 'done', tablesDone: 2, tables: 2, rowsCopied: 7010 }) });
+    expect(end).toEqual({
+      done: true,
+      value: expect.objectContaining({ phase: 'done', tablesDone: 2, tables: 2, rowsCopied: 7010 }),
+    });
     expect(calls.continued).toBeUndefined();
   });
 

@@ -23,7 +23,11 @@ const orchestrations = recordingOrchestrations();
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: 9, accounts: 30, token: TOKEN });
-  deps = createFunctionDeps({ AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' }, () => orchestrations, { pageSize: 10 });
+  deps = createFunctionDeps(
+    { AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' },
+    () => orchestrations,
+    { pageSize: 10 },
+  );
   await activateAccountProfile(deps, orchestrations, PROFILE, emulator.baseUrl);
 });
 afterAll(async () => {
@@ -31,7 +35,8 @@ afterAll(async () => {
   await emulator.close();
 });
 
-const rowIds = async () => [...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys()].sort();
+const rowIds = async () =>
+  [...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys()].sort();
 
 async function copyAll(services: SyncServices): Promise<void> {
   while (!(await copyPage(services, PROFILE, 'account')).done);
@@ -40,11 +45,15 @@ async function copyAll(services: SyncServices): Promise<void> {
 describe('a full resync repeated after its last checkpoint update failed', () => {
   it('sweeps again without deleting the rows the resync copied', async () => {
     await copyAll(deps.sync);
-    const source = async () => [...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys()].sort();
+    const source = async () =>
+      [...(await destinationVersions((await deps.sync.runtimes.get(PROFILE)).destination, 'account')).keys()].sort();
     expect(await source()).toHaveLength(30);
     const [gone] = emulator.store.page('account', -1, 1).rows;
     if (!gone) throw new Error('no account');
-    const removed = await fetch(`${emulator.baseUrl}accounts(${gone.id})`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    const removed = await fetch(`${emulator.baseUrl}accounts(${gone.id})`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(removed.status).toBe(204);
 
     await resyncTable(deps.sync, orchestrations, PROFILE, 'account');
@@ -73,7 +82,8 @@ describe('a full resync repeated after its last checkpoint update failed', () =>
 
   it('lets only one of two copiers of the last page sweep: the other fails before it deletes anything', async () => {
     await resyncTable(deps.sync, orchestrations, PROFILE, 'account');
-    while ((await deps.sync.checkpoints.read(PROFILE, 'account'))?.value.pages !== 2) await copyPage(deps.sync, PROFILE, 'account');
+    while ((await deps.sync.checkpoints.read(PROFILE, 'account'))?.value.pages !== 2)
+      await copyPage(deps.sync, PROFILE, 'account');
     // Copier B reads the checkpoint at the last page and is slow to read it from Dataverse; copier A finishes meanwhile.
     let release = () => undefined as void;
     const slowRead = new Promise<void>((resolve) => (release = resolve));
@@ -90,7 +100,10 @@ describe('a full resync repeated after its last checkpoint update failed', () =>
             return runtime.source.readPage(...args);
           };
           // The client is a class instance: its other methods stay on the prototype.
-          return { ...runtime, source: Object.assign(Object.create(runtime.source) as typeof runtime.source, { readPage }) };
+          return {
+            ...runtime,
+            source: Object.assign(Object.create(runtime.source) as typeof runtime.source, { readPage }),
+          };
         },
       },
     };

@@ -8,11 +8,17 @@ const rules = { retryCount: 2, retryIntervalSeconds: 5 };
 describe('decideRetry', () => {
   it('retries transient failures after the profile interval until retryCount more attempts are used', () => {
     expect(decideRetry(new ExportError('transient', 'connection reset'), 0, rules, now)).toEqual({
-      action: 'retry', attempt: 1, deliverAt: new Date('2026-01-01T00:00:05Z'),
+      action: 'retry',
+      attempt: 1,
+      deliverAt: new Date('2026-01-01T00:00:05Z'),
     });
-    expect(decideRetry(new ExportError('transient', 'connection reset'), 1, rules, now)).toMatchObject({ action: 'retry', attempt: 2 });
+    expect(decideRetry(new ExportError('transient', 'connection reset'), 1, rules, now)).toMatchObject({
+      action: 'retry',
+      attempt: 2,
+    });
     expect(decideRetry(new ExportError('transient', 'connection reset'), 2, rules, now)).toEqual({
-      action: 'fail-rows', reason: 'still failing after 3 attempts: connection reset',
+      action: 'fail-rows',
+      reason: 'still failing after 3 attempts: connection reset',
     });
   });
 
@@ -23,7 +29,10 @@ describe('decideRetry', () => {
 
   it('does not retry what retrying cannot fix', () => {
     for (const errorClass of ['schema', 'data', 'config'] as const) {
-      expect(decideRetry(new ExportError(errorClass, 'nope'), 0, rules, now)).toEqual({ action: 'fail-rows', reason: `${errorClass} error: nope` });
+      expect(decideRetry(new ExportError(errorClass, 'nope'), 0, rules, now)).toEqual({
+        action: 'fail-rows',
+        reason: `${errorClass} error: nope`,
+      });
     }
   });
 });

@@ -10,14 +10,21 @@ const azurite = useAzurite();
 
 describe('profile runtimes', () => {
   it('builds one runtime for calls at the same time, and a new one (after closing the old) when the profile changes', async () => {
-    const env = { AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: 'runtime-test-token', DVX_LOCAL_MODE: '1' };
+    const env = {
+      AzureWebJobsStorage: azurite.connectionString,
+      DVX_SECRET_DV_TOKEN: 'runtime-test-token',
+      DVX_LOCAL_MODE: '1',
+    };
     const { sync } = createFunctionDeps(env, () => {
       throw new Error('no orchestrations here');
     });
     const put = async (schema: string) => {
       const profile = validateProfile({
         name: 'runtimes',
-        source: { environmentUrl: 'https://contoso.crm.dynamics.com/api/data/v9.2/', auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } } },
+        source: {
+          environmentUrl: 'https://contoso.crm.dynamics.com/api/data/v9.2/',
+          auth: { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DV_TOKEN' } },
+        },
         tables: ['account'],
         destination: { kind: 'sql', dialect: 'pglite', schema },
         retryCount: 0,
@@ -30,7 +37,10 @@ describe('profile runtimes', () => {
     let open = () => undefined as void;
     let gate = new Promise<void>((resolve) => (open = resolve));
     const runtimes = createProfileRuntimes({
-      profiles: { ...sync.profiles, get: async (name) => Promise.all([sync.profiles.get(name), gate]).then(([stored]) => stored) },
+      profiles: {
+        ...sync.profiles,
+        get: async (name) => Promise.all([sync.profiles.get(name), gate]).then(([stored]) => stored),
+      },
       secrets: createSecretResolver(env, defaultCredential(undefined)),
       credential: defaultCredential(undefined),
       policy: securityPolicy(env),

@@ -22,8 +22,15 @@ vi.mock('@azure/functions', async (importOriginal) => {
 
 const CLIENT_ID = '0c7e1f6a-2222-4b3c-8d4e-000000000002';
 const SETTINGS = [
-  'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'APPLICATIONINSIGHTS_STATSBEAT_DISABLED',
-  'APPLICATIONINSIGHTS_SDKSTATS_DISABLED', 'OTEL_METRIC_EXPORT_INTERVAL', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'NODE_TLS_REJECT_UNAUTHORIZED', 'AzureWebJobsStorage',
+  'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  'APPLICATIONINSIGHTS_STATSBEAT_DISABLED',
+  'APPLICATIONINSIGHTS_SDKSTATS_DISABLED',
+  'OTEL_METRIC_EXPORT_INTERVAL',
+  'IDENTITY_ENDPOINT',
+  'IDENTITY_HEADER',
+  'NODE_TLS_REJECT_UNAUTHORIZED',
+  'AzureWebJobsStorage',
 ] as const;
 const saved = Object.fromEntries(SETTINGS.map((name) => [name, process.env[name]]));
 
@@ -85,13 +92,18 @@ describe('the Azure entry point', () => {
 
     const handler = registered.get('recordDeadLetters');
     if (!handler) throw new Error('recordDeadLetters was not registered');
-    const context = new InvocationContext({ functionName: 'recordDeadLetters', triggerMetadata: { messageId: 'm-1', deadLetterReason: 'MaxDeliveryCountExceeded' } });
+    const context = new InvocationContext({
+      functionName: 'recordDeadLetters',
+      triggerMetadata: { messageId: 'm-1', deadLetterReason: 'MaxDeliveryCountExceeded' },
+    });
     await handler('not a change batch', context);
 
     const { request, metric } = await until(() => {
       for (const request of ingestion.requests) {
         for (const envelope of request.envelopes) {
-          const metric = envelope.data?.baseData?.metrics?.find((candidate) => candidate.name === metricNames.deadLetters);
+          const metric = envelope.data?.baseData?.metrics?.find(
+            (candidate) => candidate.name === metricNames.deadLetters,
+          );
           if (metric && envelope.data?.baseType === 'MetricData') return { request, metric };
         }
       }

@@ -13,20 +13,35 @@ describe('the ingestion identity', () => {
   });
 
   it('is the system-assigned identity for Authorization=AAD alone, in any order and case', async () => {
-    expect((await ingestionCredential(' authorization = aad ; ').getToken(SCOPE))?.token).toBe(identity.tokenFor(undefined));
+    expect((await ingestionCredential(' authorization = aad ; ').getToken(SCOPE))?.token).toBe(
+      identity.tokenFor(undefined),
+    );
   });
 
   it('is a config error for anything but Authorization=AAD, and the exporter then stays off without throwing', () => {
-    expect(() => ingestionCredential('ClientId=x')).toThrow(expect.objectContaining({ errorClass: 'config', where: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING' }));
-    const start = startAzureMonitor({ connectionString: 'InstrumentationKey=11111111-2222-3333-4444-555555555555', authenticationString: 'Authorization=Basic' });
+    expect(() => ingestionCredential('ClientId=x')).toThrow(
+      expect.objectContaining({ errorClass: 'config', where: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING' }),
+    );
+    const start = startAzureMonitor({
+      connectionString: 'InstrumentationKey=11111111-2222-3333-4444-555555555555',
+      authenticationString: 'Authorization=Basic',
+    });
     expect(start).toMatchObject({ started: false, reason: expect.stringContaining('Authorization=AAD') });
   });
 });
 
 describe('the settings', () => {
   it('come from the two app settings, and nothing starts without the connection string', () => {
-    expect(telemetrySettings({ APPLICATIONINSIGHTS_CONNECTION_STRING: 'cs', APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD', OTHER: 'x' }))
-      .toEqual({ connectionString: 'cs', authenticationString: 'Authorization=AAD' });
-    expect(startAzureMonitor(telemetrySettings({}))).toEqual({ started: false, reason: 'APPLICATIONINSIGHTS_CONNECTION_STRING is not set' });
+    expect(
+      telemetrySettings({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: 'cs',
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+        OTHER: 'x',
+      }),
+    ).toEqual({ connectionString: 'cs', authenticationString: 'Authorization=AAD' });
+    expect(startAzureMonitor(telemetrySettings({}))).toEqual({
+      started: false,
+      reason: 'APPLICATIONINSIGHTS_CONNECTION_STRING is not set',
+    });
   });
 });

@@ -1,4 +1,10 @@
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExportMetrics, metricNames } from '../../shared/telemetry/metrics';
 
@@ -15,7 +21,10 @@ async function collect(record: (metrics: ReturnType<typeof createExportMetrics>)
 }
 
 const find = (resourceMetrics: ResourceMetrics[], name: string) =>
-  resourceMetrics.flatMap((r) => r.scopeMetrics).flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+  resourceMetrics
+    .flatMap((r) => r.scopeMetrics)
+    .flatMap((s) => s.metrics)
+    .find((m) => m.descriptor.name === name);
 
 describe('export metrics', () => {
   it('records counters and histograms under the names and attributes the workbook and alerts query', async () => {
@@ -31,8 +40,13 @@ describe('export metrics', () => {
       metrics.deadLettered(2);
     });
     const applied = find(exported, metricNames.rowsApplied);
-    expect(applied?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([[{ profile: 'sales', table: 'account', operation: 'upsert' }, 5]]);
-    expect(find(exported, metricNames.recordsFailed)?.dataPoints[0]?.attributes).toEqual({ profile: 'sales', table: 'contact' });
+    expect(applied?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ profile: 'sales', table: 'account', operation: 'upsert' }, 5],
+    ]);
+    expect(find(exported, metricNames.recordsFailed)?.dataPoints[0]?.attributes).toEqual({
+      profile: 'sales',
+      table: 'contact',
+    });
     expect(find(exported, metricNames.throttled)?.dataPoints[0]?.value).toBe(1);
     const latency = find(exported, metricNames.e2eLatency)?.dataPoints[0];
     expect(latency?.attributes).toEqual({ profile: 'sales', table: 'account' });

@@ -9,11 +9,17 @@ describe('SecretRedactor', () => {
   });
 
   it.each([
-    ['Server=tcp:x.database.windows.net;Password=hunter2!;Encrypt=True', 'Server=tcp:x.database.windows.net;Password=***;Encrypt=True'],
+    [
+      'Server=tcp:x.database.windows.net;Password=hunter2!;Encrypt=True',
+      'Server=tcp:x.database.windows.net;Password=***;Encrypt=True',
+    ],
     ['AccountName=a;AccountKey=abc123==;EndpointSuffix=core', 'AccountName=a;AccountKey=***;EndpointSuffix=core'],
     ['postgres://app:pa55word@db:5432/x', 'postgres://app:***@db:5432/x'],
     ['Authorization: Bearer eyJhbGciOi.abc.def', 'Authorization: Bearer ***'],
-    ['https://a.blob.core.windows.net/c/b?sv=2024&sig=AbC%2Bd%3D', 'https://a.blob.core.windows.net/c/b?sv=2024&sig=***'],
+    [
+      'https://a.blob.core.windows.net/c/b?sv=2024&sig=AbC%2Bd%3D',
+      'https://a.blob.core.windows.net/c/b?sv=2024&sig=***',
+    ],
     ['client_secret=xyz&scope=a', 'client_secret=***&scope=a'],
   ])('masks secret shapes nobody registered: %s', (text, expected) => {
     expect(new SecretRedactor().redact(text)).toBe(expected);

@@ -22,7 +22,9 @@ describe('workload', () => {
     for (const table of ['account', 'contact'] as const) {
       for (const id of workload.alive(table)) expect(emulator.store.get(table, id), `${table} ${id}`).toBeDefined();
     }
-    const lastDeletes = done.filter(isRowOperation).filter((operation) => operation.kind === 'delete' && !workload.alive(operation.table).has(operation.id));
+    const lastDeletes = done
+      .filter(isRowOperation)
+      .filter((operation) => operation.kind === 'delete' && !workload.alive(operation.table).has(operation.id));
     expect(lastDeletes.length).toBeGreaterThan(0);
     for (const operation of lastDeletes) expect(emulator.store.get(operation.table, operation.id)).toBeUndefined();
   });
@@ -33,9 +35,12 @@ describe('workload', () => {
     try {
       const workload = createWorkload({ baseUrl: observed.baseUrl, token: 'any', seed: 5, sampleSeed: 7, rows });
       const done: Operation[] = [];
-      for (let round = 0; round < 20; round++) done.push(...(await Promise.all(Array.from({ length: 16 }, () => workload.step()))));
+      for (let round = 0; round < 20; round++)
+        done.push(...(await Promise.all(Array.from({ length: 16 }, () => workload.step()))));
       expect(writes).toHaveLength(done.length);
-      expect(writes.map((write) => write.version)).toEqual([...writes.map((write) => write.version)].sort((a, b) => a - b));
+      expect(writes.map((write) => write.version)).toEqual(
+        [...writes.map((write) => write.version)].sort((a, b) => a - b),
+      );
       for (const table of ['account', 'contact'] as const) {
         for (const id of workload.alive(table)) {
           const lastWrite = writes.findLast((write) => write.table === table && write.id === id);
@@ -43,7 +48,9 @@ describe('workload', () => {
           if (lastWrite) expect(observed.store.get(table, id)?.version).toBe(lastWrite.version);
         }
       }
-      const deletedNow = writes.filter((write) => write.kind === 'delete' && !workload.alive(write.table as 'account' | 'contact').has(write.id));
+      const deletedNow = writes.filter(
+        (write) => write.kind === 'delete' && !workload.alive(write.table as 'account' | 'contact').has(write.id),
+      );
       expect(deletedNow.length).toBeGreaterThan(0);
       for (const write of deletedNow) expect(observed.store.get(write.table, write.id)).toBeUndefined();
     } finally {
@@ -53,18 +60,34 @@ describe('workload', () => {
 
   it('associates and disassociates users and roles, and retries what Dataverse throttles or fails', async () => {
     // Its own org: the rows the other tests deleted would be missing here.
-    const emulator = await startEmulator({ port: 0, seed: 7, accounts: 40, faults: { throttleRate: 0.2, retryAfterSeconds: 0, unavailableRate: 0.2 } });
+    const emulator = await startEmulator({
+      port: 0,
+      seed: 7,
+      accounts: 40,
+      faults: { throttleRate: 0.2, retryAfterSeconds: 0, unavailableRate: 0.2 },
+    });
     onTestFinished(() => emulator.close());
-    const workload = createWorkload({ baseUrl: emulator.baseUrl, token: 'any', seed: 12, sampleSeed: 7, rows, userRoles: sampleCounts(40) });
+    const workload = createWorkload({
+      baseUrl: emulator.baseUrl,
+      token: 'any',
+      seed: 12,
+      sampleSeed: 7,
+      rows,
+      userRoles: sampleCounts(40),
+    });
     const done: Operation[] = [];
     for (let i = 0; i < 150; i++) done.push(await workload.step());
     emulator.faults.set({ throttleRate: 0, unavailableRate: 0 });
-    expect(new Set(done.map((operation) => operation.kind))).toEqual(new Set(['create', 'update', 'delete', 'recreate', 'associate', 'disassociate']));
+    expect(new Set(done.map((operation) => operation.kind))).toEqual(
+      new Set(['create', 'update', 'delete', 'recreate', 'associate', 'disassociate']),
+    );
     expect(emulator.stats.throttled + emulator.stats.unavailable).toBeGreaterThan(0);
-    const inSource = new Set([...sourceVersions(emulator, 'systemuserroles').keys()].map((id) => {
-      const row = emulator.store.get('systemuserroles', id)?.row;
-      return userRoleKey(String(row?.systemuserid), String(row?.roleid));
-    }));
+    const inSource = new Set(
+      [...sourceVersions(emulator, 'systemuserroles').keys()].map((id) => {
+        const row = emulator.store.get('systemuserroles', id)?.row;
+        return userRoleKey(String(row?.systemuserid), String(row?.roleid));
+      }),
+    );
     expect(inSource).toEqual(workload.userRoles());
     for (const table of ['account', 'contact'] as const) {
       for (const id of workload.alive(table)) expect(emulator.store.get(table, id), `${table} ${id}`).toBeDefined();

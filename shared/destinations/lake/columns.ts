@@ -7,7 +7,8 @@
 import type { ColumnMetadata, TableMetadata } from '../../dataverse/metadata';
 import { buildTableModel, type ColumnSource } from '../../schema/table-model';
 
-export type CdmDataType = 'guid' | 'string' | 'int64' | 'decimal' | 'double' | 'boolean' | 'dateTime' | 'dateTimeOffset';
+export type CdmDataType =
+  'guid' | 'string' | 'int64' | 'decimal' | 'double' | 'boolean' | 'dateTime' | 'dateTimeOffset';
 
 export interface LakeColumn {
   name: string;

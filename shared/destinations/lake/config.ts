@@ -17,7 +17,10 @@ const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 /** Where in the account and how the profile writes: shared by these settings and the export profile's lake destination. */
 export const lakeTargetShape = {
   /** Default `dataverse-<environmentName>-<organizationUniqueName>`, as Synapse Link names it. */
-  container: z.string().regex(CONTAINER_NAME, 'container names are 3–63 lower-case letters, digits and single hyphens').optional(),
+  container: z
+    .string()
+    .regex(CONTAINER_NAME, 'container names are 3–63 lower-case letters, digits and single hyphens')
+    .optional(),
   environmentName: z.string().min(1).optional(),
   organizationUniqueName: z.string().min(1).optional(),
   mode: z.enum(['appendOnly', 'inPlace', 'incremental']).default('appendOnly'),
@@ -28,14 +31,23 @@ export const lakeTargetShape = {
   snapshotIntervalMinutes: z.int().min(1).max(1440).default(60),
 };
 
-type ContainerNaming = { container?: string | undefined; environmentName?: string | undefined; organizationUniqueName?: string | undefined };
+type ContainerNaming = {
+  container?: string | undefined;
+  environmentName?: string | undefined;
+  organizationUniqueName?: string | undefined;
+};
 
 /** The container is named, or can be named after the environment and organisation. */
 export function requireContainerName<T extends z.ZodType<ContainerNaming>>(schema: T): T {
-  return schema.refine((config) => config.container !== undefined || (config.environmentName !== undefined && config.organizationUniqueName !== undefined), {
-    message: 'give either container or both environmentName and organizationUniqueName',
-    path: ['container'],
-  });
+  return schema.refine(
+    (config) =>
+      config.container !== undefined ||
+      (config.environmentName !== undefined && config.organizationUniqueName !== undefined),
+    {
+      message: 'give either container or both environmentName and organizationUniqueName',
+      path: ['container'],
+    },
+  );
 }
 
 export const lakeDestinationConfigSchema = requireContainerName(z.strictObject({ connection, ...lakeTargetShape }));

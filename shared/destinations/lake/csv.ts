@@ -17,10 +17,14 @@ const WEB_API_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
 
 function invalid(value: SqlValue, column: LakeColumn): ExportError {
-  return new ExportError('data', `Value ${JSON.stringify(value)} of column ${column.name} is not a valid ${column.dataType}.`, {
-    where: column.name,
-    fix: 'Correct the value in Dataverse; the row is retried with its next change.',
-  });
+  return new ExportError(
+    'data',
+    `Value ${JSON.stringify(value)} of column ${column.name} is not a valid ${column.dataType}.`,
+    {
+      where: column.name,
+      fix: 'Correct the value in Dataverse; the row is retried with its next change.',
+    },
+  );
 }
 
 function parseTime(value: SqlValue, column: LakeColumn): Date {
@@ -84,7 +88,9 @@ const stringifyOptions = {
 /** Whole CSV records, each ending in `\n`, fields in `columns` order and quoted by type. */
 export function encodeRecords(columns: LakeColumn[], records: Array<Array<string | null>>): string {
   const bare = columns.map((column) => !quotedTypes.has(column.dataType));
-  const prepared = records.map((record) => record.map((field, index) => (field !== null && bare[index] === true ? new BareField(field) : field)));
+  const prepared = records.map((record) =>
+    record.map((field, index) => (field !== null && bare[index] === true ? new BareField(field) : field)),
+  );
   return stringify(prepared, stringifyOptions);
 }
 

@@ -17,7 +17,15 @@ import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/meta
 import { ExportError, toExportError } from '../../errors';
 import { validateDataverseName } from '../../schema/identifiers';
 import { ID_COLUMN, VERSION_COLUMN } from '../../schema/table-model';
-import type { ApplyBatch, ApplyResult, EnsureTablesResult, FailedChange, ResyncSweep, SchemaAction, SchemaFailure } from '../destination';
+import type {
+  ApplyBatch,
+  ApplyResult,
+  EnsureTablesResult,
+  FailedChange,
+  ResyncSweep,
+  SchemaAction,
+  SchemaFailure,
+} from '../destination';
 import { CREATED_ON, IS_DELETE, lakeColumnsOf, mergeColumns, type LakeColumn } from './columns';
 import { parsePartition, usDateTime } from './csv';
 import { createRecordEncoder, type RecordEncoder } from './records';
@@ -52,7 +60,18 @@ import {
 } from './paths';
 import { createSeenIds, foldRecords } from './resync';
 import { withTableLock, type TableLock } from './table-lock';
-import { MAX_APPEND_BLOCKS, appendBlocks, appendToBlob, committedBlocks, etagOf, guarded, listCsv, readText, sameEtag, writeText } from './storage';
+import {
+  MAX_APPEND_BLOCKS,
+  appendBlocks,
+  appendToBlob,
+  committedBlocks,
+  etagOf,
+  guarded,
+  listCsv,
+  readText,
+  sameEtag,
+  writeText,
+} from './storage';
 
 export type LakeMode = 'appendOnly' | 'inPlace' | 'incremental';
 
@@ -171,7 +190,9 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MINUTE = 60_000;
 
 const isConflict = (error: unknown): boolean =>
-  error instanceof ExportError && error.cause instanceof RestError && (error.cause.statusCode === 412 || error.cause.statusCode === 409);
+  error instanceof ExportError &&
+  error.cause instanceof RestError &&
+  (error.cause.statusCode === 412 || error.cause.statusCode === 409);
 
 const rowFailure = (id: string, changeType: FailedChange['changeType'], error: unknown): FailedChange => ({
   id,
@@ -179,15 +200,20 @@ const rowFailure = (id: string, changeType: FailedChange['changeType'], error: u
   reason: error instanceof Error ? error.message : String(error),
 });
 
-export function createLakeDestination(container: ContainerClient, target: LakeTarget, dependencies: LakeDependencies = {}): LakeDestination {
+export function createLakeDestination(
+  container: ContainerClient,
+  target: LakeTarget,
+  dependencies: LakeDependencies = {},
+): LakeDestination {
   const clock = dependencies.clock ?? (() => new Date());
   const maxAppendBlocks = dependencies.maxAppendBlocks ?? MAX_APPEND_BLOCKS;
   const root = dfsRoot(container.url, container.accountName, container.containerName);
   // The SDK takes an IP-style URL's first path segment as the account, and for `http://<ip>/<container>` names the
   // container "undefined": take the last path segment then, so errors say where they happened.
-  const containerName = container.containerName && container.containerName !== 'undefined'
-    ? container.containerName
-    : (new URL(container.url).pathname.split('/').filter(Boolean).pop() ?? 'the lake container');
+  const containerName =
+    container.containerName && container.containerName !== 'undefined'
+      ? container.containerName
+      : (new URL(container.url).pathname.split('/').filter(Boolean).pop() ?? 'the lake container');
   const location = (path: string): string => `${root}/${path}`;
   const layouts = new Map<string, Layout>();
   const inPlaceTables = new Map<string, InPlaceTable>();
@@ -200,13 +226,18 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   function serial<T>(key: string, action: () => Promise<T>): Promise<T> {
     const previous = queues.get(key) ?? Promise.resolve();
     const next = previous.then(action, action);
-    queues.set(key, next.catch(() => undefined));
+    queues.set(
+      key,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
   async function readModel(path: string): Promise<{ model: CdmModel; etag: string | null }> {
     const current = await readText(container, path);
-    return current ? { model: parseModel(current.text, path), etag: current.etag } : { model: emptyModel(), etag: null };
+    return current
+      ? { model: parseModel(current.text, path), etag: current.etag }
+      : { model: emptyModel(), etag: null };
   }
 
   /**
@@ -237,12 +268,22 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const granularity: Granularity = hasCreatedOn ? entityState(entity).granularity : 'none';
     const versionIndex = columns.findIndex((column) => column.name === VERSION_COLUMN);
     if (versionIndex < 0 || columns[0]?.name !== ID_COLUMN) {
-      throw new ExportError('schema', `The lake entity ${table.logicalName} has no ${ID_COLUMN} first or no ${VERSION_COLUMN} column.`, {
-        where: `${ROOT_MODEL}#${table.logicalName}`,
-        fix: 'Delete the table folder and its entity from model.json, then activate the profile again to resync it.',
-      });
+      throw new ExportError(
+        'schema',
+        `The lake entity ${table.logicalName} has no ${ID_COLUMN} first or no ${VERSION_COLUMN} column.`,
+        {
+          where: `${ROOT_MODEL}#${table.logicalName}`,
+          fix: 'Delete the table folder and its entity from model.json, then activate the profile again to resync it.',
+        },
+      );
     }
-    return { columns, records: createRecordEncoder(columns), granularity, versionIndex, inPlace: target.mode === 'inPlace' && granularity !== 'none' };
+    return {
+      columns,
+      records: createRecordEncoder(columns),
+      granularity,
+      versionIndex,
+      inPlace: target.mode === 'inPlace' && granularity !== 'none',
+    };
   }
 
   async function layoutFor(table: TableMetadata): Promise<Layout> {
@@ -265,19 +306,25 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     (await listCsv(container, table)).map((file) => partitionEntry(partitionOfPath(file.path), location(file.path)));
 
   /** Whether the root entity lists the live files (not snapshots, not the schema-only root of incremental mode). */
-  const rootListsLiveFiles = (layout: Layout): boolean => target.mode === 'appendOnly' || (target.mode === 'inPlace' && !layout.inPlace);
+  const rootListsLiveFiles = (layout: Layout): boolean =>
+    target.mode === 'appendOnly' || (target.mode === 'inPlace' && !layout.inPlace);
 
   /** The per-table manifest DV2SQL reads: the root entity with the live partition files. */
   async function writeTableModel(entity: CdmEntity): Promise<void> {
     if (target.mode === 'incremental') return;
-    await updateModel(tableModelPath(entity.name), async () => ({ ...emptyModel(), entities: [{ ...entity, partitions: await livePartitions(entity.name) }] }));
+    await updateModel(tableModelPath(entity.name), async () => ({
+      ...emptyModel(),
+      entities: [{ ...entity, partitions: await livePartitions(entity.name) }],
+    }));
   }
 
   /** After a new partition file appeared: the root entity's partitions (where it lists live files) and the per-table manifest. */
   async function refreshTableModels(table: string, layout: Layout): Promise<void> {
     const root = await updateModel(ROOT_MODEL, async (model) => {
       const entity = model.entities.find((candidate) => candidate.name === table);
-      return entity && rootListsLiveFiles(layout) ? withEntity(model, { ...entity, partitions: await livePartitions(table) }) : model;
+      return entity && rootListsLiveFiles(layout)
+        ? withEntity(model, { ...entity, partitions: await livePartitions(table) })
+        : model;
     });
     const entity = root.entities.find((candidate) => candidate.name === table);
     if (entity) await writeTableModel(entity);
@@ -293,14 +340,19 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   /** Upserts and deletes in version order (deletes after an upsert of the same version), invalid ids failed. */
   function pendingChanges(batch: ApplyBatch, failed: FailedChange[]): Pending[] {
     const changes: Pending[] = [];
-    for (const upsert of batch.upserts) changes.push({ id: upsert.id, changeType: 'upsert', versionNumber: upsert.versionNumber, upsert });
-    for (const remove of batch.deletes) changes.push({ id: remove.id, changeType: 'delete', versionNumber: remove.versionNumber });
+    for (const upsert of batch.upserts)
+      changes.push({ id: upsert.id, changeType: 'upsert', versionNumber: upsert.versionNumber, upsert });
+    for (const remove of batch.deletes)
+      changes.push({ id: remove.id, changeType: 'delete', versionNumber: remove.versionNumber });
     const valid = changes.filter((change) => {
       if (GUID.test(change.id)) return true;
       failed.push({ id: change.id, changeType: change.changeType, reason: `Id '${change.id}' is not a GUID.` });
       return false;
     });
-    return valid.sort((a, b) => a.versionNumber - b.versionNumber || (a.changeType === b.changeType ? 0 : a.changeType === 'upsert' ? -1 : 1));
+    return valid.sort(
+      (a, b) =>
+        a.versionNumber - b.versionNumber || (a.changeType === b.changeType ? 0 : a.changeType === 'upsert' ? -1 : 1),
+    );
   }
 
   async function currentFolder(): Promise<{ folder: string; etag: string }> {
@@ -340,7 +392,10 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       create = true;
     }
     try {
-      appendTargets.set(key, { path: current.path, committedBlocks: await appendToBlob(container, current.path, blocks, create) });
+      appendTargets.set(key, {
+        path: current.path,
+        committedBlocks: await appendToBlob(container, current.path, blocks, create),
+      });
     } catch (error) {
       // Some blocks may have landed: read the file's block count from the lake next time.
       appendTargets.delete(key);
@@ -385,7 +440,11 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     // Partitions are separate blobs: their appends run side by side.
     const firstWrites = await Promise.all(
       [...byPartition].map(([partition, records]) =>
-        appendToPartition(folder ? `${folder}/${table.logicalName}` : table.logicalName, partition, appendBlocks(records)),
+        appendToPartition(
+          folder ? `${folder}/${table.logicalName}` : table.logicalName,
+          partition,
+          appendBlocks(records),
+        ),
       ),
     );
     if (firstWrites.includes(true) && !folder) await refreshTableModels(table.logicalName, layout);
@@ -399,7 +458,11 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const parsed = parsePartition(blob.text, path);
     for (const { record, raw } of parsed) {
       const id = record[0] ?? '';
-      rows.set(id, { version: Number(record[layout.versionIndex] ?? 0), sinkCreatedOn: record[1] || null, raw: raw.endsWith('\n') ? raw : `${raw}\n` });
+      rows.set(id, {
+        version: Number(record[layout.versionIndex] ?? 0),
+        sinkCreatedOn: record[1] || null,
+        raw: raw.endsWith('\n') ? raw : `${raw}\n`,
+      });
     }
     return { etag: blob.etag, rows };
   }
@@ -419,19 +482,26 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     }
     for (const file of await listCsv(container, name)) {
       const partition = partitionOfPath(file.path);
-      if (!sameEtag(cached.partitions.get(partition)?.etag, file.etag)) cached.partitions.set(partition, await loadPartition(file.path, layout));
+      if (!sameEtag(cached.partitions.get(partition)?.etag, file.etag))
+        cached.partitions.set(partition, await loadPartition(file.path, layout));
     }
     return cached;
   }
 
   /** Under the table's lock (`table-lock.ts`): the read of the live table and the writes below are one step across instances. */
-  async function applyInPlace(table: TableMetadata, layout: Layout, batch: ApplyBatch, lock: TableLock): Promise<ApplyResult> {
+  async function applyInPlace(
+    table: TableMetadata,
+    layout: Layout,
+    batch: ApplyBatch,
+    lock: TableLock,
+  ): Promise<ApplyResult> {
     const name = table.logicalName;
     const failed: FailedChange[] = [];
     const live = await inPlaceTable(name, layout);
     const sinkTime = usDateTime(clock());
     const where = new Map<string, string>();
-    for (const [partition, contents] of live.partitions) for (const id of contents.rows.keys()) where.set(id, partition);
+    for (const [partition, contents] of live.partitions)
+      for (const id of contents.rows.keys()) where.set(id, partition);
     const dirty = new Set<string>();
     let stateChanged = false;
     let upserted = 0;
@@ -443,7 +513,10 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       const partition = where.get(id);
       const current = partition === undefined ? undefined : live.partitions.get(partition)?.rows.get(id);
       if (change.upsert) {
-        if ((tombstone !== undefined && tombstone >= change.versionNumber) || (current && current.version >= change.versionNumber)) {
+        if (
+          (tombstone !== undefined && tombstone >= change.versionNumber) ||
+          (current && current.version >= change.versionNumber)
+        ) {
           stale += 1;
           continue;
         }
@@ -490,7 +563,8 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     lock.check();
     try {
       // Tombstones first: if the partition write fails, a redelivered delete still finds its row and removes it.
-      if (stateChanged) live.stateEtag = await writeText(container, tableStatePath(name), JSON.stringify(live.state), live.stateEtag);
+      if (stateChanged)
+        live.stateEtag = await writeText(container, tableStatePath(name), JSON.stringify(live.state), live.stateEtag);
       let created = false;
       for (const partition of dirty) {
         const contents = live.partitions.get(partition);
@@ -524,13 +598,22 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
   async function liveIds(table: TableMetadata, layout: Layout): Promise<Array<[string, number]>> {
     if (layout.inPlace) {
       const live = await inPlaceTable(table.logicalName, layout);
-      return [...live.partitions.values()].flatMap((partition) => [...partition.rows].map(([id, row]): [string, number] => [id, row.version]));
+      return [...live.partitions.values()].flatMap((partition) =>
+        [...partition.rows].map(([id, row]): [string, number] => [id, row.version]),
+      );
     }
-    const folders = target.mode === 'incremental' ? (await timeFolders()).map((folder) => `${folder}/${table.logicalName}`) : [table.logicalName];
-    const fields = { version: layout.versionIndex, isDelete: layout.columns.findIndex((column) => column.name === IS_DELETE) };
+    const folders =
+      target.mode === 'incremental'
+        ? (await timeFolders()).map((folder) => `${folder}/${table.logicalName}`)
+        : [table.logicalName];
+    const fields = {
+      version: layout.versionIndex,
+      isDelete: layout.columns.findIndex((column) => column.name === IS_DELETE),
+    };
     const newest = new Map<string, { version: number; deleted: boolean }>();
     for (const folder of folders) {
-      for (const file of await listCsv(container, folder)) foldRecords((await readText(container, file.path))?.text ?? '', file.path, fields, newest);
+      for (const file of await listCsv(container, folder))
+        foldRecords((await readText(container, file.path))?.text ?? '', file.path, fields, newest);
     }
     return [...newest].filter(([, record]) => !record.deleted).map(([id, record]) => [id, record.version]);
   }
@@ -546,14 +629,18 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     const columns = mergeColumns(existingColumns, lakeColumnsOf(table));
     if (!existing) actions.push({ table: table.logicalName, action: 'createTable' });
     for (const column of columns.slice(existingColumns.length)) {
-      if (existing) actions.push({ table: table.logicalName, action: 'addColumn', column: column.name, type: column.dataType });
+      if (existing)
+        actions.push({ table: table.logicalName, action: 'addColumn', column: column.name, type: column.dataType });
     }
     const state = existing ? entityState(existing) : { granularity: target.granularity };
     const entity = entityOf(table.logicalName, columns, state, existing?.partitions ?? []);
     return { entity, layout: layoutOf(table, entity) };
   }
 
-  async function writeOptionsetFiles(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<number> {
+  async function writeOptionsetFiles(
+    tables: TableMetadata[],
+    relationships: ManyToManyRelationship[],
+  ): Promise<number> {
     const exported = (table: TableMetadata): ReadonlySet<string> => {
       const names = new Set(lakeColumnsOf(table).map((column) => column.name));
       return new Set(table.columns.map((column) => column.logicalName).filter((name) => names.has(name)));
@@ -566,14 +653,20 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
     return lines;
   }
 
-  async function snapshotTable(entity: CdmEntity, now: Date): Promise<{ entity: CdmEntity; files: string[]; state: () => Promise<void> } | null> {
+  async function snapshotTable(
+    entity: CdmEntity,
+    now: Date,
+  ): Promise<{ entity: CdmEntity; files: string[]; state: () => Promise<void> } | null> {
     const name = entity.name;
     const stateBlob = await readText(container, tableStatePath(name));
     const state = stateBlob ? parseTableState(stateBlob.text, tableStatePath(name)) : { tombstones: {} };
     const previous = state.snapshot;
     if (previous && now.getTime() - Date.parse(previous.at) < target.snapshotIntervalMinutes * MINUTE) return null;
     const live = await listCsv(container, name);
-    const unchanged = previous && live.length === Object.keys(previous.sources).length && live.every((file) => sameEtag(previous.sources[partitionOfPath(file.path)], file.etag));
+    const unchanged =
+      previous &&
+      live.length === Object.keys(previous.sources).length &&
+      live.every((file) => sameEtag(previous.sources[partitionOfPath(file.path)], file.etag));
     if (unchanged || live.length === 0) return null;
     const folder = timeFolderName(now);
     const sources: Record<string, string> = {};
@@ -622,7 +715,10 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
         let result = model;
         for (const { entity, layout } of ready) {
           const kept = result.entities.find((candidate) => candidate.name === entity.name)?.partitions ?? [];
-          result = withEntity(result, { ...entity, partitions: rootListsLiveFiles(layout) ? await livePartitions(entity.name) : kept });
+          result = withEntity(result, {
+            ...entity,
+            partitions: rootListsLiveFiles(layout) ? await livePartitions(entity.name) : kept,
+          });
         }
         return result;
       });
@@ -632,7 +728,10 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
         if (entity) await writeTableModel(entity);
       }
       if (ready.length > 0) {
-        const rows = await writeOptionsetFiles(ready.map(({ table }) => table), relationships);
+        const rows = await writeOptionsetFiles(
+          ready.map(({ table }) => table),
+          relationships,
+        );
         actions.push({ table: '*', action: 'refreshMetadata', rows });
       }
       if (target.mode === 'incremental' && !(await readText(container, CHANGELOG))) {
@@ -657,7 +756,9 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       markSeen: (logicalName, ids) => seenIds.add(logicalName, ids),
       async unseenIds(table, watermark) {
         const seen = await seenIds.read(table.logicalName);
-        return (await liveIds(table, await layoutFor(table))).filter(([id, version]) => version <= watermark && !seen.has(id)).map(([id]) => id);
+        return (await liveIds(table, await layoutFor(table)))
+          .filter(([id, version]) => version <= watermark && !seen.has(id))
+          .map(([id]) => id);
       },
     },
 
@@ -668,10 +769,16 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
         entities: current.entities.map((entity) => {
           if (!names.has(entity.name)) return entity;
           const columns = entity.attributes.map(columnOfAttribute);
-          return entityOf(entity.name, columns, { ...entityState(entity), initialSyncCompletedAt: at }, entity.partitions);
+          return entityOf(
+            entity.name,
+            columns,
+            { ...entityState(entity), initialSyncCompletedAt: at },
+            entity.partitions,
+          );
         }),
       }));
-      for (const entity of model.entities.filter((candidate) => names.has(candidate.name))) await writeTableModel(entity);
+      for (const entity of model.entities.filter((candidate) => names.has(candidate.name)))
+        await writeTableModel(entity);
     },
 
     async writeSnapshots(now) {
@@ -690,10 +797,12 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       }
       if (snapshots.length === 0) return { written };
       // Switched only now that every snapshot file is complete, in one atomic overwrite.
-      await updateModel(ROOT_MODEL, (current) => snapshots.reduce((result, { entity }) => {
-        const existing = result.entities.find((candidate) => candidate.name === entity.name);
-        return existing ? withEntity(result, { ...existing, partitions: entity.partitions }) : result;
-      }, current));
+      await updateModel(ROOT_MODEL, (current) =>
+        snapshots.reduce((result, { entity }) => {
+          const existing = result.entities.find((candidate) => candidate.name === entity.name);
+          return existing ? withEntity(result, { ...existing, partitions: entity.partitions }) : result;
+        }, current),
+      );
       for (const snapshot of snapshots) await snapshot.state();
       return { written };
     },
@@ -702,14 +811,18 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       if (target.mode !== 'incremental') return { finished: null, current: '' };
       const { folder, etag } = await currentFolder();
       const started = parseTimeFolderName(folder) as Date;
-      if (now.getTime() - started.getTime() < target.incrementalIntervalMinutes * MINUTE) return { finished: null, current: folder };
+      if (now.getTime() - started.getTime() < target.incrementalIntervalMinutes * MINUTE)
+        return { finished: null, current: folder };
       const { model } = await readModel(ROOT_MODEL);
       const entities: CdmEntity[] = [];
       let hasData = false;
       for (const entity of model.entities) {
         const files = await listCsv(container, `${folder}/${entity.name}`);
         hasData ||= files.length > 0;
-        entities.push({ ...entity, partitions: files.map((file) => partitionEntry(partitionOfPath(file.path), location(file.path))) });
+        entities.push({
+          ...entity,
+          partitions: files.map((file) => partitionEntry(partitionOfPath(file.path), location(file.path))),
+        });
       }
       // An idle folder stays current: later folders exist only when something changed (lake-format.md §1b).
       if (!hasData) return { finished: null, current: folder };
@@ -721,7 +834,12 @@ export function createLakeDestination(container: ContainerClient, target: LakeTa
       // If it is there already, a rollover wrote it and then failed to move changelog.info on: finish that one,
       // with the files as they are now, instead of failing on it at every run from now on.
       const folderModel = `${folder}/${ROOT_MODEL}`;
-      await writeText(container, folderModel, serializeModel({ ...model, entities }), (await readText(container, folderModel))?.etag ?? null);
+      await writeText(
+        container,
+        folderModel,
+        serializeModel({ ...model, entities }),
+        (await readText(container, folderModel))?.etag ?? null,
+      );
       const next = timeFolderName(now);
       await writeText(container, CHANGELOG, next, etag);
       return { finished: folder, current: next };

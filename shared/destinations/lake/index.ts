@@ -6,10 +6,14 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ExportError } from '../../errors';
 import { isStorageHost, STORAGE_SUFFIXES } from '../../security/hosts';
-import { defaultContainerName, lakeDestinationConfigSchema, type LakeDestinationConfig, type ParsedLakeDestinationConfig } from './config';
+import {
+  defaultContainerName,
+  lakeDestinationConfigSchema,
+  type LakeDestinationConfig,
+  type ParsedLakeDestinationConfig,
+} from './config';
 import { parseDestinationConfig } from '../destination';
 import { createLakeDestination, type LakeDependencies, type LakeDestination } from './destination';
-
 
 /**
  * The Blob endpoint of an ADLS Gen2 account named by its DFS endpoint (`<account>.dfs.<suffix>` → `<account>.blob.<suffix>`),
@@ -18,7 +22,8 @@ import { createLakeDestination, type LakeDependencies, type LakeDestination } fr
  */
 export function blobEndpoint(accountUrl: string): string {
   const url = new URL(accountUrl);
-  if (STORAGE_SUFFIXES.some((suffix) => isStorageHost(url.hostname, suffix))) url.hostname = url.hostname.replace('.dfs.', '.blob.');
+  if (STORAGE_SUFFIXES.some((suffix) => isStorageHost(url.hostname, suffix)))
+    url.hostname = url.hostname.replace('.dfs.', '.blob.');
   return url.toString().replace(/\/$/, '');
 }
 
@@ -34,7 +39,10 @@ function parseConfig(config: LakeDestinationConfig): ParsedLakeDestinationConfig
   return parseDestinationConfig(lakeDestinationConfigSchema, config, 'lake');
 }
 
-export function openLakeDestination(config: LakeDestinationConfig, dependencies: LakeDestinationDependencies = {}): LakeDestination {
+export function openLakeDestination(
+  config: LakeDestinationConfig,
+  dependencies: LakeDestinationDependencies = {},
+): LakeDestination {
   const parsed = parseConfig(config);
   const { credential, ...lakeDependencies } = dependencies;
   let service: BlobServiceClient;
@@ -45,9 +53,14 @@ export function openLakeDestination(config: LakeDestinationConfig, dependencies:
         : new BlobServiceClient(blobEndpoint(parsed.connection.accountUrl), credential ?? new DefaultAzureCredential());
   } catch (error) {
     // The SDK's message can quote the connection string; say what is wrong without it.
-    throw new ExportError('config', 'The lake connection string is not valid.', { cause: error, where: 'destination.connection', fix: 'Check the storage connection string.' });
+    throw new ExportError('config', 'The lake connection string is not valid.', {
+      cause: error,
+      where: 'destination.connection',
+      fix: 'Check the storage connection string.',
+    });
   }
-  const container = parsed.container ?? defaultContainerName(parsed.environmentName ?? '', parsed.organizationUniqueName ?? '');
+  const container =
+    parsed.container ?? defaultContainerName(parsed.environmentName ?? '', parsed.organizationUniqueName ?? '');
   return createLakeDestination(
     service.getContainerClient(container),
     {

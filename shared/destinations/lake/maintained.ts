@@ -17,7 +17,8 @@ const SWEEP_CHUNK = 1000;
 export function withMaintenance(lake: LakeDestination): Destination {
   // Weighted: an apply takes one unit, maintenance all of them. Queued maintenance holds back later applies, so it is not starved.
   const lock = new Semaphore(CONCURRENT_APPLIES);
-  const applyBatch: Destination['applyBatch'] = (table, batch) => lock.runExclusive(() => lake.applyBatch(table, batch), 1);
+  const applyBatch: Destination['applyBatch'] = (table, batch) =>
+    lock.runExclusive(() => lake.applyBatch(table, batch), 1);
   return {
     ensureTables: (tables, relationships) => lake.ensureTables(tables, relationships),
     applyBatch,
@@ -43,7 +44,9 @@ export function withMaintenance(lake: LakeDestination): Destination {
         const rollover = await lake.rollover(now);
         return {
           done: [
-            ...snapshots.written.map((snapshot) => `snapshot of ${snapshot.table} in ${snapshot.table}/Snapshot/${snapshot.folder}`),
+            ...snapshots.written.map(
+              (snapshot) => `snapshot of ${snapshot.table} in ${snapshot.table}/Snapshot/${snapshot.folder}`,
+            ),
             ...(rollover.finished ? [`finished folder ${rollover.finished}, now writing ${rollover.current}`] : []),
           ],
         };

@@ -16,7 +16,16 @@ const traitSchema = z.looseObject({
   traitReference: z.string(),
   arguments: z.array(z.looseObject({ name: z.string(), value: z.union([z.string(), z.number()]) })).optional(),
 });
-const cdmDataTypes = ['guid', 'string', 'int64', 'decimal', 'double', 'boolean', 'dateTime', 'dateTimeOffset'] as const satisfies readonly CdmDataType[];
+const cdmDataTypes = [
+  'guid',
+  'string',
+  'int64',
+  'decimal',
+  'double',
+  'boolean',
+  'dateTime',
+  'dateTimeOffset',
+] as const satisfies readonly CdmDataType[];
 const attributeSchema = z.looseObject({
   name: z.string().min(1),
   dataType: z.enum(cdmDataTypes),
@@ -61,15 +70,23 @@ export function parseModel(text: string, where: string): CdmModel {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ExportError('schema', `${where} is not JSON.`, { cause: error, where, fix: 'Delete the file; the next activation writes it again.' });
+    throw new ExportError('schema', `${where} is not JSON.`, {
+      cause: error,
+      where,
+      fix: 'Delete the file; the next activation writes it again.',
+    });
   }
   const parsed = cdmModelSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ExportError('schema', `${where} is not a CDM model.json: ${issue?.message ?? 'unknown problem'} at ${issue?.path.join('.') ?? ''}.`, {
-      where,
-      fix: 'Delete the file; the next activation writes it again.',
-    });
+    throw new ExportError(
+      'schema',
+      `${where} is not a CDM model.json: ${issue?.message ?? 'unknown problem'} at ${issue?.path.join('.') ?? ''}.`,
+      {
+        where,
+        fix: 'Delete the file; the next activation writes it again.',
+      },
+    );
   }
   return parsed.data;
 }
@@ -78,19 +95,30 @@ export function attributeOf(column: Omit<LakeColumn, 'source'>): CdmAttribute {
   const attribute: CdmAttribute = { name: column.name, dataType: column.dataType, maxLength: column.maxLength };
   if (column.dataType === 'decimal' && column.precision !== undefined && column.scale !== undefined) {
     // Readers take precision and scale positionally from the first trait (lake-format.md §2).
-    attribute['cdm:traits'] = [{
-      traitReference: 'is.dataFormat.numeric.shaped',
-      arguments: [{ name: 'precision', value: column.precision }, { name: 'scale', value: column.scale }],
-    }];
+    attribute['cdm:traits'] = [
+      {
+        traitReference: 'is.dataFormat.numeric.shaped',
+        arguments: [
+          { name: 'precision', value: column.precision },
+          { name: 'scale', value: column.scale },
+        ],
+      },
+    ];
   } else if (column.dataType === 'string' && column.maxLength > 0) {
-    attribute['cdm:traits'] = [{ traitReference: 'is.constrained', arguments: [{ name: 'maximumLength', value: column.maxLength }] }];
+    attribute['cdm:traits'] = [
+      { traitReference: 'is.constrained', arguments: [{ name: 'maximumLength', value: column.maxLength }] },
+    ];
   }
   return attribute;
 }
 
 /** The column an attribute describes (its source is decided by the table's metadata, see mergeColumns). */
 export function columnOfAttribute(attribute: CdmAttribute): Omit<LakeColumn, 'source'> {
-  const column: Omit<LakeColumn, 'source'> = { name: attribute.name, dataType: attribute.dataType, maxLength: attribute.maxLength };
+  const column: Omit<LakeColumn, 'source'> = {
+    name: attribute.name,
+    dataType: attribute.dataType,
+    maxLength: attribute.maxLength,
+  };
   const shaped = attribute['cdm:traits']?.find((trait) => trait.traitReference === 'is.dataFormat.numeric.shaped');
   const argument = (name: string): number | undefined => {
     const value = shaped?.arguments?.find((entry) => entry.name === name)?.value;
@@ -126,18 +154,33 @@ export interface EntityState {
   initialSyncCompletedAt?: Date;
 }
 
-export function entityOf(name: string, columns: Array<Omit<LakeColumn, 'source'>>, state: EntityState, partitions: CdmPartition[]): CdmEntity {
+export function entityOf(
+  name: string,
+  columns: Array<Omit<LakeColumn, 'source'>>,
+  state: EntityState,
+  partitions: CdmPartition[],
+): CdmEntity {
   const annotations = [
     { name: PARTITION_GRANULARITY, value: state.granularity },
     { name: INITIAL_SYNC_STATE, value: state.initialSyncCompletedAt ? 'Completed' : 'InProgress' },
-    ...(state.initialSyncCompletedAt ? [{ name: INITIAL_SYNC_COMPLETED_TIME, value: usDateTime(state.initialSyncCompletedAt) }] : []),
+    ...(state.initialSyncCompletedAt
+      ? [{ name: INITIAL_SYNC_COMPLETED_TIME, value: usDateTime(state.initialSyncCompletedAt) }]
+      : []),
   ];
-  return { $type: 'LocalEntity', name, description: name, annotations, attributes: columns.map(attributeOf), partitions };
+  return {
+    $type: 'LocalEntity',
+    name,
+    description: name,
+    annotations,
+    attributes: columns.map(attributeOf),
+    partitions,
+  };
 }
 
 /** The entity's state as its annotations record it. */
 export function entityState(entity: CdmEntity): EntityState {
-  const value = (name: string): string | undefined => entity.annotations.find((annotation) => annotation.name === name)?.value;
+  const value = (name: string): string | undefined =>
+    entity.annotations.find((annotation) => annotation.name === name)?.value;
   const granularity = value(PARTITION_GRANULARITY) === 'Month' ? 'Month' : 'Year';
   const completed = value(INITIAL_SYNC_STATE) === 'Completed' ? value(INITIAL_SYNC_COMPLETED_TIME) : undefined;
   const at = completed === undefined ? undefined : parseUsDateTime(completed);

@@ -14,7 +14,13 @@ export interface OptionsetFile {
 }
 
 const fieldText = (value: SqlValue | undefined): string | null =>
-  value === null || value === undefined ? null : typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value);
+  value === null || value === undefined
+    ? null
+    : typeof value === 'boolean'
+      ? value
+        ? 'True'
+        : 'False'
+      : String(value);
 
 export function optionsetFiles(
   tables: TableMetadata[],
@@ -26,7 +32,9 @@ export function optionsetFiles(
   return metadataTableKinds.map((kind) => {
     const columns = metadataTable('', kind).columns;
     // AttributeMetadata's Id is an identity column in SQL; here it is the row's position.
-    const records = rows[kind].map((row, index) => columns.map((column) => fieldText(column.identity ? index + 1 : row[column.name])));
+    const records = rows[kind].map((row, index) =>
+      columns.map((column) => fieldText(column.identity ? index + 1 : row[column.name])),
+    );
     return { kind, text: stringify(records, { record_delimiter: '\n' }) };
   });
 }

@@ -46,7 +46,8 @@ export function dfsRoot(containerUrl: string, accountName: string, containerName
 }
 
 export const livePartitionPath = (table: string, partition: string): string => `${table}/${partition}.csv`;
-export const snapshotPartitionPath = (table: string, stamp: string, partition: string): string => `${table}/Snapshot/${stamp}/${partition}.csv`;
+export const snapshotPartitionPath = (table: string, stamp: string, partition: string): string =>
+  `${table}/Snapshot/${stamp}/${partition}.csv`;
 export const tableModelPath = (table: string): string => `Microsoft.Athena.TrickleFeedService/${table}-model.json`;
 export const ROOT_MODEL = 'model.json';
 export const CHANGELOG = 'Changelog/changelog.info';

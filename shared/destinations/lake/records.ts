@@ -22,7 +22,9 @@ export interface RecordEncoder {
 
 export function createRecordEncoder(columns: LakeColumn[]): RecordEncoder {
   const supplied = columns.flatMap((column): Array<{ name: string; source: ColumnSource }> =>
-    column.source && column.source.kind !== 'isDelete' && column.source.kind !== 'sinkTime' ? [{ name: column.name, source: column.source }] : [],
+    column.source && column.source.kind !== 'isDelete' && column.source.kind !== 'sinkTime'
+      ? [{ name: column.name, source: column.source }]
+      : [],
   );
   return {
     upsert(upsert, sinkTime) {
@@ -54,7 +56,9 @@ export function createRecordEncoder(columns: LakeColumn[]): RecordEncoder {
     encode(fields) {
       const record = encodeRecords(columns, [fields]);
       if (Buffer.byteLength(record, 'utf8') > MAX_APPEND_BYTES) {
-        throw new ExportError('data', `The row's CSV record is larger than ${MAX_APPEND_BYTES} bytes.`, { fix: 'Shorten the row’s long text columns in Dataverse.' });
+        throw new ExportError('data', `The row's CSV record is larger than ${MAX_APPEND_BYTES} bytes.`, {
+          fix: 'Shorten the row’s long text columns in Dataverse.',
+        });
       }
       return record;
     },

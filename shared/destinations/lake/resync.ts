@@ -30,12 +30,27 @@ export function createSeenIds(container: ContainerClient): SeenIds {
     async clear(table) {
       // One blob per page of the last resync: thousands for a large table, so several deletes at a time.
       const limit = pLimit(CONCURRENT_DELETES);
-      await Promise.all((await blobs(table)).map((name) => limit(() => guarded(name, () => container.getBlobClient(name).deleteIfExists({ deleteSnapshots: 'include' }).then(() => undefined)))));
+      await Promise.all(
+        (await blobs(table)).map((name) =>
+          limit(() =>
+            guarded(name, () =>
+              container
+                .getBlobClient(name)
+                .deleteIfExists({ deleteSnapshots: 'include' })
+                .then(() => undefined),
+            ),
+          ),
+        ),
+      );
     },
     async add(table, ids) {
       const [first] = ids;
       if (first === undefined) return;
-      await writeText(container, `${resyncSeenFolder(table)}${first.toLowerCase()}.txt`, ids.map((id) => id.toLowerCase()).join('\n'));
+      await writeText(
+        container,
+        `${resyncSeenFolder(table)}${first.toLowerCase()}.txt`,
+        ids.map((id) => id.toLowerCase()).join('\n'),
+      );
     },
     async read(table) {
       const seen = new Set<string>();
@@ -57,13 +72,19 @@ export interface RecordFields {
  * Folds one CSV file of a table into `newest` (per lower-case Id: its newest version and whether that record is a
  * delete; a delete wins a tie, as its version is the watermark of the token that saw the row go).
  */
-export function foldRecords(text: string, path: string, fields: RecordFields, newest: Map<string, { version: number; deleted: boolean }>): void {
+export function foldRecords(
+  text: string,
+  path: string,
+  fields: RecordFields,
+  newest: Map<string, { version: number; deleted: boolean }>,
+): void {
   for (const { record } of parsePartition(text, path)) {
     const id = record[0]?.toLowerCase();
     if (!id) continue;
     const version = Number(record[fields.version]);
     const deleted = record[fields.isDelete] === 'True';
     const current = newest.get(id);
-    if (!current || version > current.version || (version === current.version && deleted)) newest.set(id, { version, deleted });
+    if (!current || version > current.version || (version === current.version && deleted))
+      newest.set(id, { version, deleted });
   }
 }

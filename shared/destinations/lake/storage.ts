@@ -21,13 +21,24 @@ export function storageError(error: unknown, where: string): ExportError {
     });
   }
   if (status === 404 && code === 'ContainerNotFound') {
-    return new ExportError('config', `The lake container does not exist (${where}).`, { cause: error, where, fix: 'Activate the profile, which creates the container.' });
+    return new ExportError('config', `The lake container does not exist (${where}).`, {
+      cause: error,
+      where,
+      fix: 'Activate the profile, which creates the container.',
+    });
   }
   if (status === 412 || status === 409) {
-    return new ExportError('transient', `Another writer changed ${where} at the same time; retry the batch.`, { cause: error, where });
+    return new ExportError('transient', `Another writer changed ${where} at the same time; retry the batch.`, {
+      cause: error,
+      where,
+    });
   }
   if (status === 429 || status === 503) {
-    return new ExportError('throttled', `The lake storage is busy (${status}) at ${where}.`, { cause: error, where, retryAfterMs: 5_000 });
+    return new ExportError('throttled', `The lake storage is busy (${status}) at ${where}.`, {
+      cause: error,
+      where,
+      retryAfterMs: 5_000,
+    });
   }
   return new ExportError('transient', `Lake storage failed at ${where}: ${message}`, { cause: error, where });
 }
@@ -66,10 +77,12 @@ export async function readText(container: ContainerClient, path: string): Promis
     try {
       const response = await container.getBlobClient(path).download();
       const chunks: Buffer[] = [];
-      for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+      for await (const chunk of response.readableStreamBody ?? [])
+        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
       return { text: Buffer.concat(chunks).toString('utf8'), etag: response.etag ?? '' };
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound') return undefined;
+      if (error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound')
+        return undefined;
       throw error;
     }
   });
@@ -79,15 +92,23 @@ export async function readText(container: ContainerClient, path: string): Promis
  * Writes a whole blob in one Put Blob, so readers see the old or the new content, never a mix. `etag`:
  * only if unchanged since read; `null`: only if it does not exist yet.
  */
-export async function writeText(container: ContainerClient, path: string, text: string, etag?: string | null): Promise<string> {
+export async function writeText(
+  container: ContainerClient,
+  path: string,
+  text: string,
+  etag?: string | null,
+): Promise<string> {
   const blob: BlockBlobClient = container.getBlockBlobClient(path);
   const body = Buffer.from(text, 'utf8');
   const conditions = etag === undefined ? undefined : etag === null ? { ifNoneMatch: '*' } : { ifMatch: etag };
-  const response = await guarded(path, () => blob.upload(body, body.length, { conditions, blobHTTPHeaders: { blobContentType: contentType(path) } }));
+  const response = await guarded(path, () =>
+    blob.upload(body, body.length, { conditions, blobHTTPHeaders: { blobContentType: contentType(path) } }),
+  );
   return response.etag ?? '';
 }
 
-const contentType = (path: string): string => (path.endsWith('.json') ? 'application/json' : path.endsWith('.csv') ? 'text/csv' : 'text/plain');
+const contentType = (path: string): string =>
+  path.endsWith('.json') ? 'application/json' : path.endsWith('.csv') ? 'text/csv' : 'text/plain';
 
 /** Most blocks an append blob takes; the next records go to an overflow file (`<partition>_001.csv`). */
 export const MAX_APPEND_BLOCKS = 50_000;
@@ -116,7 +137,12 @@ export function appendBlocks(records: string[]): string[] {
  * and holds whole records, so a reader of the live file (or DV2SQL copying its byte tail) never sees part of
  * one. `create`: make the blob if missing.
  */
-export async function appendToBlob(container: ContainerClient, path: string, blocks: string[], create: boolean): Promise<number> {
+export async function appendToBlob(
+  container: ContainerClient,
+  path: string,
+  blocks: string[],
+  create: boolean,
+): Promise<number> {
   const blob: AppendBlobClient = container.getAppendBlobClient(path);
   return guarded(path, async () => {
     if (create) await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } });
@@ -142,11 +168,15 @@ export async function committedBlocks(container: ContainerClient, path: string):
 }
 
 /** Paths of the CSV files directly in a folder (not in its subfolders). */
-export async function listCsv(container: ContainerClient, folder: string): Promise<Array<{ path: string; etag: string }>> {
+export async function listCsv(
+  container: ContainerClient,
+  folder: string,
+): Promise<Array<{ path: string; etag: string }>> {
   return guarded(folder, async () => {
     const found: Array<{ path: string; etag: string }> = [];
     for await (const item of container.listBlobsByHierarchy('/', { prefix: `${folder}/` })) {
-      if (item.kind === 'blob' && item.name.endsWith('.csv')) found.push({ path: item.name, etag: item.properties.etag ?? '' });
+      if (item.kind === 'blob' && item.name.endsWith('.csv'))
+        found.push({ path: item.name, etag: item.properties.etag ?? '' });
     }
     return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   });

@@ -24,7 +24,11 @@ export interface TableLock {
   check(): void;
 }
 
-export async function withTableLock<T>(container: ContainerClient, table: string, action: (lock: TableLock) => Promise<T>): Promise<T> {
+export async function withTableLock<T>(
+  container: ContainerClient,
+  table: string,
+  action: (lock: TableLock) => Promise<T>,
+): Promise<T> {
   const path = tableLockPath(table);
   const lease = container.getBlockBlobClient(path).getBlobLeaseClient();
   const deadline = Date.now() + WAIT_MS;
@@ -46,7 +50,11 @@ export async function withTableLock<T>(container: ContainerClient, table: string
       }
       if (status !== 409) throw storageError(error, path);
       if (Date.now() > deadline) {
-        throw new ExportError('transient', `Another instance has been writing table ${table} for over ${WAIT_MS / 1000} s; the batch is retried later.`, { where: path });
+        throw new ExportError(
+          'transient',
+          `Another instance has been writing table ${table} for over ${WAIT_MS / 1000} s; the batch is retried later.`,
+          { where: path },
+        );
       }
       await sleep(POLL_MS);
     }
@@ -61,7 +69,11 @@ export async function withTableLock<T>(container: ContainerClient, table: string
     return await action({
       check: () => {
         if (lost !== undefined) {
-          throw new ExportError('transient', `The write lock of table ${table} was lost before the batch wrote; it is retried.`, { cause: lost, where: path });
+          throw new ExportError(
+            'transient',
+            `The write lock of table ${table} was lost before the batch wrote; it is retried.`,
+            { cause: lost, where: path },
+          );
         }
       },
     });

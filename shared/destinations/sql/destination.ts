@@ -27,9 +27,25 @@ import {
   type DestinationColumn,
   type TableModel,
 } from '../../schema/table-model';
-import type { ColumnWidening, DeleteChange, Destination, EnsureTablesResult, FailedChange, SchemaAction, SchemaFailure } from '../destination';
+import type {
+  ColumnWidening,
+  DeleteChange,
+  Destination,
+  EnsureTablesResult,
+  FailedChange,
+  SchemaAction,
+  SchemaFailure,
+} from '../destination';
 import type { SqlConnection, SqlSession } from './connection';
-import { asFixedColumns, suppliedColumns, type ApplyTables, type DialectName, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
+import {
+  asFixedColumns,
+  suppliedColumns,
+  type ApplyTables,
+  type DialectName,
+  type InformationSchemaColumn,
+  type SqlDialect,
+  type TableRef,
+} from './dialect';
 
 /** Moved to the destination port; re-exported for existing importers. */
 export type * from '../destination';
@@ -47,7 +63,8 @@ export interface SqlDestination extends Destination {
   readTable(tableName: string): Promise<DestinationRow[]>;
 }
 
-export const isSqlDestination = (destination: Destination): destination is SqlDestination => 'dialect' in destination && 'readRows' in destination;
+export const isSqlDestination = (destination: Destination): destination is SqlDestination =>
+  'dialect' in destination && 'readRows' in destination;
 
 export interface DestinationTarget {
   schema: string;
@@ -82,7 +99,9 @@ interface Layout {
 }
 
 /** Upserts keep the Web API row: column values are computed while the batch streams to the database. */
-type Change = { changeType: 'upsert'; id: string; versionNumber: number; upsert: RowUpsert } | ({ changeType: 'delete' } & DeleteChange);
+type Change =
+  | { changeType: 'upsert'; id: string; versionNumber: number; upsert: RowUpsert }
+  | ({ changeType: 'delete' } & DeleteChange);
 
 type UpsertChange = Extract<Change, { changeType: 'upsert' }>;
 
@@ -100,7 +119,11 @@ const ENCODE_SLICE = 64;
  * Encodes the first lines of a batch while the server answers `pending` (the id lookup), so neither side
  * waits for the other; stops at the first slice boundary after it has answered.
  */
-async function encodeAhead(pending: Promise<unknown>, upserts: UpsertChange[], line: (change: RowUpsert) => string): Promise<string[]> {
+async function encodeAhead(
+  pending: Promise<unknown>,
+  upserts: UpsertChange[],
+  line: (change: RowUpsert) => string,
+): Promise<string[]> {
   let answered = false;
   const settle = () => {
     answered = true;
@@ -142,7 +165,18 @@ const describeError = (error: unknown): string => (error instanceof Error ? erro
  * activation in another process) builds a new layout instead of writing with the old column list.
  */
 const layoutKey = (table: TableMetadata): string =>
-  JSON.stringify([table.logicalName, table.columns.map((column) => [column.logicalName, column.attributeType, column.attributeTypeName, column.maxLength, column.precision, column.attributeOf, column.isValidForRead])]);
+  JSON.stringify([
+    table.logicalName,
+    table.columns.map((column) => [
+      column.logicalName,
+      column.attributeType,
+      column.attributeTypeName,
+      column.maxLength,
+      column.precision,
+      column.attributeOf,
+      column.isValidForRead,
+    ]),
+  ]);
 
 const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
@@ -160,7 +194,9 @@ function normalise(value: unknown, type: ColumnType | undefined): SqlValue {
     case 'datetime':
       return new Date(`${String(value).replace(' ', 'T')}Z`).toISOString();
     default:
-      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : String(value);
+      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+        ? value
+        : String(value);
   }
 }
 
@@ -175,7 +211,11 @@ function unpairedSurrogateProperty(row: Record<string, unknown>): string | undef
   });
 }
 
-export function createSqlDestination(connection: SqlConnection, dialect: SqlDialect, target: DestinationTarget): SqlDestination {
+export function createSqlDestination(
+  connection: SqlConnection,
+  dialect: SqlDialect,
+  target: DestinationTarget,
+): SqlDestination {
   const schema = validateSchemaName(target.schema);
   const prefix = validatePrefix(target.prefix);
   const ref = (name: string): TableRef => ({ schema, name });
@@ -200,12 +240,20 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     const { rows } = await connection.query(dialect.listColumns(), [schema, tableName]);
     return (rows as unknown as InformationSchemaColumn[]).map((row) => {
       // Drivers return these sizes as numbers or numeric strings.
-      const type = dialect.parseType({ ...row, character_maximum_length: numberOrNull(row.character_maximum_length), numeric_scale: numberOrNull(row.numeric_scale) });
+      const type = dialect.parseType({
+        ...row,
+        character_maximum_length: numberOrNull(row.character_maximum_length),
+        numeric_scale: numberOrNull(row.numeric_scale),
+      });
       if (!type) {
-        throw new ExportError('schema', `Column ${tableName}.${row.column_name} has type ${row.data_type}, which this product does not write.`, {
-          where: `${schema}.${tableName}.${row.column_name}`,
-          fix: 'Restore the column type the export created, or drop the table so it is recreated and resynced.',
-        });
+        throw new ExportError(
+          'schema',
+          `Column ${tableName}.${row.column_name} has type ${row.data_type}, which this product does not write.`,
+          {
+            where: `${schema}.${tableName}.${row.column_name}`,
+            fix: 'Restore the column type the export created, or drop the table so it is recreated and resynced.',
+          },
+        );
       }
       return { name: row.column_name, type };
     });
@@ -218,7 +266,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     const limit = column.type.length;
     return (change) => {
       const value = read(change);
-      if (typeof value === 'string' && value.length > limit) throw new OverlongValue(`${column.name} receives ${value.length} characters`);
+      if (typeof value === 'string' && value.length > limit)
+        throw new OverlongValue(`${column.name} receives ${value.length} characters`);
       return value;
     };
   }
@@ -247,7 +296,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       upsertSql: dialect.upsert(tables, columns),
       values: (change) => {
         const values: Record<string, SqlValue> = {};
-        for (let index = 0; index < names.length; index++) values[names[index] as string] = (readers[index] as ValueReader)(change);
+        for (let index = 0; index < names.length; index++)
+          values[names[index] as string] = (readers[index] as ValueReader)(change);
         return values;
       },
       deleteSql: dialect.applyDeletes(tables),
@@ -292,29 +342,45 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     const { rows } = await connection.query(dialect.primaryKeyColumns(), [schema, tableName]);
     const key = rows.map((row) => String(row.column_name));
     if (key.length === 1 && key[0]?.toLowerCase() === 'id') return;
-    throw new ExportError('schema', `Table ${schema}.${tableName} has ${key.length === 0 ? 'no primary key' : `its primary key on (${key.join(', ')})`}, not on Id.`, {
-      where: `${schema}.${tableName}`,
-      fix: `Make Id the table's primary key (ALTER TABLE … ADD PRIMARY KEY (Id), after removing duplicate Ids), or drop the table so activation recreates it, and resync the table.`,
-    });
+    throw new ExportError(
+      'schema',
+      `Table ${schema}.${tableName} has ${key.length === 0 ? 'no primary key' : `its primary key on (${key.join(', ')})`}, not on Id.`,
+      {
+        where: `${schema}.${tableName}`,
+        fix: `Make Id the table's primary key (ALTER TABLE … ADD PRIMARY KEY (Id), after removing duplicate Ids), or drop the table so activation recreates it, and resync the table.`,
+      },
+    );
   }
 
   /** A type for a column that keeps the table's declared row within 8,060 bytes (see table-model.ts). */
   function fitting(type: ColumnType, others: ColumnType[]): ColumnType {
-    return type.kind === 'string' && rowBytes([...others, type]) > MAX_ROW_BYTES ? { kind: 'string', length: 'max' } : type;
+    return type.kind === 'string' && rowBytes([...others, type]) > MAX_ROW_BYTES
+      ? { kind: 'string', length: 'max' }
+      : type;
   }
 
   async function ensureTable(table: TableMetadata, actions: SchemaAction[]): Promise<void> {
     const model = buildTableModel(table, prefix);
     if (reservedNames.has(model.tableName.toLowerCase())) {
-      throw new ExportError('schema', `Table ${table.logicalName} would be written to ${model.tableName}, a name the export uses for its own table.`, {
-        where: `${schema}.${model.tableName}`,
-        fix: 'Use a table prefix for this profile.',
-      });
+      throw new ExportError(
+        'schema',
+        `Table ${table.logicalName} would be written to ${model.tableName}, a name the export uses for its own table.`,
+        {
+          where: `${schema}.${model.tableName}`,
+          fix: 'Use a table prefix for this profile.',
+        },
+      );
     }
     const tableRef = ref(model.tableName);
     let existing = await existingColumns(model.tableName);
     if (existing.length === 0) {
-      await connection.query(dialect.createTable(schema, { name: model.tableName, columns: asFixedColumns(model.columns), primaryKey: ['Id'] }));
+      await connection.query(
+        dialect.createTable(schema, {
+          name: model.tableName,
+          columns: asFixedColumns(model.columns),
+          primaryKey: ['Id'],
+        }),
+      );
       actions.push({ table: table.logicalName, action: 'createTable' });
       existing = await existingColumns(model.tableName);
     } else {
@@ -322,28 +388,49 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     }
     const { actions: drift, conflicts } = diffTable(model.columns, existing);
     if (conflicts.length > 0) {
-      const list = conflicts.map((conflict) => `${conflict.column}: ${describeType(conflict.existing)} → ${describeType(conflict.wanted)}`).join('; ');
-      throw new ExportError('schema', `Table ${model.tableName} has columns whose type changed in a way that cannot be widened (${list}).`, {
-        where: `${schema}.${model.tableName}`,
-        fix: 'Rename or drop the listed columns in the destination (the next activation recreates them) and resync the table.',
-      });
+      const list = conflicts
+        .map((conflict) => `${conflict.column}: ${describeType(conflict.existing)} → ${describeType(conflict.wanted)}`)
+        .join('; ');
+      throw new ExportError(
+        'schema',
+        `Table ${model.tableName} has columns whose type changed in a way that cannot be widened (${list}).`,
+        {
+          where: `${schema}.${model.tableName}`,
+          fix: 'Rename or drop the listed columns in the destination (the next activation recreates them) and resync the table.',
+        },
+      );
     }
     const types = new Map(existing.map((column) => [column.name.toLowerCase(), column.type]));
-    const otherTypes = (except: string): ColumnType[] => [...types.entries()].filter(([name]) => name !== except.toLowerCase()).map(([, type]) => type);
+    const otherTypes = (except: string): ColumnType[] =>
+      [...types.entries()].filter(([name]) => name !== except.toLowerCase()).map(([, type]) => type);
     for (const action of drift) {
       if (action.kind === 'addColumn') {
         const type = fitting(action.column.type, otherTypes(action.column.name));
         await connection.query(dialect.addColumn(tableRef, { name: action.column.name, type, nullable: true }));
         types.set(action.column.name.toLowerCase(), type);
-        actions.push({ table: table.logicalName, action: 'addColumn', column: action.column.name, type: describeType(type) });
+        actions.push({
+          table: table.logicalName,
+          action: 'addColumn',
+          column: action.column.name,
+          type: describeType(type),
+        });
       } else {
         const type = fitting(action.to, otherTypes(action.column));
         await connection.query(dialect.alterColumnType(tableRef, action.column, type));
         types.set(action.column.toLowerCase(), type);
-        actions.push({ table: table.logicalName, action: 'widenColumn', column: action.column, from: describeType(action.from), to: describeType(type) });
+        actions.push({
+          table: table.logicalName,
+          action: 'widenColumn',
+          column: action.column,
+          from: describeType(action.from),
+          to: describeType(type),
+        });
       }
     }
-    layouts.set(layoutKey(table), layoutOf(model, drift.length > 0 ? await existingColumns(model.tableName) : existing));
+    layouts.set(
+      layoutKey(table),
+      layoutOf(model, drift.length > 0 ? await existingColumns(model.tableName) : existing),
+    );
   }
 
   async function refreshMetadata(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<number> {
@@ -398,7 +485,6 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     return widened;
   }
 
-
   /**
    * One transaction for `changes`. On the COPY path, a batch expected to hold only new ids skips the lookup of
    * existing ids (PostgreSQL 15 plans 5,000 ids as a scan of the whole table: a quarter of an initial sync's apply) and
@@ -416,7 +502,12 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     }
   }
 
-  async function applyInTransaction(layout: Layout, entity: string, changes: Change[], optimistic: boolean): Promise<Counts> {
+  async function applyInTransaction(
+    layout: Layout,
+    entity: string,
+    changes: Change[],
+    optimistic: boolean,
+  ): Promise<Counts> {
     const deletes = changes.filter((change) => change.changeType === 'delete');
     const upserts = changes.filter((change): change is UpsertChange => change.changeType === 'upsert');
     return connection.transaction(async (session) => {
@@ -449,10 +540,19 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
    * The COPY path (see SqlDialect.staging): new ids straight into the table, the rest through staging. When
    * `optimistic`, only tombstoned ids count as known, and an id already in the table fails the COPY.
    */
-  async function copyUpserts(session: Required<SqlSession>, layout: Layout, entity: string, upserts: UpsertChange[], optimistic: boolean): Promise<number> {
+  async function copyUpserts(
+    session: Required<SqlSession>,
+    layout: Layout,
+    entity: string,
+    upserts: UpsertChange[],
+    optimistic: boolean,
+  ): Promise<number> {
     const staging = layout.staging as NonNullable<Layout['staging']>;
     // Ids are validated GUIDs (see applyBatch), so the array literal needs no quoting.
-    const lookup = session.query(optimistic ? staging.tombstonedIds : staging.knownIds, [`{${upserts.map((change) => change.id).join(',')}}`, entity]);
+    const lookup = session.query(optimistic ? staging.tombstonedIds : staging.knownIds, [
+      `{${upserts.map((change) => change.id).join(',')}}`,
+      entity,
+    ]);
     const ahead = await encodeAhead(lookup, upserts, staging.line);
     const { rows } = await lookup;
     const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
@@ -464,7 +564,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
     upserts.forEach((change, index) => (known.has(change.id) ? existing : fresh).push(index));
     // The rest are encoded lazily, so the server parses one part of the batch while the next is being encoded.
     const lines = function* (indexes: number[], tail: string) {
-      for (const index of indexes) yield `${ahead[index] ?? staging.line((upserts[index] as UpsertChange).upsert)}${tail}`;
+      for (const index of indexes)
+        yield `${ahead[index] ?? staging.line((upserts[index] as UpsertChange).upsert)}${tail}`;
     };
     if (fresh.length > 0) await session.copyIn(staging.copyIntoTable, lines(fresh, `${sinkFields}\n`));
     if (existing.length === 0) return fresh.length;
@@ -490,11 +591,18 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       }
       const errorClass = dialect.classifyError(error);
       if (errorClass !== 'data') {
-        throw new ExportError(errorClass, `Applying a batch to ${schema}.${layout.ref.name} failed: ${describeError(error)}`, {
-          cause: error,
-          where: `${schema}.${layout.ref.name}`,
-          fix: errorClass === 'schema' ? 'Activate the profile again so the destination tables are recreated or altered.' : undefined,
-        });
+        throw new ExportError(
+          errorClass,
+          `Applying a batch to ${schema}.${layout.ref.name} failed: ${describeError(error)}`,
+          {
+            cause: error,
+            where: `${schema}.${layout.ref.name}`,
+            fix:
+              errorClass === 'schema'
+                ? 'Activate the profile again so the destination tables are recreated or altered.'
+                : undefined,
+          },
+        );
       }
       const [only] = changes;
       if (changes.length === 1 && only) {
@@ -504,11 +612,18 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
       const middle = Math.ceil(changes.length / 2);
       const first = await applyIsolating(run, changes.slice(0, middle));
       const second = await applyIsolating(run, changes.slice(middle));
-      return { upserted: first.upserted + second.upserted, deleted: first.deleted + second.deleted, stale: first.stale + second.stale };
+      return {
+        upserted: first.upserted + second.upserted,
+        deleted: first.deleted + second.deleted,
+        stale: first.stale + second.stale,
+      };
     }
   }
 
-  async function ensureAllTables(tables: TableMetadata[], relationships: ManyToManyRelationship[]): Promise<EnsureTablesResult> {
+  async function ensureAllTables(
+    tables: TableMetadata[],
+    relationships: ManyToManyRelationship[],
+  ): Promise<EnsureTablesResult> {
     const actions: SchemaAction[] = [];
     const failures: SchemaFailure[] = [];
     await connection.query(dialect.createSchema(schema));
@@ -524,7 +639,8 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         failures.push({ table: table.logicalName, error: toExportError(error, 'schema') });
       }
     }
-    if (ready.length > 0) actions.push({ table: '*', action: 'refreshMetadata', rows: await refreshMetadata(ready, relationships) });
+    if (ready.length > 0)
+      actions.push({ table: '*', action: 'refreshMetadata', rows: await refreshMetadata(ready, relationships) });
     return { actions, failures };
   }
 
@@ -553,7 +669,10 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         const key = change.id.toLowerCase();
         const current = latest.get(key);
         // Newest version wins; on a tie the delete wins (its version is the watermark of the token that saw it go).
-        const wins = !current || change.versionNumber > current.versionNumber || (change.versionNumber === current.versionNumber && change.changeType === 'delete');
+        const wins =
+          !current ||
+          change.versionNumber > current.versionNumber ||
+          (change.versionNumber === current.versionNumber && change.changeType === 'delete');
         if (current) superseded += 1;
         if (wins) latest.set(key, key === change.id ? change : { ...change, id: key });
       };
@@ -561,7 +680,11 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         const broken = unpairedSurrogateProperty(upsert.row);
         if (broken !== undefined) {
           // node-postgres would store U+FFFD silently and PGlite refuse the batch: one rule for both, and the row kept.
-          failed.push({ id: upsert.id, changeType: 'upsert', reason: `Column '${broken}' holds an unpaired UTF-16 surrogate, which no SQL text column can store.` });
+          failed.push({
+            id: upsert.id,
+            changeType: 'upsert',
+            reason: `Column '${broken}' holds an unpaired UTF-16 surrogate, which no SQL text column can store.`,
+          });
           continue;
         }
         consider({ changeType: 'upsert', id: upsert.id, versionNumber: upsert.versionNumber, upsert });
@@ -571,7 +694,13 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
 
       const run: BatchRun = { table, layout, failed, widened: [] };
       const counts = changes.length === 0 ? { upserted: 0, deleted: 0, stale: 0 } : await applyIsolating(run, changes);
-      return { upserted: counts.upserted, deleted: counts.deleted, skippedAsStale: counts.stale + superseded, failed, widened: run.widened };
+      return {
+        upserted: counts.upserted,
+        deleted: counts.deleted,
+        skippedAsStale: counts.stale + superseded,
+        failed,
+        widened: run.widened,
+      };
     },
 
     async countRows(logicalName) {
@@ -585,15 +714,21 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
 
     async readTable(tableName) {
       if (!TABLE_NAME.test(tableName)) {
-        throw new ExportError('config', `Table name ${JSON.stringify(tableName.slice(0, 60))} is not allowed.`, { where: 'tableName' });
+        throw new ExportError('config', `Table name ${JSON.stringify(tableName.slice(0, 60))} is not allowed.`, {
+          where: 'tableName',
+        });
       }
       const columns = await existingColumns(tableName);
       if (columns.length === 0) {
-        throw new ExportError('schema', `Destination table ${schema}.${tableName} does not exist.`, { where: `${schema}.${tableName}` });
+        throw new ExportError('schema', `Destination table ${schema}.${tableName} does not exist.`, {
+          where: `${schema}.${tableName}`,
+        });
       }
       const types = new Map(columns.map((column) => [column.name, column.type]));
       const { rows } = await connection.query(dialect.selectAll(ref(tableName)));
-      const result = rows.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [name, normalise(value, types.get(name))])));
+      const result = rows.map((row) =>
+        Object.fromEntries(Object.entries(row).map(([name, value]) => [name, normalise(value, types.get(name))])),
+      );
       const first = columns[0]?.name ?? '';
       return result.sort((a, b) => String(a[first]).localeCompare(String(b[first]), 'en', { numeric: true }));
     },
@@ -612,10 +747,16 @@ export function createSqlDestination(connection: SqlConnection, dialect: SqlDial
         const targetRef = ref(prefixed(prefix, table.logicalName));
         let deleted = 0;
         for (;;) {
-          const { rows } = await connection.query(dialect.selectUnseen(targetRef, seenRef), [table.logicalName, SWEEP_CHUNK]);
+          const { rows } = await connection.query(dialect.selectUnseen(targetRef, seenRef), [
+            table.logicalName,
+            SWEEP_CHUNK,
+          ]);
           const ids = rows.map((row) => String(row.Id).toLowerCase());
           if (ids.length === 0) break;
-          const result = await sqlDestination.applyBatch(table, { upserts: [], deletes: ids.map((id) => ({ id, versionNumber: watermark })) });
+          const result = await sqlDestination.applyBatch(table, {
+            upserts: [],
+            deletes: ids.map((id) => ({ id, versionNumber: watermark })),
+          });
           deleted += result.deleted;
           // Marked seen once judged, so the loop moves on past rows newer than the watermark (changed after the
           // resync began), which survive their delete, and a repeated sweep finds nothing left to judge.

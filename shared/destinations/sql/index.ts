@@ -32,7 +32,10 @@ function parseConfig(config: SqlDestinationConfig): ParsedSqlDestinationConfig {
   return parsed;
 }
 
-async function connect(config: ParsedSqlDestinationConfig, dependencies: DestinationDependencies): Promise<SqlConnection> {
+async function connect(
+  config: ParsedSqlDestinationConfig,
+  dependencies: DestinationDependencies,
+): Promise<SqlConnection> {
   try {
     switch (config.dialect) {
       case 'pglite':
@@ -40,7 +43,11 @@ async function connect(config: ParsedSqlDestinationConfig, dependencies: Destina
       case 'postgres':
         return await createPgConnection(config.connection.connectionString, DEFAULT_POOL_SIZE);
       case 'mssql':
-        return await createMssqlConnection(config.connection.connectionString, DEFAULT_POOL_SIZE, dependencies.credential);
+        return await createMssqlConnection(
+          config.connection.connectionString,
+          DEFAULT_POOL_SIZE,
+          dependencies.credential,
+        );
     }
   } catch (error) {
     if (error instanceof ExportError) throw error;
@@ -53,7 +60,10 @@ async function connect(config: ParsedSqlDestinationConfig, dependencies: Destina
   }
 }
 
-export async function createDestination(config: SqlDestinationConfig, dependencies: DestinationDependencies = {}): Promise<SqlDestination> {
+export async function createDestination(
+  config: SqlDestinationConfig,
+  dependencies: DestinationDependencies = {},
+): Promise<SqlDestination> {
   const parsed = parseConfig(config);
   const connection = await connect(parsed, dependencies);
   return createSqlDestination(connection, parsed.dialect === 'mssql' ? mssqlDialect : postgresDialect, {

@@ -5,7 +5,12 @@
  * modes Azure SQL users paste and makes a SQL login without a password of them, which an Entra-only server
  * refuses; so each mode is mapped here to an `@azure/identity` credential that tedious asks for tokens.
  */
-import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import {
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
 import sql from 'mssql';
 import { ExportError } from '../../errors';
 
@@ -16,7 +21,12 @@ export type SqlAuthentication =
   | { kind: 'service-principal'; tenantId: string; clientId: string; clientSecret: string };
 
 /** What mssql's parser returns, with the keys it keeps outside its typed config. */
-type ParsedConnectionString = sql.config & { authentication_type?: string; tenantId?: string; clientId?: string; clientSecret?: string };
+type ParsedConnectionString = sql.config & {
+  authentication_type?: string;
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+};
 
 /** mssql's parser, keeping the raw `Authentication` value its `_parseAuthenticationType` would reduce to 'default'. */
 class RawAuthenticationParser extends sql.ConnectionPool {
@@ -26,10 +36,15 @@ class RawAuthenticationParser extends sql.ConnectionPool {
 }
 
 const WHERE = 'destination connection string: Authentication';
-const SUPPORTED = "'Active Directory Managed Identity' (alias 'Active Directory MSI'), 'Active Directory Default', 'Active Directory Service Principal' or 'Sql Password'";
+const SUPPORTED =
+  "'Active Directory Managed Identity' (alias 'Active Directory MSI'), 'Active Directory Default', 'Active Directory Service Principal' or 'Sql Password'";
 
 function servicePrincipal(parsed: ParsedConnectionString): SqlAuthentication {
-  const missing = [!parsed.user && 'User Id (the application id)', !parsed.password && 'Password (the client secret)', !parsed.tenantId && 'Tenant Id'].filter(Boolean);
+  const missing = [
+    !parsed.user && 'User Id (the application id)',
+    !parsed.password && 'Password (the client secret)',
+    !parsed.tenantId && 'Tenant Id',
+  ].filter(Boolean);
   if (missing.length > 0) {
     throw new ExportError('config', `Authentication=Active Directory Service Principal needs ${missing.join(', ')}`, {
       where: WHERE,
@@ -37,7 +52,12 @@ function servicePrincipal(parsed: ParsedConnectionString): SqlAuthentication {
       fix: "Add 'User Id=<application id>;Password=<client secret>;Tenant Id=<tenant id>' (Tenant Id is mssql's keyword, not SqlClient's), or use 'Active Directory Managed Identity'.",
     });
   }
-  return { kind: 'service-principal', tenantId: parsed.tenantId as string, clientId: parsed.user as string, clientSecret: parsed.password as string };
+  return {
+    kind: 'service-principal',
+    tenantId: parsed.tenantId as string,
+    clientId: parsed.user as string,
+    clientSecret: parsed.password as string,
+  };
 }
 
 /** The authentication a parsed connection string asks for; a config error for a mode that cannot run unattended. */
@@ -72,23 +92,41 @@ export interface ParsedMssqlConnection {
  * Parses an mssql connection string. `defaultCredential` (the app's identity) serves `Active Directory Default`
  * without a `User Id`; every other mode builds the credential its keywords name.
  */
-export function parseMssqlConnectionString(connectionString: string, defaultCredential?: TokenCredential): ParsedMssqlConnection {
+export function parseMssqlConnectionString(
+  connectionString: string,
+  defaultCredential?: TokenCredential,
+): ParsedMssqlConnection {
   const parsed = RawAuthenticationParser.parseConnectionString(connectionString) as ParsedConnectionString;
   const authentication = authenticationOf(parsed);
-  const { authentication_type: _mode, user, password, tenantId: _tenant, clientId: _client, clientSecret: _secret, ...rest } = parsed;
+  const {
+    authentication_type: _mode,
+    user,
+    password,
+    tenantId: _tenant,
+    clientId: _client,
+    clientSecret: _secret,
+    ...rest
+  } = parsed;
   if (authentication.kind === 'sql-login') {
-    return { config: { ...rest, ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) }, authentication };
+    return {
+      config: { ...rest, ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) },
+      authentication,
+    };
   }
   const credential = credentialFor(authentication, defaultCredential);
   return { config: { ...rest, authentication: { type: 'token-credential', options: { credential } } }, authentication };
 }
 
-export function credentialFor(authentication: Exclude<SqlAuthentication, { kind: 'sql-login' }>, defaultCredential?: TokenCredential): TokenCredential {
+export function credentialFor(
+  authentication: Exclude<SqlAuthentication, { kind: 'sql-login' }>,
+  defaultCredential?: TokenCredential,
+): TokenCredential {
   switch (authentication.kind) {
     case 'managed-identity':
       return new ManagedIdentityCredential(authentication.clientId ? { clientId: authentication.clientId } : {});
     case 'default':
-      if (authentication.managedIdentityClientId) return new DefaultAzureCredential({ managedIdentityClientId: authentication.managedIdentityClientId });
+      if (authentication.managedIdentityClientId)
+        return new DefaultAzureCredential({ managedIdentityClientId: authentication.managedIdentityClientId });
       return defaultCredential ?? new DefaultAzureCredential();
     case 'service-principal':
       return new ClientSecretCredential(authentication.tenantId, authentication.clientId, authentication.clientSecret);

@@ -11,7 +11,8 @@ function bind(request: sql.Request, parameters: SqlParameter[]): sql.Request {
   parameters.forEach((value, index) => {
     const name = `p${index + 1}`;
     // Short strings as nvarchar(4000), so comparisons with name columns stay index seeks; batches as max.
-    if (typeof value === 'string' || value === null) request.input(name, sql.NVarChar(value !== null && value.length > 4000 ? sql.MAX : 4000), value);
+    if (typeof value === 'string' || value === null)
+      request.input(name, sql.NVarChar(value !== null && value.length > 4000 ? sql.MAX : 4000), value);
     else if (typeof value === 'boolean') request.input(name, sql.Bit, value);
     else if (Number.isInteger(value)) request.input(name, sql.BigInt, value);
     else request.input(name, sql.Float, value);
@@ -32,12 +33,24 @@ async function run(request: sql.Request, text: string, parameters: SqlParameter[
 export const REQUEST_TIMEOUT_MS = 300_000;
 
 /** `defaultCredential` serves `Authentication=Active Directory Default` without a `User Id` (the app's identity). */
-export function mssqlPoolConfig(connectionString: string, poolSize = DEFAULT_POOL_SIZE, defaultCredential?: TokenCredential): sql.config {
+export function mssqlPoolConfig(
+  connectionString: string,
+  poolSize = DEFAULT_POOL_SIZE,
+  defaultCredential?: TokenCredential,
+): sql.config {
   const { config } = parseMssqlConnectionString(connectionString, defaultCredential);
-  return { ...config, requestTimeout: config.requestTimeout ?? REQUEST_TIMEOUT_MS, pool: { ...config.pool, max: config.pool?.max ?? poolSize } };
+  return {
+    ...config,
+    requestTimeout: config.requestTimeout ?? REQUEST_TIMEOUT_MS,
+    pool: { ...config.pool, max: config.pool?.max ?? poolSize },
+  };
 }
 
-export async function createMssqlConnection(connectionString: string, poolSize = DEFAULT_POOL_SIZE, defaultCredential?: TokenCredential): Promise<SqlConnection> {
+export async function createMssqlConnection(
+  connectionString: string,
+  poolSize = DEFAULT_POOL_SIZE,
+  defaultCredential?: TokenCredential,
+): Promise<SqlConnection> {
   const pool = new sql.ConnectionPool(mssqlPoolConfig(connectionString, poolSize, defaultCredential));
   await pool.connect();
   return {

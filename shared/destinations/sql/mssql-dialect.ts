@@ -5,7 +5,13 @@
  */
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
 import type { ColumnType, DestinationColumn } from '../../schema/table-model';
-import { suppliedColumns, type ApplyTables, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
+import {
+  suppliedColumns,
+  type ApplyTables,
+  type InformationSchemaColumn,
+  type SqlDialect,
+  type TableRef,
+} from './dialect';
 
 const quote = (identifier: string): string => `[${identifier.replace(/]/g, ']]')}]`;
 const qualified = (table: TableRef): string => `${quote(table.schema)}.${quote(table.name)}`;
@@ -103,12 +109,15 @@ export const mssqlDialect: SqlDialect = {
   typeSql,
   parseType,
 
-  createSchema: (schema) => `IF SCHEMA_ID(${nameLiteral(schema)}) IS NULL EXEC(N'CREATE SCHEMA ${quote(schema).replace(/'/g, "''")}')`,
+  createSchema: (schema) =>
+    `IF SCHEMA_ID(${nameLiteral(schema)}) IS NULL EXEC(N'CREATE SCHEMA ${quote(schema).replace(/'/g, "''")}')`,
 
   createTable: (schema, table: FixedTable) => {
     const definitions = table.columns.map(columnDefinition);
     if (table.primaryKey.length > 0) {
-      definitions.push(`CONSTRAINT ${quote(`PK_${table.name}`)} PRIMARY KEY (${table.primaryKey.map(quote).join(', ')})`);
+      definitions.push(
+        `CONSTRAINT ${quote(`PK_${table.name}`)} PRIMARY KEY (${table.primaryKey.map(quote).join(', ')})`,
+      );
     }
     const name = qualified({ schema, name: table.name });
     return `IF OBJECT_ID(${nameLiteral(name)}, N'U') IS NULL\nCREATE TABLE ${name} (\n  ${definitions.join(',\n  ')}\n)`;
@@ -116,7 +125,8 @@ export const mssqlDialect: SqlDialect = {
 
   addColumn: (table, column) => `ALTER TABLE ${qualified(table)} ADD ${columnDefinition(column)}`,
 
-  alterColumnType: (table, column, type) => `ALTER TABLE ${qualified(table)} ALTER COLUMN ${quote(column)} ${typeSql(type)} NULL`,
+  alterColumnType: (table, column, type) =>
+    `ALTER TABLE ${qualified(table)} ALTER COLUMN ${quote(column)} ${typeSql(type)} NULL`,
 
   listColumns: () =>
     `SELECT COLUMN_NAME AS column_name, DATA_TYPE AS data_type, CHARACTER_MAXIMUM_LENGTH AS character_maximum_length, ` +
@@ -144,7 +154,10 @@ export const mssqlDialect: SqlDialect = {
     const valueOf = (column: DestinationColumn): string =>
       column.source.kind === 'sinkTime' ? NOW_UTC : `${source}.${quote(column.name)}`;
     const updates = columns
-      .filter((column) => column.source.kind !== 'id' && !(column.source.kind === 'sinkTime' && column.source.on === 'insert'))
+      .filter(
+        (column) =>
+          column.source.kind !== 'id' && !(column.source.kind === 'sinkTime' && column.source.on === 'insert'),
+      )
       .map((column) => `${quote(column.name)} = ${valueOf(column)}`);
     return [
       `MERGE ${qualified(tables.target)} WITH (HOLDLOCK) AS ${target}`,
@@ -172,7 +185,10 @@ export const mssqlDialect: SqlDialect = {
     return [
       `DECLARE @tombstoned TABLE (${quote('RecordId')} uniqueidentifier PRIMARY KEY, ${quote('VersionNumber')} bigint NOT NULL);`,
       `MERGE ${qualified(tables.tombstones)} WITH (HOLDLOCK) AS ${tombstone}`,
-      `USING (SELECT * FROM ${openJson('@p1', 'incoming', [{ name: 'Id', type: { kind: 'guid' } }, { name: 'versionnumber', type: { kind: 'bigint' } }])}) AS ${incoming}`,
+      `USING (SELECT * FROM ${openJson('@p1', 'incoming', [
+        { name: 'Id', type: { kind: 'guid' } },
+        { name: 'versionnumber', type: { kind: 'bigint' } },
+      ])}) AS ${incoming}`,
       `ON ${tombstone}.${quote('EntityName')} = @p2 AND ${tombstone}.${quote('RecordId')} = ${incoming}.${quote('Id')}`,
       `WHEN MATCHED AND ${tombstone}.${quote('VersionNumber')} < ${incoming}.${quote('versionnumber')} THEN`,
       `  UPDATE SET ${quote('VersionNumber')} = ${incoming}.${quote('versionnumber')}, ${quote('TombstonedOn')} = ${NOW_UTC}`,

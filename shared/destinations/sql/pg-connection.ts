@@ -14,7 +14,9 @@ const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
 /** `timestamp` columns hold UTC; pg would read them as local time, so they stay text for the caller to read as UTC. */
 export const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
+    oid === TIMESTAMP_WITHOUT_TIME_ZONE
+      ? (value: string) => value
+      : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
 };
 
 const CHUNK_BYTES = 65_536;
@@ -39,7 +41,10 @@ function* chunks(lines: Iterable<string>): Generator<Buffer> {
   if (used > 0) yield chunk.subarray(0, used);
 }
 
-export async function createPgConnection(connectionString: string, poolSize: number): Promise<SqlConnection & { pool: Pool }> {
+export async function createPgConnection(
+  connectionString: string,
+  poolSize: number,
+): Promise<SqlConnection & { pool: Pool }> {
   const pool = new Pool({ connectionString, max: poolSize, types: typeParsers });
   // An idle client that loses its server emits 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);

@@ -8,7 +8,10 @@ interface PgliteResult {
   rowCount?: number;
 }
 
-const toResult = (result: PgliteResult): QueryResult => ({ rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? 0 });
+const toResult = (result: PgliteResult): QueryResult => ({
+  rows: result.rows,
+  rowCount: result.rowCount ?? result.affectedRows ?? 0,
+});
 
 export async function createPgliteConnection(dataDir: string | undefined): Promise<SqlConnection> {
   const db = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
@@ -17,7 +20,11 @@ export async function createPgliteConnection(dataDir: string | undefined): Promi
     query: async (sql, parameters = []) => toResult(await db.query<Record<string, unknown>>(sql, parameters)),
     // PGlite runs one statement at a time, so its transaction() already serialises concurrent callers.
     transaction: (work) =>
-      db.transaction((tx) => work({ query: async (sql, parameters = []) => toResult(await tx.query<Record<string, unknown>>(sql, parameters)) })),
+      db.transaction((tx) =>
+        work({
+          query: async (sql, parameters = []) => toResult(await tx.query<Record<string, unknown>>(sql, parameters)),
+        }),
+      ),
     close: () => db.close(),
   };
 }

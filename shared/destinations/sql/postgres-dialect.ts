@@ -6,17 +6,27 @@ import { ExportError } from '../../errors';
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
 import type { SqlValue, ValueReader } from '../../schema/row-values';
 import type { ColumnType, DestinationColumn } from '../../schema/table-model';
-import { suppliedColumns, type ApplyTables, type InformationSchemaColumn, type SqlDialect, type TableRef } from './dialect';
+import {
+  suppliedColumns,
+  type ApplyTables,
+  type InformationSchemaColumn,
+  type SqlDialect,
+  type TableRef,
+} from './dialect';
 
 const MAX_IDENTIFIER_BYTES = 63;
 const NOW_UTC = `(now() AT TIME ZONE 'UTC')`;
 
 function quote(identifier: string): string {
   if (Buffer.byteLength(identifier) > MAX_IDENTIFIER_BYTES) {
-    throw new ExportError('config', `Name "${identifier.slice(0, 70)}" is longer than PostgreSQL's 63-byte identifier limit.`, {
-      where: identifier.slice(0, 70),
-      fix: 'Use a shorter prefix.',
-    });
+    throw new ExportError(
+      'config',
+      `Name "${identifier.slice(0, 70)}" is longer than PostgreSQL's 63-byte identifier limit.`,
+      {
+        where: identifier.slice(0, 70),
+        fix: 'Use a shorter prefix.',
+      },
+    );
   }
   return `"${identifier.replace(/"/g, '""')}"`;
 }
@@ -54,7 +64,9 @@ function parseType(column: InformationSchemaColumn): ColumnType | undefined {
     case 'uuid':
       return { kind: 'guid' };
     case 'character varying':
-      return column.character_maximum_length === null ? { kind: 'string', length: 'max' } : { kind: 'string', length: column.character_maximum_length };
+      return column.character_maximum_length === null
+        ? { kind: 'string', length: 'max' }
+        : { kind: 'string', length: column.character_maximum_length };
     case 'text':
       return { kind: 'string', length: 'max' };
     case 'integer':
@@ -94,7 +106,8 @@ const recordset = (parameter: string, alias: string, columns: Array<{ name: stri
   `json_to_recordset(${parameter}::json) AS ${quote(alias)}(${columns.map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`).join(', ')})`;
 
 const UNIQUE_VIOLATION = '23505';
-const sqlState = (error: unknown): string => (typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '');
+const sqlState = (error: unknown): string =>
+  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
 
 /**
  * SQLSTATE class 22 (data exception) and 23 (integrity) are the rows' fault, except 23505: a deduplicated batch
@@ -107,14 +120,23 @@ function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
 }
 
 /** Version-guarded `INSERT … ON CONFLICT` from a row source aliased "incoming" (JSON recordset or staging table). */
-function upsertFrom(tables: ApplyTables, columns: DestinationColumn[], source: string, entityParameter: string): string {
+function upsertFrom(
+  tables: ApplyTables,
+  columns: DestinationColumn[],
+  source: string,
+  entityParameter: string,
+): string {
   const target = quote('target');
   const incoming = quote('incoming');
   const tombstone = quote('tombstone');
   const version = quote('versionnumber');
-  const insertValues = columns.map((column) => (column.source.kind === 'sinkTime' ? NOW_UTC : `${incoming}.${quote(column.name)}`));
+  const insertValues = columns.map((column) =>
+    column.source.kind === 'sinkTime' ? NOW_UTC : `${incoming}.${quote(column.name)}`,
+  );
   const updates = columns
-    .filter((column) => column.source.kind !== 'id' && !(column.source.kind === 'sinkTime' && column.source.on === 'insert'))
+    .filter(
+      (column) => column.source.kind !== 'id' && !(column.source.kind === 'sinkTime' && column.source.on === 'insert'),
+    )
     .map((column) => `${quote(column.name)} = EXCLUDED.${quote(column.name)}`);
   return [
     `INSERT INTO ${qualified(tables.target)} AS ${target} (${columns.map((column) => quote(column.name)).join(', ')})`,
@@ -152,7 +174,8 @@ export const postgresDialect: SqlDialect = {
 
   addColumn: (table, column) => `ALTER TABLE ${qualified(table)} ADD COLUMN IF NOT EXISTS ${columnDefinition(column)}`,
 
-  alterColumnType: (table, column, type) => `ALTER TABLE ${qualified(table)} ALTER COLUMN ${quote(column)} TYPE ${typeSql(type)}`,
+  alterColumnType: (table, column, type) =>
+    `ALTER TABLE ${qualified(table)} ALTER COLUMN ${quote(column)} TYPE ${typeSql(type)}`,
 
   listColumns: () =>
     `SELECT column_name, data_type, character_maximum_length, numeric_scale FROM information_schema.columns ` +
@@ -182,14 +205,20 @@ export const postgresDialect: SqlDialect = {
       return `COPY ${qualified(tables.target)} (${[...suppliedColumns(columns), ...sinkColumns].map((column) => quote(column.name)).join(', ')}) FROM STDIN`;
     },
     create: (columns) =>
-      `CREATE TEMPORARY TABLE ${STAGING} (${suppliedColumns(columns).map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`).join(', ')}) ON COMMIT DROP`,
-    copy: (columns) => `COPY ${STAGING} (${suppliedColumns(columns).map((column) => quote(column.name)).join(', ')}) FROM STDIN`,
+      `CREATE TEMPORARY TABLE ${STAGING} (${suppliedColumns(columns)
+        .map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`)
+        .join(', ')}) ON COMMIT DROP`,
+    copy: (columns) =>
+      `COPY ${STAGING} (${suppliedColumns(columns)
+        .map((column) => quote(column.name))
+        .join(', ')}) FROM STDIN`,
     lineEncoder: (readers) => {
       // Joined rather than concatenated: one flat string per line instead of a chain of pieces, which is
       // cheaper to keep (lines encoded ahead survive garbage collections) and to write out.
       const fields: string[] = [];
       return (change) => {
-        for (let index = 0; index < readers.length; index++) fields[index] = copyField((readers[index] as ValueReader)(change));
+        for (let index = 0; index < readers.length; index++)
+          fields[index] = copyField((readers[index] as ValueReader)(change));
         return fields.join('\t');
       };
     },
@@ -212,7 +241,10 @@ export const postgresDialect: SqlDialect = {
       `WITH ${tombstoned} AS (`,
       `  INSERT INTO ${qualified(tables.tombstones)} AS ${tombstone} (${['EntityName', 'RecordId', 'VersionNumber', 'TombstonedOn'].map(quote).join(', ')})`,
       `  SELECT $2::text, ${quote('incoming')}.${quote('Id')}, ${quote('incoming')}.${quote('versionnumber')}, ${NOW_UTC}`,
-      `  FROM ${recordset('$1', 'incoming', [{ name: 'Id', type: { kind: 'guid' } }, { name: 'versionnumber', type: { kind: 'bigint' } }])}`,
+      `  FROM ${recordset('$1', 'incoming', [
+        { name: 'Id', type: { kind: 'guid' } },
+        { name: 'versionnumber', type: { kind: 'bigint' } },
+      ])}`,
       `  ON CONFLICT (${quote('EntityName')}, ${quote('RecordId')}) DO UPDATE`,
       `  SET ${quote('VersionNumber')} = EXCLUDED.${quote('VersionNumber')}, ${quote('TombstonedOn')} = EXCLUDED.${quote('TombstonedOn')}`,
       `  WHERE ${tombstone}.${quote('VersionNumber')} < EXCLUDED.${quote('VersionNumber')}`,
