@@ -9,7 +9,6 @@ import { tokenSourceFor, type DataverseAuth } from '../dataverse/auth';
 import { DataverseClient } from '../dataverse/client';
 import type { Destination } from '../destinations/destination';
 import { openLakeDestination, type LakeDestinationConfig } from '../destinations/lake';
-import { withMaintenance } from '../destinations/lake/maintained';
 import { createDestination, type SqlDestinationConfig } from '../destinations/sql';
 import { ExportError } from '../errors';
 import type { ExportProfile, SecretReference } from '../profile/profile';
@@ -144,9 +143,7 @@ async function openDestination(profile: ExportProfile, options: RuntimeOptions):
   const destination = profile.destination;
   const credential = options.credential();
   if (destination.kind === 'lake')
-    return withMaintenance(
-      openLakeDestination(await lakeConfig(profile, destination, options.secrets), { credential }),
-    );
+    return openLakeDestination(await lakeConfig(profile, destination, options.secrets), { credential });
   return createDestination(await sqlConfig(profile, destination, options.secrets, options.policy), { credential });
 }
 

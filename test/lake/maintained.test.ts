@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RowUpsert } from '../../shared/dataverse/changes';
 import { createLakeDestination } from '../../shared/destinations/lake/destination';
-import { withMaintenance } from '../../shared/destinations/lake/maintained';
 import { sampleCounts, sampleRow, sampleTable, toWebApiRow } from '../../local/sample-org';
 import { useAzurite } from '../support/azurite';
 import { readBlob, readIncrementalFolders } from './lake-readers';
@@ -31,7 +30,7 @@ describe('lake destination behind the port, with maintenance', () => {
       { mode: 'incremental', granularity: 'Year', incrementalIntervalMinutes: 15, snapshotIntervalMinutes: 60 },
       { clock: () => now },
     );
-    const destination = withMaintenance(lake);
+    const destination = lake;
     await initialSync(lake, t0);
     now = new Date(t0.getTime() + 15 * MINUTE);
     expect(await destination.maintain?.(now)).toEqual({

@@ -2,7 +2,6 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import type { RowUpsert, WebApiRow } from '../../shared/dataverse/changes';
 import { createLakeDestination, type LakeMode } from '../../shared/destinations/lake/destination';
-import { withMaintenance } from '../../shared/destinations/lake/maintained';
 import { sampleCounts, sampleRow, sampleTable, toWebApiRow } from '../../local/sample-org';
 import { useAzurite } from '../support/azurite';
 import { latestRows, readBlob, rowsOf, type LakeRow } from './lake-readers';
@@ -43,14 +42,12 @@ describe.each<LakeMode>(['appendOnly', 'inPlace', 'incremental'])(
     it('deletes at the end of the resync the rows it did not copy, keeps newer ones, and a repeated sweep changes nothing', async () => {
       const container = azurite.clients.blobs.getContainerClient(`resync-${mode.toLowerCase()}-${++containers}`);
       // Through the port, as the pipeline holds it: the sweep's deletes take the maintenance lock like any apply.
-      const lake = withMaintenance(
-        createLakeDestination(container, {
-          mode,
-          granularity: 'Year',
-          incrementalIntervalMinutes: 60,
-          snapshotIntervalMinutes: 60,
-        }),
-      );
+      const lake = createLakeDestination(container, {
+        mode,
+        granularity: 'Year',
+        incrementalIntervalMinutes: 60,
+        snapshotIntervalMinutes: 60,
+      });
       await lake.ensureTables([account], []);
       const initial = Array.from({ length: 10 }, (_, index) => accountUpsert(index, 100 + index));
       await lake.applyBatch(account, { upserts: initial, deletes: [] });

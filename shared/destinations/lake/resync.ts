@@ -6,9 +6,14 @@
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import pLimit from 'p-limit';
+import type { TableMetadata } from '../../dataverse/metadata';
+import { IS_DELETE } from './columns';
 import { parsePartition } from './csv';
+import { timeFolders } from './folders';
+import { inPlaceTable } from './in-place-table';
 import { resyncSeenFolder } from './paths';
-import { guarded, readText, writeText } from './storage';
+import type { LakeState, Layout } from './state';
+import { guarded, listCsv, readText, writeText } from './storage';
 
 const CONCURRENT_DELETES = 16;
 
@@ -72,7 +77,7 @@ export interface RecordFields {
  * Folds one CSV file of a table into `newest` (per lower-case Id: its newest version and whether that record is a
  * delete; a delete wins a tie, as its version is the watermark of the token that saw the row go).
  */
-export function foldRecords(
+function foldRecords(
   text: string,
   path: string,
   fields: RecordFields,
@@ -87,4 +92,49 @@ export function foldRecords(
     if (!current || version > current.version || (version === current.version && deleted))
       newest.set(id, { version, deleted });
   }
+}
+
+/** A table's live ids with their versions as readers see them: the in-place partitions, or the newest record per Id across its files. */
+async function liveIds(
+  state: Pick<LakeState, 'container' | 'containerName' | 'target' | 'inPlaceTables'>,
+  table: TableMetadata,
+  layout: Layout,
+): Promise<Array<[string, number]>> {
+  if (layout.inPlace) {
+    const live = await inPlaceTable(state, table.logicalName, layout);
+    return [...live.partitions.values()].flatMap((partition) =>
+      [...partition.rows].map(([id, row]): [string, number] => [id, row.version]),
+    );
+  }
+  const folders =
+    state.target.mode === 'incremental'
+      ? (await timeFolders(state)).map((folder) => `${folder}/${table.logicalName}`)
+      : [table.logicalName];
+  const fields = {
+    version: layout.versionIndex,
+    isDelete: layout.columns.findIndex((column) => column.name === IS_DELETE),
+  };
+  const newest = new Map<string, { version: number; deleted: boolean }>();
+  for (const folder of folders) {
+    for (const file of await listCsv(state.container, folder))
+      foldRecords((await readText(state.container, file.path))?.text ?? '', file.path, fields, newest);
+  }
+  return [...newest].filter(([, record]) => !record.deleted).map(([id, record]) => [id, record.version]);
+}
+
+/**
+ * The live ids the resync did not copy, at or below `watermark` (a newer row was written by a change after the
+ * resync began). Reads every record of the table once, holding one entry per id in memory; writes nothing.
+ */
+export async function unseenIds(
+  state: Pick<LakeState, 'container' | 'containerName' | 'target' | 'inPlaceTables'>,
+  seenIds: SeenIds,
+  table: TableMetadata,
+  layout: Layout,
+  watermark: number,
+): Promise<string[]> {
+  const seen = await seenIds.read(table.logicalName);
+  return (await liveIds(state, table, layout))
+    .filter(([id, version]) => version <= watermark && !seen.has(id))
+    .map(([id]) => id);
 }

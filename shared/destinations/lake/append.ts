@@ -1,0 +1,123 @@
+/**
+ * Append-only writes (append-only mode, incremental mode, and tables without `createdon` in in-place mode): every
+ * change becomes a new record in its partition's append blob; deletes are records with `IsDelete=True`.
+ */
+import type { TableMetadata } from '../../dataverse/metadata';
+import { ExportError } from '../../errors';
+import type { ApplyBatch, ApplyResult, FailedChange } from '../destination';
+import { usDateTime } from './csv';
+import { currentFolder } from './folders';
+import { refreshTableModels } from './manifest';
+import { orderedChanges, rowFailure } from './ordered-changes';
+import { partitionName, partitionOfPath } from './paths';
+import type { LakeState, Layout } from './state';
+import { appendBlocks, appendToBlob, committedBlocks, listCsv } from './storage';
+
+/**
+ * Appends to the partition's newest file (`<partition>.csv`, then `<partition>_001.csv`, …): a file that could
+ * not take the batch's blocks within the append blob limit is left as it is and the next one started.
+ * Returns whether the file is new to this instance (its model.json entries may need a refresh).
+ */
+async function appendToPartition(
+  state: Pick<LakeState, 'container' | 'appendTargets' | 'maxAppendBlocks'>,
+  folder: string,
+  partition: string,
+  blocks: string[],
+): Promise<boolean> {
+  const key = `${folder}/${partition}`;
+  let current = state.appendTargets.get(key);
+  if (!current) {
+    const overflow = new RegExp(`^${partition}(_(\\d{3}))?$`);
+    const newest = (await listCsv(state.container, folder))
+      .map((file) => partitionOfPath(file.path))
+      .filter((name) => overflow.test(name))
+      .sort()
+      .at(-1);
+    const path = `${folder}/${newest ?? partition}.csv`;
+    current = { path, committedBlocks: newest ? await committedBlocks(state.container, path) : 0 };
+  }
+  let create = !state.appendTargets.has(key);
+  if (current.committedBlocks + blocks.length > state.maxAppendBlocks) {
+    const suffix = Number(/_(\d{3})\.csv$/.exec(current.path)?.[1] ?? 0) + 1;
+    current = { path: `${folder}/${partition}_${String(suffix).padStart(3, '0')}.csv`, committedBlocks: 0 };
+    create = true;
+  }
+  try {
+    state.appendTargets.set(key, {
+      path: current.path,
+      committedBlocks: await appendToBlob(state.container, current.path, blocks, create),
+    });
+  } catch (error) {
+    // Some blocks may have landed: read the file's block count from the lake next time.
+    state.appendTargets.delete(key);
+    throw error;
+  }
+  // A file this instance writes to for the first time may have been created by a writer that died before
+  // listing it in model.json: refreshing then heals that.
+  return create;
+}
+
+/** The batch's CSV records per partition; rows that cannot be written (data errors) go to `failed`. */
+function recordsByPartition(
+  state: Pick<LakeState, 'clock'>,
+  layout: Layout,
+  batch: ApplyBatch,
+  failed: FailedChange[],
+): { byPartition: Map<string, string[]>; upserted: number; deleted: number } {
+  const sinkTime = usDateTime(state.clock());
+  const byPartition = new Map<string, string[]>();
+  let upserted = 0;
+  let deleted = 0;
+  // Deletes carry no createdon; they go to the partition of their own time (readers dedupe per Id across the table).
+  const deletePartition = partitionName(state.clock().toISOString(), layout.granularity);
+  for (const change of orderedChanges(batch, failed)) {
+    try {
+      let record: string;
+      let partition: string;
+      if (change.kind === 'upsert') {
+        const { fields, createdOn } = layout.records.upsert(change, sinkTime);
+        record = layout.records.encode(fields);
+        partition = partitionName(createdOn, layout.granularity);
+        upserted += 1;
+      } else {
+        record = layout.records.encode(layout.records.remove(change.id, change.versionNumber, sinkTime));
+        partition = deletePartition;
+        deleted += 1;
+      }
+      const records = byPartition.get(partition);
+      if (records) records.push(record);
+      else byPartition.set(partition, [record]);
+    } catch (error) {
+      if (!(error instanceof ExportError) || error.errorClass !== 'data') throw error;
+      failed.push(rowFailure(change.id, change.kind, error));
+    }
+  }
+  return { byPartition, upserted, deleted };
+}
+
+export async function appendChanges(
+  state: Pick<
+    LakeState,
+    'container' | 'containerName' | 'clock' | 'target' | 'appendTargets' | 'maxAppendBlocks' | 'queues' | 'location'
+  >,
+  table: TableMetadata,
+  layout: Layout,
+  batch: ApplyBatch,
+): Promise<ApplyResult> {
+  const failed: FailedChange[] = [];
+  const { byPartition, upserted, deleted } = recordsByPartition(state, layout, batch, failed);
+  const folder = state.target.mode === 'incremental' ? (await currentFolder(state)).folder : null;
+  // Partitions are separate blobs: their appends run side by side.
+  const firstWrites = await Promise.all(
+    [...byPartition].map(([partition, records]) =>
+      appendToPartition(
+        state,
+        folder ? `${folder}/${table.logicalName}` : table.logicalName,
+        partition,
+        appendBlocks(records),
+      ),
+    ),
+  );
+  if (firstWrites.includes(true) && !folder) await refreshTableModels(state, table.logicalName, layout);
+  return { upserted, deleted, skippedAsStale: 0, failed, widened: [] };
+}
