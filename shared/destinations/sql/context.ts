@@ -19,7 +19,9 @@ import type { InformationSchemaColumn, SqlDialect, TableRef } from './dialect';
 export interface DestinationTarget {
   schema: string;
   prefix: string;
+  /** Write DES's `<prefix>_DeleteLog`. */
   writeDeleteLog: boolean;
+  /** A value longer than its column widens the column instead of failing the row (off only in tests). */
   widenOverlongStrings: boolean;
 }
 
