@@ -13,7 +13,10 @@ import type { BulkWrite } from './dialect';
 import { OverlongValue, type Layout, type Layouts } from './layout';
 import { widenForValues } from './schema-sync';
 
-/** A change of a deduplicated batch; its id is lower-cased (the key ids are compared by). */
+/**
+ * A change of a deduplicated batch. Ids are compared lower-cased: a delete carries its id so, an upsert the row as
+ * the Web API sent it (its id is the value written).
+ */
 type Change = RowUpsert | DeleteChange;
 
 const isUpsert = (change: Change): change is RowUpsert => 'row' in change;
@@ -65,7 +68,7 @@ function deduplicate(batch: ApplyBatch): { changes: Change[]; failed: FailedChan
       change.versionNumber > current.versionNumber ||
       (change.versionNumber === current.versionNumber && !isUpsert(change));
     if (current) superseded += 1;
-    if (wins) latest.set(key, key === change.id ? change : { ...change, id: key });
+    if (wins) latest.set(key, isUpsert(change) || key === change.id ? change : { ...change, id: key });
   };
   for (const upsert of batch.upserts) {
     const broken = unpairedSurrogateProperty(upsert.row);
@@ -141,7 +144,7 @@ async function applyIsolating(
     }
     const [only] = changes;
     if (changes.length === 1 && only) {
-      failed.push({ id: only.id, changeType: changeTypeOf(only), reason: describeError(error) });
+      failed.push({ id: only.id.toLowerCase(), changeType: changeTypeOf(only), reason: describeError(error) });
       return { upserted: 0, deleted: 0, stale: 0 };
     }
     const middle = Math.ceil(changes.length / 2);
