@@ -18,8 +18,6 @@ const profileTarget = {
   prefix: z.string().default(''),
   /** Write DES's `<prefix>_DeleteLog`. */
   writeDeleteLog: z.boolean().default(false),
-  /** A value longer than its column widens the column instead of failing the row (DES failed such rows). */
-  widenOverlongStrings: z.boolean().default(true),
 };
 
 export const sqlDestinationConfigSchema = z.discriminatedUnion('dialect', [

@@ -6,6 +6,7 @@
 import type { ColumnType, DestinationColumn } from '../../schema/table-model';
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
 import type { RowUpsert } from '../../dataverse/changes';
+import type { SqlSession } from './connection';
 import type { ValueReader } from '../../schema/row-values';
 
 export type DialectName = 'postgres' | 'mssql';
@@ -61,35 +62,10 @@ export interface SqlDialect {
    */
   upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
   /**
-   * The COPY path, where the driver has one (PostgreSQL server). Parsing COPY text costs the server far
-   * less than parsing JSON, which is most of the apply time for wide tables (docs/notes/sql.md). Rows whose
-   * id is neither in the table nor tombstoned are copied straight into the table (the initial sync is all
-   * such rows); the others are copied into a temporary staging table and upserted from there with the same
-   * guards as `upsert`. Only safe under `lockTable`, which keeps other batches of the table out meanwhile.
+   * A faster way than `upsert` to write a batch's upserts, where the driver has one (PostgreSQL's COPY:
+   * postgres-copy.ts). Called once per destination: the result learns from the batches it writes.
    */
-  staging?: {
-    /** Parameters: ids as an array literal, entity name. Rows: `{ id }` for ids present in the table or tombstoned, and one `{ now }`. */
-    knownIds(tables: ApplyTables): Statement;
-    /**
-     * `knownIds` without the table: only tombstoned ids, and `{ now }`. For a batch expected to be all new ids,
-     * whose COPY straight into the table then fails on the primary key (`isDuplicateId`) if one is not.
-     */
-    tombstonedIds(tables: ApplyTables): Statement;
-    /** Whether a failed COPY straight into the table failed because an id it carried is already there. */
-    isDuplicateId(error: unknown): boolean;
-    /** COPY straight into the table: the supplied columns, then the two sink timestamps. */
-    copyIntoTable(tables: ApplyTables, columns: DestinationColumn[]): Statement;
-    /** A transaction-scoped staging table with the supplied columns, loosely typed (no lengths). */
-    create(columns: DestinationColumn[]): Statement;
-    copy(columns: DestinationColumn[]): Statement;
-    /**
-     * An encoder of one row as a COPY text-format line, one reader per field, without its newline (the
-     * caller appends the sink timestamps where the COPY has them).
-     */
-    lineEncoder(readers: ValueReader[]): (change: RowUpsert) => string;
-    /** Parameters: entity name. */
-    upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
-  };
+  bulkUpserts?(): BulkUpserts;
   /**
    * Deletes of a batch. Parameters: `[{ Id, versionnumber }]` as JSON, entity name. Raises tombstones
    * that are older than the delete, removes rows at or below the delete's version, writes the delete
@@ -111,6 +87,26 @@ export interface SqlDialect {
    * (`transient`: connections, deadlocks, timeouts).
    */
   classifyError(error: unknown): 'data' | 'schema' | 'transient';
+}
+
+/** A dialect's bulk upsert path for one destination (see SqlDialect.bulkUpserts). */
+export interface BulkUpserts {
+  /** The path for one table's columns, as the destination's layout of the table has them. */
+  forTable(tables: ApplyTables, columns: DestinationColumn[], readers: ValueReader[]): TableBulkUpserts;
+}
+
+/**
+ * Writes a batch's upserts through a session: the number of rows written (the version guards skip the others), or
+ * undefined, having written nothing, where the session cannot use the path.
+ */
+export type BulkWrite = (session: SqlSession, upserts: RowUpsert[], entity: string) => Promise<number | undefined>;
+
+export interface TableBulkUpserts {
+  /**
+   * Runs `transaction` (one transaction of a batch of `entity`) with the path's `write`. May run it a second time
+   * after a failure the path caused by a guess of its own (the transaction has rolled back by then).
+   */
+  run<T>(entity: string, transaction: (write: BulkWrite) => Promise<T>): Promise<T>;
 }
 
 /** Neutral columns of a data table as the fixed-table shape DDL takes. */

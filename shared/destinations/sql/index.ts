@@ -70,6 +70,7 @@ export async function createDestination(
     schema: parsed.schema,
     prefix: parsed.prefix,
     writeDeleteLog: parsed.writeDeleteLog,
-    widenOverlongStrings: parsed.widenOverlongStrings,
+    // Always: a value longer than its column widens the column instead of failing the row (DES failed such rows).
+    widenOverlongStrings: true,
   });
 }

@@ -1,6 +1,6 @@
 /**
  * PostgreSQL (server and PGlite): `INSERT … ON CONFLICT … WHERE`, fed by `json_to_recordset` (one
- * parameter; PGlite) or by COPY into a transaction-scoped staging table (PostgreSQL server through pg).
+ * parameter; PGlite) or by COPY (PostgreSQL server through pg: postgres-copy.ts).
  */
 import { ExportError } from '../../errors';
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
@@ -13,6 +13,7 @@ import {
   type SqlDialect,
   type TableRef,
 } from './dialect';
+import { createCopyUpserts, type CopyStatements } from './postgres-copy';
 
 const MAX_IDENTIFIER_BYTES = 63;
 const NOW_UTC = `(now() AT TIME ZONE 'UTC')`;
@@ -158,7 +159,44 @@ const tombstonedIds = (tables: ApplyTables): string =>
     `UNION ALL SELECT NULL, ${NOW_UTC}::text`,
   ].join('\n');
 
-export const postgresDialect: SqlDialect = {
+/** The statements of the COPY path (postgres-copy.ts). */
+const copyStatements: CopyStatements = {
+  knownIds: (tables) =>
+    [
+      // An array parameter (not JSON) and UNION ALL (the caller builds a set): this runs once per batch.
+      `SELECT ${quote('Id')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.target)}`,
+      `  WHERE ${quote('Id')} = ANY($1::uuid[])`,
+      `UNION ALL ${tombstonedIds(tables)}`,
+    ].join('\n'),
+  tombstonedIds,
+  isDuplicateId: (error) => sqlState(error) === UNIQUE_VIOLATION,
+  copyIntoTable: (tables, columns) => {
+    const sinkColumns = columns.filter((column) => column.source.kind === 'sinkTime');
+    return `COPY ${qualified(tables.target)} (${[...suppliedColumns(columns), ...sinkColumns].map((column) => quote(column.name)).join(', ')}) FROM STDIN`;
+  },
+  create: (columns) =>
+    `CREATE TEMPORARY TABLE ${STAGING} (${suppliedColumns(columns)
+      .map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`)
+      .join(', ')}) ON COMMIT DROP`,
+  copy: (columns) =>
+    `COPY ${STAGING} (${suppliedColumns(columns)
+      .map((column) => quote(column.name))
+      .join(', ')}) FROM STDIN`,
+  lineEncoder: (readers) => {
+    // Joined rather than concatenated: one flat string per line instead of a chain of pieces, which is
+    // cheaper to keep (lines encoded ahead survive garbage collections) and to write out.
+    const fields: string[] = [];
+    return (change) => {
+      for (let index = 0; index < readers.length; index++)
+        fields[index] = copyField((readers[index] as ValueReader)(change));
+      return fields.join('\t');
+    };
+  },
+  upsert: (tables, columns) => upsertFrom(tables, columns, `${STAGING} AS ${quote('incoming')}`, '$1'),
+};
+
+/** The PostgreSQL dialect; its COPY statements stay reachable for the benchmarks (test/bench/). */
+export const postgresDialect: SqlDialect & { staging: CopyStatements } = {
   name: 'postgres',
   quote,
   typeSql,
@@ -190,40 +228,8 @@ export const postgresDialect: SqlDialect = {
 
   upsert: (tables, columns) => upsertFrom(tables, columns, recordset('$1', 'incoming', suppliedColumns(columns)), '$2'),
 
-  staging: {
-    knownIds: (tables) =>
-      [
-        // An array parameter (not JSON) and UNION ALL (the caller builds a set): this runs once per batch.
-        `SELECT ${quote('Id')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.target)}`,
-        `  WHERE ${quote('Id')} = ANY($1::uuid[])`,
-        `UNION ALL ${tombstonedIds(tables)}`,
-      ].join('\n'),
-    tombstonedIds,
-    isDuplicateId: (error) => sqlState(error) === UNIQUE_VIOLATION,
-    copyIntoTable: (tables, columns) => {
-      const sinkColumns = columns.filter((column) => column.source.kind === 'sinkTime');
-      return `COPY ${qualified(tables.target)} (${[...suppliedColumns(columns), ...sinkColumns].map((column) => quote(column.name)).join(', ')}) FROM STDIN`;
-    },
-    create: (columns) =>
-      `CREATE TEMPORARY TABLE ${STAGING} (${suppliedColumns(columns)
-        .map((column) => `${quote(column.name)} ${looseTypeSql(column.type)}`)
-        .join(', ')}) ON COMMIT DROP`,
-    copy: (columns) =>
-      `COPY ${STAGING} (${suppliedColumns(columns)
-        .map((column) => quote(column.name))
-        .join(', ')}) FROM STDIN`,
-    lineEncoder: (readers) => {
-      // Joined rather than concatenated: one flat string per line instead of a chain of pieces, which is
-      // cheaper to keep (lines encoded ahead survive garbage collections) and to write out.
-      const fields: string[] = [];
-      return (change) => {
-        for (let index = 0; index < readers.length; index++)
-          fields[index] = copyField((readers[index] as ValueReader)(change));
-        return fields.join('\t');
-      };
-    },
-    upsert: (tables, columns) => upsertFrom(tables, columns, `${STAGING} AS ${quote('incoming')}`, '$1'),
-  },
+  staging: copyStatements,
+  bulkUpserts: () => createCopyUpserts(copyStatements),
 
   applyDeletes: (tables: ApplyTables) => {
     const tombstone = quote('tombstone');

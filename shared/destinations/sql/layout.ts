@@ -1,0 +1,148 @@
+/**
+ * How batches are written to one destination table as it is now: its columns as the table has them, the
+ * statements built for them, and the readers that map a Web API row to their values. Cached per destination.
+ */
+import type { RowUpsert } from '../../dataverse/changes';
+import type { TableMetadata } from '../../dataverse/metadata';
+import { ExportError } from '../../errors';
+import type { ExistingColumn } from '../../schema/drift';
+import { valueReader, type SqlValue, type ValueReader } from '../../schema/row-values';
+import { buildTableModel, type DestinationColumn, type TableModel } from '../../schema/table-model';
+import { existingColumns, requireIdPrimaryKey, tableRef, type SqlContext } from './context';
+import { suppliedColumns, type ApplyTables, type BulkUpserts, type TableBulkUpserts, type TableRef } from './dialect';
+
+export interface Layout {
+  ref: TableRef;
+  /** The model's columns that exist in the table, typed as the table has them. */
+  columns: DestinationColumn[];
+  /** The columns a row supplies values for (all but the sink timestamps). */
+  supplied: DestinationColumn[];
+  lockSql: string;
+  upsertSql: string;
+  /** The values of a row's supplied columns, keyed by column name (the JSON path). */
+  values(change: RowUpsert): Record<string, SqlValue>;
+  deleteSql: string;
+  /** The dialect's bulk upsert path for this table, where it has one. */
+  bulk?: TableBulkUpserts;
+}
+
+/**
+ * Thrown while a batch is mapped when a value is longer than its column as this process knows it, so the
+ * batch is rolled back, the column widened and the batch applied again: checking while mapping costs no
+ * extra pass over the batch, and such values are rare.
+ */
+export class OverlongValue extends Error {}
+
+/**
+ * Layouts are cached per table *and* metadata: an applier that receives newer metadata (a column added by
+ * activation in another process) builds a new layout instead of writing with the old column list.
+ */
+export const layoutKey = (table: TableMetadata): string =>
+  JSON.stringify([
+    table.logicalName,
+    table.columns.map((column) => [
+      column.logicalName,
+      column.attributeType,
+      column.attributeTypeName,
+      column.maxLength,
+      column.precision,
+      column.attributeOf,
+      column.isValidForRead,
+    ]),
+  ]);
+
+/** A supplied column's reader; with widening on, it throws OverlongValue for a string longer than the column. */
+function checkedReader(column: DestinationColumn, widenOverlongStrings: boolean): ValueReader {
+  const read = valueReader(column) as ValueReader;
+  if (!widenOverlongStrings || column.type.kind !== 'string' || column.type.length === 'max') return read;
+  const limit = column.type.length;
+  return (change) => {
+    const value = read(change);
+    if (typeof value === 'string' && value.length > limit)
+      throw new OverlongValue(`${column.name} receives ${value.length} characters`);
+    return value;
+  };
+}
+
+/** The layout of a table model over the table's existing columns. */
+export function layoutOf(
+  context: SqlContext,
+  bulkUpserts: BulkUpserts | undefined,
+  model: TableModel,
+  existing: ExistingColumn[],
+): Layout {
+  const { dialect, target } = context;
+  const byName = new Map(existing.map((column) => [column.name.toLowerCase(), column]));
+  const columns: DestinationColumn[] = [];
+  for (const column of model.columns) {
+    const physical = byName.get(column.name.toLowerCase());
+    if (physical) columns.push({ ...column, name: physical.name, type: physical.type });
+  }
+  const tables: ApplyTables = {
+    target: tableRef(context, model.tableName),
+    tombstones: tableRef(context, context.tombstones.name),
+    ...(target.writeDeleteLog ? { deleteLog: tableRef(context, context.deleteLog.name) } : {}),
+  };
+  const supplied = suppliedColumns(columns);
+  const readers = supplied.map((column) => checkedReader(column, target.widenOverlongStrings));
+  const names = supplied.map((column) => column.name);
+  return {
+    ref: tables.target,
+    columns,
+    supplied,
+    lockSql: dialect.lockTable(),
+    upsertSql: dialect.upsert(tables, columns),
+    values: (change) => {
+      const values: Record<string, SqlValue> = {};
+      for (let index = 0; index < names.length; index++)
+        values[names[index] as string] = (readers[index] as ValueReader)(change);
+      return values;
+    },
+    deleteSql: dialect.applyDeletes(tables),
+    ...(bulkUpserts && { bulk: bulkUpserts.forTable(tables, columns, readers) }),
+  };
+}
+
+/** The layouts of one destination, and its bulk upsert path (which learns across them). */
+export class Layouts {
+  private readonly cache = new Map<string, Layout>();
+  /** Made once here, not per layout: the path keeps what it learns about an entity when the layout changes. */
+  private readonly bulkUpserts: BulkUpserts | undefined;
+
+  constructor(private readonly context: SqlContext) {
+    this.bulkUpserts = context.dialect.bulkUpserts?.();
+  }
+
+  /** The layout of `model` over `existing`, remembered as the layout of `table`. */
+  remember(table: TableMetadata, model: TableModel, existing: ExistingColumn[]): Layout {
+    const layout = layoutOf(this.context, this.bulkUpserts, model, existing);
+    this.cache.set(layoutKey(table), layout);
+    return layout;
+  }
+
+  /** A layout built from the table as it is now, not remembered (deciding a widening). */
+  current(table: TableMetadata, existing: ExistingColumn[]): Layout {
+    return layoutOf(this.context, this.bulkUpserts, buildTableModel(table, this.context.prefix), existing);
+  }
+
+  forget(table: TableMetadata): void {
+    this.cache.delete(layoutKey(table));
+  }
+
+  async layoutFor(table: TableMetadata): Promise<Layout> {
+    const cached = this.cache.get(layoutKey(table));
+    if (cached) return cached;
+    const { schema, prefix } = this.context;
+    const model = buildTableModel(table, prefix);
+    const existing = await existingColumns(this.context, model.tableName);
+    if (existing.length === 0) {
+      throw new ExportError('schema', `Destination table ${schema}.${model.tableName} does not exist.`, {
+        where: `${schema}.${model.tableName}`,
+        fix: 'Activate the profile (ensureTables) before applying changes.',
+      });
+    }
+    // Also here, not only at activation: a table activated before the check, or altered since, must not collect duplicates.
+    await requireIdPrimaryKey(this.context, model.tableName);
+    return this.remember(table, model, existing);
+  }
+}
