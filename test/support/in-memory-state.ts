@@ -157,7 +157,19 @@ export function inMemoryPollLeases(now: Clock): PollLeases & { heldNow: number; 
   return leases;
 }
 
-/** Copies createTableStatusStore: Merge of the given fields (null clears), counters added, errors cut to 2,000 characters. */
+/** The patch checks of createTableStatusStore (its patchSchema is private to shared/state/table-status.ts). */
+const statusPatchSchema = z.object({
+  phase: z.enum(['initial', 'delta', 'resync']).optional(),
+  rowsInDestination: z.number().int().nonnegative().optional(),
+  initialRowsCopied: z.number().int().nonnegative().optional(),
+  pages: z.number().int().nonnegative().optional(),
+  lastSuccessfulSyncAt: z.iso.datetime().optional(),
+  oldestUnappliedChangeAt: z.iso.datetime().nullable().optional(),
+  lastError: z.instanceof(ExportError).nullable().optional(),
+  throttledUntil: z.iso.datetime().nullable().optional(),
+});
+
+/** Copies createTableStatusStore: checked Merge of the given fields (null clears), whole counters added, errors cut to 2,000 characters. */
 export function inMemoryTableStatus(now: Clock): TableStatusStore {
   const statuses = new Map<string, TableStatus>();
   const key = (profile: string, table: string) => `${profile}/${table}`;
@@ -165,13 +177,17 @@ export function inMemoryTableStatus(now: Clock): TableStatusStore {
     statuses.get(key(profile, table)) ?? { table, rowsApplied: 0, failedRecords: 0 };
   return {
     update(profile, table, patch: TableStatusPatch) {
-      const { lastError, oldestUnappliedChangeAt, throttledUntil, ...plain } = patch;
+      const parsed = statusPatchSchema.safeParse(patch);
+      if (!parsed.success) {
+        const problem = `The table status update is not valid: ${z.prettifyError(parsed.error)}`;
+        return Promise.reject(new ExportError('data', problem, { where: key(profile, table) }));
+      }
+      const { lastError, oldestUnappliedChangeAt, throttledUntil, ...plain } = parsed.data;
       const next: TableStatus = { ...current(profile, table), ...plain, updatedAt: now().toISOString() };
       if (oldestUnappliedChangeAt !== undefined) next.oldestUnappliedChangeAt = oldestUnappliedChangeAt ?? undefined;
       if (throttledUntil !== undefined) next.throttledUntil = throttledUntil ?? undefined;
       if (lastError === null) delete next.lastError;
       if (lastError) {
-        if (!(lastError instanceof ExportError)) throw new ExportError('data', 'lastError must be an ExportError');
         const message = lastError.message.slice(0, 2_000);
         next.lastError = { errorClass: lastError.errorClass, message, at: now().toISOString() };
       }
@@ -179,6 +195,11 @@ export function inMemoryTableStatus(now: Clock): TableStatusStore {
       return Promise.resolve();
     },
     increment(profile, table, { rowsApplied = 0, failedRecords = 0 }) {
+      if (![rowsApplied, failedRecords].every((value) => Number.isSafeInteger(value) && value >= 0))
+        return Promise.reject(
+          new ExportError('data', 'Counters only grow, by whole numbers', { where: key(profile, table) }),
+        );
+      if (rowsApplied === 0 && failedRecords === 0) return Promise.resolve();
       const status = current(profile, table);
       statuses.set(key(profile, table), {
         ...status,
