@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import type { DataverseClient } from '../../shared/dataverse/client';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
+import { ExportError } from '../../shared/errors';
 import { INITIAL_SYNC_ORCHESTRATION } from '../../shared/sync/activation';
 import { applyChanges } from '../../shared/sync/applier';
 import { MAX_THROTTLE_MS, pollChanges, pollTable } from '../../shared/sync/poller';
@@ -246,6 +247,26 @@ describe('throttling (429 with Retry-After)', () => {
     expect((await services.status.read(PROFILE, 'account'))?.throttledUntil).toBe(
       new Date(services.now().getTime() + MAX_THROTTLE_MS).toISOString(),
     );
+  });
+});
+
+describe('a busy state store (Table storage 503) while saving the checkpoint', () => {
+  // Defect (it.fails until fixed): storageFailure classes a storage 503 as 'throttled', and pollTable's catch takes
+  // every throttled error for Dataverse's: it counts a Dataverse 429 (metrics: "Dataverse 429 answers") and sets
+  // throttledUntil, which shared/state/table-status.ts defines as Dataverse's Retry-After for this table.
+  it.fails('is neither counted nor shown as Dataverse throttling the table', async () => {
+    const [id] = accountIds(1) as [string];
+    emulator.store.update('account', id, { name: 'saved later' });
+    services.checkpoints.update = () =>
+      Promise.reject(
+        new ExportError('throttled', 'Updating the checkpoint failed (HTTP 503 ServerBusy)', { retryAfterMs: 1_000 }),
+      );
+
+    const poll = await pollTable(services, orchestrations(), PROFILE, 'account');
+
+    expect(poll.outcome).not.toBe('changes');
+    expect(services.metrics.calls.filter(([name]) => name === 'throttled')).toEqual([]);
+    expect((await services.status.read(PROFILE, 'account'))?.throttledUntil).toBeUndefined();
   });
 });
 
