@@ -62,7 +62,7 @@ export function inMemoryDocumentStore<T>(kind: string, schema: z.ZodType<T>): Do
 }
 
 /** Copies createTableCheckpointStore: create only if absent, update only at the ETag read (else WriteConflict), reset unconditional. */
-export function inMemoryCheckpointStore(now: Clock): CheckpointStore & { writes: number } {
+export function inMemoryCheckpointStore(now: Clock): CheckpointStore {
   const checkpoints = new Map<string, Versioned<Checkpoint>>();
   const key = (profile: string, table: string) => `${profile}/${table}`;
   const stamped = (fields: Omit<Checkpoint, 'updatedAt'>, where: string): Checkpoint => {
@@ -71,8 +71,7 @@ export function inMemoryCheckpointStore(now: Clock): CheckpointStore & { writes:
       throw new ExportError('data', `The checkpoint is not valid: ${z.prettifyError(parsed.error)}`, { where });
     return parsed.data;
   };
-  const store = {
-    writes: 0,
+  const store: CheckpointStore = {
     read: (profile: string, table: string) => Promise.resolve(copy(checkpoints.get(key(profile, table)))),
     async create(profile: string, table: string, fields: Omit<Checkpoint, 'updatedAt'>) {
       const where = `checkpoint ${key(profile, table)}`;
@@ -101,7 +100,6 @@ export function inMemoryCheckpointStore(now: Clock): CheckpointStore & { writes:
   function save(profile: string, table: string, value: Checkpoint): Versioned<Checkpoint> {
     const stored = { value, etag: nextEtag() };
     checkpoints.set(key(profile, table), stored);
-    store.writes += 1;
     return copy(stored);
   }
   return store;
