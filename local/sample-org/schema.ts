@@ -191,6 +191,8 @@ export const PARTICIPATION = { sender: 1, toRecipient: 2, ccRecipient: 3 } as co
 /**
  * activityparty, a subset of its documented columns (reference/entities/activityparty): the entity set
  * `activityparties` answers GET only; `activityid` points at activitypointer, `partyid` is polymorphic.
+ * Change tracking is on here as on every sample table; whether a real org allows it on activityparty is not
+ * verified (README, Known gaps).
  */
 const activityparty = table('activityparty', 'activityparties', 135, 'partyidname', [
   { name: 'activitypartyid', type: 'Uniqueidentifier', primaryId: true },
