@@ -60,11 +60,15 @@ export const entityProperties = new Set([
 /** Navigation properties of enum-like attributes, only returned through `$expand`. */
 export const optionSetNavigation = new Set(['OptionSet', 'GlobalOptionSet']);
 
-/** The derived metadata type Dataverse uses for a column (Customer and Owner columns are LookupAttributeMetadata). */
+/**
+ * The derived metadata type Dataverse uses for a column: Customer, Owner and PartyList columns are
+ * LookupAttributeMetadata, which is where their Targets are read (reference/entities/email lists Targets for `to`).
+ */
 export function attributeMetadataType(column: ColumnMetadata): string {
   switch (column.attributeType) {
     case 'Customer':
     case 'Owner':
+    case 'PartyList':
     case 'Lookup':
       return 'LookupAttributeMetadata';
     case 'Uniqueidentifier':

@@ -1,6 +1,6 @@
 /** Rows on the wire: `$select` to columns, stored rows to Web API JSON, request bodies to column values. */
 import type { TableMetadata } from '../../shared/dataverse/metadata';
-import { isLookupColumn, webApiPropertyName } from '../../shared/dataverse/properties';
+import { isLookupColumn, isPartyListColumn, webApiPropertyName } from '../../shared/dataverse/properties';
 import { toWebApiRow, type SampleRow, type SampleValue } from '../sample-org';
 import { HttpError, unknownProperty } from './http-error';
 import type { JsonObject } from './metadata-serializer';
@@ -13,7 +13,8 @@ export function selection(table: TableMetadata, select: string[] | undefined): S
   const names = new Set<string>();
   for (const property of select) {
     const column = byProperty.get(property);
-    if (!column || column.attributeOf !== null) throw unknownProperty(property, table.logicalName);
+    if (!column || column.attributeOf !== null || isPartyListColumn(column))
+      throw unknownProperty(property, table.logicalName);
     names.add(column.logicalName);
     if (column.attributeType === 'Money' && byProperty.has('_transactioncurrencyid_value'))
       names.add('transactioncurrencyid');
@@ -55,7 +56,7 @@ export function rowValues(store: OrgStore, table: TableMetadata, body: unknown):
     }
     if (property.includes('@')) continue;
     const column = table.columns.find((candidate) => candidate.logicalName === property);
-    if (!column || isLookupColumn(column) || column.attributeOf !== null)
+    if (!column || isLookupColumn(column) || column.attributeOf !== null || isPartyListColumn(column))
       throw unknownProperty(property, table.logicalName);
     if (value !== null && typeof value === 'object')
       throw new HttpError(400, '0x80040203', `Property '${property}' must be a primitive value.`);

@@ -19,6 +19,7 @@ import { HttpError, notSupported, rowNotFound } from './http-error';
 import { MetadataRoutes, keyOf } from './metadata-routes';
 import { parsePrefer, parseSelect } from './odata';
 import { ReferenceRoutes } from './references';
+import { refuseBeyondRetrieveMultiple } from './retrieve-multiple-only';
 import { rowJson, rowValues, selection } from './rows';
 import { checkHeaders, checkQueryOptions } from './scope';
 import { OrgStore, WriteConflict, storeSnapshotSchema, type StoredRow } from './store';
@@ -190,6 +191,7 @@ class EmulatorHandler {
     if (key !== undefined && !/^[0-9a-fA-F-]{36}$/.test(key))
       throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${first}'.`);
     const id = key?.toLowerCase();
+    refuseBeyondRetrieveMultiple(table, method, id, segments.length);
     if (segments.length > 1) return this.navigation(request, response, table, id, segments.slice(1), query);
     if (method === 'GET' && id === undefined) return this.entitySets.read(request, response, table, query);
     if (method === 'GET' && id !== undefined) return this.singleRow(request, response, table, id, query);

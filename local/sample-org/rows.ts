@@ -8,7 +8,10 @@
  */
 import type { ColumnMetadata, TableMetadata } from '../../shared/dataverse/metadata';
 import { stableGuid } from './ids';
-import { sampleTable } from './schema';
+import { PARTICIPATION, sampleTable } from './schema';
+
+/** Each sample email has a sender (systemuser), a to recipient (contact) and a cc recipient (account). */
+export const PARTIES_PER_EMAIL = 3;
 
 export interface LookupValue {
   id: string;
@@ -24,6 +27,9 @@ export interface SampleCounts {
   contact: number;
   opportunity: number;
   systemuserroles: number;
+  email: number;
+  /** Three parties per email (sender, to, cc): party `i` belongs to email `floor(i / 3)`. */
+  activityparty: number;
 }
 
 /**
@@ -33,6 +39,7 @@ export interface SampleCounts {
 export function sampleCounts(accounts: number, contacts: number = Math.ceil(accounts * 1.5)): SampleCounts {
   const systemuser = Math.max(5, Math.min(500, Math.ceil(accounts / 100)));
   const role = 12;
+  const email = Math.min(1_000, Math.ceil(accounts / 10));
   return {
     systemuser,
     role,
@@ -40,6 +47,8 @@ export function sampleCounts(accounts: number, contacts: number = Math.ceil(acco
     contact: contacts,
     opportunity: Math.ceil(accounts / 2),
     systemuserroles: systemuser * 2,
+    email,
+    activityparty: email * PARTIES_PER_EMAIL,
   };
 }
 
@@ -209,6 +218,23 @@ function valueFor(
     case 'entityimage':
     case 'sample_contractfile':
       return null;
+    case 'subject':
+      return `${pick(next, words)} follow-up #${index}`;
+    case 'regardingobjectid':
+      return regarding(index, seed, counts);
+    case 'activityid':
+      // activityparty's lookup; its one target is activitypointer (reference/entities/activityparty).
+      return { id: sampleRowId(seed, 'email', Math.floor(index / PARTIES_PER_EMAIL)), logicalName: 'activitypointer' };
+    case 'partyid':
+      return party(index, seed, counts);
+    case 'participationtypemask':
+      return (
+        [PARTICIPATION.sender, PARTICIPATION.toRecipient, PARTICIPATION.ccRecipient][index % PARTIES_PER_EMAIL] ?? null
+      );
+    case 'addressused':
+      return index % PARTIES_PER_EMAIL === 1 ? `user${Math.floor(index / PARTIES_PER_EMAIL)}@example.com` : null;
+    case 'ispartydeleted':
+      return false;
   }
   switch (column.attributeType) {
     case 'String':
@@ -247,6 +273,33 @@ function valueFor(
       return index % 2 === 0 ? null : stableGuid(`${seed}:${table.logicalName}:${index}:${name}`);
     default:
       return null;
+  }
+}
+
+/** An email's Regarding: an account, a contact, an opportunity or nothing, in turn (a polymorphic lookup). */
+function regarding(index: number, seed: number, counts: SampleCounts): LookupValue | null {
+  switch (index % 4) {
+    case 0:
+      return { id: sampleRowId(seed, 'account', index % counts.account), logicalName: 'account' };
+    case 1:
+      return { id: sampleRowId(seed, 'contact', index % counts.contact), logicalName: 'contact' };
+    case 2:
+      return { id: sampleRowId(seed, 'opportunity', index % counts.opportunity), logicalName: 'opportunity' };
+    default:
+      return null;
+  }
+}
+
+/** Party `index`: the sender is a user, the to recipient a contact, the cc recipient an account. */
+function party(index: number, seed: number, counts: SampleCounts): LookupValue {
+  const email = Math.floor(index / PARTIES_PER_EMAIL);
+  switch (index % PARTIES_PER_EMAIL) {
+    case 0:
+      return { id: sampleRowId(seed, 'systemuser', email % counts.systemuser), logicalName: 'systemuser' };
+    case 1:
+      return { id: sampleRowId(seed, 'contact', email % counts.contact), logicalName: 'contact' };
+    default:
+      return { id: sampleRowId(seed, 'account', email % counts.account), logicalName: 'account' };
   }
 }
 

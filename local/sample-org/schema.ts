@@ -2,30 +2,13 @@
  * The sample org's metadata: a deterministic stand-in for a real Dataverse environment, covering every
  * column kind the product must map (strings, memos, numbers, money, booleans, the three date-time
  * behaviours, local and global choices, multi-select, state/status, lookups, customer, owner, image,
- * file, helper columns) plus an N:N intersect table. Option labels come in English and German.
+ * file, helper columns, a Regarding lookup, PartyList) plus an N:N intersect table and an activity table
+ * (email) with its activityparty rows. Option labels come in English and German.
  */
-import type {
-  AttributeType,
-  ColumnMetadata,
-  DateTimeBehavior,
-  LocalizedLabel,
-  ManyToManyRelationship,
-  OptionMetadata,
-  OptionSetMetadata,
-  TableMetadata,
-} from '../../shared/dataverse/metadata';
-import { stableGuid } from './ids';
+import type { ManyToManyRelationship, OptionSetMetadata, TableMetadata } from '../../shared/dataverse/metadata';
+import { booleanOptionSet, options, systemColumns, table } from './builders';
 
-export const ENGLISH = 1033;
-export const GERMAN = 1031;
-
-const labels = (english: string, german: string): LocalizedLabel[] => [
-  { label: english, languageCode: ENGLISH },
-  { label: german, languageCode: GERMAN },
-];
-
-const options = (pairs: Array<[number, string, string]>): OptionMetadata[] =>
-  pairs.map(([value, english, german]) => ({ value, labels: labels(english, german) }));
+export { ENGLISH, GERMAN } from './builders';
 
 export const globalOptionSets: OptionSetMetadata[] = [
   {
@@ -43,138 +26,6 @@ export const globalOptionSets: OptionSetMetadata[] = [
 ];
 
 const industryOptionSet = globalOptionSets[0] as OptionSetMetadata;
-
-const stateOptionSet = (table: string, active: string, inactive: [string, string]): OptionSetMetadata => ({
-  name: `${table}_statecode`,
-  isGlobal: false,
-  type: 'State',
-  options: options([
-    [0, active, 'Aktiv'],
-    [1, inactive[0], inactive[1]],
-  ]),
-});
-
-const statusOptionSet = (table: string): OptionSetMetadata => ({
-  name: `${table}_statuscode`,
-  isGlobal: false,
-  type: 'Status',
-  options: [
-    { value: 1, labels: labels('Active', 'Aktiv'), state: 0 },
-    { value: 2, labels: labels('Inactive', 'Inaktiv'), state: 1 },
-  ],
-});
-
-const booleanOptionSet = (name: string): OptionSetMetadata => ({
-  name,
-  isGlobal: false,
-  type: 'Boolean',
-  options: options([
-    [0, 'No', 'Nein'],
-    [1, 'Yes', 'Ja'],
-  ]),
-});
-
-interface ColumnSpec {
-  name: string;
-  type: AttributeType;
-  typeName?: string;
-  maxLength?: number;
-  precision?: number;
-  behavior?: DateTimeBehavior;
-  targets?: string[];
-  optionSet?: OptionSetMetadata;
-  attributeOf?: string;
-  primaryId?: boolean;
-  primaryName?: boolean;
-}
-
-const defaultTypeName: Record<AttributeType, string> = {
-  Boolean: 'BooleanType',
-  Customer: 'CustomerType',
-  DateTime: 'DateTimeType',
-  Decimal: 'DecimalType',
-  Double: 'DoubleType',
-  Integer: 'IntegerType',
-  Lookup: 'LookupType',
-  Memo: 'MemoType',
-  Money: 'MoneyType',
-  Owner: 'OwnerType',
-  PartyList: 'PartyListType',
-  Picklist: 'PicklistType',
-  State: 'StateType',
-  Status: 'StatusType',
-  String: 'StringType',
-  Uniqueidentifier: 'UniqueidentifierType',
-  CalendarRules: 'CalendarRulesType',
-  Virtual: 'VirtualType',
-  BigInt: 'BigIntType',
-  ManagedProperty: 'ManagedPropertyType',
-  EntityName: 'EntityNameType',
-};
-
-const schemaNameOf = (logicalName: string): string =>
-  logicalName
-    .split('_')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('_');
-
-function column(table: string, spec: ColumnSpec, columnNumber: number): ColumnMetadata {
-  const result: ColumnMetadata = {
-    logicalName: spec.name,
-    schemaName: schemaNameOf(spec.name),
-    metadataId: stableGuid(`attribute:${table}.${spec.name}`),
-    attributeType: spec.type,
-    attributeTypeName: spec.typeName ?? defaultTypeName[spec.type],
-    isPrimaryId: spec.primaryId ?? false,
-    isPrimaryName: spec.primaryName ?? false,
-    isValidForRead: true,
-    attributeOf: spec.attributeOf ?? null,
-    columnNumber,
-  };
-  if (spec.maxLength !== undefined) result.maxLength = spec.maxLength;
-  if (spec.precision !== undefined) result.precision = spec.precision;
-  if (spec.behavior !== undefined) result.dateTimeBehavior = spec.behavior;
-  if (spec.targets !== undefined) result.targets = spec.targets;
-  if (spec.optionSet !== undefined) result.optionSet = spec.optionSet;
-  return result;
-}
-
-/** Columns every user-owned table has. */
-const systemColumns = (table: string): ColumnSpec[] => [
-  { name: 'createdon', type: 'DateTime', behavior: 'UserLocal' },
-  { name: 'modifiedon', type: 'DateTime', behavior: 'UserLocal' },
-  { name: 'createdby', type: 'Lookup', targets: ['systemuser'] },
-  { name: 'modifiedby', type: 'Lookup', targets: ['systemuser'] },
-  { name: 'ownerid', type: 'Owner', targets: ['systemuser', 'team'] },
-  { name: 'owneridtype', type: 'EntityName', attributeOf: 'ownerid' },
-  { name: 'statecode', type: 'State', optionSet: stateOptionSet(table, 'Active', ['Inactive', 'Inaktiv']) },
-  { name: 'statuscode', type: 'Status', optionSet: statusOptionSet(table) },
-  { name: 'versionnumber', type: 'BigInt' },
-];
-
-function table(
-  logicalName: string,
-  entitySetName: string,
-  objectTypeCode: number,
-  primaryName: string | null,
-  specs: ColumnSpec[],
-  isIntersect = false,
-): TableMetadata {
-  // Intersect tables break the `<table>id` convention (systemuserroles → systemuserroleid), so the key is the flagged column.
-  const primaryIdAttribute = specs.find((spec) => spec.primaryId)?.name ?? `${logicalName}id`;
-  return {
-    logicalName,
-    schemaName: schemaNameOf(logicalName),
-    entitySetName,
-    metadataId: stableGuid(`entity:${logicalName}`),
-    objectTypeCode,
-    primaryIdAttribute,
-    primaryNameAttribute: primaryName,
-    isIntersect,
-    changeTrackingEnabled: true,
-    columns: specs.map((spec, index) => column(logicalName, spec, index + 1)),
-  };
-}
 
 const account = table('account', 'accounts', 1, 'name', [
   { name: 'accountid', type: 'Uniqueidentifier', primaryId: true },
@@ -316,8 +167,77 @@ const systemuserroles = table(
   true,
 );
 
+/**
+ * An activity table (a subset of email's documented columns): `regardingobjectid` is the polymorphic Regarding
+ * lookup; `from`/`to`/`cc` are PartyList columns, which exist in metadata (LookupAttributeMetadata with
+ * Targets) but not as Web API properties — their parties are activityparty rows
+ * (learn.microsoft.com/power-apps/developer/data-platform/reference/entities/email).
+ */
+const email = table('email', 'emails', 4202, 'subject', [
+  { name: 'activityid', type: 'Uniqueidentifier', primaryId: true },
+  { name: 'subject', type: 'String', maxLength: 400, primaryName: true },
+  { name: 'description', type: 'Memo', maxLength: 2000 },
+  { name: 'directioncode', type: 'Boolean', optionSet: booleanOptionSet('email_directioncode') },
+  { name: 'regardingobjectid', type: 'Lookup', targets: ['account', 'contact', 'opportunity'] },
+  { name: 'from', type: 'PartyList', targets: ['account', 'contact', 'systemuser'] },
+  { name: 'to', type: 'PartyList', targets: ['account', 'contact', 'systemuser'] },
+  { name: 'cc', type: 'PartyList', targets: ['account', 'contact', 'systemuser'] },
+  ...systemColumns('email'),
+]);
+
+/** `participationtypemask` choices as documented (reference/entities/activityparty). */
+export const PARTICIPATION = { sender: 1, toRecipient: 2, ccRecipient: 3 } as const;
+
+/**
+ * activityparty, a subset of its documented columns (reference/entities/activityparty): the entity set
+ * `activityparties` answers GET only; `activityid` points at activitypointer, `partyid` is polymorphic.
+ * Change tracking is on here as on every sample table; whether a real org allows it on activityparty is not
+ * verified (README, Known gaps).
+ */
+const activityparty = table('activityparty', 'activityparties', 135, 'partyidname', [
+  { name: 'activitypartyid', type: 'Uniqueidentifier', primaryId: true },
+  { name: 'activityid', type: 'Lookup', targets: ['activitypointer'] },
+  { name: 'partyid', type: 'Lookup', targets: ['account', 'contact', 'knowledgearticle', 'queue', 'systemuser'] },
+  { name: 'partyidname', type: 'String', maxLength: 400, attributeOf: 'partyid' },
+  {
+    name: 'participationtypemask',
+    type: 'Picklist',
+    optionSet: {
+      name: 'activityparty_participationtypemask',
+      isGlobal: false,
+      type: 'Picklist',
+      options: options([
+        [1, 'Sender', 'Absender'],
+        [2, 'To Recipient', 'An-Empfänger'],
+        [3, 'CC Recipient', 'CC-Empfänger'],
+        [4, 'BCC Recipient', 'BCC-Empfänger'],
+        [5, 'Required attendee', 'Erforderlicher Teilnehmer'],
+        [6, 'Optional attendee', 'Optionaler Teilnehmer'],
+        [7, 'Organizer', 'Organisator'],
+        [8, 'Regarding', 'Bezug'],
+        [9, 'Owner', 'Besitzer'],
+        [10, 'Resource', 'Ressource'],
+        [11, 'Customer', 'Kunde'],
+        [12, 'Chat Participant', 'Chatteilnehmer'],
+      ]),
+    },
+  },
+  { name: 'addressused', type: 'String', maxLength: 320 },
+  { name: 'ispartydeleted', type: 'Boolean', optionSet: booleanOptionSet('activityparty_ispartydeleted') },
+  { name: 'versionnumber', type: 'BigInt' },
+]);
+
 /** Tables in dependency order: rows of later tables point at rows of earlier ones. */
-export const sampleTables: TableMetadata[] = [systemuser, role, account, contact, opportunity, systemuserroles];
+export const sampleTables: TableMetadata[] = [
+  systemuser,
+  role,
+  account,
+  contact,
+  opportunity,
+  systemuserroles,
+  email,
+  activityparty,
+];
 
 export const sampleRelationships: ManyToManyRelationship[] = [
   {

@@ -2,7 +2,7 @@
  * Writes a sample row the way the Dataverse Web API returns it: lookups as `_<name>_value` (with the
  * `lookuplogicalname` annotation when annotations are asked for), multi-select choices as comma
  * strings, DateOnly as `YYYY-MM-DD`, `@odata.etag` as `W/"<versionnumber>"`. Helper columns that
- * derive from another column (`AttributeOf`) are not Web API properties and are left out.
+ * derive from another column (`AttributeOf`) and PartyList columns are not Web API properties and are left out.
  */
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import type { WebApiRow } from '../../shared/dataverse/changes';
@@ -11,6 +11,7 @@ import {
   FORMATTED_VALUE,
   LOOKUP_LOGICAL_NAME,
   isLookupColumn,
+  isPartyListColumn,
   webApiPropertyName,
 } from '../../shared/dataverse/properties';
 import type { LookupValue, SampleRow, SampleValue } from './rows';
@@ -30,7 +31,8 @@ export interface WebApiRowOptions {
 export function toWebApiRow(table: TableMetadata, row: SampleRow, options: WebApiRowOptions): WebApiRow {
   const result: WebApiRow = { '@odata.etag': `W/"${options.versionNumber}"` };
   for (const column of table.columns) {
-    if (column.attributeOf !== null || !column.isValidForRead) continue;
+    // PartyList columns have no Web API property: their parties are activityparty rows (properties.ts).
+    if (column.attributeOf !== null || !column.isValidForRead || isPartyListColumn(column)) continue;
     if (options.select && !column.isPrimaryId && !options.select.has(column.logicalName)) continue;
     const value = column.logicalName === 'versionnumber' ? options.versionNumber : (row[column.logicalName] ?? null);
     const property = webApiPropertyName(column);

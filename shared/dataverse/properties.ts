@@ -20,11 +20,21 @@ export const webApiPropertyName = (column: ColumnMetadata): string =>
 const binaryTypeNames = new Set(['ImageType', 'FileType']);
 
 /**
+ * PartyList columns (email to/from/cc, appointment requiredattendees, …) are metadata only: the Web API
+ * has no property for them on the activity (they are activityparty rows), so `$select`ing one is a 400
+ * (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/email lists no to/from/cc).
+ */
+export const isPartyListColumn = (column: ColumnMetadata): boolean => column.attributeType === 'PartyList';
+
+/**
  * Columns that are Web API properties worth replicating: readable, not a helper derived from another
- * column (`AttributeOf`), not image/file content.
+ * column (`AttributeOf`), not image/file content, not a PartyList.
  */
 export const isReplicableColumn = (column: ColumnMetadata): boolean =>
-  column.attributeOf === null && column.isValidForRead && !binaryTypeNames.has(column.attributeTypeName);
+  column.attributeOf === null &&
+  column.isValidForRead &&
+  !binaryTypeNames.has(column.attributeTypeName) &&
+  !isPartyListColumn(column);
 
 /** The `$select` list for a table: every replicable column as a Web API property name. */
 export const webApiSelect = (table: TableMetadata): string[] =>

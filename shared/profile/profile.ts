@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { lakeTargetShape, requireContainerName } from '../destinations/lake/config';
+import { tableRefusal } from '../schema/activities';
 
 /** Used in URLs, orchestration instance ids, blob paths and queue batch ids. */
 export const profileNameSchema = z
@@ -139,7 +140,13 @@ export const exportProfileSchema = z.strictObject({
     .array(logicalNameSchema)
     .min(1, 'name at least one table')
     .max(1000)
-    .refine((tables) => new Set(tables).size === tables.length, 'each table may be named once'),
+    .refine((tables) => new Set(tables).size === tables.length, 'each table may be named once')
+    .superRefine((tables, context) => {
+      tables.forEach((table, index) => {
+        const refusal = tableRefusal(table);
+        if (refusal) context.addIssue({ code: 'custom', path: [index], message: `${refusal.reason}. ${refusal.fix}` });
+      });
+    }),
   /** M:N relationship schema names; their intersect tables are exported like tables. */
   relationships: z
     .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,127}$/, 'must be a relationship schema name'))

@@ -9,6 +9,7 @@ import {
   type ManyToManyRelationship,
   type TableMetadata,
 } from '../dataverse/metadata';
+import { ACTIVITY_ID_COLUMN, ACTIVITY_POINTER_TABLE } from './activities';
 import { prefixed } from './identifiers';
 import type { SqlValue } from './row-values';
 import type { ColumnType } from './table-model';
@@ -152,8 +153,11 @@ export function metadataRows(
     TargetMetadata: [],
     AttributeMetadata: [],
   };
+  // A table outside the profile is named by convention (`<table>id`); activitypointer, which activityparty's
+  // activityid points at and which is never exported, breaks it.
   const primaryIdOf = (logicalName: string): string =>
-    tables.find((table) => table.logicalName === logicalName)?.primaryIdAttribute ?? `${logicalName}id`;
+    tables.find((table) => table.logicalName === logicalName)?.primaryIdAttribute ??
+    (logicalName === ACTIVITY_POINTER_TABLE ? ACTIVITY_ID_COLUMN : `${logicalName}id`);
 
   for (const table of tables) {
     const EntityName = table.logicalName;

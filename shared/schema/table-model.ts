@@ -4,6 +4,7 @@
  * these types to SQL; every mapping decision lives here so PostgreSQL and SQL Server agree.
  */
 import type { ColumnMetadata, TableMetadata } from '../dataverse/metadata';
+import { assertExportableTable, partyListSkipReason } from './activities';
 import { prefixed, validateDataverseName } from './identifiers';
 
 export type ColumnType =
@@ -78,8 +79,9 @@ const lookupTableSource = (logicalName: string): ColumnSource => ({
  * `<lookup>yominame`, …) are not Web API properties and DES did not export them, with two exceptions DES
  * kept: the owner's `owneridtype` (EntityName; filled from the owner lookup's annotation) and an image's
  * `<image>_url` / `<image>_timestamp` companions. Image and file columns themselves hold binary content or
- * file ids DES never exported ("no support for attachments"); other Virtual, CalendarRules,
- * ManagedProperty and PartyList columns are not readable row properties.
+ * file ids DES never exported ("no support for attachments"); other Virtual, CalendarRules and
+ * ManagedProperty columns are not readable row properties. PartyList columns are not row properties
+ * either: their parties are activityparty rows (see activities.ts).
  */
 function columnsFor(column: ColumnMetadata, table: TableMetadata): DestinationColumn[] | string {
   const name = column.logicalName;
@@ -131,6 +133,7 @@ function columnsFor(column: ColumnMetadata, table: TableMetadata): DestinationCo
       }
       return 'virtual column';
     case 'PartyList':
+      return partyListSkipReason(name);
     case 'CalendarRules':
     case 'ManagedProperty':
       return `${column.attributeType} is not a row property`;
@@ -180,6 +183,7 @@ export function fitRowSize(columns: DestinationColumn[]): DestinationColumn[] {
 
 export function buildTableModel(table: TableMetadata, prefix: string): TableModel {
   validateDataverseName(table.logicalName, `table ${table.logicalName}`);
+  assertExportableTable(table.logicalName);
   const columns: DestinationColumn[] = [
     { name: ID_COLUMN, type: { kind: 'guid' }, source: { kind: 'id' } },
     { name: 'SinkCreatedOn', type: { kind: 'datetime' }, source: { kind: 'sinkTime', on: 'insert' } },
