@@ -258,7 +258,7 @@ function generatedUserRoles(seed: number, counts: SampleCounts): Set<string> {
     Array.from({ length: counts.systemuserroles }, (_, index) => {
       const row = sampleRow('systemuserroles', index, seed, counts);
       // Both are Uniqueidentifier columns (local/sample-org/schema.ts), so the sample row holds them as strings.
-      return userRoleKey(String(row.systemuserid as string), String(row.roleid as string));
+      return userRoleKey(row.systemuserid as string, row.roleid as string);
     }),
   );
 }

@@ -47,7 +47,7 @@ function commit(): string {
 
 // Figures are numbers, strings, flags or objects (JSON); nothing else is recorded.
 const formatValue = (value: unknown): string =>
-  typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean);
+  typeof value === 'object' ? JSON.stringify(value) : `${value as string | number | boolean}`;
 
 async function record(name: BenchmarkName, figures: Figures, args: string[]): Promise<void> {
   if (!existsSync(benchmarksFile)) {

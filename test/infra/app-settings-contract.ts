@@ -188,7 +188,7 @@ export function resolveValue(
   if (!name) return undefined;
   const resolved = parameterValue(main, templatePath, name, mainValues);
   // The parameters passed through string() in these templates are scalars (names, numbers, flags).
-  return stringified && resolved !== undefined ? String(resolved as string | number | boolean) : resolved;
+  return stringified && resolved !== undefined ? `${resolved as string | number | boolean}` : resolved;
 }
 
 function templateAt(main: ArmTemplate, templatePath: string): { template: ArmTemplate; deployment?: ArmResource } {
