@@ -88,7 +88,7 @@ function waitForEndpoints(child: ChildProcess, timeoutMs: number): Promise<Recor
       output += chunk.toString();
       for (const line of chunk.toString().split('\n')) {
         const match = LISTENING.exec(line);
-        if (match) found[match[1] as 'Blob' | 'Queue' | 'Table'] = match[2] as string;
+        if (match) found[match[1] as 'Blob' | 'Queue' | 'Table'] = match[2];
       }
       if (found.Blob && found.Queue && found.Table) {
         clearTimeout(timer);

@@ -140,7 +140,7 @@ export const encodeToken = (token: string): string => encodeLower(token).replace
 export function parseToken(token: string): { version: number; issuedAt: number } | undefined {
   const match = /^(\d+)!(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2})$/.exec(token);
   if (!match) return undefined;
-  const [, version, month, day, year, hours, minutes, seconds] = match.map(Number) as number[];
+  const [, version, month, day, year, hours, minutes, seconds] = match.map(Number);
   return {
     version: version as number,
     issuedAt: Date.UTC(year as number, (month as number) - 1, day, hours, minutes, seconds),

@@ -153,7 +153,7 @@ export function installFunctionsCore(): void {
   state.installed = true;
   const original = Module.prototype.require;
   Module.prototype.require = new Proxy(original, {
-    apply(target, thisArg, args: unknown[]) {
+    apply(target, thisArg, args: unknown[]): unknown {
       return args[0] === '@azure/functions-core' ? coreApi : Reflect.apply(target, thisArg, args);
     },
   });

@@ -113,7 +113,8 @@ export async function invokeCaptured(
   coreContext.state = 'postInvocationHooks';
   await runHooks('postInvocation', post);
   coreContext.state = undefined;
-  if (post.error) throw post.error;
+  // Rethrown as it is, like the Functions host: whatever the function or a hook left there (typed unknown).
+  if (post.error) throw post.error as unknown;
   return model.getResponse(context, post.result);
 }
 

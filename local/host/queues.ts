@@ -61,7 +61,8 @@ export async function startQueues(options: {
   const controller = new AbortController();
   const loops = await Promise.all(
     options.subscribers.map(async (subscriber) => {
-      const queueName = localQueueName(options.resolve(String(triggerBinding(subscriber.fn).queueName ?? '')));
+      const declared = triggerBinding(subscriber.fn).queueName;
+      const queueName = localQueueName(options.resolve(typeof declared === 'string' ? declared : ''));
       const queue = options.queues.getQueueClient(queueName);
       const poison = options.queues.getQueueClient(poisonQueueName(queueName));
       await queue.createIfNotExists();

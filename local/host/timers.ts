@@ -20,7 +20,8 @@ export function startTimers(options: {
   log: HostLog;
 }): RunningTimers {
   const jobs = options.functions.map((fn) => {
-    const schedule = options.resolve(String(triggerBinding(fn).schedule ?? ''));
+    const declared = triggerBinding(fn).schedule;
+    const schedule = options.resolve(typeof declared === 'string' ? declared : '');
     let last: Date | undefined;
     try {
       return new Cron(schedule, { protect: true }, async (job: Cron) => {

@@ -198,7 +198,7 @@ function valueFor(
         : `${pick(next, words)} ${table.logicalName === 'opportunity' ? 'deal' : 'Ltd'} #${index}`;
     case 'fullname':
       return row.firstname !== undefined
-        ? `${row.firstname} ${row.lastname}`
+        ? `${row.firstname as string} ${row.lastname as string}` // names are picked strings, never lookups
         : `${pick(next, firstNames)} ${pick(next, lastNames)}`;
     case 'firstname':
       return pick(next, firstNames);
@@ -310,7 +310,7 @@ export function sampleRow(tableName: string, index: number, seed: number, counts
   const row: SampleRow = {};
   // Fill in column order, but make sure the values other columns derive from exist first.
   for (const column of table.columns) row[column.logicalName] = valueFor(column, table, index, seed, counts, next, row);
-  if (typeof row.firstname === 'string') row.fullname = `${row.firstname} ${row.lastname}`;
+  if (typeof row.firstname === 'string') row.fullname = `${row.firstname} ${row.lastname as string}`;
   return row;
 }
 

@@ -257,7 +257,8 @@ function generatedUserRoles(seed: number, counts: SampleCounts): Set<string> {
   return new Set(
     Array.from({ length: counts.systemuserroles }, (_, index) => {
       const row = sampleRow('systemuserroles', index, seed, counts);
-      return userRoleKey(String(row.systemuserid), String(row.roleid));
+      // Both are Uniqueidentifier columns (local/sample-org/schema.ts), so the sample row holds them as strings.
+      return userRoleKey(row.systemuserid as string, row.roleid as string);
     }),
   );
 }

@@ -175,18 +175,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
       const latenciesOf = (kinds: ReadonlyArray<TimedWrite['kind']>) =>
         writes.flatMap((write, index) =>
-          kinds.includes(write.kind) && arrived[index] !== undefined ? [(arrived[index] as number) - write.at] : [],
+          kinds.includes(write.kind) && arrived[index] !== undefined ? [arrived[index] - write.at] : [],
         );
       // The split: write → the start of the delta read that covered it (poll tick + the poll's own steps before
       // reading), then that read → destination commit (rest of the poll, the queue, the apply).
       const read = readTimes(writes, deltaReads);
-      const untilRead = writes.flatMap((write, index) =>
-        read[index] === undefined ? [] : [(read[index] as number) - write.at],
-      );
+      const untilRead = writes.flatMap((write, index) => (read[index] === undefined ? [] : [read[index] - write.at]));
       const readToCommit = writes.flatMap((_, index) =>
-        read[index] === undefined || arrived[index] === undefined
-          ? []
-          : [(arrived[index] as number) - (read[index] as number)],
+        read[index] === undefined || arrived[index] === undefined ? [] : [arrived[index] - read[index]],
       );
       const readsInWindow = deltaReads.filter((entry) => entry.at >= windowStart && entry.at <= windowEnd).length;
       const pendingWritesAt = (time: number) =>

@@ -45,7 +45,9 @@ function commit(): string {
   }
 }
 
-const formatValue = (value: unknown): string => (typeof value === 'object' ? JSON.stringify(value) : String(value));
+// Figures are numbers, strings, flags or objects (JSON); nothing else is recorded.
+const formatValue = (value: unknown): string =>
+  typeof value === 'object' ? JSON.stringify(value) : `${value as string | number | boolean}`;
 
 async function record(name: BenchmarkName, figures: Figures, args: string[]): Promise<void> {
   if (!existsSync(benchmarksFile)) {

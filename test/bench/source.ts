@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   try {
     const [baseUrl] = await new Promise<string[]>((resolve, reject) => {
       emulator.once('exit', (code) => reject(new Error(`The emulator exited with ${code} before printing its URL`)));
-      createInterface({ input: emulator.stdout! }).once('line', (line) => resolve([line.trim()]));
+      createInterface({ input: emulator.stdout }).once('line', (line) => resolve([line.trim()]));
     });
     const client = new DataverseClient({ baseUrl: baseUrl!, token: staticTokenSource('bench') });
     const account = sampleTable('account');

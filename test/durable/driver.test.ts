@@ -149,7 +149,7 @@ describe("the local orchestration driver on durable-functions' replay engine", (
       name: 'chatty',
       handler: function* (context) {
         context.df.setCustomStatus({ detail: 'x'.repeat(9_000) });
-        return (yield context.df.callActivity('one', null)) as number;
+        return yield context.df.callActivity('one', null);
       },
     };
     const activity: ActivityFunction<undefined> = { kind: 'activity', name: 'one', handler: () => async () => 1 };
@@ -226,7 +226,7 @@ describe("the local orchestration driver on durable-functions' replay engine", (
       owner: 'a-dead-host',
       heartbeatAt: new Date(0).toISOString(),
     };
-    await instances.updateEntity(abandoned, 'Replace', { etag: entity.etag as string });
+    await instances.updateEntity(abandoned, 'Replace', { etag: entity.etag });
     const second = await createOrchestrationDriver({
       orchestrations: [orchestration],
       activities: activities('second', false),

@@ -125,7 +125,7 @@ describe('change-tracked entity-set reads', () => {
       prefer: 'odata.maxpagesize=3,odata.include-annotations="*"',
     });
     const [first, second] = reply.body.value ?? [];
-    expect(first?.['@odata.etag']).toBe(`W/"${first?.versionnumber}"`);
+    expect(first?.['@odata.etag']).toBe(`W/"${first?.versionnumber as number}"`);
     expect(first?._transactioncurrencyid_value).toMatch(/^[0-9a-f-]{36}$/);
     expect(second?.['_parentaccountid_value@Microsoft.Dynamics.CRM.lookuplogicalname']).toBe('account');
     expect(Object.keys(first ?? {}).sort()).toEqual(

@@ -102,7 +102,7 @@ export function checkAppSettings(main: ArmTemplate, root: string, mainValues: Re
       'functionAppConfig.runtime.name: must be node (Flex Consumption takes the runtime from functionAppConfig)',
     );
   }
-  const identities = Object.keys((valueAt(site.resource, ['identity', 'userAssignedIdentities']) ?? {}) as object);
+  const identities = Object.keys(valueAt(site.resource, ['identity', 'userAssignedIdentities']) ?? {});
   const appIdentity = identities.length === 1 ? identitySource(main, site.template, identities[0]) : undefined;
   if (!appIdentity)
     problems.push('identity: the function app must run as exactly one user-assigned identity from a module');

@@ -146,7 +146,10 @@ export interface AppSettingsFound {
 export function functionAppSettings(main: ArmTemplate): AppSettingsFound {
   const resources = armResources(main);
   const sites = resources.filter(
-    ({ resource }) => resource.type === 'Microsoft.Web/sites' && String(resource.kind ?? '').includes('functionapp'),
+    ({ resource }) =>
+      resource.type === 'Microsoft.Web/sites' &&
+      typeof resource.kind === 'string' &&
+      resource.kind.includes('functionapp'),
   );
   if (sites.length !== 1) throw new Error(`expected one function app in the template, found ${sites.length}`);
   const site = sites[0] as ArmResource;
@@ -184,7 +187,8 @@ export function resolveValue(
   const name = plain ?? stringified;
   if (!name) return undefined;
   const resolved = parameterValue(main, templatePath, name, mainValues);
-  return stringified && resolved !== undefined ? String(resolved) : resolved;
+  // The parameters passed through string() in these templates are scalars (names, numbers, flags).
+  return stringified && resolved !== undefined ? `${resolved as string | number | boolean}` : resolved;
 }
 
 function templateAt(main: ArmTemplate, templatePath: string): { template: ArmTemplate; deployment?: ArmResource } {

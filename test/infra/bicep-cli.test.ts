@@ -27,7 +27,7 @@ afterAll(async () => compiled?.dispose());
 
 function needsCli(context: TestContext): BicepCli {
   if (!cli) context.skip('no Bicep CLI (see the warning above for how to get it)');
-  return cli as BicepCli;
+  return cli;
 }
 
 /** Errors and warnings, plus any output line that is not a diagnostic (a crash or usage error). */

@@ -37,7 +37,7 @@ async function call(env: Record<string, string>, headers: Record<string, string>
   return (listProfiles as HttpFunction<FunctionDeps>).handler(deps)(
     request,
     new InvocationContext({ logHandler: () => undefined }),
-  ) as Promise<HttpResponseInit>;
+  );
 }
 
 describe('the app role required of admin API callers', () => {

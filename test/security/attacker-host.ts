@@ -69,7 +69,7 @@ export async function startAttackerHost(): Promise<AttackerHost> {
   const host = {
     connections: 0,
     requests: [] as Seen[],
-    behaviour: 'dataverse' as Behaviour,
+    behaviour: 'dataverse',
     redirectTo: '',
   } as AttackerHost;
   const answer = (request: IncomingMessage, response: ServerResponse) => {

@@ -97,7 +97,7 @@ async function put(
     headers,
     body: { string: JSON.stringify(body) },
   });
-  return putProfile.handler(deps)(request, context()) as Promise<HttpResponseInit>;
+  return putProfile.handler(deps)(request, context());
 }
 async function activated(deps: FunctionDeps, name: string): Promise<HttpResponseInit> {
   const request = new HttpRequest({
@@ -105,7 +105,7 @@ async function activated(deps: FunctionDeps, name: string): Promise<HttpResponse
     url: `http://localhost/api/profiles/${name}/activate`,
     params: { name },
   });
-  return activate.handler(deps)(request, context()) as Promise<HttpResponseInit>;
+  return activate.handler(deps)(request, context());
 }
 /** PUT, then activate when the PUT was taken: what an attacker does. The statuses of both. */
 async function attempt(deps: FunctionDeps, name: string, body: unknown): Promise<number[]> {

@@ -417,7 +417,7 @@ export function describeDestinationContract(name: string, target: () => Contract
       const { destination } = await setup();
       const [kept, vanished, alsoKept] = [accountUpsert(30, 100), accountUpsert(31, 100), accountUpsert(32, 100)];
       await destination.applyBatch(account, { upserts: [kept, vanished, alsoKept], deletes: [] });
-      const sweep = destination.resync as NonNullable<typeof destination.resync>;
+      const sweep = destination.resync;
       await sweep.start('account');
       // The resync copies the rows Dataverse still has; one was deleted while the token was expired.
       await destination.applyBatch(account, { upserts: [kept, alsoKept], deletes: [] });

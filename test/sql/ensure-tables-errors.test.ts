@@ -21,7 +21,7 @@ function terminatedSession(): SqlConnection {
     query: async () => fail(),
     transaction: async () => fail(),
     close: async () => undefined,
-  } as unknown as SqlConnection;
+  };
 }
 
 describe('ensureTables on a session the server ended', () => {

@@ -48,7 +48,7 @@ describe('initial sync orchestrator', () => {
     const { context, calls } = fakeContext(input);
     const generator = initialSyncOrchestrator(context);
 
-    const scheduled = generator.next().value as unknown as { all: Scheduled[] };
+    const scheduled = generator.next().value as { all: Scheduled[] };
     expect(scheduled.all).toEqual([
       { name: COPY_PAGE_ACTIVITY, input: { profile: 'sales', table: 'account' } },
       { name: COPY_PAGE_ACTIVITY, input: { profile: 'sales', table: 'contact' } },

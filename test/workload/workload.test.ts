@@ -85,7 +85,7 @@ describe('workload', () => {
     const inSource = new Set(
       [...sourceVersions(emulator, 'systemuserroles').keys()].map((id) => {
         const row = emulator.store.get('systemuserroles', id)?.row;
-        return userRoleKey(String(row?.systemuserid), String(row?.roleid));
+        return userRoleKey(row?.systemuserid as string, row?.roleid as string);
       }),
     );
     expect(inSource).toEqual(workload.userRoles());
