@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { applyChanges } from '../shared/sync/applier';
+import { applyChanges } from '../shared/sync/apply/applier';
 import { createLogger } from '../shared/telemetry/logger';
 import type { QueueFunction } from './definition';
 import type { FunctionDeps } from './deps';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
-import { copyPage } from '../shared/sync/copy-page';
+import { copyPage } from '../shared/sync/capture/copy-page';
 import { createLogger } from '../shared/telemetry/logger';
 import type { ActivityFunction } from './definition';
 import type { FunctionDeps } from './deps';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { recordDeadLetter } from '../shared/sync/dead-letters';
+import { recordDeadLetter } from '../shared/sync/admin/dead-letters';
 import { createLogger } from '../shared/telemetry/logger';
 import type { QueueFunction } from './definition';
 import type { FunctionDeps } from './deps';

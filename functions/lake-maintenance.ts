@@ -1,4 +1,4 @@
-import { maintainDestinations } from '../shared/sync/maintenance';
+import { maintainDestinations } from '../shared/sync/admin/maintenance';
 import { createLogger } from '../shared/telemetry/logger';
 import type { TimerFunction } from './definition';
 import type { FunctionDeps } from './deps';

@@ -1,4 +1,4 @@
-import { pollChanges } from '../shared/sync/poller';
+import { pollChanges } from '../shared/sync/capture/poller';
 import { createLogger } from '../shared/telemetry/logger';
 import type { TimerFunction } from './definition';
 import type { FunctionDeps } from './deps';

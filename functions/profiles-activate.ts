@@ -1,4 +1,4 @@
-import { activateProfile } from '../shared/sync/activation';
+import { activateProfile } from '../shared/sync/admin/activation';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';

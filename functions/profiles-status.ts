@@ -1,4 +1,4 @@
-import { profileStatus } from '../shared/sync/status';
+import { profileStatus } from '../shared/sync/admin/status';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';

@@ -1,4 +1,4 @@
-import { resyncTable } from '../shared/sync/activation';
+import { resyncTable } from '../shared/sync/admin/activation';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json } from './http';

@@ -4,7 +4,7 @@
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import { ExportError, toExportError } from '../errors';
-import { changeBatchMessageId, type ChangeBatch, type ClaimCheck } from '../sync/change-batch';
+import { changeBatchMessageId, type ChangeBatch, type ClaimCheck } from './change-batch';
 import { onceUntilSuccess } from './once';
 
 export const CLAIM_CHECK_CONTAINER = 'claimchecks';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { poisonQueueName } from '../../shared/queue/storage-queue';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/sync/change-batch';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/queue/change-batch';
 import { sampleProfile, useProduct } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 

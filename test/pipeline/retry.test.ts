@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleTable } from '../../local/sample-org';
-import { applyChanges } from '../../shared/sync/applier';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/sync/change-batch';
+import { applyChanges } from '../../shared/sync/apply/applier';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/queue/change-batch';
 import { sampleProfile, useProduct } from '../support/pipeline';
 
 const product = useProduct({

@@ -9,7 +9,7 @@ import { ExportError } from '../../shared/errors';
 import type { ChangeQueue, QueueReceiver, ReceivedQueueMessage } from '../../shared/queue/change-queue';
 import { MissingClaimCheckError } from '../../shared/queue/claim-checks';
 import type { ChangeBatchReader } from '../../shared/queue/messages';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/sync/change-batch';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/queue/change-batch';
 
 export interface QueueUnderTest {
   queue: ChangeQueue;

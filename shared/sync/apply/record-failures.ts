@@ -1,8 +1,8 @@
 /** Puts rows that could not be applied in the failed-records store, and counts them (invariant 5: nothing fails silently). */
-import type { ErrorClass } from '../errors';
-import type { FailedRecord } from '../state/failed-records';
-import type { ChangeBatch } from './change-batch';
-import type { SyncServices } from './services';
+import type { ErrorClass } from '../../errors';
+import type { FailedRecord } from '../../state/failed-records';
+import type { ChangeBatch } from '../../queue/change-batch';
+import type { SyncServices } from '../wiring/services';
 
 export interface RowFailure {
   id: string;

@@ -11,8 +11,8 @@
  *   had; older upserts arriving later are then rejected by the tombstone.
  */
 import { createHash } from 'node:crypto';
-import type { RowUpsert } from '../dataverse/changes';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from './change-batch';
+import type { RowUpsert } from '../../dataverse/changes';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../queue/change-batch';
 
 export const MAX_ROWS_PER_BATCH = 1000;
 

@@ -4,14 +4,14 @@
  * work, never loses it). A lease per table keeps overlapping polls apart.
  */
 import pLimit from 'p-limit';
-import type { RowUpsert } from '../dataverse/changes';
-import { ExportError, toExportError } from '../errors';
-import type { OrchestrationClient } from '../orchestration/client';
-import { resyncTable } from './activation';
+import type { RowUpsert } from '../../dataverse/changes';
+import { ExportError, toExportError } from '../../errors';
+import type { OrchestrationClient } from '../../orchestration/client';
+import { resyncTable } from '../admin/activation';
 import { deleteBatches, upsertBatches } from './batching';
-import type { SyncServices } from './services';
-import { keepRenewing } from '../state/poll-leases';
-import { snapshotTable } from './snapshot';
+import type { SyncServices } from '../wiring/services';
+import { keepRenewing } from '../../state/poll-leases';
+import { snapshotTable } from '../admin/snapshot';
 
 // Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.
 const LEASE_SECONDS = 15;

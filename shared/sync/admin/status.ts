@@ -1,8 +1,8 @@
 /** A profile's status: activation, the initial sync's progress, and per table phase, rows, freshness, lag and failures. */
-import type { Destination } from '../destinations/destination';
-import type { OrchestrationClient, OrchestrationStatus } from '../orchestration/client';
+import type { Destination } from '../../destinations/destination';
+import type { OrchestrationClient, OrchestrationStatus } from '../../orchestration/client';
 import { initialSyncInstanceId } from './activation';
-import type { SyncServices } from './services';
+import type { SyncServices } from '../wiring/services';
 
 export interface TableStatusView {
   table: string;

@@ -1,6 +1,6 @@
-import type { TableMetadata } from '../dataverse/metadata';
-import { ExportError } from '../errors';
-import type { SyncServices } from './services';
+import type { TableMetadata } from '../../dataverse/metadata';
+import { ExportError } from '../../errors';
+import type { SyncServices } from '../wiring/services';
 
 /** The table's metadata as read at activation. */
 export async function snapshotTable(services: SyncServices, profile: string, table: string): Promise<TableMetadata> {

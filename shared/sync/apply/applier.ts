@@ -8,13 +8,13 @@
  * - a message that cannot be read → `unprocessablemessages/`.
  * Only failures of our own state storage throw, so the queue redelivers and finally dead-letters the message.
  */
-import { toExportError, type ExportError } from '../errors';
-import { MissingClaimCheckError } from '../queue/claim-checks';
-import type { ChangeBatch } from './change-batch';
+import { toExportError, type ExportError } from '../../errors';
+import { MissingClaimCheckError } from '../../queue/claim-checks';
+import type { ChangeBatch } from '../../queue/change-batch';
 import { recordFailures, type RowFailure } from './record-failures';
 import { decideRetry } from './retry-decision';
-import type { SyncServices } from './services';
-import { snapshotTable } from './snapshot';
+import type { SyncServices } from '../wiring/services';
+import { snapshotTable } from '../admin/snapshot';
 
 export type ApplyOutcome =
   | { outcome: 'applied'; upserted: number; deleted: number; stale: number; failed: number }

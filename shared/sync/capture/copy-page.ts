@@ -3,13 +3,13 @@
  * the write and the checkpoint repeats the page, which the version-guarded apply makes harmless; a
  * concurrent copy of the same page loses the ETag race and is retried from the fresh checkpoint.
  */
-import { webApiSelect } from '../dataverse/properties';
-import type { RowUpsert } from '../dataverse/changes';
-import { ExportError } from '../errors';
+import { webApiSelect } from '../../dataverse/properties';
+import type { RowUpsert } from '../../dataverse/changes';
+import { ExportError } from '../../errors';
 import type { PageCopied } from './initial-sync-plan';
-import { recordFailures } from './record-failures';
-import type { SyncServices } from './services';
-import { snapshotTable } from './snapshot';
+import { recordFailures } from '../apply/record-failures';
+import type { SyncServices } from '../wiring/services';
+import { snapshotTable } from '../admin/snapshot';
 
 /**
  * A copied page with what it cost: the initial sync's throughput is made of reading pages from Dataverse

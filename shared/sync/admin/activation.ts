@@ -3,11 +3,11 @@
  * (tables exist and are change-tracked, relationships exist), the secrets, and the destination (reachable,
  * and we may create tables: `ensureTables` does) — then checkpoints are created and the initial sync starts.
  */
-import type { ManyToManyRelationship, TableMetadata } from '../dataverse/metadata';
-import { ExportError, toExportError } from '../errors';
-import { isLive, type OrchestrationClient } from '../orchestration/client';
-import type { InitialSyncInput } from './initial-sync-plan';
-import type { SyncServices } from './services';
+import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
+import { ExportError, toExportError } from '../../errors';
+import { isLive, type OrchestrationClient } from '../../orchestration/client';
+import type { InitialSyncInput } from '../capture/initial-sync-plan';
+import type { SyncServices } from '../wiring/services';
 
 export const INITIAL_SYNC_ORCHESTRATION = 'initialSync';
 export const initialSyncInstanceId = (profile: string): string => `initial-sync-${profile}`;

@@ -3,11 +3,11 @@
  * longer exists in Dataverse was deleted there, so it is applied as a delete at the table's current watermark.
  * Records that apply cleanly are resolved; the rest stay, with their new reason.
  */
-import type { RowUpsert } from '../dataverse/changes';
-import { webApiSelect } from '../dataverse/properties';
-import { ExportError } from '../errors';
-import type { FailedRecordSummary } from '../state/failed-records';
-import type { SyncServices } from './services';
+import type { RowUpsert } from '../../dataverse/changes';
+import { webApiSelect } from '../../dataverse/properties';
+import { ExportError } from '../../errors';
+import type { FailedRecordSummary } from '../../state/failed-records';
+import type { SyncServices } from '../wiring/services';
 import { snapshotTable } from './snapshot';
 
 export interface ResyncResult {

@@ -3,8 +3,8 @@
  * and incremental folder rollover), run it now. The lake decides itself whether an interval has passed, so a
  * frequent schedule is right. One profile's failure is reported and does not stop the others.
  */
-import { toExportError } from '../errors';
-import type { SyncServices } from './services';
+import { toExportError } from '../../errors';
+import type { SyncServices } from '../wiring/services';
 
 export interface ProfileMaintenance {
   profile: string;

@@ -5,16 +5,16 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { tokenSourceFor, type DataverseAuth } from '../dataverse/auth';
-import { DataverseClient } from '../dataverse/client';
-import type { Destination } from '../destinations/destination';
-import { openLakeDestination, type LakeDestinationConfig } from '../destinations/lake';
-import { withMaintenance } from '../destinations/lake/maintained';
-import { createDestination, type SqlDestinationConfig } from '../destinations/sql';
-import { ExportError } from '../errors';
-import type { ExportProfile, SecretReference } from '../profile/profile';
-import { assertProfileAllowed, embeddedDatabaseFolder, type SecurityPolicy } from '../security/policy';
-import type { DocumentStore } from '../state/document-store';
+import { tokenSourceFor, type DataverseAuth } from '../../dataverse/auth';
+import { DataverseClient } from '../../dataverse/client';
+import type { Destination } from '../../destinations/destination';
+import { openLakeDestination, type LakeDestinationConfig } from '../../destinations/lake';
+import { withMaintenance } from '../../destinations/lake/maintained';
+import { createDestination, type SqlDestinationConfig } from '../../destinations/sql';
+import { ExportError } from '../../errors';
+import type { ExportProfile, SecretReference } from '../../profile/profile';
+import { assertProfileAllowed, embeddedDatabaseFolder, type SecurityPolicy } from '../../security/policy';
+import type { DocumentStore } from '../../state/document-store';
 import { assertSecretAllowsEnvironment, type SecretResolver } from './secrets';
 
 export interface ProfileRuntime {
