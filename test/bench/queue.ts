@@ -32,7 +32,7 @@ function accountBatches(batches: number, rowsPerBatch: number): ChangeBatch[] {
     upserts: Array.from({ length: rowsPerBatch }, (_, rowIndex) => {
       const index = batchIndex * rowsPerBatch + rowIndex;
       const row = toWebApiRow(table, sampleRow('account', index, 1, counts), { versionNumber: 2_000_000 + index });
-      return { id: row.accountid as string, versionNumber: 2_000_000 + index, row };
+      return { kind: 'upsert' as const, id: row.accountid as string, versionNumber: 2_000_000 + index, row };
     }),
     deletes: [],
     attempt: 0,

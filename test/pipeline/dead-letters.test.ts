@@ -19,7 +19,14 @@ describe('dead-lettered batches', () => {
       table: 'account',
       batchId: 'u-dead-lettered-1',
       watermark: 10,
-      upserts: [{ id: '00000000-0000-4000-8000-000000000001', versionNumber: 5, row: { name: 'kept for resync' } }],
+      upserts: [
+        {
+          kind: 'upsert',
+          id: '00000000-0000-4000-8000-000000000001',
+          versionNumber: 5,
+          row: { name: 'kept for resync' },
+        },
+      ],
       deletes: [{ id: '00000000-0000-4000-8000-000000000002' }],
       attempt: 3,
       readAt: new Date().toISOString(),

@@ -38,7 +38,12 @@ describe('applier retries', () => {
       batchId: 'u-retry-1',
       watermark: 1,
       upserts: [
-        { id: '00000000-0000-4000-8000-0000000000aa', versionNumber: 1, row: { name: 'waits for the database' } },
+        {
+          kind: 'upsert',
+          id: '00000000-0000-4000-8000-0000000000aa',
+          versionNumber: 1,
+          row: { name: 'waits for the database' },
+        },
       ],
       deletes: [],
       attempt: 0,

@@ -45,6 +45,7 @@ export function changeBatch(overrides: Partial<ChangeBatch> & { rowText?: string
     batchId: `${randomUUID()}-${sequence}`,
     watermark: 1000 + sequence,
     upserts: Array.from({ length: rows }, (_, index) => ({
+      kind: 'upsert' as const,
       id: guid(index + 1),
       versionNumber: 1000 + index,
       row: { accountid: guid(index + 1), name: `${rowText} ${index}`, numberofemployees: index },

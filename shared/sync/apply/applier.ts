@@ -106,7 +106,7 @@ async function applyBatch(services: SyncServices, batch: ChangeBatch): Promise<A
   const table = await snapshotTable(services, batch.profile, batch.table);
   const { destination } = await services.runtimes.get(batch.profile);
   const result = await destination.applyBatch(table, {
-    upserts: batch.upserts.map((upsert) => ({ kind: 'upsert', ...upsert })),
+    upserts: batch.upserts,
     deletes: batch.deletes.map((remove) => ({ id: remove.id, versionNumber: batch.watermark })),
   });
   const payloads = new Map(batch.upserts.map((upsert) => [upsert.id, upsert.row]));

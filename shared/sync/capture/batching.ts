@@ -60,7 +60,7 @@ export function upsertBatches(
       chunk.map((upsert) => `${upsert.id}@${upsert.versionNumber}`),
     ),
     watermark,
-    upserts: chunk.map((upsert) => ({ id: upsert.id, versionNumber: upsert.versionNumber, row: upsert.row })),
+    upserts: chunk,
     deletes: [],
     attempt: 0,
     readAt: source.readAt.toISOString(),
