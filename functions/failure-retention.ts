@@ -1,4 +1,4 @@
-import { sweepExpiredFailures } from '../shared/state/retention';
+import { sweepExpiredFailures } from '../shared/sync/admin/failures';
 import { createLogger } from '../shared/telemetry/logger';
 import type { TimerFunction } from './definition';
 import type { FunctionDeps } from './deps';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
-import { failedRecordKeySchema } from '../shared/state/failed-records';
+import { failedRecordKeySchema } from '../shared/sync/admin/failures';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { errorResponse, json, parseParams } from './http';

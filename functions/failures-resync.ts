@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
-import { failedRecordKeySchema } from '../shared/state/failed-records';
-import { resyncFailures } from '../shared/sync/admin/failures';
+import { failedRecordKeySchema, resyncFailures } from '../shared/sync/admin/failures';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, parseParams, readJson } from './http';

@@ -10,6 +10,10 @@ import type { FailedRecordSummary } from '../../state/failed-records';
 import type { SyncServices } from '../wiring/services';
 import { snapshotTable } from './snapshot';
 
+// The HTTP edge (functions/) validates keys and runs the retention sweep through here: it does not reach into state/.
+export { failedRecordKeySchema } from '../../state/failed-records';
+export { sweepExpiredFailures } from '../../state/retention';
+
 export interface ResyncResult {
   resolved: number;
   stillFailing: Array<{ key: string; reason: string }>;
