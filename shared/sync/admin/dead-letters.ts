@@ -4,13 +4,16 @@
  * can be resynced; a body that cannot be read goes to `unprocessablemessages/`.
  */
 import { toExportError } from '../../errors';
-import { recordFailures } from '../apply/record-failures';
+import { recordFailures, type RecordFailuresServices } from '../apply/record-failures';
 import type { SyncServices } from '../wiring/services';
+
+export type DeadLetterServices = Pick<SyncServices, 'batches' | 'unprocessable' | 'metrics' | 'now'> &
+  RecordFailuresServices;
 
 export type DeadLetterOutcome = { outcome: 'recorded'; rows: number } | { outcome: 'unprocessable'; reason: string };
 
 export async function recordDeadLetter(
-  services: SyncServices,
+  services: DeadLetterServices,
   message: unknown,
   delivery: { messageId: string; reason: string },
 ): Promise<DeadLetterOutcome> {

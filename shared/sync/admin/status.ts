@@ -37,13 +37,18 @@ const orchestrationView = (status: OrchestrationStatus | undefined) =>
       }
     : null;
 
+export type StatusServices = Pick<
+  SyncServices,
+  'activations' | 'checkpoints' | 'status' | 'failedRecords' | 'runtimes' | 'now'
+>;
+
 /** Null where the destination cannot count (the lake) or counting failed: status must answer anyway. */
 async function countRows(destination: Destination, table: string): Promise<number | null> {
   return destination.countRows ? destination.countRows(table).catch(() => null) : null;
 }
 
 export async function profileStatus(
-  services: SyncServices,
+  services: StatusServices,
   orchestrations: OrchestrationClient,
   profile: string,
 ): Promise<ProfileStatusView> {

@@ -4,6 +4,8 @@ import type { FailedRecord } from '../../state/failed-records';
 import type { ChangeBatch } from '../../queue/change-batch';
 import type { SyncServices } from '../wiring/services';
 
+export type RecordFailuresServices = Pick<SyncServices, 'failedRecords' | 'status' | 'metrics' | 'now'>;
+
 export interface RowFailure {
   id: string;
   changeType: 'upsert' | 'delete';
@@ -13,7 +15,7 @@ export interface RowFailure {
 }
 
 export async function recordFailures(
-  services: SyncServices,
+  services: RecordFailuresServices,
   source: Pick<ChangeBatch, 'profile' | 'table' | 'batchId' | 'attempt'>,
   failures: readonly RowFailure[],
 ): Promise<void> {

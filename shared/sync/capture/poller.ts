@@ -7,11 +7,11 @@ import pLimit from 'p-limit';
 import type { RowUpsert } from '../../dataverse/changes';
 import { ExportError, toExportError } from '../../errors';
 import type { OrchestrationClient } from '../../orchestration/client';
-import { resyncTable } from '../admin/activation';
+import { resyncTable, type ResyncServices } from '../admin/activation';
 import { deleteBatches, upsertBatches } from './batching';
 import type { SyncServices } from '../wiring/services';
 import { keepRenewing } from '../../state/poll-leases';
-import { snapshotTable } from '../admin/snapshot';
+import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
 
 // Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.
 const LEASE_SECONDS = 15;
@@ -24,6 +24,13 @@ const TABLES_POLLED_AT_ONCE = 8;
  */
 export const MAX_THROTTLE_MS = 15 * 60_000;
 
+export type PollerServices = Pick<
+  SyncServices,
+  'activations' | 'checkpoints' | 'status' | 'leases' | 'runtimes' | 'queue' | 'metrics' | 'now'
+> &
+  ResyncServices &
+  SnapshotServices;
+
 export interface TablePoll {
   profile: string;
   table: string;
@@ -33,7 +40,7 @@ export interface TablePoll {
   error?: string;
 }
 
-export async function pollChanges(services: SyncServices, orchestrations: OrchestrationClient): Promise<TablePoll[]> {
+export async function pollChanges(services: PollerServices, orchestrations: OrchestrationClient): Promise<TablePoll[]> {
   const activations = await services.activations.list();
   const limit = pLimit(TABLES_POLLED_AT_ONCE);
   const polls: Array<Promise<TablePoll>> = [];
@@ -45,7 +52,7 @@ export async function pollChanges(services: SyncServices, orchestrations: Orches
 }
 
 export async function pollTable(
-  services: SyncServices,
+  services: PollerServices,
   orchestrations: OrchestrationClient,
   profile: string,
   tableName: string,
