@@ -10,15 +10,16 @@ export const deadLetters: QueueFunction<FunctionDeps> = {
   name: 'recordDeadLetters',
   queueName: '%CHANGES_QUEUE%/$deadletterqueue',
   maxDeliveryCount: 10,
-  handler: (deps) => async (message, context) => {
-    const metadata = context.triggerMetadata ?? {};
-    const messageId = typeof metadata.messageId === 'string' ? metadata.messageId : randomUUID();
-    const reason =
-      typeof metadata.deadLetterReason === 'string' ? metadata.deadLetterReason : 'delivery count exceeded';
-    const result = await recordDeadLetter(deps.sync, message, { messageId, reason });
-    createLogger(context, { messageId }).warn(
-      `dead-lettered batch ${result.outcome}`,
-      result.outcome === 'recorded' ? { rows: result.rows } : { reason: result.reason },
-    );
-  },
+  handler: (deps) =>
+    async function handleRecordDeadLetters(message, context) {
+      const metadata = context.triggerMetadata ?? {};
+      const messageId = typeof metadata.messageId === 'string' ? metadata.messageId : randomUUID();
+      const reason =
+        typeof metadata.deadLetterReason === 'string' ? metadata.deadLetterReason : 'delivery count exceeded';
+      const result = await recordDeadLetter(deps.sync, message, { messageId, reason });
+      createLogger(context, { messageId }).warn(
+        `dead-lettered batch ${result.outcome}`,
+        result.outcome === 'recorded' ? { rows: result.rows } : { reason: result.reason },
+      );
+    },
 };

@@ -18,7 +18,7 @@ export const downloadFailure: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(downloadParams, async ({ name, key }) => {
+      guarded(downloadParams, async function handleDownloadFailure({ name, key }) {
         const record = await deps.sync.failedRecords.download(key);
         if (!record || record.profile !== name) return notFound(`Failed record '${key}'`);
         const fileName = key.split('/').pop() ?? 'failed-record.json';

@@ -21,7 +21,7 @@ export const listFailures: HttpFunction<FunctionDeps> = {
   methods: ['GET'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, async (request, context) => {
+    withAppRole(deps, async function handleListFailures(request, context) {
       const params = parseParams(listQuery, { ...Object.fromEntries(request.query), name: request.params.name });
       if (!params.ok) return params.response;
       const { name, ...options } = params.value;

@@ -21,7 +21,7 @@ export const resyncFailed: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(z.object({ name: profileNameSchema }), async ({ name }, request) => {
+      guarded(z.object({ name: profileNameSchema }), async function handleResyncFailures({ name }, request) {
         const body = await readJson(request);
         if (!body.ok) return body.response;
         const options = parseParams(resyncBody, body.body ?? {});

@@ -103,7 +103,7 @@ export function guarded<P>(
   schema: z.ZodType<P>,
   handle: (params: P, request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>,
 ): HttpHandler {
-  return async (request, context) => {
+  return async function guardedByParams(request, context) {
     const params = parseParams(schema, request.params);
     if (!params.ok) return params.response;
     try {

@@ -19,7 +19,7 @@ export const activate: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async ({ name }, request, context) => {
+      guarded(profileParams, async function handleActivateProfile({ name }, request, context) {
         if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
         const result = await activateProfile(deps.sync, deps.orchestrations(context), name);
         const statusUrl = new URL(`../status`, `${request.url.split('?')[0]}/`).toString();

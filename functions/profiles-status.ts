@@ -16,7 +16,7 @@ export const status: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async ({ name }, _request, context) => {
+      guarded(profileParams, async function handleProfileStatus({ name }, _request, context) {
         if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
         return json(200, await profileStatus(deps.sync, deps.orchestrations(context), name));
       }),
