@@ -1,4 +1,4 @@
-/** Puts rows that could not be applied in the failed-records store, and counts them (invariant 5: nothing fails silently). */
+/** Puts rows that could not be applied in the failed-records store, and counts them: a row that cannot be applied is never dropped silently, it waits there to be seen and resynced. */
 import type { ErrorClass } from '../../errors';
 import type { FailedRecord } from '../../state/failed-records';
 import type { ChangeBatch } from '../../queue/change-batch';

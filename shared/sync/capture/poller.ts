@@ -1,7 +1,8 @@
 /**
  * The change poller: for every active profile's tables in delta phase, read the changes since the saved
- * deltaLink, put them on the queue, and only then save the new deltaLink (invariant 3: a crash repeats
- * work, never loses it). A lease per table keeps overlapping polls apart.
+ * deltaLink, put them on the queue, and only then save the new deltaLink, so a crash in between repeats
+ * work (duplicate detection and version guards make that harmless) and never loses it. A lease per table
+ * keeps overlapping polls apart.
  */
 import pLimit from 'p-limit';
 import type { RowUpsert } from '../../dataverse/changes';
