@@ -200,7 +200,7 @@ export function storageQueueReceiver(options: {
 }
 
 /** JSON bodies arrive parsed, as the Service Bus trigger does; anything else as the text it is. */
-export function parseQueueMessageText(text: string): unknown {
+function parseQueueMessageText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

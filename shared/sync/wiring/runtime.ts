@@ -38,8 +38,6 @@ export interface RuntimeOptions {
   policy: SecurityPolicy;
   /** Identity for Key Vault, Entra ID auth to Azure SQL and Dataverse managed identity. */
   credential: () => TokenCredential;
-  /** Concurrent Dataverse requests per org from this process. */
-  dataverseConcurrency?: number;
 }
 
 export const defaultCredential = (clientId: string | undefined): (() => TokenCredential) => {
@@ -159,7 +157,6 @@ export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes 
     const source = new DataverseClient({
       baseUrl: profile.source.environmentUrl,
       token: tokenSourceFor(await sourceAuth(profile, options.secrets), profile.source.environmentUrl),
-      ...(options.dataverseConcurrency ? { concurrency: options.dataverseConcurrency } : {}),
     });
     const destination = await openDestination(profile, options);
     return { profile, source, destination };

@@ -62,7 +62,7 @@ export interface SyncOptions {
   fanOut: number;
 }
 
-export const defaultSyncOptions: SyncOptions = { pageSize: 5000, fanOut: 4 };
+const defaultSyncOptions: SyncOptions = { pageSize: 5000, fanOut: 4 };
 
 export function createSyncServices(
   settings: Settings,
