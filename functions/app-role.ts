@@ -13,7 +13,7 @@ import { json } from './http';
 export function withAppRole(deps: Pick<FunctionDeps, 'settings'>, handle: HttpHandler): HttpHandler {
   const role = deps.settings.requiredAppRole;
   if (role === undefined) return handle;
-  return async (request, context) => {
+  return async function guardedByAppRole(request, context) {
     const check = checkAppRole(request.headers.get(CLIENT_PRINCIPAL_HEADER), role);
     return check.ok ? handle(request, context) : json(check.status, { error: { message: check.message } });
   };

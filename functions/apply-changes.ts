@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { applyChanges } from '../shared/sync/applier';
+import { applyChanges } from '../shared/sync/apply/applier';
 import { createLogger } from '../shared/telemetry/logger';
 import type { QueueFunction } from './definition';
 import type { FunctionDeps } from './deps';
@@ -13,19 +13,20 @@ export const apply: QueueFunction<FunctionDeps> = {
   name: 'applyChanges',
   queueName: '%CHANGES_QUEUE%',
   maxDeliveryCount: APPLY_MAX_DELIVERY_COUNT,
-  handler: (deps) => async (message, context) => {
-    const messageId =
-      typeof context.triggerMetadata?.messageId === 'string' ? context.triggerMetadata.messageId : randomUUID();
-    const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
-    const result = await applyChanges(deps.sync, message, { messageId, deliveryCount });
-    const logger = createLogger(context, { messageId, deliveryCount });
-    if (result.outcome === 'applied')
-      logger.info('applied batch', {
-        upserted: result.upserted,
-        deleted: result.deleted,
-        stale: result.stale,
-        failed: result.failed,
-      });
-    else logger.warn(`batch ${result.outcome}`, 'reason' in result ? { reason: result.reason } : {});
-  },
+  handler: (deps) =>
+    async function handleApplyChanges(message, context) {
+      const messageId =
+        typeof context.triggerMetadata?.messageId === 'string' ? context.triggerMetadata.messageId : randomUUID();
+      const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
+      const result = await applyChanges(deps.sync, message, { messageId, deliveryCount });
+      const logger = createLogger(context, { messageId, deliveryCount });
+      if (result.outcome === 'applied')
+        logger.info('applied batch', {
+          upserted: result.upserted,
+          deleted: result.deleted,
+          stale: result.stale,
+          failed: result.failed,
+        });
+      else logger.warn(`batch ${result.outcome}`, 'reason' in result ? { reason: result.reason } : {});
+    },
 };

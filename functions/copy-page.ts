@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
-import { copyPage } from '../shared/sync/copy-page';
+import { copyPage } from '../shared/sync/capture/copy-page';
 import { createLogger } from '../shared/telemetry/logger';
 import type { ActivityFunction } from './definition';
 import type { FunctionDeps } from './deps';
@@ -13,17 +13,18 @@ const copyPageInput = z.object({ profile: profileNameSchema, table: logicalNameS
 export const copyPageActivity: ActivityFunction<FunctionDeps> = {
   kind: 'activity',
   name: COPY_PAGE_ACTIVITY,
-  handler: (deps) => async (input, context) => {
-    const { profile, table } = copyPageInput.parse(input);
-    const { pageRows, readMs, applyMs, ...copied } = await copyPage(deps.sync, profile, table);
-    if (pageRows > 0)
-      createLogger(context, { profile, table }).info('copied page', {
-        page: copied.pages,
-        rows: pageRows,
-        readMs,
-        applyMs,
-      });
-    // The orchestration keeps only the progress: timings in its history would be replayed for nothing.
-    return copied;
-  },
+  handler: (deps) =>
+    async function handleCopyPage(input, context) {
+      const { profile, table } = copyPageInput.parse(input);
+      const { pageRows, readMs, applyMs, ...copied } = await copyPage(deps.sync, profile, table);
+      if (pageRows > 0)
+        createLogger(context, { profile, table }).info('copied page', {
+          page: copied.pages,
+          rows: pageRows,
+          readMs,
+          applyMs,
+        });
+      // The orchestration keeps only the progress: timings in its history would be replayed for nothing.
+      return copied;
+    },
 };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { recordDeadLetter } from '../shared/sync/dead-letters';
+import { recordDeadLetter } from '../shared/sync/admin/dead-letters';
 import { createLogger } from '../shared/telemetry/logger';
 import type { QueueFunction } from './definition';
 import type { FunctionDeps } from './deps';
@@ -10,15 +10,16 @@ export const deadLetters: QueueFunction<FunctionDeps> = {
   name: 'recordDeadLetters',
   queueName: '%CHANGES_QUEUE%/$deadletterqueue',
   maxDeliveryCount: 10,
-  handler: (deps) => async (message, context) => {
-    const metadata = context.triggerMetadata ?? {};
-    const messageId = typeof metadata.messageId === 'string' ? metadata.messageId : randomUUID();
-    const reason =
-      typeof metadata.deadLetterReason === 'string' ? metadata.deadLetterReason : 'delivery count exceeded';
-    const result = await recordDeadLetter(deps.sync, message, { messageId, reason });
-    createLogger(context, { messageId }).warn(
-      `dead-lettered batch ${result.outcome}`,
-      result.outcome === 'recorded' ? { rows: result.rows } : { reason: result.reason },
-    );
-  },
+  handler: (deps) =>
+    async function handleRecordDeadLetters(message, context) {
+      const metadata = context.triggerMetadata ?? {};
+      const messageId = typeof metadata.messageId === 'string' ? metadata.messageId : randomUUID();
+      const reason =
+        typeof metadata.deadLetterReason === 'string' ? metadata.deadLetterReason : 'delivery count exceeded';
+      const result = await recordDeadLetter(deps.sync, message, { messageId, reason });
+      createLogger(context, { messageId }).warn(
+        `dead-lettered batch ${result.outcome}`,
+        result.outcome === 'recorded' ? { rows: result.rows } : { reason: result.reason },
+      );
+    },
 };

@@ -5,7 +5,7 @@ import type { HealthProbe } from '../shared/health';
 import type { OrchestrationClient } from '../shared/orchestration/client';
 import { createStorageClients, type StorageClients } from '../shared/storage/clients';
 import { storageProbes } from '../shared/storage/health-probes';
-import { createSyncServices, type SyncOptions, type SyncServices } from '../shared/sync/services';
+import { createSyncServices, type SyncOptions, type SyncServices } from '../shared/sync/wiring/services';
 
 export interface FunctionDeps {
   settings: Settings;

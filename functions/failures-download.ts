@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { profileNameSchema } from '../shared/profile/profile';
-import { failedRecordKeySchema } from '../shared/state/failed-records';
+import { failedRecordKeySchema } from '../shared/sync/admin/failures';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';
@@ -18,7 +18,7 @@ export const downloadFailure: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(downloadParams, async ({ name, key }) => {
+      guarded(downloadParams, async function handleDownloadFailure({ name, key }) {
         const record = await deps.sync.failedRecords.download(key);
         if (!record || record.profile !== name) return notFound(`Failed record '${key}'`);
         const fileName = key.split('/').pop() ?? 'failed-record.json';

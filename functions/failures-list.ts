@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
-import { failedRecordKeySchema } from '../shared/state/failed-records';
+import { failedRecordKeySchema } from '../shared/sync/admin/failures';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { errorResponse, json, parseParams } from './http';
@@ -21,7 +21,7 @@ export const listFailures: HttpFunction<FunctionDeps> = {
   methods: ['GET'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, async (request, context) => {
+    withAppRole(deps, async function handleListFailures(request, context) {
       const params = parseParams(listQuery, { ...Object.fromEntries(request.query), name: request.params.name });
       if (!params.ok) return params.response;
       const { name, ...options } = params.value;

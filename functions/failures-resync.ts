@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
-import { failedRecordKeySchema } from '../shared/state/failed-records';
-import { resyncFailures } from '../shared/sync/failures';
+import { failedRecordKeySchema, resyncFailures } from '../shared/sync/admin/failures';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, parseParams, readJson } from './http';
@@ -22,7 +21,7 @@ export const resyncFailed: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(z.object({ name: profileNameSchema }), async ({ name }, request) => {
+      guarded(z.object({ name: profileNameSchema }), async function handleResyncFailures({ name }, request) {
         const body = await readJson(request);
         if (!body.ok) return body.response;
         const options = parseParams(resyncBody, body.body ?? {});

@@ -13,7 +13,7 @@ export const health: HttpFunction<FunctionDeps> = {
   methods: ['GET'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, async () => {
+    withAppRole(deps, async function handleHealth() {
       const report = await checkHealth(deps.healthProbes, PROBE_TIMEOUT_MS);
       return { status: report.status === 'ok' ? 200 : 503, jsonBody: report };
     }),

@@ -3,7 +3,7 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import { z } from 'zod';
 import { ExportError, toExportError, type ErrorClass } from '../shared/errors';
 import { fieldPath, type ProfileProblem } from '../shared/profile/profile';
-import { WriteConflict } from '../shared/state/storage-errors';
+import { WriteConflict } from '../shared/sync/admin/conflicts';
 import { redactor } from '../shared/telemetry/redaction';
 
 const statusFor: Record<ErrorClass, number> = {
@@ -103,7 +103,7 @@ export function guarded<P>(
   schema: z.ZodType<P>,
   handle: (params: P, request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>,
 ): HttpHandler {
-  return async (request, context) => {
+  return async function guardedByParams(request, context) {
     const params = parseParams(schema, request.params);
     if (!params.ok) return params.response;
     try {

@@ -6,8 +6,8 @@ import {
   tablesThisCycle,
   type InitialSyncInput,
   type PageCopied,
-} from '../shared/sync/initial-sync-plan';
-import { INITIAL_SYNC_ORCHESTRATION } from '../shared/sync/activation';
+} from '../shared/sync/capture/initial-sync-plan';
+import { INITIAL_SYNC_ORCHESTRATION } from '../shared/sync/admin/activation';
 import { COPY_PAGE_ACTIVITY } from './copy-page';
 import type { OrchestrationFunction, Orchestrator } from './definition';
 

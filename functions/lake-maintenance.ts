@@ -1,4 +1,4 @@
-import { maintainDestinations } from '../shared/sync/maintenance';
+import { maintainDestinations } from '../shared/sync/admin/maintenance';
 import { createLogger } from '../shared/telemetry/logger';
 import type { TimerFunction } from './definition';
 import type { FunctionDeps } from './deps';
@@ -8,12 +8,13 @@ export const lakeMaintenance: TimerFunction<FunctionDeps> = {
   kind: 'timer',
   name: 'lakeMaintenance',
   schedule: '%LAKE_MAINTENANCE_SCHEDULE%',
-  handler: (deps) => async (_timer, context) => {
-    const logger = createLogger(context);
-    for (const result of await maintainDestinations(deps.sync)) {
-      if (result.outcome === 'failed')
-        logger.warn(`lake maintenance failed: ${result.error ?? ''}`, { profile: result.profile });
-      for (const done of result.done) logger.info(`lake maintenance: ${done}`, { profile: result.profile });
-    }
-  },
+  handler: (deps) =>
+    async function handleLakeMaintenance(_timer, context) {
+      const logger = createLogger(context);
+      for (const result of await maintainDestinations(deps.sync)) {
+        if (result.outcome === 'failed')
+          logger.warn(`lake maintenance failed: ${result.error ?? ''}`, { profile: result.profile });
+        for (const done of result.done) logger.info(`lake maintenance: ${done}`, { profile: result.profile });
+      }
+    },
 };

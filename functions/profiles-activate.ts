@@ -1,4 +1,4 @@
-import { activateProfile } from '../shared/sync/activation';
+import { activateProfile } from '../shared/sync/admin/activation';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';
@@ -19,7 +19,7 @@ export const activate: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async ({ name }, request, context) => {
+      guarded(profileParams, async function handleActivateProfile({ name }, request, context) {
         if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
         const result = await activateProfile(deps.sync, deps.orchestrations(context), name);
         const statusUrl = new URL(`../status`, `${request.url.split('?')[0]}/`).toString();

@@ -1,4 +1,4 @@
-import { deactivateProfile } from '../shared/sync/activation';
+import { deactivateProfile } from '../shared/sync/admin/activation';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json } from './http';
@@ -16,7 +16,7 @@ export const deactivate: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async ({ name }, _request, context) => {
+      guarded(profileParams, async function handleDeactivateProfile({ name }, _request, context) {
         const changed = await deactivateProfile(deps.sync, deps.orchestrations(context), name);
         return json(200, { profile: name, state: 'inactive', changed });
       }),

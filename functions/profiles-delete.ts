@@ -14,7 +14,7 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async ({ name }, request) => {
+      guarded(profileParams, async function handleDeleteProfile({ name }, request) {
         const condition = readIfMatch(request);
         if (!condition.ok) return condition.response;
         const activation = await deps.sync.activations.get(name);

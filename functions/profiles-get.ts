@@ -14,7 +14,7 @@ export const getProfile: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async ({ name }) => {
+      guarded(profileParams, async function handleGetProfile({ name }) {
         const stored = await deps.sync.profiles.get(name);
         return stored ? json(200, stored.value, { etag: stored.etag }) : notFound(`Profile '${name}'`);
       }),

@@ -11,7 +11,7 @@ export const listProfiles: HttpFunction<FunctionDeps> = {
   methods: ['GET'],
   authLevel: 'function',
   handler: (deps) =>
-    withAppRole(deps, async (_request, context) => {
+    withAppRole(deps, async function handleListProfiles(_request, context) {
       try {
         const [profiles, activations] = await Promise.all([deps.sync.profiles.list(), deps.sync.activations.list()]);
         return json(200, {

@@ -16,7 +16,7 @@ export const putProfile: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async ({ name }, request) => {
+      guarded(profileParams, async function handlePutProfile({ name }, request) {
         const body = await readJson(request);
         if (!body.ok) return body.response;
         if (typeof body.body !== 'object' || body.body === null || Array.isArray(body.body)) {

@@ -1,4 +1,4 @@
-import { profileStatus } from '../shared/sync/status';
+import { profileStatus } from '../shared/sync/admin/status';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';
@@ -16,7 +16,7 @@ export const status: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async ({ name }, _request, context) => {
+      guarded(profileParams, async function handleProfileStatus({ name }, _request, context) {
         if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
         return json(200, await profileStatus(deps.sync, deps.orchestrations(context), name));
       }),

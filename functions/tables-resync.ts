@@ -1,4 +1,4 @@
-import { resyncTable } from '../shared/sync/activation';
+import { resyncTable } from '../shared/sync/admin/activation';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json } from './http';
@@ -16,7 +16,7 @@ export const resyncOneTable: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(tableParams, async ({ name, table }, _request, context) => {
+      guarded(tableParams, async function handleResyncTable({ name, table }, _request, context) {
         const instanceId = await resyncTable(deps.sync, deps.orchestrations(context), name, table);
         return json(202, { instanceId, table });
       }),

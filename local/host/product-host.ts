@@ -9,7 +9,7 @@ import { functionTable } from '../../functions/table';
 import { loadSettings } from '../../shared/config/settings';
 import { durableOrchestrationClient } from '../../shared/orchestration/durable';
 import { createStorageClients } from '../../shared/storage/clients';
-import type { SyncOptions } from '../../shared/sync/services';
+import type { SyncOptions } from '../../shared/sync/wiring/services';
 import type { HostLog } from './console-log';
 import { startLocalHost, type LocalHost } from './host';
 import type { QueuePolling } from './queues';

@@ -4,7 +4,7 @@
  * message with the same id within the duplicate-detection window is dropped, bodies over the transport's
  * limit travel as claim checks, and a message that keeps failing is dead-lettered after maxDeliveryCount.
  */
-import type { ChangeBatch } from '../sync/change-batch';
+import type { ChangeBatch } from './change-batch';
 
 export interface SendOptions {
   /** Not delivered before this time (a delayed retry). */

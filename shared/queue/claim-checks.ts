@@ -1,10 +1,10 @@
 /**
  * Claim checks: a change batch whose body is over the transport's message size limit is written to a blob,
- * and the queue message carries only its address (architecture §3).
+ * and the queue message carries only its address; the reader (messages.ts) follows it back to the batch.
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import { ExportError, toExportError } from '../errors';
-import { changeBatchMessageId, type ChangeBatch, type ClaimCheck } from '../sync/change-batch';
+import { changeBatchMessageId, type ChangeBatch, type ClaimCheck } from './change-batch';
 import { onceUntilSuccess } from './once';
 
 export const CLAIM_CHECK_CONTAINER = 'claimchecks';

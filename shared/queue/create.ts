@@ -1,5 +1,5 @@
 /** Picks the change queue's transport from the settings: Service Bus when a namespace is set, else a storage queue. */
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { ServiceBusClient } from '@azure/service-bus';
 import type { Settings } from '../config/settings';
 import type { StorageClients } from '../storage/clients';
@@ -18,11 +18,7 @@ import { storageQueueChangeQueue } from './storage-queue';
 const claimCheckStore = (storage: StorageClients): ClaimCheckStore =>
   blobClaimCheckStore(storage.blobs.getContainerClient(CLAIM_CHECK_CONTAINER));
 
-export function createChangeQueue(
-  settings: Pick<Settings, 'changeQueue'>,
-  storage: StorageClients,
-  credential?: TokenCredential,
-): ChangeQueue {
+export function createChangeQueue(settings: Pick<Settings, 'changeQueue'>, storage: StorageClients): ChangeQueue {
   const { queueName, serviceBus } = settings.changeQueue;
   const claimChecks = claimCheckStore(storage);
   if (serviceBus === undefined) {
@@ -39,10 +35,9 @@ export function createChangeQueue(
   }
   const client = new ServiceBusClient(
     serviceBus.fullyQualifiedNamespace,
-    credential ??
-      (serviceBus.clientId
-        ? new ManagedIdentityCredential({ clientId: serviceBus.clientId })
-        : new DefaultAzureCredential()),
+    serviceBus.clientId
+      ? new ManagedIdentityCredential({ clientId: serviceBus.clientId })
+      : new DefaultAzureCredential(),
   );
   const queue = serviceBusChangeQueue({ client, queueName, claimChecks });
   return {

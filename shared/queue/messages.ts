@@ -11,7 +11,7 @@ import {
   claimCheckSchema,
   type ChangeBatch,
   type ClaimCheck,
-} from '../sync/change-batch';
+} from './change-batch';
 import type { ClaimCheckStore } from './claim-checks';
 
 export interface OutgoingMessage {

@@ -11,7 +11,7 @@ import {
   type ServiceBusReceivedMessage,
 } from '@azure/service-bus';
 import { ExportError, toExportError } from '../errors';
-import type { ChangeBatch } from '../sync/change-batch';
+import type { ChangeBatch } from './change-batch';
 import type { ChangeQueue, QueueReceiver, ReceivedQueueMessage, SendOptions, SubQueue } from './change-queue';
 import type { ClaimCheckStore } from './claim-checks';
 import { claimCheckedMessage, outgoingMessage, type OutgoingMessage } from './messages';

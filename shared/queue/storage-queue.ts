@@ -8,7 +8,7 @@ import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import pLimit from 'p-limit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExportError, toExportError } from '../errors';
-import type { ChangeBatch } from '../sync/change-batch';
+import type { ChangeBatch } from './change-batch';
 import type { ChangeQueue, QueueReceiver, ReceivedQueueMessage, SendOptions, SubQueue } from './change-queue';
 import type { ClaimCheckStore } from './claim-checks';
 import type { DuplicateDetection } from './duplicate-detection';
@@ -200,7 +200,7 @@ export function storageQueueReceiver(options: {
 }
 
 /** JSON bodies arrive parsed, as the Service Bus trigger does; anything else as the text it is. */
-export function parseQueueMessageText(text: string): unknown {
+function parseQueueMessageText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

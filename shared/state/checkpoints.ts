@@ -1,7 +1,8 @@
 /**
- * Checkpoints per (profile, table) in Azure Table storage (architecture §3): where the initial sync or the
- * change poller carries on after a restart. Every write after the first is conditional on the ETag that was
- * read, so two workers can never both advance the same checkpoint (invariant 3); the loser gets a WriteConflict.
+ * Checkpoints per (profile, table) in Azure Table storage: where the initial sync or the change poller carries
+ * on after a restart. Every write after the first is conditional on the ETag that was read, so two workers can
+ * never both advance the same checkpoint (a crash or a race repeats work, never skips it); the loser gets a
+ * WriteConflict.
  */
 import type { TableClient, TableEntity } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';

@@ -1,6 +1,6 @@
 /**
- * The failed-records store (invariant 5): every row that could not be applied, as one JSON blob in a DES-like
- * layout `failurelog/YYYY/MM/DD/HH/<profile>/<table>/<timestamp>-<id>-<changeType>.json`, so it can be
+ * The failed-records store, so nothing fails silently: every row that could not be applied, as one JSON blob in
+ * a DES-like layout `failurelog/YYYY/MM/DD/HH/<profile>/<table>/<timestamp>-<id>-<changeType>.json`, so it can be
  * listed, inspected, resynced and then resolved. The blob name is the record's stable key.
  */
 import pLimit from 'p-limit';

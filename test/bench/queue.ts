@@ -17,7 +17,7 @@ import { changeBatchReader } from '../../shared/queue/messages';
 import { SERVICE_BUS_MAX_MESSAGE_BYTES, serviceBusChangeQueue } from '../../shared/queue/service-bus';
 import { storageQueueChangeQueue, storageQueueReceiver } from '../../shared/queue/storage-queue';
 import { createStorageClients } from '../../shared/storage/clients';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/sync/change-batch';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/queue/change-batch';
 import { InMemoryServiceBus } from '../support/in-memory-service-bus';
 
 function accountBatches(batches: number, rowsPerBatch: number): ChangeBatch[] {
@@ -32,7 +32,7 @@ function accountBatches(batches: number, rowsPerBatch: number): ChangeBatch[] {
     upserts: Array.from({ length: rowsPerBatch }, (_, rowIndex) => {
       const index = batchIndex * rowsPerBatch + rowIndex;
       const row = toWebApiRow(table, sampleRow('account', index, 1, counts), { versionNumber: 2_000_000 + index });
-      return { id: row.accountid as string, versionNumber: 2_000_000 + index, row };
+      return { kind: 'upsert' as const, id: row.accountid as string, versionNumber: 2_000_000 + index, row };
     }),
     deletes: [],
     attempt: 0,

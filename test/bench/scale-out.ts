@@ -15,7 +15,7 @@ import { consoleLog } from '../../local/host/console-log';
 import { ORCHESTRATION_INSTANCES_TABLE } from '../../local/host/host';
 import { createOrchestrationDriver } from '../../local/host/orchestrations';
 import { sampleRowId } from '../../local/sample-org';
-import { pollTable } from '../../shared/sync/poller';
+import { pollTable } from '../../shared/sync/capture/poller';
 import type { ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
 import {

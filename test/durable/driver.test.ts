@@ -12,7 +12,7 @@ import { consoleLog } from '../../local/host/console-log';
 import { EventType, type HistoryEvent } from '../../local/host/durable-history';
 import { workerOrchestrations } from '../../local/host/durable-worker';
 import { createOrchestrationDriver, type OrchestrationDriver } from '../../local/host/orchestrations';
-import { summarize, type InitialSyncInput, type PageCopied } from '../../shared/sync/initial-sync-plan';
+import { summarize, type InitialSyncInput, type PageCopied } from '../../shared/sync/capture/initial-sync-plan';
 import { useAzurite } from '../support/azurite';
 import { waitFor } from '../support/wait';
 

@@ -22,7 +22,7 @@ import {
   summarize,
   type InitialSyncInput,
   type PageCopied,
-} from '../../shared/sync/initial-sync-plan';
+} from '../../shared/sync/capture/initial-sync-plan';
 
 const callback = workerOrchestrations([initialSync]).then((captured) => {
   const found = captured.get(initialSync.name);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { putProfile } from '../../functions/profiles-put';
 import type { OrchestrationClient } from '../../shared/orchestration/client';
-import { applyChanges } from '../../shared/sync/applier';
+import { applyChanges } from '../../shared/sync/apply/applier';
 import { STATE_CONTAINER } from '../../shared/state/names';
 import {
   UNPROCESSABLE_ROOT,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { poisonQueueName } from '../../shared/queue/storage-queue';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/sync/change-batch';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/queue/change-batch';
 import { sampleProfile, useProduct } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
@@ -19,7 +19,14 @@ describe('dead-lettered batches', () => {
       table: 'account',
       batchId: 'u-dead-lettered-1',
       watermark: 10,
-      upserts: [{ id: '00000000-0000-4000-8000-000000000001', versionNumber: 5, row: { name: 'kept for resync' } }],
+      upserts: [
+        {
+          kind: 'upsert',
+          id: '00000000-0000-4000-8000-000000000001',
+          versionNumber: 5,
+          row: { name: 'kept for resync' },
+        },
+      ],
       deletes: [{ id: '00000000-0000-4000-8000-000000000002' }],
       attempt: 3,
       readAt: new Date().toISOString(),

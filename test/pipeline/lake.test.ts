@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createWorkload } from '../../local/workload/workload';
 import { sampleCounts } from '../../local/sample-org';
 import type { Emulator } from '../../local/emulator/server';
-import { maintainDestinations } from '../../shared/sync/maintenance';
+import { maintainDestinations } from '../../shared/sync/admin/maintenance';
 import { readLikeCdmUtil, readLikeDataverseToSql, type LakeRow } from '../lake/lake-readers';
 import { compareRows, sourceRows, sourceTable } from '../../local/verify';
 import { clearFaults, EMULATOR_TOKEN, sampleProfile, useProduct } from '../support/pipeline';

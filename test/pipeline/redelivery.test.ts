@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RowUpsert } from '../../shared/dataverse/changes';
-import { deleteBatches, upsertBatches } from '../../shared/sync/batching';
-import type { ChangeBatch } from '../../shared/sync/change-batch';
-import { snapshotTable } from '../../shared/sync/snapshot';
+import { deleteBatches, upsertBatches } from '../../shared/sync/capture/batching';
+import type { ChangeBatch } from '../../shared/queue/change-batch';
+import { snapshotTable } from '../../shared/sync/admin/snapshot';
 import {
   EMULATOR_TOKEN,
   destinationVersions,

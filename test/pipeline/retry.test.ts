@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleTable } from '../../local/sample-org';
-import { applyChanges } from '../../shared/sync/applier';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/sync/change-batch';
+import { applyChanges } from '../../shared/sync/apply/applier';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/queue/change-batch';
 import { sampleProfile, useProduct } from '../support/pipeline';
 
 const product = useProduct({
@@ -38,7 +38,12 @@ describe('applier retries', () => {
       batchId: 'u-retry-1',
       watermark: 1,
       upserts: [
-        { id: '00000000-0000-4000-8000-0000000000aa', versionNumber: 1, row: { name: 'waits for the database' } },
+        {
+          kind: 'upsert',
+          id: '00000000-0000-4000-8000-0000000000aa',
+          versionNumber: 1,
+          row: { name: 'waits for the database' },
+        },
       ],
       deletes: [],
       attempt: 0,

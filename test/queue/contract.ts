@@ -9,7 +9,7 @@ import { ExportError } from '../../shared/errors';
 import type { ChangeQueue, QueueReceiver, ReceivedQueueMessage } from '../../shared/queue/change-queue';
 import { MissingClaimCheckError } from '../../shared/queue/claim-checks';
 import type { ChangeBatchReader } from '../../shared/queue/messages';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/sync/change-batch';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../shared/queue/change-batch';
 
 export interface QueueUnderTest {
   queue: ChangeQueue;
@@ -45,6 +45,7 @@ export function changeBatch(overrides: Partial<ChangeBatch> & { rowText?: string
     batchId: `${randomUUID()}-${sequence}`,
     watermark: 1000 + sequence,
     upserts: Array.from({ length: rows }, (_, index) => ({
+      kind: 'upsert' as const,
       id: guid(index + 1),
       versionNumber: 1000 + index,
       row: { accountid: guid(index + 1), name: `${rowText} ${index}`, numberofemployees: index },

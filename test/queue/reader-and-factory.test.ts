@@ -30,6 +30,20 @@ describe('change batch reader', () => {
     expect(await reader.readChangeBatch(JSON.stringify(batch))).toEqual(batch);
   });
 
+  it('reads upserts a previous deployment queued without `kind` as the row shape the destination takes', async () => {
+    const batch = changeBatch({ rows: 2 });
+    const written = {
+      ...batch,
+      upserts: batch.upserts.map(({ id, versionNumber, row }) => ({ id, versionNumber, row })),
+    };
+    const store = claimChecks();
+    const claimCheck = await store.put(batch, JSON.stringify(written));
+    const reader = changeBatchReader(store);
+    expect(await reader.readChangeBatch(JSON.stringify(written))).toEqual(batch);
+    expect(await reader.readChangeBatch(claimCheck)).toEqual(batch);
+    expect(batch.upserts.every((upsert) => upsert.kind === 'upsert')).toBe(true);
+  });
+
   it('refuses a claim check whose blob holds a different batch', async () => {
     const store = claimChecks();
     const batch = changeBatch();

@@ -5,7 +5,7 @@
 import type { FunctionDeps } from '../../functions/deps';
 import type { OrchestrationClient } from '../../shared/orchestration/client';
 import { validateProfile } from '../../shared/profile/profile';
-import { activateProfile } from '../../shared/sync/activation';
+import { activateProfile } from '../../shared/sync/admin/activation';
 
 /** Starts nothing; the names it was asked to start are pushed to `started`. */
 export function recordingOrchestrations(started: string[] = []): OrchestrationClient {

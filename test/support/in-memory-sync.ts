@@ -11,14 +11,14 @@ import { exportProfileSchema, validateProfile, type ExportProfileInput } from '.
 import type { ChangeQueue, SendOptions } from '../../shared/queue/change-queue';
 import { MissingClaimCheckError, type ClaimCheckStore } from '../../shared/queue/claim-checks';
 import { changeBatchReader, outgoingMessage } from '../../shared/queue/messages';
-import type { ChangeBatch } from '../../shared/sync/change-batch';
-import type { ProfileRuntime, ProfileRuntimes } from '../../shared/sync/runtime';
+import type { ChangeBatch } from '../../shared/queue/change-batch';
+import type { ProfileRuntime, ProfileRuntimes } from '../../shared/sync/wiring/runtime';
 import {
   activationSchema,
   defaultSyncOptions,
   metadataSnapshotSchema,
   type SyncServices,
-} from '../../shared/sync/services';
+} from '../../shared/sync/wiring/services';
 import type { ExportMetrics } from '../../shared/telemetry/metrics';
 import {
   inMemoryCheckpointStore,

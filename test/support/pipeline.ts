@@ -9,7 +9,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../local/
 import { consoleLog } from '../../local/host/console-log';
 import type { LocalHost } from '../../local/host/host';
 import { startProductHost, type ProductHost } from '../../local/host/product-host';
-import type { SyncOptions } from '../../shared/sync/services';
+import type { SyncOptions } from '../../shared/sync/wiring/services';
 import { compareTable, describeDifference, destinationVersions as versionsIn, versionsEqual } from '../../local/verify';
 import { startPostgresServer, type PostgresServer } from './postgres-server';
 import { isSqlDestination, type SqlDestination } from '../../shared/destinations/sql/destination';

@@ -10,9 +10,9 @@ import type { RowUpsert } from '../../shared/dataverse/changes';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import type { Destination } from '../../shared/destinations/destination';
 import { ExportError } from '../../shared/errors';
-import { applyChanges, type Delivery } from '../../shared/sync/applier';
-import { deleteBatches, upsertBatches } from '../../shared/sync/batching';
-import type { ChangeBatch } from '../../shared/sync/change-batch';
+import { applyChanges, type Delivery } from '../../shared/sync/apply/applier';
+import { deleteBatches, upsertBatches } from '../../shared/sync/capture/batching';
+import type { ChangeBatch } from '../../shared/queue/change-batch';
 import { recordingDestination, type RecordingDestination } from '../support/in-memory-destination';
 import {
   emulatorClient,

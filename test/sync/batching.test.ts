@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { changeBatchSchema } from '../../shared/sync/change-batch';
-import { deleteBatches, latestById, upsertBatches } from '../../shared/sync/batching';
+import { changeBatchSchema } from '../../shared/queue/change-batch';
+import { deleteBatches, latestById, upsertBatches } from '../../shared/sync/capture/batching';
 import type { RowUpsert } from '../../shared/dataverse/changes';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;

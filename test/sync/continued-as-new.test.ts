@@ -13,7 +13,7 @@ import {
   initialSyncInstanceId,
   resyncInstanceId,
   resyncTable,
-} from '../../shared/sync/activation';
+} from '../../shared/sync/admin/activation';
 import { useAzurite } from '../support/azurite';
 import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { OrchestrationContextPort } from '../../functions/definition';
 import { COPY_PAGE_ACTIVITY } from '../../functions/copy-page';
 import { initialSyncOrchestrator } from '../../functions/initial-sync';
-import type { InitialSyncInput, PageCopied } from '../../shared/sync/initial-sync-plan';
+import type { InitialSyncInput, PageCopied } from '../../shared/sync/capture/initial-sync-plan';
 
 interface Scheduled {
   name: string;

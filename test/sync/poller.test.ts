@@ -8,9 +8,9 @@ import { startEmulator, type Emulator } from '../../local/emulator/server';
 import type { DataverseClient } from '../../shared/dataverse/client';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { ExportError } from '../../shared/errors';
-import { INITIAL_SYNC_ORCHESTRATION } from '../../shared/sync/activation';
-import { applyChanges } from '../../shared/sync/applier';
-import { MAX_THROTTLE_MS, pollChanges, pollTable } from '../../shared/sync/poller';
+import { INITIAL_SYNC_ORCHESTRATION } from '../../shared/sync/admin/activation';
+import { applyChanges } from '../../shared/sync/apply/applier';
+import { MAX_THROTTLE_MS, pollChanges, pollTable } from '../../shared/sync/capture/poller';
 import { recordingOrchestrations } from '../support/direct-sync';
 import { recordingDestination, type RecordingDestination } from '../support/in-memory-destination';
 import {

@@ -8,9 +8,9 @@ import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { destinationVersions } from '../../local/verify';
 import { WriteConflict } from '../../shared/state/storage-errors';
-import type { SyncServices } from '../../shared/sync/services';
-import { resyncTable } from '../../shared/sync/activation';
-import { copyPage } from '../../shared/sync/copy-page';
+import type { SyncServices } from '../../shared/sync/wiring/services';
+import { resyncTable } from '../../shared/sync/admin/activation';
+import { copyPage } from '../../shared/sync/capture/copy-page';
 import { useAzurite } from '../support/azurite';
 import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
 

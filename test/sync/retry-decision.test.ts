@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../shared/errors';
-import { decideRetry } from '../../shared/sync/retry-decision';
+import { decideRetry } from '../../shared/sync/apply/retry-decision';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const rules = { retryCount: 2, retryIntervalSeconds: 5 };

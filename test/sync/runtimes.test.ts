@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createFunctionDeps } from '../../functions/deps';
 import { validateProfile } from '../../shared/profile/profile';
-import { createProfileRuntimes, defaultCredential } from '../../shared/sync/runtime';
+import { createProfileRuntimes, defaultCredential } from '../../shared/sync/wiring/runtime';
 import { securityPolicy } from '../../shared/security/policy';
-import { createSecretResolver } from '../../shared/sync/secrets';
+import { createSecretResolver } from '../../shared/sync/wiring/secrets';
 import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();

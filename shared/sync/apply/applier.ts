@@ -8,13 +8,20 @@
  * - a message that cannot be read → `unprocessablemessages/`.
  * Only failures of our own state storage throw, so the queue redelivers and finally dead-letters the message.
  */
-import { toExportError, type ExportError } from '../errors';
-import { MissingClaimCheckError } from '../queue/claim-checks';
-import type { ChangeBatch } from './change-batch';
-import { recordFailures, type RowFailure } from './record-failures';
+import { toExportError, type ExportError } from '../../errors';
+import { MissingClaimCheckError } from '../../queue/claim-checks';
+import type { ChangeBatch } from '../../queue/change-batch';
+import { recordFailures, type RecordFailuresServices, type RowFailure } from './record-failures';
 import { decideRetry } from './retry-decision';
-import type { SyncServices } from './services';
-import { snapshotTable } from './snapshot';
+import type { SyncServices } from '../wiring/services';
+import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
+
+export type ApplierServices = Pick<
+  SyncServices,
+  'batches' | 'unprocessable' | 'profiles' | 'queue' | 'runtimes' | 'status' | 'metrics' | 'now'
+> &
+  RecordFailuresServices &
+  SnapshotServices;
 
 export type ApplyOutcome =
   | { outcome: 'applied'; upserted: number; deleted: number; stale: number; failed: number }
@@ -33,7 +40,7 @@ const bodyText = (message: unknown): string =>
   typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message));
 
 export async function applyChanges(
-  services: SyncServices,
+  services: ApplierServices,
   message: unknown,
   delivery: Delivery,
 ): Promise<ApplyOutcome> {
@@ -102,11 +109,11 @@ function allRows(batch: ChangeBatch, reason: string, failure: ExportError): RowF
   ];
 }
 
-async function applyBatch(services: SyncServices, batch: ChangeBatch): Promise<ApplyOutcome> {
+async function applyBatch(services: ApplierServices, batch: ChangeBatch): Promise<ApplyOutcome> {
   const table = await snapshotTable(services, batch.profile, batch.table);
   const { destination } = await services.runtimes.get(batch.profile);
   const result = await destination.applyBatch(table, {
-    upserts: batch.upserts.map((upsert) => ({ kind: 'upsert', ...upsert })),
+    upserts: batch.upserts,
     deletes: batch.deletes.map((remove) => ({ id: remove.id, versionNumber: batch.watermark })),
   });
   const payloads = new Map(batch.upserts.map((upsert) => [upsert.id, upsert.row]));

@@ -5,15 +5,15 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { tokenSourceFor, type DataverseAuth } from '../dataverse/auth';
-import { DataverseClient } from '../dataverse/client';
-import type { Destination } from '../destinations/destination';
-import { openLakeDestination, type LakeDestinationConfig } from '../destinations/lake';
-import { createDestination, type SqlDestinationConfig } from '../destinations/sql';
-import { ExportError } from '../errors';
-import type { ExportProfile, SecretReference } from '../profile/profile';
-import { assertProfileAllowed, embeddedDatabaseFolder, type SecurityPolicy } from '../security/policy';
-import type { DocumentStore } from '../state/document-store';
+import { tokenSourceFor, type DataverseAuth } from '../../dataverse/auth';
+import { DataverseClient } from '../../dataverse/client';
+import type { Destination } from '../../destinations/destination';
+import { openLakeDestination, type LakeDestinationConfig } from '../../destinations/lake';
+import { createDestination, type SqlDestinationConfig } from '../../destinations/sql';
+import { ExportError } from '../../errors';
+import type { ExportProfile, SecretReference } from '../../profile/profile';
+import { assertProfileAllowed, embeddedDatabaseFolder, type SecurityPolicy } from '../../security/policy';
+import type { DocumentStore } from '../../state/document-store';
 import { assertSecretAllowsEnvironment, type SecretResolver } from './secrets';
 
 export interface ProfileRuntime {
@@ -37,8 +37,6 @@ export interface RuntimeOptions {
   policy: SecurityPolicy;
   /** Identity for Key Vault, Entra ID auth to Azure SQL and Dataverse managed identity. */
   credential: () => TokenCredential;
-  /** Concurrent Dataverse requests per org from this process. */
-  dataverseConcurrency?: number;
 }
 
 export const defaultCredential = (clientId: string | undefined): (() => TokenCredential) => {
@@ -156,7 +154,6 @@ export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes 
     const source = new DataverseClient({
       baseUrl: profile.source.environmentUrl,
       token: tokenSourceFor(await sourceAuth(profile, options.secrets), profile.source.environmentUrl),
-      ...(options.dataverseConcurrency ? { concurrency: options.dataverseConcurrency } : {}),
     });
     const destination = await openDestination(profile, options);
     return { profile, source, destination };

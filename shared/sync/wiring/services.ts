@@ -1,20 +1,23 @@
 /** Everything the sync operations use, built once per host from the settings: real adapters behind small ports. */
 import { z } from 'zod';
-import type { Settings } from '../config/settings';
-import type { ManyToManyRelationship, TableMetadata } from '../dataverse/metadata';
-import { manyToManyRelationshipSchema, tableMetadataSchema } from '../dataverse/metadata-schema';
-import { exportProfileSchema, type ExportProfile } from '../profile/profile';
-import type { ChangeQueue } from '../queue/change-queue';
-import { createChangeBatchReader, createChangeQueue } from '../queue/create';
-import type { ChangeBatchReader } from '../queue/messages';
-import { createTableCheckpointStore, type CheckpointStore } from '../state/checkpoints';
-import { createBlobDocumentStore, type DocumentStore } from '../state/document-store';
-import { createBlobFailedRecordStore, type FailedRecordStore } from '../state/failed-records';
-import { createBlobPollLeases, type PollLeases } from '../state/poll-leases';
-import { createTableStatusStore, type TableStatusStore } from '../state/table-status';
-import { createBlobUnprocessableMessageStore, type UnprocessableMessageStore } from '../state/unprocessable-messages';
-import type { StorageClients } from '../storage/clients';
-import { createExportMetrics, type ExportMetrics } from '../telemetry/metrics';
+import type { Settings } from '../../config/settings';
+import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
+import { manyToManyRelationshipSchema, tableMetadataSchema } from '../../dataverse/metadata-schema';
+import { exportProfileSchema, type ExportProfile } from '../../profile/profile';
+import type { ChangeQueue } from '../../queue/change-queue';
+import { createChangeBatchReader, createChangeQueue } from '../../queue/create';
+import type { ChangeBatchReader } from '../../queue/messages';
+import { createTableCheckpointStore, type CheckpointStore } from '../../state/checkpoints';
+import { createBlobDocumentStore, type DocumentStore } from '../../state/document-store';
+import { createBlobFailedRecordStore, type FailedRecordStore } from '../../state/failed-records';
+import { createBlobPollLeases, type PollLeases } from '../../state/poll-leases';
+import { createTableStatusStore, type TableStatusStore } from '../../state/table-status';
+import {
+  createBlobUnprocessableMessageStore,
+  type UnprocessableMessageStore,
+} from '../../state/unprocessable-messages';
+import type { StorageClients } from '../../storage/clients';
+import { createExportMetrics, type ExportMetrics } from '../../telemetry/metrics';
 import { createProfileRuntimes, defaultCredential, type ProfileRuntimes } from './runtime';
 import { createSecretResolver } from './secrets';
 

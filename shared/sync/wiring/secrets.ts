@@ -5,10 +5,10 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient, parseKeyVaultSecretIdentifier } from '@azure/keyvault-secrets';
-import { ExportError } from '../errors';
-import type { SecretReference } from '../profile/profile';
-import { SECRET_SETTING_PREFIX } from '../security/policy';
-import { redactor } from '../telemetry/redaction';
+import { ExportError } from '../../errors';
+import type { SecretReference } from '../../profile/profile';
+import { SECRET_SETTING_PREFIX } from '../../security/policy';
+import { redactor } from '../../telemetry/redaction';
 
 export interface ResolvedSecret {
   value: string;

@@ -1,8 +1,10 @@
-/** Puts rows that could not be applied in the failed-records store, and counts them (invariant 5: nothing fails silently). */
-import type { ErrorClass } from '../errors';
-import type { FailedRecord } from '../state/failed-records';
-import type { ChangeBatch } from './change-batch';
-import type { SyncServices } from './services';
+/** Puts rows that could not be applied in the failed-records store, and counts them: a row that cannot be applied is never dropped silently, it waits there to be seen and resynced. */
+import type { ErrorClass } from '../../errors';
+import type { FailedRecord } from '../../state/failed-records';
+import type { ChangeBatch } from '../../queue/change-batch';
+import type { SyncServices } from '../wiring/services';
+
+export type RecordFailuresServices = Pick<SyncServices, 'failedRecords' | 'status' | 'metrics' | 'now'>;
 
 export interface RowFailure {
   id: string;
@@ -13,7 +15,7 @@ export interface RowFailure {
 }
 
 export async function recordFailures(
-  services: SyncServices,
+  services: RecordFailuresServices,
   source: Pick<ChangeBatch, 'profile' | 'table' | 'batchId' | 'attempt'>,
   failures: readonly RowFailure[],
 ): Promise<void> {

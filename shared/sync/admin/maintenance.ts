@@ -3,8 +3,10 @@
  * and incremental folder rollover), run it now. The lake decides itself whether an interval has passed, so a
  * frequent schedule is right. One profile's failure is reported and does not stop the others.
  */
-import { toExportError } from '../errors';
-import type { SyncServices } from './services';
+import { toExportError } from '../../errors';
+import type { SyncServices } from '../wiring/services';
+
+export type MaintenanceServices = Pick<SyncServices, 'activations' | 'profiles' | 'runtimes' | 'now'>;
 
 export interface ProfileMaintenance {
   profile: string;
@@ -13,7 +15,7 @@ export interface ProfileMaintenance {
   error?: string;
 }
 
-export async function maintainDestinations(services: SyncServices): Promise<ProfileMaintenance[]> {
+export async function maintainDestinations(services: MaintenanceServices): Promise<ProfileMaintenance[]> {
   const [activations, profiles] = await Promise.all([services.activations.list(), services.profiles.list()]);
   const active = new Set(
     activations.filter((activation) => activation.value.state === 'active').map((activation) => activation.name),

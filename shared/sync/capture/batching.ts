@@ -11,8 +11,8 @@
  *   had; older upserts arriving later are then rejected by the tombstone.
  */
 import { createHash } from 'node:crypto';
-import type { RowUpsert } from '../dataverse/changes';
-import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from './change-batch';
+import type { RowUpsert } from '../../dataverse/changes';
+import { CHANGE_BATCH_SCHEMA_VERSION, type ChangeBatch } from '../../queue/change-batch';
 
 export const MAX_ROWS_PER_BATCH = 1000;
 
@@ -60,7 +60,7 @@ export function upsertBatches(
       chunk.map((upsert) => `${upsert.id}@${upsert.versionNumber}`),
     ),
     watermark,
-    upserts: chunk.map((upsert) => ({ id: upsert.id, versionNumber: upsert.versionNumber, row: upsert.row })),
+    upserts: chunk,
     deletes: [],
     attempt: 0,
     readAt: source.readAt.toISOString(),

@@ -1,8 +1,10 @@
 /**
- * The queue message contract between the change poller and the applier (architecture §3). Versioned: a
- * reader meets messages written by an older or newer deployment during an upgrade, and says so clearly.
+ * The queue message contract between the change poller (shared/sync/capture/poller.ts) and the applier
+ * (shared/sync/apply/applier.ts). Versioned: a reader meets messages written by an older or newer deployment
+ * during an upgrade, and says so clearly.
  */
 import { z } from 'zod';
+import type { RowUpsert } from '../dataverse/changes';
 
 export const CHANGE_BATCH_SCHEMA_VERSION = 1;
 
@@ -10,6 +12,19 @@ const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 const versionNumber = z.number().int().nonnegative().refine(Number.isSafeInteger, 'must be a safe integer');
 /** Profile names and Dataverse logical names are validated where they are defined; here they only need to be sane. */
 const name = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ and - only, 1 to 128 characters');
+
+/**
+ * A row exactly as the Dataverse client yields it and the destination port takes it. Messages written before
+ * upserts carried `kind` (still queued, or parked and replayed, across an upgrade) read as upserts all the same;
+ * a reader of that older deployment strips the unknown `kind` key (zod objects strip by default), so both
+ * directions read and CHANGE_BATCH_SCHEMA_VERSION stays 1.
+ */
+const rowUpsertSchema = z.object({
+  kind: z.literal('upsert').default('upsert'),
+  id: guid,
+  versionNumber,
+  row: z.record(z.string(), z.unknown()),
+}) satisfies z.ZodType<RowUpsert, unknown>;
 
 export const changeBatchSchema = z.object({
   schemaVersion: z.literal(CHANGE_BATCH_SCHEMA_VERSION),
@@ -19,7 +34,7 @@ export const changeBatchSchema = z.object({
   batchId: z.string().min(1).max(100),
   /** Version watermark of the delta token the batch came from; deletes carry it as their tombstone version. */
   watermark: versionNumber,
-  upserts: z.array(z.object({ id: guid, versionNumber, row: z.record(z.string(), z.unknown()) })),
+  upserts: z.array(rowUpsertSchema),
   deletes: z.array(z.object({ id: guid })),
   /** 0 on first send; the applier re-sends with attempt + 1 after a transient failure (profile retry rules). */
   attempt: z.number().int().nonnegative(),

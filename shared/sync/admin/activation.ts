@@ -3,21 +3,28 @@
  * (tables exist and are change-tracked, relationships exist), the secrets, and the destination (reachable,
  * and we may create tables: `ensureTables` does) — then checkpoints are created and the initial sync starts.
  */
-import type { ManyToManyRelationship, TableMetadata } from '../dataverse/metadata';
-import { ExportError, toExportError } from '../errors';
-import { isLive, type OrchestrationClient } from '../orchestration/client';
-import type { InitialSyncInput } from './initial-sync-plan';
-import type { SyncServices } from './services';
+import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
+import { ExportError, toExportError } from '../../errors';
+import { isLive, type OrchestrationClient } from '../../orchestration/client';
+import type { InitialSyncInput } from '../capture/initial-sync-plan';
+import type { SyncServices } from '../wiring/services';
 
 export const INITIAL_SYNC_ORCHESTRATION = 'initialSync';
 export const initialSyncInstanceId = (profile: string): string => `initial-sync-${profile}`;
 export const resyncInstanceId = (profile: string, table: string): string => `resync-${profile}-${table}`;
 
+export type ActivationServices = Pick<
+  SyncServices,
+  'runtimes' | 'snapshots' | 'checkpoints' | 'status' | 'activations' | 'options' | 'now'
+>;
+export type DeactivationServices = Pick<SyncServices, 'activations' | 'runtimes' | 'now'>;
+export type ResyncServices = Pick<SyncServices, 'activations' | 'checkpoints' | 'runtimes' | 'status'>;
+
 export type ActivationResult =
   { outcome: 'started'; instanceId: string; tables: string[] } | { outcome: 'already-running'; instanceId: string };
 
 async function readSource(
-  services: SyncServices,
+  services: Pick<SyncServices, 'runtimes'>,
   profileName: string,
 ): Promise<{ tables: TableMetadata[]; relationships: ManyToManyRelationship[] }> {
   const { profile, source } = await services.runtimes.get(profileName);
@@ -52,7 +59,7 @@ async function readSource(
 }
 
 export async function activateProfile(
-  services: SyncServices,
+  services: ActivationServices,
   orchestrations: OrchestrationClient,
   profileName: string,
 ): Promise<ActivationResult> {
@@ -104,7 +111,7 @@ export async function activateProfile(
 }
 
 export async function deactivateProfile(
-  services: SyncServices,
+  services: DeactivationServices,
   orchestrations: OrchestrationClient,
   profileName: string,
 ): Promise<boolean> {
@@ -124,7 +131,7 @@ export async function deactivateProfile(
 
 /** Starts a full resync of one table: back to its first page, then to delta again. */
 export async function resyncTable(
-  services: SyncServices,
+  services: ResyncServices,
   orchestrations: OrchestrationClient,
   profileName: string,
   table: string,

@@ -3,13 +3,13 @@
  * the write and the checkpoint repeats the page, which the version-guarded apply makes harmless; a
  * concurrent copy of the same page loses the ETag race and is retried from the fresh checkpoint.
  */
-import { webApiSelect } from '../dataverse/properties';
-import type { RowUpsert } from '../dataverse/changes';
-import { ExportError } from '../errors';
+import { webApiSelect } from '../../dataverse/properties';
+import type { RowUpsert } from '../../dataverse/changes';
+import { ExportError } from '../../errors';
 import type { PageCopied } from './initial-sync-plan';
-import { recordFailures } from './record-failures';
-import type { SyncServices } from './services';
-import { snapshotTable } from './snapshot';
+import { recordFailures, type RecordFailuresServices } from '../apply/record-failures';
+import type { SyncServices } from '../wiring/services';
+import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
 
 /**
  * A copied page with what it cost: the initial sync's throughput is made of reading pages from Dataverse
@@ -23,10 +23,17 @@ export interface PageCopyReport extends PageCopied {
   applyMs: number;
 }
 
+export type CopyPageServices = Pick<
+  SyncServices,
+  'checkpoints' | 'runtimes' | 'options' | 'status' | 'metrics' | 'now'
+> &
+  RecordFailuresServices &
+  SnapshotServices;
+
 const millisecondsSince = (started: number): number => Math.round(performance.now() - started);
 
 export async function copyPage(
-  services: SyncServices,
+  services: CopyPageServices,
   profileName: string,
   tableName: string,
 ): Promise<PageCopyReport> {

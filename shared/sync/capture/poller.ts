@@ -1,17 +1,18 @@
 /**
  * The change poller: for every active profile's tables in delta phase, read the changes since the saved
- * deltaLink, put them on the queue, and only then save the new deltaLink (invariant 3: a crash repeats
- * work, never loses it). A lease per table keeps overlapping polls apart.
+ * deltaLink, put them on the queue, and only then save the new deltaLink, so a crash in between repeats
+ * work (duplicate detection and version guards make that harmless) and never loses it. A lease per table
+ * keeps overlapping polls apart.
  */
 import pLimit from 'p-limit';
-import type { RowUpsert } from '../dataverse/changes';
-import { ExportError, toExportError } from '../errors';
-import type { OrchestrationClient } from '../orchestration/client';
-import { resyncTable } from './activation';
+import type { RowUpsert } from '../../dataverse/changes';
+import { ExportError, toExportError } from '../../errors';
+import type { OrchestrationClient } from '../../orchestration/client';
+import { resyncTable, type ResyncServices } from '../admin/activation';
 import { deleteBatches, upsertBatches } from './batching';
-import type { SyncServices } from './services';
-import { keepRenewing } from '../state/poll-leases';
-import { snapshotTable } from './snapshot';
+import type { SyncServices } from '../wiring/services';
+import { keepRenewing } from '../../state/poll-leases';
+import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
 
 // Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.
 const LEASE_SECONDS = 15;
@@ -24,6 +25,13 @@ const TABLES_POLLED_AT_ONCE = 8;
  */
 export const MAX_THROTTLE_MS = 15 * 60_000;
 
+export type PollerServices = Pick<
+  SyncServices,
+  'activations' | 'checkpoints' | 'status' | 'leases' | 'runtimes' | 'queue' | 'metrics' | 'now'
+> &
+  ResyncServices &
+  SnapshotServices;
+
 export interface TablePoll {
   profile: string;
   table: string;
@@ -33,7 +41,7 @@ export interface TablePoll {
   error?: string;
 }
 
-export async function pollChanges(services: SyncServices, orchestrations: OrchestrationClient): Promise<TablePoll[]> {
+export async function pollChanges(services: PollerServices, orchestrations: OrchestrationClient): Promise<TablePoll[]> {
   const activations = await services.activations.list();
   const limit = pLimit(TABLES_POLLED_AT_ONCE);
   const polls: Array<Promise<TablePoll>> = [];
@@ -45,7 +53,7 @@ export async function pollChanges(services: SyncServices, orchestrations: Orches
 }
 
 export async function pollTable(
-  services: SyncServices,
+  services: PollerServices,
   orchestrations: OrchestrationClient,
   profile: string,
   tableName: string,

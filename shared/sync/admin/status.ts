@@ -1,8 +1,8 @@
 /** A profile's status: activation, the initial sync's progress, and per table phase, rows, freshness, lag and failures. */
-import type { Destination } from '../destinations/destination';
-import type { OrchestrationClient, OrchestrationStatus } from '../orchestration/client';
+import type { Destination } from '../../destinations/destination';
+import type { OrchestrationClient, OrchestrationStatus } from '../../orchestration/client';
 import { initialSyncInstanceId } from './activation';
-import type { SyncServices } from './services';
+import type { SyncServices } from '../wiring/services';
 
 export interface TableStatusView {
   table: string;
@@ -37,13 +37,18 @@ const orchestrationView = (status: OrchestrationStatus | undefined) =>
       }
     : null;
 
+export type StatusServices = Pick<
+  SyncServices,
+  'activations' | 'checkpoints' | 'status' | 'failedRecords' | 'runtimes' | 'now'
+>;
+
 /** Null where the destination cannot count (the lake) or counting failed: status must answer anyway. */
 async function countRows(destination: Destination, table: string): Promise<number | null> {
   return destination.countRows ? destination.countRows(table).catch(() => null) : null;
 }
 
 export async function profileStatus(
-  services: SyncServices,
+  services: StatusServices,
   orchestrations: OrchestrationClient,
   profile: string,
 ): Promise<ProfileStatusView> {

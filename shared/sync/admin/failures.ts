@@ -3,12 +3,21 @@
  * longer exists in Dataverse was deleted there, so it is applied as a delete at the table's current watermark.
  * Records that apply cleanly are resolved; the rest stay, with their new reason.
  */
-import type { RowUpsert } from '../dataverse/changes';
-import { webApiSelect } from '../dataverse/properties';
-import { ExportError } from '../errors';
-import type { FailedRecordSummary } from '../state/failed-records';
-import type { SyncServices } from './services';
-import { snapshotTable } from './snapshot';
+import type { RowUpsert } from '../../dataverse/changes';
+import { webApiSelect } from '../../dataverse/properties';
+import { ExportError } from '../../errors';
+import type { FailedRecordSummary } from '../../state/failed-records';
+import type { SyncServices } from '../wiring/services';
+import { snapshotTable, type SnapshotServices } from './snapshot';
+
+// The HTTP edge (functions/) validates keys and runs the retention sweep through here: it does not reach into state/.
+export { failedRecordKeySchema } from '../../state/failed-records';
+export { sweepExpiredFailures } from '../../state/retention';
+
+type FailedRecordServices = Pick<SyncServices, 'failedRecords'>;
+export type FailureResyncServices = Pick<SyncServices, 'runtimes' | 'checkpoints'> &
+  FailedRecordServices &
+  SnapshotServices;
 
 export interface ResyncResult {
   resolved: number;
@@ -18,7 +27,7 @@ export interface ResyncResult {
 const MAX_RESYNC_RECORDS = 5_000;
 
 export async function resyncFailures(
-  services: SyncServices,
+  services: FailureResyncServices,
   profile: string,
   options: { table?: string; keys?: string[] } = {},
 ): Promise<ResyncResult> {
@@ -54,7 +63,7 @@ export async function resyncFailures(
 }
 
 /** A record that fails again keeps its key and takes the new reason (the cause may have changed since). */
-async function keepNewReasons(services: SyncServices, still: ResyncResult['stillFailing']): Promise<void> {
+async function keepNewReasons(services: FailedRecordServices, still: ResyncResult['stillFailing']): Promise<void> {
   const updated = await Promise.all(
     still.map(async ({ key, reason }) => {
       const record = await services.failedRecords.download(key);
@@ -67,7 +76,7 @@ async function keepNewReasons(services: SyncServices, still: ResyncResult['still
 }
 
 async function allSummaries(
-  services: SyncServices,
+  services: FailedRecordServices,
   profile: string,
   table: string | undefined,
 ): Promise<FailedRecordSummary[]> {
@@ -86,7 +95,7 @@ async function allSummaries(
 }
 
 async function summariesForKeys(
-  services: SyncServices,
+  services: FailedRecordServices,
   profile: string,
   keys: string[],
 ): Promise<FailedRecordSummary[]> {

@@ -3,14 +3,17 @@
  * every row of the batch goes to the failed-records store with the queue's reason, so it shows in status and
  * can be resynced; a body that cannot be read goes to `unprocessablemessages/`.
  */
-import { toExportError } from '../errors';
-import { recordFailures } from './record-failures';
-import type { SyncServices } from './services';
+import { toExportError } from '../../errors';
+import { recordFailures, type RecordFailuresServices } from '../apply/record-failures';
+import type { SyncServices } from '../wiring/services';
+
+export type DeadLetterServices = Pick<SyncServices, 'batches' | 'unprocessable' | 'metrics' | 'now'> &
+  RecordFailuresServices;
 
 export type DeadLetterOutcome = { outcome: 'recorded'; rows: number } | { outcome: 'unprocessable'; reason: string };
 
 export async function recordDeadLetter(
-  services: SyncServices,
+  services: DeadLetterServices,
   message: unknown,
   delivery: { messageId: string; reason: string },
 ): Promise<DeadLetterOutcome> {

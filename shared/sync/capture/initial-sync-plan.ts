@@ -28,8 +28,6 @@ export interface PageCopied {
   done: boolean;
 }
 
-export const INITIAL_SYNC_FAN_OUT = 4;
-
 export const tablesThisCycle = (input: InitialSyncInput): string[] => input.pending.slice(0, Math.max(1, input.fanOut));
 
 /** Totals per table once this cycle's pages are copied. */

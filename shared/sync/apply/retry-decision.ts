@@ -2,7 +2,7 @@
  * What the applier does with a batch that failed as a whole, following the profile's retry rules
  * (DES semantics: retryCount further attempts, retryIntervalSeconds apart).
  */
-import { isRetryable, type ExportError } from '../errors';
+import { isRetryable, type ExportError } from '../../errors';
 
 export type RetryDecision =
   /** Send the batch again later with attempt + 1. */
