@@ -3,7 +3,7 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import { z } from 'zod';
 import { ExportError, toExportError, type ErrorClass } from '../shared/errors';
 import { fieldPath, type ProfileProblem } from '../shared/profile/profile';
-import { WriteConflict } from '../shared/state/storage-errors';
+import { WriteConflict } from '../shared/storage/errors';
 import { redactor } from '../shared/telemetry/redaction';
 
 const statusFor: Record<ErrorClass, number> = {

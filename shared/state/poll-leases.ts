@@ -6,7 +6,7 @@ import { ExportError } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { checkedName } from './names';
 import { stateContainer } from './state-container';
-import { storageFailure, storageStatus } from './storage-errors';
+import { storageFailure, storageStatus } from '../storage/errors';
 
 /** Azure accepts finite blob leases of 15 to 60 seconds. */
 export const MIN_LEASE_SECONDS = 15;
