@@ -10,7 +10,7 @@ import type { OrchestrationClient } from '../orchestration/client';
 import { resyncTable } from './activation';
 import { deleteBatches, upsertBatches } from './batching';
 import type { SyncServices } from './services';
-import { keepRenewing } from '../state/poll-leases';
+import { keepRenewing } from '../storage/blob-lease';
 import { snapshotTable } from './snapshot';
 
 // Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.
