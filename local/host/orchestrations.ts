@@ -15,40 +15,26 @@ import type { TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import type { ActivityFunction, OrchestrationFunction } from '../../functions/definition';
 import { ExportError } from '../../shared/errors';
-import type {
-  OrchestrationClient,
-  OrchestrationRuntimeStatus,
-  OrchestrationStatus,
-} from '../../shared/orchestration/client';
+import type { OrchestrationClient } from '../../shared/orchestration/client';
 import type { HostLog } from './console-log';
-import { history, type HistoryEvent } from './durable-history';
+import { history } from './durable-history';
 import type { WorkerOrchestration } from './durable-extension';
 import { workerOrchestrations } from './durable-worker';
+import {
+  PARTITION,
+  historyProperties,
+  isInstanceLost,
+  loadInstance,
+  saveIfUnchanged,
+  savedHistory,
+  toStatus,
+  type InstanceEntity,
+} from './orchestration-instances';
 import { runInstance, type EpisodeSave, type InvokeActivity } from './orchestration-episodes';
 
-const PARTITION = 'instances';
 /** How often an owner marks the instances it drives as alive, and after how long unmarked another host takes one over. */
 const HEARTBEAT_MS = 5_000;
 const ABANDONED_AFTER_MS = 15_000;
-
-interface InstanceEntity {
-  partitionKey: string;
-  rowKey: string;
-  name: string;
-  input: string;
-  runtimeStatus: OrchestrationRuntimeStatus;
-  customStatus: string;
-  output: string;
-  createdTime: string;
-  lastUpdatedTime: string;
-  /** The driver running it; absent in instances recorded before owners existed (taken over like abandoned ones). */
-  owner?: string;
-  heartbeatAt?: string;
-  etag?: string;
-  /** The current execution's history, split over `history0`, `history1`, … (absent before the instance first ran). */
-  historyChunks?: number;
-  [chunk: `history${number}`]: string | undefined;
-}
 
 interface RunningInstance {
   promise: Promise<void>;
@@ -56,38 +42,6 @@ interface RunningInstance {
   terminated: boolean;
   /** Saves `changes` (with a fresh heartbeat) after any save already under way. */
   update(changes: Partial<InstanceEntity>): Promise<unknown>;
-}
-
-/** An Azure Table string property holds 64 KiB (32 K UTF-16 characters) and an entity 1 MiB: the history is split, and bounded. */
-const HISTORY_CHUNK_CHARS = 30_000;
-const HISTORY_MAX_CHUNKS = 15;
-
-/** The history of an instance's current execution, in as many properties as it needs. */
-function historyProperties(events: readonly HistoryEvent[]): Record<string, string | number> {
-  const text = JSON.stringify(events);
-  const chunks = Math.max(1, Math.ceil(text.length / HISTORY_CHUNK_CHARS));
-  if (chunks > HISTORY_MAX_CHUNKS) {
-    throw new ExportError(
-      'config',
-      `An orchestration history of ${text.length} characters does not fit in one table entity`,
-      {
-        fix: 'Keep executions short: continueAsNew after each cycle, as the initial sync does.',
-      },
-    );
-  }
-  const properties: Record<string, string | number> = { historyChunks: chunks };
-  for (let index = 0; index < chunks; index++)
-    properties[`history${index}`] = text.slice(index * HISTORY_CHUNK_CHARS, (index + 1) * HISTORY_CHUNK_CHARS);
-  return properties;
-}
-
-function savedHistory(entity: InstanceEntity): HistoryEvent[] | undefined {
-  const chunks = Number(entity.historyChunks ?? 0);
-  if (chunks === 0) return undefined;
-  const stored = entity as unknown as Record<string, string | undefined>;
-  return JSON.parse(
-    Array.from({ length: chunks }, (_, index) => stored[`history${index}`] ?? '').join(''),
-  ) as HistoryEvent[];
 }
 
 export interface OrchestrationDriverOptions<Deps> {
@@ -120,22 +74,8 @@ export async function createOrchestrationDriver<Deps>(
   const owner = randomUUID();
   let stopping = false;
 
-  const isLost = (error: unknown) => [404, 409, 412].includes((error as { statusCode?: number }).statusCode ?? 0);
-  /** Writes the instance only if nobody else wrote it since this driver's last write or read; keeps the new ETag. */
-  const saveOwned = async (entity: InstanceEntity): Promise<void> => {
-    const { etag, ...stored } = entity;
-    if (!etag)
-      throw new ExportError('config', `Orchestration instance '${entity.rowKey}' has no ETag to write it under`);
-    entity.etag = (await options.instances.updateEntity(stored, 'Replace', { etag })).etag;
-  };
-  const load = async (instanceId: string): Promise<InstanceEntity | undefined> => {
-    try {
-      return await options.instances.getEntity<InstanceEntity>(PARTITION, instanceId);
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-      throw error;
-    }
-  };
+  const saveOwned = (entity: InstanceEntity) => saveIfUnchanged(options.instances, entity);
+  const load = (instanceId: string) => loadInstance(options.instances, instanceId);
 
   const entityChanges = (changes: EpisodeSave): Partial<InstanceEntity> => ({
     ...(changes.runtimeStatus ? { runtimeStatus: changes.runtimeStatus } : {}),
@@ -209,7 +149,7 @@ export async function createOrchestrationDriver<Deps>(
               await saveOwned(snapshot);
               entity.etag = snapshot.etag;
             } catch (error) {
-              if (!isLost(error)) throw error;
+              if (!isInstanceLost(error)) throw error;
               state.terminated = true;
               options.log.warn(
                 `orchestration ${entity.name} (${entity.rowKey}) was terminated or taken over by another host; this host stops driving it`,
@@ -242,7 +182,7 @@ export async function createOrchestrationDriver<Deps>(
     try {
       await saveOwned(claimed);
     } catch (error) {
-      if (isLost(error)) return false;
+      if (isInstanceLost(error)) return false;
       throw error;
     }
     launch(claimed);
@@ -278,17 +218,6 @@ export async function createOrchestrationDriver<Deps>(
     }
     return resumed;
   }
-
-  const toStatus = (entity: InstanceEntity): OrchestrationStatus => ({
-    instanceId: entity.rowKey,
-    name: entity.name,
-    runtimeStatus: entity.runtimeStatus,
-    input: JSON.parse(entity.input),
-    customStatus: JSON.parse(entity.customStatus),
-    output: JSON.parse(entity.output),
-    createdTime: new Date(entity.createdTime),
-    lastUpdatedTime: new Date(entity.lastUpdatedTime),
-  });
 
   const client: OrchestrationClient = {
     async startNew(name, { instanceId, input }) {
@@ -338,7 +267,7 @@ export async function createOrchestrationDriver<Deps>(
           await saveOwned(entity);
           return;
         } catch (error) {
-          if (!isLost(error)) throw error;
+          if (!isInstanceLost(error)) throw error;
         }
       }
     },

@@ -3,9 +3,10 @@
  * function app's managed identity, through @azure/identity, scoped to `<environment origin>/.default`.
  * Against the emulator: a static bearer token.
  */
-import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { z } from 'zod';
 import { ExportError } from '../errors';
+import { createCredential } from '../storage/credentials';
 
 export interface AccessTokenSource {
   getToken(): Promise<string>;
@@ -51,15 +52,9 @@ export const staticTokenSource = (token: string): AccessTokenSource => ({ getTok
 export function tokenSourceFor(auth: DataverseAuth, environmentUrl: string): AccessTokenSource {
   switch (auth.kind) {
     case 'client-secret':
-      return credentialTokenSource(
-        new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret),
-        environmentUrl,
-      );
+      return credentialTokenSource(createCredential(auth), environmentUrl);
     case 'managed-identity':
-      return credentialTokenSource(
-        auth.clientId ? new ManagedIdentityCredential({ clientId: auth.clientId }) : new ManagedIdentityCredential(),
-        environmentUrl,
-      );
+      return credentialTokenSource(createCredential(auth), environmentUrl);
     case 'static-token':
       return staticTokenSource(auth.token);
   }

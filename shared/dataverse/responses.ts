@@ -4,6 +4,7 @@
  * hand-written samples). The metadata reader narrows them with `.required()` to what its queries ask for.
  */
 import { z } from 'zod';
+import { GUID_PATTERN } from '../guid';
 import { attributeTypes } from './metadata';
 
 export const errorBodySchema = z.object({
@@ -116,9 +117,7 @@ export const entityPageSchema = z.object({
 export type EntityPageBody = z.infer<typeof entityPageSchema>;
 
 /** Every Dataverse primary key is a uniqueidentifier; anything else in its place is not a row of this table. */
-export const guidSchema = z
-  .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a GUID');
+export const guidSchema = z.string().regex(GUID_PATTERN, 'expected a GUID');
 
 /**
  * A removed row in a delta. Dataverse marks it by an item-level `@odata.context` ending in `/$deletedEntity`;

@@ -5,7 +5,8 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { ExportError, toExportError } from '../errors';
 import { changeBatchMessageId, type ChangeBatch, type ClaimCheck } from './change-batch';
-import { onceUntilSuccess } from './once';
+import { ensureOnce } from '../storage/ensure-once';
+import { hasStorageStatus } from '../storage/errors';
 
 export const CLAIM_CHECK_CONTAINER = 'claimchecks';
 
@@ -30,7 +31,7 @@ const blobNameFor = (batch: ChangeBatch): string =>
   `${batch.profile}/${batch.table}/${encodeURIComponent(changeBatchMessageId(batch))}.json`;
 
 export function blobClaimCheckStore(container: ContainerClient): ClaimCheckStore {
-  const ensureContainer = onceUntilSuccess(() => container.createIfNotExists());
+  const ensureContainer = ensureOnce(() => container.createIfNotExists());
   const where = (claimCheck: ClaimCheck) => `${claimCheck.claimCheck.container}/${claimCheck.claimCheck.blobName}`;
   const blob = (claimCheck: ClaimCheck) => {
     if (claimCheck.claimCheck.container !== container.containerName) {
@@ -81,7 +82,7 @@ export function blobClaimCheckStore(container: ContainerClient): ClaimCheckStore
         content = await blob(claimCheck).downloadToBuffer();
       } catch (error) {
         if (error instanceof ExportError) throw error;
-        if ((error as { statusCode?: number }).statusCode === 404) {
+        if (hasStorageStatus(error, 404)) {
           throw new MissingClaimCheckError(
             'data',
             `the claim-check blob of batch '${claimCheck.batchId}' does not exist`,

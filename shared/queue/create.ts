@@ -1,8 +1,9 @@
 /** Picks the change queue's transport from the settings: Service Bus when a namespace is set, else a storage queue. */
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { ServiceBusClient } from '@azure/service-bus';
 import type { Settings } from '../config/settings';
 import type { StorageClients } from '../storage/clients';
+import { createCredential } from '../storage/credentials';
 import type { ChangeQueue } from './change-queue';
 import { blobClaimCheckStore, CLAIM_CHECK_CONTAINER, type ClaimCheckStore } from './claim-checks';
 import {
@@ -35,9 +36,7 @@ export function createChangeQueue(settings: Pick<Settings, 'changeQueue'>, stora
   }
   const client = new ServiceBusClient(
     serviceBus.fullyQualifiedNamespace,
-    serviceBus.clientId
-      ? new ManagedIdentityCredential({ clientId: serviceBus.clientId })
-      : new DefaultAzureCredential(),
+    createCredential({ kind: 'app', clientId: serviceBus.clientId }),
   );
   const queue = serviceBusChangeQueue({ client, queueName, claimChecks });
   return {

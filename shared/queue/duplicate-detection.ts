@@ -9,7 +9,8 @@
  */
 import { odata, type TableClient } from '@azure/data-tables';
 import { createHash } from 'node:crypto';
-import { onceUntilSuccess } from './once';
+import { ensureOnce } from '../storage/ensure-once';
+import { hasStorageStatus } from '../storage/errors';
 
 export const SENT_MARKERS_TABLE = 'changequeuesent';
 
@@ -42,7 +43,7 @@ export function tableDuplicateDetection(options: {
   windowMs: number;
 }): DuplicateDetection {
   const { table, queueName, windowMs } = options;
-  const ensureTable = onceUntilSuccess(() => table.createTable());
+  const ensureTable = ensureOnce(() => table.createTable());
 
   return {
     async sentRecently(messageId) {
@@ -51,7 +52,7 @@ export function tableDuplicateDetection(options: {
         const marker = await table.getEntity<SentMarker>(queueName, rowKeyFor(messageId));
         return Date.now() - marker.sentAt.getTime() < windowMs;
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) return false;
+        if (hasStorageStatus(error, 404)) return false;
         throw error;
       }
     },
@@ -78,7 +79,7 @@ export function tableDuplicateDetection(options: {
         first.value.map((marker) =>
           table.deleteEntity(queueName, marker.rowKey as string).catch((error: unknown) => {
             // Another sender pruned it first.
-            if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+            if (!hasStorageStatus(error, 404)) throw error;
           }),
         ),
       );

@@ -13,7 +13,7 @@ import type { ChangeQueue, QueueReceiver, ReceivedQueueMessage, SendOptions, Sub
 import type { ClaimCheckStore } from './claim-checks';
 import type { DuplicateDetection } from './duplicate-detection';
 import { claimCheckedMessage, outgoingMessage, utf8Bytes } from './messages';
-import { onceUntilSuccess } from './once';
+import { ensureOnce } from '../storage/ensure-once';
 
 /**
  * The service limits the message text to 64 KiB of UTF-8 after XML decoding (what the SDK's own tests and
@@ -40,7 +40,7 @@ export function storageQueueChangeQueue(options: {
 }): ChangeQueue {
   const { claimChecks, duplicates, queueName } = options;
   const queue = options.queues.getQueueClient(queueName);
-  const ensureQueue = onceUntilSuccess(() => queue.createIfNotExists());
+  const ensureQueue = ensureOnce(() => queue.createIfNotExists());
   const limit = pLimit(SEND_CONCURRENCY);
 
   return {
@@ -126,7 +126,7 @@ export function storageQueueReceiver(options: {
   const { delivery, subQueue } = options;
   const poison = options.queues.getQueueClient(poisonQueueName(options.queueName));
   const queue: QueueClient = subQueue === 'deadLetter' ? poison : options.queues.getQueueClient(options.queueName);
-  const ensureQueues = onceUntilSuccess(() => Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]));
+  const ensureQueues = ensureOnce(() => Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]));
   const received = new WeakMap<ReceivedQueueMessage, ReceivedHandle>();
   const handle = (message: ReceivedQueueMessage) => {
     const found = received.get(message);

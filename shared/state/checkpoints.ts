@@ -9,9 +9,9 @@ import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 import { ExportError } from '../errors';
 import type { StorageClients } from '../storage/clients';
-import { ensureOnce } from './ensure-once';
+import { ensureOnce } from '../storage/ensure-once';
 import { CHECKPOINTS_TABLE, checkedName } from './names';
-import { WriteConflict, storageFailure, storageStatus } from './storage-errors';
+import { WriteConflict, storageFailure, storageStatus } from '../storage/errors';
 import { int64, storedInteger } from './table-values';
 import type { Versioned } from './versioned';
 

@@ -11,7 +11,7 @@ import type { StorageClients } from '../storage/clients';
 import { jsonText } from './json-text';
 import { KEY_NAME_PATTERN, checkedName } from './names';
 import { stateContainer } from './state-container';
-import { WriteConflict, storageFailure, storageStatus } from './storage-errors';
+import { WriteConflict, storageFailure, storageStatus } from '../storage/errors';
 import type { Versioned } from './versioned';
 
 /** Like HTTP: replace only the version that was read, or create only if the name is free. */

@@ -11,7 +11,8 @@ import { blobNames, deleteBlobs, hourFolder, hourFolderStart, hourFoldersNewestF
 import { jsonText } from './json-text';
 import { KEY_NAME_PATTERN, checkedName } from './names';
 import { stateContainer } from './state-container';
-import { errorClassSchema, storageFailure, storageStatus } from './storage-errors';
+import { storageFailure, storageStatus } from '../storage/errors';
+import { errorClassSchema } from './error-class';
 
 export const FAILED_RECORDS_ROOT = 'failurelog';
 

@@ -3,14 +3,11 @@
  * container. A lease that is not renewed expires by itself, so a crashed poller never blocks a table for long.
  */
 import { ExportError } from '../errors';
+import { MAX_LEASE_SECONDS, MIN_LEASE_SECONDS, isLeaseLost, tryAcquireBlobLease } from '../storage/blob-lease';
 import type { StorageClients } from '../storage/clients';
+import { storageFailure } from '../storage/errors';
 import { checkedName } from './names';
 import { stateContainer } from './state-container';
-import { storageFailure, storageStatus } from './storage-errors';
-
-/** Azure accepts finite blob leases of 15 to 60 seconds. */
-export const MIN_LEASE_SECONDS = 15;
-export const MAX_LEASE_SECONDS = 60;
 
 export interface PollLease {
   readonly profile: string;
@@ -44,40 +41,27 @@ export function createBlobPollLeases(clients: StorageClients): PollLeases {
           { where },
         );
       }
-      const blob = container.client.getBlockBlobClient(`leases/${profile}/${table}`);
-      const leaseClient = blob.getBlobLeaseClient();
-      /** True when leased, false when another poller holds it; the 404 of a table never polled before is thrown. */
-      const acquire = () =>
-        leaseClient.acquireLease(durationSeconds).then(
-          () => true,
-          (error: unknown) => {
-            if (storageStatus(error).statusCode === 409) return false;
-            throw error;
-          },
-        );
+      let lease;
       try {
         await container.ready();
-        const acquired = await acquire().catch(async (error: unknown) => {
-          if (storageStatus(error).statusCode !== 404) throw error;
-          // First poll of this table: create the lease blob. A racing creator is fine; whoever leases it wins.
-          await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } }).catch((createError: unknown) => {
-            if (![409, 412].includes(storageStatus(createError).statusCode ?? 0)) throw createError;
-          });
-          return acquire();
-        });
-        if (!acquired) return undefined;
+        lease = await tryAcquireBlobLease(
+          container.client.getBlockBlobClient(`leases/${profile}/${table}`),
+          durationSeconds,
+        );
       } catch (error) {
         throw storageFailure(error, 'Acquiring the poll lease', where);
       }
+      if (!lease) return undefined;
+      const held = lease;
       return {
         profile,
         table,
-        leaseId: leaseClient.leaseId,
+        leaseId: held.leaseId,
         async renew() {
           try {
-            await leaseClient.renewLease();
+            await held.renew();
           } catch (error) {
-            if (storageStatus(error).statusCode === 409) {
+            if (isLeaseLost(error)) {
               throw new ExportError(
                 'transient',
                 'The poll lease was lost: another poller took the table after the lease expired',
@@ -93,43 +77,12 @@ export function createBlobPollLeases(clients: StorageClients): PollLeases {
         },
         async release() {
           try {
-            await leaseClient.releaseLease();
+            await held.release();
           } catch (error) {
-            if (storageStatus(error).statusCode === 409) return;
             throw storageFailure(error, 'Releasing the poll lease', where);
           }
         },
       };
     },
-  };
-}
-
-export interface LeaseKeeper {
-  /** Throws the renewal's failure once the lease is lost, so the holder stops before it saves anything. */
-  check(): void;
-  stop(): void;
-}
-
-/**
- * Renews a lease on a timer, not per unit of work: one throttled Dataverse page may wait longer than any lease
- * lasts, while a crashed holder's lease must lapse within one short duration so another poller takes over soon.
- */
-export function keepRenewing(lease: PollLease, everyMs: number): LeaseKeeper {
-  let lost: unknown;
-  let renewing = false;
-  const timer = setInterval(() => {
-    if (renewing || lost !== undefined) return;
-    renewing = true;
-    lease
-      .renew()
-      .catch((error: unknown) => (lost = error))
-      .finally(() => (renewing = false));
-  }, everyMs);
-  timer.unref();
-  return {
-    check() {
-      if (lost !== undefined) throw lost;
-    },
-    stop: () => clearInterval(timer),
   };
 }

@@ -9,7 +9,7 @@ import type { StorageClients } from '../storage/clients';
 import { FAILED_RECORDS_ROOT } from './failed-records';
 import { blobNames, deleteBlobs, hourFolderStart, hourFoldersNewestFirst } from './hourly-folders';
 import { stateContainer } from './state-container';
-import { storageFailure } from './storage-errors';
+import { storageFailure } from '../storage/errors';
 import { UNPROCESSABLE_ROOT } from './unprocessable-messages';
 
 const HOUR_MS = 3_600_000;

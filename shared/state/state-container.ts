@@ -1,6 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { StorageClients } from '../storage/clients';
-import { ensureOnce } from './ensure-once';
+import { ensureOnce } from '../storage/ensure-once';
 import { STATE_CONTAINER } from './names';
 
 export interface StateContainer {

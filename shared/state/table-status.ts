@@ -16,9 +16,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ExportError, type ErrorClass } from '../errors';
 import type { StorageClients } from '../storage/clients';
-import { ensureOnce } from './ensure-once';
+import { ensureOnce } from '../storage/ensure-once';
 import { TABLE_STATUS_TABLE, checkedName } from './names';
-import { errorClassSchema, storageFailure, storageStatus } from './storage-errors';
+import { storageFailure, storageStatus } from '../storage/errors';
+import { errorClassSchema } from './error-class';
 import { int64, storedInteger } from './table-values';
 
 export interface TableStatus {

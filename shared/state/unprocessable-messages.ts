@@ -8,7 +8,7 @@ import { ExportError } from '../errors';
 import type { StorageClients } from '../storage/clients';
 import { hourFolder } from './hourly-folders';
 import { stateContainer } from './state-container';
-import { storageFailure } from './storage-errors';
+import { storageFailure } from '../storage/errors';
 
 export const UNPROCESSABLE_ROOT = 'unprocessablemessages';
 /** Enough to diagnose a broken message; a huge body (a claim-check batch read inline) would only cost storage. */

@@ -5,8 +5,8 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { StorageSettings } from '../config/settings';
+import { createCredential } from './credentials';
 
 export interface StorageClients {
   blobs: BlobServiceClient;
@@ -30,9 +30,7 @@ export function createStorageClients(settings: StorageSettings): StorageClients 
       table: (name) => TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection }),
     };
   }
-  const credential: TokenCredential = settings.clientId
-    ? new ManagedIdentityCredential({ clientId: settings.clientId })
-    : new DefaultAzureCredential();
+  const credential = createCredential({ kind: 'app', clientId: settings.clientId });
   return {
     blobs: new BlobServiceClient(settings.blobServiceUri, credential),
     queues: new QueueServiceClient(settings.queueServiceUri, credential),

@@ -9,9 +9,10 @@
  * infra/modules/functionapp.bicep sets both, because the Application Insights resource has local authentication
  * disabled. @azure/monitor-opentelemetry does not read that setting itself, hence the parsing here.
  */
-import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { shutdownAzureMonitor, useAzureMonitor } from '@azure/monitor-opentelemetry';
 import { ExportError } from '../errors';
+import { createCredential } from '../storage/credentials';
 
 export interface TelemetrySettings {
   connectionString?: string;
@@ -48,7 +49,7 @@ export function ingestionCredential(authenticationString: string): TokenCredenti
     });
   }
   const clientId = pairs.get('clientid');
-  return new ManagedIdentityCredential(clientId ? { clientId } : {});
+  return createCredential({ kind: 'managed-identity', clientId });
 }
 
 /** Starts the exporter once per process; says why not when it does not. Never throws: a bad setting must not stop the worker. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../shared/errors';
 import { createTableCheckpointStore, MAX_LINK_CHARS, type CheckpointFields } from '../../shared/state/checkpoints';
-import { WriteConflict } from '../../shared/state/storage-errors';
+import { WriteConflict } from '../../shared/storage/errors';
 import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();

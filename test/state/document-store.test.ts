@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createBlobDocumentStore } from '../../shared/state/document-store';
 import { STATE_CONTAINER } from '../../shared/state/names';
-import { WriteConflict } from '../../shared/state/storage-errors';
+import { WriteConflict } from '../../shared/storage/errors';
 import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../shared/errors';
-import { createBlobPollLeases, keepRenewing } from '../../shared/state/poll-leases';
+import { keepRenewing } from '../../shared/storage/blob-lease';
+import { createBlobPollLeases } from '../../shared/state/poll-leases';
 import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();

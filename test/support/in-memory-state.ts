@@ -13,8 +13,9 @@ import {
   type FailedRecord,
   type FailedRecordStore,
 } from '../../shared/state/failed-records';
-import { MAX_LEASE_SECONDS, MIN_LEASE_SECONDS, type PollLeases } from '../../shared/state/poll-leases';
-import { WriteConflict } from '../../shared/state/storage-errors';
+import type { PollLeases } from '../../shared/state/poll-leases';
+import { MAX_LEASE_SECONDS, MIN_LEASE_SECONDS } from '../../shared/storage/blob-lease';
+import { WriteConflict } from '../../shared/storage/errors';
 import type { TableStatus, TableStatusPatch, TableStatusStore } from '../../shared/state/table-status';
 import {
   MAX_RAW_BODY_CHARS,

@@ -34,7 +34,7 @@ export interface IngestionEndpoint {
   close(): Promise<void>;
 }
 
-function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
+export function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), 'ingestion-cert-'));
   try {
     execFileSync(

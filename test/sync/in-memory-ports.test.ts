@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../shared/errors';
 import type { CheckpointFields } from '../../shared/state/checkpoints';
-import { WriteConflict } from '../../shared/state/storage-errors';
+import { WriteConflict } from '../../shared/storage/errors';
 import { activationSchema } from '../../shared/sync/wiring/services';
 import { inMemoryCheckpointStore, inMemoryDocumentStore, inMemoryPollLeases } from '../support/in-memory-state';
 import { fixedClock } from '../support/in-memory-sync';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { destinationVersions } from '../../local/verify';
-import { WriteConflict } from '../../shared/state/storage-errors';
+import { WriteConflict } from '../../shared/storage/errors';
 import type { SyncServices } from '../../shared/sync/wiring/services';
 import { resyncTable } from '../../shared/sync/admin/activation';
 import { copyPage } from '../../shared/sync/capture/copy-page';

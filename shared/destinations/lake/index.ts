@@ -3,9 +3,10 @@
  * or an account URL with a managed identity.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { ExportError } from '../../errors';
 import { isStorageHost, STORAGE_SUFFIXES } from '../../security/hosts';
+import { createCredential } from '../../storage/credentials';
 import {
   defaultContainerName,
   lakeDestinationConfigSchema,
@@ -50,7 +51,10 @@ export function openLakeDestination(
     service =
       'connectionString' in parsed.connection
         ? BlobServiceClient.fromConnectionString(parsed.connection.connectionString)
-        : new BlobServiceClient(blobEndpoint(parsed.connection.accountUrl), credential ?? new DefaultAzureCredential());
+        : new BlobServiceClient(
+            blobEndpoint(parsed.connection.accountUrl),
+            credential ?? createCredential({ kind: 'default' }),
+          );
   } catch (error) {
     // The SDK's message can quote the connection string; say what is wrong without it.
     throw new ExportError('config', 'The lake connection string is not valid.', {

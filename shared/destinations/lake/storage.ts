@@ -2,18 +2,19 @@
  * Blob operations of the lake with Azure errors turned into ExportErrors. Writes use the Blob API, which
  * also serves HNS (ADLS Gen2) accounts and Azurite, which has no dfs endpoint.
  */
-import { RestError, type AppendBlobClient, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
+import type { AppendBlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { ExportError } from '../../errors';
+import { isMissingItem, storageErrorClass, storageStatus } from '../../storage/errors';
 
 /** Bytes of one Append Block on every service version Azurite and Azure accept. */
 export const MAX_APPEND_BYTES = 4 * 1024 * 1024;
 
 export function storageError(error: unknown, where: string): ExportError {
   if (error instanceof ExportError) return error;
-  const status = error instanceof RestError ? error.statusCode : undefined;
-  const code = error instanceof RestError ? error.code : undefined;
+  const { statusCode: status, code } = storageStatus(error);
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  if (status === 401 || status === 403) {
+  const errorClass = storageErrorClass(error);
+  if (errorClass === 'config') {
     return new ExportError('config', `The lake storage refused access (${status}) at ${where}.`, {
       cause: error,
       where,
@@ -33,7 +34,7 @@ export function storageError(error: unknown, where: string): ExportError {
       where,
     });
   }
-  if (status === 429 || status === 503) {
+  if (errorClass === 'throttled') {
     return new ExportError('throttled', `The lake storage is busy (${status}) at ${where}.`, {
       cause: error,
       where,
@@ -61,7 +62,7 @@ export async function etagOf(container: ContainerClient, path: string): Promise<
     try {
       return (await container.getBlobClient(path).getProperties()).etag ?? null;
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound') return null;
+      if (isMissingItem(error)) return null;
       throw error;
     }
   });
@@ -81,8 +82,7 @@ export async function readText(container: ContainerClient, path: string): Promis
         chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
       return { text: Buffer.concat(chunks).toString('utf8'), etag: response.etag ?? '' };
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound')
-        return undefined;
+      if (isMissingItem(error)) return undefined;
       throw error;
     }
   });
@@ -161,7 +161,7 @@ export async function committedBlocks(container: ContainerClient, path: string):
     try {
       return (await container.getBlobClient(path).getProperties()).blobCommittedBlockCount ?? 0;
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound') return 0;
+      if (isMissingItem(error)) return 0;
       throw error;
     }
   });

@@ -5,9 +5,10 @@
  * lease on `dataverse-export-state/locks/<table>` makes the read-decide-write exclusive; it is renewed while held
  * and expires by itself when its holder dies.
  */
-import { RestError, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExportError } from '../../errors';
+import { keepRenewing, tryAcquireBlobLease, type BlobLease } from '../../storage/blob-lease';
 import { tableLockPath } from './paths';
 import { storageError } from './storage';
 
@@ -17,11 +18,31 @@ const RENEW_EVERY_MS = 10_000;
 const WAIT_MS = 2 * LEASE_SECONDS * 1000;
 const POLL_MS = 100;
 
-const statusOf = (error: unknown): number | undefined => (error instanceof RestError ? error.statusCode : undefined);
-
 export interface TableLock {
   /** Throws when the lease was lost (this process stalled past it): the batch must not write. */
   check(): void;
+}
+
+/** The table's lease, waiting up to WAIT_MS while another instance holds it. */
+async function acquireTableLease(container: ContainerClient, table: string, path: string): Promise<BlobLease> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    let lease: BlobLease | undefined;
+    try {
+      lease = await tryAcquireBlobLease(container.getBlockBlobClient(path), LEASE_SECONDS);
+    } catch (error) {
+      throw storageError(error, path);
+    }
+    if (lease) return lease;
+    if (Date.now() > deadline) {
+      throw new ExportError(
+        'transient',
+        `Another instance has been writing table ${table} for over ${WAIT_MS / 1000} s; the batch is retried later.`,
+        { where: path },
+      );
+    }
+    await sleep(POLL_MS);
+  }
 }
 
 export async function withTableLock<T>(
@@ -30,45 +51,14 @@ export async function withTableLock<T>(
   action: (lock: TableLock) => Promise<T>,
 ): Promise<T> {
   const path = tableLockPath(table);
-  const lease = container.getBlockBlobClient(path).getBlobLeaseClient();
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      await lease.acquireLease(LEASE_SECONDS);
-      break;
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 404) {
-        // The table's first in-place batch: make the lock blob; whoever leases it first wins.
-        await container
-          .getBlockBlobClient(path)
-          .upload('', 0, { conditions: { ifNoneMatch: '*' } })
-          .catch((createError: unknown) => {
-            if (![409, 412].includes(statusOf(createError) ?? 0)) throw storageError(createError, path);
-          });
-        continue;
-      }
-      if (status !== 409) throw storageError(error, path);
-      if (Date.now() > deadline) {
-        throw new ExportError(
-          'transient',
-          `Another instance has been writing table ${table} for over ${WAIT_MS / 1000} s; the batch is retried later.`,
-          { where: path },
-        );
-      }
-      await sleep(POLL_MS);
-    }
-  }
-  let lost: unknown;
-  const renewal = setInterval(() => {
-    lease.renewLease().catch((error: unknown) => {
-      lost ??= error;
-    });
-  }, RENEW_EVERY_MS);
+  const lease = await acquireTableLease(container, table, path);
+  const keeper = keepRenewing(lease, RENEW_EVERY_MS);
   try {
     return await action({
       check: () => {
-        if (lost !== undefined) {
+        try {
+          keeper.check();
+        } catch (lost) {
           throw new ExportError(
             'transient',
             `The write lock of table ${table} was lost before the batch wrote; it is retried.`,
@@ -78,7 +68,7 @@ export async function withTableLock<T>(
       },
     });
   } finally {
-    clearInterval(renewal);
-    await lease.releaseLease().catch(() => undefined);
+    keeper.stop();
+    await lease.release().catch(() => undefined);
   }
 }

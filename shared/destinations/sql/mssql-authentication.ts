@@ -5,14 +5,10 @@
  * modes Azure SQL users paste and makes a SQL login without a password of them, which an Entra-only server
  * refuses; so each mode is mapped here to an `@azure/identity` credential that tedious asks for tokens.
  */
-import {
-  ClientSecretCredential,
-  DefaultAzureCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-} from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import sql from 'mssql';
 import { ExportError } from '../../errors';
+import { createCredential } from '../../storage/credentials';
 
 export type SqlAuthentication =
   | { kind: 'sql-login' }
@@ -123,12 +119,17 @@ export function credentialFor(
 ): TokenCredential {
   switch (authentication.kind) {
     case 'managed-identity':
-      return new ManagedIdentityCredential(authentication.clientId ? { clientId: authentication.clientId } : {});
+      return createCredential({ kind: 'managed-identity', clientId: authentication.clientId });
     case 'default':
       if (authentication.managedIdentityClientId)
-        return new DefaultAzureCredential({ managedIdentityClientId: authentication.managedIdentityClientId });
-      return defaultCredential ?? new DefaultAzureCredential();
+        return createCredential({ kind: 'default', managedIdentityClientId: authentication.managedIdentityClientId });
+      return defaultCredential ?? createCredential({ kind: 'default' });
     case 'service-principal':
-      return new ClientSecretCredential(authentication.tenantId, authentication.clientId, authentication.clientSecret);
+      return createCredential({
+        kind: 'client-secret',
+        tenantId: authentication.tenantId,
+        clientId: authentication.clientId,
+        clientSecret: authentication.clientSecret,
+      });
   }
 }

@@ -11,7 +11,7 @@ import type { OrchestrationClient } from '../../orchestration/client';
 import { resyncTable, type ResyncServices } from '../admin/activation';
 import { deleteBatches, upsertBatches } from './batching';
 import type { SyncServices } from '../wiring/services';
-import { keepRenewing } from '../../state/poll-leases';
+import { keepRenewing } from '../../storage/blob-lease';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
 
 // Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.

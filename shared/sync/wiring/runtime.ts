@@ -4,7 +4,7 @@
  * changes. Embedded destinations (PGlite) must exist once per process, which this cache also guarantees.
  */
 import { mkdir, readdir } from 'node:fs/promises';
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { tokenSourceFor, type DataverseAuth } from '../../dataverse/auth';
 import { DataverseClient } from '../../dataverse/client';
 import type { Destination } from '../../destinations/destination';
@@ -14,6 +14,7 @@ import { ExportError } from '../../errors';
 import type { ExportProfile, SecretReference } from '../../profile/profile';
 import { assertProfileAllowed, embeddedDatabaseFolder, type SecurityPolicy } from '../../security/policy';
 import type { DocumentStore } from '../../state/document-store';
+import { lazyAppCredential } from '../../storage/credentials';
 import { assertSecretAllowsEnvironment, type SecretResolver } from './secrets';
 
 export interface ProfileRuntime {
@@ -39,10 +40,7 @@ export interface RuntimeOptions {
   credential: () => TokenCredential;
 }
 
-export const defaultCredential = (clientId: string | undefined): (() => TokenCredential) => {
-  let credential: TokenCredential | undefined;
-  return () => (credential ??= clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential());
-};
+export const defaultCredential = lazyAppCredential;
 
 /**
  * Every secret a profile uses (source token, client secret, destination connection); one from Key Vault must be

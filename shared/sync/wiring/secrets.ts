@@ -4,10 +4,10 @@
  * is known, so it can appear in no log line, error or response afterwards.
  */
 import type { TokenCredential } from '@azure/identity';
-import { SecretClient, parseKeyVaultSecretIdentifier } from '@azure/keyvault-secrets';
 import { ExportError } from '../../errors';
 import type { SecretReference } from '../../profile/profile';
 import { SECRET_SETTING_PREFIX } from '../../security/policy';
+import { readKeyVaultSecret } from '../../storage/key-vault';
 import { redactor } from '../../telemetry/redaction';
 
 export interface ResolvedSecret {
@@ -52,24 +52,9 @@ export function createSecretResolver(
         redactor.register(value);
         return { value, tags: {} };
       }
-      const { vaultUrl, name, version } = parseKeyVaultSecretIdentifier(reference.keyVaultSecretUri);
-      let secret;
-      try {
-        secret = await new SecretClient(vaultUrl, credential()).getSecret(name, version ? { version } : {});
-      } catch (error) {
-        throw new ExportError('config', `Could not read the ${what} secret '${name}' from Key Vault`, {
-          cause: error,
-          where: `${vaultUrl}/secrets/${name}`,
-          fix: "Grant the function app's identity 'Key Vault Secrets User' on the vault and check the secret URI.",
-        });
-      }
-      if (!secret.value) {
-        throw new ExportError('config', `The Key Vault secret '${name}' (${what}) is empty`, {
-          where: `${vaultUrl}/secrets/${name}`,
-        });
-      }
+      const secret = await readKeyVaultSecret(reference.keyVaultSecretUri, what, credential);
       redactor.register(secret.value);
-      return { value: secret.value, tags: secret.properties.tags ?? {} };
+      return secret;
     },
   };
 }
