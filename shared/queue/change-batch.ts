@@ -5,10 +5,11 @@
  */
 import { z } from 'zod';
 import type { RowUpsert } from '../dataverse/changes';
+import { GUID_PATTERN } from '../guid';
 
 export const CHANGE_BATCH_SCHEMA_VERSION = 1;
 
-const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+const guid = z.string().regex(GUID_PATTERN, 'must be a GUID');
 const versionNumber = z.number().int().nonnegative().refine(Number.isSafeInteger, 'must be a safe integer');
 /** Profile names and Dataverse logical names are validated where they are defined; here they only need to be sane. */
 const name = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ and - only, 1 to 128 characters');

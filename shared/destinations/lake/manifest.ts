@@ -2,8 +2,8 @@
  * The lake's model.json files: the root manifest (every entity, with the partitions readers should read) and the
  * per-table manifests DV2SQL reads. Every write is a read-modify-write guarded by the blob's etag.
  */
-import { RestError } from '@azure/storage-blob';
 import { ExportError } from '../../errors';
+import { hasStorageStatus } from '../../storage/errors';
 import { emptyModel, parseModel, partitionEntry, serializeModel, withEntity } from './model-json';
 import type { CdmEntity, CdmModel, CdmPartition } from './model-json';
 import { ROOT_MODEL, partitionOfPath, tableModelPath } from './paths';
@@ -12,9 +12,7 @@ import { listCsv, readText, writeText } from './storage';
 
 /** Whether a write lost to another writer: its etag no longer matched (412) or the blob appeared meanwhile (409). */
 export const isConflict = (error: unknown): boolean =>
-  error instanceof ExportError &&
-  error.cause instanceof RestError &&
-  (error.cause.statusCode === 412 || error.cause.statusCode === 409);
+  error instanceof ExportError && hasStorageStatus(error.cause, 409, 412);
 
 export async function readModel(
   state: Pick<LakeState, 'container'>,

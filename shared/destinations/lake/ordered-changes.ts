@@ -1,11 +1,10 @@
 /** A batch as the lake applies it: upserts and deletes in one list, in version order, ids that are not GUIDs failed. */
 import type { RowUpsert } from '../../dataverse/changes';
 import type { ApplyBatch, DeleteChange, FailedChange } from '../destination';
+import { GUID_PATTERN } from '../../guid';
 
 /** The port's `DeleteChange` has no `kind`; deletes get one here to share the ordered list with upserts. */
 export type LakeChange = RowUpsert | (DeleteChange & { kind: 'delete' });
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const rowFailure = (id: string, changeType: FailedChange['changeType'], error: unknown): FailedChange => ({
   id,
@@ -24,7 +23,7 @@ export function orderedChanges(batch: ApplyBatch, failed: FailedChange[]): LakeC
     })),
   ];
   const valid = changes.filter((change) => {
-    if (GUID.test(change.id)) return true;
+    if (GUID_PATTERN.test(change.id)) return true;
     failed.push({ id: change.id, changeType: change.kind, reason: `Id '${change.id}' is not a GUID.` });
     return false;
   });

@@ -10,6 +10,7 @@ import { withoutExponents } from '../../schema/plain-number';
 import type { ApplyBatch, ApplyResult, ColumnWidening, DeleteChange, FailedChange } from '../destination';
 import type { SqlContext } from './context';
 import type { BulkWrite } from './dialect';
+import { GUID_PATTERN } from '../../guid';
 import { OverlongValue, type Layout, type Layouts } from './layout';
 import { widenForValues } from './schema-sync';
 
@@ -36,7 +37,6 @@ interface Counts {
   stale: number;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** A lone high or low surrogate: text that is not valid UTF-16, so it has no UTF-8 form either. */
@@ -56,7 +56,7 @@ function deduplicate(batch: ApplyBatch): { changes: Change[]; failed: FailedChan
   const latest = new Map<string, Change>();
   let superseded = 0;
   const consider = (change: Change): void => {
-    if (!GUID.test(change.id)) {
+    if (!GUID_PATTERN.test(change.id)) {
       failed.push({ id: change.id, changeType: changeTypeOf(change), reason: `Id '${change.id}' is not a GUID.` });
       return;
     }
