@@ -1,5 +1,6 @@
 import { validateProfile } from '../shared/profile/profile';
 import { profileProblems } from '../shared/security/policy';
+import { PROFILE_CHECK_RETRY, checkProfileSource, sourceProblem } from '../shared/sync/admin/profile-tables';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, problems, readIfMatch, readJson } from './http';
@@ -47,9 +48,14 @@ export const putProfile: HttpFunction<FunctionDeps> = {
             },
           });
         }
+        const source = () => deps.sync.runtimes.sourceFor(validation.profile, PROFILE_CHECK_RETRY);
+        const checked = await checkProfileSource(validation.profile, source);
+        if (checked.outcome === 'refused')
+          return problems(400, 'The source does not have what the profile names', [sourceProblem(checked.error)]);
         const stored = await deps.sync.profiles.put(name, validation.profile, condition.value);
         await deps.sync.runtimes.evict(name);
-        return json(existing ? 200 : 201, stored.value, { etag: stored.etag });
+        const warning = checked.outcome === 'unchecked' ? { warning: checked.warning } : {};
+        return json(existing ? 200 : 201, { ...stored.value, ...warning }, { etag: stored.etag });
       }),
     ),
 };

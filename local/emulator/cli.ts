@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ExportError } from '../../shared/errors';
 import { DEFAULT_SAMPLE_ACCOUNTS } from '../sample-org';
 import { startEmulator } from './server';
 
@@ -67,4 +68,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-void main();
+main().catch((error: unknown) => {
+  // A start that cannot go on (an unreadable --state file, a port in use) says what to do, not a stack trace.
+  const fix = error instanceof ExportError && error.fix ? `\n${error.fix}` : '';
+  console.error(`${error instanceof Error ? error.message : String(error)}${fix}`);
+  process.exit(1);
+});

@@ -32,3 +32,14 @@ export const unknownProperty = (name: string, type: string): HttpError =>
 /** ObjectDoesNotExist, as Dataverse answers a missing row. */
 export const rowNotFound = (table: TableMetadata, id: string): HttpError =>
   new HttpError(404, '0x80040217', `Entity '${table.logicalName}' With Id = ${id} Does Not Exist`);
+
+/**
+ * A first segment that is no entity set of the sample org. An unknown set is Dataverse's 404; batches,
+ * `$metadata`, the service document, functions and actions exist in Dataverse but not here.
+ */
+export function unknownSegment(segment: string, method: string): HttpError {
+  if (segment === '') return notSupported('the service document');
+  if (segment.startsWith('$')) return notSupported(`'${segment}'`);
+  if (segment.includes('(') || method === 'POST') return notSupported(`'${segment}': unbound functions and actions`);
+  return new HttpError(404, '0x8006088a', `Resource not found for the segment '${segment}'.`);
+}

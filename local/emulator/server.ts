@@ -8,21 +8,21 @@
  * conditional.ts and rows.ts answer. Behaviour follows docs/reference/dataverse-protocol.md; where
  * Dataverse is undocumented the choice is marked there as [inferred] and repeated in docs/notes/dataverse.md.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { checkWrite, notModified, refuseConditions } from './conditional';
 import { COUNT_LIMIT, EntitySetReader } from './entity-set';
 import { FaultInjector, type FaultSettings } from './faults';
-import { HttpError, notSupported, rowNotFound } from './http-error';
+import { HttpError, notSupported, rowNotFound, unknownSegment } from './http-error';
 import { MetadataRoutes, keyOf } from './metadata-routes';
 import { parsePrefer, parseSelect } from './odata';
 import { ReferenceRoutes } from './references';
 import { refuseBeyondRetrieveMultiple } from './retrieve-multiple-only';
 import { rowJson, rowValues, selection } from './rows';
 import { checkHeaders, checkQueryOptions } from './scope';
-import { OrgStore, WriteConflict, storeSnapshotSchema, type StoredRow } from './store';
+import { openStore, saveStore } from './state-file';
+import { WriteConflict, type OrgStore, type StoredRow } from './store';
 import { readBody, send } from './wire';
 
 const DAY_MS = 86_400_000;
@@ -39,7 +39,7 @@ export interface EmulatorOptions {
   /** `ExpireChangeTrackingInDays`: tokens older than this fail with ExpiredVersionStamp. */
   changeTrackingRetentionDays?: number;
   now?: () => number;
-  /** A JSON file holding the writes: loaded at start when it exists, rewritten after every write. */
+  /** A JSON file holding the writes: loaded at start when it exists, replaced atomically after every write (state-file.ts). */
   statePath?: string;
   /** Told of every committed write, as it commits: the delta-latency benchmark's source clock. */
   onWrite?: (write: SourceWrite) => void;
@@ -73,17 +73,6 @@ export interface Emulator {
   faults: FaultInjector;
   stats: EmulatorStats;
   close(): Promise<void>;
-}
-
-/**
- * A first segment that is no entity set of the sample org. An unknown set is Dataverse's 404; batches,
- * `$metadata`, the service document, functions and actions exist in Dataverse but not here.
- */
-function unknownSegment(segment: string, method: string): HttpError {
-  if (segment === '') return notSupported('the service document');
-  if (segment.startsWith('$')) return notSupported(`'${segment}'`);
-  if (segment.includes('(') || method === 'POST') return notSupported(`'${segment}': unbound functions and actions`);
-  return new HttpError(404, '0x8006088a', `Resource not found for the segment '${segment}'.`);
 }
 
 class EmulatorHandler {
@@ -320,33 +309,11 @@ class EmulatorHandler {
   }
 }
 
-function openStore(options: EmulatorOptions): OrgStore {
-  const fresh = new OrgStore({
-    seed: options.seed,
-    accounts: options.accounts,
-    contacts: options.contacts,
-    now: options.now,
-  });
-  if (options.statePath === undefined || !existsSync(options.statePath)) return fresh;
-  const snapshot = storeSnapshotSchema.parse(JSON.parse(readFileSync(options.statePath, 'utf8')));
-  const saved = OrgStore.restore(snapshot, options.now);
-  if (
-    saved.seed !== fresh.seed ||
-    saved.counts.account !== fresh.counts.account ||
-    saved.counts.contact !== fresh.counts.contact
-  ) {
-    throw new Error(
-      `${options.statePath} holds writes for seed ${saved.seed} and ${saved.counts.account} accounts, ${saved.counts.contact} contacts; start with those, or delete the file`,
-    );
-  }
-  return saved;
-}
-
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const store = openStore(options);
   const { statePath } = options;
   const persist = (): void => {
-    if (statePath !== undefined) writeFileSync(statePath, JSON.stringify(store.snapshot()));
+    if (statePath !== undefined) saveStore(statePath, store);
   };
   const faults = new FaultInjector(options.faults, options.seed ?? 1);
   const stats: EmulatorStats = { requests: 0, throttled: 0, unavailable: 0, maxConcurrent: 0 };

@@ -9,7 +9,6 @@
  * creation order; a deleted-then-recreated row keeps its slot.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { ManyToManyRelationship, TableMetadata } from '../../shared/dataverse/metadata';
 import {
   DEFAULT_SAMPLE_ACCOUNTS,
@@ -22,6 +21,7 @@ import {
   type SampleCounts,
   type SampleRow,
 } from '../sample-org';
+import type { StoreSnapshot } from './store-snapshot';
 
 export interface StoredRow {
   id: string;
@@ -69,37 +69,6 @@ const FIRST_VERSION = 1_000_000;
 const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 export class WriteConflict extends Error {}
-
-const sampleValueSchema = z.union([
-  z.string(),
-  z.number(),
-  z.boolean(),
-  z.null(),
-  z.object({ id: z.string(), logicalName: z.string() }),
-]);
-const storedRowSchema = z.object({
-  id: z.string(),
-  version: z.number().int(),
-  row: z.record(z.string(), sampleValueSchema),
-});
-
-/** What a store holds beyond its generated rows: enough to rebuild it exactly (`--state` in the CLI). */
-export const storeSnapshotSchema = z.object({
-  seed: z.number().int(),
-  accounts: z.number().int(),
-  // Absent in snapshots written before contacts could be sized on their own: 1.5 per account then.
-  contacts: z.number().int().optional(),
-  version: z.number().int(),
-  tables: z.record(
-    z.string(),
-    z.object({
-      changed: z.array(storedRowSchema),
-      deleted: z.array(z.object({ id: z.string(), version: z.number().int(), slot: z.number().int() })),
-      created: z.array(z.string()),
-    }),
-  ),
-});
-export type StoreSnapshot = z.infer<typeof storeSnapshotSchema>;
 
 export class OrgStore {
   readonly seed: number;

@@ -88,43 +88,71 @@ describe('bad input on the HTTP API', () => {
     expect((await p.call('GET', 'profiles/guarded')).status).toBe(404);
   });
 
-  it('fails activation for a table the environment does not have, naming it, and starts nothing', async () => {
+  it('refuses a profile naming a table the environment does not have with 400 naming it and the fix, storing nothing', async () => {
     const p = product();
-    expect(
-      (
-        await p.call(
-          'PUT',
-          'profiles/unknown',
-          sampleProfile(p, { tables: ['account', 'sample_nosuchtable'], relationships: [] }),
-        )
-      ).status,
-    ).toBe(201);
-    const activated = await p.call('POST', 'profiles/unknown/activate');
-    expect(activated.status).toBe(400);
-    expect(activated.body).toMatchObject({
-      error: { errorClass: 'config', message: "Table 'sample_nosuchtable' does not exist in this environment" },
-    });
-    expect((await p.call('GET', 'profiles/unknown/status')).body).toMatchObject({
-      state: 'never activated',
-      initialSync: null,
-    });
+    const put = await p.call(
+      'PUT',
+      'profiles/unknown',
+      sampleProfile(p, { tables: ['account', 'sample_nosuchtable'], relationships: [] }),
+    );
+    expect(put.status).toBe(400);
+    expect(problemsOf(put.body)).toEqual([
+      {
+        field: 'tables',
+        reason: expect.stringMatching(
+          /^No table named 'sample_nosuchtable' exists in the environment\. Use the tables’ logical names/,
+        ),
+      },
+    ]);
+    expect((await p.call('GET', 'profiles/unknown')).status).toBe(404);
   });
 
-  it('fails activation for a table without change tracking, naming it, and starts nothing', async () => {
+  it('refuses a profile naming an N:N relationship its tables do not have, listing the ones they have', async () => {
+    const p = product();
+    const put = await p.call(
+      'PUT',
+      'profiles/norelation',
+      sampleProfile(p, { relationships: ['sample_nosuch_association'] }),
+    );
+    expect(put.status).toBe(400);
+    expect(problemsOf(put.body)).toEqual([
+      {
+        field: 'relationships',
+        reason: expect.stringMatching(
+          /'sample_nosuch_association' is not a many-to-many .* Use one of: systemuserroles_association\./,
+        ),
+      },
+    ]);
+    expect((await p.call('GET', 'profiles/norelation')).status).toBe(404);
+  });
+
+  it('refuses a table without change tracking when saving, and checks again at activation what was saved unchecked', async () => {
     const p = product();
     const role = p.emulator.store.metadata().find((table) => table.logicalName === 'role');
     if (!role) throw new Error('the sample org has no role table');
     role.changeTrackingEnabled = false;
+    const body = sampleProfile(p, { tables: ['account', 'role'], relationships: [] });
     try {
-      expect(
-        (
-          await p.call(
-            'PUT',
-            'profiles/untracked',
-            sampleProfile(p, { tables: ['account', 'role'], relationships: [] }),
-          )
-        ).status,
-      ).toBe(201);
+      const put = await p.call('PUT', 'profiles/untracked', body);
+      expect(put.status).toBe(400);
+      expect(problemsOf(put.body)).toEqual([
+        {
+          field: 'tables',
+          reason: expect.stringMatching(/^Change tracking is not enabled on: role\. Turn on "Track changes"/),
+        },
+      ]);
+      expect((await p.call('GET', 'profiles/untracked')).status).toBe(404);
+
+      // The environment does not answer (the app is not yet a user of it): saved, with a warning saying so.
+      p.emulator.faults.set({ forbidden: true });
+      const unchecked = await p.call('PUT', 'profiles/untracked', body);
+      p.emulator.faults.set({ forbidden: false });
+      expect(unchecked.status).toBe(201);
+      expect(unchecked.body).toMatchObject({
+        name: 'untracked',
+        warning: expect.stringMatching(/^Saved without checking the tables: the Dataverse environment did not answer/),
+      });
+
       const activated = await p.call('POST', 'profiles/untracked/activate');
       expect(activated.status).toBe(400);
       expect(activated.body).toMatchObject({
@@ -141,7 +169,15 @@ describe('bad input on the HTTP API', () => {
       });
     } finally {
       role.changeTrackingEnabled = true;
+      p.emulator.faults.set({ forbidden: false });
     }
+  });
+
+  it('saves a profile whose tables the environment has without a warning', async () => {
+    const p = product();
+    const put = await p.call('PUT', 'profiles/checked', sampleProfile(p));
+    expect(put.status).toBe(201);
+    expect(put.body).not.toHaveProperty('warning');
   });
 
   const routes = functionTable.flatMap((definition) =>

@@ -127,6 +127,9 @@ export function fixedRuntimes(
       return { profile: stored.value, ...build(name) };
     },
     evict: () => Promise.resolve(),
+    async sourceFor(profile) {
+      return (await this.get(profile.name)).source;
+    },
     closeAll: () => Promise.resolve(),
   };
 }

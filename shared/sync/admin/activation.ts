@@ -7,6 +7,7 @@ import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/meta
 import { ExportError, toExportError } from '../../errors';
 import { isLive, type OrchestrationClient } from '../../orchestration/client';
 import type { InitialSyncInput } from '../capture/initial-sync-plan';
+import { unknownRelationshipError, untrackedTablesError } from './profile-tables';
 import type { SyncServices } from '../wiring/services';
 
 export const INITIAL_SYNC_ORCHESTRATION = 'initialSync';
@@ -32,16 +33,7 @@ async function readSource(
   const known = await source.readManyToMany(profile.tables);
   const relationships = profile.relationships.map((schemaName) => {
     const found = known.find((relationship) => relationship.schemaName.toLowerCase() === schemaName.toLowerCase());
-    if (!found) {
-      throw new ExportError(
-        'config',
-        `The relationship '${schemaName}' is not a many-to-many relationship of the profile's tables`,
-        {
-          where: 'relationships',
-          fix: `Use one of: ${known.map((relationship) => relationship.schemaName).join(', ') || '(none)'}.`,
-        },
-      );
-    }
+    if (!found) throw unknownRelationshipError(schemaName, known);
     return found;
   });
   const intersect = relationships
@@ -49,12 +41,7 @@ async function readSource(
     .filter((name) => !profile.tables.includes(name));
   const all = [...tables, ...(intersect.length > 0 ? await source.readTables(intersect) : [])];
   const untracked = all.filter((table) => !table.changeTrackingEnabled).map((table) => table.logicalName);
-  if (untracked.length > 0) {
-    throw new ExportError('config', `Change tracking is not enabled on: ${untracked.join(', ')}`, {
-      where: 'tables',
-      fix: 'Turn on "Track changes" for these tables (Power Apps → Tables → Properties → Advanced options), or remove them from the profile.',
-    });
-  }
+  if (untracked.length > 0) throw untrackedTablesError(untracked);
   return { tables: all, relationships };
 }
 

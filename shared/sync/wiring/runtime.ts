@@ -7,6 +7,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import type { TokenCredential } from '@azure/identity';
 import { tokenSourceFor, type DataverseAuth } from '../../dataverse/auth';
 import { DataverseClient } from '../../dataverse/client';
+import type { RetryPolicy } from '../../dataverse/http';
 import type { Destination } from '../../destinations/destination';
 import { openLakeDestination, type LakeDestinationConfig } from '../../destinations/lake';
 import { createDestination, type SqlDestinationConfig } from '../../destinations/sql';
@@ -28,6 +29,8 @@ export interface ProfileRuntimes {
   get(name: string): Promise<ProfileRuntime>;
   /** Closes and forgets a profile's connections (after it was changed or deleted). */
   evict(name: string): Promise<void>;
+  /** A Dataverse client for a profile that need not be stored yet (PUT checks its tables); policy checked first. */
+  sourceFor(profile: ExportProfile, retry?: Partial<RetryPolicy>): Promise<DataverseClient>;
   closeAll(): Promise<void>;
 }
 
@@ -146,13 +149,18 @@ async function openDestination(profile: ExportProfile, options: RuntimeOptions):
 export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes {
   const built = new Map<string, { etag: string; runtime: Promise<ProfileRuntime> }>();
 
-  async function build(profile: ExportProfile): Promise<ProfileRuntime> {
+  async function sourceFor(profile: ExportProfile, retry?: Partial<RetryPolicy>): Promise<DataverseClient> {
     // Before anything is resolved or contacted: hosts, secret references and folders the policy refuses stop here.
     assertProfileAllowed(options.policy, profile);
-    const source = new DataverseClient({
+    return new DataverseClient({
       baseUrl: profile.source.environmentUrl,
       token: tokenSourceFor(await sourceAuth(profile, options.secrets), profile.source.environmentUrl),
+      ...(retry ? { retry } : {}),
     });
+  }
+
+  async function build(profile: ExportProfile): Promise<ProfileRuntime> {
+    const source = await sourceFor(profile);
     const destination = await openDestination(profile, options);
     return { profile, source, destination };
   }
@@ -163,6 +171,7 @@ export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes 
   };
 
   return {
+    sourceFor,
     async get(name) {
       const stored = await options.profiles.get(name);
       if (!stored) {

@@ -59,23 +59,50 @@ export function createSecretResolver(
   };
 }
 
+/** The Dataverse environment a secret is used for: its URL, and its organization and tenant ids when known. */
+export interface SecretEnvironment {
+  environmentUrl: string;
+  /** `OrganizationId` as WhoAmI returns it; undefined when not known where the secret is checked. */
+  organizationId?: string;
+  /** The Entra ID tenant the environment belongs to. */
+  tenantId?: string;
+}
+
+const tagParts = (tag: string): string[] => tag.split(',').map((part) => part.trim().toLowerCase());
+
 /**
- * Like DES: a destination secret in Key Vault must carry a tag allowing this Dataverse environment, so a
- * connection string cannot be used by an org its owner did not name. The tag's name lists environment host
- * names (comma separated, e.g. `contoso.crm.dynamics.com`); its value is free (DES put the tenant id there).
+ * Like DES: a secret in Key Vault must carry a tag allowing this Dataverse environment, so a connection string
+ * cannot be used by an org its owner did not name. Two formats are accepted:
+ * - this product's: the tag's name lists environment host names (comma separated, e.g. `contoso.crm.dynamics.com`);
+ *   its value is free;
+ * - DES's: the tag's name lists organization ids and its value is the tenant id (DES's setup script tagged the
+ *   secret `@{$organizationIdList=$tenantId}`: learn.microsoft.com/power-apps/developer/data-platform/data-export-service).
+ *   It is accepted only when both the organization id and the tenant id are known here and both match; an org
+ *   id alone would let any tenant's org with a guessed id through, and an unknown org id matches nothing.
  */
-export function assertSecretAllowsEnvironment(secret: ResolvedSecret, environmentUrl: string, secretUri: string): void {
+export function assertSecretAllowsEnvironment(
+  secret: ResolvedSecret,
+  environment: string | SecretEnvironment,
+  secretUri: string,
+): void {
+  const { environmentUrl, organizationId, tenantId } =
+    typeof environment === 'string' ? { environmentUrl: environment } : environment;
   const host = new URL(environmentUrl).hostname.toLowerCase();
-  const allowed = Object.keys(secret.tags).some((tag) =>
-    tag
-      .split(',')
-      .map((part) => part.trim().toLowerCase())
-      .includes(host),
-  );
+  const org = organizationId?.toLowerCase();
+  const tenant = tenantId?.trim().toLowerCase();
+  const allowed = Object.entries(secret.tags).some(([tag, value]) => {
+    const parts = tagParts(tag);
+    if (parts.includes(host)) return true;
+    return org !== undefined && tenant !== undefined && parts.includes(org) && value.trim().toLowerCase() === tenant;
+  });
   if (!allowed) {
+    const desFormat =
+      org !== undefined && tenant !== undefined
+        ? ` or, as DES did, a tag named '${org}' (the organization id) whose value is '${tenant}' (the tenant id)`
+        : '';
     throw new ExportError('config', `The destination secret does not allow the Dataverse environment ${host}`, {
       where: secretUri,
-      fix: `Add a tag named '${host}' to the Key Vault secret (several environments: one tag whose name lists them, comma separated).`,
+      fix: `Add a tag named '${host}' to the Key Vault secret${desFormat} (several environments: one tag whose name lists them, comma separated).`,
     });
   }
 }
