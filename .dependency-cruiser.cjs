@@ -5,7 +5,8 @@
 //   functions   functions/                thin trigger edges
 //   sync        shared/sync/              composes the services below into the export
 //   services    shared/queue/, shared/destinations/, shared/state/
-//   foundation  shared/dataverse/, shared/schema/, shared/storage/, shared/orchestration/ (port to Durable Functions)
+//   foundation  shared/dataverse/, shared/schema/, shared/storage/, shared/orchestration/ (port to Durable Functions),
+//               shared/telemetry/azure-monitor.ts (the exporter's start-up, an adapter signing in like storage)
 //   settings    shared/config/, shared/profile/, shared/security/policy.ts: what the app is configured to do.
 //               Below foundation because storage clients are built from config's StorageSettings, and below services
 //               because state reads a default from config. The profile describes destination targets, so settings
@@ -18,8 +19,9 @@
 const SERVICES = '^shared/(queue|destinations|state)/';
 const DESTINATION_CONFIG_SHAPES = '^shared/destinations/[^/]+/config[.]ts$';
 const SETTINGS = '^shared/(config/|profile/|security/policy[.]ts$)';
-const FOUNDATION = '^shared/(dataverse|schema|storage|orchestration)/';
-const SUPPORT = '^shared/(telemetry/|security/hosts[.]ts$|security/client-principal[.]ts$|health[.]ts$)';
+// The Azure Monitor exporter is an adapter like storage (it signs in through storage/credentials.ts), not support.
+const FOUNDATION = '^shared/((dataverse|schema|storage|orchestration)/|telemetry/azure-monitor[.]ts$)';
+const SUPPORT = '^shared/(telemetry/(?!azure-monitor[.]ts$)|security/hosts[.]ts$|security/client-principal[.]ts$|health[.]ts$)';
 const LEAVES = '^shared/(errors|percent-encoding)[.]ts$';
 const OURS = '^(shared|functions|local|test|scripts)/';
 

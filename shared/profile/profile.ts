@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { lakeTargetShape, requireContainerName } from '../destinations/lake/config';
-import { tableRefusal } from '../schema/activities';
+import { tableRefusal } from './refused-tables';
 
 /** Used in URLs, orchestration instance ids, blob paths and queue batch ids. */
 export const profileNameSchema = z
