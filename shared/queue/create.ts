@@ -1,5 +1,4 @@
 /** Picks the change queue's transport from the settings: Service Bus when a namespace is set, else a storage queue. */
-import type { TokenCredential } from '@azure/identity';
 import { ServiceBusClient } from '@azure/service-bus';
 import type { Settings } from '../config/settings';
 import type { StorageClients } from '../storage/clients';

@@ -73,14 +73,17 @@ export interface LeaseKeeper {
  * lasts, while a crashed holder's lease must lapse within one short duration so another holder takes over soon.
  */
 export function keepRenewing(lease: { renew(): Promise<void> }, everyMs: number): LeaseKeeper {
-  let lost: unknown;
+  let lost: Error | undefined;
   let renewing = false;
   const timer = setInterval(() => {
     if (renewing || lost !== undefined) return;
     renewing = true;
     lease
       .renew()
-      .catch((error: unknown) => (lost = error))
+      .catch(
+        (error: unknown) =>
+          (lost = error instanceof Error ? error : new Error('Lease renewal failed', { cause: error })),
+      )
       .finally(() => (renewing = false));
   }, everyMs);
   timer.unref();

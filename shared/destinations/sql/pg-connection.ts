@@ -16,7 +16,7 @@ export const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === TIMESTAMP_WITHOUT_TIME_ZONE
       ? (value: string) => value
-      : types.getTypeParser(oid, format ?? 'text')) as typeof types.getTypeParser,
+      : (types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown)) as typeof types.getTypeParser,
 };
 
 const CHUNK_BYTES = 65_536;

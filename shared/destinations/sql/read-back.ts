@@ -12,23 +12,31 @@ export type DestinationRow = Record<string, SqlValue>;
 
 const TABLE_NAME = /^[A-Za-z0-9_]+$/;
 
+/** A driver value as text: strings and numbers as they are, buffers decoded, anything else as JSON (never '[object Object]'). */
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (Buffer.isBuffer(value)) return value.toString();
+  return JSON.stringify(value);
+}
+
 /** Normalises driver values so both dialects read back the same thing (lower-case GUIDs, ISO UTC times, numbers). */
 function normalise(value: unknown, type: ColumnType | undefined): SqlValue {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value.toISOString();
   switch (type?.kind) {
     case 'guid':
-      return String(value).toLowerCase();
+      return textOf(value).toLowerCase();
     case 'int':
     case 'bigint':
     case 'decimal':
       return Number(value);
     case 'datetime':
-      return new Date(`${String(value).replace(' ', 'T')}Z`).toISOString();
+      return new Date(`${textOf(value).replace(' ', 'T')}Z`).toISOString();
     default:
       return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
         ? value
-        : String(value);
+        : textOf(value);
   }
 }
 

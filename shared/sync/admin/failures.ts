@@ -3,7 +3,6 @@
  * longer exists in Dataverse was deleted there, so it is applied as a delete at the table's current watermark.
  * Records that apply cleanly are resolved; the rest stay, with their new reason.
  */
-import type { RowUpsert } from '../../dataverse/changes';
 import { webApiSelect } from '../../dataverse/properties';
 import { ExportError } from '../../errors';
 import type { FailedRecordSummary } from '../../state/failed-records';
@@ -46,7 +45,7 @@ export async function resyncFailures(
     // that `<lookup>_entitytype` / `owneridtype` are filled from.
     const found = await source.readRowsById(table, ids, { select: webApiSelect(table), annotations: true });
     const applied = await destination.applyBatch(table, {
-      upserts: found.rows as RowUpsert[],
+      upserts: found.rows,
       deletes: found.missing.map((id) => ({ id, versionNumber: checkpoint?.value.watermark ?? 0 })),
     });
     const failedIds = new Map(applied.failed.map((failure) => [failure.id, failure.reason]));
