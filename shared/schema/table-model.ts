@@ -3,7 +3,7 @@
  * dialect-neutral types, and where each value comes from in a Web API row. Dialects only translate
  * these types to SQL; every mapping decision lives here so PostgreSQL and SQL Server agree.
  */
-import type { ColumnMetadata, TableMetadata } from '../dataverse/metadata';
+import type { AttributeType, ColumnMetadata, TableMetadata } from '../dataverse/metadata';
 import { assertExportableTable, partyListSkipReason } from './activities';
 import { prefixed, validateDataverseName } from './identifiers';
 
@@ -74,6 +74,19 @@ const lookupTableSource = (logicalName: string): ColumnSource => ({
   annotation: `${lookupProperty(logicalName)}${LOOKUP_TABLE_ANNOTATION}`,
 });
 
+/** Attribute types whose column type never depends on the attribute's own settings. */
+const FIXED_SIZE_TYPES: Partial<Record<AttributeType, ColumnType>> = {
+  Memo: { kind: 'string', length: 'max' },
+  Integer: { kind: 'int' },
+  Picklist: { kind: 'int' },
+  State: { kind: 'int' },
+  Status: { kind: 'int' },
+  BigInt: { kind: 'bigint' },
+  Boolean: { kind: 'bit' },
+  DateTime: { kind: 'datetime' },
+  Uniqueidentifier: { kind: 'guid' },
+};
+
 /**
  * Which metadata columns become destination columns. Helper columns (`AttributeOf` set: `<lookup>name`,
  * `<lookup>yominame`, …) are not Web API properties and DES did not export them, with two exceptions DES
@@ -95,30 +108,17 @@ function columnsFor(column: ColumnMetadata, table: TableMetadata): DestinationCo
   }
   const property = { kind: 'property', property: name } as const;
   const single = (type: ColumnType): DestinationColumn[] => [{ name, type, source: property }];
+  const fixed = FIXED_SIZE_TYPES[column.attributeType];
+  if (fixed) return single(fixed);
   switch (column.attributeType) {
     case 'String':
       return single(stringType(column.maxLength ?? MAX_BOUNDED_STRING));
-    case 'Memo':
-      return single({ kind: 'string', length: 'max' });
     case 'EntityName':
       return single(stringType(LIST_LENGTH));
-    case 'Integer':
-    case 'Picklist':
-    case 'State':
-    case 'Status':
-      return single({ kind: 'int' });
-    case 'BigInt':
-      return single({ kind: 'bigint' });
     case 'Decimal':
     case 'Double':
     case 'Money':
       return single({ kind: 'decimal', scale: column.precision ?? defaultScale[column.attributeType] ?? 10 });
-    case 'Boolean':
-      return single({ kind: 'bit' });
-    case 'DateTime':
-      return single({ kind: 'datetime' });
-    case 'Uniqueidentifier':
-      return single({ kind: 'guid' });
     case 'Lookup':
     case 'Customer':
     case 'Owner':
@@ -137,6 +137,9 @@ function columnsFor(column: ColumnMetadata, table: TableMetadata): DestinationCo
     case 'CalendarRules':
     case 'ManagedProperty':
       return `${column.attributeType} is not a row property`;
+    default:
+      // The fixed-size types were mapped above (FIXED_SIZE_TYPES); nothing else reaches here.
+      return `no column for attribute type ${column.attributeType}`;
   }
 }
 

@@ -28,32 +28,27 @@ export interface ExportMetrics {
   deadLettered(messages: number): void;
 }
 
+/** What each instrument measures and in which unit, by metric name (what the workbook shows beside it). */
+const instruments = {
+  rowsApplied: { description: 'Rows written to a destination', unit: '{row}' },
+  recordsFailed: { description: 'Records put in the failed-records store', unit: '{record}' },
+  throttled: { description: 'Dataverse 429 answers', unit: '{response}' },
+  e2eLatency: { description: 'Source modifiedon to destination commit', unit: 'ms' },
+  pollDuration: { description: 'Duration of one change poll', unit: 'ms' },
+  queueLag: { description: 'Change read to change applied', unit: 'ms' },
+  deadLetters: { description: 'Messages dead-lettered by the queue', unit: '{message}' },
+} satisfies Record<keyof typeof metricNames, { description: string; unit: string }>;
+
 export function createExportMetrics(meter: Meter = metrics.getMeter('dataverse-export')): ExportMetrics {
-  const rowsApplied = meter.createCounter(metricNames.rowsApplied, {
-    description: 'Rows written to a destination',
-    unit: '{row}',
-  });
-  const recordsFailed = meter.createCounter(metricNames.recordsFailed, {
-    description: 'Records put in the failed-records store',
-    unit: '{record}',
-  });
-  const throttled = meter.createCounter(metricNames.throttled, {
-    description: 'Dataverse 429 answers',
-    unit: '{response}',
-  });
-  const latency = meter.createHistogram(metricNames.e2eLatency, {
-    description: 'Source modifiedon to destination commit',
-    unit: 'ms',
-  });
-  const poll = meter.createHistogram(metricNames.pollDuration, {
-    description: 'Duration of one change poll',
-    unit: 'ms',
-  });
-  const lag = meter.createHistogram(metricNames.queueLag, { description: 'Change read to change applied', unit: 'ms' });
-  const deadLetters = meter.createCounter(metricNames.deadLetters, {
-    description: 'Messages dead-lettered by the queue',
-    unit: '{message}',
-  });
+  const counter = (name: keyof typeof metricNames) => meter.createCounter(metricNames[name], instruments[name]);
+  const histogram = (name: keyof typeof metricNames) => meter.createHistogram(metricNames[name], instruments[name]);
+  const rowsApplied = counter('rowsApplied');
+  const recordsFailed = counter('recordsFailed');
+  const throttled = counter('throttled');
+  const latency = histogram('e2eLatency');
+  const poll = histogram('pollDuration');
+  const lag = histogram('queueLag');
+  const deadLetters = counter('deadLetters');
   return {
     rowsApplied: (profile, table, operation, rows) => rows > 0 && rowsApplied.add(rows, { profile, table, operation }),
     recordsFailed: (profile, table, records) => records > 0 && recordsFailed.add(records, { profile, table }),

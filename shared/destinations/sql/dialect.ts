@@ -116,3 +116,15 @@ export const asFixedColumns = (columns: DestinationColumn[]): FixedColumn[] =>
 /** Columns a batch supplies values for, in JSON; sink timestamps are stamped by the statement. */
 export const suppliedColumns = (columns: DestinationColumn[]): DestinationColumn[] =>
   columns.filter((column) => column.source.kind !== 'sinkTime');
+
+/** `INSERT … SELECT` of a fixed table's supplied columns (identity columns fill themselves) from a dialect's row source. */
+export function insertSelect(
+  target: string,
+  columns: FixedColumn[],
+  quote: (identifier: string) => string,
+  rowsOf: (supplied: FixedColumn[]) => string,
+): Statement {
+  const supplied = columns.filter((column) => !column.identity);
+  const names = supplied.map((column) => quote(column.name)).join(', ');
+  return `INSERT INTO ${target} (${names})\nSELECT ${names} FROM ${rowsOf(supplied)}`;
+}

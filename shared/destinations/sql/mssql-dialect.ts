@@ -5,13 +5,9 @@
  */
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
 import type { ColumnType, DestinationColumn } from '../../schema/table-model';
-import {
-  suppliedColumns,
-  type ApplyTables,
-  type InformationSchemaColumn,
-  type SqlDialect,
-  type TableRef,
-} from './dialect';
+import type { ApplyTables, InformationSchemaColumn, SqlDialect, TableRef } from './dialect';
+import { insertSelect, suppliedColumns } from './dialect';
+import { columnTypeSql, parseColumnType, type TypeNames } from './column-types';
 
 const quote = (identifier: string): string => `[${identifier.replace(/]/g, ']]')}]`;
 const qualified = (table: TableRef): string => `${quote(table.schema)}.${quote(table.name)}`;
@@ -19,24 +15,22 @@ const qualified = (table: TableRef): string => `${quote(table.schema)}.${quote(t
 const nameLiteral = (name: string): string => `N'${name.replace(/'/g, "''")}'`;
 const NOW_UTC = 'SYSUTCDATETIME()';
 
-function typeSql(type: ColumnType): string {
-  switch (type.kind) {
-    case 'guid':
-      return 'uniqueidentifier';
-    case 'string':
-      return `nvarchar(${type.length})`;
-    case 'int':
-      return 'int';
-    case 'bigint':
-      return 'bigint';
-    case 'decimal':
-      return `decimal(38,${type.scale})`;
-    case 'bit':
-      return 'bit';
-    case 'datetime':
-      return 'datetime2';
-  }
-}
+const TYPE_NAMES: TypeNames = {
+  fixed: {
+    guid: ['uniqueidentifier'],
+    int: ['int'],
+    bigint: ['bigint'],
+    bit: ['bit'],
+    datetime: ['datetime2', 'datetime'],
+  },
+  strings: ['nvarchar', 'varchar'],
+  unboundedStrings: [],
+  decimals: ['decimal', 'numeric'],
+  string: (length) => `nvarchar(${length})`,
+  decimal: (scale) => `decimal(38,${scale})`,
+};
+const typeSql = (type: ColumnType): string => columnTypeSql(type, TYPE_NAMES);
+const parseType = (column: InformationSchemaColumn): ColumnType | undefined => parseColumnType(column, TYPE_NAMES);
 
 /**
  * OPENJSON column types, independent of the table's current widths: strings unbounded, so an over-long value
@@ -46,32 +40,6 @@ function typeSql(type: ColumnType): string {
 function jsonTypeSql(type: ColumnType): string {
   if (type.kind === 'string') return 'nvarchar(max)';
   return type.kind === 'decimal' ? 'decimal(38,10)' : typeSql(type);
-}
-
-function parseType(column: InformationSchemaColumn): ColumnType | undefined {
-  switch (column.data_type) {
-    case 'uniqueidentifier':
-      return { kind: 'guid' };
-    case 'nvarchar':
-    case 'varchar':
-      return column.character_maximum_length === -1 || column.character_maximum_length === null
-        ? { kind: 'string', length: 'max' }
-        : { kind: 'string', length: column.character_maximum_length };
-    case 'int':
-      return { kind: 'int' };
-    case 'bigint':
-      return { kind: 'bigint' };
-    case 'decimal':
-    case 'numeric':
-      return { kind: 'decimal', scale: column.numeric_scale ?? 0 };
-    case 'bit':
-      return { kind: 'bit' };
-    case 'datetime2':
-    case 'datetime':
-      return { kind: 'datetime' };
-    default:
-      return undefined;
-  }
 }
 
 const columnDefinition = (column: FixedColumn): string =>
@@ -214,11 +182,8 @@ export const mssqlDialect: SqlDialect = {
   deleteMetadataRows: (table) =>
     `DELETE FROM ${qualified(table)} WHERE ${quote('EntityName')} IN (SELECT [value] FROM OPENJSON(@p1))`,
 
-  insertRows: (table, columns) => {
-    const supplied = columns.filter((column) => !column.identity);
-    const names = supplied.map((column) => quote(column.name)).join(', ');
-    return `INSERT INTO ${qualified(table)} (${names})\nSELECT ${names} FROM ${openJson('@p1', 'incoming', supplied)}`;
-  },
+  insertRows: (table, columns) =>
+    insertSelect(qualified(table), columns, quote, (supplied) => openJson('@p1', 'incoming', supplied)),
 
   selectAll: (table) => `SELECT * FROM ${qualified(table)}`,
   selectUnseen: (table, seen) =>

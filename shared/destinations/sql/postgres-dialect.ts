@@ -6,13 +6,9 @@ import { ExportError } from '../../errors';
 import type { FixedColumn, FixedTable } from '../../schema/metadata-tables';
 import type { SqlValue, ValueReader } from '../../schema/row-values';
 import type { ColumnType, DestinationColumn } from '../../schema/table-model';
-import {
-  suppliedColumns,
-  type ApplyTables,
-  type InformationSchemaColumn,
-  type SqlDialect,
-  type TableRef,
-} from './dialect';
+import type { ApplyTables, InformationSchemaColumn, SqlDialect, TableRef } from './dialect';
+import { insertSelect, suppliedColumns } from './dialect';
+import { columnTypeSql, parseColumnType, type TypeNames } from './column-types';
 import { createCopyUpserts, type CopyStatements } from './postgres-copy';
 
 const MAX_IDENTIFIER_BYTES = 63;
@@ -34,55 +30,28 @@ function quote(identifier: string): string {
 
 const qualified = (table: TableRef): string => `${quote(table.schema)}.${quote(table.name)}`;
 
-function typeSql(type: ColumnType): string {
-  switch (type.kind) {
-    case 'guid':
-      return 'uuid';
-    case 'string':
-      return type.length === 'max' ? 'text' : `varchar(${type.length})`;
-    case 'int':
-      return 'integer';
-    case 'bigint':
-      return 'bigint';
-    case 'decimal':
-      return `numeric(38,${type.scale})`;
-    case 'bit':
-      return 'boolean';
-    case 'datetime':
-      return 'timestamp';
-  }
-}
+const TYPE_NAMES: TypeNames = {
+  fixed: {
+    guid: ['uuid'],
+    int: ['integer'],
+    bigint: ['bigint'],
+    bit: ['boolean'],
+    datetime: ['timestamp', 'timestamp without time zone'],
+  },
+  strings: ['character varying'],
+  unboundedStrings: ['text'],
+  decimals: ['numeric'],
+  string: (length) => (length === 'max' ? 'text' : `varchar(${length})`),
+  decimal: (scale) => `numeric(38,${scale})`,
+};
+const typeSql = (type: ColumnType): string => columnTypeSql(type, TYPE_NAMES);
+const parseType = (column: InformationSchemaColumn): ColumnType | undefined => parseColumnType(column, TYPE_NAMES);
 
 /** Types for JSON recordsets and staging: no length or scale, so the target column does the checking. */
 function looseTypeSql(type: ColumnType): string {
   if (type.kind === 'string') return 'text';
   if (type.kind === 'decimal') return 'numeric';
   return typeSql(type);
-}
-
-function parseType(column: InformationSchemaColumn): ColumnType | undefined {
-  switch (column.data_type) {
-    case 'uuid':
-      return { kind: 'guid' };
-    case 'character varying':
-      return column.character_maximum_length === null
-        ? { kind: 'string', length: 'max' }
-        : { kind: 'string', length: column.character_maximum_length };
-    case 'text':
-      return { kind: 'string', length: 'max' };
-    case 'integer':
-      return { kind: 'int' };
-    case 'bigint':
-      return { kind: 'bigint' };
-    case 'numeric':
-      return { kind: 'decimal', scale: column.numeric_scale ?? 0 };
-    case 'boolean':
-      return { kind: 'bit' };
-    case 'timestamp without time zone':
-      return { kind: 'datetime' };
-    default:
-      return undefined;
-  }
 }
 
 const STAGING = quote('dvx_staging');
@@ -272,11 +241,8 @@ export const postgresDialect: SqlDialect & { staging: CopyStatements } = {
   deleteMetadataRows: (table) =>
     `DELETE FROM ${qualified(table)} WHERE ${quote('EntityName')} IN (SELECT jsonb_array_elements_text($1::jsonb))`,
 
-  insertRows: (table, columns) => {
-    const supplied = columns.filter((column) => !column.identity);
-    const names = supplied.map((column) => quote(column.name)).join(', ');
-    return `INSERT INTO ${qualified(table)} (${names})\nSELECT ${names} FROM ${recordset('$1', 'incoming', supplied)}`;
-  },
+  insertRows: (table, columns) =>
+    insertSelect(qualified(table), columns, quote, (supplied) => recordset('$1', 'incoming', supplied)),
 
   selectAll: (table) => `SELECT * FROM ${qualified(table)}`,
   selectUnseen: (table, seen) =>

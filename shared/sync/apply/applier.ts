@@ -16,12 +16,9 @@ import { decideRetry } from './retry-decision';
 import type { SyncServices } from '../wiring/services';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
 
-export type ApplierServices = Pick<
-  SyncServices,
-  'batches' | 'unprocessable' | 'profiles' | 'queue' | 'runtimes' | 'status' | 'metrics' | 'now'
-> &
-  RecordFailuresServices &
-  SnapshotServices;
+type ApplierStores = 'batches' | 'unprocessable' | 'profiles' | 'queue' | 'runtimes' | 'status' | 'metrics' | 'now';
+/** What applying a batch touches: its own stores, and what recording failures and the metadata snapshot need. */
+export type ApplierServices = Pick<SyncServices, ApplierStores> & RecordFailuresServices & SnapshotServices;
 
 export type ApplyOutcome =
   | { outcome: 'applied'; upserted: number; deleted: number; stale: number; failed: number }

@@ -25,12 +25,9 @@ const TABLES_POLLED_AT_ONCE = 8;
  */
 export const MAX_THROTTLE_MS = 15 * 60_000;
 
-export type PollerServices = Pick<
-  SyncServices,
-  'activations' | 'checkpoints' | 'status' | 'leases' | 'runtimes' | 'queue' | 'metrics' | 'now'
-> &
-  ResyncServices &
-  SnapshotServices;
+type PollerStores = 'activations' | 'checkpoints' | 'status' | 'leases' | 'runtimes' | 'queue' | 'metrics' | 'now';
+/** What a poll touches: its own stores, and what a re-baseline (resync) and the metadata snapshot need. */
+export type PollerServices = Pick<SyncServices, PollerStores> & ResyncServices & SnapshotServices;
 
 export interface TablePoll {
   profile: string;
