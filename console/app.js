@@ -8,6 +8,8 @@ import { profileFormPage, profilesPage } from './pages/profiles.js';
 
 const main = document.getElementById('main');
 let leavePage = () => {};
+// While the sign-in form checks a key, its own 401 is shown on the form rather than sending the admin back to it.
+let checkingKey = false;
 
 const routes = [
   [/^#\/profiles\/new$/, () => profileFormPage(main)],
@@ -28,10 +30,13 @@ function signInPage() {
       onsubmit: async (event) => {
         event.preventDefault();
         signIn(key.value.trim());
+        checkingKey = true;
         try {
           await api('GET', 'profiles');
+          checkingKey = false;
           route();
         } catch (error) {
+          checkingKey = false;
           signOut();
           problem.hidden = false;
           problem.textContent =
@@ -76,6 +81,7 @@ async function route() {
 
 window.addEventListener('hashchange', route);
 window.addEventListener('dvx-unauthorized', () => {
+  if (checkingKey) return;
   signOut();
   route();
 });

@@ -16,7 +16,10 @@ export function lineChart({ title, unit, points, windowMs, now = Date.now() }) {
   const height = 120;
   const pad = 28;
   const max = Math.max(1, ...points.map(([, value]) => value));
-  const x = (time) => pad + ((time - (now - windowMs)) / windowMs) * (width - pad - 4);
+  // From the first sample (at most `windowMs` ago) to now, so a page open for minutes is not a sliver of an hour.
+  const start = Math.max(now - windowMs, points[0]?.[0] ?? now);
+  const span = Math.max(1, now - start);
+  const x = (time) => pad + ((time - start) / span) * (width - pad - 4);
   const y = (value) => height - pad / 2 - (value / max) * (height - pad);
   const latest = points.at(-1)?.[1];
   const summary = `${title}: ${latest === undefined ? 'no samples yet' : `now ${latest.toFixed(1)} ${unit}`}, highest ${max.toFixed(1)} ${unit} over the samples shown`;
