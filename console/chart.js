@@ -25,6 +25,8 @@ export function lineChart({ title, unit, points, windowMs, now = Date.now() }) {
   const summary = `${title}: ${latest === undefined ? 'no samples yet' : `now ${latest.toFixed(1)} ${unit}`}, highest ${max.toFixed(1)} ${unit} over the samples shown`;
   const svg = svgElement('svg', {
     class: 'chart',
+    width,
+    height,
     viewBox: `0 0 ${width} ${height}`,
     role: 'img',
     'aria-label': summary,

@@ -43,6 +43,7 @@ export async function failuresPage(main, name) {
           'button',
           {
             type: 'button',
+            'aria-label': `View ${record.id}`,
             onclick: async () => {
               const full = await downloadOne(name, record.key);
               detail.replaceChildren(
@@ -52,7 +53,7 @@ export async function failuresPage(main, name) {
               );
             },
           },
-          `View ${record.id}`,
+          'View',
         ),
       ),
     );
@@ -109,14 +110,14 @@ export async function failuresPage(main, name) {
       'p',
       { class: 'actions' },
       h('button', { type: 'button', onclick: () => resync(false) }, 'Resync selected'),
-      h('button', { type: 'button', onclick: () => resync(true) }, 'Resync all shown tables'),
+      h('button', { type: 'button', onclick: () => resync(true) }, 'Resync all'),
       h('button', { type: 'button', onclick: () => download('json') }, 'Download JSON'),
       h('button', { type: 'button', onclick: () => download('csv') }, 'Download CSV'),
     ),
     h(
       'p',
       { class: 'hint' },
-      'Downloads and resync take the selected records, or every record listed when none is selected.',
+      'Downloads take the selected records, or every record listed when none is selected. Resync all takes every failed record of the chosen table, or of all tables.',
     ),
     h(
       'table',
