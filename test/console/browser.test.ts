@@ -31,7 +31,7 @@ describe.skipIf(executablePath === undefined)('the admin console in a browser', 
     browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
     // Refresh the profile page every half second instead of every three, so the test sees changes sooner.
-    await context.addInitScript(() => sessionStorage.setItem('dvx-refresh-ms', '500'));
+    await context.addInitScript({ content: "sessionStorage.setItem('dvx-refresh-ms', '500');" });
     page = await context.newPage();
     page.on('request', (request) => requestedUrls.push(request.url()));
     page.on('pageerror', (error) => pageErrors.push(error.message));
