@@ -92,8 +92,8 @@ export async function failuresPage(main, name) {
     try {
       const body = all ? (filter.value ? { table: filter.value } : {}) : { keys };
       const result = await api('POST', `profiles/${name}/failures/resync`, body);
-      notify(`Resync: ${result.resolved} resolved, ${result.stillFailing.length} still failing.`);
       await load();
+      notify(`Resync: ${result.resolved} resolved, ${result.stillFailing.length} still failing.`);
     } catch (error) {
       notify(describeError(error), true);
     }

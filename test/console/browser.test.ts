@@ -168,7 +168,7 @@ describe.skipIf(executablePath === undefined)('the admin console in a browser', 
     await page.getByRole('checkbox', { name: `Select account ${id}` }).check();
     await page.getByRole('button', { name: 'Resync selected' }).click();
     await expect.poll(() => page.locator('#notice').textContent(), WAIT).toContain('1 resolved, 0 still failing');
-    expect(await page.locator('tbody').textContent()).toContain('No failed records.');
+    await expect.poll(() => page.locator('tbody').textContent(), WAIT).toContain('No failed records.');
     expect((await p.call('GET', `profiles/${PROFILE}/failures`)).body).toEqual({ countsByTable: {}, records: [] });
   });
 
