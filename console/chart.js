@@ -15,14 +15,16 @@ export function lineChart({ title, unit, points, windowMs, now = Date.now() }) {
   const width = 480;
   const height = 120;
   const pad = 28;
-  const max = Math.max(1, ...points.map(([, value]) => value));
+  const highest = Math.max(0, ...points.map(([, value]) => value));
+  // The scale never shrinks below 1 unit, so a flat zero line is drawn at the bottom rather than across the middle.
+  const max = Math.max(1, highest);
   // From the first sample (at most `windowMs` ago) to now, so a page open for minutes is not a sliver of an hour.
   const start = Math.max(now - windowMs, points[0]?.[0] ?? now);
   const span = Math.max(1, now - start);
   const x = (time) => pad + ((time - start) / span) * (width - pad - 4);
   const y = (value) => height - pad / 2 - (value / max) * (height - pad);
   const latest = points.at(-1)?.[1];
-  const summary = `${title}: ${latest === undefined ? 'no samples yet' : `now ${latest.toFixed(1)} ${unit}`}, highest ${max.toFixed(1)} ${unit} over the samples shown`;
+  const summary = `${title}: ${latest === undefined ? 'no samples yet' : `now ${latest.toFixed(1)} ${unit}`}, highest ${highest.toFixed(1)} ${unit} over the samples shown`;
   const svg = svgElement('svg', {
     class: 'chart',
     width,
