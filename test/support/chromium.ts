@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const CHROMIUM_MISSING =
-  'Chromium is not installed, so the console browser tests are skipped: install it (`apt-get install chromium`) or set CHROMIUM_PATH to a Chromium or Chrome executable.';
+  'Chromium is not installed: install it (`apt-get install chromium`) or set CHROMIUM_PATH to a Chromium or Chrome executable.';
 
 export function findChromium(env: Record<string, string | undefined> = process.env): string | undefined {
   if (env.CHROMIUM_PATH) return existsSync(env.CHROMIUM_PATH) ? env.CHROMIUM_PATH : undefined;
@@ -26,7 +26,8 @@ export function findChromium(env: Record<string, string | undefined> = process.e
 export function chromiumOrSkip(env: Record<string, string | undefined> = process.env): string | undefined {
   const found = findChromium(env);
   if (found) return found;
-  if (env.DVX_REQUIRE_TOOLS === '1') throw new Error(`DVX_REQUIRE_TOOLS=1: ${CHROMIUM_MISSING}`);
-  console.warn(CHROMIUM_MISSING);
+  if (env.DVX_REQUIRE_TOOLS === '1')
+    throw new Error(`DVX_REQUIRE_TOOLS=1 requires the console browser tests to run. ${CHROMIUM_MISSING}`);
+  console.warn(`The console browser tests are skipped. ${CHROMIUM_MISSING}`);
   return undefined;
 }
