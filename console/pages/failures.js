@@ -15,6 +15,43 @@ export const toCsv = (records) =>
 const downloadOne = (name, key) =>
   api('GET', `profiles/${name}/failures/${key.split('/').map(encodeURIComponent).join('/')}`);
 
+function recordRow(name, record, detail) {
+  const view = async () => {
+    const full = await downloadOne(name, record.key);
+    detail.replaceChildren(
+      h('h3', {}, `Record ${record.table} ${record.id}`),
+      h('p', {}, `Reason: ${full.reason}`),
+      h('pre', {}, JSON.stringify(full, null, 2)),
+    );
+  };
+  const select = h('input', {
+    type: 'checkbox',
+    value: record.key,
+    'aria-label': `Select ${record.table} ${record.id}`,
+  });
+  return h(
+    'tr',
+    {},
+    h('td', {}, select),
+    h('td', {}, when(record.failedAt)),
+    h('td', {}, record.table),
+    h('td', {}, record.id),
+    h('td', {}, record.changeType),
+    h('td', {}, h('button', { type: 'button', 'aria-label': `View ${record.id}`, onclick: view }, 'View')),
+  );
+}
+
+function recordsTable(body) {
+  const headings = ['Select', 'Failed at', 'Table', 'Id', 'Change', 'Record'];
+  return h(
+    'table',
+    {},
+    h('caption', {}, 'Newest first'),
+    h('thead', {}, h('tr', {}, ...headings.map((t) => h('th', { scope: 'col' }, t)))),
+    body,
+  );
+}
+
 export async function failuresPage(main, name) {
   let records = [];
   let next;
@@ -22,41 +59,6 @@ export async function failuresPage(main, name) {
   const body = h('tbody');
   const detail = h('section', { 'aria-live': 'polite', id: 'detail' });
   const selected = () => [...body.querySelectorAll('input[type=checkbox]:checked')].map((box) => box.value);
-
-  const row = (record) =>
-    h(
-      'tr',
-      {},
-      h(
-        'td',
-        {},
-        h('input', { type: 'checkbox', value: record.key, 'aria-label': `Select ${record.table} ${record.id}` }),
-      ),
-      h('td', {}, when(record.failedAt)),
-      h('td', {}, record.table),
-      h('td', {}, record.id),
-      h('td', {}, record.changeType),
-      h(
-        'td',
-        {},
-        h(
-          'button',
-          {
-            type: 'button',
-            'aria-label': `View ${record.id}`,
-            onclick: async () => {
-              const full = await downloadOne(name, record.key);
-              detail.replaceChildren(
-                h('h3', {}, `Record ${record.table} ${record.id}`),
-                h('p', {}, `Reason: ${full.reason}`),
-                h('pre', {}, JSON.stringify(full, null, 2)),
-              );
-            },
-          },
-          'View',
-        ),
-      ),
-    );
 
   const load = async (more = false) => {
     const query = new URLSearchParams();
@@ -73,7 +75,9 @@ export async function failuresPage(main, name) {
       ),
     );
     body.replaceChildren(
-      ...(records.length === 0 ? [h('tr', {}, h('td', { colspan: 6 }, 'No failed records.'))] : records.map(row)),
+      ...(records.length === 0
+        ? [h('tr', {}, h('td', { colspan: 6 }, 'No failed records.'))]
+        : records.map((record) => recordRow(name, record, detail))),
     );
     moreButton.hidden = !next;
   };
@@ -119,21 +123,7 @@ export async function failuresPage(main, name) {
       { class: 'hint' },
       'Downloads take the selected records, or every record listed when none is selected. Resync all takes every failed record of the chosen table, or of all tables.',
     ),
-    h(
-      'table',
-      {},
-      h('caption', {}, 'Newest first'),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ...['Select', 'Failed at', 'Table', 'Id', 'Change', 'Record'].map((t) => h('th', { scope: 'col' }, t)),
-        ),
-      ),
-      body,
-    ),
+    recordsTable(body),
     moreButton,
     detail,
   );

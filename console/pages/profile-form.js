@@ -22,19 +22,34 @@ function field(id, label, field, input, hint) {
   return h('div', {}, h('label', { for: id }, label), hintElement, input, error);
 }
 
+class FieldProblem extends Error {
+  constructor(field, reason) {
+    super(reason);
+    this.field = field;
+  }
+}
+
+function jsonField(text, field) {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new FieldProblem(field, `not valid JSON: ${error.message}`);
+  }
+}
+
 function bodyOf(form) {
   const value = (id) => form.querySelector(`#${id}`).value.trim();
   const kind = value('destination-kind');
   let destination;
   if (kind === 'lake') {
-    destination = { kind: 'lake', ...JSON.parse(value('lake') || '{}') };
+    destination = { kind: 'lake', ...jsonField(value('lake') || '{}', 'destination.storage') };
   } else {
     destination = { kind: 'sql', dialect: kind, schema: value('schema') || undefined, prefix: value('prefix') };
     if (kind !== 'pglite') destination.connection = secretReference(value('connection'));
   }
   return {
     description: value('description') || undefined,
-    source: { environmentUrl: value('environment-url'), auth: JSON.parse(value('auth')) },
+    source: { environmentUrl: value('environment-url'), auth: jsonField(value('auth'), 'source.auth') },
     tables: list(value('tables')),
     relationships: list(value('relationships')),
     destination,
@@ -77,21 +92,8 @@ function clearProblems(form, summary) {
   summary.textContent = '';
 }
 
-export function profileForm(existing) {
-  const destination = existing?.destination ?? { kind: 'sql', dialect: 'pglite' };
-  const kind = destination.kind === 'lake' ? 'lake' : destination.dialect;
-  const { kind: _kind, ...lakeSettings } = destination;
-  const summary = h('p', { class: 'error', role: 'alert' });
-  const select = h(
-    'select',
-    {},
-    ...[...SQL_KINDS, 'lake'].map((k) => h('option', { value: k, selected: k === kind }, k)),
-  );
-  const nameInput = h('input', { value: existing?.name ?? '', readOnly: Boolean(existing), autocomplete: 'off' });
-  const form = h(
-    'form',
-    { novalidate: true },
-    summary,
+function sourceFields(existing, nameInput) {
+  return [
     field('name', 'Name', 'name', nameInput, '3–40 lower-case letters, digits and hyphens.'),
     field('description', 'Description', 'description', h('input', { value: existing?.description ?? '' })),
     field(
@@ -123,7 +125,15 @@ export function profileForm(existing) {
       'relationships',
       h('input', { value: (existing?.relationships ?? []).join(', ') }),
     ),
-    field('destination-kind', 'Destination', 'destination', select),
+  ];
+}
+
+function destinationFields(destination) {
+  const kind = destination.kind === 'lake' ? 'lake' : destination.dialect;
+  const { kind: _kind, ...lakeSettings } = destination;
+  const options = [...SQL_KINDS, 'lake'].map((k) => h('option', { value: k, selected: k === kind }, k));
+  return [
+    field('destination-kind', 'Destination', 'destination', h('select', {}, ...options)),
     field(
       'connection',
       'Connection (SQL)',
@@ -140,6 +150,11 @@ export function profileForm(existing) {
       h('textarea', { rows: 3 }, kind === 'lake' ? JSON.stringify(lakeSettings) : ''),
       'For a lake: {"storage": {"accountUrl": "https://…"}, "container": "…", "mode": "appendOnly"}.',
     ),
+  ];
+}
+
+function retryFields(existing) {
+  return [
     field(
       'retry-count',
       'Retries of a failing batch',
@@ -158,27 +173,45 @@ export function profileForm(existing) {
       h('input', { type: 'checkbox', id: 'delete-log', checked: existing?.writeDeleteLog ?? false }),
       ' Write a delete log',
     ),
+  ];
+}
+
+async function submitProfile(form, summary, name) {
+  clearProblems(form, summary);
+  let body;
+  try {
+    body = bodyOf(form);
+  } catch (error) {
+    if (error instanceof FieldProblem)
+      return showProblems(form, summary, [{ field: error.field, reason: error.message }]);
+    throw error;
+  }
+  if (name === '') return showProblems(form, summary, [{ field: 'name', reason: 'enter a name' }]);
+  try {
+    await api('PUT', `profiles/${encodeURIComponent(name)}`, body);
+    notify(`Profile ${name} saved`);
+    location.hash = '#/profiles';
+  } catch (error) {
+    if (error instanceof ApiError && error.problems.length > 0) showProblems(form, summary, error.problems);
+    else summary.textContent = describeError(error);
+  }
+}
+
+export function profileForm(existing) {
+  const summary = h('p', { class: 'error', role: 'alert' });
+  const nameInput = h('input', { value: existing?.name ?? '', readOnly: Boolean(existing), autocomplete: 'off' });
+  const form = h(
+    'form',
+    { novalidate: true },
+    summary,
+    ...sourceFields(existing, nameInput),
+    ...destinationFields(existing?.destination ?? { kind: 'sql', dialect: 'pglite' }),
+    ...retryFields(existing),
     h('button', { type: 'submit' }, existing ? 'Save' : 'Create'),
   );
-  form.addEventListener('submit', async (event) => {
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
-    clearProblems(form, summary);
-    const name = nameInput.value.trim();
-    let body;
-    try {
-      body = bodyOf(form);
-    } catch (error) {
-      return showProblems(form, summary, [{ field: 'source.auth', reason: `not valid JSON: ${error.message}` }]);
-    }
-    if (name === '') return showProblems(form, summary, [{ field: 'name', reason: 'enter a name' }]);
-    try {
-      await api('PUT', `profiles/${encodeURIComponent(name)}`, body);
-      notify(`Profile ${name} saved`);
-      location.hash = '#/profiles';
-    } catch (error) {
-      if (error instanceof ApiError && error.problems.length > 0) showProblems(form, summary, error.problems);
-      else summary.textContent = describeError(error);
-    }
+    submitProfile(form, summary, nameInput.value.trim());
   });
   return form;
 }
