@@ -1,4 +1,5 @@
 import { apply } from './apply-changes';
+import { adminConsole } from './console';
 import { copyPageActivity } from './copy-page';
 import { deadLetters } from './dead-letters';
 import type { FunctionDefinition } from './definition';
@@ -34,6 +35,7 @@ export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = [
   resyncFailed,
   downloadFailure,
   resyncOneTable,
+  adminConsole,
   poll,
   lakeMaintenance,
   failureRetention,

@@ -1,5 +1,6 @@
 // `npm run package`: builds the zip that is published to the Flex Consumption function app.
-// Contents: host.json, package.json, the compiled JavaScript under dist/, and the production
+// Contents: host.json, package.json, the compiled JavaScript under dist/, the admin console's files (console/,
+// served by functions/console.ts from beside package.json), and the production
 // dependencies installed fresh from package-lock.json with `npm ci --omit=dev` in a staging folder.
 // A fresh install (rather than pruning the working node_modules) guarantees the zip holds exactly the
 // locked production tree, nothing that happened to be installed locally, and no devDependencies.
@@ -73,6 +74,10 @@ export async function buildPackage(options: PackageOptions): Promise<PackageResu
     ...(await listFiles(join(projectRoot, 'dist')))
       .filter((path) => path.endsWith('.js'))
       .map((path) => ({ path: `dist/${path}`, source: join(projectRoot, 'dist', path) })),
+    ...(await listFiles(join(projectRoot, 'console'))).map((path) => ({
+      path: `console/${path}`,
+      source: join(projectRoot, 'console', path),
+    })),
     // .bin holds symlinks to CLIs; the function app never runs them.
     ...(await listFiles(join(stagingDir, 'node_modules')))
       .filter((path) => !path.startsWith('.bin/'))

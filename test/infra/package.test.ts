@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, symlink, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
@@ -72,6 +72,7 @@ beforeAll(async () => {
     'test',
     'infra',
     'scripts',
+    'console',
   ]) {
     await cp(join(repoRoot, entry), join(projectRoot, entry), { recursive: true });
   }
@@ -99,11 +100,22 @@ describe('npm run package', () => {
     expect(result.bytes).toBeGreaterThan(0);
   });
 
-  it('has host.json and package.json at the root and only dist/ and node_modules/ beside them', () => {
+  it('has host.json and package.json at the root and only console/, dist/ and node_modules/ beside them', () => {
     expect(names).toContain('host.json');
     expect(names).toContain('package.json');
     const topLevel = new Set(listing.names.map((name) => name.split('/')[0]));
-    expect([...topLevel].sort()).toEqual(['dist', 'host.json', 'node_modules', 'package.json']);
+    expect([...topLevel].sort()).toEqual(['console', 'dist', 'host.json', 'node_modules', 'package.json']);
+  });
+
+  it('ships every file of the admin console beside package.json, where functions/console.ts looks for them', () => {
+    const files = readdirSync(join(projectRoot, 'console'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map(
+        (entry) =>
+          `console/${relative(join(projectRoot, 'console'), join(entry.parentPath, entry.name)).split(sep).join('/')}`,
+      );
+    expect(files).toContain('console/index.html');
+    expect(listing.names.filter((name) => name.startsWith('console/')).sort()).toEqual(files.sort());
   });
 
   it('contains the package.json "main" entry and a compiled file for every source in functions/ and shared/', () => {
