@@ -15,6 +15,7 @@ export const STATEMENT_BUILDERS = [
   'alterColumnType',
   'listColumns',
   'primaryKeyColumns',
+  'compatibilityLevel',
   'lockTable',
   'upsert',
   'applyDeletes',

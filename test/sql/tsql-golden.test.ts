@@ -52,6 +52,7 @@ const statements: Array<{ name: string; sql: string }> = [
   },
   { name: 'list-columns', sql: mssqlDialect.listColumns() },
   { name: 'primary-key-columns', sql: mssqlDialect.primaryKeyColumns() },
+  { name: 'compatibility-level', sql: mssqlDialect.compatibilityLevel() },
   { name: 'lock-table', sql: mssqlDialect.lockTable() },
   { name: 'upsert-contact', sql: mssqlDialect.upsert(applyTables, contact.columns) },
   { name: 'apply-deletes-with-log', sql: mssqlDialect.applyDeletes(applyTables) },

@@ -48,6 +48,8 @@ export interface SqlDialect {
   listColumns(): Statement;
   /** Parameters: schema, table name. Rows: `{ column_name }` of the table's primary key, in key order. */
   primaryKeyColumns(): Statement;
+  /** One row `{ compatibility_level }` of the database written to; NULL where the server has no such level (server-level.ts). */
+  compatibilityLevel(): Statement;
 
   /**
    * Takes a lock on one destination table until the transaction ends (parameter: a lock name), so

@@ -193,6 +193,9 @@ export const postgresDialect: SqlDialect & { staging: CopyStatements } = {
     `ON k.constraint_schema = c.constraint_schema AND k.constraint_name = c.constraint_name AND k.table_name = c.table_name ` +
     `WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = $1 AND c.table_name = $2 ORDER BY k.ordinal_position`,
 
+  // PostgreSQL has no compatibility level: every supported server runs these statements.
+  compatibilityLevel: () => `SELECT NULL::integer AS compatibility_level`,
+
   lockTable: () => `SELECT pg_advisory_xact_lock(hashtext($1))`,
 
   upsert: (tables, columns) => upsertFrom(tables, columns, recordset('$1', 'incoming', suppliedColumns(columns)), '$2'),

@@ -21,6 +21,7 @@ import type { ColumnWidening, EnsureTablesResult, SchemaAction, SchemaFailure } 
 import { existingColumns, requireIdPrimaryKey, tableRef, type SqlContext } from './context';
 import { asFixedColumns } from './dialect';
 import type { Layout, Layouts } from './layout';
+import { checkServerLevel } from './server-level';
 
 /** A type for a column that keeps the table's declared row within 8,060 bytes (see table-model.ts). */
 function fitting(type: ColumnType, others: ColumnType[]): ColumnType {
@@ -53,6 +54,7 @@ async function ensureAllTables(
   const { connection, dialect, schema } = context;
   const actions: SchemaAction[] = [];
   const failures: SchemaFailure[] = [];
+  await checkServerLevel(context);
   await connection.query(dialect.createSchema(schema));
   for (const table of context.fixedTables) await connection.query(dialect.createTable(schema, table));
   const ready: TableMetadata[] = [];

@@ -1,6 +1,7 @@
 /**
  * Failed records: resync re-reads them from Dataverse by id and applies what it finds; a record whose row no
- * longer exists in Dataverse was deleted there, so it is applied as a delete at the table's current watermark.
+ * longer exists in Dataverse was deleted there, so it is applied as a delete at the table's current watermark
+ * (only in the delta phase: during a copy there is none yet, and the record stays).
  * Records that apply cleanly are resolved; the rest stay, with their new reason.
  */
 import { webApiSelect } from '../../dataverse/properties';
@@ -24,6 +25,12 @@ export interface ResyncResult {
 }
 
 const MAX_RESYNC_RECORDS = 5_000;
+/**
+ * While a table is copied (initial sync or resync) its checkpoint has no delta watermark yet: a delete at an older
+ * version would leave the row standing, yet resolve its record. The copy's sweep or next delta removes such a row.
+ */
+const COPY_RUNNING =
+  'The row no longer exists in Dataverse, but the table is being copied: resync this record again once the table is in its delta phase.';
 
 export async function resyncFailures(
   services: FailureResyncServices,
@@ -44,11 +51,13 @@ export async function resyncFailures(
     // Read as the initial sync and the deltas read (copy-page.ts): the same columns, and the lookup annotations
     // that `<lookup>_entitytype` / `owneridtype` are filled from.
     const found = await source.readRowsById(table, ids, { select: webApiSelect(table), annotations: true });
+    const watermark = checkpoint?.value.phase === 'delta' ? checkpoint.value.watermark : undefined;
     const applied = await destination.applyBatch(table, {
       upserts: found.rows,
-      deletes: found.missing.map((id) => ({ id, versionNumber: checkpoint?.value.watermark ?? 0 })),
+      deletes: watermark === undefined ? [] : found.missing.map((id) => ({ id, versionNumber: watermark })),
     });
     const failedIds = new Map(applied.failed.map((failure) => [failure.id, failure.reason]));
+    if (watermark === undefined) for (const id of found.missing) failedIds.set(id, COPY_RUNNING);
     const resolved = records.filter((record) => !failedIds.has(record.id));
     result.resolved += await services.failedRecords.resolve(resolved.map((record) => record.key));
     const still = records.flatMap((record) => {

@@ -1,0 +1,1 @@
+SELECT [compatibility_level] FROM sys.databases WHERE [name] = DB_NAME()
