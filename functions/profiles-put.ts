@@ -1,5 +1,6 @@
 import { validateProfile } from '../shared/profile/profile';
 import { profileProblems } from '../shared/security/policy';
+import { reconcileTables } from '../shared/sync/admin/manage-tables';
 import { PROFILE_CHECK_RETRY, checkProfileSource, sourceProblem } from '../shared/sync/admin/profile-tables';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
@@ -7,17 +8,23 @@ import { guarded, json, problems, readIfMatch, readJson } from './http';
 import { profileParams } from './params';
 import { withAppRole } from './app-role';
 
-/** PUT /api/profiles/{name}: create or replace a profile (If-Match for optimistic concurrency). Nothing is stored unless it is valid. */
+/**
+ * PUT /api/profiles/{name}: create or replace a profile (If-Match for optimistic concurrency). Nothing is stored unless
+ * it is valid. On an active profile a changed table list takes effect at once (shared/sync/admin/manage-tables.ts):
+ * the answer's `tableChanges` says which tables were added (being copied) and removed (no longer synced, rows kept).
+ */
 export const putProfile: HttpFunction<FunctionDeps> = {
   kind: 'http',
   name: 'putProfile',
   route: 'profiles/{name}',
   methods: ['PUT'],
   authLevel: 'function',
+  // Adding a table to an active profile starts its copy (an orchestration).
+  usesOrchestrations: true,
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async function handlePutProfile({ name }, request) {
+      guarded(profileParams, async function handlePutProfile({ name }, request, context) {
         const body = await readJson(request);
         if (!body.ok) return body.response;
         if (typeof body.body !== 'object' || body.body === null || Array.isArray(body.body)) {
@@ -54,8 +61,13 @@ export const putProfile: HttpFunction<FunctionDeps> = {
           return problems(400, 'The source does not have what the profile names', [sourceProblem(checked.error)]);
         const stored = await deps.sync.profiles.put(name, validation.profile, condition.value);
         await deps.sync.runtimes.evict(name);
+        const reconciled = existing ? await reconcileTables(deps.sync, deps.orchestrations(context), name) : undefined;
+        const tableChanges =
+          reconciled?.outcome === 'reconciled'
+            ? { tableChanges: { added: reconciled.add, removed: reconciled.remove } }
+            : {};
         const warning = checked.outcome === 'unchecked' ? { warning: checked.warning } : {};
-        return json(existing ? 200 : 201, { ...stored.value, ...warning }, { etag: stored.etag });
+        return json(existing ? 200 : 201, { ...stored.value, ...tableChanges, ...warning }, { etag: stored.etag });
       }),
     ),
 };

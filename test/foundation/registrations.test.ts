@@ -124,7 +124,14 @@ describe('the registrations of functions/index.ts', () => {
       .filter(reachesOrchestrations)
       .map((definition) => definition.name)
       .sort();
-    expect(reaching).toEqual(['activateProfile', 'deactivateProfile', 'pollChanges', 'profileStatus', 'resyncTable']);
+    expect(reaching).toEqual([
+      'activateProfile',
+      'deactivateProfile',
+      'pollChanges',
+      'profileStatus',
+      'putProfile',
+      'resyncTable',
+    ]);
     const declaring = product.functions
       .filter((fn) => extraInputTypes(fn).includes('durableClient'))
       .map((fn) => fn.name)

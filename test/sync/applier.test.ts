@@ -282,6 +282,23 @@ describe('messages that are not a batch to apply', () => {
     expect(await applyChanges(services, batchOf(rows), delivery)).toMatchObject({ outcome: 'applied', upserted: 1 });
   });
 
+  it('ignores a batch of a table removed from the active profile, releasing its claim check and keeping the rows', async () => {
+    const [kept, queued] = takeRows(2) as [RowUpsert, RowUpsert];
+    await applyChanges(services, batchOf([kept]), delivery);
+    const at = services.now().toISOString();
+    await services.activations.put(PROFILE, { state: 'active', tables: ['contact'], activatedAt: at });
+    const batch = batchOf([queued]);
+    const message = await services.claimChecks.put(batch, JSON.stringify(batch));
+
+    expect(await applyChanges(services, message, delivery)).toEqual({
+      outcome: 'ignored',
+      reason: `table 'account' was removed from profile '${PROFILE}'`,
+    });
+    expect(services.claimChecks.blobs.size).toBe(0);
+    expect(versionsOf([kept.id, queued.id])).toEqual([kept.versionNumber, undefined]);
+    expect(services.failedRecords.all()).toEqual([]);
+  });
+
   it('fails the rows of a table the profile did not activate, as a config error, without retrying', async () => {
     const rows = takeRows(1);
     const batch = { ...batchOf(rows), table: 'contact' };

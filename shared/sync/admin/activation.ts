@@ -24,7 +24,8 @@ export type ResyncServices = Pick<SyncServices, 'activations' | 'checkpoints' | 
 export type ActivationResult =
   { outcome: 'started'; instanceId: string; tables: string[] } | { outcome: 'already-running'; instanceId: string };
 
-async function readSource(
+/** The profile's tables (intersect tables of its relationships included) and relationships, as the source has them. */
+export async function readSource(
   services: Pick<SyncServices, 'runtimes'>,
   profileName: string,
 ): Promise<{ tables: TableMetadata[]; relationships: ManyToManyRelationship[] }> {
@@ -45,15 +46,13 @@ async function readSource(
   return { tables: all, relationships };
 }
 
-export async function activateProfile(
-  services: ActivationServices,
-  orchestrations: OrchestrationClient,
+/** Creates (or widens) the destination tables and refreshes its metadata tables; refuses what it cannot hold. */
+export async function ensureDestinationTables(
+  services: Pick<SyncServices, 'runtimes'>,
   profileName: string,
-): Promise<ActivationResult> {
-  const instanceId = initialSyncInstanceId(profileName);
-  if (isLive(await orchestrations.getStatus(instanceId))) return { outcome: 'already-running', instanceId };
-
-  const { tables, relationships } = await readSource(services, profileName);
+  tables: TableMetadata[],
+  relationships: ManyToManyRelationship[],
+): Promise<void> {
   const { destination } = await services.runtimes.get(profileName);
   const ensured = await destination.ensureTables(tables, relationships);
   if (ensured.failures.length > 0) {
@@ -68,6 +67,18 @@ export async function activateProfile(
       },
     );
   }
+}
+
+export async function activateProfile(
+  services: ActivationServices,
+  orchestrations: OrchestrationClient,
+  profileName: string,
+): Promise<ActivationResult> {
+  const instanceId = initialSyncInstanceId(profileName);
+  if (isLive(await orchestrations.getStatus(instanceId))) return { outcome: 'already-running', instanceId };
+
+  const { tables, relationships } = await readSource(services, profileName);
+  await ensureDestinationTables(services, profileName, tables, relationships);
   const now = services.now().toISOString();
   await services.snapshots.put(profileName, { tables, relationships, readAt: now });
 

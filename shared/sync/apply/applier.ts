@@ -16,7 +16,8 @@ import { decideRetry } from './retry-decision';
 import type { SyncServices } from '../wiring/services';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
 
-type ApplierStores = 'batches' | 'unprocessable' | 'profiles' | 'queue' | 'runtimes' | 'status' | 'metrics' | 'now';
+type ApplierStores =
+  'batches' | 'unprocessable' | 'profiles' | 'activations' | 'queue' | 'runtimes' | 'status' | 'metrics' | 'now';
 /** What applying a batch touches: its own stores, and what recording failures and the metadata snapshot need. */
 export type ApplierServices = Pick<SyncServices, ApplierStores> & RecordFailuresServices & SnapshotServices;
 
@@ -64,6 +65,14 @@ export async function applyChanges(
   if (!(await services.profiles.get(batch.profile))) {
     await services.batches.releaseClaimCheck(message);
     return { outcome: 'ignored', reason: `profile '${batch.profile}' no longer exists` };
+  }
+
+  // A table taken out of the profile (admin/manage-tables.ts) keeps its rows as they were; adding it again copies
+  // it afresh, so what was queued for it before is not needed. The edge logs the reason.
+  const activation = await services.activations.get(batch.profile);
+  if (activation && !activation.value.tables.includes(batch.table)) {
+    await services.batches.releaseClaimCheck(message);
+    return { outcome: 'ignored', reason: `table '${batch.table}' was removed from profile '${batch.profile}'` };
   }
 
   let outcome: ApplyOutcome;

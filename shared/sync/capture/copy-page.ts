@@ -25,10 +25,16 @@ export interface PageCopyReport extends PageCopied {
 
 export type CopyPageServices = Pick<
   SyncServices,
-  'checkpoints' | 'runtimes' | 'options' | 'status' | 'metrics' | 'now'
+  'activations' | 'checkpoints' | 'runtimes' | 'options' | 'status' | 'metrics' | 'now'
 > &
   RecordFailuresServices &
   SnapshotServices;
+
+/** A table taken out of an active profile (admin/manage-tables.ts) is not copied further: its copy ends here. */
+async function removedFromProfile(services: CopyPageServices, profile: string, table: string): Promise<boolean> {
+  const activation = await services.activations.get(profile);
+  return activation !== undefined && !activation.value.tables.includes(table);
+}
 
 const millisecondsSince = (started: number): number => Math.round(performance.now() - started);
 
@@ -44,7 +50,7 @@ export async function copyPage(
     });
   }
   const current = checkpoint.value;
-  if (current.phase === 'delta')
+  if (current.phase === 'delta' || (await removedFromProfile(services, profileName, tableName)))
     return {
       table: tableName,
       rowsCopied: current.rowsCopied,
