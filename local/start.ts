@@ -54,6 +54,10 @@ async function shutdown(code: number, tellWhatStopped: boolean): Promise<never> 
   process.exit(code);
 }
 
+/**
+ * Ctrl-C reaches this process twice (from the terminal and again from npm, which forwards it), so every signal
+ * is handled and repeats are ignored: a second one must not kill the process halfway through stopping.
+ */
 function onSignal(): void {
   if (!stopping) void shutdown(0, true);
 }
@@ -214,8 +218,8 @@ async function main(): Promise<void> {
   }
   env = { ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))), ...process.env };
   const log = consoleLog((env.LOG_LEVEL as MinimumLogLevel | undefined) ?? 'warning');
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   await assertPortFree(options.port);
 
   // Everything a run keeps lives in one folder, so a restarted run continues where it stopped; --once keeps nothing.

@@ -1,13 +1,12 @@
 /**
- * Runs `npm start` (local/start.ts through the tsx command line, as the npm script does) with piped output, for
- * the tests of its command line, its terminal handling and its restarts.
+ * Runs `npm start` (`node --import tsx local/start.ts`, as the npm script does) with piped output, for the tests
+ * of its command line, its terminal handling and its restarts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { waitFor } from './wait';
 
 export const repoRoot = path.resolve(__dirname, '../..');
-const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 export interface StartProcess {
   child: ChildProcess;
@@ -18,7 +17,7 @@ export interface StartProcess {
 
 export function runStart(args: string[], env: Record<string, string> = {}): StartProcess {
   // AzureWebJobsStorage empty: npm start runs its own Azurite even when the caller's environment names one.
-  const child = spawn(tsx, ['local/start.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
     cwd: repoRoot,
     env: { ...process.env, AzureWebJobsStorage: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
