@@ -139,7 +139,6 @@ function banner(parts: {
   options: StartOptions;
   product: ProductHost;
   key: FunctionKeyChoice;
-  psqlCommand: string | undefined;
   environmentUrl: string | undefined;
   dataDir: string | undefined;
 }): string {
@@ -152,7 +151,6 @@ function banner(parts: {
     `  Console: http://localhost:${port}/api/console/`,
     ...keyLines(parts.key),
     '  (the console asks for the key; the API takes it as the x-functions-key header)',
-    ...(parts.psqlCommand ? [`  psql: ${parts.psqlCommand}`] : []),
     `  API: ${product.host.baseUrl}`,
     `  Dataverse: ${parts.environmentUrl}${running.emulator ? ' (built-in emulator, sample org)' : ''}`,
     `  Destination: ${options.destination ? 'your connection string' : `PGlite (embedded PostgreSQL)${database || ', in memory'}`}`,
@@ -238,10 +236,12 @@ async function main(): Promise<void> {
   const product = await startHost({ env, port: options.port, functionKey: key.key, log }, running);
   const call = apiCaller(product.host.baseUrl, key.key);
   const environmentUrl = options.dataverse ?? running.emulator?.baseUrl;
+  say(banner({ options, product, key, environmentUrl, dataDir }));
   await createSampleProfile(call, options, environmentUrl);
+  // The database opens with the profile's destination, so its psql line comes after the banner.
   const psql =
     dataDir && !options.destination ? await servePsql(product, PROFILE, dataDir, options.psqlPort, running) : undefined;
-  say(banner({ options, product, key, psqlCommand: psql?.command, environmentUrl, dataDir }));
+  if (psql) say(`psql: ${psql.command}`);
   const activated = `Profile '${PROFILE}' activated: initial sync of ${SAMPLE_TABLES.join(', ')} and systemuserroles.`;
   for (const line of wrapWords(activated, terminalColumns(process.stdout))) say(line);
 

@@ -63,7 +63,7 @@ describe('npm start across restarts', () => {
   it('Ctrl-C gives the terminal back and says in one line what it stopped and where the data stays', async () => {
     const data = await dataFolder();
     const run = start(data);
-    await waitForOutput(run, 'Press Ctrl-C to stop.');
+    await waitForOutput(run, '\npsql: ');
     const output = await stopWithCtrlC(run);
     expect(output).toContain(RESTORE_TERMINAL);
     const stopped = output.split('\n').filter((line) => line.startsWith('Stopped:'));
@@ -78,7 +78,7 @@ describe('npm start across restarts', () => {
     const data = await dataFolder();
     const run = start(data);
     await waitForOutput(run, 'Initial sync done');
-    const psqlLine = /psql: psql "([^"]+)"/.exec(run.stdout())?.[1];
+    const psqlLine = /^psql: psql "([^"]+)"$/m.exec(run.stdout())?.[1];
     expect(psqlLine, run.stdout()).toMatch(
       /^host=127\.0\.0\.1 port=\d+ user=postgres dbname=postgres sslmode=disable$/,
     );
