@@ -40,7 +40,8 @@ async function stopWithCtrlC(run: StartProcess): Promise<string> {
   return run.stdout();
 }
 
-describe('npm start across restarts', () => {
+// A start waits on Azurite, the emulator and an initial sync; on a loaded machine that takes minutes.
+describe('npm start across restarts', { timeout: 420_000 }, () => {
   it('keeps the same function key for the same data folder, in a file only its owner reads', async () => {
     const data = await dataFolder();
     const first = start(data);

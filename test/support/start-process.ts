@@ -31,7 +31,7 @@ export function runStart(args: string[], env: Record<string, string> = {}): Star
 }
 
 /** Waits until stdout shows `text`; fails with everything the process said when it does not in time. */
-export async function waitForOutput(run: StartProcess, text: string, timeoutMs = 90_000): Promise<void> {
+export async function waitForOutput(run: StartProcess, text: string, timeoutMs = 180_000): Promise<void> {
   await waitFor(`'${text}' from npm start`, () => (run.stdout().includes(text) ? true : undefined), timeoutMs).catch(
     (error: Error) => {
       throw new Error(`${error.message}\n--- stdout\n${run.stdout()}\n--- stderr\n${run.stderr()}`);
