@@ -3,6 +3,10 @@
  * otherwise (CI logs, piped output). Reads the same status endpoint an admin would.
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { terminalColumns } from './cli/terminal';
+
+/** Everything on a bar's line but the bar: table (16), value/total, "rows", the phase. */
+const TEXT_AROUND_BAR = 56;
 
 export interface TableProgressView {
   table: string;
@@ -25,6 +29,8 @@ export function initialSyncProgress(
         {
           format: ' {table} |{bar}| {value}/{total} rows  {phase}',
           hideCursor: true,
+          // The bar shrinks so its line fits the terminal (80 columns when the width is unknown).
+          barsize: Math.max(10, Math.min(40, terminalColumns(process.stdout) - TEXT_AROUND_BAR)),
           clearOnComplete: false,
           autopadding: true,
         },

@@ -1,82 +1,89 @@
 /**
  * `npm start`: the whole product on embedded defaults — the Dataverse emulator with the sample org, Azurite,
- * the local host running the function table, and PGlite as the destination. It creates a sample profile
- * through the HTTP API, activates it, shows the initial sync per table, then keeps syncing while a change
- * generator edits the org. `--once` runs a scripted check instead and exits 0 only when the destination
- * equals the source.
+ * the local host running the function table, and PGlite as the destination (psql can look into it). It creates a
+ * sample profile through the HTTP API, activates it, shows the initial sync per table, then keeps syncing while a
+ * change generator edits the org. `--once` runs a scripted check instead and exits 0 only when the destination
+ * equals the source. `npm start -- --help` lists the flags.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import type { FunctionDeps } from '../functions/deps';
 import { ExportError } from '../shared/errors';
-import { startAzurite, type RunningAzurite } from './azurite/azurite';
-import { claimDataFolder, type DataFolder } from './data-folder';
-import { startEmulator, type Emulator } from './emulator/server';
+import { parseStartOptions, usage, UsageError, type StartOptions } from './cli/options';
+import { controlsTerminal, packParts, restoreTerminal, stoppedLine, terminalColumns, wrapWords } from './cli/terminal';
 import { consoleLog, type MinimumLogLevel } from './host/console-log';
 import { readLocalSettings } from './host/local-settings-file';
-import { startProductHost, type ProductHost } from './host/product-host';
+import type { ProductHost } from './host/product-host';
 import { initialSyncProgress, type TableProgressView } from './progress';
-import { DEFAULT_SAMPLE_ACCOUNTS, sampleCounts } from './sample-org';
-import { compareTable, isEqual, versionsEqual, type TableDifference } from './verify';
+import { sampleCounts } from './sample-org';
+import { runOnceCheck } from './start-once';
+import {
+  assertPortFree,
+  chooseFunctionKey,
+  claimFolder,
+  SAMPLE_SEED,
+  servePsql,
+  startBackingServices,
+  startHost,
+  stopAll,
+  type FunctionKeyChoice,
+  type Running,
+} from './start-services';
 import { createWorkload, type Workload } from './workload/workload';
 
 const repoRoot = path.resolve(__dirname, '..');
 const PROFILE = 'sample';
-const SAMPLE_SEED = 1;
-const ONCE_OPERATIONS = 300;
+const SAMPLE_TABLES = ['account', 'contact', 'opportunity', 'systemuser', 'role'];
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
+/** A path as the admin typed it: relative to where npm start ran when inside it, absolute otherwise. */
+const shown = (location: string): string => {
+  const relative = path.relative(process.cwd(), location);
+  return relative === '' ? '.' : relative.startsWith('..') ? location : relative;
+};
+const running: Running = {};
+let env: Record<string, string | undefined> = { ...process.env };
 /** Set once Ctrl-C (or the end of --once) starts the shutdown: work still in flight then fails harmlessly. */
 let stopping = false;
 
-interface Options {
-  port: number;
-  dataverse?: string;
-  destination?: string;
-  changesPerSecond: number;
-  once: boolean;
-  scale: number;
+/** Stops everything, puts the terminal back and, unless the run simply finished, says what it stopped. */
+async function shutdown(code: number, tellWhatStopped: boolean): Promise<never> {
+  stopping = true;
+  const keptIn = running.folder?.shared ? shown(running.folder.location) : undefined;
+  const stopped = await stopAll(running).catch(() => ['(some parts failed to stop)']);
+  restoreTerminal(process.stdout, env);
+  if (tellWhatStopped) say(`${controlsTerminal(process.stdout, env) ? '\n' : ''}${stoppedLine(stopped, keptIn)}`);
+  process.exit(code);
 }
 
-function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string', default: '7071' },
-      dataverse: { type: 'string' },
-      destination: { type: 'string' },
-      'changes-per-second': { type: 'string', default: '1' },
-      scale: { type: 'string', default: String(DEFAULT_SAMPLE_ACCOUNTS) },
-      once: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const integer = (name: string, text: string, min: number, max: number): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new ExportError('config', `--${name} must be a whole number from ${min} to ${max}, not '${text}'`, {
-        where: `--${name}`,
-      });
-    }
-    return value;
-  };
-  return {
-    port: integer('port', values.port, 0, 65_535),
-    ...(values.dataverse ? { dataverse: values.dataverse } : {}),
-    ...(values.destination ? { destination: values.destination } : {}),
-    changesPerSecond: integer('changes-per-second', values['changes-per-second'], 0, 1000),
-    once: values.once,
-    scale: integer('scale', values.scale, 1, 1_000_000),
-  };
+/**
+ * Ctrl-C reaches this process twice (from the terminal and again from npm, which forwards it), so every signal
+ * is handled and repeats are ignored: a second one must not kill the process halfway through stopping.
+ */
+function onSignal(): void {
+  if (!stopping) void shutdown(0, true);
 }
+
+type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: unknown }>;
+
+const apiCaller =
+  (baseUrl: string, functionKey: string): Call =>
+  async (method, route, body) => {
+    const response = await fetch(`${baseUrl}/${route}`, {
+      method,
+      headers: { 'x-functions-key': functionKey, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  };
 
 /** PGlite lives in DVX_DATA_DIR/databases/<profile> (shared/security/policy.ts): a profile names no folder. */
-function destinationFor(options: Options): Record<string, unknown> {
+function destinationFor(options: StartOptions): Record<string, unknown> {
   if (!options.destination) return { kind: 'sql', dialect: 'pglite' };
   const dialect = /^postgres(ql)?:\/\//i.test(options.destination) ? 'postgres' : 'mssql';
   return { kind: 'sql', dialect, connection: { appSetting: 'DVX_SECRET_DESTINATION_CONNECTION' } };
 }
 
-function sourceAuthFor(env: Record<string, string | undefined>, external: string | undefined): Record<string, unknown> {
+function sourceAuthFor(external: string | undefined): Record<string, unknown> {
   if (!external || env.DATAVERSE_TOKEN)
     return { kind: 'static-token', token: { appSetting: 'DVX_SECRET_DATAVERSE_TOKEN' } };
   if (env.DATAVERSE_TENANT_ID && env.DATAVERSE_CLIENT_ID && env.DATAVERSE_CLIENT_SECRET) {
@@ -93,112 +100,11 @@ function sourceAuthFor(env: Record<string, string | undefined>, external: string
   });
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions();
-  const env: Record<string, string | undefined> = {
-    ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))),
-    ...process.env,
-  };
-  const logLevel = (env.LOG_LEVEL as MinimumLogLevel | undefined) ?? 'warning';
-  const log = consoleLog(logLevel);
-  const say = (line: string) => process.stdout.write(`${line}\n`);
-
-  const running: {
-    folder?: DataFolder;
-    azurite?: RunningAzurite;
-    emulator?: Emulator;
-    product?: ProductHost;
-    workload?: NodeJS.Timeout;
-  } = {};
-  const stop = async () => {
-    clearInterval(running.workload);
-    await running.product?.close();
-    await running.emulator?.close();
-    await running.azurite?.stop();
-    await running.folder?.release();
-  };
-  const shutdown = async (signal: string, code = 0) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: stopping`);
-    await stop();
-    process.exit(code);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-
-  // Everything a run keeps lives in one folder, so a restarted run continues where it stopped; --once keeps nothing.
-  let dataDir: string | undefined;
-  if (!options.once && !env.AzureWebJobsStorage) {
-    const folder = await claimDataFolder(path.join(repoRoot, '.data'));
-    running.folder = folder;
-    dataDir = folder.location;
-    if (!folder.shared)
-      log.warn(
-        `another 'npm start' holds .data/local; this run keeps its data in ${path.relative(repoRoot, folder.location)} and removes it on exit`,
-      );
-  }
-  if (!env.AzureWebJobsStorage) {
-    running.azurite = await startAzurite(dataDir ? { location: path.join(dataDir, 'azurite') } : { inMemory: true });
-    env.AzureWebJobsStorage = running.azurite.connectionString;
-  }
-  if (!options.dataverse) {
-    const token = env.DATAVERSE_TOKEN ?? randomBytes(16).toString('hex');
-    running.emulator = await startEmulator({
-      port: 0,
-      seed: SAMPLE_SEED,
-      accounts: options.scale,
-      token,
-      ...(dataDir ? { statePath: path.join(dataDir, 'emulator-state.json') } : {}),
-    });
-    env.DATAVERSE_TOKEN = token;
-  }
-  // Profiles may name only DVX_SECRET_* settings (shared/security/policy.ts); the documented variables are copied there.
-  if (env.DATAVERSE_TOKEN) env.DVX_SECRET_DATAVERSE_TOKEN = env.DATAVERSE_TOKEN;
-  if (env.DATAVERSE_CLIENT_SECRET) env.DVX_SECRET_DATAVERSE_CLIENT_SECRET = env.DATAVERSE_CLIENT_SECRET;
-  if (options.destination) env.DVX_SECRET_DESTINATION_CONNECTION = options.destination;
-  // This process is a local run: the emulator on loopback, Azurite and PGlite are allowed (never on App Service).
-  env.DVX_LOCAL_MODE = '1';
-  if (dataDir) env.DVX_DATA_DIR = dataDir;
-  env.POLL_SCHEDULE ??= '* * * * * *';
-  env.CHANGES_QUEUE ??= 'dataverse-changes';
-  const functionKey = env.LOCAL_FUNCTION_KEY ?? randomBytes(24).toString('base64url');
-  const product = await startProductHost({ env, port: options.port, functionKey, log });
-  running.product = product;
-  const { host } = product;
-  const environmentUrl = options.dataverse ?? running.emulator?.baseUrl;
-  say(
-    [
-      '',
-      'dataverse-export is running on the local host.',
-      running.azurite
-        ? `  Azurite (pid ${running.azurite.pid}): blob ${running.azurite.blobEndpoint}`
-        : '  Storage: AzureWebJobsStorage from your settings',
-      `  Dataverse: ${environmentUrl}${running.emulator ? ' (built-in emulator, sample org)' : ''}`,
-      `  Destination: ${options.destination ? 'your connection string' : `PGlite (embedded PostgreSQL)${dataDir ? ` in ${path.relative(repoRoot, path.join(dataDir, 'databases', PROFILE))}` : ', in memory'}`}`,
-      `  API: ${host.baseUrl}`,
-      env.LOCAL_FUNCTION_KEY
-        ? '  Function key: LOCAL_FUNCTION_KEY from your settings (send it as x-functions-key or ?code=)'
-        : `  Function key for this run (send it as x-functions-key or ?code=): ${functionKey}`,
-      `  Status: curl -H "x-functions-key: <key>" ${host.baseUrl}/profiles/${PROFILE}/status`,
-      '  Press Ctrl-C to stop.',
-      '',
-    ].join('\n'),
-  );
-
-  const call = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
-    const response = await fetch(`${host.baseUrl}/${route}`, {
-      method,
-      headers: { 'x-functions-key': functionKey, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-  };
+async function createSampleProfile(call: Call, options: StartOptions, environmentUrl: string | undefined) {
   const profile = {
     description: 'Created by npm start: the sample org into the embedded database.',
-    source: { environmentUrl, auth: sourceAuthFor(env, options.dataverse) },
-    tables: ['account', 'contact', 'opportunity', 'systemuser', 'role'],
+    source: { environmentUrl, auth: sourceAuthFor(options.dataverse) },
+    tables: SAMPLE_TABLES,
     relationships: ['systemuserroles_association'],
     destination: destinationFor(options),
     writeDeleteLog: true,
@@ -213,11 +119,53 @@ async function main(): Promise<void> {
       `Activating the sample profile failed (${activated.status}): ${JSON.stringify(activated.body)}`,
     );
   }
-  say(`Profile '${PROFILE}' activated: initial sync of ${profile.tables.join(', ')} and systemuserroles.`);
+}
 
+function keyLines(choice: FunctionKeyChoice): string[] {
+  const where = choice.file ? shown(choice.file) : undefined;
+  switch (choice.origin) {
+    case 'settings':
+      return ['  Function key: LOCAL_FUNCTION_KEY from your settings'];
+    case 'new':
+      return [`  Function key (NEW, saved in ${where}; the same next time):`, `    ${choice.key}`];
+    case 'saved':
+      return [`  Function key (the same as last time, from ${where}):`, `    ${choice.key}`];
+    case 'this run':
+      return ['  Function key (for this run only):', `    ${choice.key}`];
+  }
+}
+
+function banner(parts: {
+  options: StartOptions;
+  product: ProductHost;
+  key: FunctionKeyChoice;
+  environmentUrl: string | undefined;
+  dataDir: string | undefined;
+}): string {
+  const { options, product, key, dataDir } = parts;
+  const port = new URL(product.host.baseUrl).port;
+  const database = dataDir ? ` in ${shown(path.join(dataDir, 'databases', PROFILE))}` : '';
+  return [
+    '',
+    'dataverse-export is running on the local host.',
+    `  Console: http://localhost:${port}/api/console/`,
+    ...keyLines(parts.key),
+    '  (the console asks for the key; the API takes it as the x-functions-key header)',
+    `  API: ${product.host.baseUrl}`,
+    `  Dataverse: ${parts.environmentUrl}${running.emulator ? ' (built-in emulator, sample org)' : ''}`,
+    `  Destination: ${options.destination ? 'your connection string' : `PGlite (embedded PostgreSQL)${database || ', in memory'}`}`,
+    running.azurite
+      ? `  Azurite (pid ${running.azurite.pid}): blob ${running.azurite.blobEndpoint}`
+      : '  Storage: AzureWebJobsStorage from your settings',
+    `  Status: curl -H "x-functions-key: ${key.file ? `$(cat ${shown(key.file)})` : '<key>'}" ${product.host.baseUrl}/profiles/${PROFILE}/status`,
+    ...(options.once ? [] : ['  Press Ctrl-C to stop.']),
+    '',
+  ].join('\n');
+}
+
+async function followInitialSync(call: Call, totals: Record<string, number>): Promise<void> {
   const started = Date.now();
-  const counts = sampleCounts(options.scale);
-  const progress = initialSyncProgress(running.emulator ? { ...counts } : {}, say);
+  const progress = initialSyncProgress(totals, say);
   for (;;) {
     const status = (await call('GET', `profiles/${PROFILE}/status`)).body as { tables: TableProgressView[] };
     progress.update(status.tables);
@@ -226,7 +174,79 @@ async function main(): Promise<void> {
   }
   progress.stop();
   say(`Initial sync done in ${((Date.now() - started) / 1000).toFixed(1)} s. Following changes now.`);
+}
 
+function followChanges(call: Call, workload: Workload | undefined, options: StartOptions, log: (m: string) => void) {
+  if (workload && options.changesPerSecond > 0) {
+    say(`Changing the sample org at ${options.changesPerSecond} change(s) per second (--changes-per-second 0: none).`);
+    let busy = false;
+    const generator = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        for (let i = 0; i < options.changesPerSecond; i++) await workload.step();
+      })()
+        .catch((error: unknown) => log(`change generator: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(() => (busy = false));
+    }, 1000);
+    running.timers = [...(running.timers ?? []), generator];
+  }
+  const statusLine = setInterval(() => {
+    void call('GET', `profiles/${PROFILE}/status`).then(
+      ({ body }) => {
+        type Row = { table: string; rowsInDestination: number | null; lagSeconds: number; failedRecords: number };
+        const parts = (body as { tables: Row[] }).tables.map(
+          (t) =>
+            `${t.table} ${t.rowsInDestination ?? '?'} rows, lag ${t.lagSeconds}s${t.failedRecords ? `, ${t.failedRecords} failed` : ''}`,
+        );
+        const time = new Date().toISOString().slice(11, 19);
+        for (const line of packParts([time, ...parts], terminalColumns(process.stdout))) say(line);
+      },
+      (error: unknown) => stopping || log(`status: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }, 10_000);
+  running.timers = [...(running.timers ?? []), statusLine];
+}
+
+async function main(): Promise<void> {
+  const options = parseStartOptions(process.argv.slice(2));
+  if (options === 'help') {
+    say(usage(terminalColumns(process.stdout)));
+    return;
+  }
+  env = { ...(await readLocalSettings(path.join(repoRoot, 'local.settings.json'))), ...process.env };
+  const log = consoleLog((env.LOG_LEVEL as MinimumLogLevel | undefined) ?? 'warning');
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await assertPortFree(options.port);
+
+  // Everything a run keeps lives in one folder, so a restarted run continues where it stopped; --once keeps nothing.
+  const dataDir = await claimFolder(options, env, running, log);
+  await startBackingServices(options, env, dataDir, running);
+  // Profiles may name only DVX_SECRET_* settings (shared/security/policy.ts); the documented variables are copied there.
+  if (env.DATAVERSE_TOKEN) env.DVX_SECRET_DATAVERSE_TOKEN = env.DATAVERSE_TOKEN;
+  if (env.DATAVERSE_CLIENT_SECRET) env.DVX_SECRET_DATAVERSE_CLIENT_SECRET = env.DATAVERSE_CLIENT_SECRET;
+  if (options.destination) env.DVX_SECRET_DESTINATION_CONNECTION = options.destination;
+  // This process is a local run: the emulator on loopback, Azurite and PGlite are allowed (never on App Service).
+  env.DVX_LOCAL_MODE = '1';
+  if (dataDir) env.DVX_DATA_DIR = dataDir;
+  env.POLL_SCHEDULE ??= '* * * * * *';
+  env.CHANGES_QUEUE ??= 'dataverse-changes';
+  const key = await chooseFunctionKey(env, dataDir);
+  const product = await startHost({ env, port: options.port, functionKey: key.key, log }, running);
+  const call = apiCaller(product.host.baseUrl, key.key);
+  const environmentUrl = options.dataverse ?? running.emulator?.baseUrl;
+  say(banner({ options, product, key, environmentUrl, dataDir }));
+  await createSampleProfile(call, options, environmentUrl);
+  // The database opens with the profile's destination, so its psql line comes after the banner.
+  const psql =
+    dataDir && !options.destination ? await servePsql(product, PROFILE, dataDir, options.psqlPort, running) : undefined;
+  if (psql) say(`psql: ${psql.command}`);
+  const activated = `Profile '${PROFILE}' activated: initial sync of ${SAMPLE_TABLES.join(', ')} and systemuserroles.`;
+  for (const line of wrapWords(activated, terminalColumns(process.stdout))) say(line);
+
+  const counts = sampleCounts(options.scale);
+  await followInitialSync(call, running.emulator ? { ...counts } : {});
   const workload: Workload | undefined = running.emulator
     ? createWorkload({
         baseUrl: running.emulator.baseUrl,
@@ -236,91 +256,35 @@ async function main(): Promise<void> {
         rows: { account: counts.account, contact: counts.contact },
       })
     : undefined;
-
-  if (options.once) {
-    if (!workload || !running.emulator)
-      throw new ExportError('config', '--once needs the built-in emulator (leave out --dataverse)');
-    for (let i = 0; i < ONCE_OPERATIONS; i++) await workload.step();
-    say(
-      `Applied ${ONCE_OPERATIONS} scripted creates, updates, deletes and re-creates through the Web API; waiting for the destination to match.`,
-    );
-    const differences = await waitUntilEqual(
-      product.deps,
-      running.emulator,
-      [...profile.tables, 'systemuserroles'],
-      60_000,
-    );
-    for (const difference of differences) {
-      say(
-        `  ${difference.table.padEnd(16)} source ${String(difference.sourceRows).padStart(6)}  destination ${String(difference.destinationRows).padStart(6)}  ${isEqual(difference) ? 'equal' : `DIFFERENT: ${difference.missingOrStale.length} missing or stale, ${difference.extra.length} extra, ${difference.wrongValueCount} wrong values`}`,
-      );
-      for (const wrong of difference.wrongValues) say(`    ${wrong}`);
-    }
-    const equal = differences.every(isEqual);
-    say(
-      equal
-        ? 'The destination equals the source, row by row and column by column.'
-        : 'The destination does NOT equal the source (see above).',
-    );
-    await shutdown('done', equal ? 0 : 1);
-    return;
-  }
-
-  if (workload && options.changesPerSecond > 0) {
-    say(
-      `Changing the sample org at ${options.changesPerSecond} change(s) per second (--changes-per-second 0 to stop).`,
-    );
-    let busy = false;
-    running.workload = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void (async () => {
-        for (let i = 0; i < options.changesPerSecond; i++) await workload.step();
-      })()
-        .catch((error: unknown) =>
-          log.warn(`change generator: ${error instanceof Error ? error.message : String(error)}`),
-        )
-        .finally(() => (busy = false));
-    }, 1000);
-  }
-  setInterval(() => {
-    void call('GET', `profiles/${PROFILE}/status`).then(({ body }) => {
-      const tables = (
-        body as {
-          tables: Array<{ table: string; rowsInDestination: number | null; lagSeconds: number; failedRecords: number }>;
-        }
-      ).tables;
-      say(
-        `${new Date().toISOString()}  ${tables.map((t) => `${t.table} ${t.rowsInDestination ?? '?'} rows, lag ${t.lagSeconds}s${t.failedRecords ? `, ${t.failedRecords} failed` : ''}`).join(' | ')}`,
-      );
-    });
-  }, 10_000).unref();
+  if (!options.once) return followChanges(call, workload, options, (message) => log.warn(message));
+  if (!workload || !running.emulator)
+    throw new ExportError('config', '--once needs the built-in emulator (leave out --dataverse)');
+  const tables = [...SAMPLE_TABLES, 'systemuserroles'];
+  const equal = await runOnceCheck(
+    { deps: product.deps, profile: PROFILE, emulator: running.emulator, workload, tables },
+    say,
+  );
+  await shutdown(equal ? 0 : 1, false);
 }
 
-async function waitUntilEqual(
-  deps: FunctionDeps,
-  emulator: Emulator,
-  tables: string[],
-  timeoutMs: number,
-): Promise<TableDifference[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { destination } = await deps.sync.runtimes.get(PROFILE);
-    const differences = await Promise.all(tables.map((table) => compareTable(emulator, destination, table)));
-    // Rows at the source's versions are not rewritten: once versions agree, wrong values stay wrong.
-    if (differences.every(versionsEqual) || Date.now() > deadline) return differences;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+function explain(error: unknown): string {
+  if (error instanceof UsageError) return error.message;
+  if (error instanceof ExportError) return `${error.message}${error.fix ? `\nHow to fix: ${error.fix}` : ''}`;
+  return `Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
 }
 
-main().catch((error: unknown) => {
+async function fail(error: unknown): Promise<void> {
   if (stopping) return;
-  if (error instanceof ExportError) {
-    process.stderr.write(`\n${error.message}\n${error.fix ? `How to fix: ${error.fix}\n` : ''}`);
-  } else {
-    process.stderr.write(
-      `\nStart-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+  process.stderr.write(`${explain(error)}\n`);
+  const nothingStarted = Object.keys(running).length === 0;
+  if (nothingStarted) {
+    restoreTerminal(process.stdout, env);
+    process.exit(error instanceof UsageError ? error.exitCode : 1);
   }
-  process.exit(1);
-});
+  await shutdown(error instanceof UsageError ? error.exitCode : 1, true);
+}
+
+// An error nobody awaited still stops Azurite and the host and gives the terminal back, like Ctrl-C does.
+process.on('uncaughtException', (error) => void fail(error));
+process.on('unhandledRejection', (reason) => void fail(reason));
+main().catch(fail);
