@@ -77,16 +77,17 @@ export async function unhealthyTables(
   const limit = pLimit(PROFILES_READ_AT_ONCE);
   const profiles = await activeProfiles(services);
   // Asked for only when a profile is active: with none, health needs no durable client at all.
-  const orchestrations = profiles.length > 0 ? orchestrationsOf() : undefined;
+  if (profiles.length === 0) return [];
+  const orchestrations = orchestrationsOf();
   const perProfile = await Promise.all(
     profiles.map(({ name: profile, tables }) =>
       limit(async () => {
         const [checkpoints, statuses, initialSync] = await Promise.all([
           services.checkpoints.listByProfile(profile),
           services.status.listByProfile(profile),
-          orchestrations?.getStatus(initialSyncInstanceId(profile)),
+          orchestrations.getStatus(initialSyncInstanceId(profile)),
         ]);
-        const resyncs = orchestrations ? await resyncStatuses(orchestrations, profile, checkpoints) : new Map();
+        const resyncs = await resyncStatuses(orchestrations, profile, checkpoints);
         const now = services.now();
         return tables.map((table): TableHealthEntry => {
           const checkpoint = checkpoints.find((candidate) => candidate.table === table);
