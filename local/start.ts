@@ -16,7 +16,7 @@ import { startEmulator, type Emulator } from './emulator/server';
 import { consoleLog, type MinimumLogLevel } from './host/console-log';
 import { readLocalSettings } from './host/local-settings-file';
 import { startProductHost, type ProductHost } from './host/product-host';
-import { initialSyncProgress, type TableProgressView } from './progress';
+import { failedTables, initialSyncProgress, type TableProgressView } from './progress';
 import { DEFAULT_SAMPLE_ACCOUNTS, sampleCounts } from './sample-org';
 import { compareTable, isEqual, versionsEqual, type TableDifference } from './verify';
 import { createWorkload, type Workload } from './workload/workload';
@@ -221,6 +221,18 @@ async function main(): Promise<void> {
   for (;;) {
     const status = (await call('GET', `profiles/${PROFILE}/status`)).body as { tables: TableProgressView[] };
     progress.update(status.tables);
+    const failed = failedTables(status.tables);
+    if (failed.length > 0) {
+      progress.stop();
+      throw new ExportError(
+        'config',
+        `The initial sync failed:\n${failed.map((table) => `  ${table.table}: ${table.health?.reason ?? 'no reason given'}`).join('\n')}`,
+        {
+          where: `profile ${PROFILE}`,
+          fix: `Fix the cause above, then run npm start again (it resumes from .data), or POST /api/profiles/${PROFILE}/activate.`,
+        },
+      );
+    }
     if (status.tables.length > 0 && status.tables.every((table) => table.phase === 'delta')) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -287,12 +299,21 @@ async function main(): Promise<void> {
     void call('GET', `profiles/${PROFILE}/status`).then(({ body }) => {
       const tables = (
         body as {
-          tables: Array<{ table: string; rowsInDestination: number | null; lagSeconds: number; failedRecords: number }>;
+          tables: Array<{
+            table: string;
+            rowsInDestination: number | null;
+            lagSeconds: number;
+            failedRecords: number;
+            health?: { state: string; reason: string | null };
+          }>;
         }
       ).tables;
       say(
-        `${new Date().toISOString()}  ${tables.map((t) => `${t.table} ${t.rowsInDestination ?? '?'} rows, lag ${t.lagSeconds}s${t.failedRecords ? `, ${t.failedRecords} failed` : ''}`).join(' | ')}`,
+        `${new Date().toISOString()}  ${tables.map((t) => `${t.table} ${t.rowsInDestination ?? '?'} rows, lag ${t.lagSeconds}s${t.failedRecords ? `, ${t.failedRecords} failed` : ''}${t.health && t.health.state !== 'ok' ? `, ${t.health.state.toUpperCase()}` : ''}`).join(' | ')}`,
       );
+      // The reason is long: one line per table that is not ok, under the summary.
+      for (const t of tables)
+        if (t.health && t.health.state !== 'ok') say(`  ${t.table} ${t.health.state}: ${t.health.reason ?? ''}`);
     });
   }, 10_000).unref();
 }

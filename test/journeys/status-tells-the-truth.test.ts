@@ -47,7 +47,8 @@ describe('status and health tell the truth while the source refuses polls', () =
       'the table to turn degraded',
       async () => {
         const view = await account();
-        return view.health?.state === 'degraded' ? view : undefined;
+        // Degraded may come first from the missing polls alone (a loaded host); the refusal shows once a poll records it.
+        return view.health?.state === 'degraded' && view.health.reason?.includes('not a member') ? view : undefined;
       },
       30_000,
     );
