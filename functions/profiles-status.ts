@@ -1,4 +1,5 @@
 import { profileStatus } from '../shared/sync/admin/status';
+import { healthRules } from '../shared/sync/admin/table-health';
 import type { HttpFunction } from './definition';
 import type { FunctionDeps } from './deps';
 import { guarded, json, notFound } from './http';
@@ -18,7 +19,8 @@ export const status: HttpFunction<FunctionDeps> = {
       deps,
       guarded(profileParams, async function handleProfileStatus({ name }, _request, context) {
         if (!(await deps.sync.profiles.get(name))) return notFound(`Profile '${name}'`);
-        return json(200, await profileStatus(deps.sync, deps.orchestrations(context), name));
+        const rules = healthRules(deps.settings.pollSchedule, deps.settings.statusDegradedAfterPolls);
+        return json(200, await profileStatus(deps.sync, deps.orchestrations(context), name, rules));
       }),
     ),
 };

@@ -1,6 +1,7 @@
 /**
  * Shows the initial sync per table while it runs: progress bars on a terminal, one line per finished table
- * otherwise (CI logs, piped output). Reads the same status endpoint an admin would.
+ * otherwise (CI logs, piped output); a table whose copy failed shows FAILED with the reason on both. Reads the
+ * same status endpoint an admin would.
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { terminalColumns } from './cli/terminal';
@@ -12,7 +13,13 @@ export interface TableProgressView {
   table: string;
   phase: string;
   initialRowsCopied: number;
+  /** The status endpoint's health of the table (shared/sync/admin/table-health.ts). */
+  health?: { state: 'ok' | 'degraded' | 'failed'; reason: string | null };
 }
+
+/** The tables whose initial sync failed: the status endpoint says so, and waiting for delta would never end. */
+export const failedTables = (tables: TableProgressView[]): TableProgressView[] =>
+  tables.filter((table) => table.health?.state === 'failed');
 
 export interface InitialSyncProgress {
   update(tables: TableProgressView[]): void;
@@ -43,7 +50,8 @@ export function initialSyncProgress(
     update(tables) {
       for (const table of tables) {
         const total = Math.max(totals[table.table] ?? table.initialRowsCopied, table.initialRowsCopied, 1);
-        const phase = table.phase === 'delta' ? 'copied' : table.phase;
+        const failed = table.health?.state === 'failed';
+        const phase = failed ? 'FAILED' : table.phase === 'delta' ? 'copied' : table.phase;
         if (bars) {
           const bar = byTable.get(table.table) ?? bars.create(total, 0, { table: table.table.padEnd(16), phase });
           byTable.set(table.table, bar);
@@ -52,6 +60,11 @@ export function initialSyncProgress(
         } else if (table.phase === 'delta' && !reported.has(table.table)) {
           reported.add(table.table);
           write(`  ${table.table}: ${table.initialRowsCopied} rows copied`);
+        }
+        if (failed && !reported.has(`${table.table} failed`)) {
+          reported.add(`${table.table} failed`);
+          bars?.log(`${table.table}: initial sync FAILED: ${table.health?.reason ?? 'no reason given'}\n`);
+          if (!bars) write(`  ${table.table}: initial sync FAILED: ${table.health?.reason ?? 'no reason given'}`);
         }
       }
     },

@@ -12,7 +12,7 @@ import { controlsTerminal, packParts, restoreTerminal, stoppedLine, terminalColu
 import { consoleLog, type MinimumLogLevel } from './host/console-log';
 import { readLocalSettings } from './host/local-settings-file';
 import type { ProductHost } from './host/product-host';
-import { initialSyncProgress, type TableProgressView } from './progress';
+import { failedTables, initialSyncProgress, type TableProgressView } from './progress';
 import { sampleCounts } from './sample-org';
 import { runOnceCheck } from './start-once';
 import {
@@ -169,6 +169,18 @@ async function followInitialSync(call: Call, totals: Record<string, number>): Pr
   for (;;) {
     const status = (await call('GET', `profiles/${PROFILE}/status`)).body as { tables: TableProgressView[] };
     progress.update(status.tables);
+    const failed = failedTables(status.tables);
+    if (failed.length > 0) {
+      progress.stop();
+      throw new ExportError(
+        'config',
+        `The initial sync failed:\n${failed.map((table) => `  ${table.table}: ${table.health?.reason ?? 'no reason given'}`).join('\n')}`,
+        {
+          where: `profile ${PROFILE}`,
+          fix: `Fix the cause above, then run npm start again (it resumes from .data), or POST /api/profiles/${PROFILE}/activate.`,
+        },
+      );
+    }
     if (status.tables.length > 0 && status.tables.every((table) => table.phase === 'delta')) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -194,13 +206,19 @@ function followChanges(call: Call, workload: Workload | undefined, options: Star
   const statusLine = setInterval(() => {
     void call('GET', `profiles/${PROFILE}/status`).then(
       ({ body }) => {
-        type Row = { table: string; rowsInDestination: number | null; lagSeconds: number; failedRecords: number };
-        const parts = (body as { tables: Row[] }).tables.map(
+        type Row = TableProgressView & { rowsInDestination: number | null; lagSeconds: number; failedRecords: number };
+        const tables = (body as { tables: Row[] }).tables;
+        const unhealthy = (t: Row): string =>
+          t.health && t.health.state !== 'ok' ? `, ${t.health.state.toUpperCase()}` : '';
+        const parts = tables.map(
           (t) =>
-            `${t.table} ${t.rowsInDestination ?? '?'} rows, lag ${t.lagSeconds}s${t.failedRecords ? `, ${t.failedRecords} failed` : ''}`,
+            `${t.table} ${t.rowsInDestination ?? '?'} rows, lag ${t.lagSeconds}s${t.failedRecords ? `, ${t.failedRecords} failed` : ''}${unhealthy(t)}`,
         );
         const time = new Date().toISOString().slice(11, 19);
         for (const line of packParts([time, ...parts], terminalColumns(process.stdout))) say(line);
+        // The reason is long: one line per table that is not ok, under the summary.
+        for (const t of tables)
+          if (t.health && t.health.state !== 'ok') say(`  ${t.table} ${t.health.state}: ${t.health.reason ?? ''}`);
       },
       (error: unknown) => stopping || log(`status: ${error instanceof Error ? error.message : String(error)}`),
     );

@@ -14,6 +14,7 @@ export const DEFAULT_POLL_SCHEDULE = '*/5 * * * * *';
 export const DEFAULT_LAKE_MAINTENANCE_SCHEDULE = '0 * * * * *';
 export const DEFAULT_FAILURE_RETENTION_SCHEDULE = '0 30 3 * * *';
 export const DEFAULT_FAILED_RECORD_RETENTION_DAYS = 30;
+export const DEFAULT_STATUS_DEGRADED_AFTER_POLLS = 3;
 
 /** Defaults of settings that triggers name as `%SETTING%`: the local host uses them when the setting is unset. */
 export const triggerSettingDefaults: Record<string, string> = {
@@ -33,6 +34,7 @@ export const settingDescriptions = {
   FAILED_RECORD_RETENTION_DAYS:
     `Days failed records and unprocessable messages are kept (whole days, at least 1). Default: ${DEFAULT_FAILED_RECORD_RETENTION_DAYS}. ` +
     'In Azure the storage lifecycle rule uses the same number (Bicep parameter failedRecordRetentionDays).',
+  STATUS_DEGRADED_AFTER_POLLS: `Poll intervals (of POLL_SCHEDULE) a table in delta may go without a successful poll before status and /api/health call it degraded. Default: ${DEFAULT_STATUS_DEGRADED_AFTER_POLLS}.`,
   AzureWebJobsStorage:
     'Storage connection string for state, checkpoints and failed records (local: set by the local host to Azurite). ' +
     'In Azure leave it empty and set the AzureWebJobsStorage__*ServiceUri settings for managed identity.',
@@ -121,6 +123,11 @@ const settingsSchema = z.object({
     .regex(/^[1-9]\d{0,4}$/, 'must be a whole number of days from 1 to 99999')
     .transform(Number)
     .default(DEFAULT_FAILED_RECORD_RETENTION_DAYS),
+  STATUS_DEGRADED_AFTER_POLLS: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/, 'must be a whole number of poll intervals from 1 to 9999')
+    .transform(Number)
+    .default(DEFAULT_STATUS_DEGRADED_AFTER_POLLS),
   // Azure Storage queue naming rules; every Service Bus queue name of this form is valid too.
   CHANGES_QUEUE: z
     .string()
@@ -183,6 +190,8 @@ export interface Settings {
   lakeMaintenanceSchedule: string;
   failureRetentionSchedule: string;
   failedRecordRetentionDays: number;
+  /** Poll intervals without a successful poll before a table in delta is degraded. */
+  statusDegradedAfterPolls: number;
   security: SecurityPolicy;
   /** Set in Azure: admin API calls need this app role in the client principal. */
   requiredAppRole?: string;
@@ -243,6 +252,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     lakeMaintenanceSchedule: value.LAKE_MAINTENANCE_SCHEDULE,
     failureRetentionSchedule: value.FAILURE_RETENTION_SCHEDULE,
     failedRecordRetentionDays: value.FAILED_RECORD_RETENTION_DAYS,
+    statusDegradedAfterPolls: value.STATUS_DEGRADED_AFTER_POLLS,
     security,
     ...(value.REQUIRE_APP_ROLE ? { requiredAppRole: value.REQUIRE_APP_ROLE } : {}),
   };

@@ -15,6 +15,7 @@ describe('loadSettings', () => {
       lakeMaintenanceSchedule: '0 * * * * *',
       failureRetentionSchedule: '0 30 3 * * *',
       failedRecordRetentionDays: 30,
+      statusDegradedAfterPolls: 3,
       // Azure's policy unless asked otherwise: no local mode, no extra hosts, public cloud storage.
       security: { localMode: false, allowedSourceHosts: [], allowedLakeHosts: [], storageSuffix: 'core.windows.net' },
     });

@@ -66,6 +66,7 @@ export const codeSettings: Record<string, SettingRule> = {
     why: 'DefaultAzureCredential must pick the user-assigned identity (Key Vault, lake, Dataverse, state)',
   },
   LOG_LEVEL: { scope: 'optional', why: 'defaults to information' },
+  STATUS_DEGRADED_AFTER_POLLS: { scope: 'optional', why: 'defaults to 3 poll intervals' },
   FAILED_RECORD_RETENTION_DAYS: {
     scope: 'required',
     why: 'the app sweep must keep failed records as long as the storage lifecycle rule (parameter failedRecordRetentionDays)',

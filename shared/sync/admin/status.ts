@@ -1,7 +1,11 @@
 /** A profile's status: activation, the initial sync's progress, and per table phase, rows, freshness, lag and failures. */
 import type { Destination } from '../../destinations/destination';
-import type { OrchestrationClient, OrchestrationStatus } from '../../orchestration/client';
-import { initialSyncInstanceId } from './activation';
+import { isLive, type OrchestrationClient, type OrchestrationStatus } from '../../orchestration/client';
+import type { Checkpoint } from '../../state/checkpoints';
+import type { TableStatus } from '../../state/table-status';
+import type { Versioned } from '../../state/versioned';
+import { initialSyncInstanceId, resyncInstanceId } from './activation';
+import { lagSeconds, tableHealth, type HealthRules, type TableFacts, type TableHealth } from './table-health';
 import type { SyncServices } from '../wiring/services';
 
 export interface TableStatusView {
@@ -12,8 +16,13 @@ export interface TableStatusView {
   pages: number;
   rowsApplied: number;
   lastSuccessfulSyncAt: string | null;
-  /** Seconds since the oldest change read from Dataverse that is not applied yet; 0 when caught up. */
+  /**
+   * Seconds the destination is behind: since the oldest change read and not applied yet, or while polls fail since
+   * the last successful poll, or after a failed copy since it started; 0 only when caught up (table-health.ts).
+   */
   lagSeconds: number;
+  /** `degraded` when polls have failed for several poll intervals, `failed` when the copy stopped short of delta. */
+  health: TableHealth;
   failedRecords: number;
   lastError: { errorClass: string; message: string; at: string } | null;
   /** Dataverse's Retry-After (capped) keeps the poller off this table until then; null when not throttled. */
@@ -47,10 +56,55 @@ async function countRows(destination: Destination, table: string): Promise<numbe
   return destination.countRows ? destination.countRows(table).catch(() => null) : null;
 }
 
+/** When the copy of a table not in delta has an orchestration that is over, how it ended. */
+function copyEnded(
+  phase: TableFacts['phase'],
+  initialSync: OrchestrationStatus | undefined,
+  resync: OrchestrationStatus | undefined,
+): TableFacts['copyEnded'] {
+  const copy = phase === 'resync' ? resync : phase === 'delta' ? undefined : initialSync;
+  return copy && !isLive(copy)
+    ? { runtimeStatus: copy.runtimeStatus, at: copy.lastUpdatedTime.toISOString() }
+    : undefined;
+}
+
+/** What table-health.ts judges a table by, from its checkpoint, its status and the orchestrations copying it. */
+export function tableFacts(
+  active: boolean,
+  checkpoint: Versioned<Checkpoint> | undefined,
+  status: TableStatus | undefined,
+  copies: { initialSync: OrchestrationStatus | undefined; resync: OrchestrationStatus | undefined },
+): TableFacts {
+  const phase = checkpoint?.value.phase ?? 'not started';
+  const facts: TableFacts = { active, phase };
+  if (checkpoint) facts.checkpointUpdatedAt = checkpoint.value.updatedAt;
+  if (checkpoint) facts.copyStartedAt = checkpoint.value.startedAt;
+  if (status?.oldestUnappliedChangeAt) facts.oldestUnappliedChangeAt = status.oldestUnappliedChangeAt;
+  if (status?.lastError) facts.lastError = status.lastError;
+  if (status?.throttledUntil) facts.throttledUntil = status.throttledUntil;
+  const ended = copyEnded(phase, copies.initialSync, copies.resync);
+  if (ended) facts.copyEnded = ended;
+  return facts;
+}
+
+/** Only tables in resync have a resync orchestration worth asking about: one status read per such table. */
+export async function resyncStatuses(
+  orchestrations: OrchestrationClient,
+  profile: string,
+  checkpoints: Array<{ table: string } & Versioned<Checkpoint>>,
+): Promise<Map<string, OrchestrationStatus | undefined>> {
+  const resyncing = checkpoints.filter((checkpoint) => checkpoint.value.phase === 'resync');
+  const statuses = await Promise.all(
+    resyncing.map((checkpoint) => orchestrations.getStatus(resyncInstanceId(profile, checkpoint.table))),
+  );
+  return new Map(resyncing.map((checkpoint, i) => [checkpoint.table, statuses[i]]));
+}
+
 export async function profileStatus(
   services: StatusServices,
   orchestrations: OrchestrationClient,
   profile: string,
+  rules: HealthRules,
 ): Promise<ProfileStatusView> {
   const [activation, checkpoints, statuses, failures, orchestration] = await Promise.all([
     services.activations.get(profile),
@@ -59,34 +113,36 @@ export async function profileStatus(
     services.failedRecords.countByTable(profile),
     orchestrations.getStatus(initialSyncInstanceId(profile)),
   ]);
+  const active = activation?.value.state === 'active';
+  const resyncs = await resyncStatuses(orchestrations, profile, checkpoints);
   const tables = activation?.value.tables ?? checkpoints.map((checkpoint) => checkpoint.table);
-  const destination =
-    activation?.value.state === 'active'
-      ? await services.runtimes
-          .get(profile)
-          .then((r) => r.destination)
-          .catch(() => undefined)
-      : undefined;
-  const now = services.now().getTime();
+  const destination = active
+    ? await services.runtimes
+        .get(profile)
+        .then((r) => r.destination)
+        .catch(() => undefined)
+    : undefined;
+  const now = services.now();
   const views = await Promise.all(
     tables.map(async (table): Promise<TableStatusView> => {
-      const checkpoint = checkpoints.find((candidate) => candidate.table === table)?.value;
+      const checkpoint = checkpoints.find((candidate) => candidate.table === table);
       const status = statuses.find((candidate) => candidate.table === table);
       const rowsInDestination = destination ? await countRows(destination, table) : (status?.rowsInDestination ?? null);
-      const oldest = status?.oldestUnappliedChangeAt ? Date.parse(status.oldestUnappliedChangeAt) : undefined;
+      const facts = tableFacts(active, checkpoint, status, { initialSync: orchestration, resync: resyncs.get(table) });
       return {
         table,
-        phase: checkpoint?.phase ?? 'not started',
+        phase: facts.phase,
         rowsInDestination,
-        initialRowsCopied: checkpoint?.rowsCopied ?? 0,
-        pages: checkpoint?.pages ?? 0,
+        initialRowsCopied: checkpoint?.value.rowsCopied ?? 0,
+        pages: checkpoint?.value.pages ?? 0,
         rowsApplied: status?.rowsApplied ?? 0,
         lastSuccessfulSyncAt: status?.lastSuccessfulSyncAt ?? null,
-        lagSeconds: oldest === undefined ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
+        lagSeconds: lagSeconds(facts, now, rules),
+        health: tableHealth(facts, now, rules),
         failedRecords: failures[table] ?? 0,
         lastError: status?.lastError ?? null,
         throttledUntil:
-          status?.throttledUntil !== undefined && Date.parse(status.throttledUntil) > now
+          status?.throttledUntil !== undefined && Date.parse(status.throttledUntil) > now.getTime()
             ? status.throttledUntil
             : null,
       };
