@@ -13,6 +13,7 @@ describe('loadSettings', () => {
       logLevel: 'information',
       pollSchedule: '*/5 * * * * *',
       lakeMaintenanceSchedule: '0 * * * * *',
+      schemaRefreshSchedule: '0 */5 * * * *',
       failureRetentionSchedule: '0 30 3 * * *',
       failedRecordRetentionDays: 30,
       // Azure's policy unless asked otherwise: no local mode, no extra hosts, public cloud storage.
