@@ -11,6 +11,7 @@ import { resyncFailed } from './failures-resync';
 import { health } from './health';
 import { initialSync } from './initial-sync';
 import { lakeMaintenance } from './lake-maintenance';
+import { schemaRefresh } from './schema-refresh';
 import { poll } from './poll-changes';
 import { activate } from './profiles-activate';
 import { deactivate } from './profiles-deactivate';
@@ -38,6 +39,7 @@ export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = [
   adminConsole,
   poll,
   lakeMaintenance,
+  schemaRefresh,
   failureRetention,
   apply,
   deadLetters,

@@ -120,6 +120,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     POLL_SCHEDULE: pollSchedule
     // Lake snapshots / folder rollover; the profiles' intervals decide when one is due.
     LAKE_MAINTENANCE_SCHEDULE: '0 * * * * *'
+    // Attributes added while in delta: new columns and their back-fill.
+    SCHEMA_REFRESH_SCHEDULE: '0 */5 * * * *'
     // The app's own failed-record sweep; the host storage lifecycle rule deletes after the same number of days.
     FAILURE_RETENTION_SCHEDULE: '0 30 3 * * *'
     FAILED_RECORD_RETENTION_DAYS: string(failedRecordRetentionDays)

@@ -23,6 +23,7 @@ import { rowJson, rowValues, selection } from './rows';
 import { checkHeaders, checkQueryOptions } from './scope';
 import { openStore, saveStore } from './state-file';
 import { WriteConflict, type OrgStore, type StoredRow } from './store';
+import { TEST_CONTROL_PREFIX, handleTestControl } from './test-control';
 import { readBody, send } from './wire';
 
 const DAY_MS = 86_400_000;
@@ -155,6 +156,8 @@ class EmulatorHandler {
 
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.baseUrl);
+    if (url.pathname.startsWith(TEST_CONTROL_PREFIX))
+      return handleTestControl(this.store, request, response, url.pathname);
     const match = /^\/api\/data\/v9\.\d\/(.*)$/.exec(url.pathname);
     if (!match) throw new HttpError(404, '0x8006088a', `Resource not found for the segment '${url.pathname}'.`);
     const segments = (match[1] ?? '').split('/').map(decodeURIComponent);

@@ -9,7 +9,8 @@
  * creation order; a deleted-then-recreated row keeps its slot.
  */
 import { randomUUID } from 'node:crypto';
-import type { ManyToManyRelationship, TableMetadata } from '../../shared/dataverse/metadata';
+import type { ColumnMetadata, ManyToManyRelationship, TableMetadata } from '../../shared/dataverse/metadata';
+import { column, type ColumnSpec } from '../sample-org/builders';
 import {
   DEFAULT_SAMPLE_ACCOUNTS,
   SAMPLE_CURRENCY,
@@ -267,6 +268,21 @@ export class OrgStore {
     };
     for (const [name, value] of Object.entries(defaults)) if (name in row) row[name] = value;
     return row;
+  }
+
+  /**
+   * Test control (test-control.ts): the table gains an attribute, as when a maker adds a column in Dataverse.
+   * Existing rows hold no value for it (null) and keep their version. Kept in memory only: the state file holds rows.
+   */
+  addColumn(logicalName: string, spec: ColumnSpec): ColumnMetadata {
+    const state = this.state(logicalName);
+    if (state.table.columns.some((existing) => existing.logicalName === spec.name))
+      throw new WriteConflict(`An attribute ${spec.name} already exists on ${logicalName}`);
+    const last = Math.max(...state.table.columns.map((existing) => existing.columnNumber));
+    const added = column(logicalName, spec, last + 1);
+    // A copy: the sample tables are shared by every store in the process.
+    state.table = { ...state.table, columns: [...state.table.columns, added] };
+    return added;
   }
 
   /** Creates a row; `id` may be given (Dataverse accepts client-set GUIDs), also to recreate a deleted one. */

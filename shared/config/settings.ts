@@ -12,6 +12,7 @@ const DEFAULT_CHANGES_QUEUE = 'dataverse-changes';
 
 export const DEFAULT_POLL_SCHEDULE = '*/5 * * * * *';
 export const DEFAULT_LAKE_MAINTENANCE_SCHEDULE = '0 * * * * *';
+export const DEFAULT_SCHEMA_REFRESH_SCHEDULE = '0 */5 * * * *';
 export const DEFAULT_FAILURE_RETENTION_SCHEDULE = '0 30 3 * * *';
 export const DEFAULT_FAILED_RECORD_RETENTION_DAYS = 30;
 export const DEFAULT_STATUS_DEGRADED_AFTER_POLLS = 3;
@@ -20,6 +21,7 @@ export const DEFAULT_STATUS_DEGRADED_AFTER_POLLS = 3;
 export const triggerSettingDefaults: Record<string, string> = {
   POLL_SCHEDULE: DEFAULT_POLL_SCHEDULE,
   LAKE_MAINTENANCE_SCHEDULE: DEFAULT_LAKE_MAINTENANCE_SCHEDULE,
+  SCHEMA_REFRESH_SCHEDULE: DEFAULT_SCHEMA_REFRESH_SCHEDULE,
   FAILURE_RETENTION_SCHEDULE: DEFAULT_FAILURE_RETENTION_SCHEDULE,
 };
 
@@ -28,6 +30,9 @@ export const settingDescriptions = {
   LAKE_MAINTENANCE_SCHEDULE:
     `NCRONTAB schedule of lake maintenance (in-place snapshots, incremental folder rollover) for active lake profiles, six fields with seconds first. ` +
     `Default: ${DEFAULT_LAKE_MAINTENANCE_SCHEDULE} (every minute; the profile's intervals decide when a snapshot or rollover is due).`,
+  SCHEMA_REFRESH_SCHEDULE:
+    `NCRONTAB schedule of the check for attributes added to or changed in the exported tables while in delta (adds columns, back-fills them), six fields with seconds first. ` +
+    `Default: ${DEFAULT_SCHEMA_REFRESH_SCHEDULE} (every five minutes).`,
   FAILURE_RETENTION_SCHEDULE:
     `NCRONTAB schedule of the sweep that deletes failed records and unprocessable messages older than FAILED_RECORD_RETENTION_DAYS, six fields with seconds first. ` +
     `Default: ${DEFAULT_FAILURE_RETENTION_SCHEDULE} (daily at 03:30 UTC).`,
@@ -100,6 +105,13 @@ const settingsSchema = z.object({
   POLL_SCHEDULE: z
     .string()
     .default(DEFAULT_POLL_SCHEDULE)
+    .refine(
+      isSixFieldSchedule,
+      'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}',
+    ),
+  SCHEMA_REFRESH_SCHEDULE: z
+    .string()
+    .default(DEFAULT_SCHEMA_REFRESH_SCHEDULE)
     .refine(
       isSixFieldSchedule,
       'must be an NCRONTAB expression with six fields: {second} {minute} {hour} {day} {month} {day-of-week}',
@@ -188,6 +200,7 @@ export interface Settings {
   logLevel: (typeof logLevels)[number];
   pollSchedule: string;
   lakeMaintenanceSchedule: string;
+  schemaRefreshSchedule: string;
   failureRetentionSchedule: string;
   failedRecordRetentionDays: number;
   /** Poll intervals without a successful poll before a table in delta is degraded. */
@@ -250,6 +263,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     logLevel: value.LOG_LEVEL,
     pollSchedule: value.POLL_SCHEDULE,
     lakeMaintenanceSchedule: value.LAKE_MAINTENANCE_SCHEDULE,
+    schemaRefreshSchedule: value.SCHEMA_REFRESH_SCHEDULE,
     failureRetentionSchedule: value.FAILURE_RETENTION_SCHEDULE,
     failedRecordRetentionDays: value.FAILED_RECORD_RETENTION_DAYS,
     statusDegradedAfterPolls: value.STATUS_DEGRADED_AFTER_POLLS,

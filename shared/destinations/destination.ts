@@ -69,6 +69,11 @@ export interface Destination {
   completeInitialSync?(logicalNames: string[], at: Date): Promise<void>;
   /** Periodic work the destination owns (lake snapshots and folder rollover); the maintenance timer calls it. */
   maintain?(now: Date): Promise<MaintenanceReport>;
+  /**
+   * Writes only `columns` (destination column names a table gained while in delta) of rows that exist at or below
+   * the given row's version; never inserts. Absent where new columns need no back-fill of old rows (the lake).
+   */
+  fillColumns?(table: TableMetadata, columns: string[], rows: RowUpsert[]): Promise<number>;
   /** Removing rows a full resync did not see. */
   resync: ResyncSweep;
   close(): Promise<void>;

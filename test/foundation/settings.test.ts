@@ -13,6 +13,7 @@ describe('loadSettings', () => {
       logLevel: 'information',
       pollSchedule: '*/5 * * * * *',
       lakeMaintenanceSchedule: '0 * * * * *',
+      schemaRefreshSchedule: '0 */5 * * * *',
       failureRetentionSchedule: '0 30 3 * * *',
       failedRecordRetentionDays: 30,
       statusDegradedAfterPolls: 3,

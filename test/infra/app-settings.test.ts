@@ -43,6 +43,7 @@ describe('what the code reads', () => {
       'FAILURE_RETENTION_SCHEDULE',
       'LAKE_MAINTENANCE_SCHEDULE',
       'POLL_SCHEDULE',
+      'SCHEMA_REFRESH_SCHEDULE',
       'TASKHUB_NAME',
     ]);
     expect(settingsContract(repoRoot).ServiceBus__fullyQualifiedNamespace?.scope).toBe('required');

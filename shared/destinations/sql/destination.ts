@@ -12,6 +12,7 @@ import { Layouts } from './layout';
 import { countRows, readTable, type DestinationRow } from './read-back';
 import { createResyncSweep } from './resync-sweep';
 import { ensureTables } from './schema-sync';
+import { fillColumns } from './schema-fill';
 import { prefixed } from '../../schema/identifiers';
 
 export type { DestinationTarget } from './context';
@@ -42,6 +43,7 @@ export function createSqlDestination(
     dialect: dialect.name,
     ensureTables: (tables, relationships) => ensureTables(context, layouts, tables, relationships),
     applyBatch: (table, batch) => applyBatch(context, layouts, table, batch),
+    fillColumns: (table, columns, rows) => fillColumns(context, layouts, table, columns, rows),
     countRows: (logicalName) => countRows(context, logicalName),
     readRows: (logicalName) => sqlDestination.readTable(prefixed(context.prefix, logicalName)),
     readTable: (tableName) => readTable(context, tableName),

@@ -74,6 +74,12 @@ export interface SqlDialect {
    * log. Result: one row `{ applied, survived }` (tombstones raised; rows kept because they are newer).
    */
   applyDeletes(tables: ApplyTables): Statement;
+  /**
+   * Back-fills columns a table gained (schema-fill.ts). Parameter: rows `[{ Id, versionnumber, <columns> }]` as JSON.
+   * Updates only `columns` of rows that exist at or below the row's version: never inserts (a deleted row stays
+   * deleted) and never writes over a newer version (that one was mapped with the new columns already).
+   */
+  fillColumns(table: TableRef, columns: DestinationColumn[]): Statement;
   /** Parameters: entity names as a JSON array. */
   deleteMetadataRows(table: TableRef): Statement;
   /** Parameters: rows as a JSON array keyed by column name. */

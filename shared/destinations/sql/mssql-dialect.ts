@@ -147,6 +147,17 @@ export const mssqlDialect: SqlDialect = {
     ].join('\n');
   },
 
+  fillColumns: (table, columns) => {
+    const version = quote('versionnumber');
+    const filled = columns.filter((column) => column.source.kind !== 'id' && column.source.kind !== 'version');
+    return [
+      `UPDATE ${quote('target')}`,
+      `SET ${filled.map((column) => `${quote('target')}.${quote(column.name)} = ${quote('incoming')}.${quote(column.name)}`).join(', ')}`,
+      `FROM ${qualified(table)} AS ${quote('target')} WITH (UPDLOCK)`,
+      `JOIN ${openJson('@p1', 'incoming', columns)} ON ${quote('target')}.${quote('Id')} = ${quote('incoming')}.${quote('Id')}`,
+      `WHERE ${quote('target')}.${version} IS NULL OR ${quote('target')}.${version} <= ${quote('incoming')}.${version};`,
+    ].join('\n');
+  },
   applyDeletes: (tables: ApplyTables) => {
     const tombstone = quote('tombstone');
     const incoming = quote('incoming');

@@ -203,6 +203,17 @@ export const postgresDialect: SqlDialect & { staging: CopyStatements } = {
   staging: copyStatements,
   bulkUpserts: () => createCopyUpserts(copyStatements),
 
+  fillColumns: (table, columns) => {
+    const version = quote('versionnumber');
+    const filled = columns.filter((column) => column.source.kind !== 'id' && column.source.kind !== 'version');
+    return [
+      `UPDATE ${qualified(table)} AS ${quote('target')}`,
+      `SET ${filled.map((column) => `${quote(column.name)} = ${quote('incoming')}.${quote(column.name)}`).join(', ')}`,
+      `FROM ${recordset('$1', 'incoming', columns)}`,
+      `WHERE ${quote('target')}.${quote('Id')} = ${quote('incoming')}.${quote('Id')}`,
+      `  AND (${quote('target')}.${version} IS NULL OR ${quote('target')}.${version} <= ${quote('incoming')}.${version})`,
+    ].join('\n');
+  },
   applyDeletes: (tables: ApplyTables) => {
     const tombstone = quote('tombstone');
     const tombstoned = quote('tombstoned');

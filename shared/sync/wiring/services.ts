@@ -26,8 +26,17 @@ export const metadataSnapshotSchema = z.object({
   tables: z.array(tableMetadataSchema),
   relationships: z.array(manyToManyRelationshipSchema),
   readAt: z.iso.datetime(),
+  /** Attributes added while in delta whose values old rows still lack (shared/sync/admin/schema-refresh.ts). */
+  backfills: z
+    .array(z.object({ table: z.string(), attributes: z.array(z.string()), passesLeft: z.number().int().optional() }))
+    .optional(),
 });
-export type MetadataSnapshot = { tables: TableMetadata[]; relationships: ManyToManyRelationship[]; readAt: string };
+export type MetadataSnapshot = {
+  tables: TableMetadata[];
+  relationships: ManyToManyRelationship[];
+  readAt: string;
+  backfills?: Array<{ table: string; attributes: string[]; passesLeft?: number }>;
+};
 
 export const activationSchema = z.object({
   state: z.enum(['active', 'inactive']),
