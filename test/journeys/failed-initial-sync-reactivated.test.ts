@@ -72,5 +72,5 @@ describe('an initial sync that failed', () => {
       lastError: null,
     });
     await waitForConvergence(p, 'refused', ['account']);
-  }, 150_000);
+  }, 280_000);
 });
