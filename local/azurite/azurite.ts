@@ -50,8 +50,6 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
   ];
   const child = fork(path.join(__dirname, 'run-azurite.cjs'), args, {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    // Plain CommonJS: the parent's `--import tsx` would be resolved from `cwd`, which fails outside the repository.
-    execArgv: [],
     cwd: 'location' in options ? options.location : undefined,
   });
   const endpoints = await waitForEndpoints(child, options.startTimeoutMs ?? 30_000);
