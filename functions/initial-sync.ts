@@ -9,6 +9,7 @@ import {
 } from '../shared/sync/capture/initial-sync-plan';
 import { INITIAL_SYNC_ORCHESTRATION } from '../shared/sync/admin/activation';
 import { COPY_PAGE_ACTIVITY } from './copy-page';
+import { RECORD_INITIAL_SYNC_FAILURE_ACTIVITY } from './record-initial-sync-failure';
 import type { OrchestrationFunction, Orchestrator } from './definition';
 
 /** A page copy that fails transiently is retried a few times before the orchestration fails and shows it. */
@@ -26,11 +27,25 @@ const copyRetry = (() => {
 export const initialSyncOrchestrator: Orchestrator = function* (context) {
   const input = context.df.getInput<InitialSyncInput>();
   const tables = tablesThisCycle(input);
-  const copied = (yield context.df.Task.all(
-    tables.map((table) =>
-      context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, { profile: input.profile, table }),
-    ),
-  )) as PageCopied[];
+  let copied: PageCopied[];
+  try {
+    copied = (yield context.df.Task.all(
+      tables.map((table) =>
+        context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, { profile: input.profile, table }),
+      ),
+    )) as PageCopied[];
+  } catch (error) {
+    // An activity's failure is thrown here, where the orchestrator may handle it
+    // (learn.microsoft.com/azure/azure-functions/durable/durable-functions-error-handling): the unfinished tables
+    // record it, then the orchestration fails with it, and `activate` starts it again from the checkpoints.
+    const message = error instanceof Error ? error.message : String(error);
+    yield context.df.callActivity(RECORD_INITIAL_SYNC_FAILURE_ACTIVITY, {
+      profile: input.profile,
+      tables: input.pending,
+      message: message.slice(0, 4000),
+    });
+    throw error;
+  }
   const progress = progressAfter(input, copied);
   const next = nextCycle(input, progress);
   const status = summarize(progress, new Set([...input.pending, ...Object.keys(input.progress)]).size);

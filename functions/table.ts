@@ -19,6 +19,7 @@ import { deleteProfile } from './profiles-delete';
 import { getProfile } from './profiles-get';
 import { listProfiles } from './profiles-list';
 import { putProfile } from './profiles-put';
+import { recordInitialSyncFailureActivity } from './record-initial-sync-failure';
 import { status } from './profiles-status';
 import { resyncOneTable } from './tables-resync';
 
@@ -45,4 +46,5 @@ export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = [
   deadLetters,
   initialSync,
   copyPageActivity,
+  recordInitialSyncFailureActivity,
 ];

@@ -104,7 +104,13 @@ export async function chooseFunctionKey(
 }
 
 export async function startHost(
-  options: { env: Record<string, string | undefined>; port: number; functionKey: string; log: HostLog },
+  options: {
+    env: Record<string, string | undefined>;
+    port: number;
+    functionKey: string;
+    log: HostLog;
+    sync?: { pageSize: number };
+  },
   running: Running,
 ): Promise<ProductHost> {
   try {

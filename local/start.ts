@@ -251,7 +251,16 @@ async function main(): Promise<void> {
   env.POLL_SCHEDULE ??= '* * * * * *';
   env.CHANGES_QUEUE ??= 'dataverse-changes';
   const key = await chooseFunctionKey(env, dataDir);
-  const product = await startHost({ env, port: options.port, functionKey: key.key, log }, running);
+  const product = await startHost(
+    {
+      env,
+      port: options.port,
+      functionKey: key.key,
+      log,
+      ...(options.pageSize ? { sync: { pageSize: options.pageSize } } : {}),
+    },
+    running,
+  );
   const call = apiCaller(product.host.baseUrl, key.key);
   const environmentUrl = options.dataverse ?? running.emulator?.baseUrl;
   say(banner({ options, product, key, environmentUrl, dataDir }));

@@ -16,6 +16,8 @@ export interface StartOptions {
   /** The folder whose `local` subfolder keeps everything a run writes (Azurite, PGlite, the function key). */
   data: string;
   psqlPort: number;
+  /** Rows per initial-sync page (Azure uses 5000); smaller shows the page checkpoints at work. */
+  pageSize?: number;
 }
 
 /** A mistake answered in one line; the process exits with `exitCode` (2 for the command line, as most tools do). */
@@ -83,6 +85,12 @@ const FLAGS: Flag[] = [
     default: '0',
     text: 'loopback port where psql reaches the embedded database; 0 picks a free one',
     example: '--psql-port 5433',
+  },
+  {
+    name: 'page-size',
+    value: 'rows',
+    text: 'rows per initial-sync page (at most 5000, as Dataverse pages); smaller shows the checkpoints at work',
+    example: '--page-size 500',
   },
   { name: 'once', text: 'sync, make 300 changes, check destination equals source, exit 0 or 1', example: '--once' },
   { name: 'help', text: 'print this help', example: '--help' },
@@ -171,5 +179,6 @@ export function parseStartOptions(argv: string[]): StartOptions | 'help' {
     scale: integer('scale', text('scale'), 1, 1_000_000),
     data: text('data'),
     psqlPort: integer('psql-port', text('psql-port'), 0, 65_535),
+    ...(values['page-size'] ? { pageSize: integer('page-size', text('page-size'), 1, 5000) } : {}),
   };
 }

@@ -224,7 +224,12 @@ export async function createOrchestrationDriver<Deps>(
       if (!orchestrators.has(name)) {
         throw new ExportError('config', `No orchestration named '${name}' is registered`);
       }
-      if (running.has(instanceId)) {
+      // The extension starts a new instance under an existing id only when the old one is Completed, Failed or
+      // Terminated (OverridableStates.NonRunningStates, the default of overridableExistingInstanceStates:
+      // learn.microsoft.com/dotnet/api/microsoft.azure.webjobs.extensions.durabletask.overridablestates), even when
+      // another host drives it.
+      const existing = running.has(instanceId) ? undefined : await load(instanceId);
+      if (running.has(instanceId) || existing?.runtimeStatus === 'Running' || existing?.runtimeStatus === 'Pending') {
         throw new ExportError('data', `Orchestration instance '${instanceId}' is already running`);
       }
       const now = new Date().toISOString();

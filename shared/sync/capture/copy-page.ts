@@ -148,6 +148,8 @@ export async function copyPage(
     initialRowsCopied: rowsCopied,
     pages,
     lastSuccessfulSyncAt: now,
+    // A failure an earlier run of the initial sync recorded (initial-sync-failure.ts) is over once a page copies.
+    lastError: null,
     ...(done && destination.countRows ? { rowsInDestination: await destination.countRows(tableName) } : {}),
   });
   return { table: tableName, rowsCopied, pages, done, pageRows: upserts.length, readMs, applyMs };
