@@ -96,5 +96,5 @@ describe('npm start, stopped and started again', () => {
     };
     expect(status.sourceEnvironment).toEqual({ organizationId: firstOrg, rebaselined: null });
     for (const table of status.tables) expect(table.lastError, table.table).toBeNull();
-  }, 180_000);
+  }, 300_000);
 });
