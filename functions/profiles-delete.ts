@@ -3,8 +3,9 @@ import type { FunctionDeps } from './deps';
 import { guarded, json, notFound, readIfMatch } from './http';
 import { profileParams } from './params';
 import { withAppRole } from './app-role';
+import { forgetProfileState } from '../shared/sync/admin/forget-profile';
 
-/** DELETE /api/profiles/{name}: only an inactive profile; its destination tables are kept. */
+/** DELETE /api/profiles/{name}: only an inactive profile; its state goes with it (shared/sync/admin/forget-profile.ts), its destination tables are kept. */
 export const deleteProfile: HttpFunction<FunctionDeps> = {
   kind: 'http',
   name: 'deleteProfile',
@@ -25,6 +26,7 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
         }
         const deleted = await deps.sync.profiles.delete(name, condition.value ?? {});
         await deps.sync.runtimes.evict(name);
+        if (deleted) await forgetProfileState(deps.sync, name);
         return deleted ? { status: 204 } : notFound(`Profile '${name}'`);
       }),
     ),

@@ -25,6 +25,7 @@ import { openStore, saveStore } from './state-file';
 import { WriteConflict, type OrgStore, type StoredRow } from './store';
 import { TEST_CONTROL_PREFIX, handleTestControl } from './test-control';
 import { readBody, send } from './wire';
+import { sampleRowId } from '../sample-org/rows';
 
 const DAY_MS = 86_400_000;
 
@@ -165,6 +166,12 @@ class EmulatorHandler {
     const method = request.method ?? 'GET';
     const query = url.searchParams;
     checkHeaders(request.headers);
+
+    if (first === 'WhoAmI' || first === 'WhoAmI()') {
+      if (method !== 'GET' || segments.length > 1) throw notSupported(`${method} ${url.pathname}`);
+      checkQueryOptions(query, [], 'WhoAmI');
+      return send(response, 200, whoAmI(this.baseUrl, this.store));
+    }
 
     const entityKey = keyOf(first, 'EntityDefinitions');
     const optionSetKey = keyOf(first, 'GlobalOptionSetDefinitions');
@@ -312,12 +319,31 @@ class EmulatorHandler {
   }
 }
 
+/** The emulator's only business unit: it models no business units, but WhoAmI must name one. */
+const BUSINESS_UNIT_ID = '3d5f1b9a-0c47-4e8e-9a61-5b7e2c0d9f10';
+
+/**
+ * The WhoAmI function's answer, a WhoAmIResponse complex type with BusinessUnitId, UserId and OrganizationId
+ * (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/whoamiresponse); the user is the
+ * sample org's first system user, the one the emulator's token stands for.
+ */
+function whoAmI(baseUrl: string, store: OrgStore): Record<string, string> {
+  return {
+    '@odata.context': `${baseUrl}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+    BusinessUnitId: BUSINESS_UNIT_ID,
+    UserId: sampleRowId(store.seed, 'systemuser', 0),
+    OrganizationId: store.organizationId,
+  };
+}
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const store = openStore(options);
   const { statePath } = options;
   const persist = (): void => {
     if (statePath !== undefined) saveStore(statePath, store);
   };
+  // Written at once, not only after the first write: the state's organization id must survive a restart too.
+  persist();
   const faults = new FaultInjector(options.faults, options.seed ?? 1);
   const stats: EmulatorStats = { requests: 0, throttled: 0, unavailable: 0, maxConcurrent: 0 };
   const server = createServer();

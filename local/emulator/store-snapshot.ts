@@ -20,6 +20,8 @@ export const storeSnapshotSchema = z.object({
   accounts: z.number().int(),
   // Absent in snapshots written before contacts could be sized on their own: 1.5 per account then.
   contacts: z.number().int().optional(),
+  // Absent in snapshots written before the emulator answered WhoAmI: such a state gets an id once, then keeps it.
+  organizationId: z.string().uuid().optional(),
   version: z.number().int(),
   tables: z.record(
     z.string(),

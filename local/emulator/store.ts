@@ -75,6 +75,8 @@ export class OrgStore {
   readonly seed: number;
   readonly counts: SampleCounts;
   readonly now: () => number;
+  /** What WhoAmI answers as OrganizationId: new for a fresh state, kept by a restored one (see state-file.ts). */
+  organizationId: string = randomUUID();
   private version: number;
   private readonly tables = new Map<string, TableState>();
 
@@ -112,6 +114,7 @@ export class OrgStore {
       seed: this.seed,
       accounts: this.counts.account,
       contacts: this.counts.contact,
+      organizationId: this.organizationId,
       version: this.version,
       tables,
     };
@@ -121,6 +124,7 @@ export class OrgStore {
   static restore(snapshot: StoreSnapshot, now?: () => number): OrgStore {
     const store = new OrgStore({ seed: snapshot.seed, accounts: snapshot.accounts, contacts: snapshot.contacts, now });
     store.version = snapshot.version;
+    if (snapshot.organizationId !== undefined) store.organizationId = snapshot.organizationId;
     for (const [name, saved] of Object.entries(snapshot.tables)) {
       const state = store.state(name);
       for (const stored of saved.changed) state.changed.set(stored.id, stored);

@@ -15,6 +15,7 @@ import {
   etagSchema,
   guidSchema,
   singleRowSchema,
+  whoAmISchema,
   type EntityPageBody,
 } from './responses';
 
@@ -125,6 +126,16 @@ export class DataverseClient {
 
   constructor(options: DataverseHttpOptions) {
     this.http = new DataverseHttp(options);
+  }
+
+  /**
+   * The environment's organization id (WhoAmI): what identifies the environment when its URL changes, and what
+   * tells a restored or reset copy under the same URL apart from the environment the checkpoints came from.
+   */
+  async organizationId(): Promise<string> {
+    const answer = await this.http.get('WhoAmI', whoAmISchema);
+    if (!answer) throw new ExportError('schema', 'WhoAmI returned no body', { where: 'WhoAmI' });
+    return answer.OrganizationId.toLowerCase();
   }
 
   /** Tables with columns (concrete types, casts, option sets incl. state/status) in the order asked. */

@@ -133,3 +133,10 @@ export const etagSchema = z.string().regex(/^W\/"\d+"$/, 'expected a weak etag W
 
 /** A single row read by id (`<set>(<id>)`): a row plus its `@odata.context`. */
 export const singleRowSchema = z.record(z.string(), z.unknown());
+
+/** The WhoAmI function's WhoAmIResponse (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/whoamiresponse). */
+export const whoAmISchema = z.object({
+  BusinessUnitId: guidSchema,
+  UserId: guidSchema,
+  OrganizationId: guidSchema,
+});

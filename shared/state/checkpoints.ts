@@ -13,6 +13,7 @@ import { ensureOnce } from '../storage/ensure-once';
 import { CHECKPOINTS_TABLE, checkedName } from './names';
 import { WriteConflict, storageFailure, storageStatus } from '../storage/errors';
 import { int64, storedInteger } from './table-values';
+import { deletePartition } from './partition';
 import type { Versioned } from './versioned';
 
 const count = z.number().int().nonnegative();
@@ -50,6 +51,8 @@ export interface CheckpointStore {
    */
   reset(profile: string, table: string, phase: 'initial' | 'resync'): Promise<Versioned<Checkpoint>>;
   listByProfile(profile: string): Promise<Array<{ table: string } & Versioned<Checkpoint>>>;
+  /** Forgets every checkpoint of a deleted profile, so one created again under its name starts from scratch. */
+  deleteByProfile(profile: string): Promise<void>;
 }
 
 /**
@@ -203,6 +206,16 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
         return { value, etag: requireEtag(response.etag, where) };
       } catch (error) {
         throw storageFailure(error, 'Resetting the checkpoint', where);
+      }
+    },
+
+    async deleteByProfile(profile) {
+      const where = `checkpoints of ${checkedName('profile', profile)}`;
+      try {
+        await ensureTable();
+        await deletePartition(client, profile);
+      } catch (error) {
+        throw storageFailure(error, 'Deleting checkpoints', where);
       }
     },
 

@@ -21,6 +21,7 @@ import { TABLE_STATUS_TABLE, checkedName } from './names';
 import { storageFailure, storageStatus } from '../storage/errors';
 import { errorClassSchema } from './error-class';
 import { int64, storedInteger } from './table-values';
+import { deletePartition } from './partition';
 
 export interface TableStatus {
   table: string;
@@ -68,6 +69,8 @@ export interface TableStatusStore {
   increment(profile: string, table: string, increments: CounterIncrements): Promise<void>;
   read(profile: string, table: string): Promise<TableStatus | undefined>;
   listByProfile(profile: string): Promise<TableStatus[]>;
+  /** Forgets every table's status and counters of a deleted profile. */
+  deleteByProfile(profile: string): Promise<void>;
 }
 
 /** Long enough for any ExportError message we write; a runaway one must not hit the 32K-character property limit. */
@@ -275,6 +278,16 @@ export function createTableStatusStore(clients: StorageClients): TableStatusStor
         return foldStatuses(entities, profile).get(table);
       } catch (error) {
         throw storageFailure(error, 'Reading the table status', where);
+      }
+    },
+
+    async deleteByProfile(profile) {
+      const where = `table status of ${checkedName('profile', profile)}`;
+      try {
+        await ensureTable();
+        await deletePartition(client, profile);
+      } catch (error) {
+        throw storageFailure(error, 'Deleting table statuses', where);
       }
     },
 

@@ -97,6 +97,10 @@ export function inMemoryCheckpointStore(now: Clock): CheckpointStore {
           .filter(([name]) => name.startsWith(`${profile}/`))
           .map(([name, stored]) => ({ table: name.slice(profile.length + 1), ...copy(stored) })),
       ),
+    deleteByProfile: (profile) => {
+      for (const name of [...checkpoints.keys()]) if (name.startsWith(`${profile}/`)) checkpoints.delete(name);
+      return Promise.resolve();
+    },
   };
   function save(profile: string, table: string, value: Checkpoint): Versioned<Checkpoint> {
     const stored = { value, etag: nextEtag() };
@@ -212,6 +216,10 @@ export function inMemoryTableStatus(now: Clock): TableStatusStore {
       Promise.resolve(
         [...statuses].filter(([name]) => name.startsWith(`${profile}/`)).map(([, status]) => copy(status)),
       ),
+    deleteByProfile: (profile) => {
+      for (const name of [...statuses.keys()]) if (name.startsWith(`${profile}/`)) statuses.delete(name);
+      return Promise.resolve();
+    },
   };
 }
 

@@ -118,13 +118,14 @@ export function recordingMetrics(): ExportMetrics & { calls: MetricCall[] } {
 /** The real runtime cache's contract: a config ExportError for a profile that does not exist. */
 export function fixedRuntimes(
   profiles: SyncServices['profiles'],
-  build: (name: string) => Omit<ProfileRuntime, 'profile'>,
+  build: (name: string) => Omit<ProfileRuntime, 'profile' | 'organizationId'> & Partial<ProfileRuntime>,
 ): ProfileRuntimes {
   return {
     async get(name) {
       const stored = await profiles.get(name);
       if (!stored) throw new ExportError('config', `Profile '${name}' does not exist`, { where: name });
-      return { profile: stored.value, ...build(name) };
+      const built = build(name);
+      return { profile: stored.value, organizationId: () => built.source.organizationId(), ...built };
     },
     evict: () => Promise.resolve(),
     async sourceFor(profile) {

@@ -97,10 +97,18 @@ export async function activateProfile(
     // A table already in delta phase (re-activation) keeps its deltaLink; the others continue from their page.
     if (checkpoint?.value.phase !== 'delta') pending.push(table.logicalName);
   }
+  // The environment the checkpoints came from: kept from an earlier activation, so that checkpoints of another org
+  // are noticed by the poller (shared/sync/capture/source-environment.ts) and not followed.
+  const previous = await services.activations.get(profileName);
+  const organizationId =
+    previous?.value.organizationId ??
+    (await services.runtimes.get(profileName).then((runtime) => runtime.organizationId()));
   await services.activations.put(profileName, {
+    ...(previous?.value.rebaselined ? { rebaselined: previous.value.rebaselined } : {}),
     state: 'active',
     tables: tables.map((table) => table.logicalName),
     activatedAt: now,
+    organizationId,
   });
 
   const input: InitialSyncInput = { profile: profileName, pending, fanOut: services.options.fanOut, progress: {} };

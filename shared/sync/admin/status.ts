@@ -33,6 +33,8 @@ export interface ProfileStatusView {
   profile: string;
   state: 'active' | 'inactive' | 'never activated';
   activatedAt: string | null;
+  /** The source's organization id the checkpoints belong to, and why every table was last started over, if ever. */
+  sourceEnvironment: { organizationId: string | null; rebaselined: { at: string; reason: string } | null };
   initialSync: { runtimeStatus: string; progress: unknown; lastUpdatedTime: string } | null;
   tables: TableStatusView[];
 }
@@ -152,6 +154,10 @@ export async function profileStatus(
     profile,
     state: activation ? activation.value.state : 'never activated',
     activatedAt: activation?.value.activatedAt ?? null,
+    sourceEnvironment: {
+      organizationId: activation?.value.organizationId ?? null,
+      rebaselined: activation?.value.rebaselined ?? null,
+    },
     initialSync: orchestrationView(orchestration),
     tables: views,
   };

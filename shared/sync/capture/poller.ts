@@ -13,6 +13,7 @@ import { deleteBatches, upsertBatches } from './batching';
 import type { SyncServices } from '../wiring/services';
 import { keepRenewing } from '../../storage/blob-lease';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
+import { followSourceEnvironment, type SourceEnvironmentOutcome } from './source-environment';
 
 // Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.
 const LEASE_SECONDS = 15;
@@ -41,12 +42,36 @@ export interface TablePoll {
 export async function pollChanges(services: PollerServices, orchestrations: OrchestrationClient): Promise<TablePoll[]> {
   const activations = await services.activations.list();
   const limit = pLimit(TABLES_POLLED_AT_ONCE);
-  const polls: Array<Promise<TablePoll>> = [];
+  const polls: Array<Promise<TablePoll[]>> = [];
   for (const { name, value } of activations) {
     if (value.state !== 'active') continue;
-    for (const table of value.tables) polls.push(limit(() => pollTable(services, orchestrations, name, table)));
+    polls.push(pollProfile(services, orchestrations, name, value.tables, limit));
   }
-  return Promise.all(polls);
+  return (await Promise.all(polls)).flat();
+}
+
+/** The profile's tables, once its checkpoints are known to fit the environment its URL names now. */
+async function pollProfile(
+  services: PollerServices,
+  orchestrations: OrchestrationClient,
+  profile: string,
+  tables: string[],
+  limit: ReturnType<typeof pLimit>,
+): Promise<TablePoll[]> {
+  const none = { upserts: 0, deletes: 0 };
+  let environment: SourceEnvironmentOutcome;
+  try {
+    environment = await followSourceEnvironment(services, orchestrations, profile);
+  } catch (error) {
+    const failure = toExportError(error);
+    await Promise.all(
+      tables.map((table) => services.status.update(profile, table, { lastError: failure }).catch(() => undefined)),
+    );
+    return tables.map((table) => ({ profile, table, outcome: 'failed', ...none, error: failure.message }));
+  }
+  if (environment === 'rebaselined')
+    return tables.map((table) => ({ profile, table, outcome: 'rebaselining', ...none }));
+  return Promise.all(tables.map((table) => limit(() => pollTable(services, orchestrations, profile, table))));
 }
 
 export async function pollTable(

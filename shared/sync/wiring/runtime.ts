@@ -22,6 +22,8 @@ export interface ProfileRuntime {
   profile: ExportProfile;
   source: DataverseClient;
   destination: Destination;
+  /** The source environment's organization id, asked once per runtime (WhoAmI) and then remembered. */
+  organizationId(): Promise<string>;
 }
 
 export interface ProfileRuntimes {
@@ -55,10 +57,25 @@ async function profileSecret(
   reference: SecretReference,
   what: string,
   secrets: SecretResolver,
+  organizationId?: () => Promise<string>,
 ): Promise<string> {
   const secret = await secrets.resolve(reference, what);
-  if ('keyVaultSecretUri' in reference)
-    assertSecretAllowsEnvironment(secret, profile.source.environmentUrl, reference.keyVaultSecretUri);
+  if ('keyVaultSecretUri' in reference) {
+    const auth = profile.source.auth;
+    const environment = {
+      environmentUrl: profile.source.environmentUrl,
+      ...(auth.kind === 'client-secret' ? { tenantId: auth.tenantId } : {}),
+    };
+    try {
+      assertSecretAllowsEnvironment(secret, environment, reference.keyVaultSecretUri);
+    } catch (refusal) {
+      // Not tagged with the host: DES's tag names the org id, which only WhoAmI tells (asked once per runtime).
+      // The source's own secrets are needed to ask it, so only the destination's can pass this way.
+      if (!organizationId) throw refusal;
+      const withOrganization = { ...environment, organizationId: await organizationId() };
+      assertSecretAllowsEnvironment(secret, withOrganization, reference.keyVaultSecretUri);
+    }
+  }
   return secret.value;
 }
 
@@ -103,6 +120,7 @@ async function sqlConfig(
   destination: SqlProfileDestination,
   secrets: SecretResolver,
   policy: SecurityPolicy,
+  organizationId: () => Promise<string>,
 ): Promise<SqlDestinationConfig> {
   const target = { schema: destination.schema, prefix: destination.prefix, writeDeleteLog: profile.writeDeleteLog };
   if (destination.dialect === 'pglite') {
@@ -114,6 +132,7 @@ async function sqlConfig(
     destination.connection,
     'destination connection string',
     secrets,
+    organizationId,
   );
   return { dialect: destination.dialect, connection: { connectionString }, ...target };
 }
@@ -122,6 +141,7 @@ async function lakeConfig(
   profile: ExportProfile,
   destination: LakeProfileDestination,
   secrets: SecretResolver,
+  organizationId: () => Promise<string>,
 ): Promise<LakeDestinationConfig> {
   const { kind: _kind, storage, ...target } = destination;
   const connection =
@@ -133,17 +153,37 @@ async function lakeConfig(
             storage.connectionString,
             'lake storage connection string',
             secrets,
+            organizationId,
           ),
         };
   return { connection, ...target };
 }
 
-async function openDestination(profile: ExportProfile, options: RuntimeOptions): Promise<Destination> {
+async function openDestination(
+  profile: ExportProfile,
+  options: RuntimeOptions,
+  organizationId: () => Promise<string>,
+): Promise<Destination> {
   const destination = profile.destination;
   const credential = options.credential();
   if (destination.kind === 'lake')
-    return openLakeDestination(await lakeConfig(profile, destination, options.secrets), { credential });
-  return createDestination(await sqlConfig(profile, destination, options.secrets, options.policy), { credential });
+    return openLakeDestination(await lakeConfig(profile, destination, options.secrets, organizationId), {
+      credential,
+    });
+  const config = await sqlConfig(profile, destination, options.secrets, options.policy, organizationId);
+  return createDestination(config, { credential });
+}
+
+/** Asks once; a failed answer is not kept, so the next caller asks again. */
+function rememberedOrganizationId(source: DataverseClient): () => Promise<string> {
+  let answer: Promise<string> | undefined;
+  return () => {
+    answer ??= source.organizationId().catch((error: unknown) => {
+      answer = undefined;
+      throw error;
+    });
+    return answer;
+  };
 }
 
 export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes {
@@ -161,8 +201,9 @@ export function createProfileRuntimes(options: RuntimeOptions): ProfileRuntimes 
 
   async function build(profile: ExportProfile): Promise<ProfileRuntime> {
     const source = await sourceFor(profile);
-    const destination = await openDestination(profile, options);
-    return { profile, source, destination };
+    const organizationId = rememberedOrganizationId(source);
+    const destination = await openDestination(profile, options, organizationId);
+    return { profile, source, destination, organizationId };
   }
 
   const close = async (entry: { runtime: Promise<ProfileRuntime> } | undefined) => {

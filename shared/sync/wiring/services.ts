@@ -44,6 +44,13 @@ export const activationSchema = z.object({
   tables: z.array(z.string()),
   activatedAt: z.iso.datetime(),
   deactivatedAt: z.iso.datetime().optional(),
+  /**
+   * The source environment's organization id (WhoAmI) the checkpoints were taken from: absent in records written
+   * before it was kept, and then adopted at the next poll (shared/sync/capture/source-environment.ts).
+   */
+  organizationId: z.string().min(1).optional(),
+  /** When and why every table was last started over because the source became another environment. */
+  rebaselined: z.object({ at: z.iso.datetime(), reason: z.string() }).optional(),
 });
 export type Activation = z.infer<typeof activationSchema>;
 
