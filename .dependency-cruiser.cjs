@@ -21,7 +21,8 @@ const DESTINATION_CONFIG_SHAPES = '^shared/destinations/[^/]+/config[.]ts$';
 const SETTINGS = '^shared/(config/|profile/|security/policy[.]ts$)';
 // The Azure Monitor exporter is an adapter like storage (it signs in through storage/credentials.ts), not support.
 const FOUNDATION = '^shared/((dataverse|schema|storage|orchestration)/|telemetry/azure-monitor[.]ts$)';
-const SUPPORT = '^shared/(telemetry/(?!azure-monitor[.]ts$)|security/hosts[.]ts$|security/client-principal[.]ts$|health[.]ts$)';
+const SUPPORT =
+  '^shared/(telemetry/(?!azure-monitor[.]ts$)|security/hosts[.]ts$|security/client-principal[.]ts$|health[.]ts$)';
 const LEAVES = '^shared/(errors|percent-encoding)[.]ts$';
 const OURS = '^(shared|functions|local|test|scripts)/';
 
