@@ -22,8 +22,8 @@ const GENERATED = new Set(['docs/screenshots/']);
 /** The repository paths a markdown text names, each cut before its first placeholder segment. */
 export function namedPaths(markdown: string): string[] {
   const candidates = [
-    ...[...markdown.matchAll(/`([^`\s]+)`/g)].map((match) => match[1]),
-    ...[...markdown.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((match) => match[1]),
+    ...[...markdown.matchAll(/`([^`\s]+)`/g)].map((match) => match[1] ?? ''),
+    ...[...markdown.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((match) => match[1] ?? ''),
   ];
   const paths = new Set<string>();
   for (const candidate of candidates) {
