@@ -1,7 +1,7 @@
 /**
  * DES's metadata tables (option-set labels, state/status labels, lookup targets, attribute list) and
  * the two bookkeeping tables this product adds per profile: the delete log (DES-compatible, optional)
- * and the tombstones that keep deletes deleted. Column sets follow lake-format.md §3, which match DES.
+ * and the tombstones that keep deletes deleted. Column sets follow docs/reference/lake-format.md §3, which match DES.
  */
 import {
   attributeTypes,

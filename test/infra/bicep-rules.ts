@@ -27,7 +27,7 @@ export async function createBicepParser(): Promise<Parser> {
   return parser;
 }
 
-/** Role definitions the app identity must hold (issue 7, azure-functions-notes §3). */
+/** Role definitions the app identity must hold (issue 7, docs/reference/azure-functions-notes.md §3). */
 export const requiredRoleIds: Readonly<Record<string, string>> = {
   'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
   'Storage Blob Data Contributor': 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',

@@ -37,7 +37,7 @@ describe('lake destination, in-place with snapshots', () => {
     expect(before.entities.find((entity: { name: string }) => entity.name === 'account').partitions).toEqual([]);
 
     const first = await destination.writeSnapshots(t0);
-    // systemuserroles and activityparty have no createdon: always append-only, never snapshotted (lake-format.md §6).
+    // systemuserroles and activityparty have no createdon: always append-only, never snapshotted (docs/reference/lake-format.md §6).
     expect(first.written.map((entry) => entry.table).sort()).toEqual([
       'account',
       'contact',

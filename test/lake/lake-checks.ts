@@ -1,5 +1,5 @@
 /**
- * What the real Synapse Link readers require of model.json and the CSV files (lake-format.md §2, §3, §5),
+ * What the real Synapse Link readers require of model.json and the CSV files (docs/reference/lake-format.md §2, §3, §5),
  * as checks that return the problems they find. The same checks run on the real Synapse Link fixtures and
  * on our output: a check that rejects a fixture is wrong.
  */

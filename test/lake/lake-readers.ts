@@ -1,5 +1,5 @@
 /**
- * The lake read back the way the real readers do (lake-format.md §5):
+ * The lake read back the way the real readers do (docs/reference/lake-format.md §5):
  * - DataverseToSql: `Microsoft.Athena.TrickleFeedService/*-model.json`, Completed entities only,
  *   `<table>/<partition name>.csv`, latest per Id by versionnumber then SinkModifiedOn, IsDelete dropped;
  * - CDMUtil: root model.json, one `*.csv` glob per entity from the first partition's folder;

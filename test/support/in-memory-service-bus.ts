@@ -1,6 +1,6 @@
 /**
  * An in-memory Service Bus namespace behind the same ports as the real `ServiceBusClient`
- * (shared/queue/service-bus.ts), following the documented queue semantics (azure-functions-notes §2.4, §2.6):
+ * (shared/queue/service-bus.ts), following the documented queue semantics (docs/reference/azure-functions-notes.md §2.4, §2.6):
  * peek-lock with a lock duration; an abandon or an expired lock counts a failed delivery; after
  * `maxDeliveryCount` failed deliveries the message moves to the dead-letter sub-queue with reason
  * `MaxDeliveryCountExceeded`; scheduled messages stay invisible until their time; a message id seen within the

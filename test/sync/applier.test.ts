@@ -1,6 +1,6 @@
 /**
  * The applier over in-memory ports, with real source rows (the emulator through DataverseClient): what
- * shared/sync/applier.ts promises for every kind of message. The destination is the recording one
+ * shared/sync/apply/applier.ts promises for every kind of message. The destination is the recording one
  * (test/support/in-memory-destination.ts): PGlite took 45 s to start here, and test/sql/contract.ts holds the
  * destinations themselves to the rules it copies.
  */
@@ -339,7 +339,7 @@ describe('a state-storage failure after the destination committed the batch', ()
   // Defect (it.fails until fixed): applyBatch's status and failed-record writes sit inside the try that catches
   // destination failures, so a Table storage error after the commit is taken for the batch failing: below the last
   // attempt it is re-sent, at the last one every applied row goes to the failed-records store before the error
-  // surfaces. The header of shared/sync/applier.ts promises state-storage failures throw (the queue redelivers).
+  // surfaces. The header of shared/sync/apply/applier.ts promises state-storage failures throw (the queue redelivers).
   it.fails('throws so the queue redelivers, and records no applied row as failed', async () => {
     const rows = takeRows(2);
     services.status.increment = () => Promise.reject(new ExportError('transient', 'Table storage failed (HTTP 503)'));

@@ -1,7 +1,7 @@
 /**
  * The change poller over in-memory ports, reading real deltas from the Dataverse emulator (in process, through the
- * product's DataverseClient): what shared/sync/poller.ts promises about leases, the order of send and checkpoint,
- * expired tokens and throttling.
+ * product's DataverseClient): what shared/sync/capture/poller.ts promises about leases, the order of send and
+ * checkpoint, expired tokens and throttling.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../local/emulator/server';

@@ -2,7 +2,7 @@
  * The lake column set of a table (Synapse Link's, not DES's): `Id`, `SinkCreatedOn`, `SinkModifiedOn`, the
  * table's columns in `ColumnNumber` order with lookups as `<name>` + `<name>_entitytype`, and `IsDelete` last.
  * Which Web API property feeds which column is decided once, in table-model.ts, so SQL and lake agree;
- * this module only picks the CDM data types and the text form of each value (lake-format.md §2, §3).
+ * this module only picks the CDM data types and the text form of each value (docs/reference/lake-format.md §2, §3).
  */
 import type { ColumnMetadata, TableMetadata } from '../../dataverse/metadata';
 import { buildTableModel, type ColumnSource } from '../../schema/table-model';
@@ -30,7 +30,7 @@ export const SINK_MODIFIED_ON = 'SinkModifiedOn';
 const DECIMAL_PRECISION = 38;
 
 function dataTypeOf(name: string, metadata: ColumnMetadata | undefined, kind: string): CdmDataType {
-  // Synapse Link writes `createdon` as dateTimeOffset since 2022-07-29 (lake-format.md §3).
+  // Synapse Link writes `createdon` as dateTimeOffset since 2022-07-29 (docs/reference/lake-format.md §3).
   if (name === CREATED_ON) return 'dateTimeOffset';
   if (metadata?.attributeType === 'Double') return 'double';
   switch (kind) {
@@ -73,7 +73,7 @@ export function lakeColumnsOf(table: TableMetadata): LakeColumn[] {
 
 /**
  * The lake keeps the column order it already has: new columns are appended (older rows stay ragged) and
- * columns the table dropped stay, filled with null, as Synapse Link does (lake-format.md §3, §6).
+ * columns the table dropped stay, filled with null, as Synapse Link does (docs/reference/lake-format.md §3, §6).
  */
 export function mergeColumns(existing: Array<Omit<LakeColumn, 'source'>>, wanted: LakeColumn[]): LakeColumn[] {
   const wantedByName = new Map(wanted.map((column) => [column.name.toLowerCase(), column]));

@@ -57,7 +57,7 @@ export type ParsedLakeDestinationConfig = z.output<typeof lakeDestinationConfigS
 
 /**
  * `dataverse-<env>-<org>` in container-name form: lower case, other characters as hyphens, cut to 63
- * characters (Synapse Link's own shortening rule is not documented; lake-format.md §7).
+ * characters (Synapse Link's own shortening rule is not documented; docs/reference/lake-format.md §7).
  */
 export function defaultContainerName(environmentName: string, organizationUniqueName: string): string {
   const name = `dataverse-${environmentName}-${organizationUniqueName}`

@@ -1,5 +1,5 @@
 /**
- * Synapse Link's CSV dialect (lake-format.md §3): no header, `,`, UTF-8, `\n`, one field per attribute,
+ * Synapse Link's CSV dialect (docs/reference/lake-format.md §3): no header, `,`, UTF-8, `\n`, one field per attribute,
  * strings and date-times quoted, everything else bare, nulls empty, `True`/`False`, invariant numbers and
  * the three date-time formats. Quoting and escaping (`""`, line breaks inside quotes) are csv-stringify's.
  */

@@ -1,5 +1,5 @@
 /**
- * CDM `model.json` as Synapse Link writes it (lake-format.md §2): root `cdm`/`1.0`, one LocalEntity per
+ * CDM `model.json` as Synapse Link writes it (docs/reference/lake-format.md §2): root `cdm`/`1.0`, one LocalEntity per
  * table with the `Athena:*` annotations, attributes in file order with CDM data types, `maxLength` and the
  * `is.constrained` / `is.dataFormat.numeric.shaped` traits, and CSV partitions at absolute dfs locations.
  * The zod schema reads back what this module (or Synapse Link) wrote, keeping fields it does not know.
@@ -94,7 +94,7 @@ export function parseModel(text: string, where: string): CdmModel {
 export function attributeOf(column: Omit<LakeColumn, 'source'>): CdmAttribute {
   const attribute: CdmAttribute = { name: column.name, dataType: column.dataType, maxLength: column.maxLength };
   if (column.dataType === 'decimal' && column.precision !== undefined && column.scale !== undefined) {
-    // Readers take precision and scale positionally from the first trait (lake-format.md §2).
+    // Readers take precision and scale positionally from the first trait (docs/reference/lake-format.md §2).
     attribute['cdm:traits'] = [
       {
         traitReference: 'is.dataFormat.numeric.shaped',

@@ -1,5 +1,5 @@
 /**
- * `OptionsetMetadata/*.csv` (lake-format.md §3): the same rows DES's metadata tables hold (metadata-tables.ts),
+ * `OptionsetMetadata/*.csv` (docs/reference/lake-format.md §3): the same rows DES's metadata tables hold (metadata-tables.ts),
  * written headerless in the column orders DV2SQL and the FastTrack scripts read. Quoting only where a value
  * needs it: DV2SQL splits these lines on `,` and uses the leading name fields as they are.
  */

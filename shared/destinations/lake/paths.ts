@@ -1,5 +1,5 @@
 /**
- * Names in the container (lake-format.md §1): partition file names from `createdon`, incremental folder
+ * Names in the container (docs/reference/lake-format.md §1): partition file names from `createdon`, incremental folder
  * names, snapshot folders, and the absolute `https://<account>.dfs.core.windows.net/<container>/…`
  * locations model.json needs.
  */
@@ -8,7 +8,7 @@ import type { PartitionGranularity } from './model-json';
 
 /** Synapse Link's name for the single partition of a table without `createdon` (DV2SQL reads `1` as "not partitioned"). */
 export const UNPARTITIONED = '1';
-/** F&O rows without a date go to 1900 (lake-format.md §1a). */
+/** F&O rows without a date go to 1900 (docs/reference/lake-format.md §1a). */
 const UNDATED_YEAR = 1900;
 
 const pad = (value: number): string => String(value).padStart(2, '0');
@@ -22,7 +22,7 @@ export function partitionName(createdOn: SqlValue | undefined, granularity: Part
   return `${year}-${pad(valid ? time.getUTCMonth() + 1 : 1)}`;
 }
 
-/** `yyyy-MM-ddTHH.mm.ssZ`: the form the incremental readers parse (lake-format.md §1b), also used for snapshot folders. */
+/** `yyyy-MM-ddTHH.mm.ssZ`: the form the incremental readers parse (docs/reference/lake-format.md §1b), also used for snapshot folders. */
 export function timeFolderName(time: Date): string {
   return `${time.toISOString().slice(0, 19).replace(/:/g, '.')}Z`;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 /**
  * The connection string itself: the profile refers to a secret (Key Vault or app setting), which the runtime
- * resolves and checks (shared/sync/runtime.ts) before it gets here. For mssql, Entra ID sign-in is the string's
+ * resolves and checks (shared/sync/wiring/runtime.ts) before it gets here. For mssql, Entra ID sign-in is the string's
  * `Authentication=` keyword (mssql-authentication.ts).
  */
 const connectionString = z.strictObject({ connectionString: z.string().min(1) });
