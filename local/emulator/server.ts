@@ -7,6 +7,7 @@
  * This file authenticates, injects faults and routes; metadata-routes.ts, entity-set.ts, references.ts,
  * conditional.ts and rows.ts answer. Behaviour follows docs/reference/dataverse-protocol.md; where
  * Dataverse is undocumented the choice is marked there as [inferred] and repeated in docs/notes/dataverse.md.
+ * A little over 350 lines on purpose: the routing reads top to bottom in one method, every answer is elsewhere.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import { COUNT_LIMIT, EntitySetReader } from './entity-set';
 import { FaultInjector, type FaultSettings } from './faults';
 import { HttpError, notSupported, rowNotFound, unknownSegment } from './http-error';
 import { MetadataRoutes, keyOf } from './metadata-routes';
+import { isWhoAmI, whoAmI } from './who-am-i';
 import { parsePrefer, parseSelect } from './odata';
 import { ReferenceRoutes } from './references';
 import { refuseBeyondRetrieveMultiple } from './retrieve-multiple-only';
@@ -25,7 +27,6 @@ import { openStore, saveStore } from './state-file';
 import { WriteConflict, type OrgStore, type StoredRow } from './store';
 import { TEST_CONTROL_PREFIX, handleTestControl } from './test-control';
 import { readBody, send } from './wire';
-import { sampleRowId } from '../sample-org/rows';
 
 const DAY_MS = 86_400_000;
 
@@ -167,7 +168,7 @@ class EmulatorHandler {
     const query = url.searchParams;
     checkHeaders(request.headers);
 
-    if (first === 'WhoAmI' || first === 'WhoAmI()') {
+    if (isWhoAmI(first)) {
       if (method !== 'GET' || segments.length > 1) throw notSupported(`${method} ${url.pathname}`);
       checkQueryOptions(query, [], 'WhoAmI');
       return send(response, 200, whoAmI(this.baseUrl, this.store));
@@ -317,23 +318,6 @@ class EmulatorHandler {
       send(response, 204, undefined, headers);
     }
   }
-}
-
-/** The emulator's only business unit: it models no business units, but WhoAmI must name one. */
-const BUSINESS_UNIT_ID = '3d5f1b9a-0c47-4e8e-9a61-5b7e2c0d9f10';
-
-/**
- * The WhoAmI function's answer, a WhoAmIResponse complex type with BusinessUnitId, UserId and OrganizationId
- * (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/whoamiresponse); the user is the
- * sample org's first system user, the one the emulator's token stands for.
- */
-function whoAmI(baseUrl: string, store: OrgStore): Record<string, string> {
-  return {
-    '@odata.context': `${baseUrl}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
-    BusinessUnitId: BUSINESS_UNIT_ID,
-    UserId: sampleRowId(store.seed, 'systemuser', 0),
-    OrganizationId: store.organizationId,
-  };
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {

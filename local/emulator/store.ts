@@ -7,6 +7,8 @@
  * Versions are one org-wide monotonic counter, as Dataverse's `versionnumber` is. Every row lives in a
  * "slot" that fixes its position in paging order: generated rows in index order, then created rows in
  * creation order; a deleted-then-recreated row keeps its slot.
+ * A little over 350 lines on purpose: one class keeps the slot order and the org-wide version counter true
+ * together; the snapshot (store-snapshot.ts) and the state file (state-file.ts) are already outside it.
  */
 import { randomUUID } from 'node:crypto';
 import type { ColumnMetadata, ManyToManyRelationship, TableMetadata } from '../../shared/dataverse/metadata';

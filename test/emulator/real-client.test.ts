@@ -237,7 +237,8 @@ describe('queries through dynamics-web-api', () => {
       () => api.retrieve({ collection: 'accounts', key: account(4), expand: [{ property: 'primarycontactid' }] }),
     ],
     ['$search', () => api.retrieveMultiple({ collection: 'accounts', queryParams: ['$search=contoso'] })],
-    ['an unbound function', () => api.callFunction('WhoAmI')],
+    // WhoAmI is the one function the emulator answers (the export reads the organization id); any other is refused.
+    ['an unbound function', () => api.callFunction('RetrieveVersion')],
     [
       'a single-property update',
       () => api.updateSingleProperty({ collection: 'accounts', key: account(4), fieldValuePair: { name: 'x' } }),
@@ -250,6 +251,12 @@ describe('queries through dynamics-web-api', () => {
   ];
   it.each(notImplemented)('refuses %s with a 501 instead of ignoring it', async (_name, call) => {
     expect(await refusal(call())).toMatchObject(NOT_IMPLEMENTED);
+  });
+
+  it('answers WhoAmI with the organization id, as the export reads it', async () => {
+    const answer = (await api.callFunction('WhoAmI')) as { OrganizationId?: string; UserId?: string };
+    expect(answer.OrganizationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(answer.UserId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('refuses $batch rather than pretending it does not exist', async () => {
