@@ -282,6 +282,29 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(first?.SinkModifiedOn).not.toBeNull();
     });
 
+    it('back-fills a column into rows at or below the version read, never over a newer row, never inserting', async () => {
+      const { destination } = await setup();
+      const [present, newer, absent] = [
+        accountUpsert(20, 5, { name: 'before' }),
+        accountUpsert(21, 9, { name: 'nine' }),
+        accountUpsert(22, 1),
+      ];
+      await destination.applyBatch(account, { upserts: [present, newer], deletes: [] });
+      const filled = await destination.fillColumns?.(
+        account,
+        ['name'],
+        [accountUpsert(20, 5, { name: 'filled' }), accountUpsert(21, 7, { name: 'older read' }), absent],
+      );
+      expect(filled).toBe(1);
+      const rows = await destination.readRows('account');
+      expect(rows.map((row) => [row.Id, row.name, row.versionnumber]).sort()).toEqual(
+        [
+          [present.id, 'filled', 5],
+          [newer.id, 'nine', 9],
+        ].sort(),
+      );
+    });
+
     it('keeps deletes deleted: a late older upsert cannot resurrect the row, and the DES delete-log check holds', async () => {
       const { destination, connection, dialect, q, table } = await setup();
       const [first, second] = [accountUpsert(10, 100), accountUpsert(11, 100)];

@@ -24,6 +24,7 @@ export const STATEMENT_BUILDERS = [
   'selectAll',
   'selectUnseen',
   'countRows',
+  'fillColumns',
 ] as const satisfies ReadonlyArray<keyof SqlDialect>;
 
 /** Members of SqlDialect that build no statement. */

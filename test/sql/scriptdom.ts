@@ -52,6 +52,7 @@ const FIRST_STATEMENT: Record<string, RegExp> = {
   INSERT: /^InsertStatement$/,
   MERGE: /^MergeStatement$/,
   SELECT: /^SelectStatement$/,
+  UPDATE: /^UpdateStatement$/,
 };
 
 /** Everything wrong with one batch's parse, as sentences; empty when it parsed into what its text says. */
