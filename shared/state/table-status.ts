@@ -141,7 +141,8 @@ function statusFields(entity: StoredEntity, where: string): Partial<TableStatus>
     : fields;
 }
 
-const patchSchema = z.object({
+/** The fields a status update may set; exported so the in-memory store of the unit tests checks them alike. */
+export const tableStatusPatchSchema = z.object({
   phase: z.enum(['initial', 'delta', 'resync']).optional(),
   rowsInDestination: z.number().int().nonnegative().optional(),
   initialRowsCopied: z.number().int().nonnegative().optional(),
@@ -153,7 +154,7 @@ const patchSchema = z.object({
 });
 
 function patchProperties(patch: TableStatusPatch, where: string): Record<string, unknown> {
-  const parsed = patchSchema.safeParse(patch);
+  const parsed = tableStatusPatchSchema.safeParse(patch);
   if (!parsed.success)
     throw new ExportError('data', `The table status update is not valid: ${z.prettifyError(parsed.error)}`, { where });
   const { lastError, oldestUnappliedChangeAt, throttledUntil, rowsInDestination, initialRowsCopied, pages, ...plain } =

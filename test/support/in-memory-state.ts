@@ -16,7 +16,12 @@ import {
 import type { PollLeases } from '../../shared/state/poll-leases';
 import { MAX_LEASE_SECONDS, MIN_LEASE_SECONDS } from '../../shared/storage/blob-lease';
 import { WriteConflict } from '../../shared/storage/errors';
-import type { TableStatus, TableStatusPatch, TableStatusStore } from '../../shared/state/table-status';
+import {
+  tableStatusPatchSchema,
+  type TableStatus,
+  type TableStatusPatch,
+  type TableStatusStore,
+} from '../../shared/state/table-status';
 import {
   MAX_RAW_BODY_CHARS,
   unprocessableMessageKey,
@@ -160,18 +165,6 @@ export function inMemoryPollLeases(now: Clock): PollLeases & { heldNow: number; 
   return leases;
 }
 
-/** The patch checks of createTableStatusStore (its patchSchema is private to shared/state/table-status.ts). */
-const statusPatchSchema = z.object({
-  phase: z.enum(['initial', 'delta', 'resync']).optional(),
-  rowsInDestination: z.number().int().nonnegative().optional(),
-  initialRowsCopied: z.number().int().nonnegative().optional(),
-  pages: z.number().int().nonnegative().optional(),
-  lastSuccessfulSyncAt: z.iso.datetime().optional(),
-  oldestUnappliedChangeAt: z.iso.datetime().nullable().optional(),
-  lastError: z.instanceof(ExportError).nullable().optional(),
-  throttledUntil: z.iso.datetime().nullable().optional(),
-});
-
 /** Copies createTableStatusStore: checked Merge of the given fields (null clears), whole counters added, errors cut to 2,000 characters. */
 export function inMemoryTableStatus(now: Clock): TableStatusStore {
   const statuses = new Map<string, TableStatus>();
@@ -180,7 +173,7 @@ export function inMemoryTableStatus(now: Clock): TableStatusStore {
     statuses.get(key(profile, table)) ?? { table, rowsApplied: 0, failedRecords: 0 };
   return {
     update(profile, table, patch: TableStatusPatch) {
-      const parsed = statusPatchSchema.safeParse(patch);
+      const parsed = tableStatusPatchSchema.safeParse(patch);
       if (!parsed.success) {
         const problem = `The table status update is not valid: ${z.prettifyError(parsed.error)}`;
         return Promise.reject(new ExportError('data', problem, { where: key(profile, table) }));
