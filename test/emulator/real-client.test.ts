@@ -254,7 +254,7 @@ describe('queries through dynamics-web-api', () => {
   });
 
   it('answers WhoAmI with the organization id, as the export reads it', async () => {
-    const answer = (await api.callFunction('WhoAmI')) as { OrganizationId?: string; UserId?: string };
+    const answer = await api.callFunction<{ OrganizationId?: string; UserId?: string }>('WhoAmI');
     expect(answer.OrganizationId).toMatch(/^[0-9a-f-]{36}$/);
     expect(answer.UserId).toMatch(/^[0-9a-f-]{36}$/);
   });
