@@ -183,6 +183,12 @@ describe("the initial-sync orchestrator in durable-functions' replay engine", ()
       current = await then(current.events, seconds, fires(timer.id, timer.fireAt));
     }
     expect(delays).toEqual([2, 4, 8, 16, 32]);
+    // Before it fails, the orchestrator records the error on the unfinished tables (functions/initial-sync.ts).
+    const [recording] = activities(current.open);
+    expect(recording?.name).toBe('recordInitialSyncFailure');
+    current = await then(current.events, (seconds += 1), (when) =>
+      history.taskCompleted(when, recording?.id ?? -1, null),
+    );
     expect(current.state.isDone).toBe(false);
     expect(current.state.error).toContain("Activity function 'copyPage' failed: destination unreachable");
     expect(current.open).toEqual([]);
