@@ -1,10 +1,10 @@
 /**
  * Synapse Link's CSV dialect (docs/reference/lake-format.md §3): no header, `,`, UTF-8, `\n`, one field per attribute,
  * strings and date-times quoted, everything else bare, nulls empty, `True`/`False`, invariant numbers and
- * the three date-time formats. Quoting and escaping (`""`, line breaks inside quotes) are csv-stringify's.
+ * the three date-time formats, embedded `"` doubled and line breaks kept inside quotes. Written by encodeRecord;
+ * read back by csv-parse.
  */
 import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
 import { ExportError } from '../../errors';
 import { plainNumber } from '../../schema/plain-number';
 import type { SqlValue } from '../../schema/row-values';
@@ -34,64 +34,102 @@ function parseTime(value: SqlValue, column: LakeColumn): Date {
   return time;
 }
 
-const isoSeconds = (time: Date): string => `${time.toISOString().slice(0, 19)}`;
-
 /** `M/d/yyyy h:mm:ss tt` in UTC, the form of `SinkCreatedOn`/`SinkModifiedOn` and the sync-time annotation. */
 export function usDateTime(time: Date): string {
   const hours = time.getUTCHours();
   return `${time.getUTCMonth() + 1}/${time.getUTCDate()}/${time.getUTCFullYear()} ${hours % 12 || 12}:${pad(time.getUTCMinutes())}:${pad(time.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
 }
 
-/** The text of one value in its column's form; null stays null (an empty field). */
-export function formatField(column: LakeColumn, value: SqlValue): string | null {
-  if (value === null) return null;
-  switch (column.dataType) {
-    case 'guid':
-      return String(value).toLowerCase();
-    case 'string':
-      return String(value);
-    case 'int64':
-      if (typeof value === 'number' && Number.isInteger(value)) return plainNumber(value);
-      if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
-      throw invalid(value, column);
-    case 'decimal':
-    case 'double':
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(value, column);
-      return plainNumber(value);
-    case 'boolean':
-      if (typeof value === 'boolean') return value ? 'True' : 'False';
-      if (value === 0 || value === 1) return value === 1 ? 'True' : 'False';
-      throw invalid(value, column);
-    case 'dateTime':
-      // The Web API's own form is already the lake's: skip the Date round trip for it.
-      return typeof value === 'string' && WEB_API_TIME.test(value) ? value : `${isoSeconds(parseTime(value, column))}Z`;
-    case 'dateTimeOffset': {
-      const time = parseTime(value, column);
-      return `${isoSeconds(time)}.${pad(time.getUTCMilliseconds(), 3)}0000+00:00`;
-    }
-  }
+/** Numbers as `plainNumber` writes them; only the rare exponent form (`1e+21`, `5e-7`) takes its slower path. */
+function numberText(value: number): string {
+  const text = String(value);
+  return text.includes('e') ? plainNumber(value) : text;
 }
 
-/** A field csv-stringify must not quote unless its text needs it (see encodeRecords). */
-class BareField {
-  constructor(readonly text: string) {}
+/** `yyyy-MM-ddTHH:mm:ss` and the milliseconds of a time (years 0–9999 have the 24-character ISO form). */
+function isoParts(time: Date): { seconds: string; milliseconds: string } {
+  const iso = time.toISOString();
+  return {
+    seconds: iso.slice(0, 19),
+    milliseconds: iso.length === 24 ? iso.slice(20, 23) : pad(time.getUTCMilliseconds(), 3),
+  };
 }
 
-const stringifyOptions = {
-  record_delimiter: '\n',
-  // Quote-by-type: every `string` value is quoted; bare-typed text travels as a BareField object. Faster than
-  // a per-field cast returning quoting options, which csv-stringify re-normalises for every field.
-  quoted_string: true,
-  cast: { object: (value: object): string => (value instanceof BareField ? value.text : JSON.stringify(value)) },
+/** The text of a non-null value in its column's form, one function per CDM type (chosen once per column). */
+export type FieldFormatter = (value: string | number | boolean, column: LakeColumn) => string;
+
+const formatters: Record<CdmDataType, FieldFormatter> = {
+  guid: (value) => (typeof value === 'string' ? value : String(value)).toLowerCase(),
+  string: (value) => (typeof value === 'string' ? value : String(value)),
+  int64(value, column) {
+    if (typeof value === 'number' && Number.isInteger(value)) return numberText(value);
+    if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
+    throw invalid(value, column);
+  },
+  decimal: finiteNumber,
+  double: finiteNumber,
+  boolean(value, column) {
+    if (typeof value === 'boolean') return value ? 'True' : 'False';
+    if (value === 0 || value === 1) return value === 1 ? 'True' : 'False';
+    throw invalid(value, column);
+  },
+  // The Web API's own form is already the lake's: skip the Date round trip for it.
+  dateTime: (value, column) =>
+    typeof value === 'string' && WEB_API_TIME.test(value) ? value : `${isoParts(parseTime(value, column)).seconds}Z`,
+  dateTimeOffset(value, column) {
+    const { seconds, milliseconds } = isoParts(parseTime(value, column));
+    return `${seconds}.${milliseconds}0000+00:00`;
+  },
 };
 
+function finiteNumber(value: string | number | boolean, column: LakeColumn): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(value, column);
+  return numberText(value);
+}
+
+export const formatterOf = (column: LakeColumn): FieldFormatter => formatters[column.dataType];
+
+/** The text of one value in its column's form; null stays null (an empty field). */
+export function formatField(column: LakeColumn, value: SqlValue): string | null {
+  return value === null ? null : formatters[column.dataType](value, column);
+}
+
+/** Which fields of a record are quoted whatever their text (`string` and date-time columns). */
+export const quotedColumns = (columns: LakeColumn[]): boolean[] =>
+  columns.map((column) => quotedTypes.has(column.dataType));
+
+/** Text that must be quoted to stay one field: RFC 4180's `"`, `,` and line breaks (CR too, alone or not). */
+const NEEDS_QUOTES = /[",\n\r]/;
+
+const quote = (text: string): string => `"${text.includes('"') ? text.replaceAll('"', '""') : text}"`;
+
+/**
+ * One CSV record ending in `\n`: a null field is empty, a quoted column's text is always quoted (so an empty
+ * string is `""`, not null), other text only when it holds `"`, `,`, LF or CR. This is the output csv-stringify
+ * gave with `quoted_string` (test/lake/csv-encoder.test.ts compares them), written by hand because csv-stringify
+ * re-checks its options per field and managed under 20,000 rows/s on 50 columns; one deliberate difference:
+ * csv-stringify left a bare field with a lone CR unquoted, which csv-parse and Spark then split into two records.
+ */
+export function encodeRecord(quoted: readonly boolean[], fields: ReadonlyArray<string | null>): string {
+  let line = '';
+  for (let index = 0; index < fields.length; index++) {
+    if (index > 0) line += ',';
+    const field = fields[index];
+    if (field === null || field === undefined) continue;
+    // Columns beyond `quoted` are quoted, as strings are.
+    if (quoted[index] !== false) line += quote(field);
+    else if (NEEDS_QUOTES.test(field)) line += quote(field);
+    else line += field;
+  }
+  return `${line}\n`;
+}
+
 /** Whole CSV records, each ending in `\n`, fields in `columns` order and quoted by type. */
-export function encodeRecords(columns: LakeColumn[], records: Array<Array<string | null>>): string {
-  const bare = columns.map((column) => !quotedTypes.has(column.dataType));
-  const prepared = records.map((record) =>
-    record.map((field, index) => (field !== null && bare[index] === true ? new BareField(field) : field)),
-  );
-  return stringify(prepared, stringifyOptions);
+export function encodeRecords(columns: LakeColumn[], records: ReadonlyArray<ReadonlyArray<string | null>>): string {
+  const quoted = quotedColumns(columns);
+  let text = '';
+  for (const record of records) text += encodeRecord(quoted, record);
+  return text;
 }
 
 /** A partition file's records, each with its raw text (ragged: older records have fewer fields); a schema error naming the file if it is not CSV. */

@@ -1,13 +1,12 @@
 /**
  * One change → one CSV record of a table's lake columns: an upsert's values from its Web API row (via the
- * shared row-values mapping), a delete as `Id`, sink times, `versionnumber` and `IsDelete=True`.
+ * shared row-values readers, chosen once per column), a delete as `Id`, sink times, `versionnumber` and `IsDelete=True`.
  */
 import type { RowUpsert } from '../../dataverse/changes';
 import { ExportError } from '../../errors';
-import { destinationValues } from '../../schema/row-values';
-import type { ColumnSource } from '../../schema/table-model';
+import { valueReader, type ValueReader } from '../../schema/row-values';
 import { CREATED_ON, type LakeColumn } from './columns';
-import { encodeRecords, formatField } from './csv';
+import { encodeRecord, formatterOf, quotedColumns } from './csv';
 import { MAX_APPEND_BYTES } from './storage';
 
 export type Fields = Array<string | null>;
@@ -20,21 +19,33 @@ export interface RecordEncoder {
   encode(fields: Fields): string;
 }
 
+/** How one column's field of an upsert is made, decided once per table rather than per row. */
+type FieldOf = (upsert: RowUpsert, sinkTime: string) => string | null;
+
+function fieldOf(column: LakeColumn): FieldOf {
+  const source = column.source;
+  if (source === null || source.kind === 'isDelete') return () => null;
+  if (source.kind === 'sinkTime') return (_upsert, sinkTime) => sinkTime;
+  const format = formatterOf(column);
+  // The row's id is written lower-case whatever the column's type.
+  if (source.kind === 'id') return (upsert) => format(upsert.id.toLowerCase(), column);
+  const read = valueReader({ source }) as ValueReader;
+  return (upsert) => {
+    const value = read(upsert);
+    return value === null ? null : format(value, column);
+  };
+}
+
 export function createRecordEncoder(columns: LakeColumn[]): RecordEncoder {
-  const supplied = columns.flatMap((column): Array<{ name: string; source: ColumnSource }> =>
-    column.source && column.source.kind !== 'isDelete' && column.source.kind !== 'sinkTime'
-      ? [{ name: column.name, source: column.source }]
-      : [],
-  );
+  const fieldMakers = columns.map(fieldOf);
+  const createdOnSource = columns.find((column) => column.name === CREATED_ON)?.source;
+  const readCreatedOn =
+    createdOnSource && createdOnSource.kind !== 'isDelete' ? valueReader({ source: createdOnSource }) : undefined;
+  const quoted = quotedColumns(columns);
   return {
     upsert(upsert, sinkTime) {
-      const values = destinationValues(supplied, { ...upsert, id: upsert.id.toLowerCase() });
-      const fields = columns.map((column) => {
-        if (column.source === null || column.source.kind === 'isDelete') return null;
-        if (column.source.kind === 'sinkTime') return sinkTime;
-        return formatField(column, values[column.name] ?? null);
-      });
-      const createdOn = values[CREATED_ON];
+      const fields = fieldMakers.map((make) => make(upsert, sinkTime));
+      const createdOn = readCreatedOn?.(upsert) ?? null;
       return { fields, createdOn: typeof createdOn === 'string' ? createdOn : null };
     },
     remove(id, versionNumber, sinkTime) {
@@ -54,8 +65,9 @@ export function createRecordEncoder(columns: LakeColumn[]): RecordEncoder {
       });
     },
     encode(fields) {
-      const record = encodeRecords(columns, [fields]);
-      if (Buffer.byteLength(record, 'utf8') > MAX_APPEND_BYTES) {
+      const record = encodeRecord(quoted, fields);
+      // A UTF-16 code unit is at most 3 UTF-8 bytes: only long records need counting.
+      if (record.length * 3 > MAX_APPEND_BYTES && Buffer.byteLength(record, 'utf8') > MAX_APPEND_BYTES) {
         throw new ExportError('data', `The row's CSV record is larger than ${MAX_APPEND_BYTES} bytes.`, {
           fix: 'Shorten the row’s long text columns in Dataverse.',
         });
