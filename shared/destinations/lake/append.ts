@@ -13,6 +13,25 @@ import { partitionName, partitionOfPath } from './paths';
 import type { LakeState, Layout } from './state';
 import { appendBlocks, appendToBlob, committedBlocks, listCsv } from './storage';
 
+/** A table folder and the partition names of its CSV files, listed at most once per batch. */
+interface FolderFiles {
+  path: string;
+  partitions(): Promise<string[]>;
+}
+
+/**
+ * One listing of the folder for all the batch's partitions this instance has not written yet (a listing per
+ * partition cost a round trip each on the first batch of every instance).
+ */
+function folderFiles(container: LakeState['container'], path: string): FolderFiles {
+  let listing: Promise<string[]> | undefined;
+  return {
+    path,
+    partitions: () =>
+      (listing ??= listCsv(container, path).then((files) => files.map((file) => partitionOfPath(file.path)))),
+  };
+}
+
 /**
  * Appends to the partition's newest file (`<partition>.csv`, then `<partition>_001.csv`, …): a file that could
  * not take the batch's blocks within the append blob limit is left as it is and the next one started.
@@ -20,26 +39,25 @@ import { appendBlocks, appendToBlob, committedBlocks, listCsv } from './storage'
  */
 async function appendToPartition(
   state: Pick<LakeState, 'container' | 'appendTargets' | 'maxAppendBlocks'>,
-  folder: string,
+  folder: FolderFiles,
   partition: string,
   blocks: string[],
 ): Promise<boolean> {
-  const key = `${folder}/${partition}`;
+  const key = `${folder.path}/${partition}`;
   let current = state.appendTargets.get(key);
   if (!current) {
     const overflow = new RegExp(`^${partition}(_(\\d{3}))?$`);
-    const newest = (await listCsv(state.container, folder))
-      .map((file) => partitionOfPath(file.path))
+    const newest = (await folder.partitions())
       .filter((name) => overflow.test(name))
       .sort()
       .at(-1);
-    const path = `${folder}/${newest ?? partition}.csv`;
+    const path = `${folder.path}/${newest ?? partition}.csv`;
     current = { path, committedBlocks: newest ? await committedBlocks(state.container, path) : 0 };
   }
   let create = !state.appendTargets.has(key);
   if (current.committedBlocks + blocks.length > state.maxAppendBlocks) {
     const suffix = Number(/_(\d{3})\.csv$/.exec(current.path)?.[1] ?? 0) + 1;
-    current = { path: `${folder}/${partition}_${String(suffix).padStart(3, '0')}.csv`, committedBlocks: 0 };
+    current = { path: `${folder.path}/${partition}_${String(suffix).padStart(3, '0')}.csv`, committedBlocks: 0 };
     create = true;
   }
   try {
@@ -107,16 +125,10 @@ export async function appendChanges(
   const failed: FailedChange[] = [];
   const { byPartition, upserted, deleted } = recordsByPartition(state, layout, batch, failed);
   const folder = state.target.mode === 'incremental' ? (await currentFolder(state)).folder : null;
+  const files = folderFiles(state.container, folder ? `${folder}/${table.logicalName}` : table.logicalName);
   // Partitions are separate blobs: their appends run side by side.
   const firstWrites = await Promise.all(
-    [...byPartition].map(([partition, records]) =>
-      appendToPartition(
-        state,
-        folder ? `${folder}/${table.logicalName}` : table.logicalName,
-        partition,
-        appendBlocks(records),
-      ),
-    ),
+    [...byPartition].map(([partition, records]) => appendToPartition(state, files, partition, appendBlocks(records))),
   );
   if (firstWrites.includes(true) && !folder) await refreshTableModels(state, table.logicalName, layout);
   return { upserted, deleted, skippedAsStale: 0, failed, widened: [] };
