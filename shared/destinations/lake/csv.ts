@@ -108,7 +108,7 @@ const quote = (text: string): string => `"${text.includes('"') ? text.replaceAll
  * string is `""`, not null), other text only when it holds `"`, `,`, LF or CR. This is the output csv-stringify
  * gave with `quoted_string` (test/lake/csv-encoder.test.ts compares them), written by hand because csv-stringify
  * re-checks its options per field and managed under 20,000 rows/s on 50 columns; one deliberate difference:
- * csv-stringify left a bare field with a lone CR unquoted, which csv-parse and Spark then split into two records.
+ * csv-stringify left a bare field with a lone CR unquoted, which csv-parse then read as a record break.
  */
 export function encodeRecord(quoted: readonly boolean[], fields: ReadonlyArray<string | null>): string {
   let line = '';
