@@ -7,7 +7,6 @@ import { ExportError } from '../../errors';
 import type { ApplyBatch, ApplyResult, FailedChange } from '../destination';
 import { usDateTime } from './csv';
 import { currentFolder } from './folders';
-import { refreshTableModels } from './manifest';
 import { orderedChanges, rowFailure } from './ordered-changes';
 import { partitionName, partitionOfPath } from './paths';
 import type { LakeState, Layout } from './state';
@@ -95,15 +94,21 @@ function recordsByPartition(
   return { byPartition, upserted, deleted };
 }
 
-export async function appendChanges(
-  state: Pick<
-    LakeState,
-    'container' | 'containerName' | 'clock' | 'target' | 'appendTargets' | 'maxAppendBlocks' | 'queues' | 'location'
-  >,
+type AppendState = Pick<
+  LakeState,
+  'container' | 'containerName' | 'clock' | 'target' | 'appendTargets' | 'maxAppendBlocks' | 'queues' | 'location'
+>;
+
+/**
+ * The batch's records appended; `newFiles` when a file is new to this instance and the table's model.json entries
+ * need `refreshTableModels` (ETag-guarded, so it need not run under the table's lock).
+ */
+export async function appendRecords(
+  state: AppendState,
   table: TableMetadata,
   layout: Layout,
   batch: ApplyBatch,
-): Promise<ApplyResult> {
+): Promise<{ result: ApplyResult; newFiles: boolean }> {
   const failed: FailedChange[] = [];
   const { byPartition, upserted, deleted } = recordsByPartition(state, layout, batch, failed);
   const folder = state.target.mode === 'incremental' ? (await currentFolder(state)).folder : null;
@@ -118,6 +123,8 @@ export async function appendChanges(
       ),
     ),
   );
-  if (firstWrites.includes(true) && !folder) await refreshTableModels(state, table.logicalName, layout);
-  return { upserted, deleted, skippedAsStale: 0, failed, widened: [] };
+  return {
+    result: { upserted, deleted, skippedAsStale: 0, failed, widened: [] },
+    newFiles: firstWrites.includes(true) && !folder,
+  };
 }

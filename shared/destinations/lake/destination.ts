@@ -17,13 +17,16 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { Semaphore } from 'async-mutex';
 import type { TableMetadata } from '../../dataverse/metadata';
 import type { Destination, ResyncSweep } from '../destination';
-import { appendChanges } from './append';
+import { appendRecords } from './append';
+import { guardAppendBatch } from './append-guard';
 import { completeInitialSync, ensureTables } from './ensure-tables';
 import { applyInPlace } from './in-place';
 import { layoutFor } from './layout';
+import { refreshTableModels } from './manifest';
 import { createSeenIds, unseenIds } from './resync';
 import { createLakeState, serial, type LakeDependencies, type LakeMode, type LakeTarget } from './state';
 import { withTableLock } from './table-lock';
+import { setVersionFloor } from './version-floor';
 import { maintenanceReport, rollover, writeSnapshots, type RolloverResult, type SnapshotResult } from './timed-work';
 
 export type { LakeDependencies, LakeMode, LakeTarget } from './state';
@@ -72,10 +75,18 @@ export function createLakeDestination(
       () =>
         serial(state, `table:${table.logicalName}`, async () => {
           const layout = await layoutFor(state, table);
-          if (!layout.inPlace) return appendChanges(state, table, layout, batch);
-          return withTableLock(container, table.logicalName, (tableLock) =>
-            applyInPlace(state, table, layout, batch, tableLock),
-          );
+          if (layout.inPlace)
+            return withTableLock(container, table.logicalName, (tableLock) =>
+              applyInPlace(state, table, layout, batch, tableLock),
+            );
+          // Deciding and appending is one step across instances (append-guard.ts); model.json after, unlocked.
+          const { result, newFiles } = await withTableLock(container, table.logicalName, async (tableLock) => {
+            const guarded = await guardAppendBatch(state, table.logicalName, batch, tableLock);
+            const appended = await appendRecords(state, table, layout, guarded.batch);
+            return { ...appended, result: { ...appended.result, skippedAsStale: guarded.stale } };
+          });
+          if (newFiles) await refreshTableModels(state, table.logicalName, layout);
+          return result;
         }),
       1,
     );
@@ -96,7 +107,10 @@ export function createLakeDestination(
         CONCURRENT_APPLIES,
       ),
     resync: {
-      start: (logicalName) => seenIds.clear(logicalName),
+      async start(logicalName) {
+        await seenIds.clear(logicalName);
+        await setVersionFloor(state, logicalName, undefined);
+      },
       finish: (logicalName) => seenIds.clear(logicalName),
       markSeen: (logicalName, ids) => seenIds.add(logicalName, ids),
       unseenIds: unseen,
@@ -108,12 +122,14 @@ export function createLakeDestination(
           const deletes = ids.slice(offset, offset + SWEEP_CHUNK).map((id) => ({ id, versionNumber: watermark }));
           deleted += (await applyBatch(table, { upserts: [], deletes })).deleted;
         }
+        await setVersionFloor(state, table.logicalName, watermark);
         return deleted;
       },
     },
     async close() {
       state.layouts.clear();
       state.inPlaceTables.clear();
+      state.tableStates.clear();
       state.appendTargets.clear();
     },
   };

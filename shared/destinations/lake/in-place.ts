@@ -1,6 +1,7 @@
 /**
  * In-place writes: partition files hold each row's latest state. A batch is a read-modify-write of the table's
- * partitions and state blob, version-guarded (older rows and rows behind a tombstone are stale) and done under the
+ * partitions and state blob, version-guarded (older rows, rows behind a tombstone and new rows at or below the
+ * table's resync floor are stale) and done under the
  * table's lock (`table-lock.ts`), so the read of the live table and the writes are one step across instances.
  */
 import type { RowUpsert } from '../../dataverse/changes';
@@ -45,9 +46,12 @@ function applyUpsert(edit: InPlaceEdit, layout: Layout, upsert: RowUpsert, sinkT
   const id = upsert.id.toLowerCase();
   const tombstone = edit.live.state.tombstones[id];
   const { partition, row: current } = currentRow(edit, id);
+  const { floor } = edit.live.state;
   if (
     (tombstone !== undefined && tombstone >= upsert.versionNumber) ||
-    (current && current.version >= upsert.versionNumber)
+    (current && current.version >= upsert.versionNumber) ||
+    // Only a row the table lacks: an update stays under its own version guard (table-state.ts says why).
+    (!current && floor !== undefined && upsert.versionNumber <= floor)
   ) {
     edit.stale += 1;
     return;
