@@ -10,6 +10,7 @@ import { ExportError } from '../../errors';
 import type { ApplyBatch, ApplyResult, DeleteChange, FailedChange } from '../destination';
 import { usDateTime } from './csv';
 import { inPlaceTable } from './in-place-table';
+import { absentFields, keepFields } from './kept-fields';
 import { refreshTableModels } from './manifest';
 import { orderedChanges, rowFailure } from './ordered-changes';
 import { livePartitionPath, partitionName, tableStatePath } from './paths';
@@ -57,9 +58,12 @@ function applyUpsert(edit: InPlaceEdit, layout: Layout, upsert: RowUpsert, sinkT
     return;
   }
   try {
-    const { fields, createdOn } = layout.records.upsert(upsert, sinkTime);
+    const encoded = layout.records.upsert(upsert, sinkTime);
+    const fields = current
+      ? keepFields(encoded.fields, absentFields(layout.columns, upsert), current.raw)
+      : encoded.fields;
     if (current?.sinkCreatedOn) fields[1] = current.sinkCreatedOn;
-    const target = partitionName(createdOn, layout.granularity);
+    const target = partitionName(encoded.createdOn, layout.granularity);
     const record = layout.records.encode(fields);
     if (partition !== undefined && partition !== target) {
       edit.live.partitions.get(partition)?.rows.delete(id);
