@@ -17,7 +17,7 @@ import { appendBlocks, appendToBlob, committedBlocks, listCsv } from './storage'
  * not take the batch's blocks within the append blob limit is left as it is and the next one started.
  * Returns whether the file is new to this instance (its model.json entries may need a refresh).
  */
-async function appendToPartition(
+export async function appendToPartition(
   state: Pick<LakeState, 'container' | 'appendTargets' | 'maxAppendBlocks'>,
   folder: string,
   partition: string,

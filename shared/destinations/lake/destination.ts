@@ -20,6 +20,7 @@ import type { Destination, ResyncSweep } from '../destination';
 import { appendRecords } from './append';
 import { guardAppendBatch } from './append-guard';
 import { completeInitialSync, ensureTables } from './ensure-tables';
+import { fillColumns } from './fill-columns';
 import { applyInPlace } from './in-place';
 import { layoutFor } from './layout';
 import { refreshTableModels } from './manifest';
@@ -37,7 +38,7 @@ const CONCURRENT_APPLIES = 64;
 /** Deletes per batch of a resync's sweep. */
 const SWEEP_CHUNK = 1000;
 
-export interface LakeDestination extends Required<Omit<Destination, 'countRows' | 'fillColumns'>> {
+export interface LakeDestination extends Required<Omit<Destination, 'countRows'>> {
   readonly mode: LakeMode;
   /**
    * In-place mode: snapshots every table changed since its last snapshot once the interval has passed. Other modes:
@@ -91,6 +92,18 @@ export function createLakeDestination(
       1,
     );
 
+  const fill: Destination['fillColumns'] = (table, columns, rows) =>
+    lock.runExclusive(
+      () =>
+        serial(state, `table:${table.logicalName}`, async () => {
+          const layout = await layoutFor(state, table);
+          return withTableLock(container, table.logicalName, (tableLock) =>
+            fillColumns(state, table, layout, columns, rows, tableLock),
+          );
+        }),
+      1,
+    );
+
   const unseen = async (table: TableMetadata, watermark: number): Promise<string[]> =>
     unseenIds(state, seenIds, table, await layoutFor(state, table), watermark);
 
@@ -98,6 +111,7 @@ export function createLakeDestination(
     mode: target.mode,
     ensureTables: (tables, relationships) => ensureTables(state, tables, relationships),
     applyBatch,
+    fillColumns: fill,
     completeInitialSync: (logicalNames, at) => completeInitialSync(state, logicalNames, at),
     writeSnapshots: (now) => writeSnapshots(state, now),
     rollover: (now) => rollover(state, now),

@@ -19,7 +19,7 @@ import { writeText } from './storage';
 import type { TableLock } from './table-lock';
 
 /** One batch's changes to the live table, before they are written. */
-interface InPlaceEdit {
+export interface InPlaceEdit {
   live: InPlaceTable;
   /** The partition each live id is in. */
   where: Map<string, string>;
@@ -32,7 +32,7 @@ interface InPlaceEdit {
   failed: FailedChange[];
 }
 
-function startEdit(live: InPlaceTable, failed: FailedChange[]): InPlaceEdit {
+export function startEdit(live: InPlaceTable, failed: FailedChange[]): InPlaceEdit {
   const where = new Map<string, string>();
   for (const [partition, contents] of live.partitions) for (const id of contents.rows.keys()) where.set(id, partition);
   return { live, where, dirty: new Set(), stateChanged: false, upserted: 0, deleted: 0, stale: 0, failed };
@@ -106,7 +106,7 @@ function applyDelete(edit: InPlaceEdit, remove: DeleteChange): void {
 }
 
 /** Writes the edit: tombstones first, so if a partition write fails a redelivered delete still finds its row and removes it. */
-async function writeEdit(
+export async function writeEdit(
   state: Pick<LakeState, 'container' | 'inPlaceTables' | 'queues' | 'location' | 'target'>,
   name: string,
   layout: Layout,

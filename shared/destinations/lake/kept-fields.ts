@@ -20,7 +20,7 @@ export function absentFields(columns: readonly LakeColumn[], upsert: RowUpsert):
 }
 
 /** The fields of one record as the encoder wrote them: an empty unquoted field is null, `""` the empty string. */
-function recordFields(raw: string): Fields {
+export function recordFields(raw: string): Fields {
   const [record] = parse(raw, {
     relax_column_count: true,
     cast: (value, context) => (context.quoting || value !== '' ? value : null),
