@@ -22,6 +22,7 @@ import type { Fields } from './records';
 import type { LakeState, Layout } from './state';
 import { appendBlocks, listCsv, readText } from './storage';
 import type { TableLock } from './table-lock';
+import { readTableState } from './table-state';
 
 type FillState = Pick<
   LakeState,
@@ -122,13 +123,17 @@ async function fillAppended(
   lock: TableLock,
 ): Promise<number> {
   const newest = await newestRecords(state, table.logicalName, layout);
+  // A delete recorded whose record a failed append has not written yet (append-guard.ts writes tombstones first).
+  const { tombstones } = (await readTableState(state.container, table.logicalName)).state;
   const sinkTime = usDateTime(state.clock());
   const createdOn = layout.columns.findIndex((column) => column.name === CREATED_ON);
   const byPartition = new Map<string, string[]>();
   let count = 0;
   for (const row of rows) {
-    const current = newest.get(row.id.toLowerCase());
-    if (!current || Number(current[layout.versionIndex]) > row.versionNumber) continue;
+    const id = row.id.toLowerCase();
+    const current = newest.get(id);
+    const version = Number(current?.[layout.versionIndex]);
+    if (!current || version > row.versionNumber || (tombstones[id] ?? -Infinity) >= version) continue;
     const fields = filled(layout, current, row, indexes, sinkTime);
     if (!fields) continue;
     const partition = partitionName(createdOn < 0 ? null : fields[createdOn], layout.granularity);
