@@ -7,7 +7,6 @@ import { ExportError } from '../../errors';
 import type { ApplyBatch, ApplyResult, FailedChange } from '../destination';
 import { usDateTime } from './csv';
 import { currentFolder } from './folders';
-import { refreshTableModels } from './manifest';
 import { orderedChanges, rowFailure } from './ordered-changes';
 import { partitionName, partitionOfPath } from './paths';
 import type { LakeState, Layout } from './state';
@@ -37,7 +36,7 @@ function folderFiles(container: LakeState['container'], path: string): FolderFil
  * not take the batch's blocks within the append blob limit is left as it is and the next one started.
  * Returns whether the file is new to this instance (its model.json entries may need a refresh).
  */
-async function appendToPartition(
+export async function appendToPartition(
   state: Pick<LakeState, 'container' | 'appendTargets' | 'maxAppendBlocks'>,
   folder: FolderFiles,
   partition: string,
@@ -113,15 +112,21 @@ function recordsByPartition(
   return { byPartition, upserted, deleted };
 }
 
-export async function appendChanges(
-  state: Pick<
-    LakeState,
-    'container' | 'containerName' | 'clock' | 'target' | 'appendTargets' | 'maxAppendBlocks' | 'queues' | 'location'
-  >,
+type AppendState = Pick<
+  LakeState,
+  'container' | 'containerName' | 'clock' | 'target' | 'appendTargets' | 'maxAppendBlocks' | 'queues' | 'location'
+>;
+
+/**
+ * The batch's records appended; `newFiles` when a file is new to this instance and the table's model.json entries
+ * need `refreshTableModels` (ETag-guarded, so it need not run under the table's lock).
+ */
+export async function appendRecords(
+  state: AppendState,
   table: TableMetadata,
   layout: Layout,
   batch: ApplyBatch,
-): Promise<ApplyResult> {
+): Promise<{ result: ApplyResult; newFiles: boolean }> {
   const failed: FailedChange[] = [];
   const { byPartition, upserted, deleted } = recordsByPartition(state, layout, batch, failed);
   const folder = state.target.mode === 'incremental' ? (await currentFolder(state)).folder : null;
@@ -130,6 +135,8 @@ export async function appendChanges(
   const firstWrites = await Promise.all(
     [...byPartition].map(([partition, records]) => appendToPartition(state, files, partition, appendBlocks(records))),
   );
-  if (firstWrites.includes(true) && !folder) await refreshTableModels(state, table.logicalName, layout);
-  return { upserted, deleted, skippedAsStale: 0, failed, widened: [] };
+  return {
+    result: { upserted, deleted, skippedAsStale: 0, failed, widened: [] },
+    newFiles: firstWrites.includes(true) && !folder,
+  };
 }

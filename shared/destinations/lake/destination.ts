@@ -17,13 +17,17 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { Semaphore } from 'async-mutex';
 import type { TableMetadata } from '../../dataverse/metadata';
 import type { Destination, ResyncSweep } from '../destination';
-import { appendChanges } from './append';
+import { appendRecords } from './append';
+import { guardAppendBatch } from './append-guard';
 import { completeInitialSync, ensureTables } from './ensure-tables';
+import { fillColumns } from './fill-columns';
 import { applyInPlace } from './in-place';
 import { layoutFor } from './layout';
+import { refreshTableModels } from './manifest';
 import { createSeenIds, unseenIds } from './resync';
 import { createLakeState, serial, type LakeDependencies, type LakeMode, type LakeTarget } from './state';
 import { withTableLock } from './table-lock';
+import { setVersionFloor } from './version-floor';
 import { maintenanceReport, rollover, writeSnapshots, type RolloverResult, type SnapshotResult } from './timed-work';
 
 export type { LakeDependencies, LakeMode, LakeTarget } from './state';
@@ -34,7 +38,7 @@ const CONCURRENT_APPLIES = 64;
 /** Deletes per batch of a resync's sweep. */
 const SWEEP_CHUNK = 1000;
 
-export interface LakeDestination extends Required<Omit<Destination, 'countRows' | 'fillColumns'>> {
+export interface LakeDestination extends Required<Omit<Destination, 'countRows'>> {
   readonly mode: LakeMode;
   /**
    * In-place mode: snapshots every table changed since its last snapshot once the interval has passed. Other modes:
@@ -72,9 +76,29 @@ export function createLakeDestination(
       () =>
         serial(state, `table:${table.logicalName}`, async () => {
           const layout = await layoutFor(state, table);
-          if (!layout.inPlace) return appendChanges(state, table, layout, batch);
+          if (layout.inPlace)
+            return withTableLock(container, table.logicalName, (tableLock) =>
+              applyInPlace(state, table, layout, batch, tableLock),
+            );
+          // Deciding and appending is one step across instances (append-guard.ts); model.json after, unlocked.
+          const { result, newFiles } = await withTableLock(container, table.logicalName, async (tableLock) => {
+            const guarded = await guardAppendBatch(state, table.logicalName, batch, tableLock);
+            const appended = await appendRecords(state, table, layout, guarded.batch);
+            return { ...appended, result: { ...appended.result, skippedAsStale: guarded.stale } };
+          });
+          if (newFiles) await refreshTableModels(state, table.logicalName, layout);
+          return result;
+        }),
+      1,
+    );
+
+  const fill: Destination['fillColumns'] = (table, columns, rows) =>
+    lock.runExclusive(
+      () =>
+        serial(state, `table:${table.logicalName}`, async () => {
+          const layout = await layoutFor(state, table);
           return withTableLock(container, table.logicalName, (tableLock) =>
-            applyInPlace(state, table, layout, batch, tableLock),
+            fillColumns(state, table, layout, columns, rows, tableLock),
           );
         }),
       1,
@@ -87,6 +111,7 @@ export function createLakeDestination(
     mode: target.mode,
     ensureTables: (tables, relationships) => ensureTables(state, tables, relationships),
     applyBatch,
+    fillColumns: fill,
     completeInitialSync: (logicalNames, at) => completeInitialSync(state, logicalNames, at),
     writeSnapshots: (now) => writeSnapshots(state, now),
     rollover: (now) => rollover(state, now),
@@ -96,7 +121,10 @@ export function createLakeDestination(
         CONCURRENT_APPLIES,
       ),
     resync: {
-      start: (logicalName) => seenIds.clear(logicalName),
+      async start(logicalName) {
+        await seenIds.clear(logicalName);
+        await setVersionFloor(state, logicalName, undefined);
+      },
       finish: (logicalName) => seenIds.clear(logicalName),
       markSeen: (logicalName, ids) => seenIds.add(logicalName, ids),
       unseenIds: unseen,
@@ -108,12 +136,14 @@ export function createLakeDestination(
           const deletes = ids.slice(offset, offset + SWEEP_CHUNK).map((id) => ({ id, versionNumber: watermark }));
           deleted += (await applyBatch(table, { upserts: [], deletes })).deleted;
         }
+        await setVersionFloor(state, table.logicalName, watermark);
         return deleted;
       },
     },
     async close() {
       state.layouts.clear();
       state.inPlaceTables.clear();
+      state.tableStates.clear();
       state.appendTargets.clear();
     },
   };

@@ -1,6 +1,7 @@
 /**
  * In-place writes: partition files hold each row's latest state. A batch is a read-modify-write of the table's
- * partitions and state blob, version-guarded (older rows and rows behind a tombstone are stale) and done under the
+ * partitions and state blob, version-guarded (older rows, rows behind a tombstone and new rows at or below the
+ * table's resync floor are stale) and done under the
  * table's lock (`table-lock.ts`), so the read of the live table and the writes are one step across instances.
  */
 import type { RowUpsert } from '../../dataverse/changes';
@@ -9,6 +10,7 @@ import { ExportError } from '../../errors';
 import type { ApplyBatch, ApplyResult, DeleteChange, FailedChange } from '../destination';
 import { usDateTime } from './csv';
 import { inPlaceTable } from './in-place-table';
+import { absentFields, keepFields } from './kept-fields';
 import { refreshTableModels } from './manifest';
 import { orderedChanges, rowFailure } from './ordered-changes';
 import { livePartitionPath, partitionName, tableStatePath } from './paths';
@@ -17,7 +19,7 @@ import { writeText } from './storage';
 import type { TableLock } from './table-lock';
 
 /** One batch's changes to the live table, before they are written. */
-interface InPlaceEdit {
+export interface InPlaceEdit {
   live: InPlaceTable;
   /** The partition each live id is in. */
   where: Map<string, string>;
@@ -30,7 +32,7 @@ interface InPlaceEdit {
   failed: FailedChange[];
 }
 
-function startEdit(live: InPlaceTable, failed: FailedChange[]): InPlaceEdit {
+export function startEdit(live: InPlaceTable, failed: FailedChange[]): InPlaceEdit {
   const where = new Map<string, string>();
   for (const [partition, contents] of live.partitions) for (const id of contents.rows.keys()) where.set(id, partition);
   return { live, where, dirty: new Set(), stateChanged: false, upserted: 0, deleted: 0, stale: 0, failed };
@@ -45,17 +47,23 @@ function applyUpsert(edit: InPlaceEdit, layout: Layout, upsert: RowUpsert, sinkT
   const id = upsert.id.toLowerCase();
   const tombstone = edit.live.state.tombstones[id];
   const { partition, row: current } = currentRow(edit, id);
+  const { floor } = edit.live.state;
   if (
     (tombstone !== undefined && tombstone >= upsert.versionNumber) ||
-    (current && current.version >= upsert.versionNumber)
+    (current && current.version >= upsert.versionNumber) ||
+    // Only a row the table lacks: an update stays under its own version guard (table-state.ts says why).
+    (!current && floor !== undefined && upsert.versionNumber <= floor)
   ) {
     edit.stale += 1;
     return;
   }
   try {
-    const { fields, createdOn } = layout.records.upsert(upsert, sinkTime);
+    const encoded = layout.records.upsert(upsert, sinkTime);
+    const fields = current
+      ? keepFields(encoded.fields, absentFields(layout.columns, upsert), current.raw)
+      : encoded.fields;
     if (current?.sinkCreatedOn) fields[1] = current.sinkCreatedOn;
-    const target = partitionName(createdOn, layout.granularity);
+    const target = partitionName(encoded.createdOn, layout.granularity);
     const record = layout.records.encode(fields);
     if (partition !== undefined && partition !== target) {
       edit.live.partitions.get(partition)?.rows.delete(id);
@@ -98,7 +106,7 @@ function applyDelete(edit: InPlaceEdit, remove: DeleteChange): void {
 }
 
 /** Writes the edit: tombstones first, so if a partition write fails a redelivered delete still finds its row and removes it. */
-async function writeEdit(
+export async function writeEdit(
   state: Pick<LakeState, 'container' | 'inPlaceTables' | 'queues' | 'location' | 'target'>,
   name: string,
   layout: Layout,

@@ -35,13 +35,22 @@ export function layoutOf(mode: LakeMode, table: TableMetadata, entity: CdmEntity
   };
 }
 
-/** The cached layout, or the one the root model.json gives (then cached until `ensureTables` replaces it). */
+const hasColumnsOf = (layout: Layout, table: TableMetadata): boolean => {
+  const known = new Set(layout.columns.map((column) => column.name.toLowerCase()));
+  return lakeColumnsOf(table).every((column) => known.has(column.name.toLowerCase()));
+};
+
+/**
+ * The cached layout, or the one the root model.json gives (then cached until `ensureTables` replaces it, or until the
+ * table's metadata names a column the layout lacks).
+ */
 export async function layoutFor(
   state: Pick<LakeState, 'container' | 'containerName' | 'target' | 'layouts'>,
   table: TableMetadata,
 ): Promise<Layout> {
   const cached = state.layouts.get(table.logicalName);
-  if (cached) return cached;
+  // Columns the metadata has and the cached layout lacks were added by another instance's schema refresh: read again.
+  if (cached && hasColumnsOf(cached, table)) return cached;
   const { model } = await readModel(state, ROOT_MODEL);
   const entity = model.entities.find((candidate) => candidate.name === table.logicalName);
   if (!entity) {

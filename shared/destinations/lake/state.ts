@@ -77,6 +77,8 @@ export interface LakeState {
   readonly location: (path: string) => string;
   readonly layouts: Map<string, Layout>;
   readonly inPlaceTables: Map<string, InPlaceTable>;
+  /** Appended tables' state blobs (tombstones, floor) as last read, with their etags (`append-guard.ts`). */
+  readonly tableStates: Map<string, { state: TableState; etag: string | null }>;
   readonly appendTargets: Map<string, AppendTarget>;
   /** The tail of each key's queue (`serial`). */
   readonly queues: Map<string, Promise<unknown>>;
@@ -103,6 +105,7 @@ export function createLakeState(
     location: (path) => `${root}/${path}`,
     layouts: new Map(),
     inPlaceTables: new Map(),
+    tableStates: new Map(),
     appendTargets: new Map(),
     queues: new Map(),
   };

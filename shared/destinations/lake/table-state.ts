@@ -1,6 +1,6 @@
 /**
- * An in-place table's state blob (`dataverse-export-state/<table>.json`): the newest delete version per Id, which
- * makes later stale upserts lose, and where its last snapshot came from.
+ * A table's state blob (`dataverse-export-state/<table>.json`): the newest delete version per Id, which makes later
+ * stale upserts lose, the version floor of its last resync, and (in-place) where its last snapshot came from.
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
@@ -11,6 +11,11 @@ import { readText } from './storage';
 const tableStateSchema = z.strictObject({
   /** Newest delete version per Id: upserts at or below it are stale. */
   tombstones: z.record(z.string(), z.number()),
+  /**
+   * The watermark of the table's last full resync, set by its sweep: an id the resync neither copied nor deleted did
+   * not exist then, so an upsert at or below it that creates the row is stale (a row deleted while its upsert waited).
+   */
+  floor: z.number().optional(),
   snapshot: z
     .strictObject({ at: z.iso.datetime(), folder: z.string(), sources: z.record(z.string(), z.string()) })
     .optional(),
