@@ -71,7 +71,8 @@ export interface Destination {
   maintain?(now: Date): Promise<MaintenanceReport>;
   /**
    * Writes only `columns` (destination column names a table gained while in delta) of rows that exist at or below
-   * the given row's version; never inserts. Absent where new columns need no back-fill of old rows (the lake).
+   * the given row's version; never inserts. Both destinations implement it (SQL updates in place; the lake rewrites
+   * in-place rows and appends a filled copy of an appended row's newest record at the same version).
    */
   fillColumns?(table: TableMetadata, columns: string[], rows: RowUpsert[]): Promise<number>;
   /** Removing rows a full resync did not see. */

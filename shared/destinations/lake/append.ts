@@ -13,7 +13,7 @@ import type { LakeState, Layout } from './state';
 import { appendBlocks, appendToBlob, committedBlocks, listCsv } from './storage';
 
 /** A table folder and the partition names of its CSV files, listed at most once per batch. */
-interface FolderFiles {
+export interface FolderFiles {
   path: string;
   partitions(): Promise<string[]>;
 }
@@ -22,7 +22,7 @@ interface FolderFiles {
  * One listing of the folder for all the batch's partitions this instance has not written yet (a listing per
  * partition cost a round trip each on the first batch of every instance).
  */
-function folderFiles(container: LakeState['container'], path: string): FolderFiles {
+export function folderFiles(container: LakeState['container'], path: string): FolderFiles {
   let listing: Promise<string[]> | undefined;
   return {
     path,

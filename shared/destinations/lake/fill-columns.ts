@@ -9,7 +9,7 @@
 import type { RowUpsert } from '../../dataverse/changes';
 import type { TableMetadata } from '../../dataverse/metadata';
 import { ExportError } from '../../errors';
-import { appendToPartition } from './append';
+import { appendToPartition, folderFiles } from './append';
 import { CREATED_ON, IS_DELETE, SINK_MODIFIED_ON } from './columns';
 import { parsePartition, usDateTime } from './csv';
 import { currentFolder, timeFolders } from './folders';
@@ -140,10 +140,12 @@ async function fillAppended(
     byPartition.set(partition, [...(byPartition.get(partition) ?? []), layout.records.encode(fields)]);
     count += 1;
   }
-  const folder =
+  const folder = folderFiles(
+    state.container,
     state.target.mode === 'incremental'
       ? `${(await currentFolder(state)).folder}/${table.logicalName}`
-      : table.logicalName;
+      : table.logicalName,
+  );
   lock.check();
   const created = await Promise.all(
     [...byPartition].map(([partition, records]) => appendToPartition(state, folder, partition, appendBlocks(records))),
