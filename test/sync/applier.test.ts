@@ -336,16 +336,22 @@ describe('failures of the state storage', () => {
 });
 
 describe('a state-storage failure after the destination committed the batch', () => {
-  // Defect (it.fails until fixed): applyBatch's status and failed-record writes sit inside the try that catches
-  // destination failures, so a Table storage error after the commit is taken for the batch failing: below the last
-  // attempt it is re-sent, at the last one every applied row goes to the failed-records store before the error
-  // surfaces. The header of shared/sync/apply/applier.ts promises state-storage failures throw (the queue redelivers).
-  it.fails('throws so the queue redelivers, and records no applied row as failed', async () => {
+  // Issue 16: the status and failed-record writes used to sit inside the try that catches destination failures, so a
+  // Table storage error after the commit was taken for the batch failing: below the last attempt it was re-sent, at
+  // the last one every applied row went to the failed-records store. The header of shared/sync/apply/applier.ts
+  // promises state-storage failures throw (the queue redelivers).
+  it('throws so the queue redelivers, and records no applied row as failed', async () => {
     const rows = takeRows(2);
     services.status.increment = () => Promise.reject(new ExportError('transient', 'Table storage failed (HTTP 503)'));
 
     await expect(applyChanges(services, batchOf(rows, RETRY.retryCount), delivery)).rejects.toThrow(/HTTP 503/);
     expect(versionsOf(rows.map((row) => row.id))).toEqual(rows.map((row) => row.versionNumber));
     expect(services.failedRecords.all()).toEqual([]);
+  });
+
+  it('is not taken for the batch failing below the last attempt either: nothing is re-sent', async () => {
+    services.status.update = () => Promise.reject(new ExportError('transient', 'Table storage failed (HTTP 503)'));
+    await expect(applyChanges(services, batchOf(takeRows(1)), delivery)).rejects.toThrow(/HTTP 503/);
+    expect(services.queue.sent).toEqual([]);
   });
 });

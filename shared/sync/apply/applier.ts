@@ -15,6 +15,7 @@ import { recordFailures, type RecordFailuresServices, type RowFailure } from './
 import { decideRetry } from './retry-decision';
 import type { SyncServices } from '../wiring/services';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
+import type { ApplyResult } from '../../destinations/destination';
 
 type ApplierStores =
   'batches' | 'unprocessable' | 'profiles' | 'activations' | 'queue' | 'runtimes' | 'status' | 'metrics' | 'now';
@@ -76,8 +77,9 @@ export async function applyChanges(
   }
 
   let outcome: ApplyOutcome;
+  let committed: ApplyResult | undefined;
   try {
-    outcome = await applyBatch(services, batch);
+    committed = await commitBatch(services, batch);
   } catch (error) {
     const failure = toExportError(error);
     // The rules come from the stored profile, not its runtime: building the runtime is what may just have failed.
@@ -93,6 +95,9 @@ export async function applyChanges(
       outcome = { outcome: 'failed', rows: batch.upserts.length + batch.deletes.length, reason: decision.reason };
     }
   }
+  // Outside the try: once the destination committed, a failure to write our own state is not the batch failing (no
+  // retry, no rows in the failed-records store); it throws, and the redelivered batch applies as a no-op.
+  if (committed) outcome = await recordApplied(services, batch, committed);
   await services.batches.releaseClaimCheck(message);
   return outcome;
 }
@@ -115,13 +120,22 @@ function allRows(batch: ChangeBatch, reason: string, failure: ExportError): RowF
   ];
 }
 
-async function applyBatch(services: ApplierServices, batch: ChangeBatch): Promise<ApplyOutcome> {
+/** The destination's one transaction: everything that failing means the batch failed. */
+async function commitBatch(services: ApplierServices, batch: ChangeBatch): Promise<ApplyResult> {
   const table = await snapshotTable(services, batch.profile, batch.table);
   const { destination } = await services.runtimes.get(batch.profile);
-  const result = await destination.applyBatch(table, {
+  return destination.applyBatch(table, {
     upserts: batch.upserts,
     deletes: batch.deletes.map((remove) => ({ id: remove.id, versionNumber: batch.watermark })),
   });
+}
+
+/** After the commit: the rows the destination rejected, the counters, the lag and the metrics. */
+async function recordApplied(
+  services: ApplierServices,
+  batch: ChangeBatch,
+  result: ApplyResult,
+): Promise<ApplyOutcome> {
   const payloads = new Map(batch.upserts.map((upsert) => [upsert.id, upsert.row]));
   await recordFailures(
     services,
