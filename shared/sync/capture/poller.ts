@@ -103,7 +103,9 @@ export async function pollTable(
     let newDeltaLink: string | undefined;
     let watermark: number | undefined;
     try {
-      for await (const page of source.readDelta(table, checkpoint.value.deltaLink, { annotations: true })) {
+      for await (const page of sourcePages(
+        source.readDelta(table, checkpoint.value.deltaLink, { annotations: true }),
+      )) {
         const upserts = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert');
         for (const upsert of upserts) upsertedIds.add(upsert.id);
         for (const change of page.changes) if (change.kind === 'delete') deletedIds.push(change.id);
@@ -118,8 +120,8 @@ export async function pollTable(
         keeper.check();
       }
     } catch (error) {
-      const failure = toExportError(error);
-      if (failure.errorClass !== 'expired-token') throw failure;
+      if (!(error instanceof SourceReadFailure) || error.failure.errorClass !== 'expired-token') throw error;
+      const failure = error.failure;
       // The org no longer keeps changes that old: start the table over (a full resync).
       await resyncTable(services, orchestrations, profile, tableName);
       await services.status.update(profile, tableName, { lastError: failure });
@@ -160,26 +162,56 @@ export async function pollTable(
     }
     return result;
   } catch (error) {
-    const failure = toExportError(error);
-    if (failure.errorClass === 'throttled') {
-      services.metrics.throttled(profile);
-      const until = new Date(
-        services.now().getTime() + Math.min(failure.retryAfterMs ?? 0, MAX_THROTTLE_MS),
-      ).toISOString();
-      const throttled = new ExportError('throttled', `${failure.message}; throttled until ${until}`, {
-        where: failure.where ?? tableName,
-        ...(failure.fix ? { fix: failure.fix } : {}),
-      });
-      await services.status
-        .update(profile, tableName, { lastError: throttled, throttledUntil: until })
-        .catch(() => undefined);
-      return { ...result, outcome: 'throttled', error: throttled.message };
-    }
-    await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);
-    return { ...result, outcome: 'failed', error: failure.message };
+    return { ...result, ...(await recordPollFailure(services, profile, tableName, error)) };
   } finally {
     keeper.stop();
     await lease.release().catch(() => undefined);
     services.metrics.pollDuration(profile, performance.now() - started);
   }
+}
+
+/** A failure of the Dataverse read itself, as opposed to the queue or our own state storage around it. */
+class SourceReadFailure extends Error {
+  constructor(readonly failure: ExportError) {
+    super(failure.message);
+  }
+}
+
+/** The pages as the source yields them; what the source throws comes out as a SourceReadFailure. */
+async function* sourcePages<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* pages;
+  } catch (error) {
+    throw new SourceReadFailure(toExportError(error));
+  }
+}
+
+/**
+ * Writes why the poll failed into the table status. Only Dataverse refusing the read is Dataverse throttling the
+ * table (its Retry-After keeps the poller off it); a busy queue or state store (Storage answers 503 Server Busy,
+ * shared/storage/errors.ts) is a failed poll like any other, which counts toward degraded (admin/table-health.ts).
+ */
+async function recordPollFailure(
+  services: PollerServices,
+  profile: string,
+  tableName: string,
+  error: unknown,
+): Promise<Pick<TablePoll, 'outcome' | 'error'>> {
+  const failure = error instanceof SourceReadFailure ? error.failure : toExportError(error);
+  if (error instanceof SourceReadFailure && failure.errorClass === 'throttled') {
+    services.metrics.throttled(profile);
+    const until = new Date(
+      services.now().getTime() + Math.min(failure.retryAfterMs ?? 0, MAX_THROTTLE_MS),
+    ).toISOString();
+    const throttled = new ExportError('throttled', `${failure.message}; throttled until ${until}`, {
+      where: failure.where ?? tableName,
+      ...(failure.fix ? { fix: failure.fix } : {}),
+    });
+    await services.status
+      .update(profile, tableName, { lastError: throttled, throttledUntil: until })
+      .catch(() => undefined);
+    return { outcome: 'throttled', error: throttled.message };
+  }
+  await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);
+  return { outcome: 'failed', error: failure.message };
 }
