@@ -76,30 +76,34 @@ export async function applyChanges(
     return { outcome: 'ignored', reason: `table '${batch.table}' was removed from profile '${batch.profile}'` };
   }
 
-  let outcome: ApplyOutcome;
-  let committed: ApplyResult | undefined;
+  let committed: ApplyResult;
   try {
     committed = await commitBatch(services, batch);
   } catch (error) {
-    const failure = toExportError(error);
-    // The rules come from the stored profile, not its runtime: building the runtime is what may just have failed.
-    const profile = await services.profiles.get(batch.profile);
-    const rules = profile?.value ?? { retryCount: 0, retryIntervalSeconds: 0 };
-    const decision = decideRetry(failure, batch.attempt, rules, services.now());
-    if (decision.action === 'retry') {
-      await services.queue.send([{ ...batch, attempt: decision.attempt }], { deliverAt: decision.deliverAt });
-      outcome = { outcome: 'retry-scheduled', attempt: decision.attempt, deliverAt: decision.deliverAt };
-    } else {
-      await recordFailures(services, batch, allRows(batch, decision.reason, failure));
-      await services.status.update(batch.profile, batch.table, { lastError: failure });
-      outcome = { outcome: 'failed', rows: batch.upserts.length + batch.deletes.length, reason: decision.reason };
-    }
+    const outcome = await batchFailed(services, batch, toExportError(error));
+    await services.batches.releaseClaimCheck(message);
+    return outcome;
   }
   // Outside the try: once the destination committed, a failure to write our own state is not the batch failing (no
   // retry, no rows in the failed-records store); it throws, and the redelivered batch applies as a no-op.
-  if (committed) outcome = await recordApplied(services, batch, committed);
+  const outcome = await recordApplied(services, batch, committed);
   await services.batches.releaseClaimCheck(message);
   return outcome;
+}
+
+/** The batch failed as a whole: send it again later, or after the last attempt put every row in the failed records. */
+async function batchFailed(services: ApplierServices, batch: ChangeBatch, failure: ExportError): Promise<ApplyOutcome> {
+  // The rules come from the stored profile, not its runtime: building the runtime is what may just have failed.
+  const profile = await services.profiles.get(batch.profile);
+  const rules = profile?.value ?? { retryCount: 0, retryIntervalSeconds: 0 };
+  const decision = decideRetry(failure, batch.attempt, rules, services.now());
+  if (decision.action === 'retry') {
+    await services.queue.send([{ ...batch, attempt: decision.attempt }], { deliverAt: decision.deliverAt });
+    return { outcome: 'retry-scheduled', attempt: decision.attempt, deliverAt: decision.deliverAt };
+  }
+  await recordFailures(services, batch, allRows(batch, decision.reason, failure));
+  await services.status.update(batch.profile, batch.table, { lastError: failure });
+  return { outcome: 'failed', rows: batch.upserts.length + batch.deletes.length, reason: decision.reason };
 }
 
 function allRows(batch: ChangeBatch, reason: string, failure: ExportError): RowFailure[] {
