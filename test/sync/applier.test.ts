@@ -12,6 +12,7 @@ import type { Destination } from '../../shared/destinations/destination';
 import { ExportError } from '../../shared/errors';
 import { applyChanges, type Delivery } from '../../shared/sync/apply/applier';
 import { deleteBatches, upsertBatches } from '../../shared/sync/capture/batching';
+import { afterPollQueued } from '../../shared/sync/apply/unapplied-polls';
 import type { ChangeBatch } from '../../shared/queue/change-batch';
 import { recordingDestination, type RecordingDestination } from '../support/in-memory-destination';
 import {
@@ -112,6 +113,25 @@ describe('an applied batch', () => {
     await services.status.update(PROFILE, 'account', { oldestUnappliedChangeAt: later });
     await applyChanges(services, batchOf(takeRows(1)), delivery);
     expect((await services.status.read(PROFILE, 'account'))?.oldestUnappliedChangeAt).toBe(later);
+  });
+
+  it('keeps the lag of a poll that queued changes while the batch before it was being applied', async () => {
+    const polledMeanwhile = new Date(readAt.getTime() + 60_000).toISOString();
+    await services.status.update(PROFILE, 'account', {
+      oldestUnappliedChangeAt: readAt.toISOString(),
+      queuedPolls: [readAt.toISOString()],
+    });
+    // The poller's write lands between the applier's read of the status and its clearing of the lag.
+    const update = services.status.update.bind(services.status);
+    services.status.update = async (profile, table, patch) => {
+      if (patch.oldestUnappliedChangeAt === null)
+        await update(profile, table, afterPollQueued(await services.status.read(profile, table), polledMeanwhile));
+      return update(profile, table, patch);
+    };
+
+    await applyChanges(services, batchOf(takeRows(1)), delivery);
+
+    expect((await services.status.read(PROFILE, 'account'))?.oldestUnappliedChangeAt).toBe(polledMeanwhile);
   });
 
   it('deletes rows at the watermark of the token that saw them go', async () => {

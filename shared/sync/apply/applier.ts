@@ -13,6 +13,7 @@ import { MissingClaimCheckError } from '../../queue/claim-checks';
 import type { ChangeBatch } from '../../queue/change-batch';
 import { recordFailures, type RecordFailuresServices, type RowFailure } from './record-failures';
 import { decideRetry } from './retry-decision';
+import { afterBatchApplied, nextQueuedPoll } from './unapplied-polls';
 import type { SyncServices } from '../wiring/services';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
 import type { ApplyResult } from '../../destinations/destination';
@@ -152,12 +153,9 @@ async function recordApplied(
   );
   const appliedAt = services.now();
   await services.status.increment(batch.profile, batch.table, { rowsApplied: result.upserted + result.deleted });
-  const status = await services.status.read(batch.profile, batch.table);
-  const caughtUp = status?.oldestUnappliedChangeAt !== undefined && batch.readAt >= status.oldestUnappliedChangeAt;
-  await services.status.update(batch.profile, batch.table, {
-    lastSuccessfulSyncAt: appliedAt.toISOString(),
-    ...(caughtUp ? { oldestUnappliedChangeAt: null } : {}),
-  });
+  const lag = afterBatchApplied(await services.status.read(batch.profile, batch.table), batch.readAt);
+  await services.status.update(batch.profile, batch.table, { lastSuccessfulSyncAt: appliedAt.toISOString(), ...lag });
+  if (lag?.oldestUnappliedChangeAt === null) await keepLagOfPollQueuedMeanwhile(services, batch);
   services.metrics.rowsApplied(batch.profile, batch.table, 'upsert', result.upserted);
   services.metrics.rowsApplied(batch.profile, batch.table, 'delete', result.deleted);
   services.metrics.rowsApplied(batch.profile, batch.table, 'skipped', result.skippedAsStale);
@@ -174,4 +172,11 @@ async function recordApplied(
     stale: result.skippedAsStale,
     failed: result.failed.length,
   };
+}
+
+/** A poll that queued changes just before the lag was cleared (the status is merged without ETags) keeps its lag. */
+async function keepLagOfPollQueuedMeanwhile(services: ApplierServices, batch: ChangeBatch): Promise<void> {
+  const status = await services.status.read(batch.profile, batch.table);
+  const next = status?.oldestUnappliedChangeAt === undefined ? nextQueuedPoll(status, batch.readAt) : undefined;
+  if (next !== undefined) await services.status.update(batch.profile, batch.table, { oldestUnappliedChangeAt: next });
 }

@@ -13,6 +13,7 @@ import { deleteBatches, upsertBatches } from './batching';
 import type { SyncServices } from '../wiring/services';
 import { keepRenewing } from '../../storage/blob-lease';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
+import { afterPollQueued } from '../apply/unapplied-polls';
 import { followSourceEnvironment, type SourceEnvironmentOutcome } from './source-environment';
 
 // Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.
@@ -98,6 +99,14 @@ export async function pollTable(
     const { source } = await services.runtimes.get(profile);
     const readAt = services.now();
     const batchSource = { profile, table: tableName, readAt };
+    // Before the first send: an applier may apply a batch the moment it is queued, and must find its poll listed.
+    let queuedNoted = false;
+    const noteQueued = async () => {
+      if (queuedNoted) return;
+      queuedNoted = true;
+      const status = await services.status.read(profile, tableName);
+      await services.status.update(profile, tableName, afterPollQueued(status, readAt.toISOString()));
+    };
     const upsertedIds = new Set<string>();
     const deletedIds: string[] = [];
     let newDeltaLink: string | undefined;
@@ -110,6 +119,7 @@ export async function pollTable(
         for (const upsert of upserts) upsertedIds.add(upsert.id);
         for (const change of page.changes) if (change.kind === 'delete') deletedIds.push(change.id);
         if (upserts.length > 0) {
+          await noteQueued();
           await services.queue.send(upsertBatches(batchSource, upserts, checkpoint.value.watermark ?? 0));
           result.upserts += upserts.length;
         }
@@ -144,6 +154,7 @@ export async function pollTable(
     }
     const deletes = deleteBatches(batchSource, deletedIds, upsertedIds, watermark ?? 0);
     if (deletes.length > 0) {
+      await noteQueued();
       await services.queue.send(deletes);
       result.deletes = deletes.reduce((sum, batch) => sum + batch.deletes.length, 0);
     }
@@ -154,12 +165,7 @@ export async function pollTable(
       checkpoint.etag,
     );
     if (throttledUntil !== undefined) await services.status.update(profile, tableName, { throttledUntil: null });
-    if (result.upserts + result.deletes > 0) {
-      result.outcome = 'changes';
-      const status = await services.status.read(profile, tableName);
-      if (!status?.oldestUnappliedChangeAt)
-        await services.status.update(profile, tableName, { oldestUnappliedChangeAt: readAt.toISOString() });
-    }
+    if (result.upserts + result.deletes > 0) result.outcome = 'changes';
     return result;
   } catch (error) {
     return { ...result, ...(await recordPollFailure(services, profile, tableName, error)) };
