@@ -33,6 +33,11 @@ export interface TableStatus {
   lastSuccessfulSyncAt?: string;
   /** The oldest change read from Dataverse and not applied yet; lag = now − this. Absent when caught up. */
   oldestUnappliedChangeAt?: string;
+  /**
+   * When each poll that queued changes read them, oldest first, from the oldest not applied yet on (the poller keeps
+   * it, shared/sync/apply/unapplied-polls.ts): what oldestUnappliedChangeAt moves to once a poll's batch is applied.
+   */
+  queuedPolls?: string[];
   lastError?: { errorClass: ErrorClass; message: string; at: string };
   /** Dataverse asked (Retry-After) not to be polled for this table before then; the poller skips it until then. */
   throttledUntil?: string;
@@ -51,6 +56,8 @@ export interface TableStatusPatch {
   lastSuccessfulSyncAt?: string;
   /** null: caught up. */
   oldestUnappliedChangeAt?: string | null;
+  /** Replaces the whole list; [] empties it. */
+  queuedPolls?: string[];
   /** Only an ExportError, whose message is safe to show (never a raw driver error that may echo secrets); null clears it. */
   lastError?: ExportError | null;
   /** null: no longer throttled. */
@@ -78,6 +85,9 @@ const MAX_ERROR_MESSAGE_CHARS = 2_000;
 const MAX_COUNTER_ATTEMPTS = 50;
 /** Table storage cannot remove a property in a Merge, so a cleared text field is stored empty. */
 const CLEARED = '';
+/** Stored as one text property (ISO times hold no comma); 200 of them stay far below its 64 KiB limit. */
+export const MAX_QUEUED_POLLS = 200;
+const POLL_SEPARATOR = ',';
 
 const count = storedInteger.pipe(z.number().nonnegative());
 const text = z.string().transform((value) => (value === CLEARED ? undefined : value));
@@ -88,6 +98,10 @@ const storedStatusSchema = z.object({
   pages: count.optional(),
   lastSuccessfulSyncAt: text.optional(),
   oldestUnappliedChangeAt: text.optional(),
+  queuedPolls: z
+    .string()
+    .transform((value) => (value === CLEARED ? undefined : value.split(POLL_SEPARATOR)))
+    .optional(),
   lastErrorClass: text.optional(),
   lastErrorMessage: text.optional(),
   lastErrorAt: text.optional(),
@@ -149,6 +163,7 @@ export const tableStatusPatchSchema = z.object({
   pages: z.number().int().nonnegative().optional(),
   lastSuccessfulSyncAt: z.iso.datetime().optional(),
   oldestUnappliedChangeAt: z.iso.datetime().nullable().optional(),
+  queuedPolls: z.array(z.iso.datetime()).max(MAX_QUEUED_POLLS).optional(),
   lastError: z.instanceof(ExportError).nullable().optional(),
   throttledUntil: z.iso.datetime().nullable().optional(),
 });
@@ -157,13 +172,22 @@ function patchProperties(patch: TableStatusPatch, where: string): Record<string,
   const parsed = tableStatusPatchSchema.safeParse(patch);
   if (!parsed.success)
     throw new ExportError('data', `The table status update is not valid: ${z.prettifyError(parsed.error)}`, { where });
-  const { lastError, oldestUnappliedChangeAt, throttledUntil, rowsInDestination, initialRowsCopied, pages, ...plain } =
-    parsed.data;
+  const {
+    lastError,
+    oldestUnappliedChangeAt,
+    queuedPolls,
+    throttledUntil,
+    rowsInDestination,
+    initialRowsCopied,
+    pages,
+    ...plain
+  } = parsed.data;
   const properties: Record<string, unknown> = { ...plain };
   if (rowsInDestination !== undefined) properties.rowsInDestination = int64(rowsInDestination);
   if (initialRowsCopied !== undefined) properties.initialRowsCopied = int64(initialRowsCopied);
   if (pages !== undefined) properties.pages = int64(pages);
   if (oldestUnappliedChangeAt !== undefined) properties.oldestUnappliedChangeAt = oldestUnappliedChangeAt ?? CLEARED;
+  if (queuedPolls !== undefined) properties.queuedPolls = queuedPolls.join(POLL_SEPARATOR);
   if (throttledUntil !== undefined) properties.throttledUntil = throttledUntil ?? CLEARED;
   if (lastError === null)
     Object.assign(properties, { lastErrorClass: CLEARED, lastErrorMessage: CLEARED, lastErrorAt: CLEARED });

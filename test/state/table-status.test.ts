@@ -51,6 +51,18 @@ describe('table status store (Table storage)', () => {
     expect(recovered?.oldestUnappliedChangeAt).toBeUndefined();
   });
 
+  it('keeps the list of queued polls, in order, until it is replaced or emptied', async () => {
+    const status = createTableStatusStore(azurite.clients);
+    const polls = ['2026-11-21T10:00:00.000Z', '2026-11-21T10:01:00.000Z', '2026-11-21T10:02:00.000Z'];
+    await status.update('p4', 'account', { queuedPolls: polls });
+    expect((await status.read('p4', 'account'))?.queuedPolls).toEqual(polls);
+    await status.update('p4', 'account', { lastSuccessfulSyncAt: '2026-11-21T10:03:00.000Z' });
+    expect((await status.read('p4', 'account'))?.queuedPolls).toEqual(polls);
+    await status.update('p4', 'account', { queuedPolls: [] });
+    expect((await status.read('p4', 'account'))?.queuedPolls).toBeUndefined();
+    await expect(status.update('p4', 'account', { queuedPolls: ['yesterday'] })).rejects.toThrow(/not valid/);
+  });
+
   it('counts every one of 20 concurrent increments, interleaved with merges of other fields', async () => {
     const status = createTableStatusStore(azurite.clients);
     await Promise.all([

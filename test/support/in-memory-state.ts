@@ -178,9 +178,10 @@ export function inMemoryTableStatus(now: Clock): TableStatusStore {
         const problem = `The table status update is not valid: ${z.prettifyError(parsed.error)}`;
         return Promise.reject(new ExportError('data', problem, { where: key(profile, table) }));
       }
-      const { lastError, oldestUnappliedChangeAt, throttledUntil, ...plain } = parsed.data;
+      const { lastError, oldestUnappliedChangeAt, queuedPolls, throttledUntil, ...plain } = parsed.data;
       const next: TableStatus = { ...current(profile, table), ...plain, updatedAt: now().toISOString() };
       if (oldestUnappliedChangeAt !== undefined) next.oldestUnappliedChangeAt = oldestUnappliedChangeAt ?? undefined;
+      if (queuedPolls !== undefined) next.queuedPolls = queuedPolls.length > 0 ? [...queuedPolls] : undefined;
       if (throttledUntil !== undefined) next.throttledUntil = throttledUntil ?? undefined;
       if (lastError === null) delete next.lastError;
       if (lastError) {

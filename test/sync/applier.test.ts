@@ -12,6 +12,7 @@ import type { Destination } from '../../shared/destinations/destination';
 import { ExportError } from '../../shared/errors';
 import { applyChanges, type Delivery } from '../../shared/sync/apply/applier';
 import { deleteBatches, upsertBatches } from '../../shared/sync/capture/batching';
+import { afterPollQueued } from '../../shared/sync/apply/unapplied-polls';
 import type { ChangeBatch } from '../../shared/queue/change-batch';
 import { recordingDestination, type RecordingDestination } from '../support/in-memory-destination';
 import {
@@ -112,6 +113,25 @@ describe('an applied batch', () => {
     await services.status.update(PROFILE, 'account', { oldestUnappliedChangeAt: later });
     await applyChanges(services, batchOf(takeRows(1)), delivery);
     expect((await services.status.read(PROFILE, 'account'))?.oldestUnappliedChangeAt).toBe(later);
+  });
+
+  it('keeps the lag of a poll that queued changes while the batch before it was being applied', async () => {
+    const polledMeanwhile = new Date(readAt.getTime() + 60_000).toISOString();
+    await services.status.update(PROFILE, 'account', {
+      oldestUnappliedChangeAt: readAt.toISOString(),
+      queuedPolls: [readAt.toISOString()],
+    });
+    // The poller's write lands between the applier's read of the status and its clearing of the lag.
+    const update = services.status.update.bind(services.status);
+    services.status.update = async (profile, table, patch) => {
+      if (patch.oldestUnappliedChangeAt === null)
+        await update(profile, table, afterPollQueued(await services.status.read(profile, table), polledMeanwhile));
+      return update(profile, table, patch);
+    };
+
+    await applyChanges(services, batchOf(takeRows(1)), delivery);
+
+    expect((await services.status.read(PROFILE, 'account'))?.oldestUnappliedChangeAt).toBe(polledMeanwhile);
   });
 
   it('deletes rows at the watermark of the token that saw them go', async () => {
@@ -336,16 +356,22 @@ describe('failures of the state storage', () => {
 });
 
 describe('a state-storage failure after the destination committed the batch', () => {
-  // Defect (it.fails until fixed): applyBatch's status and failed-record writes sit inside the try that catches
-  // destination failures, so a Table storage error after the commit is taken for the batch failing: below the last
-  // attempt it is re-sent, at the last one every applied row goes to the failed-records store before the error
-  // surfaces. The header of shared/sync/apply/applier.ts promises state-storage failures throw (the queue redelivers).
-  it.fails('throws so the queue redelivers, and records no applied row as failed', async () => {
+  // Issue 16: the status and failed-record writes used to sit inside the try that catches destination failures, so a
+  // Table storage error after the commit was taken for the batch failing: below the last attempt it was re-sent, at
+  // the last one every applied row went to the failed-records store. The header of shared/sync/apply/applier.ts
+  // promises state-storage failures throw (the queue redelivers).
+  it('throws so the queue redelivers, and records no applied row as failed', async () => {
     const rows = takeRows(2);
     services.status.increment = () => Promise.reject(new ExportError('transient', 'Table storage failed (HTTP 503)'));
 
     await expect(applyChanges(services, batchOf(rows, RETRY.retryCount), delivery)).rejects.toThrow(/HTTP 503/);
     expect(versionsOf(rows.map((row) => row.id))).toEqual(rows.map((row) => row.versionNumber));
     expect(services.failedRecords.all()).toEqual([]);
+  });
+
+  it('is not taken for the batch failing below the last attempt either: nothing is re-sent', async () => {
+    services.status.update = () => Promise.reject(new ExportError('transient', 'Table storage failed (HTTP 503)'));
+    await expect(applyChanges(services, batchOf(takeRows(1)), delivery)).rejects.toThrow(/HTTP 503/);
+    expect(services.queue.sent).toEqual([]);
   });
 });

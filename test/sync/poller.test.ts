@@ -251,10 +251,10 @@ describe('throttling (429 with Retry-After)', () => {
 });
 
 describe('a busy state store (Table storage 503) while saving the checkpoint', () => {
-  // Defect (it.fails until fixed): storageFailure classes a storage 503 as 'throttled', and pollTable's catch takes
-  // every throttled error for Dataverse's: it counts a Dataverse 429 (metrics: "Dataverse 429 answers") and sets
-  // throttledUntil, which shared/state/table-status.ts defines as Dataverse's Retry-After for this table.
-  it.fails('is neither counted nor shown as Dataverse throttling the table', async () => {
+  // Issue 16: storageFailure classes a storage 503 as 'throttled' (Storage's Server Busy), and pollTable's catch used
+  // to take every throttled error for Dataverse's: it counted a Dataverse 429 (metrics: "Dataverse 429 answers") and
+  // set throttledUntil, which shared/state/table-status.ts defines as Dataverse's Retry-After for this table.
+  it('is neither counted nor shown as Dataverse throttling the table', async () => {
     const [id] = accountIds(1) as [string];
     emulator.store.update('account', id, { name: 'saved later' });
     services.checkpoints.update = () =>
@@ -264,9 +264,12 @@ describe('a busy state store (Table storage 503) while saving the checkpoint', (
 
     const poll = await pollTable(services, orchestrations(), PROFILE, 'account');
 
-    expect(poll.outcome).not.toBe('changes');
+    expect(poll.outcome).toBe('failed');
     expect(services.metrics.calls.filter(([name]) => name === 'throttled')).toEqual([]);
-    expect((await services.status.read(PROFILE, 'account'))?.throttledUntil).toBeUndefined();
+    const status = await services.status.read(PROFILE, 'account');
+    expect(status?.throttledUntil).toBeUndefined();
+    // The failed poll is on record, so the table turns degraded if it keeps failing (admin/table-health.ts).
+    expect(status?.lastError?.message).toMatch(/^Updating the checkpoint failed \(HTTP 503 ServerBusy\)$/);
   });
 });
 
@@ -290,11 +293,11 @@ describe('polling every active profile', () => {
 });
 
 describe('the lag the poller and the applier keep together', () => {
-  // Defect (it.fails until fixed): the poller sets oldestUnappliedChangeAt only when it is empty, and the applier
-  // clears it when a batch read at or after it is applied. Two polls before an apply (the queue behind the poller)
-  // leave it at the first poll's time; applying the first poll's batch clears it while the second poll's batch is
-  // still queued, so the status shows no lag (shared/state/table-status.ts: "the oldest change ... not applied yet").
-  it.fails('still shows the lag of a batch that is queued after an earlier one was applied', async () => {
+  // Issue 16: the poller set oldestUnappliedChangeAt only when it was empty, and the applier cleared it when a batch
+  // read at or after it was applied. Two polls before an apply (the queue behind the poller) left it at the first
+  // poll's time; applying the first poll's batch cleared it while the second poll's batch was still queued, so the
+  // status showed no lag (shared/state/table-status.ts: "the oldest change ... not applied yet").
+  it('still shows the lag of a batch that is queued after an earlier one was applied', async () => {
     await destination.ensureTables(tables, []);
     const [first, second] = accountIds(2) as [string, string];
     emulator.store.update('account', first, { name: 'first poll' });
@@ -313,6 +316,24 @@ describe('the lag the poller and the applier keep together', () => {
     expect((await services.status.read(PROFILE, 'account'))?.oldestUnappliedChangeAt).toBe(secondPollAt);
 
     await applyChanges(services, later, delivery);
+    expect((await services.status.read(PROFILE, 'account'))?.oldestUnappliedChangeAt).toBeUndefined();
+  });
+
+  // The applier may take a batch the moment it is queued, before the poll that sent it has finished: the lag the
+  // poll then recorded used to stay, growing, until a later poll's batch was applied (never, on a quiet table).
+  it('is clear after a poll whose batch was applied before the poll finished', async () => {
+    await destination.ensureTables(tables, []);
+    const [id] = accountIds(1) as [string];
+    emulator.store.update('account', id, { name: 'applied at once' });
+    const send = services.queue.send.bind(services.queue);
+    services.queue.send = async (batches, options) => {
+      await send(batches, options);
+      for (const batch of batches) await applyChanges(services, batch, { messageId: batch.batchId, deliveryCount: 1 });
+    };
+
+    expect(await pollTable(services, orchestrations(), PROFILE, 'account')).toMatchObject({ outcome: 'changes' });
+
+    expect(destination.versions('account').has(id.toLowerCase())).toBe(true);
     expect((await services.status.read(PROFILE, 'account'))?.oldestUnappliedChangeAt).toBeUndefined();
   });
 });

@@ -77,6 +77,20 @@ describe('table health', () => {
     expect(health.reason).toContain('HTTP 403 refused');
   });
 
+  // Issue 16: health judged only the polls, so a table whose batches the destination refused (every row to the
+  // failed-records store) or that nothing applied any more read `ok` while its lag grew.
+  it('is degraded when changes wait to be applied for N poll intervals, though polls succeed', () => {
+    const refused = { message: 'The destination refused the batch', at: ago(3) };
+    const stalled = tableHealth(delta({ oldestUnappliedChangeAt: ago(15), lastError: refused }), now, rules);
+    expect(stalled.state).toBe('degraded');
+    expect(stalled.reason).toBe(`Changes read at ${ago(15)} are not applied yet (15 s): ${refused.message}`);
+    expect(tableHealth(delta({ oldestUnappliedChangeAt: ago(15) }), now, rules).reason).toBe(
+      `Changes read at ${ago(15)} are not applied yet (15 s), and no apply reported an error: is the change queue being processed?`,
+    );
+    expect(tableHealth(delta({ oldestUnappliedChangeAt: ago(14), lastError: refused }), now, rules).state).toBe('ok');
+    expect(tableHealth(delta({ oldestUnappliedChangeAt: ago(60), active: false }), now, rules).state).toBe('ok');
+  });
+
   it('names throttling, and a poller that reports nothing, as the reason', () => {
     const throttled = delta({
       checkpointUpdatedAt: ago(60),

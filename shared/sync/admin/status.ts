@@ -21,7 +21,10 @@ export interface TableStatusView {
    * the last successful poll, or after a failed copy since it started; 0 only when caught up (table-health.ts).
    */
   lagSeconds: number;
-  /** `degraded` when polls have failed for several poll intervals, `failed` when the copy stopped short of delta. */
+  /**
+   * `degraded` when polls have failed, or changes read have waited to be applied, for several poll intervals;
+   * `failed` when the copy stopped short of delta.
+   */
   health: TableHealth;
   failedRecords: number;
   lastError: { errorClass: string; message: string; at: string } | null;

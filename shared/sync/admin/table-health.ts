@@ -4,7 +4,9 @@
  *
  * The poller moves a delta table's checkpoint after every successful poll, changes or not
  * (shared/sync/capture/poller.ts), so the checkpoint's `updatedAt` is the last successful poll. A poll that
- * fails writes `lastError` and leaves the checkpoint alone.
+ * fails writes `lastError` and leaves the checkpoint alone. The applier clears `oldestUnappliedChangeAt` as it
+ * catches up (shared/sync/apply/unapplied-polls.ts), so changes waiting longer than the polls are allowed to fail
+ * mean the applying is what fails.
  */
 import { Cron } from 'croner';
 
@@ -87,7 +89,7 @@ export function tableHealth(facts: TableFacts, now: Date, rules: HealthRules): T
   const at = now.getTime();
   const lastPoll = lastPollOf(facts);
   if (lastPoll === undefined || !pollsFailing(facts, at, rules) || at - lastPoll < degradedWindowMs(rules))
-    return { state: 'ok', reason: null };
+    return applyHealth(facts, at, rules);
   const since = `No successful poll since ${new Date(lastPoll).toISOString()} (${Math.round((at - lastPoll) / 1000)} s)`;
   const throttledUntil = millis(facts.throttledUntil);
   if (throttledUntil !== undefined && throttledUntil > at)
@@ -96,6 +98,24 @@ export function tableHealth(facts: TableFacts, now: Date, rules: HealthRules): T
   if (facts.lastError && errorAt !== undefined && errorAt > lastPoll)
     return { state: 'degraded', reason: `${since}: ${facts.lastError.message}` };
   return { state: 'degraded', reason: `${since}, and no poll reported an error: is the poll timer running?` };
+}
+
+/**
+ * Polls succeed, but changes they read have waited for the degraded window without being applied: the destination
+ * refuses the batches (their rows go to the failed-records store) or nothing is processing the change queue.
+ */
+function applyHealth(facts: TableFacts, at: number, rules: HealthRules): TableHealth {
+  const oldest = millis(facts.oldestUnappliedChangeAt);
+  if (!facts.active || oldest === undefined || at - oldest < degradedWindowMs(rules))
+    return { state: 'ok', reason: null };
+  const waiting = `Changes read at ${facts.oldestUnappliedChangeAt} are not applied yet (${Math.round((at - oldest) / 1000)} s)`;
+  const errorAt = millis(facts.lastError?.at);
+  if (facts.lastError && errorAt !== undefined && errorAt >= oldest)
+    return { state: 'degraded', reason: `${waiting}: ${facts.lastError.message}` };
+  return {
+    state: 'degraded',
+    reason: `${waiting}, and no apply reported an error: is the change queue being processed?`,
+  };
 }
 
 /** The longest gap between runs of an NCRONTAB schedule (six fields, seconds first), over its next runs. */

@@ -13,8 +13,10 @@ import { MissingClaimCheckError } from '../../queue/claim-checks';
 import type { ChangeBatch } from '../../queue/change-batch';
 import { recordFailures, type RecordFailuresServices, type RowFailure } from './record-failures';
 import { decideRetry } from './retry-decision';
+import { afterBatchApplied, nextQueuedPoll } from './unapplied-polls';
 import type { SyncServices } from '../wiring/services';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
+import type { ApplyResult } from '../../destinations/destination';
 
 type ApplierStores =
   'batches' | 'unprocessable' | 'profiles' | 'activations' | 'queue' | 'runtimes' | 'status' | 'metrics' | 'now';
@@ -75,26 +77,34 @@ export async function applyChanges(
     return { outcome: 'ignored', reason: `table '${batch.table}' was removed from profile '${batch.profile}'` };
   }
 
-  let outcome: ApplyOutcome;
+  let committed: ApplyResult;
   try {
-    outcome = await applyBatch(services, batch);
+    committed = await commitBatch(services, batch);
   } catch (error) {
-    const failure = toExportError(error);
-    // The rules come from the stored profile, not its runtime: building the runtime is what may just have failed.
-    const profile = await services.profiles.get(batch.profile);
-    const rules = profile?.value ?? { retryCount: 0, retryIntervalSeconds: 0 };
-    const decision = decideRetry(failure, batch.attempt, rules, services.now());
-    if (decision.action === 'retry') {
-      await services.queue.send([{ ...batch, attempt: decision.attempt }], { deliverAt: decision.deliverAt });
-      outcome = { outcome: 'retry-scheduled', attempt: decision.attempt, deliverAt: decision.deliverAt };
-    } else {
-      await recordFailures(services, batch, allRows(batch, decision.reason, failure));
-      await services.status.update(batch.profile, batch.table, { lastError: failure });
-      outcome = { outcome: 'failed', rows: batch.upserts.length + batch.deletes.length, reason: decision.reason };
-    }
+    const outcome = await batchFailed(services, batch, toExportError(error));
+    await services.batches.releaseClaimCheck(message);
+    return outcome;
   }
+  // Outside the try: once the destination committed, a failure to write our own state is not the batch failing (no
+  // retry, no rows in the failed-records store); it throws, and the redelivered batch applies as a no-op.
+  const outcome = await recordApplied(services, batch, committed);
   await services.batches.releaseClaimCheck(message);
   return outcome;
+}
+
+/** The batch failed as a whole: send it again later, or after the last attempt put every row in the failed records. */
+async function batchFailed(services: ApplierServices, batch: ChangeBatch, failure: ExportError): Promise<ApplyOutcome> {
+  // The rules come from the stored profile, not its runtime: building the runtime is what may just have failed.
+  const profile = await services.profiles.get(batch.profile);
+  const rules = profile?.value ?? { retryCount: 0, retryIntervalSeconds: 0 };
+  const decision = decideRetry(failure, batch.attempt, rules, services.now());
+  if (decision.action === 'retry') {
+    await services.queue.send([{ ...batch, attempt: decision.attempt }], { deliverAt: decision.deliverAt });
+    return { outcome: 'retry-scheduled', attempt: decision.attempt, deliverAt: decision.deliverAt };
+  }
+  await recordFailures(services, batch, allRows(batch, decision.reason, failure));
+  await services.status.update(batch.profile, batch.table, { lastError: failure });
+  return { outcome: 'failed', rows: batch.upserts.length + batch.deletes.length, reason: decision.reason };
 }
 
 function allRows(batch: ChangeBatch, reason: string, failure: ExportError): RowFailure[] {
@@ -115,13 +125,22 @@ function allRows(batch: ChangeBatch, reason: string, failure: ExportError): RowF
   ];
 }
 
-async function applyBatch(services: ApplierServices, batch: ChangeBatch): Promise<ApplyOutcome> {
+/** The destination's one transaction: everything that failing means the batch failed. */
+async function commitBatch(services: ApplierServices, batch: ChangeBatch): Promise<ApplyResult> {
   const table = await snapshotTable(services, batch.profile, batch.table);
   const { destination } = await services.runtimes.get(batch.profile);
-  const result = await destination.applyBatch(table, {
+  return destination.applyBatch(table, {
     upserts: batch.upserts,
     deletes: batch.deletes.map((remove) => ({ id: remove.id, versionNumber: batch.watermark })),
   });
+}
+
+/** After the commit: the rows the destination rejected, the counters, the lag and the metrics. */
+async function recordApplied(
+  services: ApplierServices,
+  batch: ChangeBatch,
+  result: ApplyResult,
+): Promise<ApplyOutcome> {
   const payloads = new Map(batch.upserts.map((upsert) => [upsert.id, upsert.row]));
   await recordFailures(
     services,
@@ -134,12 +153,9 @@ async function applyBatch(services: ApplierServices, batch: ChangeBatch): Promis
   );
   const appliedAt = services.now();
   await services.status.increment(batch.profile, batch.table, { rowsApplied: result.upserted + result.deleted });
-  const status = await services.status.read(batch.profile, batch.table);
-  const caughtUp = status?.oldestUnappliedChangeAt !== undefined && batch.readAt >= status.oldestUnappliedChangeAt;
-  await services.status.update(batch.profile, batch.table, {
-    lastSuccessfulSyncAt: appliedAt.toISOString(),
-    ...(caughtUp ? { oldestUnappliedChangeAt: null } : {}),
-  });
+  const lag = afterBatchApplied(await services.status.read(batch.profile, batch.table), batch.readAt);
+  await services.status.update(batch.profile, batch.table, { lastSuccessfulSyncAt: appliedAt.toISOString(), ...lag });
+  if (lag?.oldestUnappliedChangeAt === null) await keepLagOfPollQueuedMeanwhile(services, batch);
   services.metrics.rowsApplied(batch.profile, batch.table, 'upsert', result.upserted);
   services.metrics.rowsApplied(batch.profile, batch.table, 'delete', result.deleted);
   services.metrics.rowsApplied(batch.profile, batch.table, 'skipped', result.skippedAsStale);
@@ -156,4 +172,11 @@ async function applyBatch(services: ApplierServices, batch: ChangeBatch): Promis
     stale: result.skippedAsStale,
     failed: result.failed.length,
   };
+}
+
+/** A poll that queued changes just before the lag was cleared (the status is merged without ETags) keeps its lag. */
+async function keepLagOfPollQueuedMeanwhile(services: ApplierServices, batch: ChangeBatch): Promise<void> {
+  const status = await services.status.read(batch.profile, batch.table);
+  const next = status?.oldestUnappliedChangeAt === undefined ? nextQueuedPoll(status, batch.readAt) : undefined;
+  if (next !== undefined) await services.status.update(batch.profile, batch.table, { oldestUnappliedChangeAt: next });
 }

@@ -13,6 +13,7 @@ import { deleteBatches, upsertBatches } from './batching';
 import type { SyncServices } from '../wiring/services';
 import { keepRenewing } from '../../storage/blob-lease';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
+import { afterPollQueued } from '../apply/unapplied-polls';
 import { followSourceEnvironment, type SourceEnvironmentOutcome } from './source-environment';
 
 // Short, and renewed every third of it while the poll runs: a host that dies mid-poll blocks its tables for 15 s at most.
@@ -98,16 +99,27 @@ export async function pollTable(
     const { source } = await services.runtimes.get(profile);
     const readAt = services.now();
     const batchSource = { profile, table: tableName, readAt };
+    // Before the first send: an applier may apply a batch the moment it is queued, and must find its poll listed.
+    let queuedNoted = false;
+    const noteQueued = async () => {
+      if (queuedNoted) return;
+      queuedNoted = true;
+      const status = await services.status.read(profile, tableName);
+      await services.status.update(profile, tableName, afterPollQueued(status, readAt.toISOString()));
+    };
     const upsertedIds = new Set<string>();
     const deletedIds: string[] = [];
     let newDeltaLink: string | undefined;
     let watermark: number | undefined;
     try {
-      for await (const page of source.readDelta(table, checkpoint.value.deltaLink, { annotations: true })) {
+      for await (const page of sourcePages(
+        source.readDelta(table, checkpoint.value.deltaLink, { annotations: true }),
+      )) {
         const upserts = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert');
         for (const upsert of upserts) upsertedIds.add(upsert.id);
         for (const change of page.changes) if (change.kind === 'delete') deletedIds.push(change.id);
         if (upserts.length > 0) {
+          await noteQueued();
           await services.queue.send(upsertBatches(batchSource, upserts, checkpoint.value.watermark ?? 0));
           result.upserts += upserts.length;
         }
@@ -118,8 +130,8 @@ export async function pollTable(
         keeper.check();
       }
     } catch (error) {
-      const failure = toExportError(error);
-      if (failure.errorClass !== 'expired-token') throw failure;
+      if (!(error instanceof SourceReadFailure) || error.failure.errorClass !== 'expired-token') throw error;
+      const failure = error.failure;
       // The org no longer keeps changes that old: start the table over (a full resync).
       await resyncTable(services, orchestrations, profile, tableName);
       await services.status.update(profile, tableName, { lastError: failure });
@@ -142,6 +154,7 @@ export async function pollTable(
     }
     const deletes = deleteBatches(batchSource, deletedIds, upsertedIds, watermark ?? 0);
     if (deletes.length > 0) {
+      await noteQueued();
       await services.queue.send(deletes);
       result.deletes = deletes.reduce((sum, batch) => sum + batch.deletes.length, 0);
     }
@@ -152,34 +165,59 @@ export async function pollTable(
       checkpoint.etag,
     );
     if (throttledUntil !== undefined) await services.status.update(profile, tableName, { throttledUntil: null });
-    if (result.upserts + result.deletes > 0) {
-      result.outcome = 'changes';
-      const status = await services.status.read(profile, tableName);
-      if (!status?.oldestUnappliedChangeAt)
-        await services.status.update(profile, tableName, { oldestUnappliedChangeAt: readAt.toISOString() });
-    }
+    if (result.upserts + result.deletes > 0) result.outcome = 'changes';
     return result;
   } catch (error) {
-    const failure = toExportError(error);
-    if (failure.errorClass === 'throttled') {
-      services.metrics.throttled(profile);
-      const until = new Date(
-        services.now().getTime() + Math.min(failure.retryAfterMs ?? 0, MAX_THROTTLE_MS),
-      ).toISOString();
-      const throttled = new ExportError('throttled', `${failure.message}; throttled until ${until}`, {
-        where: failure.where ?? tableName,
-        ...(failure.fix ? { fix: failure.fix } : {}),
-      });
-      await services.status
-        .update(profile, tableName, { lastError: throttled, throttledUntil: until })
-        .catch(() => undefined);
-      return { ...result, outcome: 'throttled', error: throttled.message };
-    }
-    await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);
-    return { ...result, outcome: 'failed', error: failure.message };
+    return { ...result, ...(await recordPollFailure(services, profile, tableName, error)) };
   } finally {
     keeper.stop();
     await lease.release().catch(() => undefined);
     services.metrics.pollDuration(profile, performance.now() - started);
   }
+}
+
+/** A failure of the Dataverse read itself, as opposed to the queue or our own state storage around it. */
+class SourceReadFailure extends Error {
+  constructor(readonly failure: ExportError) {
+    super(failure.message);
+  }
+}
+
+/** The pages as the source yields them; what the source throws comes out as a SourceReadFailure. */
+async function* sourcePages<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* pages;
+  } catch (error) {
+    throw new SourceReadFailure(toExportError(error));
+  }
+}
+
+/**
+ * Writes why the poll failed into the table status. Only Dataverse refusing the read is Dataverse throttling the
+ * table (its Retry-After keeps the poller off it); a busy queue or state store (Storage answers 503 Server Busy,
+ * shared/storage/errors.ts) is a failed poll like any other, which counts toward degraded (admin/table-health.ts).
+ */
+async function recordPollFailure(
+  services: PollerServices,
+  profile: string,
+  tableName: string,
+  error: unknown,
+): Promise<Pick<TablePoll, 'outcome' | 'error'>> {
+  const failure = error instanceof SourceReadFailure ? error.failure : toExportError(error);
+  if (error instanceof SourceReadFailure && failure.errorClass === 'throttled') {
+    services.metrics.throttled(profile);
+    const until = new Date(
+      services.now().getTime() + Math.min(failure.retryAfterMs ?? 0, MAX_THROTTLE_MS),
+    ).toISOString();
+    const throttled = new ExportError('throttled', `${failure.message}; throttled until ${until}`, {
+      where: failure.where ?? tableName,
+      ...(failure.fix ? { fix: failure.fix } : {}),
+    });
+    await services.status
+      .update(profile, tableName, { lastError: throttled, throttledUntil: until })
+      .catch(() => undefined);
+    return { outcome: 'throttled', error: throttled.message };
+  }
+  await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);
+  return { outcome: 'failed', error: failure.message };
 }
