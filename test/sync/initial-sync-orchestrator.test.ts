@@ -94,6 +94,11 @@ describe('initial sync orchestrator', () => {
     const { context } = fakeContext({ profile: 'sales', pending: ['account'], fanOut: 1, progress: {} });
     const generator = initialSyncOrchestrator(context);
     generator.next();
-    expect(() => generator.throw(new Error('destination unreachable'))).toThrow('destination unreachable');
+    // First the unfinished tables record the error (their status shows it), then the orchestration fails with it.
+    expect(generator.throw(new Error('destination unreachable')).value).toEqual({
+      name: 'recordInitialSyncFailure',
+      input: { profile: 'sales', tables: ['account'], message: 'destination unreachable' },
+    });
+    expect(() => generator.next(null)).toThrow('destination unreachable');
   });
 });
