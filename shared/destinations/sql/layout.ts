@@ -81,6 +81,8 @@ export function layoutOf(
   const tables: ApplyTables = {
     target: tableRef(context, model.tableName),
     tombstones: tableRef(context, context.tombstones.name),
+    versionFloor: tableRef(context, context.versionFloor.name),
+    resyncSeen: tableRef(context, context.resyncSeen.name),
     ...(target.writeDeleteLog ? { deleteLog: tableRef(context, context.deleteLog.name) } : {}),
   };
   const supplied = suppliedColumns(columns);

@@ -71,6 +71,20 @@ function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
   return SCHEMA_ERRORS.has(number) ? 'schema' : 'transient';
 }
 
+/**
+ * The version floor's guard (version-floor.ts) on the OPENJSON rows aliased "incoming": above the floor, or an id
+ * the table has (an update) or the last resync saw. Entity name is @p2.
+ */
+function floorAllows(tables: ApplyTables): string {
+  const incoming = quote('incoming');
+  const entity = quote('EntityName');
+  return [
+    `(${incoming}.${quote('versionnumber')} > ISNULL((SELECT ${quote('floor')}.${quote('VersionNumber')} FROM ${qualified(tables.versionFloor)} AS ${quote('floor')} WHERE ${quote('floor')}.${entity} = @p2), -1)`,
+    `    OR EXISTS (SELECT 1 FROM ${qualified(tables.target)} AS ${quote('present')} WHERE ${quote('present')}.${quote('Id')} = ${incoming}.${quote('Id')})`,
+    `    OR EXISTS (SELECT 1 FROM ${qualified(tables.resyncSeen)} AS ${quote('seen')} WHERE ${quote('seen')}.${entity} = @p2 AND ${quote('seen')}.${quote('RecordId')} = ${incoming}.${quote('Id')}))`,
+  ].join('\n');
+}
+
 export const mssqlDialect: SqlDialect = {
   name: 'mssql',
   quote,
@@ -137,6 +151,7 @@ export const mssqlDialect: SqlDialect = {
       `  WHERE NOT EXISTS (SELECT 1 FROM ${qualified(tables.tombstones)} AS ${tombstone}`,
       `    WHERE ${tombstone}.${quote('EntityName')} = @p2 AND ${tombstone}.${quote('RecordId')} = ${quote('incoming')}.${quote('Id')}`,
       `    AND ${tombstone}.${quote('VersionNumber')} >= ${quote('incoming')}.${version})`,
+      `  AND ${floorAllows(tables)}`,
       `) AS ${source}`,
       `ON ${target}.${quote('Id')} = ${source}.${quote('Id')}`,
       `WHEN MATCHED AND (${target}.${version} IS NULL OR ${target}.${version} < ${source}.${version}) THEN`,
@@ -205,6 +220,21 @@ export const mssqlDialect: SqlDialect = {
       `SELECT TOP (@p2) t.${quote('Id')} AS ${quote('Id')} FROM ${qualified(table)} AS t`,
       `WHERE NOT EXISTS (SELECT 1 FROM ${qualified(seen)} AS s WHERE s.${quote('EntityName')} = @p1 AND s.${quote('RecordId')} = t.${quote('Id')})`,
       `ORDER BY t.${quote('Id')}`,
+    ].join('\n'),
+  forgetSeenPresent: (seen, table) =>
+    [
+      `DELETE s FROM ${qualified(seen)} AS s WHERE s.${quote('EntityName')} = @p1`,
+      `AND EXISTS (SELECT 1 FROM ${qualified(table)} AS t WHERE t.${quote('Id')} = s.${quote('RecordId')});`,
+    ].join('\n'),
+  raiseVersionFloor: (floor) =>
+    [
+      `MERGE ${qualified(floor)} WITH (HOLDLOCK) AS ${quote('floor')}`,
+      `USING (SELECT CAST(@p1 AS nvarchar(128)) AS ${quote('EntityName')}, CAST(@p2 AS bigint) AS ${quote('VersionNumber')}) AS ${quote('incoming')}`,
+      `ON ${quote('floor')}.${quote('EntityName')} = ${quote('incoming')}.${quote('EntityName')}`,
+      `WHEN MATCHED AND ${quote('floor')}.${quote('VersionNumber')} < ${quote('incoming')}.${quote('VersionNumber')} THEN`,
+      `  UPDATE SET ${quote('VersionNumber')} = ${quote('incoming')}.${quote('VersionNumber')}`,
+      `WHEN NOT MATCHED BY TARGET THEN`,
+      `  INSERT (${quote('EntityName')}, ${quote('VersionNumber')}) VALUES (${quote('incoming')}.${quote('EntityName')}, ${quote('incoming')}.${quote('VersionNumber')});`,
     ].join('\n'),
   countRows: (table) => `SELECT COUNT_BIG(*) AS ${quote('rows')} FROM ${qualified(table)}`,
 

@@ -2,8 +2,8 @@
  * PostgreSQL's COPY path (PostgreSQL server through pg; PGlite sessions cannot COPY). Parsing COPY text costs the
  * server far less than parsing JSON, which is most of the apply time for wide tables (docs/notes/sql.md). Rows whose
  * id is neither in the table nor tombstoned are copied straight into the table (the initial sync is all such rows);
- * the others are copied into a temporary staging table and upserted from there with the same guards as the dialect's
- * `upsert`. Only safe under the dialect's `lockTable`, which keeps other batches of the table out meanwhile.
+ * the others, and ids at or below the table's version floor (version-floor.ts), are copied into a temporary staging
+ * table and upserted from there with the same guards as the dialect's `upsert`. Only safe under the dialect's `lockTable`, which keeps other batches of the table out meanwhile.
  */
 import { setImmediate } from 'node:timers/promises';
 import type { RowUpsert } from '../../dataverse/changes';
@@ -14,10 +14,13 @@ import type { ApplyTables, BulkUpserts, Statement, TableBulkUpserts } from './di
 
 /** The statements of the COPY path (postgres-dialect.ts builds them). */
 export interface CopyStatements {
-  /** Parameters: ids as an array literal, entity name. Rows: `{ id }` for ids present in the table or tombstoned, and one `{ now }`. */
+  /**
+   * Parameters: ids as an array literal, entity name. Rows: `{ id }` for ids present in the table or tombstoned,
+   * and one `{ now, floor }` (the table's version floor, version-floor.ts; NULL when it has none).
+   */
   knownIds(tables: ApplyTables): Statement;
   /**
-   * `knownIds` without the table: only tombstoned ids, and `{ now }`. For a batch expected to be all new ids,
+   * `knownIds` without the table: only tombstoned ids, and `{ now, floor }`. For a batch expected to be all new ids,
    * whose COPY straight into the table then fails on the primary key (`isDuplicateId`) if one is not.
    */
   tombstonedIds(tables: ApplyTables): Statement;
@@ -102,11 +105,15 @@ async function copyUpserts(
   const { rows } = await lookup;
   const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
   if (!optimistic) looked(known.size > 0);
-  const now = String(rows.find((row) => row.now !== null)?.now);
-  const sinkFields = `\t${now}`.repeat(statements.sinkColumns);
+  const clock = rows.find((row) => row.now !== null);
+  const sinkFields = `\t${String(clock?.now)}`.repeat(statements.sinkColumns);
+  // At or below the version floor an id may be new only if the resync saw it: the staging upsert's guard decides.
+  const floor = clock?.floor === null || clock?.floor === undefined ? -1 : Number(clock.floor);
   const fresh: number[] = [];
   const existing: number[] = [];
-  ids.forEach((id, index) => (known.has(id) ? existing : fresh).push(index));
+  ids.forEach((id, index) =>
+    (known.has(id) || (upserts[index] as RowUpsert).versionNumber <= floor ? existing : fresh).push(index),
+  );
   // The rest are encoded lazily, so the server parses one part of the batch while the next is being encoded.
   const lines = function* (indexes: number[], tail: string) {
     for (const index of indexes) yield `${ahead[index] ?? statements.line(upserts[index] as RowUpsert)}${tail}`;

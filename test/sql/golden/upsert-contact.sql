@@ -32,6 +32,9 @@ USING (
   WHERE NOT EXISTS (SELECT 1 FROM [dbo].[crm_Tombstone] AS [tombstone]
     WHERE [tombstone].[EntityName] = @p2 AND [tombstone].[RecordId] = [incoming].[Id]
     AND [tombstone].[VersionNumber] >= [incoming].[versionnumber])
+  AND ([incoming].[versionnumber] > ISNULL((SELECT [floor].[VersionNumber] FROM [dbo].[crm_VersionFloor] AS [floor] WHERE [floor].[EntityName] = @p2), -1)
+    OR EXISTS (SELECT 1 FROM [dbo].[crm_contact] AS [present] WHERE [present].[Id] = [incoming].[Id])
+    OR EXISTS (SELECT 1 FROM [dbo].[crm_ResyncSeen] AS [seen] WHERE [seen].[EntityName] = @p2 AND [seen].[RecordId] = [incoming].[Id]))
 ) AS [source]
 ON [target].[Id] = [source].[Id]
 WHEN MATCHED AND ([target].[versionnumber] IS NULL OR [target].[versionnumber] < [source].[versionnumber]) THEN
