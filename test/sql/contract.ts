@@ -619,6 +619,50 @@ export function describeDestinationContract(name: string, target: () => Contract
       ]);
     });
 
+    it('leaves alone the columns whose property a row does not carry, and clears those it carries as null', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const without = (upsert: RowUpsert, ...properties: string[]): RowUpsert => {
+        const row = { ...upsert.row };
+        for (const property of properties) delete row[property];
+        return { ...upsert, row };
+      };
+      const parent = {
+        _parentaccountid_value: ACCOUNT_ID,
+        [`_parentaccountid_value${LOOKUP_LOGICAL_NAME}`]: 'account',
+      };
+      const [first, second] = [accountUpsert(95, 10, parent), accountUpsert(96, 10)];
+      await destination.applyBatch(account, { upserts: [first, second], deletes: [] });
+      // Polled with a $select from before `telephone1` and the parent account were added (back-filled since).
+      const oldSelect = (index: number, version: number, patch: WebApiRow = {}) =>
+        without(accountUpsert(index, version, patch), 'telephone1', '_parentaccountid_value');
+      const newRow = oldSelect(97, 20);
+      const result = await destination.applyBatch(account, {
+        upserts: [
+          oldSelect(95, 20, { name: 'renamed', emailaddress1: null }),
+          accountUpsert(96, 20, { telephone1: null }),
+          newRow,
+        ],
+        deletes: [],
+      });
+      expect(result).toMatchObject({ upserted: 3, skippedAsStale: 0, failed: [] });
+      const rows = new Map((await destination.readRows('account')).map((row) => [row.Id, row]));
+      expect(rows.get(first.id)).toMatchObject({
+        name: 'renamed',
+        emailaddress1: null,
+        telephone1: first.row.telephone1,
+        parentaccountid: ACCOUNT_ID,
+        parentaccountid_entitytype: 'account',
+        versionnumber: 20,
+      });
+      expect(rows.get(second.id)).toMatchObject({ telephone1: null, versionnumber: 20 });
+      expect(rows.get(newRow.id)).toMatchObject({ telephone1: null, parentaccountid: null, versionnumber: 20 });
+      // Still version-guarded: an older row of that shape changes nothing.
+      expect(await destination.applyBatch(account, { upserts: [oldSelect(95, 15)], deletes: [] })).toMatchObject({
+        upserted: 0,
+        skippedAsStale: 1,
+      });
+    });
+
     it('lets an applier in another process follow drift applied by activation, without narrowing anything', async () => {
       const {
         destination: activation,
