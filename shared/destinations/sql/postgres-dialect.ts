@@ -150,13 +150,6 @@ const tombstonedIds = (tables: ApplyTables): string =>
 
 /** The statements of the COPY path (postgres-copy.ts). */
 const copyStatements: CopyStatements = {
-  knownIds: (tables) =>
-    [
-      // An array parameter (not JSON) and UNION ALL (the caller builds a set): this runs once per batch.
-      `SELECT ${quote('Id')}::text AS ${quote('id')}, NULL AS ${quote('now')}, NULL::bigint AS ${quote('floor')} FROM ${qualified(tables.target)}`,
-      `  WHERE ${quote('Id')} = ANY($1::uuid[])`,
-      `UNION ALL ${tombstonedIds(tables)}`,
-    ].join('\n'),
   tombstonedIds,
   isDuplicateId: (error) => sqlState(error) === UNIQUE_VIOLATION,
   copyIntoTable: (tables, columns) => {
@@ -181,7 +174,14 @@ const copyStatements: CopyStatements = {
       return fields.join('\t');
     };
   },
-  upsert: (tables, columns) => upsertFrom(tables, columns, `${STAGING} AS ${quote('incoming')}`, '$1'),
+  // `xmax = 0` tells a row the upsert inserted from one it updated; only the choice of path learns from the count.
+  upsert: (tables, columns) =>
+    [
+      `WITH ${quote('written')} AS (`,
+      upsertFrom(tables, columns, `${STAGING} AS ${quote('incoming')}`, '$1'),
+      `RETURNING (${quote('target')}.xmax = 0) AS ${quote('inserted')})`,
+      `SELECT count(*)::int AS ${quote('written')}, (count(*) FILTER (WHERE ${quote('inserted')}))::int AS ${quote('inserted')} FROM ${quote('written')}`,
+    ].join('\n'),
 };
 
 /** The PostgreSQL dialect; its COPY statements stay reachable for the benchmarks (test/bench/). */
