@@ -71,17 +71,21 @@ function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
   return SCHEMA_ERRORS.has(number) ? 'schema' : 'transient';
 }
 
+/** The MERGE source's flag for whether a row not in the table may be inserted; not a name Dataverse can give. */
+const INSERTABLE = quote('dvx:insertable');
+
 /**
- * The version floor's guard (version-floor.ts) on the OPENJSON rows aliased "incoming": above the floor, or an id
- * the table has (an update) or the last resync saw. Entity name is @p2.
+ * The version floor's guard (version-floor.ts) on the OPENJSON rows aliased "incoming", as the INSERTABLE flag:
+ * above the floor, or an id the last resync saw. Only the MERGE's insert reads it: a row in the table is an update,
+ * which the floor leaves alone, so no row costs a lookup of the table. Entity name is @p2.
  */
-function floorAllows(tables: ApplyTables): string {
+function insertableFlag(tables: ApplyTables): string {
   const incoming = quote('incoming');
   const entity = quote('EntityName');
   return [
-    `(${incoming}.${quote('versionnumber')} > ISNULL((SELECT ${quote('floor')}.${quote('VersionNumber')} FROM ${qualified(tables.versionFloor)} AS ${quote('floor')} WHERE ${quote('floor')}.${entity} = @p2), -1)`,
-    `    OR EXISTS (SELECT 1 FROM ${qualified(tables.target)} AS ${quote('present')} WHERE ${quote('present')}.${quote('Id')} = ${incoming}.${quote('Id')})`,
-    `    OR EXISTS (SELECT 1 FROM ${qualified(tables.resyncSeen)} AS ${quote('seen')} WHERE ${quote('seen')}.${entity} = @p2 AND ${quote('seen')}.${quote('RecordId')} = ${incoming}.${quote('Id')}))`,
+    `CASE WHEN ${incoming}.${quote('versionnumber')} > ISNULL((SELECT ${quote('floor')}.${quote('VersionNumber')} FROM ${qualified(tables.versionFloor)} AS ${quote('floor')} WHERE ${quote('floor')}.${entity} = @p2), -1)`,
+    `    OR EXISTS (SELECT 1 FROM ${qualified(tables.resyncSeen)} AS ${quote('seen')} WHERE ${quote('seen')}.${entity} = @p2 AND ${quote('seen')}.${quote('RecordId')} = ${incoming}.${quote('Id')})`,
+    `    THEN 1 ELSE 0 END AS ${INSERTABLE}`,
   ].join('\n');
 }
 
@@ -147,16 +151,16 @@ export const mssqlDialect: SqlDialect = {
     return [
       `MERGE ${qualified(tables.target)} WITH (HOLDLOCK) AS ${target}`,
       `USING (`,
-      `  SELECT * FROM ${openJson('@p1', 'incoming', suppliedColumns(columns))}`,
+      `  SELECT ${quote('incoming')}.*, ${insertableFlag(tables)}`,
+      `  FROM ${openJson('@p1', 'incoming', suppliedColumns(columns))}`,
       `  WHERE NOT EXISTS (SELECT 1 FROM ${qualified(tables.tombstones)} AS ${tombstone}`,
       `    WHERE ${tombstone}.${quote('EntityName')} = @p2 AND ${tombstone}.${quote('RecordId')} = ${quote('incoming')}.${quote('Id')}`,
       `    AND ${tombstone}.${quote('VersionNumber')} >= ${quote('incoming')}.${version})`,
-      `  AND ${floorAllows(tables)}`,
       `) AS ${source}`,
       `ON ${target}.${quote('Id')} = ${source}.${quote('Id')}`,
       `WHEN MATCHED AND (${target}.${version} IS NULL OR ${target}.${version} < ${source}.${version}) THEN`,
       `  UPDATE SET ${updates.join(', ')}`,
-      `WHEN NOT MATCHED BY TARGET THEN`,
+      `WHEN NOT MATCHED BY TARGET AND ${source}.${INSERTABLE} = 1 THEN`,
       `  INSERT (${columns.map((column) => quote(column.name)).join(', ')})`,
       `  VALUES (${columns.map(valueOf).join(', ')});`,
     ].join('\n');
