@@ -471,25 +471,63 @@ export function describeDestinationContract(name: string, target: () => Contract
       expect(await sweep.sweep(account, 700)).toBe(3);
     });
 
-    // Known defect, not fixed yet (README "Known gaps"): no per-table version floor. When fixed, drop `.fails`.
-    it.fails(
-      'keeps out, after a resync sweep, a late upsert at or below its watermark of a row the resync never saw (version floor)',
-      async () => {
-        const { destination } = await setup();
-        const [kept, goneBeforeToken] = [accountUpsert(33, 100), accountUpsert(34, 400)];
-        const sweep = destination.resync;
-        await sweep.start('account');
-        await destination.applyBatch(account, { upserts: [kept], deletes: [] });
-        await sweep.markSeen('account', [kept.id]);
-        await sweep.sweep(account, 500);
-        // Created and deleted before the resync's token at 500; its upsert waited in the queue until now.
-        expect(await destination.applyBatch(account, { upserts: [goneBeforeToken], deletes: [] })).toMatchObject({
-          upserted: 0,
-          skippedAsStale: 1,
-        });
-        expect((await destination.readRows('account')).map((row) => row.Id)).toEqual([kept.id]);
-      },
-    );
+    it('keeps out, after a resync sweep, a late upsert at or below its watermark of a row the resync never saw (version floor)', async () => {
+      const { destination } = await setup();
+      const [kept, goneBeforeToken] = [accountUpsert(33, 100), accountUpsert(34, 400)];
+      const sweep = destination.resync;
+      await sweep.start('account');
+      await destination.applyBatch(account, { upserts: [kept], deletes: [] });
+      await sweep.markSeen('account', [kept.id]);
+      await sweep.sweep(account, 500);
+      // Created and deleted before the resync's token at 500; its upsert waited in the queue until now.
+      expect(await destination.applyBatch(account, { upserts: [goneBeforeToken], deletes: [] })).toMatchObject({
+        upserted: 0,
+        skippedAsStale: 1,
+      });
+      expect((await destination.readRows('account')).map((row) => row.Id)).toEqual([kept.id]);
+      // Also in a batch of rows present (an update below the floor applies) and new rows above it.
+      const mixed = await destination.applyBatch(account, {
+        upserts: [goneBeforeToken, accountUpsert(33, 200, { name: 'updated below the floor' }), accountUpsert(35, 501)],
+        deletes: [],
+      });
+      expect(mixed).toMatchObject({ upserted: 2, skippedAsStale: 1, failed: [] });
+      expect((await destination.readRows('account')).map((row) => [row.Id, row.versionnumber]).sort()).toEqual(
+        [
+          [kept.id, 200],
+          [accountUpsert(35, 501).id, 501],
+        ].sort(),
+      );
+      // Kept after the resync ends, and through a second sweep at an older watermark (the floor never goes down).
+      await sweep.finish('account');
+      await sweep.sweep(account, 450);
+      expect(await destination.applyBatch(account, { upserts: [goneBeforeToken], deletes: [] })).toMatchObject({
+        upserted: 0,
+      });
+      // A new resync starts without it: until its sweep, the sweep itself removes what a late upsert brings back.
+      await sweep.start('account');
+      expect(await destination.applyBatch(account, { upserts: [goneBeforeToken], deletes: [] })).toMatchObject({
+        upserted: 1,
+      });
+    });
+
+    it('lets through the floor, after the resync, a row the resync saw but could not copy (a failed record re-read)', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const [kept, broken] = [accountUpsert(36, 100), accountUpsert(37, 300, { name: 'half a pair \uD83E' })];
+      const sweep = destination.resync;
+      await sweep.start('account');
+      const copied = await destination.applyBatch(account, { upserts: [kept, broken], deletes: [] });
+      expect(copied.failed.map((failure) => failure.id)).toEqual([broken.id]);
+      await sweep.markSeen('account', [kept.id, broken.id]);
+      await sweep.sweep(account, 500);
+      await sweep.finish('account');
+      // Read again from Dataverse, unchanged since the resync (so at or below its watermark), and now valid.
+      const reread = accountUpsert(37, 300, { name: 'whole again' });
+      expect(await destination.applyBatch(account, { upserts: [reread], deletes: [] })).toMatchObject({
+        upserted: 1,
+        skippedAsStale: 0,
+      });
+      expect((await destination.readRows('account')).map((row) => row.Id).sort()).toEqual([kept.id, broken.id].sort());
+    });
 
     it('widens a column when a value is longer than it, losing nothing', async () => {
       const { destination } = await setup();
@@ -579,6 +617,50 @@ export function describeDestinationContract(name: string, target: () => Contract
         'Enterprise',
         null,
       ]);
+    });
+
+    it('leaves alone the columns whose property a row does not carry, and clears those it carries as null', async () => {
+      const { destination } = await setup({ tables: [account] });
+      const without = (upsert: RowUpsert, ...properties: string[]): RowUpsert => {
+        const row = { ...upsert.row };
+        for (const property of properties) delete row[property];
+        return { ...upsert, row };
+      };
+      const parent = {
+        _parentaccountid_value: ACCOUNT_ID,
+        [`_parentaccountid_value${LOOKUP_LOGICAL_NAME}`]: 'account',
+      };
+      const [first, second] = [accountUpsert(95, 10, parent), accountUpsert(96, 10)];
+      await destination.applyBatch(account, { upserts: [first, second], deletes: [] });
+      // Polled with a $select from before `telephone1` and the parent account were added (back-filled since).
+      const oldSelect = (index: number, version: number, patch: WebApiRow = {}) =>
+        without(accountUpsert(index, version, patch), 'telephone1', '_parentaccountid_value');
+      const newRow = oldSelect(97, 20);
+      const result = await destination.applyBatch(account, {
+        upserts: [
+          oldSelect(95, 20, { name: 'renamed', emailaddress1: null }),
+          accountUpsert(96, 20, { telephone1: null }),
+          newRow,
+        ],
+        deletes: [],
+      });
+      expect(result).toMatchObject({ upserted: 3, skippedAsStale: 0, failed: [] });
+      const rows = new Map((await destination.readRows('account')).map((row) => [row.Id, row]));
+      expect(rows.get(first.id)).toMatchObject({
+        name: 'renamed',
+        emailaddress1: null,
+        telephone1: first.row.telephone1,
+        parentaccountid: ACCOUNT_ID,
+        parentaccountid_entitytype: 'account',
+        versionnumber: 20,
+      });
+      expect(rows.get(second.id)).toMatchObject({ telephone1: null, versionnumber: 20 });
+      expect(rows.get(newRow.id)).toMatchObject({ telephone1: null, parentaccountid: null, versionnumber: 20 });
+      // Still version-guarded: an older row of that shape changes nothing.
+      expect(await destination.applyBatch(account, { upserts: [oldSelect(95, 15)], deletes: [] })).toMatchObject({
+        upserted: 0,
+        skippedAsStale: 1,
+      });
     });
 
     it('lets an applier in another process follow drift applied by activation, without narrowing anything', async () => {

@@ -23,6 +23,8 @@ export const STATEMENT_BUILDERS = [
   'insertRows',
   'selectAll',
   'selectUnseen',
+  'forgetSeenPresent',
+  'raiseVersionFloor',
   'countRows',
   'fillColumns',
 ] as const satisfies ReadonlyArray<keyof SqlDialect>;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asFixedColumns } from '../../shared/destinations/sql/dialect';
 import { mssqlDialect } from '../../shared/destinations/sql/mssql-dialect';
+import { versionFloorTable } from '../../shared/destinations/sql/version-floor';
 import { deleteLogTable, metadataTable, resyncSeenTable, tombstoneTable } from '../../shared/schema/metadata-tables';
 import { buildTableModel } from '../../shared/schema/table-model';
 import { sampleTable } from '../../local/sample-org';
@@ -19,6 +20,8 @@ const applyTables = {
   target,
   tombstones: { schema: 'dbo', name: 'crm_Tombstone' },
   deleteLog: { schema: 'dbo', name: 'crm_DeleteLog' },
+  versionFloor: { schema: 'dbo', name: 'crm_VersionFloor' },
+  resyncSeen: { schema: 'dbo', name: 'crm_ResyncSeen' },
 };
 const stateMetadata = metadataTable('crm', 'StateMetadata');
 
@@ -56,7 +59,7 @@ const statements: Array<{ name: string; sql: string }> = [
   { name: 'lock-table', sql: mssqlDialect.lockTable() },
   { name: 'upsert-contact', sql: mssqlDialect.upsert(applyTables, contact.columns) },
   { name: 'apply-deletes-with-log', sql: mssqlDialect.applyDeletes(applyTables) },
-  { name: 'apply-deletes-without-log', sql: mssqlDialect.applyDeletes({ target, tombstones: applyTables.tombstones }) },
+  { name: 'apply-deletes-without-log', sql: mssqlDialect.applyDeletes({ ...applyTables, deleteLog: undefined }) },
   { name: 'delete-metadata-rows', sql: mssqlDialect.deleteMetadataRows({ schema: 'dbo', name: stateMetadata.name }) },
   {
     name: 'insert-metadata-rows',
@@ -66,6 +69,9 @@ const statements: Array<{ name: string; sql: string }> = [
   { name: 'count-rows', sql: mssqlDialect.countRows(target) },
   { name: 'create-table-resyncseen', sql: mssqlDialect.createTable('dbo', resyncSeenTable('crm')) },
   { name: 'select-unseen', sql: mssqlDialect.selectUnseen(target, { schema: 'dbo', name: 'crm_ResyncSeen' }) },
+  { name: 'forget-seen-present', sql: mssqlDialect.forgetSeenPresent(applyTables.resyncSeen, target) },
+  { name: 'create-table-versionfloor', sql: mssqlDialect.createTable('dbo', versionFloorTable('crm')) },
+  { name: 'raise-version-floor', sql: mssqlDialect.raiseVersionFloor(applyTables.versionFloor) },
 ];
 
 describe('T-SQL golden statements', () => {

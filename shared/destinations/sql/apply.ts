@@ -23,9 +23,13 @@ type Change = RowUpsert | DeleteChange;
 const isUpsert = (change: Change): change is RowUpsert => 'row' in change;
 const changeTypeOf = (change: Change): FailedChange['changeType'] => (isUpsert(change) ? 'upsert' : 'delete');
 
-/** One applyBatch call: the layout it writes with (replaced after a widening) and what it reports. */
+/**
+ * One applyBatch call, for the changes of one shape (Layout.shapeOf): the layout it writes with (replaced after a
+ * widening) and what it reports.
+ */
 interface BatchRun {
   table: TableMetadata;
+  shape: string;
   layout: Layout;
   failed: FailedChange[];
   widened: ColumnWidening[];
@@ -95,16 +99,38 @@ export async function applyBatch(
 ): Promise<ApplyResult> {
   const layout = await layouts.layoutFor(table);
   const { changes, failed, superseded } = deduplicate(batch);
-  const run: BatchRun = { table, layout, failed, widened: [] };
-  const counts =
-    changes.length === 0 ? { upserted: 0, deleted: 0, stale: 0 } : await applyIsolating(context, layouts, run, changes);
+  const counts: Counts = { upserted: 0, deleted: 0, stale: 0 };
+  const widened: ColumnWidening[] = [];
+  // One transaction per shape: a batch polled across a column's addition is rare, most batches have one shape.
+  for (const [shape, group] of byShape(layout, changes)) {
+    const run: BatchRun = { table, shape, layout: layout.shaped(shape), failed, widened };
+    const applied = await applyIsolating(context, layouts, run, group);
+    counts.upserted += applied.upserted;
+    counts.deleted += applied.deleted;
+    counts.stale += applied.stale;
+  }
   return {
     upserted: counts.upserted,
     deleted: counts.deleted,
     skippedAsStale: counts.stale + superseded,
     failed,
-    widened: run.widened,
+    widened,
   };
+}
+
+/**
+ * The changes grouped by the columns their rows leave out (deletes with the rows that have every column), so an
+ * upsert writes only the columns its row has: a property absent leaves the column alone, a null clears it.
+ */
+function byShape(layout: Layout, changes: Change[]): Map<string, Change[]> {
+  const groups = new Map<string, Change[]>();
+  for (const change of changes) {
+    const shape = isUpsert(change) ? layout.shapeOf(change) : '';
+    const group = groups.get(shape);
+    if (group) group.push(change);
+    else groups.set(shape, [change]);
+  }
+  return groups;
 }
 
 /**
@@ -124,7 +150,7 @@ async function applyIsolating(
   } catch (error) {
     if (error instanceof OverlongValue) {
       run.widened.push(...(await widenForValues(context, layouts, run.table, layout, changes.filter(isUpsert))));
-      run.layout = await layouts.layoutFor(run.table);
+      run.layout = (await layouts.layoutFor(run.table)).shaped(run.shape);
       return applyIsolating(context, layouts, run, changes);
     }
     const errorClass = dialect.classifyError(error);

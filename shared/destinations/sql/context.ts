@@ -15,6 +15,7 @@ import {
 } from '../../schema/metadata-tables';
 import type { SqlConnection } from './connection';
 import type { InformationSchemaColumn, SqlDialect, TableRef } from './dialect';
+import { versionFloorTable } from './version-floor';
 
 export interface DestinationTarget {
   schema: string;
@@ -36,6 +37,8 @@ export interface SqlContext {
   tombstones: FixedTable;
   deleteLog: FixedTable;
   resyncSeen: FixedTable;
+  /** Per table, the watermark of its last resync sweep (version-floor.ts). */
+  versionFloor: FixedTable;
   /** The export's own tables that activation creates (the delete log only when the profile writes it). */
   fixedTables: FixedTable[];
 }
@@ -50,6 +53,7 @@ export function createSqlContext(
   const tombstones = tombstoneTable(prefix);
   const deleteLog = deleteLogTable(prefix);
   const resyncSeen = resyncSeenTable(prefix);
+  const versionFloor = versionFloorTable(prefix);
   return {
     connection,
     dialect,
@@ -59,9 +63,11 @@ export function createSqlContext(
     tombstones,
     deleteLog,
     resyncSeen,
+    versionFloor,
     fixedTables: [
       tombstones,
       resyncSeen,
+      versionFloor,
       ...(target.writeDeleteLog ? [deleteLog] : []),
       ...metadataTableKinds.map((kind) => metadataTable(prefix, kind)),
     ],

@@ -24,6 +24,10 @@ export interface ApplyTables {
   tombstones: TableRef;
   /** Present when the profile writes DES's delete log. */
   deleteLog?: TableRef;
+  /** The per-table version floors (version-floor.ts). */
+  versionFloor: TableRef;
+  /** Ids the last resync saw: an id listed there passes the version floor. */
+  resyncSeen: TableRef;
 }
 
 export interface InformationSchemaColumn {
@@ -60,7 +64,9 @@ export interface SqlDialect {
   /**
    * Version-guarded upsert of a batch. Parameters: rows as a JSON array keyed by column name, entity
    * name. Inserts new ids, updates only when the incoming version is newer, and skips ids whose
-   * tombstone is at or above the incoming version. The driver's row count is the number of rows written.
+   * tombstone is at or above the incoming version, and new ids at or below the table's version floor that the
+   * last resync did not see (version-floor.ts). Writes only `columns`: a column left out keeps its value in an
+   * update. The driver's row count is the number of rows written.
    */
   upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
   /**
@@ -87,6 +93,10 @@ export interface SqlDialect {
   selectAll(table: TableRef): Statement;
   /** Ids of `table` that `seen` does not list for entity $1; at most $2 of them. */
   selectUnseen(table: TableRef, seen: TableRef): Statement;
+  /** Removes from `seen` the ids of entity $1 that are in `table`, keeping those whose copy failed. */
+  forgetSeenPresent(seen: TableRef, table: TableRef): Statement;
+  /** Raises the version floor of entity $1 in `floor` to $2, never lowering it. */
+  raiseVersionFloor(floor: TableRef): Statement;
   countRows(table: TableRef): Statement;
 
   /**

@@ -24,6 +24,13 @@ export interface Layout {
   deleteSql: string;
   /** The dialect's bulk upsert path for this table, where it has one. */
   bulk?: TableBulkUpserts;
+  /**
+   * The columns a row leaves out (its properties are absent: polled with a `$select` from before they were
+   * added), as a key for `shaped`; '' when it has them all. A property present with null is not absent.
+   */
+  shapeOf(change: RowUpsert): string;
+  /** This layout without the columns of a `shapeOf` key: its upserts leave those columns as they are. */
+  shaped(shape: string): Layout;
 }
 
 /**
@@ -64,6 +71,29 @@ function checkedReader(column: DestinationColumn, widenOverlongStrings: boolean)
   };
 }
 
+/** Whether a row carries the property a column is read from (id and version always are; sink times are stamped). */
+function presenceCheck(column: DestinationColumn): ((change: RowUpsert) => boolean) | undefined {
+  const source = column.source;
+  // JSON has no undefined: a property is absent exactly when reading it gives undefined.
+  if (source.kind === 'property' || source.kind === 'lookupTable')
+    return (change) => change.row[source.property] !== undefined;
+  return undefined;
+}
+
+/** `shapeOf` of the supplied columns: the names of those a row has no property for, joined. */
+function shapeReader(supplied: DestinationColumn[]): (change: RowUpsert) => string {
+  const checks = supplied.flatMap((column) => {
+    const present = presenceCheck(column);
+    return present ? [{ name: column.name, present }] : [];
+  });
+  return (change) => {
+    let shape = '';
+    for (const check of checks)
+      if (!check.present(change)) shape = shape === '' ? check.name : `${shape},${check.name}`;
+    return shape;
+  };
+}
+
 /** The layout of a table model over the table's existing columns. */
 export function layoutOf(
   context: SqlContext,
@@ -71,22 +101,35 @@ export function layoutOf(
   model: TableModel,
   existing: ExistingColumn[],
 ): Layout {
-  const { dialect, target } = context;
   const byName = new Map(existing.map((column) => [column.name.toLowerCase(), column]));
   const columns: DestinationColumn[] = [];
   for (const column of model.columns) {
     const physical = byName.get(column.name.toLowerCase());
     if (physical) columns.push({ ...column, name: physical.name, type: physical.type });
   }
+  return layoutOfColumns(context, bulkUpserts, model.tableName, columns);
+}
+
+/** The layout writing exactly `columns` of a table. */
+function layoutOfColumns(
+  context: SqlContext,
+  bulkUpserts: BulkUpserts | undefined,
+  tableName: string,
+  columns: DestinationColumn[],
+): Layout {
+  const { dialect, target } = context;
   const tables: ApplyTables = {
-    target: tableRef(context, model.tableName),
+    target: tableRef(context, tableName),
     tombstones: tableRef(context, context.tombstones.name),
+    versionFloor: tableRef(context, context.versionFloor.name),
+    resyncSeen: tableRef(context, context.resyncSeen.name),
     ...(target.writeDeleteLog ? { deleteLog: tableRef(context, context.deleteLog.name) } : {}),
   };
   const supplied = suppliedColumns(columns);
   const readers = supplied.map((column) => checkedReader(column, target.widenOverlongStrings));
   const names = supplied.map((column) => column.name);
-  return {
+  const shapes = new Map<string, Layout>();
+  const layout: Layout = {
     ref: tables.target,
     columns,
     supplied,
@@ -100,7 +143,20 @@ export function layoutOf(
     },
     deleteSql: dialect.applyDeletes(tables),
     ...(bulkUpserts && { bulk: bulkUpserts.forTable(tables, columns, readers) }),
+    shapeOf: shapeReader(supplied),
+    shaped(shape) {
+      if (shape === '') return layout;
+      let partial = shapes.get(shape);
+      if (!partial) {
+        const absent = new Set(shape.split(','));
+        const kept = columns.filter((column) => !absent.has(column.name));
+        partial = layoutOfColumns(context, bulkUpserts, tableName, kept);
+        shapes.set(shape, partial);
+      }
+      return partial;
+    },
   };
+  return layout;
 }
 
 /** The layouts of one destination, and its bulk upsert path (which learns across them). */

@@ -71,6 +71,24 @@ function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
   return SCHEMA_ERRORS.has(number) ? 'schema' : 'transient';
 }
 
+/** The MERGE source's flag for whether a row not in the table may be inserted; not a name Dataverse can give. */
+const INSERTABLE = quote('dvx:insertable');
+
+/**
+ * The version floor's guard (version-floor.ts) on the OPENJSON rows aliased "incoming", as the INSERTABLE flag:
+ * above the floor, or an id the last resync saw. Only the MERGE's insert reads it: a row in the table is an update,
+ * which the floor leaves alone, so no row costs a lookup of the table. Entity name is @p2.
+ */
+function insertableFlag(tables: ApplyTables): string {
+  const incoming = quote('incoming');
+  const entity = quote('EntityName');
+  return [
+    `CASE WHEN ${incoming}.${quote('versionnumber')} > ISNULL((SELECT ${quote('floor')}.${quote('VersionNumber')} FROM ${qualified(tables.versionFloor)} AS ${quote('floor')} WHERE ${quote('floor')}.${entity} = @p2), -1)`,
+    `    OR EXISTS (SELECT 1 FROM ${qualified(tables.resyncSeen)} AS ${quote('seen')} WHERE ${quote('seen')}.${entity} = @p2 AND ${quote('seen')}.${quote('RecordId')} = ${incoming}.${quote('Id')})`,
+    `    THEN 1 ELSE 0 END AS ${INSERTABLE}`,
+  ].join('\n');
+}
+
 export const mssqlDialect: SqlDialect = {
   name: 'mssql',
   quote,
@@ -133,7 +151,8 @@ export const mssqlDialect: SqlDialect = {
     return [
       `MERGE ${qualified(tables.target)} WITH (HOLDLOCK) AS ${target}`,
       `USING (`,
-      `  SELECT * FROM ${openJson('@p1', 'incoming', suppliedColumns(columns))}`,
+      `  SELECT ${quote('incoming')}.*, ${insertableFlag(tables)}`,
+      `  FROM ${openJson('@p1', 'incoming', suppliedColumns(columns))}`,
       `  WHERE NOT EXISTS (SELECT 1 FROM ${qualified(tables.tombstones)} AS ${tombstone}`,
       `    WHERE ${tombstone}.${quote('EntityName')} = @p2 AND ${tombstone}.${quote('RecordId')} = ${quote('incoming')}.${quote('Id')}`,
       `    AND ${tombstone}.${quote('VersionNumber')} >= ${quote('incoming')}.${version})`,
@@ -141,7 +160,7 @@ export const mssqlDialect: SqlDialect = {
       `ON ${target}.${quote('Id')} = ${source}.${quote('Id')}`,
       `WHEN MATCHED AND (${target}.${version} IS NULL OR ${target}.${version} < ${source}.${version}) THEN`,
       `  UPDATE SET ${updates.join(', ')}`,
-      `WHEN NOT MATCHED BY TARGET THEN`,
+      `WHEN NOT MATCHED BY TARGET AND ${source}.${INSERTABLE} = 1 THEN`,
       `  INSERT (${columns.map((column) => quote(column.name)).join(', ')})`,
       `  VALUES (${columns.map(valueOf).join(', ')});`,
     ].join('\n');
@@ -205,6 +224,21 @@ export const mssqlDialect: SqlDialect = {
       `SELECT TOP (@p2) t.${quote('Id')} AS ${quote('Id')} FROM ${qualified(table)} AS t`,
       `WHERE NOT EXISTS (SELECT 1 FROM ${qualified(seen)} AS s WHERE s.${quote('EntityName')} = @p1 AND s.${quote('RecordId')} = t.${quote('Id')})`,
       `ORDER BY t.${quote('Id')}`,
+    ].join('\n'),
+  forgetSeenPresent: (seen, table) =>
+    [
+      `DELETE s FROM ${qualified(seen)} AS s WHERE s.${quote('EntityName')} = @p1`,
+      `AND EXISTS (SELECT 1 FROM ${qualified(table)} AS t WHERE t.${quote('Id')} = s.${quote('RecordId')});`,
+    ].join('\n'),
+  raiseVersionFloor: (floor) =>
+    [
+      `MERGE ${qualified(floor)} WITH (HOLDLOCK) AS ${quote('floor')}`,
+      `USING (SELECT CAST(@p1 AS nvarchar(128)) AS ${quote('EntityName')}, CAST(@p2 AS bigint) AS ${quote('VersionNumber')}) AS ${quote('incoming')}`,
+      `ON ${quote('floor')}.${quote('EntityName')} = ${quote('incoming')}.${quote('EntityName')}`,
+      `WHEN MATCHED AND ${quote('floor')}.${quote('VersionNumber')} < ${quote('incoming')}.${quote('VersionNumber')} THEN`,
+      `  UPDATE SET ${quote('VersionNumber')} = ${quote('incoming')}.${quote('VersionNumber')}`,
+      `WHEN NOT MATCHED BY TARGET THEN`,
+      `  INSERT (${quote('EntityName')}, ${quote('VersionNumber')}) VALUES (${quote('incoming')}.${quote('EntityName')}, ${quote('incoming')}.${quote('VersionNumber')});`,
     ].join('\n'),
   countRows: (table) => `SELECT COUNT_BIG(*) AS ${quote('rows')} FROM ${qualified(table)}`,
 

@@ -1,9 +1,10 @@
 /**
  * PostgreSQL's COPY path (PostgreSQL server through pg; PGlite sessions cannot COPY). Parsing COPY text costs the
- * server far less than parsing JSON, which is most of the apply time for wide tables (docs/notes/sql.md). Rows whose
- * id is neither in the table nor tombstoned are copied straight into the table (the initial sync is all such rows);
- * the others are copied into a temporary staging table and upserted from there with the same guards as the dialect's
- * `upsert`. Only safe under the dialect's `lockTable`, which keeps other batches of the table out meanwhile.
+ * server far less than parsing JSON, which is most of the apply time for wide tables (docs/notes/sql.md). A batch
+ * expected to hold new ids (the initial sync's) is copied straight into the table, but for its tombstoned ids and ids
+ * at or below the table's version floor (version-floor.ts); the rest, and batches expected to hold ids already there
+ * (a delta's), are copied into a temporary staging table and upserted from there with the same guards as the
+ * dialect's `upsert`. Only safe under the dialect's `lockTable`, which keeps other batches of the table out meanwhile.
  */
 import { setImmediate } from 'node:timers/promises';
 import type { RowUpsert } from '../../dataverse/changes';
@@ -14,10 +15,9 @@ import type { ApplyTables, BulkUpserts, Statement, TableBulkUpserts } from './di
 
 /** The statements of the COPY path (postgres-dialect.ts builds them). */
 export interface CopyStatements {
-  /** Parameters: ids as an array literal, entity name. Rows: `{ id }` for ids present in the table or tombstoned, and one `{ now }`. */
-  knownIds(tables: ApplyTables): Statement;
   /**
-   * `knownIds` without the table: only tombstoned ids, and `{ now }`. For a batch expected to be all new ids,
+   * Parameters: ids as an array literal, entity name. Rows: `{ id }` for tombstoned ids, and one `{ now, floor }`
+   * (the table's version floor, version-floor.ts; NULL when it has none). For a batch expected to be all new ids,
    * whose COPY straight into the table then fails on the primary key (`isDuplicateId`) if one is not.
    */
   tombstonedIds(tables: ApplyTables): Statement;
@@ -33,13 +33,15 @@ export interface CopyStatements {
    * caller appends the sink timestamps where the COPY has them).
    */
   lineEncoder(readers: ValueReader[]): (change: RowUpsert) => string;
-  /** Parameters: entity name. */
+  /**
+   * The staged rows upserted with the dialect's guards. Parameters: entity name. One row `{ written, inserted }`:
+   * rows written, and how many of them were new.
+   */
   upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
 }
 
 /** The COPY path's statements for one table layout. */
 interface TableCopy {
-  knownIds: string;
   tombstonedIds: string;
   copyIntoTable: string;
   /** Sink timestamp columns in the COPY straight into the table. */
@@ -79,60 +81,90 @@ async function encodeAhead(
   return lines;
 }
 
+/** The rows staged so far upserted into the table: how many were written, and how many of those were new. */
+async function upsertStaged(
+  session: Required<SqlSession>,
+  statements: TableCopy,
+  entity: string,
+): Promise<{ written: number; inserted: number }> {
+  const { rows } = await session.query(statements.upsert, [entity]);
+  return { written: Number(rows[0]?.written ?? 0), inserted: Number(rows[0]?.inserted ?? 0) };
+}
+
 /**
- * New ids straight into the table, the rest through staging; the rows written. When `optimistic`, only tombstoned
- * ids count as known, and an id already in the table fails the COPY; otherwise `looked` hears, as soon as the lookup
- * answers, whether any id was known.
+ * A batch expected to hold only new ids: the tombstoned ids are looked up (and the version floor read) while the
+ * first lines are encoded; the others are copied straight into the table, and an id already there fails the COPY
+ * (`isDuplicateId`). Tombstoned ids and ids at or below the floor go through staging, whose guards decide.
  */
-async function copyUpserts(
+async function copyNewIds(
   session: Required<SqlSession>,
   statements: TableCopy,
   entity: string,
   upserts: RowUpsert[],
-  optimistic: boolean,
-  looked: (anyKnown: boolean) => void,
 ): Promise<number> {
   // Ids are validated GUIDs (see apply.ts), so the array literal needs no quoting; the lookup answers in lower case.
   const ids = upserts.map((change) => change.id.toLowerCase());
-  const lookup = session.query(optimistic ? statements.tombstonedIds : statements.knownIds, [
-    `{${ids.join(',')}}`,
-    entity,
-  ]);
+  const lookup = session.query(statements.tombstonedIds, [`{${ids.join(',')}}`, entity]);
   const ahead = await encodeAhead(lookup, upserts, statements.line);
   const { rows } = await lookup;
   const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
-  if (!optimistic) looked(known.size > 0);
-  const now = String(rows.find((row) => row.now !== null)?.now);
-  const sinkFields = `\t${now}`.repeat(statements.sinkColumns);
+  const clock = rows.find((row) => row.now !== null);
+  const sinkFields = `\t${String(clock?.now)}`.repeat(statements.sinkColumns);
+  // At or below the version floor an id may be new only if the resync saw it: the staging upsert's guard decides.
+  const floor = clock?.floor === null || clock?.floor === undefined ? -1 : Number(clock.floor);
   const fresh: number[] = [];
-  const existing: number[] = [];
-  ids.forEach((id, index) => (known.has(id) ? existing : fresh).push(index));
+  const guarded: number[] = [];
+  ids.forEach((id, index) =>
+    (known.has(id) || (upserts[index] as RowUpsert).versionNumber <= floor ? guarded : fresh).push(index),
+  );
   // The rest are encoded lazily, so the server parses one part of the batch while the next is being encoded.
   const lines = function* (indexes: number[], tail: string) {
     for (const index of indexes) yield `${ahead[index] ?? statements.line(upserts[index] as RowUpsert)}${tail}`;
   };
   if (fresh.length > 0) await session.copyIn(statements.copyIntoTable, lines(fresh, `${sinkFields}\n`));
-  if (existing.length === 0) return fresh.length;
+  if (guarded.length === 0) return fresh.length;
   await session.query(statements.create);
-  await session.copyIn(statements.copy, lines(existing, '\n'));
-  return fresh.length + (await session.query(statements.upsert, [entity])).rowCount;
+  await session.copyIn(statements.copy, lines(guarded, '\n'));
+  return fresh.length + (await upsertStaged(session, statements, entity)).written;
 }
 
 /**
- * The COPY path of one destination. A batch expected to hold only new ids skips the lookup of existing ids
- * (PostgreSQL 15 plans 5,000 ids as a scan of the whole table: a quarter of an initial sync's apply) and copies
- * straight into the table; if an id is there after all, the primary key stops the COPY, the transaction rolls
- * back and the batch is applied again with the lookup.
+ * A batch expected to hold ids already in the table: all of it through staging and one guarded upsert, with no
+ * lookup first (PostgreSQL 15 plans a lookup of 5,000 ids as a scan of the whole table, which made an update
+ * batch cost more the larger the table grew). `learned` hears whether every row was new.
+ */
+async function stageAll(
+  session: Required<SqlSession>,
+  statements: TableCopy,
+  entity: string,
+  upserts: RowUpsert[],
+  learned: (allNew: boolean) => void,
+): Promise<number> {
+  await session.query(statements.create);
+  await session.copyIn(
+    statements.copy,
+    (function* () {
+      for (const upsert of upserts) yield `${statements.line(upsert)}\n`;
+    })(),
+  );
+  const { written, inserted } = await upsertStaged(session, statements, entity);
+  learned(inserted === upserts.length);
+  return written;
+}
+
+/**
+ * The COPY path of one destination. A batch expected to hold only new ids is copied straight into the table
+ * (copyNewIds); if an id is there after all, the primary key stops the COPY, the transaction rolls back and the
+ * batch is applied again through staging (stageAll).
  */
 export function createCopyUpserts(statements: CopyStatements): BulkUpserts {
   /**
    * Per entity: whether the next batch's ids are expected to be new. The initial sync's are; a delta's are mostly
-   * not. Learned from the last batch that looked its ids up; starts optimistic.
+   * not. Learned from the last batch written through staging (were all its rows new?); starts optimistic.
    */
   const expectingNewIds = new Map<string, boolean>();
   const forTable = (tables: ApplyTables, columns: DestinationColumn[], readers: ValueReader[]): TableBulkUpserts => {
     const table: TableCopy = {
-      knownIds: statements.knownIds(tables),
       tombstonedIds: statements.tombstonedIds(tables),
       copyIntoTable: statements.copyIntoTable(tables, columns),
       sinkColumns: columns.filter((column) => column.source.kind === 'sinkTime').length,
@@ -145,9 +177,9 @@ export function createCopyUpserts(statements: CopyStatements): BulkUpserts {
       (optimistic: boolean) =>
       async (session: SqlSession, upserts: RowUpsert[], entity: string): Promise<number | undefined> => {
         if (!session.copyIn) return undefined;
-        return copyUpserts(session as Required<SqlSession>, table, entity, upserts, optimistic, (anyKnown) =>
-          expectingNewIds.set(entity, !anyKnown),
-        );
+        const copying = session as Required<SqlSession>;
+        if (optimistic) return copyNewIds(copying, table, entity, upserts);
+        return stageAll(copying, table, entity, upserts, (allNew) => expectingNewIds.set(entity, allNew));
       };
     return {
       async run(entity, transaction) {

@@ -89,6 +89,21 @@ function classifyError(error: unknown): 'data' | 'schema' | 'transient' {
   return code === '42P01' || code === '42703' ? 'schema' : 'transient';
 }
 
+/**
+ * The version floor's guard (version-floor.ts) on a row source aliased "incoming": above the floor, or an id the
+ * table has (an update) or the last resync saw. The floor is read once per statement; the lookups run only for
+ * rows at or below it.
+ */
+function floorAllows(tables: ApplyTables, entityParameter: string): string {
+  const incoming = quote('incoming');
+  const entity = quote('EntityName');
+  return [
+    `(${incoming}.${quote('versionnumber')} > COALESCE((SELECT ${quote('floor')}.${quote('VersionNumber')} FROM ${qualified(tables.versionFloor)} AS ${quote('floor')} WHERE ${quote('floor')}.${entity} = ${entityParameter}::text), -1)`,
+    `  OR EXISTS (SELECT 1 FROM ${qualified(tables.target)} AS ${quote('present')} WHERE ${quote('present')}.${quote('Id')} = ${incoming}.${quote('Id')})`,
+    `  OR EXISTS (SELECT 1 FROM ${qualified(tables.resyncSeen)} AS ${quote('seen')} WHERE ${quote('seen')}.${entity} = ${entityParameter}::text AND ${quote('seen')}.${quote('RecordId')} = ${incoming}.${quote('Id')}))`,
+  ].join('\n');
+}
+
 /** Version-guarded `INSERT … ON CONFLICT` from a row source aliased "incoming" (JSON recordset or staging table). */
 function upsertFrom(
   tables: ApplyTables,
@@ -115,28 +130,26 @@ function upsertFrom(
     `WHERE NOT EXISTS (SELECT 1 FROM ${qualified(tables.tombstones)} AS ${tombstone}`,
     `  WHERE ${tombstone}.${quote('EntityName')} = ${entityParameter}::text AND ${tombstone}.${quote('RecordId')} = ${incoming}.${quote('Id')}`,
     `  AND ${tombstone}.${quote('VersionNumber')} >= ${incoming}.${version})`,
+    `AND ${floorAllows(tables, entityParameter)}`,
     `ON CONFLICT (${quote('Id')}) DO UPDATE SET ${updates.join(', ')}`,
     `WHERE ${target}.${version} IS NULL OR ${target}.${version} < EXCLUDED.${version}`,
   ].join('\n');
 }
 
-/** Tombstoned ids among $1 (a uuid array) for entity $2, and the statement's time as one more row. */
+/**
+ * Tombstoned ids among $1 (a uuid array) for entity $2, and one more row with the statement's time and the
+ * table's version floor (NULL when it has none).
+ */
 const tombstonedIds = (tables: ApplyTables): string =>
   [
-    `SELECT ${quote('RecordId')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.tombstones)}`,
+    `SELECT ${quote('RecordId')}::text AS ${quote('id')}, NULL AS ${quote('now')}, NULL::bigint AS ${quote('floor')} FROM ${qualified(tables.tombstones)}`,
     `  WHERE ${quote('EntityName')} = $2::text AND ${quote('RecordId')} = ANY($1::uuid[])`,
-    `UNION ALL SELECT NULL, ${NOW_UTC}::text`,
+    `UNION ALL SELECT NULL, ${NOW_UTC}::text,`,
+    `  (SELECT ${quote('VersionNumber')} FROM ${qualified(tables.versionFloor)} WHERE ${quote('EntityName')} = $2::text)`,
   ].join('\n');
 
 /** The statements of the COPY path (postgres-copy.ts). */
 const copyStatements: CopyStatements = {
-  knownIds: (tables) =>
-    [
-      // An array parameter (not JSON) and UNION ALL (the caller builds a set): this runs once per batch.
-      `SELECT ${quote('Id')}::text AS ${quote('id')}, NULL AS ${quote('now')} FROM ${qualified(tables.target)}`,
-      `  WHERE ${quote('Id')} = ANY($1::uuid[])`,
-      `UNION ALL ${tombstonedIds(tables)}`,
-    ].join('\n'),
   tombstonedIds,
   isDuplicateId: (error) => sqlState(error) === UNIQUE_VIOLATION,
   copyIntoTable: (tables, columns) => {
@@ -161,7 +174,14 @@ const copyStatements: CopyStatements = {
       return fields.join('\t');
     };
   },
-  upsert: (tables, columns) => upsertFrom(tables, columns, `${STAGING} AS ${quote('incoming')}`, '$1'),
+  // `xmax = 0` tells a row the upsert inserted from one it updated; only the choice of path learns from the count.
+  upsert: (tables, columns) =>
+    [
+      `WITH ${quote('written')} AS (`,
+      upsertFrom(tables, columns, `${STAGING} AS ${quote('incoming')}`, '$1'),
+      `RETURNING (${quote('target')}.xmax = 0) AS ${quote('inserted')})`,
+      `SELECT count(*)::int AS ${quote('written')}, (count(*) FILTER (WHERE ${quote('inserted')}))::int AS ${quote('inserted')} FROM ${quote('written')}`,
+    ].join('\n'),
 };
 
 /** The PostgreSQL dialect; its COPY statements stay reachable for the benchmarks (test/bench/). */
@@ -264,6 +284,17 @@ export const postgresDialect: SqlDialect & { staging: CopyStatements } = {
       `SELECT t.${quote('Id')} AS ${quote('Id')} FROM ${qualified(table)} AS t`,
       `WHERE NOT EXISTS (SELECT 1 FROM ${qualified(seen)} AS s WHERE s.${quote('EntityName')} = $1::text AND s.${quote('RecordId')} = t.${quote('Id')})`,
       `ORDER BY t.${quote('Id')} LIMIT $2::int`,
+    ].join('\n'),
+  forgetSeenPresent: (seen, table) =>
+    [
+      `DELETE FROM ${qualified(seen)} AS s WHERE s.${quote('EntityName')} = $1::text`,
+      `AND EXISTS (SELECT 1 FROM ${qualified(table)} AS t WHERE t.${quote('Id')} = s.${quote('RecordId')})`,
+    ].join('\n'),
+  raiseVersionFloor: (floor) =>
+    [
+      `INSERT INTO ${qualified(floor)} AS ${quote('floor')} (${quote('EntityName')}, ${quote('VersionNumber')}) VALUES ($1::text, $2::bigint)`,
+      `ON CONFLICT (${quote('EntityName')}) DO UPDATE SET ${quote('VersionNumber')} = EXCLUDED.${quote('VersionNumber')}`,
+      `WHERE ${quote('floor')}.${quote('VersionNumber')} < EXCLUDED.${quote('VersionNumber')}`,
     ].join('\n'),
   countRows: (table) => `SELECT count(*)::bigint AS ${quote('rows')} FROM ${qualified(table)}`,
 

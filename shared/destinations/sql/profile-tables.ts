@@ -1,7 +1,7 @@
 /**
  * Every table the SQL destination keeps for one profile (schema + prefix), so they can be dropped together,
  * as DES's drop script did: the exported tables (M:N intersect tables are exported tables too), the metadata
- * tables, and this product's own tombstone, resync and delete-log tables. Staging tables are not listed:
+ * tables, and this product's own tombstone, resync, version-floor and delete-log tables. Staging tables are not listed:
  * they are temporary and end with their transaction (SqlDialect.staging).
  *
  * The exported tables are found where the destination itself records them, its AttributeMetadata and
@@ -17,13 +17,15 @@ import {
 } from '../../schema/metadata-tables';
 import type { SqlConnection, SqlSession } from './connection';
 import type { SqlDialect } from './dialect';
+import { versionFloorTable } from './version-floor';
 
-/** The product's own tables of a prefix, whatever was exported: metadata, tombstones, resync ids, delete log. */
+/** The product's own tables of a prefix, whatever was exported: metadata, tombstones, resync ids, version floors, delete log. */
 export function helperTableNames(prefix: string): string[] {
   return [
     ...metadataTableKinds.map((kind) => metadataTable(prefix, kind).name),
     tombstoneTable(prefix).name,
     resyncSeenTable(prefix).name,
+    versionFloorTable(prefix).name,
     deleteLogTable(prefix).name,
   ];
 }

@@ -22,6 +22,7 @@ import { existingColumns, requireIdPrimaryKey, tableRef, type SqlContext } from 
 import { asFixedColumns } from './dialect';
 import type { Layout, Layouts } from './layout';
 import { checkServerLevel } from './server-level';
+import { dropVersionFloor } from './resync-sweep';
 
 /** A type for a column that keeps the table's declared row within 8,060 bytes (see table-model.ts). */
 function fitting(type: ColumnType, others: ColumnType[]): ColumnType {
@@ -102,6 +103,8 @@ async function ensureTable(
       }),
     );
     actions.push({ table: table.logicalName, action: 'createTable' });
+    // A floor left by the table's earlier life would keep its copy out.
+    await dropVersionFloor(context, table.logicalName);
     existing = await existingColumns(context, model.tableName);
   } else {
     await requireIdPrimaryKey(context, model.tableName);
