@@ -19,6 +19,7 @@ import {
   assertPortFree,
   chooseFunctionKey,
   claimFolder,
+  prepareEmbeddedDatabase,
   SAMPLE_SEED,
   servePsql,
   startBackingServices,
@@ -251,6 +252,7 @@ async function main(): Promise<void> {
   env.POLL_SCHEDULE ??= '* * * * * *';
   env.CHANGES_QUEUE ??= 'dataverse-changes';
   const key = await chooseFunctionKey(env, dataDir);
+  if (dataDir && !options.destination) await prepareEmbeddedDatabase(path.join(dataDir, 'databases', PROFILE));
   const product = await startHost(
     {
       env,
