@@ -241,13 +241,6 @@ async function main(): Promise<void> {
 
   // Everything a run keeps lives in one folder, so a restarted run continues where it stopped; --once keeps nothing.
   const dataDir = await claimFolder(options, env, running, log);
-  // The embedded database is created in a child process while the rest starts; the profile below opens it.
-  const databaseCreated =
-    dataDir && !options.destination
-      ? prepareEmbeddedDatabase(path.join(dataDir, 'databases', PROFILE))
-      : Promise.resolve();
-  // Awaited before the profile is created; until then a failure must not count as an unhandled rejection.
-  databaseCreated.catch(() => undefined);
   await startBackingServices(options, env, dataDir, running);
   // Profiles may name only DVX_SECRET_* settings (shared/security/policy.ts); the documented variables are copied there.
   if (env.DATAVERSE_TOKEN) env.DVX_SECRET_DATAVERSE_TOKEN = env.DATAVERSE_TOKEN;
@@ -272,7 +265,9 @@ async function main(): Promise<void> {
   const call = apiCaller(product.host.baseUrl, key.key);
   const environmentUrl = options.dataverse ?? running.emulator?.baseUrl;
   say(banner({ options, product, key, environmentUrl, dataDir }));
-  await databaseCreated;
+  // Created in a child process after the banner (initdb competing with the start-up would delay it); the profile
+  // below opens it.
+  if (dataDir && !options.destination) await prepareEmbeddedDatabase(path.join(dataDir, 'databases', PROFILE));
   await createSampleProfile(call, options, environmentUrl);
   // The database opens with the profile's destination, so its psql line comes after the banner.
   const psql =
