@@ -2,9 +2,13 @@
  * The parts `npm start` runs and stops together: the data folder, Azurite, the Dataverse emulator, the product
  * host and the psql server over the embedded database. Stopping says which of them it stopped, in one line.
  */
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { ExportError } from '../shared/errors';
 import { openEmbeddedDatabase } from '../shared/destinations/sql/pglite-connection';
 import { startAzurite, type RunningAzurite } from './azurite/azurite';
 import { UsageError, type StartOptions } from './cli/options';
@@ -91,6 +95,32 @@ export async function startBackingServices(
     });
     env.DATAVERSE_TOKEN = token;
   }
+}
+
+/**
+ * Creates the embedded database's folder (PGlite's initdb) in a short-lived child process when it does not
+ * exist yet, so the destination only reopens it. Done in this process, initdb's WebAssembly memory stayed
+ * resident for the whole run (about 350 MB of the 1 GB `npm start` held; BENCHMARKS.md, start-memory).
+ */
+export async function prepareEmbeddedDatabase(folder: string): Promise<void> {
+  if (existsSync(path.join(folder, 'PG_VERSION'))) return;
+  await mkdir(path.dirname(folder), { recursive: true });
+  const child = fork(path.join(__dirname, 'start-initdb.cjs'), [folder], {
+    // Plain CommonJS, like Azurite's runner: no tsx loader needed.
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  if (code !== 0)
+    throw new ExportError('config', `Creating the embedded database in ${folder} failed: ${stderr.trim()}`, {
+      where: folder,
+      fix: 'Remove the folder (it holds no synced data yet) and run npm start again.',
+    });
 }
 
 export async function chooseFunctionKey(

@@ -19,6 +19,7 @@ import {
   assertPortFree,
   chooseFunctionKey,
   claimFolder,
+  prepareEmbeddedDatabase,
   SAMPLE_SEED,
   servePsql,
   startBackingServices,
@@ -264,6 +265,9 @@ async function main(): Promise<void> {
   const call = apiCaller(product.host.baseUrl, key.key);
   const environmentUrl = options.dataverse ?? running.emulator?.baseUrl;
   say(banner({ options, product, key, environmentUrl, dataDir }));
+  // Created in a child process after the banner (initdb competing with the start-up would delay it); the profile
+  // below opens it.
+  if (dataDir && !options.destination) await prepareEmbeddedDatabase(path.join(dataDir, 'databases', PROFILE));
   await createSampleProfile(call, options, environmentUrl);
   // The database opens with the profile's destination, so its psql line comes after the banner.
   const psql =

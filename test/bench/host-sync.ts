@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { startProcessProduct, type ProcessProduct } from '../support/product-processes';
 import { waitFor } from '../support/wait';
 import type { HostProcess } from '../../local/host/process';
+import { meterProcess, recordHostUsage, type UsageMeter } from './cost';
 import { activateAndWait, postmasterPid, SCHEMA, startCpuMeter } from './product-bench';
 
 export interface HostSyncOptions {
@@ -96,8 +97,11 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
       }
     },
   });
+  let hostMeter: UsageMeter | undefined;
   try {
     const host = await product.startHost();
+    // From its start (start-up is billed too) to the end of the sync, for the runner's cost per million rows (test/bench/run.ts).
+    hostMeter = meterProcess(host.pid);
     const postgres = await postmasterPid(product.postgres.connectionString);
     const measuring: { idleRssMb?: number; cpu?: ReturnType<typeof startCpuMeter>; started?: bigint } = {};
     const tables = await activateAndWait(product, host, {
@@ -113,6 +117,9 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
     const hostIdleRssMb = measuring.idleRssMb as number;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = (measuring.cpu as ReturnType<typeof startCpuMeter>).stop();
+    // Up to the end of the sync: what the benchmark does with the result afterwards is not the host's work.
+    recordHostUsage(hostMeter.stop());
+    hostMeter = undefined;
     // A page's log line follows its status update, so the last lines may still be on their way.
     const copied = tables.reduce((sum, table) => sum + table.initialRowsCopied, 0);
     await waitFor(
@@ -136,6 +143,7 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
       cpu,
     });
   } finally {
+    if (hostMeter) recordHostUsage(hostMeter.stop());
     await product.stop();
   }
 }

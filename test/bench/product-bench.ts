@@ -181,11 +181,7 @@ export function arrivalTimes(writes: readonly TimedWrite[], arrivals: readonly A
   return writes.map((write) => earliestFrom.get(write.id)?.find((entry) => entry.version >= write.version)?.earliest);
 }
 
-/** The `p`-th percentile (0–100) of ascending `sorted`, nearest rank. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
-}
+export { percentile } from './stats';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
