@@ -74,6 +74,12 @@ export interface Destination {
    * the given row's version; never inserts. Absent where new columns need no back-fill of old rows (the lake).
    */
   fillColumns?(table: TableMetadata, columns: string[], rows: RowUpsert[]): Promise<number>;
+  /**
+   * Deletes every row of a table and its tombstones, writing no delete log: the source became another
+   * organization (shared/sync/capture/source-environment.ts), whose versions say nothing about these rows. Not
+   * implemented by the lake yet.
+   */
+  forgetRows?(logicalName: string): Promise<number>;
   /** Removing rows a full resync did not see. */
   resync: ResyncSweep;
   close(): Promise<void>;
