@@ -97,7 +97,8 @@ export async function pollTable(
     const table = await snapshotTable(services, profile, tableName);
     const { source } = await services.runtimes.get(profile);
     const readAt = services.now();
-    const batchSource = { profile, table: tableName, readAt };
+    const { generation } = checkpoint.value;
+    const batchSource = { profile, table: tableName, readAt, ...(generation === undefined ? {} : { generation }) };
     const upsertedIds = new Set<string>();
     const deletedIds: string[] = [];
     let newDeltaLink: string | undefined;
