@@ -31,7 +31,11 @@ export const initialSyncOrchestrator: Orchestrator = function* (context) {
   try {
     copied = (yield context.df.Task.all(
       tables.map((table) =>
-        context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, { profile: input.profile, table }),
+        context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, {
+          profile: input.profile,
+          table,
+          ...(input.generation === undefined ? {} : { generation: input.generation }),
+        }),
       ),
     )) as PageCopied[];
   } catch (error) {

@@ -15,7 +15,7 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
   handler: (deps) =>
     withAppRole(
       deps,
-      guarded(profileParams, async function handleDeleteProfile({ name }, request) {
+      guarded(profileParams, async function handleDeleteProfile({ name }, request, context) {
         const condition = readIfMatch(request);
         if (!condition.ok) return condition.response;
         const activation = await deps.sync.activations.get(name);
@@ -26,7 +26,7 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
         }
         const deleted = await deps.sync.profiles.delete(name, condition.value ?? {});
         await deps.sync.runtimes.evict(name);
-        if (deleted) await forgetProfileState(deps.sync, name);
+        if (deleted) await forgetProfileState(deps.sync, deps.orchestrations(context), name);
         return deleted ? { status: 204 } : notFound(`Profile '${name}'`);
       }),
     ),

@@ -219,6 +219,22 @@ export async function createOrchestrationDriver<Deps>(
     return resumed;
   }
 
+  /**
+   * As purgeInstanceHistory does (learn.microsoft.com/azure/azure-functions/durable/durable-functions-instance-management#purge-instance-history):
+   * only an instance in a final state goes. A driver of it still finishing its last activity here or on another
+   * host then fails its next write (404) and stops.
+   */
+  async function purge(instanceId: string): Promise<void> {
+    const entity = await load(instanceId);
+    if (!entity || !['Completed', 'Failed', 'Terminated'].includes(entity.runtimeStatus)) return;
+    await options.instances
+      .deleteEntity(PARTITION, instanceId, { etag: entity.etag ?? '*' })
+      .catch((error: unknown) => {
+        // Changed or gone since it was read: another host purged or started it again; that one decides.
+        if (!isInstanceLost(error)) throw error;
+      });
+  }
+
   const client: OrchestrationClient = {
     async startNew(name, { instanceId, input }) {
       if (!orchestrators.has(name)) {
@@ -279,7 +295,7 @@ export async function createOrchestrationDriver<Deps>(
   };
 
   return {
-    client,
+    client: { ...client, purge },
     resumeInterrupted: scanForAbandoned,
     async whenIdle(instanceId) {
       await running.get(instanceId)?.promise;

@@ -75,6 +75,12 @@ export interface Destination {
    * in-place rows and appends a filled copy of an appended row's newest record at the same version).
    */
   fillColumns?(table: TableMetadata, columns: string[], rows: RowUpsert[]): Promise<number>;
+  /**
+   * Deletes every row of a table and its tombstones, writing no delete log: the source became another
+   * organization (shared/sync/capture/source-environment.ts), whose versions say nothing about these rows. Not
+   * implemented by the lake yet.
+   */
+  forgetRows?(logicalName: string): Promise<number>;
   /** Removing rows a full resync did not see. */
   resync: ResyncSweep;
   close(): Promise<void>;

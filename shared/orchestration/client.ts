@@ -30,4 +30,12 @@ export interface OrchestrationClient {
   /** `undefined` for an instance that does not exist. */
   getStatus(instanceId: string): Promise<OrchestrationStatus | undefined>;
   terminate(instanceId: string, reason: string): Promise<void>;
+  /**
+   * Deletes an instance's history and state, as Durable's `purgeInstanceHistory` does; an instance not yet
+   * Completed, Failed or Terminated is left alone
+   * (learn.microsoft.com/azure/azure-functions/durable/durable-functions-instance-management#purge-instance-history).
+   * Both real clients have it (durable.ts, local/host/orchestrations.ts); optional only for test doubles of callers
+   * that never delete a profile.
+   */
+  purge?(instanceId: string): Promise<void>;
 }

@@ -23,5 +23,8 @@ export function durableOrchestrationClient(context: InvocationContext): Orchestr
       };
     },
     terminate: (instanceId, reason) => client.terminate(instanceId, reason),
+    async purge(instanceId) {
+      await client.purgeInstanceHistory(instanceId);
+    },
   };
 }

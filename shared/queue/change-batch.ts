@@ -41,6 +41,11 @@ export const changeBatchSchema = z.object({
   attempt: z.number().int().nonnegative(),
   /** When the poller read the changes from Dataverse (ISO 8601), for queue-lag figures. */
   readAt: z.iso.datetime(),
+  /**
+   * The profile's activation generation when the changes were read: a batch of a profile since deleted and created
+   * again under its name is dropped by the applier. Optional, so messages of either deployment read during an upgrade.
+   */
+  generation: z.string().min(1).max(64).optional(),
 });
 
 export type ChangeBatch = z.infer<typeof changeBatchSchema>;

@@ -32,6 +32,11 @@ export const checkpointSchema = z.object({
   /** Stamped by the store on every write. */
   updatedAt: z.iso.datetime(),
   initialSyncCompletedAt: z.iso.datetime().optional(),
+  /**
+   * The activation generation the checkpoint belongs to (shared/sync/admin/activation.ts): work of a profile deleted
+   * and created again under the same name carries the old one and is dropped. Absent in checkpoints written before.
+   */
+  generation: z.string().min(1).max(64).optional(),
 });
 
 export type Checkpoint = z.infer<typeof checkpointSchema>;
@@ -48,8 +53,14 @@ export interface CheckpointStore {
   /**
    * Starts the table over from its first page (re-baseline after an expired token, or a resync an admin asked
    * for), whatever state it was in: unconditional, so any worker still holding the old ETag loses its next update.
+   * `generation` is the profile's current one, kept on the new checkpoint.
    */
-  reset(profile: string, table: string, phase: 'initial' | 'resync'): Promise<Versioned<Checkpoint>>;
+  reset(
+    profile: string,
+    table: string,
+    phase: 'initial' | 'resync',
+    generation?: string,
+  ): Promise<Versioned<Checkpoint>>;
   listByProfile(profile: string): Promise<Array<{ table: string } & Versioned<Checkpoint>>>;
   /** Forgets every checkpoint of a deleted profile, so one created again under its name starts from scratch. */
   deleteByProfile(profile: string): Promise<void>;
@@ -118,6 +129,7 @@ function toEntity(profile: string, table: string, checkpoint: Checkpoint): Table
     ...(checkpoint.initialSyncCompletedAt === undefined
       ? {}
       : { initialSyncCompletedAt: checkpoint.initialSyncCompletedAt }),
+    ...(checkpoint.generation === undefined ? {} : { generation: checkpoint.generation }),
   };
 }
 
@@ -197,9 +209,10 @@ export function createTableCheckpointStore(clients: StorageClients): CheckpointS
       return { value, etag: requireEtag(response.etag, where) };
     },
 
-    async reset(profile, table, phase) {
+    async reset(profile, table, phase, generation) {
       const where = `checkpoint ${checkedName('profile', profile)}/${checkedName('table', table)}`;
-      const value = stamped({ phase, rowsCopied: 0, pages: 0, startedAt: new Date().toISOString() }, where);
+      const fields = { phase, rowsCopied: 0, pages: 0, startedAt: new Date().toISOString() };
+      const value = stamped(generation === undefined ? fields : { ...fields, generation }, where);
       try {
         await ensureTable();
         const response = await client.upsertEntity(toEntity(profile, table, value), 'Replace');

@@ -5,7 +5,7 @@
 import { ExportError } from '../errors';
 import { MAX_LEASE_SECONDS, MIN_LEASE_SECONDS, isLeaseLost, tryAcquireBlobLease } from '../storage/blob-lease';
 import type { StorageClients } from '../storage/clients';
-import { storageFailure } from '../storage/errors';
+import { hasStorageStatus, storageFailure } from '../storage/errors';
 import { checkedName } from './names';
 import { stateContainer } from './state-container';
 
@@ -22,12 +22,38 @@ export interface PollLease {
 export interface PollLeases {
   /** The lease, or undefined when another poller holds it. */
   tryAcquire(profile: string, table: string, durationSeconds: number): Promise<PollLease | undefined>;
+  /**
+   * Breaks and deletes every lease of a deleted profile: a poller of it still running fails its next renewal and
+   * stops, instead of holding a table of a profile created again under the name.
+   */
+  deleteByProfile(profile: string): Promise<void>;
 }
 
 export function createBlobPollLeases(clients: StorageClients): PollLeases {
   const container = stateContainer(clients);
 
   return {
+    async deleteByProfile(profile) {
+      const where = `poll leases of ${checkedName('profile', profile)}`;
+      try {
+        await container.ready();
+        for await (const item of container.client.listBlobsFlat({ prefix: `leases/${profile}/` })) {
+          const blob = container.client.getBlockBlobClient(item.name);
+          // A break period of 0 ends the lease at once; a blob without a lease answers 409, and is deleted all the
+          // same (https://learn.microsoft.com/rest/api/storageservices/lease-blob).
+          await blob
+            .getBlobLeaseClient()
+            .breakLease(0)
+            .catch((error: unknown) => {
+              if (!hasStorageStatus(error, 409)) throw error;
+            });
+          await blob.deleteIfExists();
+        }
+      } catch (error) {
+        throw storageFailure(error, 'Deleting the poll leases', where);
+      }
+    },
+
     async tryAcquire(profile, table, durationSeconds) {
       const where = `poll lease ${checkedName('profile', profile)}/${checkedName('table', table)}`;
       if (

@@ -92,8 +92,14 @@ export function inMemoryCheckpointStore(now: Clock): CheckpointStore {
         throw new WriteConflict('Updating the checkpoint', where);
       return save(profile, table, value);
     },
-    async reset(profile: string, table: string, phase: 'initial' | 'resync') {
-      const fields = { phase, rowsCopied: 0, pages: 0, startedAt: now().toISOString() };
+    async reset(profile: string, table: string, phase: 'initial' | 'resync', generation?: string) {
+      const fields = {
+        phase,
+        rowsCopied: 0,
+        pages: 0,
+        startedAt: now().toISOString(),
+        ...(generation === undefined ? {} : { generation }),
+      };
       return save(profile, table, stamped(fields, `checkpoint ${key(profile, table)}`));
     },
     listByProfile: (profile: string) =>
@@ -122,6 +128,11 @@ export function inMemoryPollLeases(now: Clock): PollLeases & { heldNow: number; 
   const leases = {
     heldNow: 0,
     mostHeldAtOnce: 0,
+    deleteByProfile(profile: string) {
+      for (const key of [...held.keys()]) if (key.startsWith(`${profile}/`)) held.delete(key);
+      count();
+      return Promise.resolve();
+    },
     tryAcquire(profile: string, table: string, durationSeconds: number) {
       const where = `poll lease ${profile}/${table}`;
       if (

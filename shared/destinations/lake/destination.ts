@@ -38,7 +38,7 @@ const CONCURRENT_APPLIES = 64;
 /** Deletes per batch of a resync's sweep. */
 const SWEEP_CHUNK = 1000;
 
-export interface LakeDestination extends Required<Omit<Destination, 'countRows'>> {
+export interface LakeDestination extends Required<Omit<Destination, 'countRows' | 'forgetRows'>> {
   readonly mode: LakeMode;
   /**
    * In-place mode: snapshots every table changed since its last snapshot once the interval has passed. Other modes:

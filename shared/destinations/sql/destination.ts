@@ -13,6 +13,7 @@ import { countRows, readTable, type DestinationRow } from './read-back';
 import { createResyncSweep } from './resync-sweep';
 import { ensureTables } from './schema-sync';
 import { fillColumns } from './schema-fill';
+import { forgetRows } from './forget-rows';
 import { prefixed } from '../../schema/identifiers';
 
 export type { DestinationTarget } from './context';
@@ -45,6 +46,7 @@ export function createSqlDestination(
     applyBatch: (table, batch) => applyBatch(context, layouts, table, batch),
     fillColumns: (table, columns, rows) => fillColumns(context, layouts, table, columns, rows),
     countRows: (logicalName) => countRows(context, logicalName),
+    forgetRows: (logicalName) => forgetRows(context, logicalName),
     readRows: (logicalName) => sqlDestination.readTable(prefixed(context.prefix, logicalName)),
     readTable: (tableName) => readTable(context, tableName),
     // Through the object, as callers see it: the sweep's deletes are ordinary batches.

@@ -3,6 +3,7 @@
  * (tables exist and are change-tracked, relationships exist), the secrets, and the destination (reachable,
  * and we may create tables: `ensureTables` does) — then checkpoints are created and the initial sync starts.
  */
+import { randomUUID } from 'node:crypto';
 import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
 import { ExportError, toExportError } from '../../errors';
 import { isLive, type OrchestrationClient } from '../../orchestration/client';
@@ -81,6 +82,9 @@ export async function activateProfile(
   await ensureDestinationTables(services, profileName, tables, relationships);
   const now = services.now().toISOString();
   await services.snapshots.put(profileName, { tables, relationships, readAt: now });
+  // Kept from an earlier activation of this profile; a profile deleted and created again gets a new one.
+  const previous = await services.activations.get(profileName);
+  const generation = previous?.value.generation ?? randomUUID();
 
   const pending: string[] = [];
   for (const table of tables) {
@@ -91,6 +95,7 @@ export async function activateProfile(
         rowsCopied: 0,
         pages: 0,
         startedAt: now,
+        generation,
       });
       await services.status.update(profileName, table.logicalName, { phase: 'initial', lastError: null });
     }
@@ -99,7 +104,6 @@ export async function activateProfile(
   }
   // The environment the checkpoints came from: kept from an earlier activation, so that checkpoints of another org
   // are noticed by the poller (shared/sync/capture/source-environment.ts) and not followed.
-  const previous = await services.activations.get(profileName);
   const organizationId =
     previous?.value.organizationId ??
     (await services.runtimes.get(profileName).then((runtime) => runtime.organizationId()));
@@ -109,9 +113,16 @@ export async function activateProfile(
     tables: tables.map((table) => table.logicalName),
     activatedAt: now,
     organizationId,
+    generation,
   });
 
-  const input: InitialSyncInput = { profile: profileName, pending, fanOut: services.options.fanOut, progress: {} };
+  const input: InitialSyncInput = {
+    profile: profileName,
+    generation,
+    pending,
+    fanOut: services.options.fanOut,
+    progress: {},
+  };
   if (pending.length > 0) await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, { instanceId, input });
   return { outcome: 'started', instanceId, tables: tables.map((table) => table.logicalName) };
 }
@@ -158,14 +169,21 @@ export async function resyncTable(
   const instanceId = resyncInstanceId(profileName, table);
   if (isLive(await orchestrations.getStatus(instanceId))) return instanceId;
   try {
-    await services.checkpoints.reset(profileName, table, 'resync');
+    await services.checkpoints.reset(profileName, table, 'resync', activation.value.generation);
     // What an earlier, interrupted resync saw says nothing about this one.
     await (await services.runtimes.get(profileName)).destination.resync.start(table);
     await services.status.update(profileName, table, { phase: 'resync', lastError: null });
   } catch (error) {
     throw toExportError(error);
   }
-  const input: InitialSyncInput = { profile: profileName, pending: [table], fanOut: 1, progress: {} };
+  const { generation } = activation.value;
+  const input: InitialSyncInput = {
+    profile: profileName,
+    ...(generation === undefined ? {} : { generation }),
+    pending: [table],
+    fanOut: 1,
+    progress: {},
+  };
   await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, { instanceId, input });
   return instanceId;
 }

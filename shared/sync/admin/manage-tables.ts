@@ -57,7 +57,7 @@ export async function reconcileTables(
     await refuseWhileStopping(orchestrations, profileName, changes.add);
     await ensureDestinationTables(services, profileName, tables, relationships);
     await services.snapshots.put(profileName, { tables, relationships, readAt: services.now().toISOString() });
-    for (const table of changes.add) await prepareCopy(services, profileName, table);
+    for (const table of changes.add) await prepareCopy(services, profileName, table, activation.value.generation);
   }
   // A copy of a removed table started on its own (resync, or an earlier add) stops now; one inside the profile's
   // initial sync stops at its next page (copy-page.ts reads the activation).
@@ -75,7 +75,7 @@ export async function reconcileTables(
       fix: 'The profile is saved; send the same PUT again to apply its tables.',
     });
   }
-  for (const table of changes.add) await startCopy(orchestrations, profileName, table);
+  for (const table of changes.add) await startCopy(orchestrations, profileName, table, activation.value.generation);
   return { outcome: 'reconciled', ...changes };
 }
 
@@ -103,10 +103,15 @@ async function refuseWhileStopping(
  * A new table starts at its first page; a table exported before (its checkpoint is still there) starts over as
  * a resync, which forgets what an earlier resync saw and sweeps away the rows it does not see this time.
  */
-async function prepareCopy(services: ManageTablesServices, profileName: string, table: string): Promise<void> {
+async function prepareCopy(
+  services: ManageTablesServices,
+  profileName: string,
+  table: string,
+  generation: string | undefined,
+): Promise<void> {
   const existing = await services.checkpoints.read(profileName, table);
   if (existing) {
-    await services.checkpoints.reset(profileName, table, 'resync');
+    await services.checkpoints.reset(profileName, table, 'resync', generation);
     await (await services.runtimes.get(profileName)).destination.resync.start(table);
     await services.status.update(profileName, table, { phase: 'resync', lastError: null });
     return;
@@ -116,6 +121,7 @@ async function prepareCopy(services: ManageTablesServices, profileName: string, 
     rowsCopied: 0,
     pages: 0,
     startedAt: services.now().toISOString(),
+    ...(generation === undefined ? {} : { generation }),
   });
   await services.status.update(profileName, table, { phase: 'initial', lastError: null });
 }
@@ -124,8 +130,19 @@ async function prepareCopy(services: ManageTablesServices, profileName: string, 
  * Its own instance, named after the table as a resync's is: the copy then runs beside the profile's initial
  * sync (`initial-sync-<profile>`, whose input cannot change), and a resync asked for meanwhile finds it running.
  */
-async function startCopy(orchestrations: OrchestrationClient, profileName: string, table: string): Promise<void> {
+async function startCopy(
+  orchestrations: OrchestrationClient,
+  profileName: string,
+  table: string,
+  generation: string | undefined,
+): Promise<void> {
   const instanceId = resyncInstanceId(profileName, table);
-  const input: InitialSyncInput = { profile: profileName, pending: [table], fanOut: 1, progress: {} };
+  const input: InitialSyncInput = {
+    profile: profileName,
+    ...(generation === undefined ? {} : { generation }),
+    pending: [table],
+    fanOut: 1,
+    progress: {},
+  };
   await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, { instanceId, input });
 }

@@ -77,6 +77,12 @@ export async function applyChanges(
     return { outcome: 'ignored', reason: `table '${batch.table}' was removed from profile '${batch.profile}'` };
   }
 
+  // A batch of an earlier profile of this name (deleted, then created again) belongs to nothing that exists now.
+  if (batch.generation !== undefined && batch.generation !== activation?.value.generation) {
+    await services.batches.releaseClaimCheck(message);
+    return { outcome: 'ignored', reason: `the batch belongs to a deleted profile '${batch.profile}' of the same name` };
+  }
+
   let committed: ApplyResult;
   try {
     committed = await commitBatch(services, batch);

@@ -20,10 +20,14 @@ export interface BatchSource {
   profile: string;
   table: string;
   readAt: Date;
+  /** The profile's activation generation (shared/sync/wiring/services.ts), when its checkpoint has one. */
+  generation?: string;
 }
 
 function batchId(source: BatchSource, kind: 'u' | 'd', keys: string[]): string {
   const hash = createHash('sha256').update(`${source.profile}\n${source.table}\n${kind}\n`);
+  // A profile created again under the name reads the same pages again: its batches must not pass for the old one's.
+  if (source.generation !== undefined) hash.update(`generation ${source.generation}\n`);
   for (const key of keys) hash.update(`${key}\n`);
   return `${kind}-${hash.digest('hex').slice(0, 40)}`;
 }
@@ -64,6 +68,7 @@ export function upsertBatches(
     deletes: [],
     attempt: 0,
     readAt: source.readAt.toISOString(),
+    ...(source.generation === undefined ? {} : { generation: source.generation }),
   }));
 }
 
@@ -86,5 +91,6 @@ export function deleteBatches(
     deletes: chunk.map((id) => ({ id })),
     attempt: 0,
     readAt: source.readAt.toISOString(),
+    ...(source.generation === undefined ? {} : { generation: source.generation }),
   }));
 }

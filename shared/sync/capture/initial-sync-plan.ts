@@ -5,6 +5,8 @@
  */
 export interface InitialSyncInput {
   profile: string;
+  /** The profile's activation generation: a page copy of a deleted profile of the same name is dropped. */
+  generation?: string;
   /** Tables whose initial load is not finished, in the order they get their next page. */
   pending: string[];
   /** How many tables copy a page at the same time. */

@@ -98,7 +98,8 @@ export async function pollTable(
     const table = await snapshotTable(services, profile, tableName);
     const { source } = await services.runtimes.get(profile);
     const readAt = services.now();
-    const batchSource = { profile, table: tableName, readAt };
+    const { generation } = checkpoint.value;
+    const batchSource = { profile, table: tableName, readAt, ...(generation === undefined ? {} : { generation }) };
     // Before the first send: an applier may apply a batch the moment it is queued, and must find its poll listed.
     let queuedNoted = false;
     const noteQueued = async () => {

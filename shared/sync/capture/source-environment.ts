@@ -3,11 +3,15 @@
  * profile's tables are polled: the same org under a new origin (a local emulator on a new port, a renamed
  * environment) gets its saved links moved to that origin; another org under any URL (a restore, copy or reset)
  * starts every table over, since its change-tracking tokens say nothing about the rows the destination holds.
+ * Nor do its row versions: a restored backup's rows are older than the ones the destination got from the org
+ * before, and the version guard would keep those. So the destination forgets each table's rows first
+ * (Destination.forgetRows) and the resync copies the new org's; a row only the old org had is gone, without a
+ * delete-log entry (README, "Another organization").
  */
 import { ExportError } from '../../errors';
-import type { OrchestrationClient } from '../../orchestration/client';
+import { isLive, type OrchestrationClient } from '../../orchestration/client';
 import type { Versioned } from '../../state/versioned';
-import { resyncTable, type ResyncServices } from '../admin/activation';
+import { resyncInstanceId, resyncTable, type ResyncServices } from '../admin/activation';
 import type { Activation, SyncServices } from '../wiring/services';
 
 export type SourceEnvironmentServices = Pick<SyncServices, 'activations' | 'checkpoints' | 'runtimes' | 'now'> &
@@ -66,8 +70,13 @@ async function rebaseline(
 ): Promise<void> {
   const reason = `rebaselined: source environment changed from ${activation.value.organizationId} to ${organizationId}`;
   // Every table first, the new org last: a failure half-way is tried again at the next poll, and a resync that is
-  // already running is not started twice (resyncTable).
-  for (const table of activation.value.tables) await resyncTable(services, orchestrations, profile, table);
+  // already running is not started twice (resyncTable), nor are the rows it copied since forgotten again.
+  const { destination } = await services.runtimes.get(profile);
+  for (const table of activation.value.tables) {
+    if (!isLive(await orchestrations.getStatus(resyncInstanceId(profile, table))))
+      await destination.forgetRows?.(table);
+    await resyncTable(services, orchestrations, profile, table);
+  }
   await services.activations.put(
     profile,
     { ...activation.value, organizationId, rebaselined: { at: services.now().toISOString(), reason } },

@@ -49,6 +49,11 @@ export const activationSchema = z.object({
    * before it was kept, and then adopted at the next poll (shared/sync/capture/source-environment.ts).
    */
   organizationId: z.string().min(1).optional(),
+  /**
+   * Stamped at the first activation and kept until the profile is deleted: checkpoints, queued batches and
+   * initial-sync orchestrations carry it, so work of a deleted profile is told apart from a new one of the same name.
+   */
+  generation: z.string().min(1).max(64).optional(),
   /** When and why every table was last started over because the source became another environment. */
   rebaselined: z.object({ at: z.iso.datetime(), reason: z.string() }).optional(),
 });
