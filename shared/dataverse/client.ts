@@ -198,7 +198,8 @@ export class DataverseClient {
   ): Promise<PageRead> {
     const prefer = preferences(options);
     const where = `${table.entitySetName} page`;
-    const { envelope, rows } = await this.http.stream(
+    let links: PageLinks = {};
+    const { rows } = await this.http.stream(
       link,
       (body, request) =>
         readPageStream(
@@ -207,10 +208,11 @@ export class DataverseClient {
           (items, first) =>
             onChunk(items.map((item, index) => toRowChange(table, item, `${where} value[${first + index}]`))),
           limits,
+          (envelope) => (links = pageLinks(this.http, table, envelope)),
         ),
       { prefer },
     );
-    return { rows, ...pageLinks(this.http, table, envelope) };
+    return { rows, ...links };
   }
 
   /** Current rows by primary key, without change tracking (to resync failed records). */

@@ -4,7 +4,8 @@
  * never held whole, neither as text nor as parsed rows. The page's links are read from the top-level
  * properties wherever they appear (Dataverse writes `@odata.nextLink`/`@odata.deltaLink` after `value`).
  * The same checks as a whole page gets (`entityPageSchema`) apply: a row that is not an object, a missing
- * `value`, a link that is not a string are `schema` errors; a body cut short is `transient` (the page repeats).
+ * `value`, a link that is not a string, a complete answer whose JSON stops short are `schema` errors; a transfer
+ * that breaks off (connection dropped, timeout) is `transient`, and the page repeats.
  */
 import { JSONParser, TokenParserError, TokenizerError, TokenType, type ParsedTokenInfo } from '@streamparser/json';
 import { z } from 'zod';
@@ -123,13 +124,15 @@ function readFailure(error: unknown, where: string): unknown {
 /**
  * Parses `body` as it arrives and calls `onRows` with each chunk of at most `limits` rows, in order, awaiting
  * each before reading on (so a slow consumer slows the download instead of piling rows up). `firstIndex` is
- * the index in `value` of the chunk's first row. Resolves with the page's envelope once the body has ended.
+ * the index in `value` of the chunk's first row. `checkEnd` sees the envelope before the last chunk is handed on.
+ * Resolves with the page's envelope once the body has ended.
  */
 export async function readPageStream(
   body: AsyncIterable<Uint8Array>,
   where: string,
   onRows: (rows: WebApiRow[], firstIndex: number) => Promise<void>,
   limits: ChunkLimits = defaultChunkLimits,
+  checkEnd: (envelope: PageEnvelope) => void = () => undefined,
 ): Promise<StreamedPage> {
   const top = new TopLevel(where);
   const parser = new JSONParser({ paths: ['$.value.*'], keepStack: false });
@@ -173,12 +176,20 @@ export async function readPageStream(
   } catch (error) {
     throw readFailure(error, where);
   }
+  // The transfer itself was complete (a connection cut short fails the read above, as transient): the server
+  // sent a document that is not a whole page, which asking again will not change.
   if (!parser.isEnded) {
-    throw new ExportError('transient', `The page body of ${where} ended before the page did: it was cut short`, {
-      where,
-    });
+    throw new ExportError(
+      'schema',
+      `Dataverse returned a body that is not JSON for ${where}: it ends before the page does`,
+      {
+        where,
+      },
+    );
   }
   const envelope = checkEnvelope(top, where);
+  // Before the last chunk: a page of up to one chunk whose links are unusable then leaves nothing behind.
+  checkEnd(envelope);
   try {
     await handOn(true);
   } catch (error) {

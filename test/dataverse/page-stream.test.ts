@@ -1,6 +1,6 @@
 /**
  * The streaming page reader (shared/dataverse/page-stream.ts): rows handed on in bounded chunks while the body
- * arrives, links read wherever they stand, a body that is not a page is a `schema` error, a body that breaks
+ * arrives, links read wherever they stand, a body that is not a page is a `schema` error, a transfer that breaks
  * off is `transient`, and the way the bytes are cut up by the network changes nothing.
  */
 import { describe, expect, it } from 'vitest';
@@ -135,6 +135,26 @@ describe('links', () => {
   });
 });
 
+describe('the end of a page', () => {
+  it('shows the envelope to checkEnd before the last chunk, so a refused page of one chunk hands nothing on', async () => {
+    const text = JSON.stringify({ value: rows(15), '@odata.nextLink': 'not a link' });
+    const handed: number[] = [];
+    const refusal = new ExportError('schema', 'refused link');
+    const outcome = await readPageStream(
+      cut(text, 64),
+      WHERE,
+      async (chunk) => void handed.push(chunk.length),
+      { maxRows: 10, maxBytes: 1024 * 1024 },
+      (envelope) => {
+        expect(envelope['@odata.nextLink']).toBe('not a link');
+        throw refusal;
+      },
+    ).catch((caught: unknown) => caught);
+    expect(outcome).toBe(refusal);
+    expect(handed).toEqual([10]);
+  });
+});
+
 describe('bodies that are not pages', () => {
   it.each([
     ['not JSON', '<html>gateway</html>'],
@@ -150,11 +170,11 @@ describe('bodies that are not pages', () => {
     expect(error.where).toContain(WHERE);
   });
 
-  it('a body that ends before the page does is transient', async () => {
+  it('a whole answer whose JSON stops before the page does is a schema error, as an empty one', async () => {
     const text = JSON.stringify({ value: rows(20), '@odata.nextLink': NEXT });
-    for (const end of [text.indexOf('"value"') + 12, text.length - 30, text.length - 1]) {
+    for (const end of [0, text.indexOf('"value"') + 12, text.length - 30, text.length - 1]) {
       const error = await failure(read(cut(text.slice(0, end), 50)));
-      expect(error.errorClass).toBe('transient');
+      expect(error.errorClass).toBe('schema');
     }
   });
 
