@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ExportError } from '../errors';
 import type { ChangePage, RowChange, RowUpsert, WebApiRow } from './changes';
+import { defaultChunkLimits, readPageStream, type ChunkLimits, type PageEnvelope } from './page-stream';
 import { DataverseHttp, type DataverseHttpOptions } from './http';
 import type { ManyToManyRelationship, TableMetadata } from './metadata';
 import { readManyToMany, readTable } from './metadata-reader';
@@ -28,6 +29,14 @@ export const MAX_PAGE_SIZE = 5000;
  * broken or hostile server, and the table stops with this error instead of polling forever.
  */
 export const MAX_PAGES_PER_CHAIN = 1_000;
+
+/** Where a page leaves the table's copy: `ChangePage` without its rows. */
+export type PageLinks = Omit<ChangePage, 'changes'>;
+
+/** A page read in chunks: how many rows it had, and its links. */
+export interface PageRead extends PageLinks {
+  rows: number;
+}
 
 /** What the client needs of a table to read its rows. */
 export type TableRef = Pick<TableMetadata, 'entitySetName' | 'primaryIdAttribute'>;
@@ -174,6 +183,38 @@ export class DataverseClient {
     return toChangePage(this.http, table, await this.fetchPage(table, link, preferences(options)));
   }
 
+  /**
+   * Exactly one page like `readPage`, its rows handed to `onChunk` in bounded chunks while the body arrives
+   * (`page-stream.ts`), each awaited before more is read. Resolves with the page's links once every chunk was
+   * handed on; a body that breaks off rejects as `transient` after some chunks may have been handed on, so a
+   * caller moves its checkpoint only once this resolves.
+   */
+  async readPageInChunks(
+    table: TableRef,
+    link: string,
+    options: PageOptions,
+    onChunk: (changes: RowChange[]) => Promise<void>,
+    limits: ChunkLimits = defaultChunkLimits,
+  ): Promise<PageRead> {
+    const prefer = preferences(options);
+    const where = `${table.entitySetName} page`;
+    let links: PageLinks = {};
+    const { rows } = await this.http.stream(
+      link,
+      (body, request) =>
+        readPageStream(
+          body,
+          request,
+          (items, first) =>
+            onChunk(items.map((item, index) => toRowChange(table, item, `${where} value[${first + index}]`))),
+          limits,
+          (envelope) => (links = pageLinks(this.http, table, envelope)),
+        ),
+      { prefer },
+    );
+    return { rows, ...links };
+  }
+
   /** Current rows by primary key, without change tracking (to resync failed records). */
   async readRowsById(
     table: TableRef,
@@ -259,9 +300,16 @@ export function checkNextLink(table: TableRef, seen: Set<string>, nextLink: stri
 
 function toChangePage(http: DataverseHttp, table: TableRef, body: EntityPageBody): ChangePage {
   const where = `${table.entitySetName} page`;
-  const page: ChangePage = {
+  return {
     changes: body.value.map((item, index) => toRowChange(table, item, `${where} value[${index}]`)),
+    ...pageLinks(http, table, body),
   };
+}
+
+/** A page's nextLink, or its deltaLink and watermark: the place the table's copy goes on from. */
+function pageLinks(http: DataverseHttp, table: TableRef, body: PageEnvelope): PageLinks {
+  const where = `${table.entitySetName} page`;
+  const page: PageLinks = {};
   const nextLink = body['@odata.nextLink'];
   const deltaLink = body['@odata.deltaLink'];
   if (nextLink !== undefined) {

@@ -6,9 +6,10 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { ExportError } from '../errors';
-import { decodeOrKeep } from '../percent-encoding';
 import type { AccessTokenSource } from './auth';
-import { errorBodySchema, type ErrorBody } from './responses';
+import { describe, exhausted, failure, readErrorBody } from './http-errors';
+
+export { EXPIRED_VERSION_STAMP } from './http-errors';
 
 export interface RetryPolicy {
   /** Attempts per request, the first one included. */
@@ -31,9 +32,6 @@ export const defaultRetryPolicy: RetryPolicy = {
 
 /** Dataverse allows 52 concurrent requests per user; staying well under leaves room for other clients. */
 export const DEFAULT_CONCURRENCY = 8;
-
-/** `ExpiredVersionStamp`: the change-tracking token is older than the org keeps changes. */
-export const EXPIRED_VERSION_STAMP = '0x80044352';
 
 export interface DataverseHttpOptions {
   /** `https://<org>.crm.dynamics.com/api/data/v9.2/` (trailing slash optional). */
@@ -81,28 +79,23 @@ export function parseRetryAfter(header: string | null, now = Date.now()): number
 export const backoffDelayMs = (attempt: number, policy: RetryPolicy, random = Math.random): number =>
   Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
 
-/** Path and query of a URL, for error locations: never the token, which only travels in a header. */
-const describe = (url: string): string => {
-  const parsed = new URL(url);
-  // A link from a response can be anything, valid percent-encoding or not.
-  return decodeOrKeep(parsed.pathname + parsed.search);
-};
+/**
+ * A response read to the end, a successful one by the caller's reader: Dataverse counts a request as concurrent
+ * until its body is sent, so the body is read while the request holds its place in the concurrency limit.
+ */
+type ReadResponse<T> =
+  { succeeded: true; value: T } | { succeeded: false; status: number; retryAfter: string | null; text: string };
 
-/** A response read to the end: Dataverse counts a request as concurrent until its body is sent. */
-interface ReadResponse {
-  status: number;
-  retryAfter: string | null;
-  text: string;
-}
-
-function readErrorBody(text: string): ErrorBody | undefined {
-  try {
-    const parsed = errorBodySchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+/** What a streaming reader threw: final, since it may have handed part of the body on already. */
+class StreamReadFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('StreamReadFailure');
   }
 }
+
+async function* noBody(): AsyncGenerator<Uint8Array> {}
+
+const readText = (response: Response): Promise<string> => response.text();
 
 const retryableStatus = (status: number): boolean =>
   status === 429 || status === 503 || status === 500 || status === 502 || status === 504;
@@ -171,7 +164,7 @@ export class DataverseHttp {
     options: RequestOptions = {},
   ): Promise<z.infer<Schema> | undefined> {
     const url = this.url(pathOrUrl);
-    const text = await this.send(url, options);
+    const text = await this.send(url, options, readText);
     if (text === undefined) return undefined;
     let json: unknown;
     try {
@@ -196,14 +189,41 @@ export class DataverseHttp {
     return parsed.data;
   }
 
-  /** The body of a successful response; undefined for an allowed 404. */
-  private async send(url: string, options: RequestOptions): Promise<string | undefined> {
+  /**
+   * A successful response's body handed to `read` as it arrives (`where` names the request for errors). Throttling
+   * and failures before the body starts are retried as for `get`; what `read` throws is final, because it may
+   * have handed part of the body on already (the caller repeats the whole request if it wants to). The request
+   * timeout covers the whole body, `read`'s own work on it included.
+   */
+  async stream<T>(
+    pathOrUrl: string,
+    read: (body: AsyncIterable<Uint8Array>, where: string) => Promise<T>,
+    options: Omit<RequestOptions, 'allowNotFound'> = {},
+  ): Promise<T> {
+    const url = this.url(pathOrUrl);
+    const value = await this.send(url, options, async (response) => {
+      try {
+        return await read(response.body ?? noBody(), describe(url));
+      } catch (cause) {
+        throw new StreamReadFailure(cause);
+      }
+    });
+    return value as T;
+  }
+
+  /** The body of a successful response as `readBody` reads it; undefined for an allowed 404. */
+  private async send<T>(
+    url: string,
+    options: RequestOptions,
+    readBody: (response: Response) => Promise<T>,
+  ): Promise<T | undefined> {
     for (let attempt = 0; ; attempt++) {
       const last = attempt + 1 >= this.retry.maxAttempts;
-      let response: ReadResponse;
+      let response: ReadResponse<T>;
       try {
-        response = await this.limit(() => this.fetchOnce(url, options));
+        response = await this.limit(() => this.fetchOnce(url, options, readBody));
       } catch (cause) {
+        if (cause instanceof StreamReadFailure) throw cause.cause;
         if (cause instanceof ExportError) throw cause;
         if (last)
           throw new ExportError('transient', `Dataverse did not answer ${describe(url)}: ${String(cause)}`, {
@@ -213,18 +233,18 @@ export class DataverseHttp {
         await sleep(backoffDelayMs(attempt, this.retry));
         continue;
       }
-      if (response.status >= 200 && response.status < 300) return response.text;
+      if (response.succeeded) return response.value;
       if (response.status === 404 && options.allowNotFound) return undefined;
       if (retryableStatus(response.status)) {
         const retryAfterMs = parseRetryAfter(response.retryAfter);
         const delayMs = retryAfterMs ?? backoffDelayMs(attempt, this.retry);
         const body = readErrorBody(response.text);
         if (last || delayMs > this.retry.maxDelayMs)
-          throw this.exhausted(url, response.status, body, retryAfterMs ?? delayMs, attempt + 1);
+          throw exhausted(url, response.status, body, retryAfterMs ?? delayMs, attempt + 1);
         await sleep(delayMs);
         continue;
       }
-      throw this.failure(url, response.status, readErrorBody(response.text));
+      throw failure(url, response.status, readErrorBody(response.text));
     }
   }
 
@@ -233,7 +253,11 @@ export class DataverseHttp {
    * following would send the body of a foreign host back as Dataverse data (fetch drops the Authorization
    * header across origins, https://fetch.spec.whatwg.org/#http-redirect-fetch, but not the trust in the answer).
    */
-  private async fetchOnce(url: string, options: RequestOptions): Promise<ReadResponse> {
+  private async fetchOnce<T>(
+    url: string,
+    options: RequestOptions,
+    readBody: (response: Response) => Promise<T>,
+  ): Promise<ReadResponse<T>> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${await this.token.getToken()}`,
       Accept: 'application/json',
@@ -252,7 +276,10 @@ export class DataverseHttp {
       const locationHeader = response.headers.get('location');
       // As fetch does: a 3xx without Location is no redirect but the answer (https://fetch.spec.whatwg.org/#http-fetch step 8).
       if (response.status < 300 || response.status >= 400 || response.status === 304 || locationHeader === null) {
+        if (response.status >= 200 && response.status < 300)
+          return { succeeded: true, value: await readBody(response) };
         return {
+          succeeded: false,
           status: response.status,
           retryAfter: response.headers.get('retry-after'),
           text: await response.text(),
@@ -274,54 +301,5 @@ export class DataverseHttp {
       }
       target = location.toString();
     }
-  }
-
-  private exhausted(
-    url: string,
-    status: number,
-    body: ErrorBody | undefined,
-    retryAfterMs: number,
-    attempts: number,
-  ): ExportError {
-    const detail = body ? ` (${body.error.code}: ${body.error.message})` : '';
-    const throttled = status === 429 || status === 503;
-    return new ExportError(
-      throttled ? 'throttled' : 'transient',
-      `Dataverse answered ${status} to ${describe(url)} ${attempts} time(s)${detail}`,
-      {
-        where: describe(url),
-        retryAfterMs,
-        fix: throttled
-          ? 'Dataverse service protection limits were hit; retry later or lower the per-org concurrency.'
-          : undefined,
-      },
-    );
-  }
-
-  private failure(url: string, status: number, body: ErrorBody | undefined): ExportError {
-    const where = describe(url);
-    const detail = body ? `${body.error.code}: ${body.error.message}` : `HTTP ${status}`;
-    if (body?.error.code === EXPIRED_VERSION_STAMP || status === 410) {
-      return new ExportError('expired-token', `The change-tracking token has expired (${detail})`, {
-        where,
-        fix: 'Discard the delta link and re-baseline the table with a full initial load.',
-      });
-    }
-    if (status === 401) {
-      return new ExportError('config', `Dataverse rejected the access token (${detail})`, {
-        where,
-        fix: 'Check the tenant, client id and secret (or managed identity), and that the token scope is the environment URL + "/.default".',
-      });
-    }
-    if (status === 403) {
-      return new ExportError('config', `Dataverse refused access (${detail})`, {
-        where,
-        fix: 'The app registration is not an application user in this environment, or its security role lacks organization-level read on this table. Add it under Power Platform admin center → Environment → Settings → Application users.',
-      });
-    }
-    return new ExportError('schema', `Dataverse rejected ${where} (${detail})`, {
-      where,
-      fix: 'Check that the table and columns exist in this environment; metadata may have changed since it was read.',
-    });
   }
 }

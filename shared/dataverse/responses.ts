@@ -102,7 +102,7 @@ export const collectionOf = <Item extends z.ZodType>(item: Item) => z.object({ v
  * 5,000 wide rows that cost as much CPU as parsing the page, and doubled the garbage each page leaves
  * (docs/notes/benchmarks-initial-sync-memory.md). Rows are untyped until classified anyway.
  */
-const jsonObject = z.custom<Record<string, unknown>>(
+export const pageRowSchema = z.custom<Record<string, unknown>>(
   (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
   { message: 'Expected a JSON object' },
 );
@@ -112,7 +112,7 @@ export const entityPageSchema = z.object({
   '@odata.context': z.string().optional(),
   '@odata.nextLink': z.string().optional(),
   '@odata.deltaLink': z.string().optional(),
-  value: z.array(jsonObject),
+  value: z.array(pageRowSchema),
 });
 export type EntityPageBody = z.infer<typeof entityPageSchema>;
 

@@ -94,15 +94,15 @@ describe('a full resync repeated after its last checkpoint update failed', () =>
         ...deps.sync.runtimes,
         get: async (name) => {
           const runtime = await deps.sync.runtimes.get(name);
-          const readPage: typeof runtime.source.readPage = async (...args) => {
+          const readPageInChunks: typeof runtime.source.readPageInChunks = async (...args) => {
             reading = true;
             await slowRead;
-            return runtime.source.readPage(...args);
+            return runtime.source.readPageInChunks(...args);
           };
           // The client is a class instance: its other methods stay on the prototype.
           return {
             ...runtime,
-            source: Object.assign(Object.create(runtime.source) as typeof runtime.source, { readPage }),
+            source: Object.assign(Object.create(runtime.source) as typeof runtime.source, { readPageInChunks }),
           };
         },
       },

@@ -4,10 +4,10 @@
  * concurrent copy of the same page loses the ETag race and is retried from the fresh checkpoint.
  */
 import { webApiSelect } from '../../dataverse/properties';
-import type { RowUpsert } from '../../dataverse/changes';
 import { ExportError } from '../../errors';
 import type { PageCopied } from './initial-sync-plan';
-import { recordFailures, type RecordFailuresServices } from '../apply/record-failures';
+import type { RecordFailuresServices } from '../apply/record-failures';
+import { applyCopiedRows } from './apply-copied-rows';
 import type { SyncServices } from '../wiring/services';
 import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
 
@@ -64,9 +64,29 @@ export async function copyPage(
   const table = await snapshotTable(services, profileName, tableName);
   const { source, destination } = await services.runtimes.get(profileName);
   const link = current.nextLink ?? source.initialLoadLink(table, webApiSelect(table));
-  const readStarted = performance.now();
-  const page = await source.readPage(table, link, { pageSize: services.options.pageSize, annotations: true });
-  const readMs = millisecondsSince(readStarted);
+  const started = performance.now();
+  let pageRows = 0;
+  let applyMs = 0;
+  const target = {
+    destination,
+    table,
+    profile: profileName,
+    tableName,
+    batchId: `initial-${current.pages + 1}`,
+    resync: current.phase === 'resync',
+  };
+  // Rows reach the destination in chunks while the page arrives; the checkpoint below moves only after the last.
+  const page = await source.readPageInChunks(
+    table,
+    link,
+    { pageSize: services.options.pageSize, annotations: true },
+    async (changes) => {
+      const applyStarted = performance.now();
+      pageRows += await applyCopiedRows(services, target, changes);
+      applyMs += performance.now() - applyStarted;
+    },
+  );
+  const readMs = Math.max(0, millisecondsSince(started) - Math.round(applyMs));
   // One page per activity, so the chain's memory is the checkpoint: a page that links to itself would be copied forever.
   if (page.nextLink !== undefined && page.nextLink === source.http.url(link)) {
     throw new ExportError(
@@ -78,30 +98,9 @@ export async function copyPage(
       },
     );
   }
-  const upserts = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert');
-  const applyStarted = performance.now();
-  const applied = await destination.applyBatch(table, { upserts, deletes: [] });
-  const applyMs = millisecondsSince(applyStarted);
-  await recordFailures(
-    services,
-    { profile: profileName, table: tableName, batchId: `initial-${current.pages + 1}`, attempt: 0 },
-    applied.failed.map((failure) => ({
-      ...failure,
-      errorClass: 'data' as const,
-      ...(failure.changeType === 'upsert'
-        ? { payload: upserts.find((upsert) => upsert.id === failure.id)?.row ?? {} }
-        : {}),
-    })),
-  );
-  services.metrics.rowsApplied(profileName, tableName, 'upsert', applied.upserted);
-  if (current.phase === 'resync')
-    await destination.resync.markSeen(
-      tableName,
-      upserts.map((upsert) => upsert.id),
-    );
 
   const now = services.now().toISOString();
-  const rowsCopied = current.rowsCopied + upserts.length;
+  const rowsCopied = current.rowsCopied + pageRows;
   const pages = current.pages + 1;
   if (page.nextLink) {
     await services.checkpoints.update(
@@ -152,5 +151,5 @@ export async function copyPage(
     lastError: null,
     ...(done && destination.countRows ? { rowsInDestination: await destination.countRows(tableName) } : {}),
   });
-  return { table: tableName, rowsCopied, pages, done, pageRows: upserts.length, readMs, applyMs };
+  return { table: tableName, rowsCopied, pages, done, pageRows, readMs, applyMs: Math.round(applyMs) };
 }

@@ -1,0 +1,199 @@
+/**
+ * Reads a Dataverse page body as it arrives: each item of `value` is parsed on its own (@streamparser/json,
+ * `$.value.*` without keeping the stack) and handed on in bounded chunks, so a 5,000-row page of ~14 MB is
+ * never held whole, neither as text nor as parsed rows. The page's links are read from the top-level
+ * properties wherever they appear (Dataverse writes `@odata.nextLink`/`@odata.deltaLink` after `value`).
+ * The same checks as a whole page gets (`entityPageSchema`) apply: a row that is not an object, a missing
+ * `value`, a link that is not a string, a complete answer whose JSON stops short are `schema` errors; a transfer
+ * that breaks off (connection dropped, timeout) is `transient`, and the page repeats.
+ */
+import { JSONParser, TokenParserError, TokenizerError, TokenType, type ParsedTokenInfo } from '@streamparser/json';
+import { z } from 'zod';
+import { ExportError } from '../errors';
+import type { WebApiRow } from './changes';
+import { entityPageSchema, pageRowSchema, type EntityPageBody } from './responses';
+
+export interface ChunkLimits {
+  /** Most rows per chunk. */
+  maxRows: number;
+  /** Most body bytes a chunk's rows were parsed from (rows are cut at the first row boundary past it). */
+  maxBytes: number;
+}
+
+/** 1,000 rows of the widest sample table are ~3 MB of JSON; 8 MB bounds a table of much wider rows. */
+export const defaultChunkLimits: ChunkLimits = { maxRows: 1_000, maxBytes: 8 * 1024 * 1024 };
+
+/** The bytes fed to the parser at once: rows of one write are collected before a chunk can be handed on. */
+const PARSE_SLICE_BYTES = 64 * 1024;
+
+/** A page without its rows: the links and context, checked by the same schema as a whole page. */
+export type PageEnvelope = Omit<EntityPageBody, 'value'>;
+
+export interface StreamedPage {
+  envelope: PageEnvelope;
+  rows: number;
+}
+
+const shapeFix =
+  'The Web API returned a shape this client does not know; capture the response and extend shared/dataverse/responses.ts.';
+
+/** Thrown by the consumer of a chunk: passed on as it is, never reclassified as a read failure. */
+class ConsumerFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('ConsumerFailure');
+  }
+}
+
+/**
+ * Watches the tokens at the top level of the body: the root must be an object, `value` an array, and the
+ * other top-level primitives (the links, the context) are kept for the envelope.
+ */
+class TopLevel {
+  readonly properties: Record<string, unknown> = {};
+  sawValueArray = false;
+  private depth = 0;
+  private key: string | undefined;
+  private expectingKey = false;
+
+  constructor(private readonly where: string) {}
+
+  see({ token, value }: ParsedTokenInfo): void {
+    const opens = token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET;
+    if (opens) {
+      if (this.depth === 0 && token !== TokenType.LEFT_BRACE) throw this.shape('the body is not a JSON object');
+      if (this.depth === 1) {
+        if (this.key === 'value' && token !== TokenType.LEFT_BRACKET) throw this.shape('`value` is not an array');
+        if (this.key === 'value') this.sawValueArray = true;
+        else this.properties[this.key ?? ''] = token === TokenType.LEFT_BRACE ? {} : [];
+      }
+      this.depth++;
+      this.expectingKey = token === TokenType.LEFT_BRACE && this.depth === 1;
+      return;
+    }
+    if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) {
+      this.depth--;
+      return;
+    }
+    if (this.depth !== 1) return;
+    if (token === TokenType.COMMA) this.expectingKey = true;
+    else if (token === TokenType.COLON) return;
+    else if (this.expectingKey) {
+      this.key = String(value);
+      this.expectingKey = false;
+    } else this.properties[this.key ?? ''] = value;
+  }
+
+  private shape(what: string): ExportError {
+    return new ExportError('schema', `Dataverse response for ${this.where} does not have the expected shape: ${what}`, {
+      where: this.where,
+      fix: shapeFix,
+    });
+  }
+}
+
+/** The envelope checked as `entityPageSchema` checks a whole page, with an empty array standing in for the rows. */
+function checkEnvelope(top: TopLevel, where: string): PageEnvelope {
+  const parsed = entityPageSchema.safeParse({ ...top.properties, ...(top.sawValueArray ? { value: [] } : {}) });
+  if (!parsed.success) {
+    throw new ExportError(
+      'schema',
+      `Dataverse response for ${where} does not have the expected shape: ${z.prettifyError(parsed.error)}`,
+      { where, fix: shapeFix },
+    );
+  }
+  const { value: _rows, ...envelope } = parsed.data;
+  return envelope;
+}
+
+/** A failure while the body was being read: the consumer's own errors pass, a cut connection is transient. */
+function readFailure(error: unknown, where: string): unknown {
+  if (error instanceof ConsumerFailure) return error.cause;
+  if (error instanceof ExportError) return error;
+  if (error instanceof TokenizerError || error instanceof TokenParserError) {
+    return new ExportError('schema', `Dataverse returned a body that is not JSON for ${where}: ${error.message}`, {
+      cause: error,
+      where,
+    });
+  }
+  return new ExportError('transient', `The page body of ${where} broke off while it was read: ${String(error)}`, {
+    cause: error,
+    where,
+  });
+}
+
+/**
+ * Parses `body` as it arrives and calls `onRows` with each chunk of at most `limits` rows, in order, awaiting
+ * each before reading on (so a slow consumer slows the download instead of piling rows up). `firstIndex` is
+ * the index in `value` of the chunk's first row. `checkEnd` sees the envelope before the last chunk is handed on.
+ * Resolves with the page's envelope once the body has ended.
+ */
+export async function readPageStream(
+  body: AsyncIterable<Uint8Array>,
+  where: string,
+  onRows: (rows: WebApiRow[], firstIndex: number) => Promise<void>,
+  limits: ChunkLimits = defaultChunkLimits,
+  checkEnd: (envelope: PageEnvelope) => void = () => undefined,
+): Promise<StreamedPage> {
+  const top = new TopLevel(where);
+  const parser = new JSONParser({ paths: ['$.value.*'], keepStack: false });
+  parser.onToken = (token) => top.see(token);
+  let pending: WebApiRow[] = [];
+  let pendingBytes = 0;
+  let handed = 0;
+  parser.onValue = ({ value, key }) => {
+    const row = pageRowSchema.safeParse(value);
+    if (!row.success) {
+      throw new ExportError(
+        'schema',
+        `Dataverse response for ${where} does not have the expected shape: value[${String(key)}] is not a JSON object`,
+        { where: `${where} value[${String(key)}]`, fix: shapeFix },
+      );
+    }
+    pending.push(row.data);
+  };
+  const handOn = async (rest: boolean): Promise<void> => {
+    while (pending.length >= limits.maxRows || (pending.length > 0 && (rest || pendingBytes >= limits.maxBytes))) {
+      const rows = pending.length > limits.maxRows ? pending.splice(0, limits.maxRows) : pending;
+      if (rows === pending) pending = [];
+      pendingBytes = 0;
+      try {
+        await onRows(rows, handed);
+      } catch (error) {
+        throw new ConsumerFailure(error);
+      }
+      handed += rows.length;
+    }
+  };
+  try {
+    for await (const bytes of body) {
+      for (let offset = 0; offset < bytes.length; offset += PARSE_SLICE_BYTES) {
+        const slice = bytes.subarray(offset, offset + PARSE_SLICE_BYTES);
+        parser.write(slice);
+        pendingBytes += slice.length;
+        await handOn(false);
+      }
+    }
+  } catch (error) {
+    throw readFailure(error, where);
+  }
+  // The transfer itself was complete (a connection cut short fails the read above, as transient): the server
+  // sent a document that is not a whole page, which asking again will not change.
+  if (!parser.isEnded) {
+    throw new ExportError(
+      'schema',
+      `Dataverse returned a body that is not JSON for ${where}: it ends before the page does`,
+      {
+        where,
+      },
+    );
+  }
+  const envelope = checkEnvelope(top, where);
+  // Before the last chunk: a page of up to one chunk whose links are unusable then leaves nothing behind.
+  checkEnd(envelope);
+  try {
+    await handOn(true);
+  } catch (error) {
+    throw readFailure(error, where);
+  }
+  return { envelope, rows: handed };
+}
