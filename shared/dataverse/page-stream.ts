@@ -1,17 +1,17 @@
 /**
- * Reads a Dataverse page body as it arrives: each item of `value` is parsed on its own (@streamparser/json,
- * `$.value.*` without keeping the stack) and handed on in bounded chunks, so a 5,000-row page of ~14 MB is
+ * Reads a Dataverse page body as it arrives: each item of `value` is cut out of the bytes (row-splitter.ts) and
+ * parsed on its own, and handed on in bounded chunks, so a 5,000-row page of ~14 MB is
  * never held whole, neither as text nor as parsed rows. The page's links are read from the top-level
  * properties wherever they appear (Dataverse writes `@odata.nextLink`/`@odata.deltaLink` after `value`).
  * The same checks as a whole page gets (`entityPageSchema`) apply: a row that is not an object, a missing
  * `value`, a link that is not a string, a complete answer whose JSON stops short are `schema` errors; a transfer
  * that breaks off (connection dropped, timeout) is `transient`, and the page repeats.
  */
-import { JSONParser, TokenParserError, TokenizerError, TokenType, type ParsedTokenInfo } from '@streamparser/json';
 import { z } from 'zod';
 import { ExportError } from '../errors';
 import type { WebApiRow } from './changes';
-import { entityPageSchema, pageRowSchema, type EntityPageBody } from './responses';
+import { entityPageSchema, type EntityPageBody } from './responses';
+import { NotAnObject, RowSplitter } from './row-splitter';
 
 export interface ChunkLimits {
   /** Most rows per chunk. */
@@ -44,56 +44,18 @@ class ConsumerFailure extends Error {
   }
 }
 
-/**
- * Watches the tokens at the top level of the body: the root must be an object, `value` an array, and the
- * other top-level primitives (the links, the context) are kept for the envelope.
- */
-class TopLevel {
-  readonly properties: Record<string, unknown> = {};
-  sawValueArray = false;
-  private depth = 0;
-  private key: string | undefined;
-  private expectingKey = false;
-
-  constructor(private readonly where: string) {}
-
-  see({ token, value }: ParsedTokenInfo): void {
-    const opens = token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET;
-    if (opens) {
-      if (this.depth === 0 && token !== TokenType.LEFT_BRACE) throw this.shape('the body is not a JSON object');
-      if (this.depth === 1) {
-        if (this.key === 'value' && token !== TokenType.LEFT_BRACKET) throw this.shape('`value` is not an array');
-        if (this.key === 'value') this.sawValueArray = true;
-        else this.properties[this.key ?? ''] = token === TokenType.LEFT_BRACE ? {} : [];
-      }
-      this.depth++;
-      this.expectingKey = token === TokenType.LEFT_BRACE && this.depth === 1;
-      return;
-    }
-    if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) {
-      this.depth--;
-      return;
-    }
-    if (this.depth !== 1) return;
-    if (token === TokenType.COMMA) this.expectingKey = true;
-    else if (token === TokenType.COLON) return;
-    else if (this.expectingKey) {
-      this.key = String(value);
-      this.expectingKey = false;
-    } else this.properties[this.key ?? ''] = value;
-  }
-
-  private shape(what: string): ExportError {
-    return new ExportError('schema', `Dataverse response for ${this.where} does not have the expected shape: ${what}`, {
-      where: this.where,
-      fix: shapeFix,
+/** The envelope checked as `entityPageSchema` checks a whole page (its `value` was emptied by the splitter). */
+function checkEnvelope(text: string, where: string): PageEnvelope {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new ExportError('schema', `Dataverse returned a body that is not JSON for ${where}: ${String(error)}`, {
+      cause: error,
+      where,
     });
   }
-}
-
-/** The envelope checked as `entityPageSchema` checks a whole page, with an empty array standing in for the rows. */
-function checkEnvelope(top: TopLevel, where: string): PageEnvelope {
-  const parsed = entityPageSchema.safeParse({ ...top.properties, ...(top.sawValueArray ? { value: [] } : {}) });
+  const parsed = entityPageSchema.safeParse(body);
   if (!parsed.success) {
     throw new ExportError(
       'schema',
@@ -105,15 +67,29 @@ function checkEnvelope(top: TopLevel, where: string): PageEnvelope {
   return envelope;
 }
 
+/** One `value` item's text as a row; the splitter already saw that it is an object. */
+function parseRow(text: string, index: number, where: string): WebApiRow {
+  try {
+    return JSON.parse(text) as WebApiRow;
+  } catch (error) {
+    throw new ExportError('schema', `Dataverse returned a row that is not JSON for ${where}: value[${index}]`, {
+      cause: error,
+      where: `${where} value[${index}]`,
+      fix: shapeFix,
+    });
+  }
+}
+
 /** A failure while the body was being read: the consumer's own errors pass, a cut connection is transient. */
 function readFailure(error: unknown, where: string): unknown {
   if (error instanceof ConsumerFailure) return error.cause;
   if (error instanceof ExportError) return error;
-  if (error instanceof TokenizerError || error instanceof TokenParserError) {
-    return new ExportError('schema', `Dataverse returned a body that is not JSON for ${where}: ${error.message}`, {
-      cause: error,
-      where,
-    });
+  if (error instanceof NotAnObject) {
+    return new ExportError(
+      'schema',
+      `Dataverse response for ${where} does not have the expected shape: ${error.message}`,
+      { where: `${where} value[${error.index}]`, fix: shapeFix },
+    );
   }
   return new ExportError('transient', `The page body of ${where} broke off while it was read: ${String(error)}`, {
     cause: error,
@@ -134,22 +110,14 @@ export async function readPageStream(
   limits: ChunkLimits = defaultChunkLimits,
   checkEnd: (envelope: PageEnvelope) => void = () => undefined,
 ): Promise<StreamedPage> {
-  const top = new TopLevel(where);
-  const parser = new JSONParser({ paths: ['$.value.*'], keepStack: false });
-  parser.onToken = (token) => top.see(token);
+  const splitter = new RowSplitter();
   let pending: WebApiRow[] = [];
   let pendingBytes = 0;
   let handed = 0;
-  parser.onValue = ({ value, key }) => {
-    const row = pageRowSchema.safeParse(value);
-    if (!row.success) {
-      throw new ExportError(
-        'schema',
-        `Dataverse response for ${where} does not have the expected shape: value[${String(key)}] is not a JSON object`,
-        { where: `${where} value[${String(key)}]`, fix: shapeFix },
-      );
-    }
-    pending.push(row.data);
+  let parsed = 0;
+  const onItem = (text: string, bytes: number): void => {
+    pending.push(parseRow(text, parsed++, where));
+    pendingBytes += bytes;
   };
   const handOn = async (rest: boolean): Promise<void> => {
     while (pending.length >= limits.maxRows || (pending.length > 0 && (rest || pendingBytes >= limits.maxBytes))) {
@@ -167,9 +135,7 @@ export async function readPageStream(
   try {
     for await (const bytes of body) {
       for (let offset = 0; offset < bytes.length; offset += PARSE_SLICE_BYTES) {
-        const slice = bytes.subarray(offset, offset + PARSE_SLICE_BYTES);
-        parser.write(slice);
-        pendingBytes += slice.length;
+        splitter.write(bytes.subarray(offset, offset + PARSE_SLICE_BYTES), onItem);
         await handOn(false);
       }
     }
@@ -178,7 +144,7 @@ export async function readPageStream(
   }
   // The transfer itself was complete (a connection cut short fails the read above, as transient): the server
   // sent a document that is not a whole page, which asking again will not change.
-  if (!parser.isEnded) {
+  if (!splitter.complete) {
     throw new ExportError(
       'schema',
       `Dataverse returned a body that is not JSON for ${where}: it ends before the page does`,
@@ -187,7 +153,7 @@ export async function readPageStream(
       },
     );
   }
-  const envelope = checkEnvelope(top, where);
+  const envelope = checkEnvelope(splitter.envelopeText(), where);
   // Before the last chunk: a page of up to one chunk whose links are unusable then leaves nothing behind.
   checkEnd(envelope);
   try {
