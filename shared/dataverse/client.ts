@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { ExportError } from '../errors';
 import type { ChangePage, RowChange, RowUpsert, WebApiRow } from './changes';
 import { DataverseHttp, type DataverseHttpOptions } from './http';
-import { readIdBatch, type IdBatchOptions } from './id-batch-read';
 import type { ManyToManyRelationship, TableMetadata } from './metadata';
 import { readManyToMany, readTable } from './metadata-reader';
 import {
@@ -173,11 +172,6 @@ export class DataverseClient {
    */
   async readPage(table: TableRef, link: string, options: PageOptions = {}): Promise<ChangePage> {
     return toChangePage(this.http, table, await this.fetchPage(table, link, preferences(options)));
-  }
-
-  /** The current rows of many ids, by ordinary queries that may run in parallel (id-batch-read.ts). */
-  readIdBatch(table: TableRef, ids: readonly string[], options: IdBatchOptions = {}): Promise<RowUpsert[]> {
-    return readIdBatch(this.http, table, ids, options);
   }
 
   /** Current rows by primary key, without change tracking (to resync failed records). */

@@ -13,6 +13,7 @@ import path from 'node:path';
 export const benchmarkNames = [
   'source',
   'initial-sync',
+  'initial-sync-dataverse-like',
   'apply',
   'delta-latency',
   'memory',

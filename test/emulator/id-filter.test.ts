@@ -9,7 +9,7 @@ import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { sampleRowId } from '../../local/sample-org';
 import { staticTokenSource } from '../../shared/dataverse/auth';
 import { DataverseClient } from '../../shared/dataverse/client';
-import { IDS_PER_REQUEST, idFilter } from '../../shared/dataverse/id-batch-read';
+import { IDS_PER_REQUEST, idFilter, readIdBatch } from '../../shared/dataverse/id-batch-read';
 
 const TOKEN = 'id-filter-token';
 const SEED = 4;
@@ -61,7 +61,7 @@ describe('the emulator and the client reading rows by id batches', () => {
     const client = new DataverseClient({ baseUrl: emulator.baseUrl, token: staticTokenSource(TOKEN) });
     const ids = Array.from({ length: ACCOUNTS }, (_, index) => id(index));
     const before = emulator.stats.requests;
-    const rows = await client.readIdBatch(table, ids, { select: ['accountid', 'name'] });
+    const rows = await readIdBatch(client.http, table, ids, { select: ['accountid', 'name'] });
     expect(emulator.stats.requests - before).toBe(Math.ceil(ACCOUNTS / IDS_PER_REQUEST));
     expect(rows.map((row) => row.id).sort()).toEqual(ids.filter((each) => each !== deleted).sort());
     expect(rows.every((row) => row.versionNumber > 0)).toBe(true);

@@ -8,6 +8,7 @@
  * table exactly like the last page of a single-stream load (copy-unit.ts).
  */
 import type { RowUpsert } from '../../dataverse/changes';
+import { readIdBatch } from '../../dataverse/id-batch-read';
 import { webApiSelect } from '../../dataverse/properties';
 import { ExportError } from '../../errors';
 import type { Checkpoint } from '../../state/checkpoints';
@@ -153,7 +154,10 @@ export async function copyPartition(
   const table = await snapshotTable(services, profile, tableName);
   const { source } = await services.runtimes.get(profile);
   const readStarted = performance.now();
-  const upserts = await source.readIdBatch(table, partition.ids, { select: webApiSelect(table), annotations: true });
+  const upserts = await readIdBatch(source.http, table, partition.ids, {
+    select: webApiSelect(table),
+    annotations: true,
+  });
   const readMs = Math.round(performance.now() - readStarted);
   const where = { profile, table, phase: checkpoint.value.phase, batchId: `initial-p${index}` };
   const { applyMs } = await applyUnitRows(services, where, upserts);
