@@ -41,11 +41,15 @@ async function destinationVersions(): Promise<Map<string, number>> {
   const client = new Client({ connectionString: product.postgres.connectionString });
   await client.connect();
   try {
-    const exists = await client.query(`SELECT to_regclass('"${SCHEMA}"."account"') IS NOT NULL AS present`);
-    if (!exists.rows[0]?.present) return new Map();
-    const result = await client.query<{ id: string; version: string }>(
-      `SELECT "Id"::text AS id, "versionnumber"::text AS version FROM "${SCHEMA}"."account"`,
-    );
+    const result = await client
+      .query<{ id: string; version: string }>(
+        `SELECT "Id"::text AS id, "versionnumber"::text AS version FROM "${SCHEMA}"."account"`,
+      )
+      // Not created yet (42P01, undefined_table): activation creates it.
+      .catch((error: unknown) => {
+        if ((error as { code?: string }).code === '42P01') return { rows: [] };
+        throw error;
+      });
     return new Map(result.rows.map((row) => [row.id.toLowerCase(), Number(row.version)]));
   } finally {
     await client.end();

@@ -160,7 +160,8 @@ export async function copyPartition(
   });
   const readMs = Math.round(performance.now() - readStarted);
   const where = { profile, table, phase: checkpoint.value.phase, batchId: `initial-p${index}` };
-  const { applyMs } = await applyUnitRows(services, where, upserts);
+  // The key pass's last page may hold no ids (the table's row count a multiple of the page size): nothing to apply.
+  const { applyMs } = upserts.length === 0 ? { applyMs: 0 } : await applyUnitRows(services, where, upserts);
   await services.partitions.put(name, { ...partition, copiedRows: upserts.length }, { ifMatch: stored.etag });
   return { table: tableName, partition: index, rows: upserts.length, readMs, applyMs };
 }
