@@ -84,8 +84,10 @@ describe('SIGKILL in the middle of a partitioned initial copy', () => {
         return rows > 0 && rows < ACCOUNTS ? rows : undefined;
       },
       60_000,
-    ).catch((error: unknown) => {
-      const stats = JSON.stringify(product.emulator.stats);
+    ).catch(async (error: unknown) => {
+      const rows = (await destinationVersions()).size;
+      const status = JSON.stringify((await host.call('GET', `profiles/${PROFILE}/status`)).body).slice(0, 600);
+      const stats = `${JSON.stringify(product.emulator.stats)}, destination rows ${rows}, status ${status}`;
       throw new Error(`${String(error)}\nemulator: ${stats}\nhost log:\n${hostLines.join('\n')}`);
     });
     await host.kill();
