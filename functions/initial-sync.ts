@@ -3,12 +3,14 @@ import {
   nextCycle,
   progressAfter,
   summarize,
-  tablesThisCycle,
+  unitsThisCycle,
   type InitialSyncInput,
   type PageCopied,
+  type PartitionCopied,
 } from '../shared/sync/capture/initial-sync-plan';
 import { INITIAL_SYNC_ORCHESTRATION } from '../shared/sync/admin/activation';
 import { COPY_PAGE_ACTIVITY } from './copy-page';
+import { COPY_PARTITION_ACTIVITY } from './copy-partition';
 import { RECORD_INITIAL_SYNC_FAILURE_ACTIVITY } from './record-initial-sync-failure';
 import type { OrchestrationFunction, Orchestrator } from './definition';
 
@@ -21,23 +23,26 @@ const copyRetry = (() => {
 })();
 
 /**
- * One cycle: copy one page of up to `fanOut` tables at once, publish progress, continue as new with the
- * tables still copying. Deterministic: all I/O is in the copy-page activity, which checkpoints.
+ * One cycle: copy one page of up to `fanOut` tables at once (or, for a table read in partitions, up to `streams`
+ * partitions), publish progress, continue as new with the tables still copying. One Task.all per cycle and
+ * continue-as-new after it keep the history to one cycle. Deterministic: all I/O is in the activities, which
+ * checkpoint.
  */
 export const initialSyncOrchestrator: Orchestrator = function* (context) {
   const input = context.df.getInput<InitialSyncInput>();
-  const tables = tablesThisCycle(input);
-  let copied: PageCopied[];
+  let copied: Array<PageCopied | PartitionCopied>;
   try {
     copied = (yield context.df.Task.all(
-      tables.map((table) =>
-        context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, {
-          profile: input.profile,
-          table,
-          ...(input.generation === undefined ? {} : { generation: input.generation }),
-        }),
+      unitsThisCycle(input).map((unit) =>
+        'partition' in unit
+          ? context.df.callActivityWithRetry(COPY_PARTITION_ACTIVITY, copyRetry, { profile: input.profile, ...unit })
+          : context.df.callActivityWithRetry(COPY_PAGE_ACTIVITY, copyRetry, {
+              profile: input.profile,
+              ...unit,
+              ...(input.generation === undefined ? {} : { generation: input.generation }),
+            }),
       ),
-    )) as PageCopied[];
+    )) as Array<PageCopied | PartitionCopied>;
   } catch (error) {
     // An activity's failure is thrown here, where the orchestrator may handle it
     // (learn.microsoft.com/azure/azure-functions/durable/durable-functions-error-handling): the unfinished tables
@@ -51,7 +56,7 @@ export const initialSyncOrchestrator: Orchestrator = function* (context) {
     throw error;
   }
   const progress = progressAfter(input, copied);
-  const next = nextCycle(input, progress);
+  const next = nextCycle(input, progress, copied);
   const status = summarize(progress, new Set([...input.pending, ...Object.keys(input.progress)]).size);
   context.df.setCustomStatus(status);
   if (next) {

@@ -1,6 +1,7 @@
 import { apply } from './apply-changes';
 import { adminConsole } from './console';
 import { copyPageActivity } from './copy-page';
+import { copyPartitionActivity } from './copy-partition';
 import { deadLetters } from './dead-letters';
 import type { FunctionDefinition } from './definition';
 import type { FunctionDeps } from './deps';
@@ -46,5 +47,6 @@ export const functionTable: readonly FunctionDefinition<FunctionDeps>[] = [
   deadLetters,
   initialSync,
   copyPageActivity,
+  copyPartitionActivity,
   recordInitialSyncFailureActivity,
 ];

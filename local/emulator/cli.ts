@@ -1,6 +1,8 @@
 /**
  * `npm run emulator -- --port 5555 [--scale N] [--contacts C] [--seed S] [--token T] [--state writes.json]
- *   [--throttle-rate R] [--retry-after S] [--unavailable-rate R] [--latency-ms L] [--retention-days D]`
+ *   [--throttle-rate R] [--retry-after S] [--unavailable-rate R] [--latency-ms L] [--page-latency-ms P] [--dop-hint N] [--retention-days D]`
+ * `--page-latency-ms`: server time of a 5000-row page of every column (proportionally less for fewer);
+ * `--dop-hint`: the `x-ms-dop-hint` header every answer carries.
  * Serves the sample org until stopped and prints its Web API base URL.
  */
 import { parseArgs } from 'node:util';
@@ -19,6 +21,8 @@ const argsSchema = z.object({
   'retry-after': z.coerce.number().int().min(0).default(1),
   'unavailable-rate': z.coerce.number().min(0).max(1).default(0),
   'latency-ms': z.coerce.number().int().min(0).default(0),
+  'page-latency-ms': z.coerce.number().int().min(0).default(0),
+  'dop-hint': z.coerce.number().int().min(1).default(4),
   'retention-days': z.coerce.number().positive().default(7),
   state: z.string().min(1).optional(),
 });
@@ -35,6 +39,8 @@ async function main(): Promise<void> {
       'retry-after': { type: 'string' },
       'unavailable-rate': { type: 'string' },
       'latency-ms': { type: 'string' },
+      'page-latency-ms': { type: 'string' },
+      'dop-hint': { type: 'string' },
       'retention-days': { type: 'string' },
       state: { type: 'string' },
     },
@@ -58,6 +64,8 @@ async function main(): Promise<void> {
       retryAfterSeconds: args['retry-after'],
       unavailableRate: args['unavailable-rate'],
       latencyMs: args['latency-ms'],
+      pageLatencyMs: args['page-latency-ms'],
+      dopHint: args['dop-hint'],
     },
   });
   console.log(emulator.baseUrl);

@@ -15,6 +15,13 @@ export const faultsSchema = z.object({
   unavailableRate: z.number().min(0).max(1).default(0),
   /** Added to every response. */
   latencyMs: z.number().int().min(0).default(0),
+  /** Server time of an entity-set page of 5000 rows of every column; fewer rows or columns take proportionally less. */
+  pageLatencyMs: z.number().int().min(0).default(0),
+  /**
+   * The `x-ms-dop-hint` response header: the degree of parallelism Dataverse suggests to this client
+   * (learn.microsoft.com/power-apps/developer/data-platform/send-parallel-requests).
+   */
+  dopHint: z.number().int().min(1).default(4),
   /** Every `$deltatoken` is answered with ExpiredVersionStamp. */
   expiredTokens: z.boolean().default(false),
   /** Every request is refused as from an app registration that is not an application user (403). */

@@ -21,6 +21,7 @@ import { isWhoAmI, whoAmI } from './who-am-i';
 import { parsePrefer, parseSelect } from './odata';
 import { ReferenceRoutes } from './references';
 import { refuseBeyondRetrieveMultiple } from './retrieve-multiple-only';
+import { sendsAffinityCookie } from './affinity';
 import { rowJson, rowValues, selection } from './rows';
 import { checkHeaders, checkQueryOptions } from './scope';
 import { openStore, saveStore } from './state-file';
@@ -64,6 +65,8 @@ export interface EmulatorStats {
   unavailable: number;
   /** Most requests in progress at once, as Dataverse's concurrency limit counts them. */
   maxConcurrent: number;
+  /** Requests that sent the `ARRAffinity` cookie back, which parallel clients should not (affinity.ts). */
+  affinityCookieRequests: number;
 }
 
 /** Dataverse's service protection limit on concurrent requests per user. */
@@ -111,6 +114,8 @@ class EmulatorHandler {
     this.inFlight++;
     this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this.inFlight);
     response.once('close', () => this.inFlight--);
+    if (sendsAffinityCookie(request.headers, response, this.faults.settings.dopHint))
+      this.stats.affinityCookieRequests++;
     try {
       const authorization = request.headers.authorization ?? '';
       const bearer = /^Bearer (.+)$/i.exec(authorization)?.[1];
@@ -329,7 +334,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // Written at once, not only after the first write: the state's organization id must survive a restart too.
   persist();
   const faults = new FaultInjector(options.faults, options.seed ?? 1);
-  const stats: EmulatorStats = { requests: 0, throttled: 0, unavailable: 0, maxConcurrent: 0 };
+  const stats: EmulatorStats = {
+    requests: 0,
+    throttled: 0,
+    unavailable: 0,
+    maxConcurrent: 0,
+    affinityCookieRequests: 0,
+  };
   const server = createServer();
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {

@@ -24,6 +24,7 @@ const optionsSchema = z.object({
   // Initial-sync tuning that Azure fixes in code; tests and benchmarks set it to see more pages per table.
   'page-size': z.coerce.number().int().min(1).max(5000).optional(),
   'fan-out': z.coerce.number().int().min(1).max(64).optional(),
+  'read-streams': z.coerce.number().int().min(1).max(52).optional(),
   // How long a received queue message stays invisible: after a crash its batches come back this much later.
   'lock-seconds': z.coerce.number().int().min(1).max(600).optional(),
 });
@@ -35,6 +36,7 @@ function parseOptions(argv: string[]) {
       port: { type: 'string', default: '7071' },
       'page-size': { type: 'string' },
       'fan-out': { type: 'string' },
+      'read-streams': { type: 'string' },
       'lock-seconds': { type: 'string' },
     },
     strict: true,
@@ -45,7 +47,7 @@ function parseOptions(argv: string[]) {
     const name = String(issue?.path[0] ?? 'option');
     throw new ExportError('config', `--${name} is not valid: ${issue?.message ?? 'unknown reason'}`, {
       where: `--${name}`,
-      fix: '--port 0–65535 (0: any free port), --page-size 1–5000, --fan-out 1–64, --lock-seconds 1–600.',
+      fix: '--port 0–65535 (0: any free port), --page-size 1–5000, --fan-out 1–64, --read-streams 1–52, --lock-seconds 1–600.',
     });
   }
   return parsed.data;
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
     sync: {
       ...(options['page-size'] ? { pageSize: options['page-size'] } : {}),
       ...(options['fan-out'] ? { fanOut: options['fan-out'] } : {}),
+      ...(options['read-streams'] ? { readStreams: options['read-streams'] } : {}),
     },
     ...(options['lock-seconds'] ? { polling: { lockSeconds: options['lock-seconds'] } } : {}),
   });

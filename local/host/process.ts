@@ -14,6 +14,8 @@ export interface HostProcessOptions {
   port?: number;
   pageSize?: number;
   fanOut?: number;
+  /** Streams reading one table's initial load at once (SyncOptions.readStreams). */
+  readStreams?: number;
   /** Queue lock (visibility timeout) in seconds; the host's default otherwise. */
   lockSeconds?: number;
   /** Receives the host's log lines (stderr); without it they are dropped. */
@@ -42,6 +44,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
     String(options.port ?? 0),
     ...(options.pageSize ? ['--page-size', String(options.pageSize)] : []),
     ...(options.fanOut ? ['--fan-out', String(options.fanOut)] : []),
+    ...(options.readStreams ? ['--read-streams', String(options.readStreams)] : []),
     ...(options.lockSeconds ? ['--lock-seconds', String(options.lockSeconds)] : []),
   ];
   const child = fork(path.join(__dirname, 'main.ts'), args, {

@@ -105,6 +105,12 @@ export class DataverseHttp {
   private readonly token: AccessTokenSource;
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly retry: RetryPolicy;
+  /**
+   * The last `x-ms-dop-hint` Dataverse answered: the parallelism it suggests for this org
+   * (learn.microsoft.com/power-apps/developer/data-platform/send-parallel-requests). fetch keeps no cookie jar,
+   * so the `ARRAffinity` cookie is never sent back, as that page recommends for parallel clients.
+   */
+  dopHint: number | undefined;
 
   constructor(options: DataverseHttpOptions) {
     this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
@@ -276,6 +282,8 @@ export class DataverseHttp {
       const locationHeader = response.headers.get('location');
       // As fetch does: a 3xx without Location is no redirect but the answer (https://fetch.spec.whatwg.org/#http-fetch step 8).
       if (response.status < 300 || response.status >= 400 || response.status === 304 || locationHeader === null) {
+        const dopHint = Number(response.headers.get('x-ms-dop-hint') ?? Number.NaN);
+        if (Number.isSafeInteger(dopHint) && dopHint > 0) this.dopHint = dopHint;
         if (response.status >= 200 && response.status < 300)
           return { succeeded: true, value: await readBody(response) };
         return {

@@ -13,6 +13,7 @@ import { MissingClaimCheckError, type ClaimCheckStore } from '../../shared/queue
 import { changeBatchReader, outgoingMessage } from '../../shared/queue/messages';
 import type { ChangeBatch } from '../../shared/queue/change-batch';
 import type { ProfileRuntime, ProfileRuntimes } from '../../shared/sync/wiring/runtime';
+import { partitionDocumentSchema } from '../../shared/sync/capture/partition-documents';
 import {
   activationSchema,
   defaultSyncOptions,
@@ -146,6 +147,7 @@ export function inMemorySyncServices(clock = fixedClock()) {
     snapshots: inMemoryDocumentStore('metadata snapshot', metadataSnapshotSchema),
     activations: inMemoryDocumentStore('activation', activationSchema),
     checkpoints: inMemoryCheckpointStore(clock.now),
+    partitions: inMemoryDocumentStore('initial-sync partition', partitionDocumentSchema),
     leases: inMemoryPollLeases(clock.now),
     status: inMemoryTableStatus(clock.now),
     failedRecords: inMemoryFailedRecords(),

@@ -19,6 +19,8 @@ export interface ProcessProductOptions {
   env?: Record<string, string>;
   pageSize?: number;
   fanOut?: number;
+  /** Streams reading one table's initial load at once (local/host/process.ts). */
+  readStreams?: number;
   lockSeconds?: number;
   /** Receives every host's log lines, prefixed with the host's number. */
   log?: (line: string) => void;
@@ -72,6 +74,7 @@ export async function startProcessProduct(options: ProcessProductOptions = {}): 
         functionKey: PROCESS_FUNCTION_KEY,
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),
         ...(options.fanOut ? { fanOut: options.fanOut } : {}),
+        ...(options.readStreams ? { readStreams: options.readStreams } : {}),
         ...(options.lockSeconds ? { lockSeconds: options.lockSeconds } : {}),
         ...(options.log ? { log: (line: string) => options.log?.(`[host ${number}] ${line}`) } : {}),
       };

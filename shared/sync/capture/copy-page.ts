@@ -6,10 +6,10 @@
 import { webApiSelect } from '../../dataverse/properties';
 import { ExportError } from '../../errors';
 import type { PageCopied } from './initial-sync-plan';
-import type { RecordFailuresServices } from '../apply/record-failures';
+import { snapshotTable } from '../admin/snapshot';
 import { applyCopiedRows } from './apply-copied-rows';
-import type { SyncServices } from '../wiring/services';
-import { snapshotTable, type SnapshotServices } from '../admin/snapshot';
+import { completeInitialLoad } from './copy-unit';
+import { partitionedStep, type PartitionedCopyServices } from './partitioned-copy';
 
 /**
  * A copied page with what it cost: the initial sync's throughput is made of reading pages from Dataverse
@@ -23,12 +23,7 @@ export interface PageCopyReport extends PageCopied {
   applyMs: number;
 }
 
-export type CopyPageServices = Pick<
-  SyncServices,
-  'activations' | 'checkpoints' | 'runtimes' | 'options' | 'status' | 'metrics' | 'now'
-> &
-  RecordFailuresServices &
-  SnapshotServices;
+export type CopyPageServices = PartitionedCopyServices;
 
 /** A table taken out of an active profile (admin/manage-tables.ts) is not copied further: its copy ends here. */
 async function removedFromProfile(services: CopyPageServices, profile: string, table: string): Promise<boolean> {
@@ -56,6 +51,15 @@ export async function copyPage(
       rowsCopied: current.rowsCopied,
       pages: current.pages,
       done: true,
+      pageRows: 0,
+      readMs: 0,
+      applyMs: 0,
+    };
+
+  // A load begun page by page before partitioned reads were turned on (it has a nextLink) ends page by page.
+  if (services.options.readStreams > 1 && current.nextLink === undefined)
+    return {
+      ...(await partitionedStep(services, profileName, tableName, checkpoint)),
       pageRows: 0,
       readMs: 0,
       applyMs: 0,
@@ -112,34 +116,8 @@ export async function copyPage(
   } else {
     if (!page.deltaLink)
       throw new ExportError('schema', `The last page of ${tableName} carried no deltaLink`, { where: tableName });
-    // Before the checkpoint moves on, so a crash in between repeats them (both are idempotent).
-    await destination.completeInitialSync?.([tableName], services.now());
-    let etag = checkpoint.etag;
-    if (current.phase === 'resync') {
-      // Claimed first, by moving the checkpoint's ETag on: a second copier of this page (overlapping orchestrations,
-      // an activity run twice) then fails here, before it deletes anything, instead of sweeping after the owner
-      // has finished and forgotten what the resync saw.
-      etag = (await services.checkpoints.update(profileName, tableName, current, etag)).etag;
-      const removed = await destination.resync.sweep(table, page.watermark ?? current.watermark ?? 0);
-      services.metrics.rowsApplied(profileName, tableName, 'delete', removed);
-    }
-    const { nextLink: _done, ...rest } = current;
-    await services.checkpoints.update(
-      profileName,
-      tableName,
-      {
-        ...rest,
-        phase: 'delta',
-        deltaLink: page.deltaLink,
-        ...(page.watermark === undefined ? {} : { watermark: page.watermark }),
-        rowsCopied,
-        pages,
-        initialSyncCompletedAt: now,
-      },
-      etag,
-    );
-    // Only now: until the checkpoint has moved on, a repeat of this page sweeps again and needs what was seen.
-    if (current.phase === 'resync') await destination.resync.finish(tableName);
+    const end = { deltaLink: page.deltaLink, watermark: page.watermark, rowsCopied, pages, completedAt: now };
+    await completeInitialLoad(services, profileName, table, checkpoint, end);
   }
   const done = !page.nextLink;
   await services.status.update(profileName, tableName, {

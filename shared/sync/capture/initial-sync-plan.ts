@@ -13,7 +13,35 @@ export interface InitialSyncInput {
   fanOut: number;
   /** Totals so far, carried across `continueAsNew`. */
   progress: Record<string, TableProgress>;
+  /**
+   * Tables read in partitions (docs/notes/parallel-initial-sync.md): the next partition to copy and how many there
+   * are. Two numbers per table, whatever its size, so the input carried across `continueAsNew` stays small.
+   */
+  partitions?: Record<string, PartitionCursor>;
+  /** Partitions copied at the same time across all tables of a cycle (PageCopied.partitions.streams). */
+  streams?: number;
 }
+
+export interface PartitionCursor {
+  next: number;
+  total: number;
+}
+
+/** What the copy-partition activity reports. */
+export interface PartitionCopied {
+  table: string;
+  partition: number;
+  rows: number;
+}
+
+/** One activity of a cycle: a step of a table (a page, a key page, or finishing it), or one partition's copy. */
+export type CopyUnit = { table: string } | { table: string; partition: number };
+
+/**
+ * Dataverse's limit of concurrent requests per user (learn.microsoft.com/power-apps/developer/data-platform/api-limits):
+ * "Number of concurrent requests exceeded the limit of 52" (0x80072326). No cycle runs more partitions than this.
+ */
+export const MAX_CONCURRENT_REQUESTS = 52;
 
 export interface TableProgress {
   rowsCopied: number;
@@ -28,27 +56,86 @@ export interface PageCopied {
   pages: number;
   /** The table's initial load has its deltaLink: it is in delta phase now. */
   done: boolean;
+  /**
+   * The key pass is over: the table's rows are read in `total` partitions, `streams` at a time (Dataverse's
+   * `x-ms-dop-hint`, capped by the profile's setting). Absent for a table read page by page.
+   */
+  partitions?: { total: number; streams: number };
 }
 
 export const tablesThisCycle = (input: InitialSyncInput): string[] => input.pending.slice(0, Math.max(1, input.fanOut));
 
+/**
+ * This cycle's activities: for each table of the cycle, its open partitions while the streams last, else one step.
+ * A table whose partitions are all handed out gets a step again, which finishes it once every partition is copied.
+ */
+export function unitsThisCycle(input: InitialSyncInput): CopyUnit[] {
+  let streams = Math.min(Math.max(1, input.streams ?? 1), MAX_CONCURRENT_REQUESTS);
+  const units: CopyUnit[] = [];
+  for (const table of tablesThisCycle(input)) {
+    const cursor = input.partitions?.[table];
+    if (!cursor || cursor.next >= cursor.total) {
+      units.push({ table });
+      continue;
+    }
+    const count = Math.min(streams, cursor.total - cursor.next);
+    for (let partition = cursor.next; partition < cursor.next + count; partition++) units.push({ table, partition });
+    streams -= count;
+    if (streams === 0) break;
+  }
+  return units;
+}
+
+export const isPartitionCopied = (result: PageCopied | PartitionCopied): result is PartitionCopied =>
+  'partition' in result;
+
 /** Totals per table once this cycle's pages are copied. */
-export function progressAfter(input: InitialSyncInput, copied: readonly PageCopied[]): Record<string, TableProgress> {
+export function progressAfter(
+  input: InitialSyncInput,
+  copied: ReadonlyArray<PageCopied | PartitionCopied>,
+): Record<string, TableProgress> {
   const progress = { ...input.progress };
-  for (const result of copied)
-    progress[result.table] = { rowsCopied: result.rowsCopied, pages: result.pages, done: result.done };
+  for (const result of copied) {
+    if (isPartitionCopied(result)) {
+      const before = progress[result.table] ?? { rowsCopied: 0, pages: 0, done: false };
+      progress[result.table] = { ...before, rowsCopied: before.rowsCopied + result.rows, pages: before.pages + 1 };
+    } else progress[result.table] = { rowsCopied: result.rowsCopied, pages: result.pages, done: result.done };
+  }
   return progress;
+}
+
+/** The partition cursors and streams after this cycle: a finished key pass opens them, copied partitions move them on. */
+function partitionsAfter(
+  input: InitialSyncInput,
+  copied: ReadonlyArray<PageCopied | PartitionCopied>,
+): Pick<InitialSyncInput, 'partitions' | 'streams'> {
+  if (input.partitions === undefined && !copied.some((result) => 'partitions' in result)) return {};
+  const partitions = { ...input.partitions };
+  let streams = input.streams;
+  for (const result of copied) {
+    const cursor = partitions[result.table];
+    if (isPartitionCopied(result)) {
+      if (cursor) partitions[result.table] = { ...cursor, next: Math.max(cursor.next, result.partition + 1) };
+    } else if (result.done) delete partitions[result.table];
+    else if (result.partitions) {
+      partitions[result.table] = { next: 0, total: result.partitions.total };
+      streams = result.partitions.streams;
+    }
+  }
+  return { partitions, ...(streams === undefined ? {} : { streams }) };
 }
 
 /** The input of the next cycle, or undefined when every table is done. Unfinished tables go to the back. */
 export function nextCycle(
   input: InitialSyncInput,
   progress: Record<string, TableProgress>,
+  copied: ReadonlyArray<PageCopied | PartitionCopied> = [],
 ): InitialSyncInput | undefined {
-  const thisCycle = tablesThisCycle(input);
+  const thisCycle = [...new Set(unitsThisCycle(input).map((unit) => unit.table))];
   const unfinished = thisCycle.filter((table) => !progress[table]?.done);
-  const pending = [...input.pending.slice(thisCycle.length), ...unfinished];
-  return pending.length === 0 ? undefined : { ...input, pending, progress };
+  const rest = input.pending.filter((table) => !thisCycle.includes(table));
+  const pending = [...rest, ...unfinished];
+  return pending.length === 0 ? undefined : { ...input, pending, progress, ...partitionsAfter(input, copied) };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 } from '../../state/unprocessable-messages';
 import type { StorageClients } from '../../storage/clients';
 import { createExportMetrics, type ExportMetrics } from '../../telemetry/metrics';
+import { partitionDocumentSchema, type PartitionDocuments } from '../capture/partition-documents';
 import { createProfileRuntimes, defaultCredential, type ProfileRuntimes } from './runtime';
 import { createSecretResolver } from './secrets';
 
@@ -64,6 +65,8 @@ export interface SyncServices {
   snapshots: DocumentStore<MetadataSnapshot>;
   activations: DocumentStore<Activation>;
   checkpoints: CheckpointStore;
+  /** The partitioned initial sync's plans and partitions (shared/sync/capture/partition-documents.ts). */
+  partitions: PartitionDocuments;
   leases: PollLeases;
   status: TableStatusStore;
   failedRecords: FailedRecordStore;
@@ -81,9 +84,14 @@ export interface SyncOptions {
   pageSize: number;
   /** Tables copying a page at the same time. */
   fanOut: number;
+  /**
+   * Streams reading one table's initial load at once: 1 reads it page after page; more reads it in partitions
+   * (shared/sync/capture/partitioned-copy.ts), as many at once as Dataverse's `x-ms-dop-hint` suggests, at most this.
+   */
+  readStreams: number;
 }
 
-export const defaultSyncOptions: SyncOptions = { pageSize: 5000, fanOut: 4 };
+export const defaultSyncOptions: SyncOptions = { pageSize: 5000, fanOut: 4, readStreams: 1 };
 
 export function createSyncServices(
   settings: Settings,
@@ -110,6 +118,11 @@ export function createSyncServices(
       schema: activationSchema,
     }),
     checkpoints: createTableCheckpointStore(storage),
+    partitions: createBlobDocumentStore(storage, {
+      folder: 'initial-sync-partitions',
+      kind: 'initial-sync partition',
+      schema: partitionDocumentSchema,
+    }),
     leases: createBlobPollLeases(storage),
     status: createTableStatusStore(storage),
     failedRecords: createBlobFailedRecordStore(storage),

@@ -1,0 +1,124 @@
+/**
+ * The initial-sync orchestrator's fan-out over a table's partitions (docs/notes/parallel-initial-sync.md), driven
+ * through durable-functions' own replay engine as test/durable/replay.test.ts drives the page-by-page cycle: the
+ * worker-level callback, histories built one event at a time (local/host/durable-history.ts) and the extension's
+ * side of each episode (local/host/durable-extension.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { COPY_PAGE_ACTIVITY } from '../../functions/copy-page';
+import { COPY_PARTITION_ACTIVITY } from '../../functions/copy-partition';
+import { initialSync } from '../../functions/initial-sync';
+import { history, played, type HistoryEvent } from '../../local/host/durable-history';
+import { invokeOrchestrator, replayActions, type OpenWork } from '../../local/host/durable-extension';
+import { workerOrchestrations } from '../../local/host/durable-worker';
+import {
+  MAX_CONCURRENT_REQUESTS,
+  type InitialSyncInput,
+  type PageCopied,
+  type PartitionCopied,
+} from '../../shared/sync/capture/initial-sync-plan';
+
+const callback = workerOrchestrations([initialSync]).then((captured) => {
+  const found = captured.get(initialSync.name);
+  if (!found) throw new Error('df.app.orchestration registered no initial-sync callback');
+  return found;
+});
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+const at = (seconds: number) => new Date(T0 + seconds * 1000);
+
+async function episode(events: HistoryEvent[], now: Date) {
+  const state = await invokeOrchestrator(await callback, initialSync.name, 'initial-sync-sales', events);
+  const replayed = replayActions(events, state, now);
+  return {
+    events: played([...events, ...replayed.scheduled, history.orchestratorCompleted(now)]),
+    state,
+    open: replayed.open,
+    continueAsNew: replayed.continueAsNew,
+  };
+}
+const start = (first: InitialSyncInput) => episode(history.start(at(0), initialSync.name, first), at(0));
+const then = (events: HistoryEvent[], seconds: number, ...completions: ((when: Date) => HistoryEvent)[]) =>
+  episode(
+    [...events, history.orchestratorStarted(at(seconds)), ...completions.map((complete) => complete(at(seconds)))],
+    at(seconds),
+  );
+const completes = (id: number, result: PageCopied | PartitionCopied) => (when: Date) =>
+  history.taskCompleted(when, id, result);
+const activities = (open: OpenWork[]) =>
+  open
+    .filter((work): work is Extract<OpenWork, { kind: 'activity' }> => work.kind === 'activity')
+    .map((work) => [work.id, work.name, work.input]);
+const partitioned = (next: number, total: number, streams: number): InitialSyncInput => ({
+  profile: 'sales',
+  pending: ['account'],
+  fanOut: 4,
+  progress: { account: { rowsCopied: 0, pages: 0, done: false } },
+  partitions: { account: { next, total } },
+  streams,
+});
+
+describe('the initial-sync orchestrator fanning out over partitions', () => {
+  it('opens the partitions when the key pass ends, at the streams the step reports', async () => {
+    const first = await start({ profile: 'sales', pending: ['account'], fanOut: 4, progress: {} });
+    expect(activities(first.open)).toEqual([[0, COPY_PAGE_ACTIVITY, { profile: 'sales', table: 'account' }]]);
+    const keyed = await then(
+      first.events,
+      1,
+      completes(0, { table: 'account', rowsCopied: 0, pages: 0, done: false, partitions: { total: 5, streams: 2 } }),
+    );
+    expect(keyed.continueAsNew?.input).toMatchObject({ partitions: { account: { next: 0, total: 5 } }, streams: 2 });
+  });
+
+  it('copies `streams` partitions in one Task.all and starts the next group only after all of it finished', async () => {
+    const first = await start(partitioned(0, 5, 2));
+    expect(first.state.actions).toEqual([
+      [
+        expect.objectContaining({
+          actionType: 12,
+          compoundActions: [0, 1].map((partition) =>
+            expect.objectContaining({
+              functionName: COPY_PARTITION_ACTIVITY,
+              input: { profile: 'sales', table: 'account', partition },
+              retryOptions: expect.objectContaining({ maxNumberOfAttempts: 5 }),
+            }),
+          ),
+        }),
+      ],
+    ]);
+    const one = await then(first.events, 1, completes(1, { table: 'account', partition: 1, rows: 250 }));
+    expect(one.state.isDone).toBe(false);
+    expect(one.continueAsNew).toBeUndefined();
+    expect(activities(one.open)).toEqual([
+      [0, COPY_PARTITION_ACTIVITY, { profile: 'sales', table: 'account', partition: 0 }],
+    ]);
+    const both = await then(one.events, 2, completes(0, { table: 'account', partition: 0, rows: 240 }));
+    expect(both.continueAsNew?.input).toMatchObject({
+      partitions: { account: { next: 2, total: 5 } },
+      progress: { account: { rowsCopied: 490, pages: 2, done: false } },
+    });
+  });
+
+  it('hands the table a step again once every partition is handed out, and ends when that step finishes it', async () => {
+    const last = await start(partitioned(4, 5, 2));
+    expect(activities(last.open)).toEqual([
+      [0, COPY_PARTITION_ACTIVITY, { profile: 'sales', table: 'account', partition: 4 }],
+    ]);
+    const handedOut = await then(last.events, 1, completes(0, { table: 'account', partition: 4, rows: 10 }));
+    const finishing = await start(handedOut.continueAsNew?.input as InitialSyncInput);
+    expect(activities(finishing.open)).toEqual([[0, COPY_PAGE_ACTIVITY, { profile: 'sales', table: 'account' }]]);
+    const done = await then(
+      finishing.events,
+      1,
+      completes(0, { table: 'account', rowsCopied: 1010, pages: 5, done: true }),
+    );
+    expect(done.state).toMatchObject({ isDone: true, output: { phase: 'done', tablesDone: 1, rowsCopied: 1010 } });
+    expect(done.continueAsNew).toBeUndefined();
+  });
+
+  it(`never runs more than ${MAX_CONCURRENT_REQUESTS} partitions at once, whatever the streams say`, async () => {
+    const wide = await start(partitioned(0, 400, 500));
+    expect(activities(wide.open)).toHaveLength(MAX_CONCURRENT_REQUESTS);
+    // The carried input is two numbers per table, not the partitions: the history stays one cycle's size.
+    expect(JSON.stringify(partitioned(0, 400, 8)).length).toBeLessThan(300);
+  });
+});
