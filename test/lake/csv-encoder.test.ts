@@ -7,22 +7,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CREATED_ON, lakeColumnsOf, type CdmDataType, type LakeColumn } from '../../shared/destinations/lake/columns';
 import { encodeRecords, formatField, parsePartition } from '../../shared/destinations/lake/csv';
+import { cdmDataTypes } from '../../shared/destinations/lake/model-json';
 import { createRecordEncoder } from '../../shared/destinations/lake/records';
 import { destinationValues } from '../../shared/schema/row-values';
 import type { ColumnSource } from '../../shared/schema/table-model';
 import { sampleCounts, sampleRow, sampleTables, toWebApiRow } from '../../local/sample-org';
 import { parseCsv } from './lake-checks';
 
-const dataTypes: CdmDataType[] = [
-  'guid',
-  'string',
-  'int64',
-  'decimal',
-  'double',
-  'boolean',
-  'dateTime',
-  'dateTimeOffset',
-];
+const dataTypes: readonly CdmDataType[] = cdmDataTypes;
 /** Synapse Link quotes strings and date-times always, other types only when their text needs it (docs/reference/lake-format.md §3). */
 const quotedColumns = (columns: LakeColumn[]): boolean[] =>
   columns.map((column) => ['string', 'dateTime', 'dateTimeOffset'].includes(column.dataType));

@@ -16,7 +16,8 @@ const traitSchema = z.looseObject({
   traitReference: z.string(),
   arguments: z.array(z.looseObject({ name: z.string(), value: z.union([z.string(), z.number()]) })).optional(),
 });
-const cdmDataTypes = [
+/** Every dataType a model.json attribute may carry (columns.ts maps each Dataverse type to one). */
+export const cdmDataTypes = [
   'guid',
   'string',
   'int64',

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
 import { ExportError, toExportError } from '../../errors';
 import { isLive, type OrchestrationClient } from '../../orchestration/client';
-import type { InitialSyncInput } from '../capture/initial-sync-plan';
+import { oneTableCopy, type InitialSyncInput } from '../capture/initial-sync-plan';
 import { unknownRelationshipError, untrackedTablesError } from './profile-tables';
 import type { SyncServices } from '../wiring/services';
 
@@ -177,13 +177,9 @@ export async function resyncTable(
     throw toExportError(error);
   }
   const { generation } = activation.value;
-  const input: InitialSyncInput = {
-    profile: profileName,
-    ...(generation === undefined ? {} : { generation }),
-    pending: [table],
-    fanOut: 1,
-    progress: {},
-  };
-  await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, { instanceId, input });
+  await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, {
+    instanceId,
+    input: oneTableCopy(profileName, table, generation),
+  });
   return instanceId;
 }

@@ -13,7 +13,7 @@
  */
 import { ExportError } from '../../errors';
 import { isLive, type OrchestrationClient } from '../../orchestration/client';
-import type { InitialSyncInput } from '../capture/initial-sync-plan';
+import { oneTableCopy } from '../capture/initial-sync-plan';
 import {
   INITIAL_SYNC_ORCHESTRATION,
   ensureDestinationTables,
@@ -137,12 +137,8 @@ async function startCopy(
   generation: string | undefined,
 ): Promise<void> {
   const instanceId = resyncInstanceId(profileName, table);
-  const input: InitialSyncInput = {
-    profile: profileName,
-    ...(generation === undefined ? {} : { generation }),
-    pending: [table],
-    fanOut: 1,
-    progress: {},
-  };
-  await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, { instanceId, input });
+  await orchestrations.startNew(INITIAL_SYNC_ORCHESTRATION, {
+    instanceId,
+    input: oneTableCopy(profileName, table, generation),
+  });
 }

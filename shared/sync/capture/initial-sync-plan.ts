@@ -22,6 +22,15 @@ export interface InitialSyncInput {
   streams?: number;
 }
 
+/** The input of a copy of one table on its own (a resync, or a table added to an active profile). */
+export const oneTableCopy = (profile: string, table: string, generation: string | undefined): InitialSyncInput => ({
+  profile,
+  ...(generation === undefined ? {} : { generation }),
+  pending: [table],
+  fanOut: 1,
+  progress: {},
+});
+
 export interface PartitionCursor {
   next: number;
   total: number;
