@@ -178,12 +178,12 @@ function valueFor(
     case 'parentaccountidname':
       return row.parentaccountid === null ? null : `Parent of ${index}`;
     case 'primarycontactid':
-      return { id: sampleRowId(seed, 'contact', index % counts.contact), logicalName: 'contact' };
+      return lookupTo(seed, 'contact', index, counts);
     case 'parentcustomerid':
     case 'customerid':
-      return next() < 0.8
-        ? { id: sampleRowId(seed, 'account', index % counts.account), logicalName: 'account' }
-        : { id: sampleRowId(seed, 'contact', (index + 1) % counts.contact), logicalName: 'contact' };
+      return next() < 0.8 || counts.contact === 0
+        ? lookupTo(seed, 'account', index, counts)
+        : lookupTo(seed, 'contact', index + 1, counts);
     case 'systemuserid':
       return sampleRowId(seed, 'systemuser', index % counts.systemuser);
     case 'roleid':
@@ -276,15 +276,29 @@ function valueFor(
   }
 }
 
+/**
+ * A lookup to row `index` (wrapped) of a table, or null when the org has none of that table (a benchmark or a
+ * journey sizing one table to 0): `index % 0` would make an id ending in NaN, which no destination accepts.
+ */
+function lookupTo(
+  seed: number,
+  logicalName: keyof SampleCounts,
+  index: number,
+  counts: SampleCounts,
+): LookupValue | null {
+  const count = counts[logicalName];
+  return count > 0 ? { id: sampleRowId(seed, logicalName, index % count), logicalName } : null;
+}
+
 /** An email's Regarding: an account, a contact, an opportunity or nothing, in turn (a polymorphic lookup). */
 function regarding(index: number, seed: number, counts: SampleCounts): LookupValue | null {
   switch (index % 4) {
     case 0:
-      return { id: sampleRowId(seed, 'account', index % counts.account), logicalName: 'account' };
+      return lookupTo(seed, 'account', index, counts);
     case 1:
-      return { id: sampleRowId(seed, 'contact', index % counts.contact), logicalName: 'contact' };
+      return lookupTo(seed, 'contact', index, counts);
     case 2:
-      return { id: sampleRowId(seed, 'opportunity', index % counts.opportunity), logicalName: 'opportunity' };
+      return lookupTo(seed, 'opportunity', index, counts);
     default:
       return null;
   }
