@@ -22,6 +22,8 @@ export interface ProcessProductOptions {
   /** Streams reading one table's initial load at once (local/host/process.ts). */
   readStreams?: number;
   lockSeconds?: number;
+  /** How long a host may take to answer its first request (local/host/process.ts; 60 s when absent). */
+  startTimeoutMs?: number;
   /** Receives every host's log lines, prefixed with the host's number. */
   log?: (line: string) => void;
 }
@@ -76,6 +78,7 @@ export async function startProcessProduct(options: ProcessProductOptions = {}): 
         ...(options.fanOut ? { fanOut: options.fanOut } : {}),
         ...(options.readStreams ? { readStreams: options.readStreams } : {}),
         ...(options.lockSeconds ? { lockSeconds: options.lockSeconds } : {}),
+        ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
         ...(options.log ? { log: (line: string) => options.log?.(`[host ${number}] ${line}`) } : {}),
       };
       const host = await startHostProcess(hostOptions);
