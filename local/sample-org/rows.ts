@@ -72,6 +72,8 @@ function idPrefix(seed: number, table: string): string {
  * without holding an id → index map for a million rows.
  */
 export function sampleRowId(seed: number, table: string, index: number): string {
+  // `n % 0` is NaN: an id made of it (`…-000000000NaN`) is no GUID, and a destination refuses the row holding it.
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`Not a row index of sample ${table}: ${index}`);
   return `${idPrefix(seed, table)}-${index.toString(16).padStart(12, '0')}`;
 }
 
@@ -82,6 +84,15 @@ export function sampleRowIndex(seed: number, table: string, id: string): number 
   if (lower.length !== 36 || !lower.startsWith(`${prefix}-`)) return undefined;
   const index = Number.parseInt(lower.slice(24), 16);
   return Number.isSafeInteger(index) ? index : undefined;
+}
+
+/**
+ * A lookup to row `index` (wrapped around) of `table`, or null when the org has no rows of it: a Dataverse lookup
+ * holds the id of an existing row or nothing.
+ */
+function lookupTo(seed: number, table: keyof SampleCounts, index: number, counts: SampleCounts): LookupValue | null {
+  const rows = counts[table];
+  return rows > 0 ? { id: sampleRowId(seed, table, index % rows), logicalName: table } : null;
 }
 
 export const SAMPLE_CURRENCY: LookupValue = {
@@ -162,7 +173,7 @@ function valueFor(
     case 'createdby':
     case 'modifiedby':
     case 'ownerid':
-      return { id: sampleRowId(seed, 'systemuser', index % counts.systemuser), logicalName: 'systemuser' };
+      return lookupTo(seed, 'systemuser', index, counts);
     case 'owneridtype':
       return 'systemuser';
     case 'transactioncurrencyid':
@@ -181,9 +192,7 @@ function valueFor(
       return lookupTo(seed, 'contact', index, counts);
     case 'parentcustomerid':
     case 'customerid':
-      return next() < 0.8 || counts.contact === 0
-        ? lookupTo(seed, 'account', index, counts)
-        : lookupTo(seed, 'contact', index + 1, counts);
+      return next() < 0.8 ? lookupTo(seed, 'account', index, counts) : lookupTo(seed, 'contact', index + 1, counts);
     case 'systemuserid':
       return sampleRowId(seed, 'systemuser', index % counts.systemuser);
     case 'roleid':
@@ -276,20 +285,6 @@ function valueFor(
   }
 }
 
-/**
- * A lookup to row `index` (wrapped) of a table, or null when the org has none of that table (a benchmark or a
- * journey sizing one table to 0): `index % 0` would make an id ending in NaN, which no destination accepts.
- */
-function lookupTo(
-  seed: number,
-  logicalName: keyof SampleCounts,
-  index: number,
-  counts: SampleCounts,
-): LookupValue | null {
-  const count = counts[logicalName];
-  return count > 0 ? { id: sampleRowId(seed, logicalName, index % count), logicalName } : null;
-}
-
 /** An email's Regarding: an account, a contact, an opportunity or nothing, in turn (a polymorphic lookup). */
 function regarding(index: number, seed: number, counts: SampleCounts): LookupValue | null {
   switch (index % 4) {
@@ -305,15 +300,15 @@ function regarding(index: number, seed: number, counts: SampleCounts): LookupVal
 }
 
 /** Party `index`: the sender is a user, the to recipient a contact, the cc recipient an account. */
-function party(index: number, seed: number, counts: SampleCounts): LookupValue {
+function party(index: number, seed: number, counts: SampleCounts): LookupValue | null {
   const email = Math.floor(index / PARTIES_PER_EMAIL);
   switch (index % PARTIES_PER_EMAIL) {
     case 0:
-      return { id: sampleRowId(seed, 'systemuser', email % counts.systemuser), logicalName: 'systemuser' };
+      return lookupTo(seed, 'systemuser', email, counts);
     case 1:
-      return { id: sampleRowId(seed, 'contact', email % counts.contact), logicalName: 'contact' };
+      return lookupTo(seed, 'contact', email, counts);
     default:
-      return { id: sampleRowId(seed, 'account', email % counts.account), logicalName: 'account' };
+      return lookupTo(seed, 'account', email, counts);
   }
 }
 

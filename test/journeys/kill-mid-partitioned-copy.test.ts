@@ -87,8 +87,18 @@ describe('SIGKILL in the middle of a partitioned initial copy', () => {
     ).catch(async (error: unknown) => {
       const rows = (await destinationVersions()).size;
       const status = JSON.stringify((await host.call('GET', `profiles/${PROFILE}/status`)).body).slice(0, 600);
+      // The first failed record in full (its reason): why rows did not reach the destination.
+      const listed = (await host.call('GET', `profiles/${PROFILE}/failures?pageSize=1`)).body as {
+        records?: Array<{ key: string }>;
+      };
+      const first = listed.records?.[0];
+      const failures = first
+        ? JSON.stringify((await host.call('GET', `profiles/${PROFILE}/failures/${first.key}`)).body)
+        : 'none';
       const stats = `${JSON.stringify(product.emulator.stats)}, destination rows ${rows}, status ${status}`;
-      throw new Error(`${String(error)}\nemulator: ${stats}\nhost log:\n${hostLines.join('\n')}`);
+      throw new Error(
+        `${String(error)}\nemulator: ${stats}\nfailed records: ${failures.slice(0, 2000)}\nhost log:\n${hostLines.join('\n')}`,
+      );
     });
     await host.kill();
     expect(copiedBeforeKill).toBeLessThan(ACCOUNTS);
@@ -115,9 +125,12 @@ describe('SIGKILL in the middle of a partitioned initial copy', () => {
     });
     expect(remaining).toEqual([]);
     const status = (await call('GET', `profiles/${PROFILE}/status`)) as {
-      tables: Array<{ table: string; phase: string }>;
+      tables: Array<{ table: string; phase: string; failedRecords: number }>;
     };
-    expect(status.tables.find((table) => table.table === 'account')?.phase).toBe('delta');
+    const account = status.tables.find((table) => table.table === 'account');
+    expect(account?.phase).toBe('delta');
+    // Every row applied, none parked as a failed record on the way.
+    expect(account?.failedRecords).toBe(0);
     // Read by several streams at once, and never with the affinity cookie.
     expect(product.emulator.stats.maxConcurrent).toBeGreaterThan(1);
     expect(product.emulator.stats.affinityCookieRequests).toBe(0);
