@@ -12,6 +12,8 @@ export const deleteProfile: HttpFunction<FunctionDeps> = {
   route: 'profiles/{name}',
   methods: ['DELETE'],
   authLevel: 'function',
+  // It stops and purges the profile's orchestrations (forget-profile.ts).
+  usesOrchestrations: true,
   handler: (deps) =>
     withAppRole(
       deps,

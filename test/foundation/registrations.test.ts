@@ -127,6 +127,7 @@ describe('the registrations of functions/index.ts', () => {
     expect(reaching).toEqual([
       'activateProfile',
       'deactivateProfile',
+      'deleteProfile',
       'health',
       'pollChanges',
       'profileStatus',
