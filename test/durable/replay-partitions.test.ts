@@ -7,43 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { COPY_PAGE_ACTIVITY } from '../../functions/copy-page';
 import { COPY_PARTITION_ACTIVITY } from '../../functions/copy-partition';
-import { initialSync } from '../../functions/initial-sync';
-import { history, played, type HistoryEvent } from '../../local/host/durable-history';
-import { invokeOrchestrator, replayActions, type OpenWork } from '../../local/host/durable-extension';
-import { workerOrchestrations } from '../../local/host/durable-worker';
-import {
-  MAX_CONCURRENT_REQUESTS,
-  type InitialSyncInput,
-  type PageCopied,
-  type PartitionCopied,
-} from '../../shared/sync/capture/initial-sync-plan';
+import type { OpenWork } from '../../local/host/durable-extension';
+import { completes, continueWith as then, start } from './initial-sync-episodes';
+import { MAX_CONCURRENT_REQUESTS, type InitialSyncInput } from '../../shared/sync/capture/initial-sync-plan';
 
-const callback = workerOrchestrations([initialSync]).then((captured) => {
-  const found = captured.get(initialSync.name);
-  if (!found) throw new Error('df.app.orchestration registered no initial-sync callback');
-  return found;
-});
-const T0 = Date.parse('2026-03-01T08:00:00Z');
-const at = (seconds: number) => new Date(T0 + seconds * 1000);
-
-async function episode(events: HistoryEvent[], now: Date) {
-  const state = await invokeOrchestrator(await callback, initialSync.name, 'initial-sync-sales', events);
-  const replayed = replayActions(events, state, now);
-  return {
-    events: played([...events, ...replayed.scheduled, history.orchestratorCompleted(now)]),
-    state,
-    open: replayed.open,
-    continueAsNew: replayed.continueAsNew,
-  };
-}
-const start = (first: InitialSyncInput) => episode(history.start(at(0), initialSync.name, first), at(0));
-const then = (events: HistoryEvent[], seconds: number, ...completions: ((when: Date) => HistoryEvent)[]) =>
-  episode(
-    [...events, history.orchestratorStarted(at(seconds)), ...completions.map((complete) => complete(at(seconds)))],
-    at(seconds),
-  );
-const completes = (id: number, result: PageCopied | PartitionCopied) => (when: Date) =>
-  history.taskCompleted(when, id, result);
 const activities = (open: OpenWork[]) =>
   open
     .filter((work): work is Extract<OpenWork, { kind: 'activity' }> => work.kind === 'activity')

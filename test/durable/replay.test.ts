@@ -6,16 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { COPY_PAGE_ACTIVITY } from '../../functions/copy-page';
-import { initialSync } from '../../functions/initial-sync';
-import { history, played, type HistoryEvent } from '../../local/host/durable-history';
+import { history, type HistoryEvent } from '../../local/host/durable-history';
 import {
   customStatusError,
-  invokeOrchestrator,
   replayActions,
   type OpenWork,
   type OrchestratorState,
 } from '../../local/host/durable-extension';
-import { workerOrchestrations } from '../../local/host/durable-worker';
+import { at, completes, continueWith as then, fails, fires, run, start } from './initial-sync-episodes';
 import {
   nextCycle,
   progressAfter,
@@ -24,17 +22,6 @@ import {
   type PageCopied,
 } from '../../shared/sync/capture/initial-sync-plan';
 
-const callback = workerOrchestrations([initialSync]).then((captured) => {
-  const found = captured.get(initialSync.name);
-  if (!found) throw new Error('df.app.orchestration registered no initial-sync callback');
-  return found;
-});
-const INSTANCE = 'initial-sync-sales';
-const T0 = Date.parse('2026-03-01T08:00:00Z');
-const at = (seconds: number) => new Date(T0 + seconds * 1000);
-
-const run = async (events: readonly HistoryEvent[]) =>
-  invokeOrchestrator(await callback, initialSync.name, INSTANCE, events);
 const copied = (table: string, done: boolean, rowsCopied = 5000, pages = 1): PageCopied => ({
   table,
   done,
@@ -47,32 +34,6 @@ const input = (pending: string[], fanOut: number, progress: InitialSyncInput['pr
   fanOut,
   progress,
 });
-
-/** One episode: the orchestrator replays, the extension's side appends what it newly scheduled; returns the history so far, all played. */
-async function episode(
-  events: HistoryEvent[],
-  now: Date,
-): Promise<{ events: HistoryEvent[]; state: OrchestratorState; open: OpenWork[]; continueAsNew?: { input: unknown } }> {
-  const state = await run(events);
-  const replayed = replayActions(events, state, now);
-  return {
-    events: played([...events, ...replayed.scheduled, history.orchestratorCompleted(now)]),
-    state,
-    open: replayed.open,
-    continueAsNew: replayed.continueAsNew,
-  };
-}
-
-const start = (first: InitialSyncInput) => episode(history.start(at(0), initialSync.name, first), at(0));
-const then = (events: HistoryEvent[], seconds: number, ...completions: ((when: Date) => HistoryEvent)[]) =>
-  episode(
-    [...events, history.orchestratorStarted(at(seconds)), ...completions.map((complete) => complete(at(seconds)))],
-    at(seconds),
-  );
-const completes = (id: number, result: PageCopied) => (when: Date) => history.taskCompleted(when, id, result);
-const fails = (id: number, message: string) => (when: Date) =>
-  history.taskFailed(when, id, COPY_PAGE_ACTIVITY, message);
-const fires = (id: number, fireAt: Date) => (when: Date) => history.timerFired(when, id, fireAt);
 
 const activities = (open: OpenWork[]) =>
   open.filter((work): work is Extract<OpenWork, { kind: 'activity' }> => work.kind === 'activity');
