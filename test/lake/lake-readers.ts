@@ -21,10 +21,18 @@ interface Model {
   entities: Entity[];
 }
 
+/**
+ * One GET, so the text is one version of the blob: `downloadToBuffer` reads the size first and then ranges, and a
+ * model.json rewritten in between came back cut short (as a reader of the lake must never see it).
+ */
 export async function readBlob(container: ContainerClient, path: string): Promise<string | undefined> {
   const blob = container.getBlobClient(path);
   if (!(await blob.exists())) return undefined;
-  return (await blob.downloadToBuffer()).toString('utf8');
+  const body = (await blob.download()).readableStreamBody;
+  if (!body) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function readModel(container: ContainerClient, path: string): Promise<Model> {
