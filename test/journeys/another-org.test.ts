@@ -5,22 +5,16 @@
  * naming both org ids) and the destination must end equal to the new org, as the README says: a row the old org
  * changed is back at the new org's value, and a row only the old org had is deleted from the destination.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareTable, describeDifference, destinationRows, isEqual } from '../../local/verify';
 import { waitFor } from '../support/wait';
-import { startLocalRun, startProfile, type LocalRun } from './support/local-run';
+import { startLocalRun, startProfile, useJourneyDataDir, type LocalRun } from './support/local-run';
 
 const PROFILE = 'sample';
 const TABLES = ['account', 'contact'];
-const dataDir = mkdtempSync(join(tmpdir(), 'dvexport-journey-another-org-'));
 let run: LocalRun | undefined;
-afterAll(async () => {
-  await run?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+const dataDir = useJourneyDataDir('another-org', () => run);
 
 interface StatusBody {
   sourceEnvironment: { organizationId: string | null; rebaselined: { at: string; reason: string } | null };

@@ -3,22 +3,15 @@
  * schema of the embedded database). The new profile must copy every row there; nothing of the old one may remain
  * to make it believe it is already caught up.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareTable, describeDifference, versionsEqual } from '../../local/verify';
 import { waitFor } from '../support/wait';
-import { startLocalRun, startProfile, type LocalRun } from './support/local-run';
+import { startLocalRun, startProfile, useJourneyDataDir, type LocalRun } from './support/local-run';
 
 const PROFILE = 'sample';
 const TABLES = ['account', 'contact'];
-const dataDir = mkdtempSync(join(tmpdir(), 'dvexport-journey-recreate-'));
 let run: LocalRun | undefined;
-afterAll(async () => {
-  await run?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+const dataDir = useJourneyDataDir('recreate', () => run);
 
 const inDelta = async (current: LocalRun) => {
   const body = (await current.call('GET', `profiles/${PROFILE}/status`)).body as { tables: Array<{ phase: string }> };

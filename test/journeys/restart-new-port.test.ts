@@ -3,22 +3,15 @@
  * organization id) but comes up on a new port; the saved delta links name the old one. The export must carry on:
  * changes made while everything was down and after arrive, and status never reads "caught up" while it is not.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareTable, describeDifference, versionsEqual } from '../../local/verify';
 import { waitFor } from '../support/wait';
-import { startLocalRun, startProfile, type LocalRun } from './support/local-run';
+import { startLocalRun, startProfile, useJourneyDataDir, type LocalRun } from './support/local-run';
 
 const PROFILE = 'sample';
 const TABLES = ['account', 'contact'];
-const dataDir = mkdtempSync(join(tmpdir(), 'dvexport-journey-restart-'));
 let run: LocalRun | undefined;
-afterAll(async () => {
-  await run?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+const dataDir = useJourneyDataDir('restart', () => run);
 
 interface StatusBody {
   tables: Array<{ table: string; phase: string; lagSeconds: number; lastError: { message: string } | null }>;

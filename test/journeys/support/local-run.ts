@@ -3,7 +3,10 @@
  * the emulator keeping its state file there (a new port on every start, as `--port 0` gives), and the product
  * host with DVX_DATA_DIR. Stopping stops all three; starting again on the same folder is a restart of `npm start`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../../local/azurite/azurite';
 import { consoleLog } from '../../../local/host/console-log';
 import { startProductHost, type ProductHost } from '../../../local/host/product-host';
@@ -90,4 +93,17 @@ export function startProfile(run: LocalRun, destination: Record<string, unknown>
     retryCount: 2,
     retryIntervalSeconds: 0,
   };
+}
+
+/**
+ * A data folder for one journey, removed after it, with whatever run `current()` names stopped first (a journey
+ * replaces its run when it restarts the product, so the run is read at the end, not now).
+ */
+export function useJourneyDataDir(name: string, current: () => LocalRun | undefined): string {
+  const dataDir = mkdtempSync(join(tmpdir(), `dvexport-journey-${name}-`));
+  afterAll(async () => {
+    await current()?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+  return dataDir;
 }
