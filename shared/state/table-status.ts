@@ -38,7 +38,8 @@ export interface TableStatus {
    * it, shared/sync/apply/unapplied-polls.ts): what oldestUnappliedChangeAt moves to once a poll's batch is applied.
    */
   queuedPolls?: string[];
-  lastError?: { errorClass: ErrorClass; message: string; at: string };
+  /** `source` says which part wrote it, so that part alone clears it when it succeeds again (a poll never hides an apply's error). */
+  lastError?: { errorClass: ErrorClass; message: string; at: string; source?: ErrorSource };
   /** Dataverse asked (Retry-After) not to be polled for this table before then; the poller skips it until then. */
   throttledUntil?: string;
   /** Rows applied by change batches since the table was activated; counts a redelivered batch again. */
@@ -47,6 +48,10 @@ export interface TableStatus {
   failedRecords: number;
   updatedAt?: string;
 }
+
+/** Which part of the export wrote a table's `lastError`. */
+export type ErrorSource = 'poll' | 'apply' | 'copy';
+const errorSourceSchema = z.enum(['poll', 'apply', 'copy']);
 
 export interface TableStatusPatch {
   phase?: TableStatus['phase'];
@@ -60,6 +65,8 @@ export interface TableStatusPatch {
   queuedPolls?: string[];
   /** Only an ExportError, whose message is safe to show (never a raw driver error that may echo secrets); null clears it. */
   lastError?: ExportError | null;
+  /** Who wrote `lastError`; stored with it (left out: unknown). */
+  lastErrorSource?: ErrorSource;
   /** null: no longer throttled. */
   throttledUntil?: string | null;
 }
@@ -105,6 +112,7 @@ const storedStatusSchema = z.object({
   lastErrorClass: text.optional(),
   lastErrorMessage: text.optional(),
   lastErrorAt: text.optional(),
+  lastErrorSource: text.optional(),
   throttledUntil: text.optional(),
 });
 const storedCountersSchema = z.object({ rowsApplied: count.default(0), failedRecords: count.default(0) });
@@ -148,11 +156,16 @@ function parseStored<T>(schema: z.ZodType<T>, entity: StoredEntity, where: strin
 }
 
 function statusFields(entity: StoredEntity, where: string): Partial<TableStatus> {
-  const { lastErrorClass, lastErrorMessage, lastErrorAt, ...fields } = parseStored(storedStatusSchema, entity, where);
+  const { lastErrorClass, lastErrorMessage, lastErrorAt, lastErrorSource, ...fields } = parseStored(
+    storedStatusSchema,
+    entity,
+    where,
+  );
   const errorClass = errorClassSchema.safeParse(lastErrorClass);
-  return errorClass.success && lastErrorMessage !== undefined && lastErrorAt !== undefined
-    ? { ...fields, lastError: { errorClass: errorClass.data, message: lastErrorMessage, at: lastErrorAt } }
-    : fields;
+  const source = errorSourceSchema.safeParse(lastErrorSource);
+  if (!errorClass.success || lastErrorMessage === undefined || lastErrorAt === undefined) return fields;
+  const lastError = { errorClass: errorClass.data, message: lastErrorMessage, at: lastErrorAt };
+  return { ...fields, lastError: source.success ? { ...lastError, source: source.data } : lastError };
 }
 
 /** The fields a status update may set; exported so the in-memory store of the unit tests checks them alike. */
@@ -165,6 +178,7 @@ export const tableStatusPatchSchema = z.object({
   oldestUnappliedChangeAt: z.iso.datetime().nullable().optional(),
   queuedPolls: z.array(z.iso.datetime()).max(MAX_QUEUED_POLLS).optional(),
   lastError: z.instanceof(ExportError).nullable().optional(),
+  lastErrorSource: errorSourceSchema.optional(),
   throttledUntil: z.iso.datetime().nullable().optional(),
 });
 
@@ -174,6 +188,7 @@ function patchProperties(patch: TableStatusPatch, where: string): Record<string,
     throw new ExportError('data', `The table status update is not valid: ${z.prettifyError(parsed.error)}`, { where });
   const {
     lastError,
+    lastErrorSource,
     oldestUnappliedChangeAt,
     queuedPolls,
     throttledUntil,
@@ -190,12 +205,18 @@ function patchProperties(patch: TableStatusPatch, where: string): Record<string,
   if (queuedPolls !== undefined) properties.queuedPolls = queuedPolls.join(POLL_SEPARATOR);
   if (throttledUntil !== undefined) properties.throttledUntil = throttledUntil ?? CLEARED;
   if (lastError === null)
-    Object.assign(properties, { lastErrorClass: CLEARED, lastErrorMessage: CLEARED, lastErrorAt: CLEARED });
+    Object.assign(properties, {
+      lastErrorClass: CLEARED,
+      lastErrorMessage: CLEARED,
+      lastErrorAt: CLEARED,
+      lastErrorSource: CLEARED,
+    });
   if (lastError) {
     Object.assign(properties, {
       lastErrorClass: lastError.errorClass,
       lastErrorMessage: lastError.message.slice(0, MAX_ERROR_MESSAGE_CHARS),
       lastErrorAt: new Date().toISOString(),
+      lastErrorSource: lastErrorSource ?? CLEARED,
     });
   }
   return Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined));

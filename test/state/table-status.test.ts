@@ -51,6 +51,18 @@ describe('table status store (Table storage)', () => {
     expect(recovered?.oldestUnappliedChangeAt).toBeUndefined();
   });
 
+  it('keeps who wrote the last error, and forgets it with an error written by someone who did not say', async () => {
+    const status = createTableStatusStore(azurite.clients);
+    const error = new ExportError('transient', 'WhoAmI: fetch failed');
+    await status.update('p9', 'account', { lastError: error, lastErrorSource: 'poll' });
+    expect((await status.read('p9', 'account'))?.lastError).toMatchObject({ source: 'poll' });
+
+    await status.update('p9', 'account', { lastError: new ExportError('data', 'refused') });
+    const unsourced = await status.read('p9', 'account');
+    expect(unsourced?.lastError).toMatchObject({ message: 'refused' });
+    expect(unsourced?.lastError?.source).toBeUndefined();
+  });
+
   it('keeps the list of queued polls, in order, until it is replaced or emptied', async () => {
     const status = createTableStatusStore(azurite.clients);
     const polls = ['2026-11-21T10:00:00.000Z', '2026-11-21T10:01:00.000Z', '2026-11-21T10:02:00.000Z'];

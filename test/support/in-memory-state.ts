@@ -189,7 +189,8 @@ export function inMemoryTableStatus(now: Clock): TableStatusStore {
         const problem = `The table status update is not valid: ${z.prettifyError(parsed.error)}`;
         return Promise.reject(new ExportError('data', problem, { where: key(profile, table) }));
       }
-      const { lastError, oldestUnappliedChangeAt, queuedPolls, throttledUntil, ...plain } = parsed.data;
+      const { lastError, lastErrorSource, oldestUnappliedChangeAt, queuedPolls, throttledUntil, ...plain } =
+        parsed.data;
       const next: TableStatus = { ...current(profile, table), ...plain, updatedAt: now().toISOString() };
       if (oldestUnappliedChangeAt !== undefined) next.oldestUnappliedChangeAt = oldestUnappliedChangeAt ?? undefined;
       if (queuedPolls !== undefined) next.queuedPolls = queuedPolls.length > 0 ? [...queuedPolls] : undefined;
@@ -197,7 +198,13 @@ export function inMemoryTableStatus(now: Clock): TableStatusStore {
       if (lastError === null) delete next.lastError;
       if (lastError) {
         const message = lastError.message.slice(0, 2_000);
-        next.lastError = { errorClass: lastError.errorClass, message, at: now().toISOString() };
+        const at = now().toISOString();
+        next.lastError = {
+          errorClass: lastError.errorClass,
+          message,
+          at,
+          ...(lastErrorSource ? { source: lastErrorSource } : {}),
+        };
       }
       statuses.set(key(profile, table), next);
       return Promise.resolve();

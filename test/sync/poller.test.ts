@@ -180,6 +180,26 @@ describe('a poll that finds changes', () => {
     ]);
   });
 
+  // Issue 16: a poll against the old URL during a restart left "fetch failed" on the table for good, because no later
+  // success cleared it; status then showed an error long after the table had caught up.
+  it('clears the error a failed poll left once a poll succeeds, and leaves an apply error alone', async () => {
+    services.queue.failSends = 1;
+    emulator.store.update('account', accountIds(1)[0] ?? '', { name: 'sent on the second poll' });
+    expect((await pollTable(services, orchestrations(), PROFILE, 'account')).outcome).toBe('failed');
+    expect((await services.status.read(PROFILE, 'account'))?.lastError).toMatchObject({ source: 'poll' });
+
+    expect((await pollTable(services, orchestrations(), PROFILE, 'account')).outcome).toBe('changes');
+    expect((await services.status.read(PROFILE, 'account'))?.lastError).toBeUndefined();
+
+    const refused = new ExportError('data', 'The destination refused a row', { where: 'account' });
+    await services.status.update(PROFILE, 'account', { lastError: refused, lastErrorSource: 'apply' });
+    expect((await pollTable(services, orchestrations(), PROFILE, 'account')).outcome).toBe('no-changes');
+    expect((await services.status.read(PROFILE, 'account'))?.lastError).toMatchObject({
+      message: 'The destination refused a row',
+      source: 'apply',
+    });
+  });
+
   it('sends nothing and keeps the lag clear when nothing changed', async () => {
     const poll = await pollTable(services, orchestrations(), PROFILE, 'account');
     expect(poll.outcome).toBe('no-changes');

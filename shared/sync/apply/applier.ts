@@ -109,7 +109,7 @@ async function batchFailed(services: ApplierServices, batch: ChangeBatch, failur
     return { outcome: 'retry-scheduled', attempt: decision.attempt, deliverAt: decision.deliverAt };
   }
   await recordFailures(services, batch, allRows(batch, decision.reason, failure));
-  await services.status.update(batch.profile, batch.table, { lastError: failure });
+  await services.status.update(batch.profile, batch.table, { lastError: failure, lastErrorSource: 'apply' });
   return { outcome: 'failed', rows: batch.upserts.length + batch.deletes.length, reason: decision.reason };
 }
 

@@ -8,6 +8,8 @@
  * table exactly like the last page of a single-stream load (copy-unit.ts).
  */
 import type { RowUpsert } from '../../dataverse/changes';
+import type { DataverseClient } from '../../dataverse/client';
+import type { TableMetadata } from '../../dataverse/metadata';
 import { readIdBatch } from '../../dataverse/id-batch-read';
 import { webApiSelect } from '../../dataverse/properties';
 import { ExportError } from '../../errors';
@@ -20,6 +22,9 @@ import { MAX_CONCURRENT_REQUESTS, type PageCopied, type PartitionCopied } from '
 import { partitionName, planName, type Partition, type PartitionPlan } from './partition-documents';
 
 export type PartitionedCopyServices = CopyUnitServices & Pick<SyncServices, 'partitions'>;
+
+/** How long one activity keeps reading key pages before it hands back to the orchestration. */
+export const KEY_PASS_STEP_MS = 20_000;
 
 /** How many partitions to copy at once: Dataverse's `x-ms-dop-hint`, capped by the profile's setting and the limit. */
 export const streamsFor = (readStreams: number, dopHint: number | undefined): number =>
@@ -51,6 +56,49 @@ async function copiedRows(services: PartitionedCopyServices, plan: PartitionPlan
   return rows;
 }
 
+/**
+ * Key pages one after another within one activity, for up to KEY_PASS_STEP_MS: one page per activity cost an
+ * orchestration cycle per 5,000 ids, which took longer than the page (a key page is one column). After each page its
+ * partition, then the plan, is saved, so a crash re-reads at most the page it was on.
+ */
+async function readKeyPages(
+  services: PartitionedCopyServices,
+  first: PartitionPlan,
+  firstEtag: string | undefined,
+  source: { readPage: DataverseClient['readPage'] },
+  table: TableMetadata,
+): Promise<PartitionPlan> {
+  const started = performance.now();
+  let plan = first;
+  let etag = firstEtag;
+  while (plan.keyLink !== undefined) {
+    if (plan !== first && performance.now() - started >= KEY_PASS_STEP_MS) return plan;
+    const page = await source.readPage(table, plan.keyLink, { pageSize: services.options.pageSize });
+    const ids = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert').map(({ id }) => id);
+    const partition: Partition = { kind: 'partition', startedAt: plan.startedAt, ids };
+    // The partition first: a crash before the plan moves on reads this key page again and rewrites it.
+    await services.partitions.put(partitionName(plan.profile, plan.table, plan.partitions), partition);
+    const { keyLink: _read, ...rest } = plan;
+    const next: PartitionPlan = {
+      ...rest,
+      partitions: plan.partitions + 1,
+      ...(page.nextLink === undefined ? {} : { keyLink: page.nextLink }),
+      ...(page.deltaLink === undefined ? {} : { deltaLink: page.deltaLink }),
+      ...(page.watermark === undefined ? {} : { watermark: page.watermark }),
+    };
+    if (page.nextLink === undefined && page.deltaLink === undefined)
+      throw new ExportError('schema', `The last key page of ${plan.table} carried no deltaLink`, { where: plan.table });
+    const saved = await services.partitions.put(
+      planName(plan.profile, plan.table),
+      next,
+      etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag },
+    );
+    plan = next;
+    etag = saved.etag;
+  }
+  return plan;
+}
+
 /** One step of a table read in partitions: a key page, the plan's partitions once more, or finishing the table. */
 export async function partitionedStep(
   services: PartitionedCopyServices,
@@ -71,39 +119,15 @@ export async function partitionedStep(
     partitions: 0,
   };
   const progress = { table: tableName, rowsCopied: current.rowsCopied, pages: current.pages, done: false };
+  const streams = () => streamsFor(services.options.readStreams, source.http.dopHint);
   if (plan.keyLink !== undefined) {
-    const page = await source.readPage(table, plan.keyLink, { pageSize: services.options.pageSize });
-    const ids = page.changes.filter((change): change is RowUpsert => change.kind === 'upsert').map(({ id }) => id);
-    const partition: Partition = { kind: 'partition', startedAt: plan.startedAt, ids };
-    // The partition first: a crash before the plan moves on reads this key page again and rewrites it.
-    await services.partitions.put(partitionName(profile, tableName, plan.partitions), partition);
-    const { keyLink: _read, ...rest } = plan;
-    const next: PartitionPlan = {
-      ...rest,
-      partitions: plan.partitions + 1,
-      ...(page.nextLink === undefined ? {} : { keyLink: page.nextLink }),
-      ...(page.deltaLink === undefined ? {} : { deltaLink: page.deltaLink }),
-      ...(page.watermark === undefined ? {} : { watermark: page.watermark }),
-    };
-    if (page.nextLink === undefined && page.deltaLink === undefined)
-      throw new ExportError('schema', `The last key page of ${tableName} carried no deltaLink`, { where: tableName });
-    await services.partitions.put(
-      planName(profile, tableName),
-      next,
-      stored ? { ifMatch: stored.etag } : { ifNoneMatch: '*' },
-    );
-    if (next.keyLink !== undefined) return progress;
-    return {
-      ...progress,
-      partitions: { total: next.partitions, streams: streamsFor(services.options.readStreams, source.http.dopHint) },
-    };
+    const next = await readKeyPages(services, plan, stored?.etag, source, table);
+    return next.keyLink === undefined
+      ? { ...progress, partitions: { total: next.partitions, streams: streams() } }
+      : progress;
   }
   const rowsCopied = await copiedRows(services, plan);
-  if (rowsCopied === undefined)
-    return {
-      ...progress,
-      partitions: { total: plan.partitions, streams: streamsFor(services.options.readStreams, source.http.dopHint) },
-    };
+  if (rowsCopied === undefined) return { ...progress, partitions: { total: plan.partitions, streams: streams() } };
   if (plan.deltaLink === undefined)
     throw new ExportError('schema', `The key pass of ${tableName} ended without a deltaLink`, { where: tableName });
   const now = services.now().toISOString();

@@ -66,7 +66,7 @@ async function pollProfile(
   } catch (error) {
     const failure = toExportError(error);
     await Promise.all(
-      tables.map((table) => services.status.update(profile, table, { lastError: failure }).catch(() => undefined)),
+      tables.map((table) => services.status.update(profile, table, pollError(failure)).catch(() => undefined)),
     );
     return tables.map((table) => ({ profile, table, outcome: 'failed', ...none, error: failure.message }));
   }
@@ -85,7 +85,7 @@ export async function pollTable(
   const result: TablePoll = { profile, table: tableName, outcome: 'no-changes', upserts: 0, deletes: 0 };
   const quick = await services.checkpoints.read(profile, tableName);
   if (!quick || quick.value.phase !== 'delta' || !quick.value.deltaLink) return result;
-  const throttledUntil = (await services.status.read(profile, tableName))?.throttledUntil;
+  const { throttledUntil, lastError } = (await services.status.read(profile, tableName)) ?? {};
   if (throttledUntil !== undefined && Date.parse(throttledUntil) > services.now().getTime())
     return { ...result, outcome: 'throttled' };
   const lease = await services.leases.tryAcquire(profile, tableName, LEASE_SECONDS);
@@ -135,7 +135,7 @@ export async function pollTable(
       const failure = error.failure;
       // The org no longer keeps changes that old: start the table over (a full resync).
       await resyncTable(services, orchestrations, profile, tableName);
-      await services.status.update(profile, tableName, { lastError: failure });
+      await services.status.update(profile, tableName, pollError(failure));
       return { ...result, outcome: 'rebaselining', error: failure.message };
     }
     if (!newDeltaLink)
@@ -165,7 +165,13 @@ export async function pollTable(
       { ...checkpoint.value, deltaLink: newDeltaLink, ...(watermark === undefined ? {} : { watermark }) },
       checkpoint.etag,
     );
-    if (throttledUntil !== undefined) await services.status.update(profile, tableName, { throttledUntil: null });
+    // This poll succeeded: what an earlier poll left is history now; an apply's or a copy's error is theirs to clear.
+    const clearPollError = lastError?.source === 'poll';
+    if (throttledUntil !== undefined || clearPollError)
+      await services.status.update(profile, tableName, {
+        ...(throttledUntil === undefined ? {} : { throttledUntil: null }),
+        ...(clearPollError ? { lastError: null } : {}),
+      });
     if (result.upserts + result.deletes > 0) result.outcome = 'changes';
     return result;
   } catch (error) {
@@ -215,10 +221,13 @@ async function recordPollFailure(
       ...(failure.fix ? { fix: failure.fix } : {}),
     });
     await services.status
-      .update(profile, tableName, { lastError: throttled, throttledUntil: until })
+      .update(profile, tableName, { ...pollError(throttled), throttledUntil: until })
       .catch(() => undefined);
     return { outcome: 'throttled', error: throttled.message };
   }
-  await services.status.update(profile, tableName, { lastError: failure }).catch(() => undefined);
+  await services.status.update(profile, tableName, pollError(failure)).catch(() => undefined);
   return { outcome: 'failed', error: failure.message };
 }
+
+/** A poll's failure, marked as the poll's, so the next successful poll clears it (and nothing else's). */
+const pollError = (failure: ExportError) => ({ lastError: failure, lastErrorSource: 'poll' as const });
