@@ -6,7 +6,7 @@
  *
  * When it is listening it prints one JSON line on stdout, `{"ready":true,"baseUrl":…,"pid":…}`, so a
  * parent (benchmarks, the chaos suite) can wait for it; SIGTERM or SIGINT closes it cleanly, and a SIGKILL
- * is the crash the product must survive.
+ * is the crash the product must survive. `HOST_MEMORY_LOG_MS` makes it log its memory use (memory-log.ts).
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { ExportError } from '../../shared/errors';
 import { consoleLog, type MinimumLogLevel } from './console-log';
 import { readLocalSettings } from './local-settings-file';
+import { startMemoryLog } from './memory-log';
 import { startProductHost } from './product-host';
 
 const repoRoot = path.resolve(__dirname, '../..');
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     ...process.env,
   };
   const log = consoleLog((env.LOG_LEVEL as MinimumLogLevel | undefined) ?? 'information');
+  startMemoryLog(env.HOST_MEMORY_LOG_MS, log);
   const functionKey = env.LOCAL_FUNCTION_KEY || randomBytes(24).toString('base64url');
   const product = await startProductHost({
     env,

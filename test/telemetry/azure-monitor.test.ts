@@ -1,4 +1,7 @@
 /** APPLICATIONINSIGHTS_AUTHENTICATION_STRING as the Functions host reads it, and the exporter's refusal to start on a bad one. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ingestionCredential, startAzureMonitor, telemetrySettings } from '../../shared/telemetry/azure-monitor';
 import { useIdentityEndpoint } from '../support/identity-endpoint';
@@ -44,4 +47,19 @@ describe('the settings', () => {
       reason: 'APPLICATIONINSIGHTS_CONNECTION_STRING is not set',
     });
   });
+});
+
+describe('the exporter module', () => {
+  it('is not loaded by a process whose telemetry is off (it is ~17 MB of live heap the host would carry)', async () => {
+    // A fresh Node process, as the host is: this test process may have loaded the module already.
+    const script = [
+      "const { startTelemetry } = require('./shared/telemetry/azure-monitor');",
+      'startTelemetry({});',
+      "process.stdout.write(String(Object.keys(require.cache).some((file) => file.includes('monitor-opentelemetry'))));",
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: path.resolve(__dirname, '../..'),
+    });
+    expect(stdout).toBe('false');
+  }, 60_000);
 });
