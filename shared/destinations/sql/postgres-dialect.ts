@@ -63,6 +63,7 @@ const STAGING = quote('dvx_staging');
  * heap past shared_buffers and slowing every update batch as the table grew (docs/notes/sql-apply-performance.md,
  * fourth session). A table that is updated needs that room anyway, after its first vacuum; an insert-only one pays
  * it in size. Only tables created from now on: an existing table keeps its setting.
+ * https://www.postgresql.org/docs/15/sql-createtable.html#RELOPTION-FILLFACTOR
  */
 const UPDATED_TABLE_FILLFACTOR = 70;
 
