@@ -175,6 +175,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       applyInsertVsCopyMedian: Number(medianRatio.toFixed(2)),
       applyInsertVsCopyPerRound: ratios.map((ratio) => Number(ratio.toFixed(2))),
       applyInsertVsPreEncodedCopy: Number((copyPreEncodedSeconds / insertSeconds).toFixed(2)),
+      // One pass each, against the best raw COPY: read them with the load, they swing more than the median above.
+      applyUpdateVsCopy: Number((copySeconds / updates.seconds).toFixed(2)),
+      applyStaleVsCopy: Number((copySeconds / stale.seconds).toFixed(2)),
       ...(local && {
         rawCopyCpuSecondsMedian: Number(median(copyCpu).toFixed(2)),
         applyInsertCpuSecondsMedian: Number(median(insertCpu).toFixed(2)),

@@ -106,3 +106,42 @@ describe('a PostgreSQL table that lost its primary key after activation', () => 
     }
   });
 });
+
+describe('a Dataverse table copy on a PostgreSQL server', () => {
+  it('leaves room in its pages, so an updated row stays on its page instead of moving to the end of the table', async () => {
+    const connection = await createPgConnection(server?.connectionString ?? '', 2);
+    const destination = createSqlDestination(connection, postgresDialect, {
+      schema: 'inplace',
+      prefix: '',
+      writeDeleteLog: false,
+      widenOverlongStrings: true,
+    });
+    // The heap block of each row version (the first half of its ctid).
+    const blocks = async (): Promise<Map<string, number>> => {
+      const { rows } = await connection.query(
+        `SELECT "Id"::text AS id, (ctid::text::point)[0]::int AS block FROM "inplace"."account"`,
+      );
+      return new Map(rows.map((row) => [String(row.id), Number(row.block)]));
+    };
+    try {
+      const account = sampleTable('account');
+      await destination.ensureTables([account], []);
+      const inserted = Array.from({ length: 60 }, (_, index) => accountUpsert(index, 100 + index));
+      expect((await destination.applyBatch(account, { upserts: inserted, deletes: [] })).upserted).toBe(60);
+      const before = await blocks();
+      // A delta's update of one row in four: with full pages each new version would go to a new page.
+      const updated = inserted
+        .filter((_, index) => index % 4 === 0)
+        .map((upsert) => ({ ...upsert, versionNumber: upsert.versionNumber + 1_000 }));
+      expect((await destination.applyBatch(account, { upserts: updated, deletes: [] })).upserted).toBe(15);
+      const after = await blocks();
+      const blockOf = (rows: Map<string, number>, id: string) => rows.get(id.toLowerCase());
+      const moved = updated.filter((upsert) => blockOf(after, upsert.id) !== blockOf(before, upsert.id)).length;
+      const found = updated.filter((upsert) => blockOf(before, upsert.id) !== undefined).length;
+      expect({ found, pages: new Set(before.values()).size > 1, moved }).toEqual({ found: 15, pages: true, moved: 0 });
+    } finally {
+      await connection.query('DROP SCHEMA IF EXISTS "inplace" CASCADE');
+      await destination.close();
+    }
+  }, 60_000);
+});

@@ -45,7 +45,11 @@ export interface SqlDialect {
   parseType(column: InformationSchemaColumn): ColumnType | undefined;
 
   createSchema(schema: string): Statement;
-  createTable(schema: string, table: FixedTable): Statement;
+  /**
+   * `rowsUpdatedInPlace`: a Dataverse table's copy, whose rows every delta rewrites (the export's own tables are
+   * small or append-mostly); a dialect may leave room in its pages for the new row versions.
+   */
+  createTable(schema: string, table: FixedTable, options?: { rowsUpdatedInPlace?: boolean }): Statement;
   addColumn(table: TableRef, column: FixedColumn): Statement;
   alterColumnType(table: TableRef, column: string, type: ColumnType): Statement;
   /** Parameters: schema, table name. Rows: InformationSchemaColumn. */

@@ -98,6 +98,14 @@ export const mssqlDialect: SqlDialect = {
   createSchema: (schema) =>
     `IF SCHEMA_ID(${nameLiteral(schema)}) IS NULL EXEC(N'CREATE SCHEMA ${quote(schema).replace(/'/g, "''")}')`,
 
+  /**
+   * No FILLFACTOR for a Dataverse table's copy (`rowsUpdatedInPlace`), unlike PostgreSQL: SQL Server uses a fill
+   * factor only when an index is created or rebuilt, not for pages filled later
+   * (https://learn.microsoft.com/sql/relational-databases/indexes/specify-fill-factor-for-an-index), and this table
+   * is created empty. It also updates a row in place on its clustered-key page rather than writing a second
+   * version there, so the upsert's MERGE was left as it is: one join of OPENJSON to the clustered primary key, and
+   * `WHEN MATCHED AND <version guard>` writes nothing for a stale row (docs/notes/sql-apply-performance.md).
+   */
   createTable: (schema, table: FixedTable) => {
     const definitions = table.columns.map(columnDefinition);
     if (table.primaryKey.length > 0) {

@@ -96,11 +96,11 @@ async function ensureTable(
   let existing = await existingColumns(context, model.tableName);
   if (existing.length === 0) {
     await connection.query(
-      dialect.createTable(schema, {
-        name: model.tableName,
-        columns: asFixedColumns(model.columns),
-        primaryKey: ['Id'],
-      }),
+      dialect.createTable(
+        schema,
+        { name: model.tableName, columns: asFixedColumns(model.columns), primaryKey: ['Id'] },
+        { rowsUpdatedInPlace: true },
+      ),
     );
     actions.push({ table: table.logicalName, action: 'createTable' });
     // A floor left by the table's earlier life would keep its copy out.
