@@ -6,9 +6,9 @@
  */
 import { parse } from 'csv-parse/sync';
 import { ExportError } from '../../errors';
-import { plainNumber } from '../../schema/plain-number';
 import type { SqlValue } from '../../schema/row-values';
 import type { CdmDataType, LakeColumn } from './columns';
+import { numberText } from './number-text';
 import { isPlainWebApiDate, isPlainWebApiTime } from './web-api-time';
 
 const quotedTypes: ReadonlySet<CdmDataType> = new Set(['string', 'dateTime', 'dateTimeOffset']);
@@ -39,12 +39,6 @@ function parseTime(value: SqlValue, column: LakeColumn): Date {
 export function usDateTime(time: Date): string {
   const hours = time.getUTCHours();
   return `${time.getUTCMonth() + 1}/${time.getUTCDate()}/${time.getUTCFullYear()} ${hours % 12 || 12}:${pad(time.getUTCMinutes())}:${pad(time.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
-}
-
-/** Numbers as `plainNumber` writes them; only the rare exponent form (`1e+21`, `5e-7`) takes its slower path. */
-function numberText(value: number): string {
-  const text = String(value);
-  return text.includes('e') ? plainNumber(value) : text;
 }
 
 /** `yyyy-MM-ddTHH:mm:ss` and the milliseconds of a time (years 0–9999 have the 24-character ISO form). */
