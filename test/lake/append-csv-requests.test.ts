@@ -1,5 +1,5 @@
 /** The storage requests an append-only batch makes to write its CSV records, on a real (Azurite) blob service. */
-import type { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { AppendBlobClient, BlobClient, ContainerClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { createLakeDestination } from '../../shared/destinations/lake/destination';
 import { sampleCounts, sampleRow, sampleTable, toWebApiRow } from '../../local/sample-org';
@@ -14,7 +14,10 @@ const bound = (target: object, property: string | symbol): unknown => {
   return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
 };
 
-/** `container`, noting every listing and every append blob write (create or Append Block) in `events`, in call order. */
+/**
+ * `container`, noting in `events`, in call order, every listing, every append blob write (create or Append Block) and
+ * every download or property read of a blob.
+ */
 function recorded(container: ContainerClient, events: string[]): ContainerClient {
   const noted =
     (event: string, action: (...args: unknown[]) => unknown) =>
@@ -26,6 +29,15 @@ function recorded(container: ContainerClient, events: string[]): ContainerClient
     get(target, property) {
       if (property === 'listBlobsByHierarchy' || property === 'listBlobsFlat')
         return noted('list', bound(target, property) as (...args: unknown[]) => unknown);
+      if (property === 'getBlobClient') {
+        return (name: string): BlobClient =>
+          new Proxy(target.getBlobClient(name), {
+            get: (blob, member) =>
+              member === 'download' || member === 'getProperties'
+                ? noted(`${member} ${name}`, bound(blob, member) as (...args: unknown[]) => unknown)
+                : bound(blob, member),
+          });
+      }
       if (property === 'getAppendBlobClient') {
         return (name: string): AppendBlobClient =>
           new Proxy(target.getAppendBlobClient(name), {
@@ -75,6 +87,37 @@ describe('lake append-only writes', () => {
       expect(events).toContain(`write account/${year}.csv`);
       expect(parseCsv((await readBlob(raw, `account/${year}.csv`)) ?? '')).toHaveLength(3);
     }
+    await destination.close();
+  }, 60_000);
+
+  it('does not download the table state blob again for every batch while it does not exist', async () => {
+    const events: string[] = [];
+    const raw = azurite.clients.blobs.getContainerClient('append-state-reads');
+    const destination = createLakeDestination(recorded(raw, events), {
+      mode: 'appendOnly',
+      granularity: 'Year',
+      incrementalIntervalMinutes: 60,
+      snapshotIntervalMinutes: 60,
+    });
+    const account = sampleTable('account');
+    await destination.ensureTables([account], []);
+    const counts = sampleCounts(9);
+    events.length = 0;
+    for (const batch of [0, 1, 2]) {
+      const upserts = [0, 1, 2].map((offset) => {
+        const index = batch * 3 + offset;
+        const row = toWebApiRow(account, sampleRow('account', index, 1, counts), {
+          versionNumber: 100 + index,
+          annotations: true,
+        });
+        return { kind: 'upsert' as const, id: String(row.accountid), versionNumber: 100 + index, row };
+      });
+      expect((await destination.applyBatch(account, { upserts, deletes: [] })).failed).toEqual([]);
+    }
+    // No deletes and no resync: the state blob never comes to exist, and its absence is cached like any etag.
+    const statePath = 'dataverse-export-state/account.json';
+    expect(events.filter((event) => event === `download ${statePath}`)).toHaveLength(1);
+    expect(events.filter((event) => event === `getProperties ${statePath}`)).toHaveLength(2);
     await destination.close();
   }, 60_000);
 });

@@ -177,6 +177,11 @@ describe('lake CSV encoder', () => {
         expect(fields).toEqual(expectedFields);
         expect(createdOn).toBe(typeof values[CREATED_ON] === 'string' ? values[CREATED_ON] : null);
         expect(encoder.encode(fields)).toBe(csvStringifyEncoding(columns, [expectedFields]));
+        // The append path's one-pass record, byte for byte.
+        expect(encoder.upsertRecord(upsert, sinkTime)).toEqual({
+          record: csvStringifyEncoding(columns, [expectedFields]),
+          createdOn: typeof values[CREATED_ON] === 'string' ? values[CREATED_ON] : null,
+        });
       }
     }
   });

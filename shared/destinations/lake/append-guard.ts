@@ -31,7 +31,11 @@ async function currentTableState(
   table: string,
 ): Promise<{ state: TableState; etag: string | null }> {
   const cached = state.tableStates.get(table);
-  if (cached && sameEtag(cached.etag, await etagOf(state.container, tableStatePath(table)))) return cached;
+  if (cached) {
+    const etag = await etagOf(state.container, tableStatePath(table));
+    // Still no blob (a table with no deletes and no resync yet) is unchanged too: no download that only finds nothing.
+    if (cached.etag === null ? etag === null : sameEtag(cached.etag, etag)) return cached;
+  }
   const read = await readTableState(state.container, table);
   state.tableStates.set(table, read);
   return read;

@@ -10,7 +10,8 @@ import { currentFolder } from './folders';
 import { orderedChanges, rowFailure } from './ordered-changes';
 import { partitionName, partitionOfPath } from './paths';
 import type { LakeState, Layout } from './state';
-import { appendBlocks, appendToBlob, committedBlocks, listCsv } from './storage';
+import { AppendBlocks } from './append-blocks';
+import { appendToBlob, committedBlocks, listCsv } from './storage';
 
 /** A table folder and the partition names of its CSV files, listed at most once per batch. */
 export interface FolderFiles {
@@ -40,7 +41,7 @@ export async function appendToPartition(
   state: Pick<LakeState, 'container' | 'appendTargets' | 'maxAppendBlocks'>,
   folder: FolderFiles,
   partition: string,
-  blocks: string[],
+  blocks: Buffer[],
 ): Promise<boolean> {
   const key = `${folder.path}/${partition}`;
   let current = state.appendTargets.get(key);
@@ -74,15 +75,15 @@ export async function appendToPartition(
   return create;
 }
 
-/** The batch's CSV records per partition; rows that cannot be written (data errors) go to `failed`. */
+/** The batch's CSV records per partition, as Append Block bodies; rows that cannot be written (data errors) go to `failed`. */
 function recordsByPartition(
   state: Pick<LakeState, 'clock'>,
   layout: Layout,
   batch: ApplyBatch,
   failed: FailedChange[],
-): { byPartition: Map<string, string[]>; upserted: number; deleted: number } {
+): { byPartition: Map<string, AppendBlocks>; upserted: number; deleted: number } {
   const sinkTime = usDateTime(state.clock());
-  const byPartition = new Map<string, string[]>();
+  const byPartition = new Map<string, AppendBlocks>();
   let upserted = 0;
   let deleted = 0;
   // Deletes carry no createdon; they go to the partition of their own time (readers dedupe per Id across the table).
@@ -92,18 +93,18 @@ function recordsByPartition(
       let record: string;
       let partition: string;
       if (change.kind === 'upsert') {
-        const { fields, createdOn } = layout.records.upsert(change, sinkTime);
-        record = layout.records.encode(fields);
-        partition = partitionName(createdOn, layout.granularity);
+        const upsert = layout.records.upsertRecord(change, sinkTime);
+        record = upsert.record;
+        partition = partitionName(upsert.createdOn, layout.granularity);
         upserted += 1;
       } else {
         record = layout.records.encode(layout.records.remove(change.id, change.versionNumber, sinkTime));
         partition = deletePartition;
         deleted += 1;
       }
-      const records = byPartition.get(partition);
-      if (records) records.push(record);
-      else byPartition.set(partition, [record]);
+      let blocks = byPartition.get(partition);
+      if (!blocks) byPartition.set(partition, (blocks = new AppendBlocks()));
+      blocks.add(record);
     } catch (error) {
       if (!(error instanceof ExportError) || error.errorClass !== 'data') throw error;
       failed.push(rowFailure(change.id, change.kind, error));
@@ -133,7 +134,7 @@ export async function appendRecords(
   const files = folderFiles(state.container, folder ? `${folder}/${table.logicalName}` : table.logicalName);
   // Partitions are separate blobs: their appends run side by side.
   const firstWrites = await Promise.all(
-    [...byPartition].map(([partition, records]) => appendToPartition(state, files, partition, appendBlocks(records))),
+    [...byPartition].map(([partition, blocks]) => appendToPartition(state, files, partition, blocks.blocks())),
   );
   return {
     result: { upserted, deleted, skippedAsStale: 0, failed, widened: [] },

@@ -6,9 +6,10 @@
  */
 import { parse } from 'csv-parse/sync';
 import { ExportError } from '../../errors';
-import { plainNumber } from '../../schema/plain-number';
 import type { SqlValue } from '../../schema/row-values';
 import type { CdmDataType, LakeColumn } from './columns';
+import { numberText } from './number-text';
+import { isPlainWebApiDate, isPlainWebApiTime } from './web-api-time';
 
 const quotedTypes: ReadonlySet<CdmDataType> = new Set(['string', 'dateTime', 'dateTimeOffset']);
 
@@ -40,12 +41,6 @@ export function usDateTime(time: Date): string {
   return `${time.getUTCMonth() + 1}/${time.getUTCDate()}/${time.getUTCFullYear()} ${hours % 12 || 12}:${pad(time.getUTCMinutes())}:${pad(time.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
 }
 
-/** Numbers as `plainNumber` writes them; only the rare exponent form (`1e+21`, `5e-7`) takes its slower path. */
-function numberText(value: number): string {
-  const text = String(value);
-  return text.includes('e') ? plainNumber(value) : text;
-}
-
 /** `yyyy-MM-ddTHH:mm:ss` and the milliseconds of a time (years 0–9999 have the 24-character ISO form). */
 function isoParts(time: Date): { seconds: string; milliseconds: string } {
   const iso = time.toISOString();
@@ -73,10 +68,15 @@ const formatters: Record<CdmDataType, FieldFormatter> = {
     if (value === 0 || value === 1) return value === 1 ? 'True' : 'False';
     throw invalid(value, column);
   },
-  // The Web API's own form is already the lake's: skip the Date round trip for it.
-  dateTime: (value, column) =>
-    typeof value === 'string' && WEB_API_TIME.test(value) ? value : `${isoParts(parseTime(value, column)).seconds}Z`,
+  // The Web API's own form is already the lake's, and a plain date is its midnight: skip the Date round trip for them.
+  dateTime(value, column) {
+    if (typeof value === 'string' && WEB_API_TIME.test(value)) return value;
+    if (typeof value === 'string' && isPlainWebApiDate(value)) return `${value}T00:00:00Z`;
+    return `${isoParts(parseTime(value, column)).seconds}Z`;
+  },
   dateTimeOffset(value, column) {
+    // A Web API time `new Date` reads as written has no milliseconds: skip the Date round trip for it too.
+    if (typeof value === 'string' && isPlainWebApiTime(value)) return `${value.slice(0, 19)}.0000000+00:00`;
     const { seconds, milliseconds } = isoParts(parseTime(value, column));
     return `${seconds}.${milliseconds}0000+00:00`;
   },
@@ -103,6 +103,34 @@ const NEEDS_QUOTES = /[",\n\r]/;
 
 const quote = (text: string): string => `"${text.includes('"') ? text.replaceAll('"', '""') : text}"`;
 
+/** One field as `encodeRecord` writes it: empty for null, quoted when its column is or its text needs it. */
+export const csvField = (quoted: boolean, text: string | null): string =>
+  text === null ? '' : quoted || NEEDS_QUOTES.test(text) ? quote(text) : text;
+
+/** A column's CSV field of a value, exactly as `encodeRecord` writes `formatField`'s text: empty for null. */
+export type FieldWriter = (value: SqlValue) => string;
+
+/** The column's FieldWriter, skipping the checks its type makes needless (chosen once per column, not per row). */
+export function fieldWriterOf(column: LakeColumn): FieldWriter {
+  const format = formatters[column.dataType];
+  switch (column.dataType) {
+    case 'string':
+      return (value) => (value === null ? '' : quote(typeof value === 'string' ? value : String(value)));
+    case 'dateTime':
+    case 'dateTimeOffset':
+      // Their text is a Web API time or an ISO form: digits and `-:.TZ+`, never a `"` to double.
+      return (value) => (value === null ? '' : `"${format(value, column)}"`);
+    case 'int64':
+    case 'decimal':
+    case 'double':
+    case 'boolean':
+      // Digits, sign and point, or True/False: nothing that needs quotes.
+      return (value) => (value === null ? '' : format(value, column));
+    case 'guid':
+      return (value) => csvField(false, value === null ? null : format(value, column));
+  }
+}
+
 /**
  * One CSV record ending in `\n`: a null field is empty, a quoted column's text is always quoted (so an empty
  * string is `""`, not null), other text only when it holds `"`, `,`, LF or CR. This is the output csv-stringify
@@ -114,12 +142,8 @@ export function encodeRecord(quoted: readonly boolean[], fields: ReadonlyArray<s
   let line = '';
   for (let index = 0; index < fields.length; index++) {
     if (index > 0) line += ',';
-    const field = fields[index];
-    if (field === null || field === undefined) continue;
     // Columns beyond `quoted` are quoted, as strings are.
-    if (quoted[index] !== false) line += quote(field);
-    else if (NEEDS_QUOTES.test(field)) line += quote(field);
-    else line += field;
+    line += csvField(quoted[index] !== false, fields[index] ?? null);
   }
   return `${line}\n`;
 }

@@ -20,7 +20,8 @@ import { refreshTableModels } from './manifest';
 import { partitionName } from './paths';
 import type { Fields } from './records';
 import type { LakeState, Layout } from './state';
-import { appendBlocks, listCsv, readText } from './storage';
+import { appendBlocks } from './append-blocks';
+import { listCsv, readText } from './storage';
 import type { TableLock } from './table-lock';
 import { readTableState } from './table-state';
 
@@ -137,7 +138,9 @@ async function fillAppended(
     const fields = filled(layout, current, row, indexes, sinkTime);
     if (!fields) continue;
     const partition = partitionName(createdOn < 0 ? null : fields[createdOn], layout.granularity);
-    byPartition.set(partition, [...(byPartition.get(partition) ?? []), layout.records.encode(fields)]);
+    const records = byPartition.get(partition);
+    if (records) records.push(layout.records.encode(fields));
+    else byPartition.set(partition, [layout.records.encode(fields)]);
     count += 1;
   }
   const folder = folderFiles(

@@ -5,6 +5,7 @@
  */
 import type { SqlValue } from '../../schema/row-values';
 import type { PartitionGranularity } from './model-json';
+import { isPlainWebApiTime } from './web-api-time';
 
 /** Synapse Link's name for the single partition of a table without `createdon` (DV2SQL reads `1` as "not partitioned"). */
 export const UNPARTITIONED = '1';
@@ -15,6 +16,11 @@ const pad = (value: number): string => String(value).padStart(2, '0');
 
 export function partitionName(createdOn: SqlValue | undefined, granularity: PartitionGranularity | 'none'): string {
   if (granularity === 'none') return UNPARTITIONED;
+  // Most createdon values are read as written: take year and month from the text rather than parsing a Date per row.
+  if (typeof createdOn === 'string' && isPlainWebApiTime(createdOn)) {
+    const year = String(Number(createdOn.slice(0, 4)));
+    return granularity === 'Year' ? year : `${year}-${createdOn.slice(5, 7)}`;
+  }
   const time = typeof createdOn === 'string' ? new Date(createdOn) : undefined;
   const valid = time !== undefined && !Number.isNaN(time.getTime());
   const year = valid ? time.getUTCFullYear() : UNDATED_YEAR;

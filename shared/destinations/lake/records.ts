@@ -6,7 +6,7 @@ import type { RowUpsert } from '../../dataverse/changes';
 import { ExportError } from '../../errors';
 import { valueReader, type ValueReader } from '../../schema/row-values';
 import { CREATED_ON, type LakeColumn } from './columns';
-import { encodeRecord, formatterOf, quotedColumns } from './csv';
+import { csvField, encodeRecord, fieldWriterOf, formatterOf, quotedColumns } from './csv';
 import { MAX_APPEND_BYTES } from './storage';
 
 export type Fields = Array<string | null>;
@@ -17,6 +17,8 @@ export interface RecordEncoder {
   remove(id: string, versionNumber: number, sinkTime: string): Fields;
   /** The CSV record of the fields; a data error when it cannot fit one Append Block. */
   encode(fields: Fields): string;
+  /** `encode(upsert(…).fields)` in one pass, without the fields: the append path's per-row work. */
+  upsertRecord(upsert: RowUpsert, sinkTime: string): { record: string; createdOn: string | null };
 }
 
 /** How one column's field of an upsert is made, decided once per table rather than per row. */
@@ -36,12 +38,44 @@ function fieldOf(column: LakeColumn): FieldOf {
   };
 }
 
+/** How one column's CSV field of an upsert is made, quoted and all: `encodeRecord`'s field of `fieldOf`'s text. */
+type CsvFieldOf = (upsert: RowUpsert, sinkTime: string) => string;
+
+function csvFieldOf(column: LakeColumn, quoted: boolean): CsvFieldOf {
+  const source = column.source;
+  if (source === null || source.kind === 'isDelete') return () => '';
+  // One batch has one sink time: quote it once, not per row.
+  let lastSinkTime = '';
+  let lastSinkField = '';
+  if (source.kind === 'sinkTime')
+    return (_upsert, sinkTime) =>
+      sinkTime === lastSinkTime
+        ? lastSinkField
+        : ((lastSinkTime = sinkTime), (lastSinkField = csvField(quoted, sinkTime)));
+  const write = fieldWriterOf(column);
+  if (source.kind === 'id') return (upsert) => write(upsert.id.toLowerCase());
+  const read = valueReader({ source }) as ValueReader;
+  return (upsert) => write(read(upsert));
+}
+
+/** A data error when the record cannot fit one Append Block. */
+function fitsOneBlock(record: string): string {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: only long records need counting.
+  if (record.length * 3 > MAX_APPEND_BYTES && Buffer.byteLength(record, 'utf8') > MAX_APPEND_BYTES) {
+    throw new ExportError('data', `The row's CSV record is larger than ${MAX_APPEND_BYTES} bytes.`, {
+      fix: 'Shorten the row’s long text columns in Dataverse.',
+    });
+  }
+  return record;
+}
+
 export function createRecordEncoder(columns: LakeColumn[]): RecordEncoder {
   const fieldMakers = columns.map(fieldOf);
   const createdOnSource = columns.find((column) => column.name === CREATED_ON)?.source;
   const readCreatedOn =
     createdOnSource && createdOnSource.kind !== 'isDelete' ? valueReader({ source: createdOnSource }) : undefined;
   const quoted = quotedColumns(columns);
+  const csvFields = columns.map((column, index) => csvFieldOf(column, quoted[index] !== false));
   return {
     upsert(upsert, sinkTime) {
       const fields = fieldMakers.map((make) => make(upsert, sinkTime));
@@ -64,15 +98,12 @@ export function createRecordEncoder(columns: LakeColumn[]): RecordEncoder {
         }
       });
     },
-    encode(fields) {
-      const record = encodeRecord(quoted, fields);
-      // A UTF-16 code unit is at most 3 UTF-8 bytes: only long records need counting.
-      if (record.length * 3 > MAX_APPEND_BYTES && Buffer.byteLength(record, 'utf8') > MAX_APPEND_BYTES) {
-        throw new ExportError('data', `The row's CSV record is larger than ${MAX_APPEND_BYTES} bytes.`, {
-          fix: 'Shorten the row’s long text columns in Dataverse.',
-        });
-      }
-      return record;
+    encode: (fields) => fitsOneBlock(encodeRecord(quoted, fields)),
+    upsertRecord(upsert, sinkTime) {
+      let record = csvFields[0]?.(upsert, sinkTime) ?? '';
+      for (let index = 1; index < csvFields.length; index++) record += `,${csvFields[index]!(upsert, sinkTime)}`;
+      const createdOn = readCreatedOn?.(upsert) ?? null;
+      return { record: fitsOneBlock(`${record}\n`), createdOn: typeof createdOn === 'string' ? createdOn : null };
     },
   };
 }

@@ -113,25 +113,6 @@ const contentType = (path: string): string =>
 /** Most blocks an append blob takes; the next records go to an overflow file (`<partition>_001.csv`). */
 export const MAX_APPEND_BLOCKS = 50_000;
 
-/** Records grouped into Append Block bodies of at most 4 MiB, each holding whole records only. */
-export function appendBlocks(records: string[]): string[] {
-  const blocks: string[] = [];
-  let block: string[] = [];
-  let size = 0;
-  for (const record of records) {
-    const bytes = Buffer.byteLength(record, 'utf8');
-    if (size + bytes > MAX_APPEND_BYTES && block.length > 0) {
-      blocks.push(block.join(''));
-      block = [];
-      size = 0;
-    }
-    block.push(record);
-    size += bytes;
-  }
-  if (block.length > 0) blocks.push(block.join(''));
-  return blocks;
-}
-
 /**
  * Appends the blocks in order and returns the blob's committed block count. Each Append Block call is atomic
  * and holds whole records, so a reader of the live file (or DV2SQL copying its byte tail) never sees part of
@@ -140,17 +121,15 @@ export function appendBlocks(records: string[]): string[] {
 export async function appendToBlob(
   container: ContainerClient,
   path: string,
-  blocks: string[],
+  blocks: Buffer[],
   create: boolean,
 ): Promise<number> {
   const blob: AppendBlobClient = container.getAppendBlobClient(path);
   return guarded(path, async () => {
     if (create) await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/csv' } });
     let committed = 0;
-    for (const block of blocks) {
-      const body = Buffer.from(block, 'utf8');
-      committed = (await blob.appendBlock(body, body.length)).blobCommittedBlockCount ?? committed + 1;
-    }
+    for (const block of blocks)
+      committed = (await blob.appendBlock(block, block.length)).blobCommittedBlockCount ?? committed + 1;
     return committed;
   });
 }
