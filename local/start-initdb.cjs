@@ -4,7 +4,9 @@
 process.on('disconnect', () => process.exit(1));
 const { PGlite } = require('@electric-sql/pglite');
 
-const db = new PGlite(process.argv[2]);
+// Arguments: the folder, then PGlite's start parameters (shared/destinations/sql/pglite-connection.ts).
+const [dataDir, ...startParams] = process.argv.slice(2);
+const db = new PGlite({ dataDir, ...(startParams.length > 0 ? { startParams } : {}) });
 db.waitReady
   .then(() => db.close())
   .then(

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { ExportError } from '../shared/errors';
-import { openEmbeddedDatabase } from '../shared/destinations/sql/pglite-connection';
+import { embeddedStartParams, openEmbeddedDatabase } from '../shared/destinations/sql/pglite-connection';
 import { startAzurite, type RunningAzurite } from './azurite/azurite';
 import { UsageError, type StartOptions } from './cli/options';
 import { claimDataFolder, type DataFolder } from './data-folder';
@@ -105,7 +105,8 @@ export async function startBackingServices(
 export async function prepareEmbeddedDatabase(folder: string): Promise<void> {
   if (existsSync(path.join(folder, 'PG_VERSION'))) return;
   await mkdir(path.dirname(folder), { recursive: true });
-  const child = fork(path.join(__dirname, 'start-initdb.cjs'), [folder], {
+  // The destination's memory settings, so the child's peak is lower too (it runs them once initdb is done).
+  const child = fork(path.join(__dirname, 'start-initdb.cjs'), [folder, ...embeddedStartParams()], {
     // Plain CommonJS, like Azurite's runner: no tsx loader needed.
     execArgv: [],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- start-memory [--seconds S] [--keep-data]`: `npm start` as an admin runs it first (the
  * default sample org, a fresh `--data` folder, so the embedded database is created), sampled every second
- * from /proc for `--seconds` (default 100): the resident set of the npm start process itself, of each of its
- * child processes (Azurite, tsx's esbuild service, the embedded database's initdb while it runs) and their
- * sum, at the end and at their peak. Target: the whole tree ≤ 500 MB after 100 s.
+ * from /proc for `--seconds` (default 100, at least 100): the resident set of the npm start process itself, of
+ * every process under it (Azurite, tsx's esbuild service, the embedded database's initdb while it runs, and
+ * anything those start) and their sum, at 100 s, at the end and at their peak. Target: the whole tree ≤ 500 MB
+ * at 100 s (and still at the end), with the initial sync done.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { maxOf } from './stats';
 import { option } from './sample-upserts';
 
 const TARGET_MB = 500;
+const TARGET_AT_SECONDS = 100;
 
 /** Resident set (VmRSS) in MB and the command's name, from /proc; undefined once the process has gone. */
 function residentMb(pid: number): { mb: number; name: string } | undefined {
@@ -31,18 +33,31 @@ function residentMb(pid: number): { mb: number; name: string } | undefined {
   }
 }
 
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
+/** Every process under `pid` (children, their children, …), from the parent pid in /proc/<pid>/stat. */
+function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const parent = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
-      if (parent === pid) children.push(Number(entry));
+      parents.set(Number(entry), parent);
     } catch {
       // Gone between the listing and the read.
     }
   }
-  return children;
+  const found: number[] = [];
+  const under = new Set([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [child, parent] of parents)
+      if (under.has(parent) && !under.has(child)) {
+        under.add(child);
+        found.push(child);
+        grew = true;
+      }
+  }
+  return found;
 }
 
 interface Sample {
@@ -53,7 +68,7 @@ interface Sample {
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
-  const seconds = option(args, 'seconds', 100);
+  const seconds = Math.max(TARGET_AT_SECONDS, option(args, 'seconds', TARGET_AT_SECONDS));
   const data = await mkdtemp(path.join(os.tmpdir(), 'dvx-start-memory-'));
   const start = runStart(['--data', data, '--port', '0', '--psql-port', '0']);
   const pid = start.child.pid as number;
@@ -68,7 +83,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const main = residentMb(pid);
       if (!main) continue;
       const children: Record<string, number> = {};
-      for (const child of childrenOf(pid)) {
+      for (const child of descendantsOf(pid)) {
         const usage = residentMb(child);
         if (usage) children[usage.name] = Math.round((children[usage.name] ?? 0) + usage.mb);
       }
@@ -92,11 +107,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const last = samples.at(-1);
   if (!last) throw new Error('npm start was never sampled');
   const syncDone = start.stdout().includes('Initial sync done');
+  const atTarget = samples.find((sample) => sample.atSeconds >= TARGET_AT_SECONDS) ?? last;
   return {
     benchmark: 'start-memory',
     command: 'npm start -- --data <fresh temp folder> --port 0 --psql-port 0 (default sample org)',
     seconds,
     initialSyncDone: syncDone,
+    [`treeRssMbAt${TARGET_AT_SECONDS}s`]: atTarget.treeMb,
+    [`mainRssMbAt${TARGET_AT_SECONDS}s`]: atTarget.mainMb,
+    [`childrenRssMbAt${TARGET_AT_SECONDS}s`]: atTarget.children,
     mainRssMbAtEnd: last.mainMb,
     treeRssMbAtEnd: last.treeMb,
     childrenRssMbAtEnd: last.children,
@@ -110,7 +129,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     ),
     treeRssMbEvery10Seconds: samples.filter((sample) => sample.atSeconds % 10 === 0).map((sample) => sample.treeMb),
     mainProcessCpuSeconds: cpuSeconds,
-    target: `the whole npm start process tree <= ${TARGET_MB} MB after ${seconds} s, initial sync done`,
-    targetMet: syncDone && last.treeMb <= TARGET_MB,
+    target: `the whole npm start process tree <= ${TARGET_MB} MB at ${TARGET_AT_SECONDS} s and at the end (${seconds} s), initial sync done`,
+    targetMet: syncDone && atTarget.treeMb <= TARGET_MB && last.treeMb <= TARGET_MB,
   };
 }
