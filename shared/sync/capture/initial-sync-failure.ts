@@ -23,5 +23,6 @@ export async function recordInitialSyncFailure(
   const error = new ExportError(failure.errorClass ?? 'transient', `The initial sync stopped: ${failure.message}`, {
     fix: 'Fix the cause, then activate the profile again: it continues from the last copied page.',
   });
-  for (const table of failure.tables) await services.status.update(failure.profile, table, { lastError: error, lastErrorSource: 'copy' });
+  for (const table of failure.tables)
+    await services.status.update(failure.profile, table, { lastError: error, lastErrorSource: 'copy' });
 }
