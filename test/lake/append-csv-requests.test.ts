@@ -52,18 +52,24 @@ function recorded(container: ContainerClient, events: string[]): ContainerClient
   });
 }
 
+/** An append-only lake (yearly partitions) over a container whose requests are noted in `events`, `account` ensured. */
+async function recordedAppendOnlyLake(container: string) {
+  const events: string[] = [];
+  const raw = azurite.clients.blobs.getContainerClient(container);
+  const destination = createLakeDestination(recorded(raw, events), {
+    mode: 'appendOnly',
+    granularity: 'Year',
+    incrementalIntervalMinutes: 60,
+    snapshotIntervalMinutes: 60,
+  });
+  const account = sampleTable('account');
+  await destination.ensureTables([account], []);
+  return { events, raw, destination, account };
+}
+
 describe('lake append-only writes', () => {
   it("lists the table folder once for all of a first batch's new partition files", async () => {
-    const events: string[] = [];
-    const raw = azurite.clients.blobs.getContainerClient('append-requests');
-    const destination = createLakeDestination(recorded(raw, events), {
-      mode: 'appendOnly',
-      granularity: 'Year',
-      incrementalIntervalMinutes: 60,
-      snapshotIntervalMinutes: 60,
-    });
-    const account = sampleTable('account');
-    await destination.ensureTables([account], []);
+    const { events, raw, destination, account } = await recordedAppendOnlyLake('append-requests');
     const years = [2021, 2022, 2023, 2024];
     const counts = sampleCounts(years.length * 3);
     const upserts = years.flatMap((year, yearIndex) =>
@@ -91,16 +97,7 @@ describe('lake append-only writes', () => {
   }, 60_000);
 
   it('does not download the table state blob again for every batch while it does not exist', async () => {
-    const events: string[] = [];
-    const raw = azurite.clients.blobs.getContainerClient('append-state-reads');
-    const destination = createLakeDestination(recorded(raw, events), {
-      mode: 'appendOnly',
-      granularity: 'Year',
-      incrementalIntervalMinutes: 60,
-      snapshotIntervalMinutes: 60,
-    });
-    const account = sampleTable('account');
-    await destination.ensureTables([account], []);
+    const { events, destination, account } = await recordedAppendOnlyLake('append-state-reads');
     const counts = sampleCounts(9);
     events.length = 0;
     for (const batch of [0, 1, 2]) {
