@@ -145,8 +145,9 @@ describe('a profile deleted and created again under the same name', () => {
     expect(await services.checkpoints.read(PROFILE, 'account')).toEqual(before);
     expect(second.versions('account').size).toBe(0);
 
+    // The new generation's step is taken (a page, or the key pass of a partitioned read), and the copy goes on.
     const current = await copyPageOfGeneration(services, PROFILE, 'account', newInput.generation);
-    expect(current.pageRows).toBe(emulator.store.count('account'));
+    if (!current.done) while (!(await copyCycle(services, PROFILE, 'account')).done);
     expect(second.versions('account').size).toBe(emulator.store.count('account'));
   });
 
