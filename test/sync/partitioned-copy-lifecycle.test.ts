@@ -14,6 +14,7 @@ import { forgetProfileState } from '../../shared/sync/admin/forget-profile';
 import { copyPage } from '../../shared/sync/capture/copy-page';
 import { partitionName, planName } from '../../shared/sync/capture/partition-documents';
 import { copyPartition } from '../../shared/sync/capture/partitioned-copy';
+import { snapshotTable } from '../../shared/sync/admin/snapshot';
 import { useAzurite } from '../support/azurite';
 import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
 
@@ -110,8 +111,17 @@ describe('the partitioned initial sync, on by default', () => {
     const after = await documentsOf(profile, partitions);
     expect(after.plan).toBeUndefined();
     expect(after.partitions.every((partition) => partition === undefined)).toBe(true);
-    const { destination } = await deps.sync.runtimes.get(profile);
+    const { destination, source } = await deps.sync.runtimes.get(profile);
     expect(await destinationVersions(destination, 'account')).toEqual(sourceVersions(emulator, 'account'));
+
+    // The delta goes on from the key pass's token with every column, not the key pass's primary key alone.
+    const [changed] = emulator.store.page('account', -1, 1).rows;
+    emulator.store.update('account', changed?.id ?? '', { name: 'renamed after the copy' });
+    const deltaLink = (await deps.sync.checkpoints.read(profile, 'account'))?.value.deltaLink ?? '';
+    const rows = [];
+    for await (const page of source.readDelta(await snapshotTable(deps.sync, profile, 'account'), deltaLink))
+      rows.push(...page.changes.flatMap((change) => (change.kind === 'upsert' ? [change.row] : [])));
+    expect(rows).toEqual([expect.objectContaining({ name: 'renamed after the copy' })]);
   });
 
   it('replaces the plan of an earlier start of the table when it is started over mid-copy', async () => {

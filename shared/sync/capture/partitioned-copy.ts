@@ -110,6 +110,17 @@ async function readKeyPages(
   return plan;
 }
 
+/**
+ * The key pass's deltaLink repeats its query, `$select=<primary key>` included, so its changes would carry no other
+ * column: the delta phase gets every column's `$select` with the same `$deltatoken`, as schema-refresh.ts does for
+ * added columns (a token read with another `$select` is inferred, not documented: docs/notes/dataverse.md).
+ */
+export function withEveryColumn(deltaLink: string, table: TableMetadata): string {
+  if (!/[?&]\$select=/.test(deltaLink)) return deltaLink;
+  // Only the $select value is replaced: the token keeps its encoding exactly as Dataverse issued it.
+  return deltaLink.replace(/([?&]\$select=)[^&]*/, `$1${webApiSelect(table).join(',')}`);
+}
+
 /** One step of a table read in partitions: a key page, the plan's partitions once more, or finishing the table. */
 export async function partitionedStep(
   services: PartitionedCopyServices,
@@ -149,7 +160,7 @@ export async function partitionedStep(
     throw new ExportError('schema', `The key pass of ${tableName} ended without a deltaLink`, { where: tableName });
   const now = services.now().toISOString();
   const end = {
-    deltaLink: plan.deltaLink,
+    deltaLink: withEveryColumn(plan.deltaLink, table),
     watermark: plan.watermark,
     rowsCopied,
     pages: plan.partitions,
