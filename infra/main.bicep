@@ -57,6 +57,11 @@ param lakeContainerNames array = [
 @minValue(1)
 param failedRecordRetentionDays int = 30
 
+@description('Requests reading the initial sync of one table at once (app setting INITIAL_SYNC_READ_STREAMS): as many as the x-ms-dop-hint header of Dataverse suggests, at most this; 52 is the Dataverse limit of concurrent requests per user. 1 reads each table page after page.')
+@minValue(1)
+@maxValue(52)
+param initialSyncReadStreams int = 8
+
 @description('Days of Log Analytics retention.')
 @minValue(30)
 @maxValue(730)
@@ -222,6 +227,7 @@ module functionApp 'modules/functionapp.bicep' = {
     changesQueueName: serviceBus.outputs.queueName
     pollSchedule: pollSchedule
     failedRecordRetentionDays: failedRecordRetentionDays
+    initialSyncReadStreams: initialSyncReadStreams
     appInsightsConnectionString: monitoring.outputs.connectionString
     requiredAppRole: empty(adminApiClientId) ? '' : adminAppRole
   }

@@ -22,6 +22,9 @@ param serviceBusNamespace string
 param changesQueueName string
 param pollSchedule string
 param failedRecordRetentionDays int
+@minValue(1)
+@maxValue(52)
+param initialSyncReadStreams int
 param appInsightsConnectionString string
 @description('App role every admin API caller needs (empty: function keys only).')
 param requiredAppRole string = ''
@@ -125,6 +128,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // The app's own failed-record sweep; the host storage lifecycle rule deletes after the same number of days.
     FAILURE_RETENTION_SCHEDULE: '0 30 3 * * *'
     FAILED_RECORD_RETENTION_DAYS: string(failedRecordRetentionDays)
+    // Partitions of one table read at once in its initial sync (docs/notes/parallel-initial-sync.md).
+    INITIAL_SYNC_READ_STREAMS: string(initialSyncReadStreams)
     // Durable task hub name (host.json "hubName": "%TASKHUB_NAME%"); stable across deployments.
     TASKHUB_NAME: 'dvexport'
     // @azure/identity's DefaultAzureCredential / ManagedIdentityCredential pick the identity from this.

@@ -25,6 +25,7 @@ const optionsSchema = z.object({
   // Initial-sync tuning that Azure fixes in code; tests and benchmarks set it to see more pages per table.
   'page-size': z.coerce.number().int().min(1).max(5000).optional(),
   'fan-out': z.coerce.number().int().min(1).max(64).optional(),
+  // Overrides the app setting INITIAL_SYNC_READ_STREAMS (default 8); 1 reads each table page after page.
   'read-streams': z.coerce.number().int().min(1).max(52).optional(),
   // How long a received queue message stays invisible: after a crash its batches come back this much later.
   'lock-seconds': z.coerce.number().int().min(1).max(600).optional(),

@@ -16,6 +16,9 @@ export const DEFAULT_SCHEMA_REFRESH_SCHEDULE = '0 */5 * * * *';
 export const DEFAULT_FAILURE_RETENTION_SCHEDULE = '0 30 3 * * *';
 export const DEFAULT_FAILED_RECORD_RETENTION_DAYS = 30;
 export const DEFAULT_STATUS_DEGRADED_AFTER_POLLS = 3;
+export const DEFAULT_INITIAL_SYNC_READ_STREAMS = 8;
+/** Dataverse's limit of concurrent requests per user (shared/sync/capture/initial-sync-plan.ts MAX_CONCURRENT_REQUESTS). */
+const MAX_READ_STREAMS = 52;
 
 /** Defaults of settings that triggers name as `%SETTING%`: the local host uses them when the setting is unset. */
 export const triggerSettingDefaults: Record<string, string> = {
@@ -40,6 +43,9 @@ export const settingDescriptions = {
     `Days failed records and unprocessable messages are kept (whole days, at least 1). Default: ${DEFAULT_FAILED_RECORD_RETENTION_DAYS}. ` +
     'In Azure the storage lifecycle rule uses the same number (Bicep parameter failedRecordRetentionDays).',
   STATUS_DEGRADED_AFTER_POLLS: `Poll intervals (of POLL_SCHEDULE) a table in delta may go without a successful poll before status and /api/health call it degraded. Default: ${DEFAULT_STATUS_DEGRADED_AFTER_POLLS}.`,
+  INITIAL_SYNC_READ_STREAMS:
+    `Requests reading one table's initial sync at once, 1 to ${MAX_READ_STREAMS}: the table is read in partitions of ids, as many at once as Dataverse's x-ms-dop-hint suggests and at most this (docs/notes/parallel-initial-sync.md). ` +
+    `1 reads it page after page. Default: ${DEFAULT_INITIAL_SYNC_READ_STREAMS}.`,
   AzureWebJobsStorage:
     'Storage connection string for state, checkpoints and failed records (local: set by the local host to Azurite). ' +
     'In Azure leave it empty and set the AzureWebJobsStorage__*ServiceUri settings for managed identity.',
@@ -140,6 +146,14 @@ const settingsSchema = z.object({
     .regex(/^[1-9]\d{0,3}$/, 'must be a whole number of poll intervals from 1 to 9999')
     .transform(Number)
     .default(DEFAULT_STATUS_DEGRADED_AFTER_POLLS),
+  INITIAL_SYNC_READ_STREAMS: z
+    .string()
+    .regex(/^[1-9]\d?$/, `must be a whole number of streams from 1 to ${MAX_READ_STREAMS} (1: page after page)`)
+    .transform(Number)
+    .refine((streams) => streams <= MAX_READ_STREAMS, {
+      message: `must be at most ${MAX_READ_STREAMS}, Dataverse's limit of concurrent requests per user`,
+    })
+    .default(DEFAULT_INITIAL_SYNC_READ_STREAMS),
   // Azure Storage queue naming rules; every Service Bus queue name of this form is valid too.
   CHANGES_QUEUE: z
     .string()
@@ -205,6 +219,8 @@ export interface Settings {
   failedRecordRetentionDays: number;
   /** Poll intervals without a successful poll before a table in delta is degraded. */
   statusDegradedAfterPolls: number;
+  /** Requests reading one table's initial sync at once (SyncOptions.readStreams); 1 reads it page after page. */
+  initialSyncReadStreams: number;
   security: SecurityPolicy;
   /** Set in Azure: admin API calls need this app role in the client principal. */
   requiredAppRole?: string;
@@ -267,6 +283,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     failureRetentionSchedule: value.FAILURE_RETENTION_SCHEDULE,
     failedRecordRetentionDays: value.FAILED_RECORD_RETENTION_DAYS,
     statusDegradedAfterPolls: value.STATUS_DEGRADED_AFTER_POLLS,
+    initialSyncReadStreams: value.INITIAL_SYNC_READ_STREAMS,
     security,
     ...(value.REQUIRE_APP_ROLE ? { requiredAppRole: value.REQUIRE_APP_ROLE } : {}),
   };

@@ -28,14 +28,17 @@ export function idFilter(table: TableRef, ids: readonly string[]): string {
   return `Microsoft.Dynamics.CRM.In(PropertyName='${table.primaryIdAttribute}',PropertyValues=[${values}])`;
 }
 
-/** The current rows of `ids`, read in requests of IDS_PER_REQUEST ids one after another. */
-export async function readIdBatch(
+/**
+ * The current rows of `ids`, read in requests of IDS_PER_REQUEST ids one after another, each request's rows handed
+ * to `onRows` before the next is sent: a caller that writes them there holds one request's rows at a time.
+ */
+export async function forEachIdBatch(
   http: DataverseHttp,
   table: TableRef,
   ids: readonly string[],
-  options: IdBatchOptions = {},
-): Promise<RowUpsert[]> {
-  const rows: RowUpsert[] = [];
+  options: IdBatchOptions,
+  onRows: (rows: RowUpsert[]) => Promise<void>,
+): Promise<void> {
   const select = options.select && options.select.length > 0 ? `$select=${options.select.join(',')}&` : '';
   const prefer = [
     `odata.maxpagesize=${IDS_PER_REQUEST}`,
@@ -50,7 +53,20 @@ export async function readIdBatch(
     // At most one row per id: a nextLink here would mean the filter matched more than the ids asked for.
     if (body['@odata.nextLink'] !== undefined || body.value.length > slice.length)
       throw new ExportError('schema', `Dataverse returned more rows than ids asked for (${where})`, { where });
-    body.value.forEach((item, index) => rows.push(toRowUpsert(table, item, `${where} value[${index}]`)));
+    await onRows(body.value.map((item, index) => toRowUpsert(table, item, `${where} value[${index}]`)));
   }
+}
+
+/** The current rows of `ids`, all of them in memory at once (forEachIdBatch hands them over request by request). */
+export async function readIdBatch(
+  http: DataverseHttp,
+  table: TableRef,
+  ids: readonly string[],
+  options: IdBatchOptions = {},
+): Promise<RowUpsert[]> {
+  const rows: RowUpsert[] = [];
+  await forEachIdBatch(http, table, ids, options, async (batch) => {
+    rows.push(...batch);
+  });
   return rows;
 }

@@ -17,6 +17,7 @@ describe('loadSettings', () => {
       failureRetentionSchedule: '0 30 3 * * *',
       failedRecordRetentionDays: 30,
       statusDegradedAfterPolls: 3,
+      initialSyncReadStreams: 8,
       // Azure's policy unless asked otherwise: no local mode, no extra hosts, public cloud storage.
       security: { localMode: false, allowedSourceHosts: [], allowedLakeHosts: [], storageSuffix: 'core.windows.net' },
     });
@@ -56,6 +57,16 @@ describe('loadSettings', () => {
       loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', FAILED_RECORD_RETENTION_DAYS: '90' })
         .failedRecordRetentionDays,
     ).toBe(90);
+  });
+
+  it('reads the initial sync read streams from 1 (page after page) to 52, and names the setting when out of range', () => {
+    const read = (value: string) =>
+      loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', INITIAL_SYNC_READ_STREAMS: value })
+        .initialSyncReadStreams;
+    expect([read('1'), read('16'), read('52')]).toEqual([1, 16, 52]);
+    for (const bad of ['0', '53', '8.5', 'eight', '-1']) {
+      expect(() => read(bad), bad).toThrow(/INITIAL_SYNC_READ_STREAMS: must be .*(1 to 52|at most 52)/);
+    }
   });
 
   it('reads identity-based storage with a managed identity client id', () => {

@@ -71,6 +71,10 @@ export const codeSettings: Record<string, SettingRule> = {
     scope: 'required',
     why: 'the app sweep must keep failed records as long as the storage lifecycle rule (parameter failedRecordRetentionDays)',
   },
+  INITIAL_SYNC_READ_STREAMS: {
+    scope: 'required',
+    why: "how many partitions of a table the initial sync reads at once is the operator's choice (Bicep parameter initialSyncReadStreams), visible in the deployment",
+  },
   DVX_LOCAL_MODE: {
     scope: 'local-only',
     why: 'local mode (loopback emulator, Azurite, PGlite, static tokens); on App Service it stops start-up (shared/security/policy.ts)',

@@ -116,6 +116,20 @@ describe('the compiled function app settings', () => {
       expected: /^AZURE_CLIENT_ID: required/,
     },
     {
+      name: 'the initial sync read streams unset',
+      edit: (settings) => {
+        delete settings.INITIAL_SYNC_READ_STREAMS;
+      },
+      expected: /^INITIAL_SYNC_READ_STREAMS: required/,
+    },
+    {
+      name: 'more read streams than Dataverse allows concurrent requests',
+      edit: (settings) => {
+        settings.INITIAL_SYNC_READ_STREAMS = '64';
+      },
+      expected: /fail the app's validation.*INITIAL_SYNC_READ_STREAMS/s,
+    },
+    {
       name: 'a setting nothing reads',
       edit: (settings) => {
         settings.STATE_QUEUE_URL = 'https://x';

@@ -25,6 +25,8 @@ beforeAll(async () => {
     emulator: { seed: 11, accounts: ACCOUNTS, contacts: 0 },
     pageSize: PAGE_SIZE,
     fanOut: 1,
+    // Page by page: this counts change-tracked pages read again (kill-mid-partitioned-copy.test.ts: partitions).
+    readStreams: 1,
     // A host's first start compiles the app with tsx, which takes over a minute on a loaded two-core machine.
     startTimeoutMs: 180_000,
   });

@@ -227,10 +227,12 @@ describe('telemetry and secrets over a full local run', () => {
     const stored = await storedState(p);
     expect(stored.some((text) => text.startsWith('blob dvexport-state/failurelog/'))).toBe(true);
     expect(logLines.some((line) => line.includes('applied batch'))).toBe(true);
-    // The initial sync's pages with what each stage cost (60 accounts in pages of 40).
+    // The initial sync's units with what each stage cost (60 accounts in pages, or partitions of key pages, of 40).
     expect(
       logLines.filter((line) =>
-        /copied page profile="observed" table="account" page=\d rows=\d+ readMs=\d+ applyMs=\d+$/.test(line),
+        /copied (page|partition) profile="observed" table="account" (page|partition)=\d rows=\d+ readMs=\d+ applyMs=\d+$/.test(
+          line,
+        ),
       ),
     ).toHaveLength(2);
     expect(logLines.some((line) => line.includes('Could not connect to the postgres destination'))).toBe(true);

@@ -6,6 +6,8 @@ import type { FunctionDeps } from '../../functions/deps';
 import type { OrchestrationClient } from '../../shared/orchestration/client';
 import { validateProfile } from '../../shared/profile/profile';
 import { activateProfile } from '../../shared/sync/admin/activation';
+import { copyPage, type CopyPageServices, type PageCopyReport } from '../../shared/sync/capture/copy-page';
+import { copyPartition } from '../../shared/sync/capture/partitioned-copy';
 
 /** Starts nothing; the names it was asked to start are pushed to `started`. */
 export function recordingOrchestrations(started: string[] = []): OrchestrationClient {
@@ -37,4 +39,21 @@ export async function activateAccountProfile(
   if (!profile.ok) throw new Error(JSON.stringify(profile.problems));
   await deps.sync.profiles.put(name, profile.profile);
   await activateProfile(deps.sync, orchestrations, name);
+}
+
+/**
+ * One cycle of a table's initial sync by hand, as functions/initial-sync.ts runs it: a step (a page, the key pass, or
+ * finishing the table), then, when the step opens the table's partitions, the first `partitions` of them (all by
+ * default). `while (!(await copyCycle(…)).done);` copies a table whichever way SyncOptions.readStreams reads it.
+ */
+export async function copyCycle(
+  services: CopyPageServices,
+  profile: string,
+  table: string,
+  partitions = Number.POSITIVE_INFINITY,
+): Promise<PageCopyReport> {
+  const step = await copyPage(services, profile, table);
+  const total = Math.min(step.partitions?.total ?? 0, partitions);
+  for (let index = 0; index < total; index++) await copyPartition(services, profile, table, index);
+  return step;
 }

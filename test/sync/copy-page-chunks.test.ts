@@ -58,7 +58,8 @@ beforeAll(async () => {
   deps = createFunctionDeps(
     { AzureWebJobsStorage: azurite.connectionString, DVX_SECRET_DV_TOKEN: TOKEN, DVX_LOCAL_MODE: '1' },
     () => orchestrations,
-    { pageSize: ACCOUNTS },
+    // Page by page: this is about the chunks of one change-tracked page (partitions read by id elsewhere).
+    { pageSize: ACCOUNTS, readStreams: 1 },
   );
 }, 60_000);
 afterAll(async () => {

@@ -1,6 +1,6 @@
 /**
  * What deleting a profile removes besides the profile: its orchestrations (stopped, then purged), poll leases,
- * checkpoints, table statuses, metadata snapshot and activation record, so a profile created again under the same
+ * checkpoints, partitioned-copy documents, table statuses, metadata snapshot and activation record, so a profile created again under the same
  * name copies every table from scratch instead of following the old one's delta links into a new destination, and
  * finds no orchestration or lease of the old one in its way. Work of the old profile still in flight (a queued
  * batch, a page copy) carries the old activation generation and is dropped (applier.ts, copy-page-of-generation.ts).
@@ -8,11 +8,12 @@
  */
 import { isLive, type OrchestrationClient } from '../../orchestration/client';
 import { initialSyncInstanceId, resyncInstanceId } from './activation';
+import { deletePartitionDocuments } from '../capture/partition-documents';
 import type { SyncServices } from '../wiring/services';
 
 export type ForgetProfileServices = Pick<
   SyncServices,
-  'checkpoints' | 'status' | 'snapshots' | 'activations' | 'leases'
+  'checkpoints' | 'status' | 'snapshots' | 'activations' | 'leases' | 'partitions'
 >;
 
 export async function forgetProfileState(
@@ -34,6 +35,8 @@ export async function forgetProfileState(
   // Checkpoints next: without them nothing polls or copies for this name any more, whatever else is left.
   await services.checkpoints.deleteByProfile(profile);
   await services.leases.deleteByProfile(profile);
+  // A table deleted mid partitioned copy leaves its plan and partitions (finished tables delete theirs).
+  for (const table of tables) await deletePartitionDocuments(services.partitions, profile, table);
   await services.status.deleteByProfile(profile);
   await services.snapshots.delete(profile);
   await services.activations.delete(profile);

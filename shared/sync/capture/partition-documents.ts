@@ -47,3 +47,22 @@ export const planName = (profile: string, table: string): string =>
   `${profile}_${createHash('sha256').update(table).digest('hex').slice(0, 32)}`;
 export const partitionName = (profile: string, table: string, index: number): string =>
   `${planName(profile, table)}-${index}`;
+
+/**
+ * Deletes a table's plan and partitions (the table finished, or its profile is deleted). Past the plan's count it
+ * goes on while partitions exist: a plan of an earlier, larger start leaves partitions the later one never rewrote,
+ * and a crash before the first plan write leaves partition 0 without a plan.
+ */
+export async function deletePartitionDocuments(
+  store: PartitionDocuments,
+  profile: string,
+  table: string,
+): Promise<void> {
+  const plan = await store.get(planName(profile, table));
+  const planned = plan?.value.kind === 'plan' ? plan.value.partitions : 0;
+  for (let index = 0; ; index++) {
+    const existed = await store.delete(partitionName(profile, table, index));
+    if (!existed && index >= planned) break;
+  }
+  await store.delete(planName(profile, table));
+}

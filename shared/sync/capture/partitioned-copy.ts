@@ -10,16 +10,24 @@
 import type { RowUpsert } from '../../dataverse/changes';
 import type { DataverseClient } from '../../dataverse/client';
 import type { TableMetadata } from '../../dataverse/metadata';
-import { readIdBatch } from '../../dataverse/id-batch-read';
+import { forEachIdBatch } from '../../dataverse/id-batch-read';
 import { webApiSelect } from '../../dataverse/properties';
 import { ExportError } from '../../errors';
 import type { Checkpoint } from '../../state/checkpoints';
+import type { PutCondition } from '../../state/document-store';
 import type { Versioned } from '../../state/versioned';
 import { snapshotTable } from '../admin/snapshot';
 import type { SyncServices } from '../wiring/services';
 import { applyUnitRows, completeInitialLoad, type CopyUnitServices } from './copy-unit';
 import { MAX_CONCURRENT_REQUESTS, type PageCopied, type PartitionCopied } from './initial-sync-plan';
-import { partitionName, planName, type Partition, type PartitionPlan } from './partition-documents';
+import {
+  deletePartitionDocuments,
+  partitionName,
+  planName,
+  type Partition,
+  type PartitionPlan,
+} from './partition-documents';
+import { addCopiedPartition } from './partition-progress';
 
 export type PartitionedCopyServices = CopyUnitServices & Pick<SyncServices, 'partitions'>;
 
@@ -30,18 +38,25 @@ export const KEY_PASS_STEP_MS = 20_000;
 export const streamsFor = (readStreams: number, dopHint: number | undefined): number =>
   Math.max(1, Math.min(readStreams, dopHint ?? readStreams, MAX_CONCURRENT_REQUESTS));
 
+/** The plan of this start of the table, or the ETag of a plan of an earlier start, which the new plan replaces. */
 async function currentPlan(
   services: PartitionedCopyServices,
   profile: string,
   table: string,
   checkpoint: Checkpoint,
-): Promise<Versioned<PartitionPlan> | undefined> {
+): Promise<{ plan?: Versioned<PartitionPlan>; replacing?: string }> {
   const stored = await services.partitions.get(planName(profile, table));
-  if (!stored || stored.value.kind !== 'plan') return undefined;
+  if (!stored) return {};
   const plan = stored.value;
   // A plan of an earlier start of the table (it was reset since) is replaced, never continued.
-  if (plan.profile !== profile || plan.table !== table || plan.startedAt !== checkpoint.startedAt) return undefined;
-  return { value: plan, etag: stored.etag };
+  if (
+    plan.kind !== 'plan' ||
+    plan.profile !== profile ||
+    plan.table !== table ||
+    plan.startedAt !== checkpoint.startedAt
+  )
+    return { replacing: stored.etag };
+  return { plan: { value: plan, etag: stored.etag } };
 }
 
 /** Rows copied so far, or undefined when a partition of the plan is not copied yet. */
@@ -64,13 +79,13 @@ async function copiedRows(services: PartitionedCopyServices, plan: PartitionPlan
 async function readKeyPages(
   services: PartitionedCopyServices,
   first: PartitionPlan,
-  firstEtag: string | undefined,
+  firstCondition: PutCondition,
   source: { readPage: DataverseClient['readPage'] },
   table: TableMetadata,
 ): Promise<PartitionPlan> {
   const started = performance.now();
   let plan = first;
-  let etag = firstEtag;
+  let condition = firstCondition;
   while (plan.keyLink !== undefined) {
     if (plan !== first && performance.now() - started >= KEY_PASS_STEP_MS) return plan;
     const page = await source.readPage(table, plan.keyLink, { pageSize: services.options.pageSize });
@@ -88,15 +103,22 @@ async function readKeyPages(
     };
     if (page.nextLink === undefined && page.deltaLink === undefined)
       throw new ExportError('schema', `The last key page of ${plan.table} carried no deltaLink`, { where: plan.table });
-    const saved = await services.partitions.put(
-      planName(plan.profile, plan.table),
-      next,
-      etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag },
-    );
+    const saved = await services.partitions.put(planName(plan.profile, plan.table), next, condition);
     plan = next;
-    etag = saved.etag;
+    condition = { ifMatch: saved.etag };
   }
   return plan;
+}
+
+/**
+ * The key pass's deltaLink repeats its query, `$select=<primary key>` included, so its changes would carry no other
+ * column: the delta phase gets every column's `$select` with the same `$deltatoken`, as schema-refresh.ts does for
+ * added columns (a token read with another `$select` is inferred, not documented: docs/notes/dataverse.md).
+ */
+export function withEveryColumn(deltaLink: string, table: TableMetadata): string {
+  if (!/[?&]\$select=/.test(deltaLink)) return deltaLink;
+  // Only the $select value is replaced: the token keeps its encoding exactly as Dataverse issued it.
+  return deltaLink.replace(/([?&]\$select=)[^&]*/, `$1${webApiSelect(table).join(',')}`);
 }
 
 /** One step of a table read in partitions: a key page, the plan's partitions once more, or finishing the table. */
@@ -108,8 +130,8 @@ export async function partitionedStep(
 ): Promise<PageCopied> {
   const current = checkpoint.value;
   const table = await snapshotTable(services, profile, tableName);
-  const { source } = await services.runtimes.get(profile);
-  const stored = await currentPlan(services, profile, tableName, current);
+  const { source, destination } = await services.runtimes.get(profile);
+  const { plan: stored, replacing } = await currentPlan(services, profile, tableName, current);
   const plan: PartitionPlan = stored?.value ?? {
     kind: 'plan',
     profile,
@@ -121,7 +143,13 @@ export async function partitionedStep(
   const progress = { table: tableName, rowsCopied: current.rowsCopied, pages: current.pages, done: false };
   const streams = () => streamsFor(services.options.readStreams, source.http.dopHint);
   if (plan.keyLink !== undefined) {
-    const next = await readKeyPages(services, plan, stored?.etag, source, table);
+    // The first plan write creates it, or replaces a plan of an earlier start (found just now) under its ETag.
+    const condition: PutCondition = stored
+      ? { ifMatch: stored.etag }
+      : replacing !== undefined
+        ? { ifMatch: replacing }
+        : { ifNoneMatch: '*' };
+    const next = await readKeyPages(services, plan, condition, source, table);
     return next.keyLink === undefined
       ? { ...progress, partitions: { total: next.partitions, streams: streams() } }
       : progress;
@@ -132,20 +160,24 @@ export async function partitionedStep(
     throw new ExportError('schema', `The key pass of ${tableName} ended without a deltaLink`, { where: tableName });
   const now = services.now().toISOString();
   const end = {
-    deltaLink: plan.deltaLink,
+    deltaLink: withEveryColumn(plan.deltaLink, table),
     watermark: plan.watermark,
     rowsCopied,
     pages: plan.partitions,
     completedAt: now,
   };
   await completeInitialLoad(services, profile, table, checkpoint, end);
+  // As the last page of a single-stream load reports it (copy-page.ts).
   await services.status.update(profile, tableName, {
     phase: 'delta',
     initialRowsCopied: rowsCopied,
     pages: plan.partitions,
     lastSuccessfulSyncAt: now,
     lastError: null,
+    ...(destination.countRows ? { rowsInDestination: await destination.countRows(tableName) } : {}),
   });
+  // Only once the table is in delta: a crash before this leaves documents its next start replaces.
+  await deletePartitionDocuments(services.partitions, profile, tableName);
   return { table: tableName, rowsCopied, pages: plan.partitions, done: true };
 }
 
@@ -155,8 +187,9 @@ export interface PartitionCopyReport extends PartitionCopied {
 }
 
 /**
- * Copies one partition: its rows read by id and applied, then the partition marked copied. A crash in between
- * copies it again, which the version-guarded apply makes harmless.
+ * Copies one partition: its rows read by id, each request's rows applied as they arrive (so a partition holds one
+ * request's rows in memory, not its key page's), then the partition marked copied and added to the table's progress.
+ * A crash in between copies it again, which the version-guarded apply makes harmless.
  */
 export async function copyPartition(
   services: PartitionedCopyServices,
@@ -177,15 +210,23 @@ export async function copyPartition(
   if (partition.copiedRows !== undefined) return { ...skipped, rows: partition.copiedRows };
   const table = await snapshotTable(services, profile, tableName);
   const { source } = await services.runtimes.get(profile);
-  const readStarted = performance.now();
-  const upserts = await readIdBatch(source.http, table, partition.ids, {
-    select: webApiSelect(table),
-    annotations: true,
-  });
-  const readMs = Math.round(performance.now() - readStarted);
   const where = { profile, table, phase: checkpoint.value.phase, batchId: `initial-p${index}` };
-  // The key pass's last page may hold no ids (the table's row count a multiple of the page size): nothing to apply.
-  const { applyMs } = upserts.length === 0 ? { applyMs: 0 } : await applyUnitRows(services, where, upserts);
-  await services.partitions.put(name, { ...partition, copiedRows: upserts.length }, { ifMatch: stored.etag });
-  return { table: tableName, partition: index, rows: upserts.length, readMs, applyMs };
+  const started = performance.now();
+  let rows = 0;
+  let applyMs = 0;
+  const select = { select: webApiSelect(table), annotations: true };
+  await forEachIdBatch(source.http, table, partition.ids, select, async (upserts) => {
+    // A request whose ids were all deleted since the key pass: nothing to apply.
+    if (upserts.length === 0) return;
+    applyMs += (await applyUnitRows(services, where, upserts)).applyMs;
+    rows += upserts.length;
+  });
+  const readMs = Math.max(0, Math.round(performance.now() - started) - applyMs);
+  await services.partitions.put(name, { ...partition, copiedRows: rows }, { ifMatch: stored.etag });
+  await addCopiedPartition(
+    services.checkpoints,
+    { profile, table: tableName, startedAt: checkpoint.value.startedAt },
+    rows,
+  );
+  return { table: tableName, partition: index, rows, readMs, applyMs };
 }

@@ -1,6 +1,6 @@
 /** Everything the sync operations use, built once per host from the settings: real adapters behind small ports. */
 import { z } from 'zod';
-import type { Settings } from '../../config/settings';
+import { DEFAULT_INITIAL_SYNC_READ_STREAMS, type Settings } from '../../config/settings';
 import type { ManyToManyRelationship, TableMetadata } from '../../dataverse/metadata';
 import { manyToManyRelationshipSchema, tableMetadataSchema } from '../../dataverse/metadata-schema';
 import { exportProfileSchema, type ExportProfile } from '../../profile/profile';
@@ -87,11 +87,16 @@ export interface SyncOptions {
   /**
    * Streams reading one table's initial load at once: 1 reads it page after page; more reads it in partitions
    * (shared/sync/capture/partitioned-copy.ts), as many at once as Dataverse's `x-ms-dop-hint` suggests, at most this.
+   * From the app setting INITIAL_SYNC_READ_STREAMS unless the caller (the local host's --read-streams) says otherwise.
    */
   readStreams: number;
 }
 
-export const defaultSyncOptions: SyncOptions = { pageSize: 5000, fanOut: 4, readStreams: 1 };
+export const defaultSyncOptions: SyncOptions = {
+  pageSize: 5000,
+  fanOut: 4,
+  readStreams: DEFAULT_INITIAL_SYNC_READ_STREAMS,
+};
 
 export function createSyncServices(
   settings: Settings,
@@ -136,7 +141,7 @@ export function createSyncServices(
       policy: settings.security,
     }),
     metrics: createExportMetrics(),
-    options: { ...defaultSyncOptions, ...options },
+    options: { ...defaultSyncOptions, readStreams: settings.initialSyncReadStreams, ...options },
     now: () => new Date(),
   };
 }
