@@ -39,3 +39,14 @@ export const isReplicableColumn = (column: ColumnMetadata): boolean =>
 /** The `$select` list for a table: every replicable column as a Web API property name. */
 export const webApiSelect = (table: TableMetadata): string[] =>
   table.columns.filter(isReplicableColumn).map(webApiPropertyName);
+
+/**
+ * A deltaLink repeats the query it came from, `$select` included: `table`'s every column's `$select` with the same
+ * `$deltatoken`, for a link taken with fewer columns (the partitioned load's key pass, a table that gained columns).
+ * That Dataverse reads a token with another `$select` is inferred, not documented (docs/notes/dataverse.md).
+ */
+export function withEveryColumn(deltaLink: string, table: TableMetadata): string {
+  if (!/[?&]\$select=/.test(deltaLink)) return deltaLink;
+  // Only the $select value is replaced: the token keeps its encoding exactly as Dataverse issued it.
+  return deltaLink.replace(/([?&]\$select=)[^&]*/, `$1${webApiSelect(table).join(',')}`);
+}

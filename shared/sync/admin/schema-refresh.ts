@@ -14,7 +14,7 @@
  */
 import type { RowUpsert } from '../../dataverse/changes';
 import type { TableMetadata } from '../../dataverse/metadata';
-import { webApiPropertyName, webApiSelect } from '../../dataverse/properties';
+import { webApiPropertyName, withEveryColumn } from '../../dataverse/properties';
 import { toExportError } from '../../errors';
 import { buildTableModel } from '../../schema/table-model';
 import type { MetadataSnapshot, SyncServices } from '../wiring/services';
@@ -119,9 +119,8 @@ async function refreshProfile(services: SchemaRefreshServices, profile: string):
 async function selectNewColumns(services: SchemaRefreshServices, profile: string, table: TableMetadata): Promise<void> {
   const checkpoint = await services.checkpoints.read(profile, table.logicalName);
   const deltaLink = checkpoint?.value.deltaLink;
-  if (!checkpoint || !deltaLink || !/[?&]\$select=/.test(deltaLink)) return;
-  // Only the $select value is replaced: the token keeps its encoding exactly as Dataverse issued it.
-  const selected = deltaLink.replace(/([?&]\$select=)[^&]*/, `$1${webApiSelect(table).join(',')}`);
+  if (!checkpoint || !deltaLink) return;
+  const selected = withEveryColumn(deltaLink, table);
   if (selected === deltaLink) return;
   await services.checkpoints.update(
     profile,

@@ -11,7 +11,7 @@ import type { RowUpsert } from '../../dataverse/changes';
 import type { DataverseClient } from '../../dataverse/client';
 import type { TableMetadata } from '../../dataverse/metadata';
 import { forEachIdBatch } from '../../dataverse/id-batch-read';
-import { webApiSelect } from '../../dataverse/properties';
+import { webApiSelect, withEveryColumn } from '../../dataverse/properties';
 import { ExportError } from '../../errors';
 import type { Checkpoint } from '../../state/checkpoints';
 import type { PutCondition } from '../../state/document-store';
@@ -108,17 +108,6 @@ async function readKeyPages(
     condition = { ifMatch: saved.etag };
   }
   return plan;
-}
-
-/**
- * The key pass's deltaLink repeats its query, `$select=<primary key>` included, so its changes would carry no other
- * column: the delta phase gets every column's `$select` with the same `$deltatoken`, as schema-refresh.ts does for
- * added columns (a token read with another `$select` is inferred, not documented: docs/notes/dataverse.md).
- */
-export function withEveryColumn(deltaLink: string, table: TableMetadata): string {
-  if (!/[?&]\$select=/.test(deltaLink)) return deltaLink;
-  // Only the $select value is replaced: the token keeps its encoding exactly as Dataverse issued it.
-  return deltaLink.replace(/([?&]\$select=)[^&]*/, `$1${webApiSelect(table).join(',')}`);
 }
 
 /** One step of a table read in partitions: a key page, the plan's partitions once more, or finishing the table. */
