@@ -52,8 +52,9 @@ export interface HostSync {
   cpu: Record<string, number>;
 }
 
+/** A copied page's log line, or a copied partition's (a table read in partitions, docs/notes/parallel-initial-sync.md). */
 const copiedPageLine =
-  /(\d{4}-\d\d-\d\dT[\d:.]+Z) .*copied page profile="[^"]+" table="([^"]+)" page=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
+  /(\d{4}-\d\d-\d\dT[\d:.]+Z) .*copied (?:page|partition) profile="[^"]+" table="([^"]+)" (?:page|partition)=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
 
 /** A `/proc/<pid>/status` figure (VmRSS, VmHWM) in MB: Linux only, as the benchmarks' memory figures are. */
 export function procMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
