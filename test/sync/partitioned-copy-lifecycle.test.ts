@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { destinationVersions, sourceVersions } from '../../local/verify';
-import { IDS_PER_REQUEST } from '../../shared/dataverse/id-batch-read';
+import { defaultChunkLimits } from '../../shared/dataverse/page-stream';
 import type { Destination } from '../../shared/destinations/destination';
 import { forgetProfileState } from '../../shared/sync/admin/forget-profile';
 import { copyPage } from '../../shared/sync/capture/copy-page';
@@ -19,9 +19,9 @@ import { useAzurite } from '../support/azurite';
 import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
 
 const TOKEN = 'partitioned-lifecycle-token';
-const ACCOUNTS = 500;
+const ACCOUNTS = 1_500;
 /** Key pages of 300 ids: partitions of 300, each read in requests of 250 and 50 ids. */
-const PAGE_SIZE = 300;
+const PAGE_SIZE = 1_250;
 const azurite = useAzurite();
 let emulator: Emulator;
 let deps: FunctionDeps;
@@ -81,8 +81,8 @@ describe('the partitioned initial sync, on by default', () => {
     const sizes = await recordApplies(profile);
 
     await copyPartition(deps.sync, profile, 'account', 0);
-    // One request's rows at a time, never the whole partition at once.
-    expect(sizes).toEqual([IDS_PER_REQUEST, PAGE_SIZE - IDS_PER_REQUEST]);
+    // In chunks of at most a page chunk's rows, as requests come in, never the whole partition at once.
+    expect(sizes).toEqual([defaultChunkLimits.maxRows, PAGE_SIZE - defaultChunkLimits.maxRows]);
     expect((await deps.sync.checkpoints.read(profile, 'account'))?.value).toMatchObject({
       phase: 'initial',
       rowsCopied: PAGE_SIZE,
@@ -98,7 +98,7 @@ describe('the partitioned initial sync, on by default', () => {
       rowsCopied: ACCOUNTS,
       pages: partitions,
     });
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(IDS_PER_REQUEST);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(defaultChunkLimits.maxRows);
 
     const before = await documentsOf(profile, partitions);
     expect(before.plan).toBeDefined();
