@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { destinationVersions, sourceVersions } from '../../local/verify';
+import { ExportError } from '../../shared/errors';
 import { defaultChunkLimits } from '../../shared/dataverse/page-stream';
 import type { Destination } from '../../shared/destinations/destination';
 import { forgetProfileState } from '../../shared/sync/admin/forget-profile';
@@ -144,6 +145,30 @@ describe('the partitioned initial sync, on by default', () => {
     expect((await copyPage(deps.sync, profile, 'account')).done).toBe(true);
     const { destination } = await deps.sync.runtimes.get(profile);
     expect(await destinationVersions(destination, 'account')).toEqual(sourceVersions(emulator, 'account'));
+  });
+
+  // A failed run's error stayed on a table status already showed in delta (phase comes from the checkpoint, and the
+  // error was cleared only after it): a reactivated journey read "delta" with the old run's error.
+  it('clears an earlier run error before the checkpoint says delta', async () => {
+    const profile = 'cleared';
+    await activateAccountProfile(deps, orchestrations, profile, emulator.baseUrl);
+    const partitions = await keyPass(profile);
+    for (let index = 0; index < partitions; index++) await copyPartition(deps.sync, profile, 'account', index);
+    const failed = new ExportError('config', 'The initial sync stopped: refused');
+    await deps.sync.status.update(profile, 'account', { lastError: failed, lastErrorSource: 'copy' });
+    const errorsWhenDelta: unknown[] = [];
+    const update = deps.sync.checkpoints.update.bind(deps.sync.checkpoints);
+    deps.sync.checkpoints.update = async (name, table, value, etag) => {
+      const result = await update(name, table, value, etag);
+      if (value.phase === 'delta') errorsWhenDelta.push((await deps.sync.status.read(name, table))?.lastError ?? null);
+      return result;
+    };
+    try {
+      expect((await copyPage(deps.sync, profile, 'account')).done).toBe(true);
+    } finally {
+      deps.sync.checkpoints.update = update;
+    }
+    expect(errorsWhenDelta).toEqual([null]);
   });
 
   it('deletes the plan and partitions of a table still copying when its profile is deleted', async () => {

@@ -83,6 +83,9 @@ export async function completeInitialLoad(
     services.metrics.rowsApplied(profile, tableName, 'delete', removed);
   }
   const { nextLink: _done, ...rest } = current;
+  // Status shows the checkpoint's phase: an earlier run's error (initial-sync-failure.ts) must be gone before it
+  // says delta, or status reads "delta" with a failure that is over.
+  await services.status.update(profile, tableName, { lastError: null });
   await services.checkpoints.update(
     profile,
     tableName,
