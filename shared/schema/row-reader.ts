@@ -6,7 +6,7 @@
  *
  * Property names come from Dataverse metadata and may hold any character: they enter the generated code only as
  * `JSON.stringify`'d string literals (always a valid JavaScript string literal), never as identifiers or comments
- * (test/schema/row-reader.test.ts reads hostile names).
+ * (test/lake/row-reader.test.ts reads hostile names).
  */
 import type { RowUpsert } from '../dataverse/changes';
 import { isAbsent, scalar, type SqlValue } from './row-values';
