@@ -4,9 +4,10 @@ import type { DestinationColumn } from './table-model';
 
 export type SqlValue = string | number | boolean | null;
 
-const isAbsent = (value: unknown): boolean => value === null || value === undefined;
+export const isAbsent = (value: unknown): boolean => value === null || value === undefined;
 
-function scalar(value: unknown): SqlValue {
+/** A Web API property's value as a column value: null when absent, JSON text for a shape no column has. */
+export function scalar(value: unknown): SqlValue {
   if (isAbsent(value)) return null;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   // Not a shape Dataverse sends for a column; keep it visible so the row fails with its content as the reason.

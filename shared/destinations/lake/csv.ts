@@ -13,6 +13,9 @@ import { isPlainWebApiDate, isPlainWebApiTime } from './web-api-time';
 
 const quotedTypes: ReadonlySet<CdmDataType> = new Set(['string', 'dateTime', 'dateTimeOffset']);
 
+/** A `dateTimeOffset` text's tail for a time with no fraction, in UTC. */
+const PLAIN_TIME_OFFSET_SUFFIX = '.0000000+00:00';
+
 const WEB_API_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
@@ -76,7 +79,8 @@ const formatters: Record<CdmDataType, FieldFormatter> = {
   },
   dateTimeOffset(value, column) {
     // A Web API time `new Date` reads as written has no milliseconds: skip the Date round trip for it too.
-    if (typeof value === 'string' && isPlainWebApiTime(value)) return `${value.slice(0, 19)}.0000000+00:00`;
+    if (typeof value === 'string' && isPlainWebApiTime(value))
+      return `${value.slice(0, 19)}${PLAIN_TIME_OFFSET_SUFFIX}`;
     const { seconds, milliseconds } = isoParts(parseTime(value, column));
     return `${seconds}.${milliseconds}0000+00:00`;
   },
@@ -110,6 +114,9 @@ export const csvField = (quoted: boolean, text: string | null): string =>
 /** A column's CSV field of a value, exactly as `encodeRecord` writes `formatField`'s text: empty for null. */
 export type FieldWriter = (value: SqlValue) => string;
 
+/** Lower-case hex digits and dashes only (a GUID as the Web API sends it): its own guid text, nothing to quote. */
+const PLAIN_GUID = /^[\da-f-]+$/;
+
 /** The column's FieldWriter, skipping the checks its type makes needless (chosen once per column, not per row). */
 export function fieldWriterOf(column: LakeColumn): FieldWriter {
   const format = formatters[column.dataType];
@@ -117,9 +124,15 @@ export function fieldWriterOf(column: LakeColumn): FieldWriter {
     case 'string':
       return (value) => (value === null ? '' : quote(typeof value === 'string' ? value : String(value)));
     case 'dateTime':
-    case 'dateTimeOffset':
       // Their text is a Web API time or an ISO form: digits and `-:.TZ+`, never a `"` to double.
       return (value) => (value === null ? '' : `"${format(value, column)}"`);
+    case 'dateTimeOffset':
+      return (value) =>
+        value === null
+          ? ''
+          : typeof value === 'string' && isPlainWebApiTime(value)
+            ? `"${value.slice(0, 19)}${PLAIN_TIME_OFFSET_SUFFIX}"`
+            : `"${format(value, column)}"`;
     case 'int64':
     case 'decimal':
     case 'double':
@@ -127,7 +140,11 @@ export function fieldWriterOf(column: LakeColumn): FieldWriter {
       // Digits, sign and point, or True/False: nothing that needs quotes.
       return (value) => (value === null ? '' : format(value, column));
     case 'guid':
-      return (value) => csvField(false, value === null ? null : format(value, column));
+      // One test instead of lower-casing and looking for characters to quote.
+      return (value) =>
+        typeof value === 'string' && PLAIN_GUID.test(value)
+          ? value
+          : csvField(false, value === null ? null : format(value, column));
   }
 }
 

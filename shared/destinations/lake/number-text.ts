@@ -13,10 +13,16 @@ const SCALES = [10, 100, 1_000, 10_000, 100_000, 1_000_000];
 const FAST_BELOW = 1e9;
 const FAST_FROM = 1e-6;
 
-/** The digits of `scaled` with a point before its last `decimals`, as String prints a number below 1e21. */
+/** Zeros that pad a fraction's digits to its decimals. */
+const ZEROS = ['', '0', '00', '000', '0000', '00000'];
+
+/** The digits of `scaled` (an integer below 1e15) with a point before its last `decimals`, as String prints it. */
 function withPoint(negative: boolean, scaled: number, decimals: number): string {
-  const digits = String(scaled).padStart(decimals + 1, '0');
-  return `${negative ? '-' : ''}${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
+  const scale = SCALES[decimals - 1] as number;
+  // Exact: integers below 2^53.
+  const fraction = scaled % scale;
+  const digits = String(fraction);
+  return `${negative ? '-' : ''}${(scaled - fraction) / scale}.${ZEROS[decimals - digits.length]}${digits}`;
 }
 
 /** The fewest-decimals text of a non-integer of 1e-6 to 1e9 (either sign), or undefined when String must decide. */

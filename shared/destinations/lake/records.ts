@@ -4,7 +4,9 @@
  */
 import type { RowUpsert } from '../../dataverse/changes';
 import { ExportError } from '../../errors';
-import { valueReader, type ValueReader } from '../../schema/row-values';
+import { rowReader } from '../../schema/row-reader';
+import { valueReader, type SqlValue, type ValueReader } from '../../schema/row-values';
+import type { ColumnSource } from '../../schema/table-model';
 import { CREATED_ON, type LakeColumn } from './columns';
 import { csvField, encodeRecord, fieldWriterOf, formatterOf, quotedColumns } from './csv';
 import { MAX_APPEND_BYTES } from './storage';
@@ -38,8 +40,8 @@ function fieldOf(column: LakeColumn): FieldOf {
   };
 }
 
-/** How one column's CSV field of an upsert is made, quoted and all: `encodeRecord`'s field of `fieldOf`'s text. */
-type CsvFieldOf = (upsert: RowUpsert, sinkTime: string) => string;
+/** How one column's CSV field is made from its value (as `rowReader` read it), quoted and all: `encodeRecord`'s field of `fieldOf`'s text. */
+type CsvFieldOf = (value: SqlValue | undefined, sinkTime: string) => string;
 
 function csvFieldOf(column: LakeColumn, quoted: boolean): CsvFieldOf {
   const source = column.source;
@@ -48,14 +50,14 @@ function csvFieldOf(column: LakeColumn, quoted: boolean): CsvFieldOf {
   let lastSinkTime = '';
   let lastSinkField = '';
   if (source.kind === 'sinkTime')
-    return (_upsert, sinkTime) =>
+    return (_value, sinkTime) =>
       sinkTime === lastSinkTime
         ? lastSinkField
         : ((lastSinkTime = sinkTime), (lastSinkField = csvField(quoted, sinkTime)));
   const write = fieldWriterOf(column);
-  if (source.kind === 'id') return (upsert) => write(upsert.id.toLowerCase());
-  const read = valueReader({ source }) as ValueReader;
-  return (upsert) => write(read(upsert));
+  // The row's id is written lower-case whatever the column's type (a guid column lower-cases it anyway).
+  if (source.kind === 'id' && column.dataType !== 'guid') return (id) => write((id as string).toLowerCase());
+  return (value) => write(value as SqlValue);
 }
 
 /** A data error when the record cannot fit one Append Block. */
@@ -76,6 +78,15 @@ export function createRecordEncoder(columns: LakeColumn[]): RecordEncoder {
     createdOnSource && createdOnSource.kind !== 'isDelete' ? valueReader({ source: createdOnSource }) : undefined;
   const quoted = quotedColumns(columns);
   const csvFields = columns.map((column, index) => csvFieldOf(column, quoted[index] !== false));
+  // Columns with no value of their own (gone, IsDelete) read as a sink time does (undefined): their field ignores it.
+  const readRow = rowReader(
+    columns.map((column): ColumnSource =>
+      column.source === null || column.source.kind === 'isDelete' ? { kind: 'sinkTime', on: 'write' } : column.source,
+    ),
+  );
+  const createdOnIndex = columns.findIndex((column) => column.name === CREATED_ON);
+  const values = new Array<SqlValue | undefined>(columns.length).fill(undefined);
+  const fields = new Array<string>(columns.length).fill('');
   return {
     upsert(upsert, sinkTime) {
       const fields = fieldMakers.map((make) => make(upsert, sinkTime));
@@ -100,10 +111,14 @@ export function createRecordEncoder(columns: LakeColumn[]): RecordEncoder {
     },
     encode: (fields) => fitsOneBlock(encodeRecord(quoted, fields)),
     upsertRecord(upsert, sinkTime) {
-      let record = csvFields[0]?.(upsert, sinkTime) ?? '';
-      for (let index = 1; index < csvFields.length; index++) record += `,${csvFields[index]!(upsert, sinkTime)}`;
-      const createdOn = readCreatedOn?.(upsert) ?? null;
-      return { record: fitsOneBlock(`${record}\n`), createdOn: typeof createdOn === 'string' ? createdOn : null };
+      readRow(upsert, values);
+      const last = csvFields.length - 1;
+      if (last < 0) return { record: '\n', createdOn: null };
+      for (let index = 0; index < last; index++) fields[index] = csvFields[index]!(values[index], sinkTime);
+      // The line break joins the last field, a short string, rather than the long record (one flat string to encode).
+      fields[last] = `${csvFields[last]?.(values[last], sinkTime) ?? ''}\n`;
+      const createdOn = createdOnIndex >= 0 ? values[createdOnIndex] : null;
+      return { record: fitsOneBlock(fields.join(',')), createdOn: typeof createdOn === 'string' ? createdOn : null };
     },
   };
 }
