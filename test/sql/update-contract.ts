@@ -83,16 +83,19 @@ export function describeUpdateContract(name: string, target: () => ContractTarge
     it('gives exactly the expected rows for a batch of new, newer, stale, tombstoned and under-the-floor rows', async () => {
       const { destination, connection, q, table, apply, rowsById } = await setup();
       const present = [0, 1, 2, 3].map((index) => accountUpsert(index, 10, { name: `ten ${index}` }));
-      const [deletedLater, recreated] = [accountUpsert(5, 10), accountUpsert(6, 10)];
-      await apply([...present, deletedLater, recreated]);
+      const [deletedLater, recreated, deletedLate] = [accountUpsert(5, 10), accountUpsert(6, 10), accountUpsert(7, 10)];
+      await apply([...present, deletedLater, recreated, deletedLate]);
       const unversioned = '00000000-0000-4000-8000-0000000000ac';
       await connection.query(`INSERT INTO ${table} (${q('Id')}, ${q('name')}) VALUES ('${unversioned}', 'old')`);
       expect(
         await apply(
           [],
-          [deletedLater, recreated].map((upsert) => ({ id: upsert.id, versionNumber: 20 })),
+          [deletedLater, recreated, deletedLate].map((upsert) => ({
+            id: upsert.id,
+            versionNumber: upsert === deletedLate ? 800 : 20,
+          })),
         ),
-      ).toMatchObject({ deleted: 2 });
+      ).toMatchObject({ deleted: 3 });
       // A resync up to version 500 that saw every row present: the table's version floor is 500 from now on.
       const sweep = destination.resync;
       await sweep.start('account');
@@ -114,8 +117,9 @@ export function describeUpdateContract(name: string, target: () => ContractTarge
         { ...upsert(12, 450), id: unversioned }, // present without a version: replaced
         upsert(5, 15), // tombstoned at 20: stale
         upsert(6, 700), // tombstoned at 20, recreated later: inserted
+        upsert(7, 750), // tombstoned at 800, above the floor: stale
       ];
-      expect(await apply(batch)).toMatchObject({ upserted: 5, skippedAsStale: 4, deleted: 0, failed: [] });
+      expect(await apply(batch)).toMatchObject({ upserted: 5, skippedAsStale: 5, deleted: 0, failed: [] });
       const rows = await rowsById();
       const summary = [...rows].map(([id, row]) => [id, row.name, row.versionnumber]).sort();
       expect(summary).toEqual(
@@ -135,7 +139,7 @@ export function describeUpdateContract(name: string, target: () => ContractTarge
       expect(rows.get(unversioned)?.SinkCreatedOn).toBeNull();
       expect(String(rows.get(upsert(10, 1).id)?.SinkCreatedOn) > String(created.get(upsert(0, 1).id))).toBe(true);
       // The same batch again changes nothing.
-      expect(await apply(batch)).toMatchObject({ upserted: 0, skippedAsStale: 9 });
+      expect(await apply(batch)).toMatchObject({ upserted: 0, skippedAsStale: 10 });
     });
 
     it('leaves alone, in an update batch whose rows leave columns out, the values back-filled into those columns', async () => {
