@@ -40,10 +40,8 @@ export interface CopyStatements {
    * rows written, and how many of them were new.
    */
   upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
-  /** The replace path's lookup (postgres-replace-sql.ts `knownRows`). */
-  knownRows(tables: ApplyTables, columns: DestinationColumn[]): Statement;
-  /** The replace path's delete (postgres-replace-sql.ts `deleteReplaced`). */
-  deleteReplaced(tables: ApplyTables): Statement;
+  /** The replace path's statement (postgres-replace-sql.ts `replaceKnownRows`). */
+  replaceKnownRows(tables: ApplyTables, columns: DestinationColumn[]): Statement;
 }
 
 /** The COPY path's statements for one table layout. */
@@ -195,8 +193,7 @@ export function createCopyUpserts(statements: CopyStatements): BulkUpserts {
     const sinkColumns = columns.filter((column) => column.source.kind === 'sinkTime');
     const table: TableCopy = {
       tombstonedIds: statements.tombstonedIds(tables),
-      knownRows: statements.knownRows(tables, columns),
-      deleteReplaced: statements.deleteReplaced(tables),
+      replaceKnownRows: statements.replaceKnownRows(tables, columns),
       copyIntoTable: statements.copyIntoTable(tables, columns),
       sinkCreated: sinkColumns.map((column) => column.source.kind === 'sinkTime' && column.source.on === 'insert'),
       columnCount: columns.length,

@@ -11,12 +11,12 @@
 import type { RowUpsert } from '../../dataverse/changes';
 import type { SqlSession } from './connection';
 import { encodeAhead } from './copy-encode-ahead';
-import { KNOWN_FACTS, KNOWN_PRESENT, KNOWN_TOMBSTONE } from './postgres-replace-sql';
+import { KNOWN_FACTS, KNOWN_KEPT, KNOWN_REMOVED, KNOWN_TOMBSTONE } from './postgres-replace-sql';
 
 /** The statements of the replace path for one table layout (postgres-copy.ts builds them). */
 export interface ReplaceStatements {
-  knownRows: string;
-  deleteReplaced: string;
+  /** postgres-replace-sql.ts `replaceKnownRows`. */
+  replaceKnownRows: string;
   copyIntoTable: string;
   /** Per sink timestamp column of `copyIntoTable`, in order: whether it is the row's creation time (kept). */
   sinkCreated: boolean[];
@@ -26,23 +26,17 @@ export interface ReplaceStatements {
   line(change: RowUpsert): string;
 }
 
-interface PresentRow {
-  /** The row's ctid, to find it again without a scan. */
-  location: string;
-  version: number | null;
-  /** SinkCreatedOn as the server writes it as text, or null. */
-  created: string | null;
-}
-
-/** What the lookup answered. */
+/** What the statement answered. */
 interface Known {
   tombstoned: Set<string>;
-  present: Map<string, PresentRow>;
+  /** Rows deleted to be replaced: their SinkCreatedOn as the server writes it as text, or null. */
+  removed: Map<string, string | null>;
+  /** Ids in the table left in place. */
+  kept: Set<string>;
   now: string;
   /** -1 when the table has no version floor. */
   floor: number;
-  columns: number;
-  referenced: boolean;
+  replaceable: boolean;
 }
 
 /** What the replace path did, and the rows it left to the staging upsert. */
@@ -57,53 +51,50 @@ export interface Replaced {
   line(index: number): string;
 }
 
-/** The lookup's text and bigint columns: strings from pg, or null. */
+/** The statement's text and bigint columns: strings from pg, or null. */
 const textOrNull = (value: unknown): string | null =>
   typeof value === 'string' || typeof value === 'number' ? String(value) : null;
 
 function readKnown(rows: Array<Record<string, unknown>>): Known {
-  const known: Known = { tombstoned: new Set(), present: new Map(), now: '', floor: -1, columns: 0, referenced: true };
+  const known: Known = {
+    tombstoned: new Set(),
+    removed: new Map(),
+    kept: new Set(),
+    now: '',
+    floor: -1,
+    replaceable: false,
+  };
   for (const row of rows) {
     const id = String(row.id);
     if (row.kind === KNOWN_TOMBSTONE) known.tombstoned.add(id);
-    else if (row.kind === KNOWN_PRESENT) {
-      const version = textOrNull(row.version);
-      known.present.set(id, {
-        location: String(row.location),
-        version: version === null ? null : Number(version),
-        created: textOrNull(row.created),
-      });
-    } else if (row.kind === KNOWN_FACTS) {
+    else if (row.kind === KNOWN_REMOVED) known.removed.set(id, textOrNull(row.created));
+    else if (row.kind === KNOWN_KEPT) known.kept.add(id);
+    else if (row.kind === KNOWN_FACTS) {
       known.now = String(row.now);
-      known.floor = row.floor === null || row.floor === undefined ? -1 : Number(row.floor);
-      known.columns = Number(row.columns);
-      known.referenced = row.referenced === true;
+      const floor = textOrNull(row.floor);
+      known.floor = floor === null ? -1 : Number(floor);
+      known.replaceable = row.replaceable === true;
     }
   }
   return known;
 }
 
 /**
- * The staging upsert's guards (postgres-dialect.ts `upsertFrom`), decided per row from the lookup: a tombstoned id,
- * or a new id at or below the version floor, is left to the staging upsert (`guarded`); a row in the table is
- * replaced when its version is older or unknown (NULL) and skipped as stale otherwise; any other id is new.
+ * The staging upsert's guards (postgres-dialect.ts `upsertFrom`) for the rows the statement did not decide: a
+ * tombstoned id, or a new id at or below the version floor, is left to the staging upsert (`guarded`); a row the
+ * statement deleted is replaced, one it kept is stale; any other id is new.
  */
 function decide(ids: string[], upserts: RowUpsert[], known: Known) {
   const copied: number[] = [];
-  const replaced: number[] = [];
   const guarded: number[] = [];
   ids.forEach((id, index) => {
-    const version = (upserts[index] as RowUpsert).versionNumber;
-    const present = known.present.get(id);
     if (known.tombstoned.has(id)) guarded.push(index);
-    else if (present) {
-      if (present.version !== null && present.version >= version) return;
-      replaced.push(index);
-      copied.push(index);
-    } else if (version <= known.floor) guarded.push(index);
+    else if (known.removed.has(id)) copied.push(index);
+    else if (known.kept.has(id)) return;
+    else if ((upserts[index] as RowUpsert).versionNumber <= known.floor) guarded.push(index);
     else copied.push(index);
   });
-  return { copied, replaced, guarded };
+  return { copied, guarded };
 }
 
 /**
@@ -117,27 +108,27 @@ export async function replaceAndCopy(
   entity: string,
   upserts: RowUpsert[],
 ): Promise<Replaced | undefined> {
-  // Ids are validated GUIDs (see apply.ts), so the array literal needs no quoting; the lookup answers in lower case.
+  // Ids are validated GUIDs (see apply.ts), so the array literal needs no quoting; the answer is in lower case.
   const ids = upserts.map((change) => change.id.toLowerCase());
-  const lookup = session.query(statements.knownRows, [`{${ids.join(',')}}`, entity]);
-  const ahead = await encodeAhead(lookup, upserts, statements.line);
-  const known = readKnown((await lookup).rows);
-  if (known.columns !== statements.columnCount || known.referenced) return undefined;
-  const { copied, replaced, guarded } = decide(ids, upserts, known);
-  if (replaced.length > 0) {
-    const rows = replaced.map((index) => known.present.get(ids[index] as string) as PresentRow);
-    // ctids print as `(block,offset)`: quoted as array elements for the comma.
-    const locations = `{${rows.map((row) => `"${row.location}"`).join(',')}}`;
-    await session.query(statements.deleteReplaced, [locations, `{${replaced.map((index) => ids[index]).join(',')}}`]);
-  }
+  const versions = `{${upserts.map((change) => change.versionNumber).join(',')}}`;
+  const answer = session.query(statements.replaceKnownRows, [
+    `{${ids.join(',')}}`,
+    entity,
+    versions,
+    statements.columnCount,
+  ]);
+  const ahead = await encodeAhead(answer, upserts, statements.line);
+  const known = readKnown((await answer).rows);
+  if (!known.replaceable) return undefined;
+  const { copied, guarded } = decide(ids, upserts, known);
   const line = (index: number): string => ahead[index] ?? statements.line(upserts[index] as RowUpsert);
   const newRowTail = `${`\t${known.now}`.repeat(statements.sinkCreated.length)}\n`;
   // A replaced row keeps the time it was first written; SinkModifiedOn is now, as an update sets it.
   const tail = (index: number): string => {
-    const present = known.present.get(ids[index] as string);
-    if (!present) return newRowTail;
-    const fields = statements.sinkCreated.map((created) => `\t${created ? (present.created ?? '\\N') : known.now}`);
-    return `${fields.join('')}\n`;
+    const id = ids[index] as string;
+    if (!known.removed.has(id)) return newRowTail;
+    const created = known.removed.get(id) ?? '\\N';
+    return `${statements.sinkCreated.map((isCreated) => `\t${isCreated ? created : known.now}`).join('')}\n`;
   };
   if (copied.length > 0) {
     await session.copyIn(
@@ -148,5 +139,5 @@ export async function replaceAndCopy(
       })(),
     );
   }
-  return { written: copied.length, anyPresent: known.present.size > 0, guarded, line };
+  return { written: copied.length, anyPresent: known.removed.size + known.kept.size > 0, guarded, line };
 }
