@@ -142,6 +142,33 @@ export function describeUpdateContract(name: string, target: () => ContractTarge
       expect(await apply(batch)).toMatchObject({ upserted: 0, skippedAsStale: 10 });
     });
 
+    it('isolates a bad row and widens for a long value in an update batch, each row replaced once', async () => {
+      const { apply, rowsById } = await setup();
+      const indexes = Array.from({ length: 200 }, (_, index) => 300 + index);
+      await apply(indexes.map((index) => accountUpsert(index, 10)));
+      const before = await rowsById();
+      const upserts = indexes.map((index) => accountUpsert(index, 20, { name: `twenty ${index}` }));
+      const [bad, long] = [accountUpsert(303, 20, { numberofemployees: 'many' }), accountUpsert(490, 20)];
+      upserts[3] = bad;
+      upserts[190] = { ...long, row: { ...long.row, emailaddress1: 'z'.repeat(150) } };
+      const result = await apply(upserts);
+      expect(result).toMatchObject({
+        upserted: 199,
+        skippedAsStale: 0,
+        widened: [{ column: 'emailaddress1', from: 'string(100)', to: 'string(256)' }],
+      });
+      expect(result.failed).toEqual([{ id: bad.id, changeType: 'upsert', reason: expect.any(String) }]);
+      const after = await rowsById();
+      expect(after.size).toBe(200);
+      // The failed row is as it was; every other row is the new version, created when it was first written.
+      expect(after.get(bad.id)).toMatchObject({ versionnumber: 10, SinkCreatedOn: before.get(bad.id)?.SinkCreatedOn });
+      expect(after.get(long.id)?.emailaddress1).toBe('z'.repeat(150));
+      for (const index of indexes.filter((index) => index !== 303)) {
+        const id = accountUpsert(index, 1).id;
+        expect(after.get(id)).toMatchObject({ versionnumber: 20, SinkCreatedOn: before.get(id)?.SinkCreatedOn });
+      }
+    });
+
     it('leaves alone, in an update batch whose rows leave columns out, the values back-filled into those columns', async () => {
       const { destination, apply, rowsById } = await setup();
       const indexes = [20, 21, 22];
