@@ -1,7 +1,8 @@
 /**
  * Apply throughput on PostgreSQL: `--rows` (default 200,000) sample `account` rows as Web API rows,
  * applied through the destination in `--batch`-sized batches (default 5,000, the initial-sync page
- * size), next to a raw `COPY` of the same rows into the same table in the same run. Both paths start
+ * size), next to a raw `COPY` of the same rows into the same table in the same run; after each round's apply, an
+ * update pass (every row again, each version newer) is timed against the same round's raw COPY. Both paths start
  * from the same in-memory Web API rows and map them with the same code, so the ratio compares the
  * write paths. Starts its own PostgreSQL 15 unless PG_CONNECTION_STRING is set; with its own server it also
  * reports each side's CPU time (this process plus the server's backends), which other sessions' load on the
@@ -107,6 +108,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const insertTimes: number[] = [];
     const copyCpu: number[] = [];
     const insertCpu: number[] = [];
+    // Each round's apply is followed by an update pass over the rows it inserted (every version newer).
+    const updateTimes: number[] = [];
+    const updateCpu: number[] = [];
     const rawCopy = async () => {
       await reset();
       // Mapped and encoded while streaming, with the same code the apply path uses: the target's baseline.
@@ -131,6 +135,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
           insertTimes.push(inserts.seconds);
         }),
       );
+      updateCpu.push(
+        await cpuOf(async () => {
+          const updated = await applyAll((upsert) => ({ ...upsert, versionNumber: upsert.versionNumber + rows }));
+          if (updated.upserted !== rows) throw new Error(`Updated ${updated.upserted} of ${rows} rows`);
+          updateTimes.push(updated.seconds);
+        }),
+      );
     };
     // Which side goes first alternates, so checkpoints and autovacuum after a pass hit both sides alike.
     for (let round = 0; round < rounds; round++) {
@@ -143,6 +154,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       .sort((a, b) => a - b);
     const medianRatio = median(ratios);
     const cpuRatios = copyCpu.map((copySeconds, round) => copySeconds / (insertCpu[round] as number));
+    const updateRatios = copyTimes
+      .map((copySeconds, round) => copySeconds / (updateTimes[round] as number))
+      .sort((a, b) => a - b);
+    const updateCpuRatios = copyCpu.map((copySeconds, round) => copySeconds / (updateCpu[round] as number));
     // The server's side alone, once: the same lines encoded beforehand (untimed). It leaves the table
     // holding the same rows and versions an apply would, for the update and stale passes below.
     const encoded = upserts.map(encode);
@@ -178,10 +193,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // One pass each, against the best raw COPY: read them with the load, they swing more than the median above.
       applyUpdateVsCopy: Number((copySeconds / updates.seconds).toFixed(2)),
       applyStaleVsCopy: Number((copySeconds / stale.seconds).toFixed(2)),
+      // Per round, the update pass after that round's apply against the same round's raw COPY.
+      applyUpdateVsCopyMedian: Number(median(updateRatios).toFixed(2)),
+      applyUpdateVsCopyPerRound: updateRatios.map((ratio) => Number(ratio.toFixed(2))),
       ...(local && {
         rawCopyCpuSecondsMedian: Number(median(copyCpu).toFixed(2)),
         applyInsertCpuSecondsMedian: Number(median(insertCpu).toFixed(2)),
         applyInsertVsCopyCpuMedian: Number(median(cpuRatios).toFixed(2)),
+        applyUpdateCpuSecondsMedian: Number(median(updateCpu).toFixed(2)),
+        applyUpdateVsCopyCpuMedian: Number(median(updateCpuRatios).toFixed(2)),
       }),
       target: 'applyInsertVsCopyMedian >= 0.70',
       targetMet: medianRatio >= 0.7,

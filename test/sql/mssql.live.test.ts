@@ -7,13 +7,16 @@ import { describe } from 'vitest';
 import { createMssqlConnection } from '../../shared/destinations/sql/mssql-connection';
 import { mssqlDialect } from '../../shared/destinations/sql/mssql-dialect';
 import { describeDestinationContract } from './contract';
+import { describeUpdateContract } from './update-contract';
 
 const connectionString = process.env.MSSQL_CONNECTION_STRING;
 if (!connectionString) console.warn('MSSQL_CONNECTION_STRING is not set: the SQL Server live suite is skipped.');
 
 describe.skipIf(!connectionString)('SQL Server live suite (MSSQL_CONNECTION_STRING)', () => {
-  describeDestinationContract('SQL Server', () => ({
+  const sqlServer = () => ({
     dialect: mssqlDialect,
     connect: () => createMssqlConnection(connectionString ?? '', 4),
-  }));
+  });
+  describeDestinationContract('SQL Server', sqlServer);
+  describeUpdateContract('SQL Server', sqlServer);
 });

@@ -5,6 +5,7 @@ import { createPgliteConnection } from '../../shared/destinations/sql/pglite-con
 import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect';
 import { skipWithoutDotnet } from '../support/dotnet-tools';
 import { describeDestinationContract } from './contract';
+import { describeUpdateContract } from './update-contract';
 import { NOT_BUILDERS, STATEMENT_BUILDERS, shadowWithMssql } from './mssql-shadow';
 import { buildTsqlChecker, parseTsql, problemsOf } from './scriptdom';
 
@@ -20,10 +21,12 @@ afterAll(async () => {
 // The suite also collects the T-SQL the mssql dialect generates for the same calls, parsed below.
 const shadow = shadowWithMssql(postgresDialect);
 
-describeDestinationContract('PGlite (embedded)', () => {
+const pgliteTarget = () => {
   const shared = database;
   return shared && { dialect: shadow.dialect, connect: async () => ({ ...shared, close: async () => undefined }) };
-});
+};
+describeDestinationContract('PGlite (embedded)', pgliteTarget);
+describeUpdateContract('PGlite (embedded)', pgliteTarget);
 
 // Runs after the contract suite (vitest runs a file's tests in order), over every statement it produced.
 describe.skipIf(skipWithoutDotnet())(

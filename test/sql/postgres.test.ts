@@ -5,7 +5,9 @@ import { postgresDialect } from '../../shared/destinations/sql/postgres-dialect'
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
 import { sampleTable } from '../../local/sample-org';
 import { createSqlDestination } from '../../shared/destinations/sql/destination';
+import type { RowUpsert } from '../../shared/dataverse/changes';
 import { accountUpsert, describeDestinationContract } from './contract';
+import { describeUpdateContract } from './update-contract';
 
 let server: PostgresServer | undefined;
 beforeAll(async () => {
@@ -15,10 +17,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describeDestinationContract(
-  'PostgreSQL 15 server',
-  () => server && { dialect: postgresDialect, connect: () => createPgConnection(server?.connectionString ?? '', 4) },
-);
+const serverTarget = () =>
+  server && { dialect: postgresDialect, connect: () => createPgConnection(server?.connectionString ?? '', 4) };
+describeDestinationContract('PostgreSQL 15 server', serverTarget);
+describeUpdateContract('PostgreSQL 15 server', serverTarget);
 
 describe('a PostgreSQL server that drops the connection', () => {
   it('fails the transaction it was in, without crashing the process, and the pool goes on with a new connection', async () => {
@@ -108,7 +110,7 @@ describe('a PostgreSQL table that lost its primary key after activation', () => 
 });
 
 describe('a Dataverse table copy on a PostgreSQL server', () => {
-  it('leaves room in its pages, so an updated row stays on its page instead of moving to the end of the table', async () => {
+  it('leaves room in its pages, so a row updated through staging stays on its page instead of moving to the end of the table', async () => {
     const connection = await createPgConnection(server?.connectionString ?? '', 2);
     const destination = createSqlDestination(connection, postgresDialect, {
       schema: 'inplace',
@@ -129,10 +131,14 @@ describe('a Dataverse table copy on a PostgreSQL server', () => {
       const inserted = Array.from({ length: 60 }, (_, index) => accountUpsert(index, 100 + index));
       expect((await destination.applyBatch(account, { upserts: inserted, deletes: [] })).upserted).toBe(60);
       const before = await blocks();
-      // A delta's update of one row in four: with full pages each new version would go to a new page.
+      // A delta's update of one row in four: with full pages each new version would go to a new page. Its rows
+      // leave a column out, so the update goes through staging (a batch of full rows replaces them instead).
       const updated = inserted
         .filter((_, index) => index % 4 === 0)
-        .map((upsert) => ({ ...upsert, versionNumber: upsert.versionNumber + 1_000 }));
+        .map((upsert) => {
+          const { telephone1: _left, ...row } = upsert.row;
+          return { ...upsert, row, versionNumber: upsert.versionNumber + 1_000 };
+        });
       expect((await destination.applyBatch(account, { upserts: updated, deletes: [] })).upserted).toBe(15);
       const after = await blocks();
       const blockOf = (rows: Map<string, number>, id: string) => rows.get(id.toLowerCase());
@@ -141,6 +147,57 @@ describe('a Dataverse table copy on a PostgreSQL server', () => {
       expect({ found, pages: new Set(before.values()).size > 1, moved }).toEqual({ found: 15, pages: true, moved: 0 });
     } finally {
       await connection.query('DROP SCHEMA IF EXISTS "inplace" CASCADE');
+      await destination.close();
+    }
+  }, 60_000);
+});
+
+describe('an update batch on a PostgreSQL server', () => {
+  it('reaches the table as DELETE and INSERT when its rows are full, as UPDATE when they leave columns out', async () => {
+    const connection = await createPgConnection(server?.connectionString ?? '', 2);
+    const destination = createSqlDestination(connection, postgresDialect, {
+      schema: 'replaced',
+      prefix: '',
+      writeDeleteLog: false,
+      widenOverlongStrings: true,
+    });
+    try {
+      const account = sampleTable('account');
+      await destination.ensureTables([account], []);
+      // What a row trigger (or logical replication) downstream sees of each batch.
+      await connection.query(`CREATE TABLE "replaced"."seen" ("n" serial PRIMARY KEY, "op" text, "name" text)`);
+      await connection.query(
+        `CREATE FUNCTION "replaced"."record"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
+          `INSERT INTO "replaced"."seen" ("op", "name") VALUES (TG_OP, CASE WHEN TG_OP = 'DELETE' THEN OLD."name" ELSE NEW."name" END); ` +
+          `RETURN NULL; END $$`,
+      );
+      await connection.query(
+        `CREATE TRIGGER "record" AFTER INSERT OR UPDATE OR DELETE ON "replaced"."account" FOR EACH ROW EXECUTE FUNCTION "replaced"."record"()`,
+      );
+      const seen = async () => {
+        const { rows } = await connection.query(`DELETE FROM "replaced"."seen" RETURNING "n", "op", "name"`);
+        return rows.sort((a, b) => Number(a.n) - Number(b.n)).map((row) => `${String(row.op)} ${String(row.name)}`);
+      };
+      const apply = (upserts: RowUpsert[]) => destination.applyBatch(account, { upserts, deletes: [] });
+      expect(await apply([accountUpsert(1, 10, { name: 'one' }), accountUpsert(2, 10, { name: 'two' })])).toMatchObject(
+        {
+          upserted: 2,
+        },
+      );
+      expect(await seen()).toEqual(['INSERT one', 'INSERT two']);
+      // Full rows: one newer, one stale, one new.
+      const full = [
+        accountUpsert(1, 20, { name: 'one again' }),
+        accountUpsert(2, 5),
+        accountUpsert(3, 20, { name: 'three' }),
+      ];
+      expect(await apply(full)).toMatchObject({ upserted: 2, skippedAsStale: 1 });
+      expect(await seen()).toEqual(['DELETE one', 'INSERT one again', 'INSERT three']);
+      const { telephone1: _left, ...partialRow } = accountUpsert(2, 30, { name: 'two again' }).row;
+      expect(await apply([{ ...accountUpsert(2, 30), row: partialRow }])).toMatchObject({ upserted: 1 });
+      expect(await seen()).toEqual(['UPDATE two again']);
+    } finally {
+      await connection.query('DROP SCHEMA IF EXISTS "replaced" CASCADE');
       await destination.close();
     }
   }, 60_000);

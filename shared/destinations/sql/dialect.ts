@@ -113,8 +113,16 @@ export interface SqlDialect {
 
 /** A dialect's bulk upsert path for one destination (see SqlDialect.bulkUpserts). */
 export interface BulkUpserts {
-  /** The path for one table's columns, as the destination's layout of the table has them. */
-  forTable(tables: ApplyTables, columns: DestinationColumn[], readers: ValueReader[]): TableBulkUpserts;
+  /**
+   * The path for one table's columns, as the destination's layout of the table has them. `fullRows`: the layout
+   * writes every column the table has, so a row it writes may replace the row there whole.
+   */
+  forTable(
+    tables: ApplyTables,
+    columns: DestinationColumn[],
+    readers: ValueReader[],
+    fullRows: boolean,
+  ): TableBulkUpserts;
 }
 
 /**

@@ -107,15 +107,18 @@ export function layoutOf(
     const physical = byName.get(column.name.toLowerCase());
     if (physical) columns.push({ ...column, name: physical.name, type: physical.type });
   }
-  return layoutOfColumns(context, bulkUpserts, model.tableName, columns);
+  // A table column the model does not have (made by hand, or kept from older metadata) is not written: rows are
+  // not full then, and an update must leave that column alone.
+  return layoutOfColumns(context, bulkUpserts, model.tableName, columns, columns.length === existing.length);
 }
 
-/** The layout writing exactly `columns` of a table. */
+/** The layout writing exactly `columns` of a table; `fullRows` when they are all the columns it has. */
 function layoutOfColumns(
   context: SqlContext,
   bulkUpserts: BulkUpserts | undefined,
   tableName: string,
   columns: DestinationColumn[],
+  fullRows: boolean,
 ): Layout {
   const { dialect, target } = context;
   const tables: ApplyTables = {
@@ -142,7 +145,7 @@ function layoutOfColumns(
       return values;
     },
     deleteSql: dialect.applyDeletes(tables),
-    ...(bulkUpserts && { bulk: bulkUpserts.forTable(tables, columns, readers) }),
+    ...(bulkUpserts && { bulk: bulkUpserts.forTable(tables, columns, readers, fullRows) }),
     shapeOf: shapeReader(supplied),
     shaped(shape) {
       if (shape === '') return layout;
@@ -150,7 +153,7 @@ function layoutOfColumns(
       if (!partial) {
         const absent = new Set(shape.split(','));
         const kept = columns.filter((column) => !absent.has(column.name));
-        partial = layoutOfColumns(context, bulkUpserts, tableName, kept);
+        partial = layoutOfColumns(context, bulkUpserts, tableName, kept, false);
         shapes.set(shape, partial);
       }
       return partial;

@@ -2,16 +2,18 @@
  * PostgreSQL's COPY path (PostgreSQL server through pg; PGlite sessions cannot COPY). Parsing COPY text costs the
  * server far less than parsing JSON, which is most of the apply time for wide tables (docs/notes/sql.md). A batch
  * expected to hold new ids (the initial sync's) is copied straight into the table, but for its tombstoned ids and ids
- * at or below the table's version floor (version-floor.ts); the rest, and batches expected to hold ids already there
- * (a delta's), are copied into a temporary staging table and upserted from there with the same guards as the
+ * at or below the table's version floor (version-floor.ts). A batch of full rows expected to hold ids already there
+ * (a delta's) replaces the rows its guards let through (postgres-replace.ts). The rest, and batches whose rows leave
+ * columns out, are copied into a temporary staging table and upserted from there with the same guards as the
  * dialect's `upsert`. Only safe under the dialect's `lockTable`, which keeps other batches of the table out meanwhile.
  */
-import { setImmediate } from 'node:timers/promises';
 import type { RowUpsert } from '../../dataverse/changes';
 import type { ValueReader } from '../../schema/row-values';
 import type { DestinationColumn } from '../../schema/table-model';
 import type { SqlSession } from './connection';
 import type { ApplyTables, BulkUpserts, Statement, TableBulkUpserts } from './dialect';
+import { encodeAhead } from './copy-encode-ahead';
+import { replaceAndCopy, type ReplaceStatements } from './postgres-replace';
 
 /** The statements of the COPY path (postgres-dialect.ts builds them). */
 export interface CopyStatements {
@@ -38,47 +40,18 @@ export interface CopyStatements {
    * rows written, and how many of them were new.
    */
   upsert(tables: ApplyTables, columns: DestinationColumn[]): Statement;
+  /** The replace path's statement (postgres-replace-sql.ts `replaceKnownRows`). */
+  replaceKnownRows(tables: ApplyTables, columns: DestinationColumn[]): Statement;
 }
 
 /** The COPY path's statements for one table layout. */
-interface TableCopy {
+interface TableCopy extends ReplaceStatements {
   tombstonedIds: string;
-  copyIntoTable: string;
-  /** Sink timestamp columns in the COPY straight into the table. */
-  sinkColumns: number;
   create: string;
   copy: string;
   upsert: string;
-  /** The row's COPY line of the supplied columns, without its newline. */
-  line(change: RowUpsert): string;
-}
-
-/** Rows encoded between looks at whether the id lookup has answered (about a millisecond of work). */
-const ENCODE_SLICE = 64;
-
-/**
- * Encodes the first lines of a batch while the server answers `pending` (the id lookup), so neither side
- * waits for the other; stops at the first slice boundary after it has answered.
- */
-async function encodeAhead(
-  pending: Promise<unknown>,
-  upserts: RowUpsert[],
-  line: (change: RowUpsert) => string,
-): Promise<string[]> {
-  let answered = false;
-  const settle = () => {
-    answered = true;
-  };
-  // Also handles a rejection when encoding throws first: the caller's transaction rolls back after it.
-  pending.then(settle, settle);
-  const lines: string[] = [];
-  while (!answered && lines.length < upserts.length) {
-    const end = Math.min(lines.length + ENCODE_SLICE, upserts.length);
-    for (let index = lines.length; index < end; index++) lines.push(line(upserts[index] as RowUpsert));
-    // Lets the connection read the answer: a query's result is only seen between event-loop turns.
-    await setImmediate();
-  }
-  return lines;
+  /** Whether the layout's rows carry every column of the table, so a row may be replaced whole. */
+  fullRows: boolean;
 }
 
 /** The rows staged so far upserted into the table: how many were written, and how many of those were new. */
@@ -109,7 +82,7 @@ async function copyNewIds(
   const { rows } = await lookup;
   const known = new Set(rows.map((row) => row.id).filter((id): id is string => typeof id === 'string'));
   const clock = rows.find((row) => row.now !== null);
-  const sinkFields = `\t${String(clock?.now)}`.repeat(statements.sinkColumns);
+  const sinkFields = `\t${String(clock?.now)}`.repeat(statements.sinkCreated.length);
   // At or below the version floor an id may be new only if the resync saw it: the staging upsert's guard decides.
   const floor = clock?.floor === null || clock?.floor === undefined ? -1 : Number(clock.floor);
   const fresh: number[] = [];
@@ -123,9 +96,49 @@ async function copyNewIds(
   };
   if (fresh.length > 0) await session.copyIn(statements.copyIntoTable, lines(fresh, `${sinkFields}\n`));
   if (guarded.length === 0) return fresh.length;
+  return fresh.length + (await stage(session, statements, entity, lines(guarded, '\n'))).written;
+}
+
+/** `lines` (each with its newline) staged and upserted: how many were written, and how many of those were new. */
+async function stage(
+  session: Required<SqlSession>,
+  statements: TableCopy,
+  entity: string,
+  lines: Iterable<string>,
+): Promise<{ written: number; inserted: number }> {
   await session.query(statements.create);
-  await session.copyIn(statements.copy, lines(guarded, '\n'));
-  return fresh.length + (await upsertStaged(session, statements, entity)).written;
+  await session.copyIn(statements.copy, lines);
+  return upsertStaged(session, statements, entity);
+}
+
+/**
+ * A batch of full rows expected to hold ids already in the table: replaced where the guards let them through
+ * (postgres-replace.ts), the tombstoned ids and new ids at or below the floor through staging, and all of it through
+ * staging where the table has changed under the layout. `learned` hears whether every row was new.
+ */
+async function replaceRows(
+  session: Required<SqlSession>,
+  statements: TableCopy,
+  entity: string,
+  upserts: RowUpsert[],
+  learned: (allNew: boolean) => void,
+): Promise<number> {
+  const replaced = await replaceAndCopy(session, statements, entity, upserts);
+  if (!replaced) return stageAll(session, statements, entity, upserts, learned);
+  const { guarded, line } = replaced;
+  const staged =
+    guarded.length === 0
+      ? { written: 0, inserted: 0 }
+      : await stage(
+          session,
+          statements,
+          entity,
+          (function* () {
+            for (const index of guarded) yield `${line(index)}\n`;
+          })(),
+        );
+  learned(!replaced.anyPresent && staged.inserted === guarded.length);
+  return replaced.written + staged.written;
 }
 
 /**
@@ -140,56 +153,78 @@ async function stageAll(
   upserts: RowUpsert[],
   learned: (allNew: boolean) => void,
 ): Promise<number> {
-  await session.query(statements.create);
-  await session.copyIn(
-    statements.copy,
+  const { written, inserted } = await stage(
+    session,
+    statements,
+    entity,
     (function* () {
       for (const upsert of upserts) yield `${statements.line(upsert)}\n`;
     })(),
   );
-  const { written, inserted } = await upsertStaged(session, statements, entity);
   learned(inserted === upserts.length);
   return written;
 }
 
 /**
- * The COPY path of one destination. A batch expected to hold only new ids is copied straight into the table
- * (copyNewIds); if an id is there after all, the primary key stops the COPY, the transaction rolls back and the
- * batch is applied again through staging (stageAll).
+ * How a batch is written: `new` copies it straight into the table (copyNewIds), `known` replaces full rows
+ * (replaceRows), `staged` upserts from staging (stageAll). A COPY that meets an id already in the table rolls the
+ * transaction back and the batch goes again the next way: an id there after all (`new`), or a row written by someone
+ * outside the lock between the lookup and the COPY (`known`).
+ */
+type Way = 'new' | 'known' | 'staged';
+
+/**
+ * The COPY path of one destination. A batch expected to hold only new ids is copied straight into the table; if an
+ * id is there after all, the primary key stops the COPY, the transaction rolls back and the batch is applied again
+ * with the lookup, which replaces full rows and stages the others.
  */
 export function createCopyUpserts(statements: CopyStatements): BulkUpserts {
   /**
    * Per entity: whether the next batch's ids are expected to be new. The initial sync's are; a delta's are mostly
-   * not. Learned from the last batch written through staging (were all its rows new?); starts optimistic.
+   * not. Learned from the last batch written with a lookup (were all its rows new?); starts optimistic.
    */
   const expectingNewIds = new Map<string, boolean>();
-  const forTable = (tables: ApplyTables, columns: DestinationColumn[], readers: ValueReader[]): TableBulkUpserts => {
+  const forTable = (
+    tables: ApplyTables,
+    columns: DestinationColumn[],
+    readers: ValueReader[],
+    fullRows: boolean,
+  ): TableBulkUpserts => {
+    const sinkColumns = columns.filter((column) => column.source.kind === 'sinkTime');
     const table: TableCopy = {
       tombstonedIds: statements.tombstonedIds(tables),
+      replaceKnownRows: statements.replaceKnownRows(tables, columns),
       copyIntoTable: statements.copyIntoTable(tables, columns),
-      sinkColumns: columns.filter((column) => column.source.kind === 'sinkTime').length,
+      sinkCreated: sinkColumns.map((column) => column.source.kind === 'sinkTime' && column.source.on === 'insert'),
+      columnCount: columns.length,
+      fullRows,
       create: statements.create(columns),
       copy: statements.copy(columns),
       upsert: statements.upsert(tables, columns),
       line: statements.lineEncoder(readers),
     };
+    const learn = (entity: string) => (allNew: boolean) => expectingNewIds.set(entity, allNew);
     const writer =
-      (optimistic: boolean) =>
+      (way: Way) =>
       async (session: SqlSession, upserts: RowUpsert[], entity: string): Promise<number | undefined> => {
         if (!session.copyIn) return undefined;
         const copying = session as Required<SqlSession>;
-        if (optimistic) return copyNewIds(copying, table, entity, upserts);
-        return stageAll(copying, table, entity, upserts, (allNew) => expectingNewIds.set(entity, allNew));
+        if (way === 'new') return copyNewIds(copying, table, entity, upserts);
+        if (way === 'known') return replaceRows(copying, table, entity, upserts, learn(entity));
+        return stageAll(copying, table, entity, upserts, learn(entity));
       };
+    const known: Way[] = fullRows ? ['known', 'staged'] : ['staged'];
     return {
       async run(entity, transaction) {
-        const optimistic = expectingNewIds.get(entity) !== false;
-        try {
-          return await transaction(writer(optimistic));
-        } catch (error) {
-          if (!optimistic || !statements.isDuplicateId(error)) throw error;
-          expectingNewIds.set(entity, false);
-          return transaction(writer(false));
+        const ways: Way[] = expectingNewIds.get(entity) !== false ? ['new', ...known] : known;
+        for (let index = 0; ; index++) {
+          const way = ways[index] as Way;
+          try {
+            return await transaction(writer(way));
+          } catch (error) {
+            if (index === ways.length - 1 || !statements.isDuplicateId(error)) throw error;
+            if (way === 'new') expectingNewIds.set(entity, false);
+          }
         }
       },
     };

@@ -10,6 +10,7 @@ import type { ApplyTables, InformationSchemaColumn, SqlDialect, TableRef } from 
 import { insertSelect, suppliedColumns } from './dialect';
 import { columnTypeSql, parseColumnType, type TypeNames } from './column-types';
 import { createCopyUpserts, type CopyStatements } from './postgres-copy';
+import { replaceKnownRows, type PostgresSqlText } from './postgres-replace-sql';
 
 const MAX_IDENTIFIER_BYTES = 63;
 const NOW_UTC = `(now() AT TIME ZONE 'UTC')`;
@@ -159,9 +160,12 @@ const tombstonedIds = (tables: ApplyTables): string =>
     `  (SELECT ${quote('VersionNumber')} FROM ${qualified(tables.versionFloor)} WHERE ${quote('EntityName')} = $2::text)`,
   ].join('\n');
 
+const sqlText: PostgresSqlText = { quote, qualified, nowUtc: NOW_UTC };
+
 /** The statements of the COPY path (postgres-copy.ts). */
 const copyStatements: CopyStatements = {
   tombstonedIds,
+  replaceKnownRows: (tables, columns) => replaceKnownRows(sqlText, tables, columns),
   isDuplicateId: (error) => sqlState(error) === UNIQUE_VIOLATION,
   copyIntoTable: (tables, columns) => {
     const sinkColumns = columns.filter((column) => column.source.kind === 'sinkTime');
