@@ -153,6 +153,42 @@ describe('a Dataverse table copy on a PostgreSQL server', () => {
 });
 
 describe('an update batch on a PostgreSQL server', () => {
+  it('replaces only its own rows in a table a DBA partitioned (a location is unique only within one partition)', async () => {
+    const connection = await createPgConnection(server?.connectionString ?? '', 2);
+    const destination = createSqlDestination(connection, postgresDialect, {
+      schema: 'partitioned',
+      prefix: '',
+      writeDeleteLog: false,
+      widenOverlongStrings: true,
+    });
+    try {
+      const account = sampleTable('account');
+      await destination.ensureTables([account], []);
+      const apply = (upserts: RowUpsert[]) => destination.applyBatch(account, { upserts, deletes: [] });
+      const indexes = Array.from({ length: 40 }, (_, index) => index);
+      expect(await apply(indexes.map((index) => accountUpsert(index, 10)))).toMatchObject({ upserted: 40 });
+      // The same columns and primary key, hash-partitioned on Id: each partition numbers its rows' locations from 1.
+      await connection.query(`ALTER TABLE "partitioned"."account" RENAME TO "flat"`);
+      await connection.query(
+        `CREATE TABLE "partitioned"."account" (LIKE "partitioned"."flat" INCLUDING ALL) PARTITION BY HASH ("Id")`,
+      );
+      for (const remainder of [0, 1]) {
+        await connection.query(
+          `CREATE TABLE "partitioned"."account_${remainder}" PARTITION OF "partitioned"."account" FOR VALUES WITH (MODULUS 2, REMAINDER ${remainder})`,
+        );
+      }
+      await connection.query(`INSERT INTO "partitioned"."account" SELECT * FROM "partitioned"."flat"`);
+      const updated = indexes.slice(0, 5).map((index) => accountUpsert(index, 20, { name: `v20 ${index}` }));
+      expect(await apply(updated)).toMatchObject({ upserted: 5, skippedAsStale: 0, failed: [] });
+      const { rows } = await connection.query(`SELECT "name", "versionnumber" FROM "partitioned"."account"`);
+      expect(rows).toHaveLength(40);
+      expect(rows.filter((row) => Number(row.versionnumber) === 20)).toHaveLength(5);
+    } finally {
+      await connection.query('DROP SCHEMA IF EXISTS "partitioned" CASCADE');
+      await destination.close();
+    }
+  }, 60_000);
+
   it('reaches the table as DELETE and INSERT when its rows are full, as UPDATE when they leave columns out', async () => {
     const connection = await createPgConnection(server?.connectionString ?? '', 2);
     const destination = createSqlDestination(connection, postgresDialect, {

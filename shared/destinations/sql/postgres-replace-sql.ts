@@ -61,7 +61,9 @@ export function replaceKnownRows(sql: PostgresSqlText, tables: ApplyTables, colu
     `    SELECT ctid, ${quote('versionnumber')} FROM ${target} WHERE ${quote('Id')} = ${wanted}.${id} LIMIT 1) AS ${row}),`,
     `${removed} AS (DELETE FROM ${target} WHERE ctid = ANY(ARRAY(SELECT ${present}.${quote('location')} FROM ${present}`,
     `    WHERE ${present}.${quote('older')} AND NOT EXISTS (SELECT 1 FROM ${tombstoned} WHERE ${tombstoned}.${id} = ${present}.${id})))`,
-    `  AND (SELECT ${quote('replaceable')} FROM ${facts})`,
+    // A ctid is unique only within one physical table: on a partitioned or inherited table the same location can
+    // name a row of another partition, so the id must match too.
+    `  AND ${quote('Id')} = ANY($1::uuid[]) AND (SELECT ${quote('replaceable')} FROM ${facts})`,
     `  RETURNING ${quote('Id')} AS ${id}, ${created ? `${quote(created.name)}::text` : 'NULL::text'} AS ${quote('created')})`,
     `SELECT '${KNOWN_TOMBSTONE}' AS ${kind}, ${id}::text AS ${id}, NULL::text AS ${quote('created')}, NULL::text AS ${quote('now')},`,
     `  NULL::bigint AS ${quote('floor')}, NULL::boolean AS ${quote('replaceable')} FROM ${tombstoned}`,
