@@ -1,10 +1,9 @@
 /** Rows on the wire: `$select` to columns, stored rows to Web API JSON, request bodies to column values. */
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { isLookupColumn, isPartyListColumn, webApiPropertyName } from '../../shared/dataverse/properties';
-import { toWebApiRow, type SampleRow, type SampleValue } from '../sample-org';
+import { toWebApiRowJson, type SampleRow, type SampleValue } from '../sample-org';
 import { HttpError, unknownProperty } from './http-error';
-import type { JsonObject } from './metadata-serializer';
-import type { OrgStore, StoredRow } from './store';
+import { keyRow, type OrgStore, type StoredRow } from './store';
 
 /** `$select` (Web API property names) → logical column names; money columns bring their currency along. */
 export function selection(table: TableMetadata, select: string[] | undefined): Set<string> | undefined {
@@ -22,14 +21,20 @@ export function selection(table: TableMetadata, select: string[] | undefined): S
   return names;
 }
 
-export function rowJson(
+/** A stored row as the Web API writes it, as JSON text (local/sample-org/webapi.ts). */
+export function rowJsonText(
   table: TableMetadata,
   stored: StoredRow,
   select: Set<string> | undefined,
   annotations: boolean,
-): JsonObject {
-  return toWebApiRow(table, stored.row, { versionNumber: stored.version, select, annotations }) as JsonObject;
+): string {
+  // A generated row read for its key alone (the partitioned load's key pass) is never generated: its key is its id.
+  const row = select !== undefined && isKeyOnly(table, select) ? keyRow(table, stored) : undefined;
+  return toWebApiRowJson(table, row ?? stored.row, { versionNumber: stored.version, select, annotations });
 }
+
+const isKeyOnly = (table: TableMetadata, select: ReadonlySet<string>): boolean =>
+  [...select].every((name) => name === table.primaryIdAttribute || name === 'versionnumber');
 
 /** A Web API request body → logical values: plain properties and `<lookup>[_<target>]@odata.bind`. */
 export function rowValues(store: OrgStore, table: TableMetadata, body: unknown): SampleRow {

@@ -73,6 +73,12 @@ const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000
 
 export class WriteConflict extends Error {}
 
+const generatedRows = new WeakSet<StoredRow>();
+
+/** The values of a generated row's key alone, without making the rest: its key is its id (sampleRowId). */
+export const keyRow = (table: TableMetadata, stored: StoredRow): SampleRow | undefined =>
+  generatedRows.has(stored) ? { [table.primaryIdAttribute]: stored.id } : undefined;
+
 export class OrgStore {
   readonly seed: number;
   readonly counts: SampleCounts;
@@ -167,12 +173,19 @@ export class OrgStore {
     return this.generatedIndex(state, id) ?? state.createdSlots.get(id) ?? state.deleted.get(id)?.slot;
   }
 
+  /** A generated row whose values are made on first read of `row`: a read of its key alone never makes them. */
   private generatedRow(state: TableState, index: number): StoredRow {
-    return {
-      id: sampleRowId(this.seed, state.table.logicalName, index),
-      version: state.firstVersion + index,
-      row: sampleRow(state.table.logicalName, index, this.seed, this.counts),
-    };
+    const { seed, counts } = this;
+    const name = state.table.logicalName;
+    let row: SampleRow | undefined;
+    const stored = { id: sampleRowId(seed, name, index), version: state.firstVersion + index } as StoredRow;
+    // Own and enumerable, so a spread copy of the row still carries its values.
+    Object.defineProperty(stored, 'row', {
+      enumerable: true,
+      get: () => (row ??= sampleRow(name, index, seed, counts)),
+    });
+    generatedRows.add(stored);
+    return stored;
   }
 
   get(logicalName: string, id: string): StoredRow | undefined {
@@ -213,7 +226,8 @@ export class OrgStore {
       const stored = this.rowInSlot(state, slot);
       if (!stored) continue;
       if (rows.length === limit) return { rows, more: true };
-      rows.push({ ...stored, slot });
+      // A generated row is this read's own object: it takes its slot without being copied (which would make its values).
+      rows.push(generatedRows.has(stored) ? Object.assign(stored, { slot }) : { ...stored, slot });
     }
     return { rows, more: false };
   }
