@@ -20,7 +20,7 @@ import {
   parseToken,
   type PagingCookie,
 } from './odata';
-import { rowJsonText, selection } from './rows';
+import { isKeyOnly, rowJsonText, selection } from './rows';
 import { checkQueryOptions, parseCount, parseTop } from './scope';
 import type { OrgStore } from './store';
 import { pageText, sendJsonText } from './wire';
@@ -202,7 +202,13 @@ export class EntitySetReader {
   /** A page of the initial load; `$top` gives one page without a nextLink, `$count=true` adds `@odata.count`. */
   private async page(response: ServerResponse, read: SetRead, top: number | undefined, count: boolean): Promise<void> {
     const { table } = read;
-    const { rows, more } = this.store.page(table.logicalName, read.cookie?.position ?? -1, top ?? read.pageSize);
+    const after = read.cookie?.position ?? -1;
+    const { rows, more } = this.store.page(
+      table.logicalName,
+      after,
+      top ?? read.pageSize,
+      isKeyOnly(table, read.select),
+    );
     await this.serverTime(read, rows.length);
     const head: JsonObject = { '@odata.context': read.contextBase };
     if (count) head['@odata.count'] = Math.min(this.store.count(table.logicalName), COUNT_LIMIT);

@@ -3,7 +3,7 @@ import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { isLookupColumn, isPartyListColumn, webApiPropertyName } from '../../shared/dataverse/properties';
 import { toWebApiRowJson, type SampleRow, type SampleValue } from '../sample-org';
 import { HttpError, unknownProperty } from './http-error';
-import { keyRow, type OrgStore, type StoredRow } from './store';
+import type { OrgStore, StoredRow } from './store';
 
 /** `$select` (Web API property names) → logical column names; money columns bring their currency along. */
 export function selection(table: TableMetadata, select: string[] | undefined): Set<string> | undefined {
@@ -28,12 +28,13 @@ export function rowJsonText(
   select: Set<string> | undefined,
   annotations: boolean,
 ): string {
-  // A generated row read for its key alone (the partitioned load's key pass) is never generated: its key is its id.
-  const row = select !== undefined && isKeyOnly(table, select) ? keyRow(table, stored) : undefined;
-  return toWebApiRowJson(table, row ?? stored.row, { versionNumber: stored.version, select, annotations });
+  return toWebApiRowJson(table, stored.row, { versionNumber: stored.version, select, annotations });
 }
 
-const isKeyOnly = (table: TableMetadata, select: ReadonlySet<string>): boolean =>
+/** A `$select` of the primary key alone (and the version, which is not a row value): the key pass's read. */
+export const isKeyOnly = (table: TableMetadata, select: ReadonlySet<string> | undefined): boolean =>
+  select !== undefined &&
+  select.size <= 2 &&
   [...select].every((name) => name === table.primaryIdAttribute || name === 'versionnumber');
 
 /** A Web API request body → logical values: plain properties and `<lookup>[_<target>]@odata.bind`. */

@@ -73,12 +73,6 @@ const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000
 
 export class WriteConflict extends Error {}
 
-const generatedRows = new WeakSet<StoredRow>();
-
-/** The values of a generated row's key alone, without making the rest: its key is its id (sampleRowId). */
-export const keyRow = (table: TableMetadata, stored: StoredRow): SampleRow | undefined =>
-  generatedRows.has(stored) ? { [table.primaryIdAttribute]: stored.id } : undefined;
-
 export class OrgStore {
   readonly seed: number;
   readonly counts: SampleCounts;
@@ -173,19 +167,16 @@ export class OrgStore {
     return this.generatedIndex(state, id) ?? state.createdSlots.get(id) ?? state.deleted.get(id)?.slot;
   }
 
-  /** A generated row whose values are made on first read of `row`: a read of its key alone never makes them. */
-  private generatedRow(state: TableState, index: number): StoredRow {
-    const { seed, counts } = this;
-    const name = state.table.logicalName;
-    let row: SampleRow | undefined;
-    const stored = { id: sampleRowId(seed, name, index), version: state.firstVersion + index } as StoredRow;
-    // Own and enumerable, so a spread copy of the row still carries its values.
-    Object.defineProperty(stored, 'row', {
-      enumerable: true,
-      get: () => (row ??= sampleRow(name, index, seed, counts)),
-    });
-    generatedRows.add(stored);
-    return stored;
+  /** A generated row; with `keysOnly` only its key, whose value is its id (sampleRowId), without making the rest. */
+  private generatedRow(state: TableState, index: number, keysOnly = false): StoredRow {
+    const id = sampleRowId(this.seed, state.table.logicalName, index);
+    return {
+      id,
+      version: state.firstVersion + index,
+      row: keysOnly
+        ? { [state.table.primaryIdAttribute]: id }
+        : sampleRow(state.table.logicalName, index, this.seed, this.counts),
+    };
   }
 
   get(logicalName: string, id: string): StoredRow | undefined {
@@ -198,13 +189,13 @@ export class OrgStore {
     return index === undefined ? undefined : this.generatedRow(state, index);
   }
 
-  private rowInSlot(state: TableState, slot: number): StoredRow | undefined {
+  private rowInSlot(state: TableState, slot: number, keysOnly = false): StoredRow | undefined {
     const id =
       slot < state.generated
         ? sampleRowId(this.seed, state.table.logicalName, slot)
         : state.created[slot - state.generated];
     if (id === undefined || state.deleted.has(id)) return undefined;
-    return state.changed.get(id) ?? (slot < state.generated ? this.generatedRow(state, slot) : undefined);
+    return state.changed.get(id) ?? (slot < state.generated ? this.generatedRow(state, slot, keysOnly) : undefined);
   }
 
   /** How many live rows the table has: every slot but the tombstoned ones. */
@@ -213,21 +204,24 @@ export class OrgStore {
     return state.generated + state.created.length - state.deleted.size;
   }
 
-  /** Up to `limit` live rows after `afterSlot` in paging order, and whether more follow. */
+  /**
+   * Up to `limit` live rows after `afterSlot` in paging order, and whether more follow. `keysOnly`: a read of the
+   * primary key alone (the partitioned load's key pass), whose generated rows need not be made.
+   */
   page(
     logicalName: string,
     afterSlot: number,
     limit: number,
+    keysOnly = false,
   ): { rows: Array<StoredRow & { slot: number }>; more: boolean } {
     const state = this.state(logicalName);
     const end = state.generated + state.created.length;
     const rows: Array<StoredRow & { slot: number }> = [];
     for (let slot = afterSlot + 1; slot < end; slot++) {
-      const stored = this.rowInSlot(state, slot);
+      const stored = this.rowInSlot(state, slot, keysOnly);
       if (!stored) continue;
       if (rows.length === limit) return { rows, more: true };
-      // A generated row is this read's own object: it takes its slot without being copied (which would make its values).
-      rows.push(generatedRows.has(stored) ? Object.assign(stored, { slot }) : { ...stored, slot });
+      rows.push({ ...stored, slot });
     }
     return { rows, more: false };
   }
