@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { logicalNameSchema, profileNameSchema } from '../shared/profile/profile';
-import { copyPartition } from '../shared/sync/capture/partitioned-copy';
+import { copyPartitionLane } from '../shared/sync/capture/partitioned-copy';
 import { createLogger } from '../shared/telemetry/logger';
 import type { ActivityFunction } from './definition';
 import type { FunctionDeps } from './deps';
@@ -11,19 +11,24 @@ const copyPartitionInput = z.object({
   profile: profileNameSchema,
   table: logicalNameSchema,
   partition: z.number().int().nonnegative(),
+  // Absent in an activity scheduled by the code before lanes: one partition.
+  stride: z.number().int().positive().default(1),
+  count: z.number().int().positive().default(1),
 });
 
-/** Activity: copies one partition of a table read in partitions and marks it copied. */
+/** Activity: copies a lane of partitions of a table read in partitions, marking each copied. */
 export const copyPartitionActivity: ActivityFunction<FunctionDeps> = {
   kind: 'activity',
   name: COPY_PARTITION_ACTIVITY,
   handler: (deps) =>
     async function handleCopyPartition(input, context) {
-      const { profile, table, partition } = copyPartitionInput.parse(input);
-      const { readMs, applyMs, ...copied } = await copyPartition(deps.sync, profile, table, partition);
+      const { profile, ...lane } = copyPartitionInput.parse(input);
+      const { readMs, applyMs, ...copied } = await copyPartitionLane(deps.sync, profile, lane);
       if (copied.rows > 0)
-        createLogger(context, { profile, table }).info('copied partition', {
-          partition,
+        createLogger(context, { profile, table: lane.table }).info('copied partitions', {
+          partition: lane.partition,
+          stride: lane.stride,
+          count: lane.count,
           rows: copied.rows,
           readMs,
           applyMs,

@@ -24,9 +24,10 @@ const copyRetry = (() => {
 
 /**
  * One cycle: copy one page of up to `fanOut` tables at once (or, for a table read in partitions, up to `streams`
- * partitions), publish progress, continue as new with the tables still copying. One Task.all per cycle and
- * continue-as-new after it keep the history to one cycle. Deterministic: all I/O is in the activities, which
- * checkpoint.
+ * lanes of its partitions, each copying its partitions one after another), publish progress, continue as new with
+ * the tables still copying. One Task.all per cycle and continue-as-new after it keep the history to one cycle; no
+ * Task.any over tasks already scheduled (initial-sync-plan.ts, PartitionLane). Deterministic: all I/O is in the
+ * activities, which checkpoint.
  */
 export const initialSyncOrchestrator: Orchestrator = function* (context) {
   const input = context.df.getInput<InitialSyncInput>();

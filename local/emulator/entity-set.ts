@@ -9,7 +9,7 @@ import { refuseConditions } from './conditional';
 import type { FaultInjector } from './faults';
 import { parseIdFilter } from './id-filter';
 import { HttpError, notSupported } from './http-error';
-import type { Json, JsonObject } from './metadata-serializer';
+import type { JsonObject } from './metadata-serializer';
 import {
   encodeSkipToken,
   encodeToken,
@@ -20,10 +20,10 @@ import {
   parseToken,
   type PagingCookie,
 } from './odata';
-import { rowJson, selection } from './rows';
+import { isKeyOnly, rowJsonText, selection } from './rows';
 import { checkQueryOptions, parseCount, parseTop } from './scope';
 import type { OrgStore } from './store';
-import { send } from './wire';
+import { pageText, sendJsonText } from './wire';
 
 /** `@odata.count` and `/$count` stop at 5000 (learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows). */
 export const COUNT_LIMIT = 5000;
@@ -138,8 +138,8 @@ export class EntitySetReader {
     if (ids.length > read.pageSize) throw notSupported('paging a $filter result (more ids than odata.maxpagesize)');
     const rows = ids.flatMap((id) => this.store.get(read.table.logicalName, id) ?? []);
     await this.serverTime(read, rows.length);
-    const value = rows.map((stored) => rowJson(read.table, stored, read.select, read.annotations));
-    send(response, 200, { '@odata.context': read.contextBase, value }, read.headers);
+    const value = rows.map((stored) => rowJsonText(read.table, stored, read.select, read.annotations));
+    sendJsonText(response, 200, pageText({ '@odata.context': read.contextBase }, value), read.headers);
   }
 
   private deltaLink(read: SetRead): string {
@@ -165,16 +165,16 @@ export class EntitySetReader {
       cookie?.position ?? 0,
       read.pageSize,
     );
-    const value: Json[] = items.map((item) =>
+    const value = items.map((item) =>
       item.kind === 'upsert'
-        ? rowJson(table, item.stored, read.select, read.annotations)
-        : {
+        ? rowJsonText(table, item.stored, read.select, read.annotations)
+        : JSON.stringify({
             '@odata.context': `${this.baseUrl}$metadata#${table.entitySetName}/$deletedEntity`,
             id: item.id,
             reason: 'deleted',
-          },
+          }),
     );
-    const body: JsonObject = { '@odata.context': `${read.contextBase}/$delta`, value };
+    const body: JsonObject = {};
     const last = items.at(-1);
     if (more && last) {
       const lastId = last.kind === 'upsert' ? last.stored.id : last.id;
@@ -191,17 +191,29 @@ export class EntitySetReader {
     } else {
       body['@odata.deltaLink'] = this.deltaLink(read);
     }
-    send(response, 200, body, read.headers);
+    sendJsonText(
+      response,
+      200,
+      pageText({ '@odata.context': `${read.contextBase}/$delta` }, value, body),
+      read.headers,
+    );
   }
 
   /** A page of the initial load; `$top` gives one page without a nextLink, `$count=true` adds `@odata.count`. */
   private async page(response: ServerResponse, read: SetRead, top: number | undefined, count: boolean): Promise<void> {
     const { table } = read;
-    const { rows, more } = this.store.page(table.logicalName, read.cookie?.position ?? -1, top ?? read.pageSize);
+    const after = read.cookie?.position ?? -1;
+    const { rows, more } = this.store.page(
+      table.logicalName,
+      after,
+      top ?? read.pageSize,
+      isKeyOnly(table, read.select),
+    );
     await this.serverTime(read, rows.length);
-    const body: JsonObject = { '@odata.context': read.contextBase };
-    if (count) body['@odata.count'] = Math.min(this.store.count(table.logicalName), COUNT_LIMIT);
-    body.value = rows.map((stored) => rowJson(table, stored, read.select, read.annotations));
+    const head: JsonObject = { '@odata.context': read.contextBase };
+    if (count) head['@odata.count'] = Math.min(this.store.count(table.logicalName), COUNT_LIMIT);
+    const value = rows.map((stored) => rowJsonText(table, stored, read.select, read.annotations));
+    const body: JsonObject = {};
     const first = rows[0];
     const last = rows.at(-1);
     if (more && top === undefined && first && last) {
@@ -215,6 +227,6 @@ export class EntitySetReader {
     } else if (read.tracking) {
       body['@odata.deltaLink'] = this.deltaLink(read);
     }
-    send(response, 200, body, read.headers);
+    sendJsonText(response, 200, pageText(head, value, body), read.headers);
   }
 }

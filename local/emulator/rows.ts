@@ -1,9 +1,8 @@
 /** Rows on the wire: `$select` to columns, stored rows to Web API JSON, request bodies to column values. */
 import type { TableMetadata } from '../../shared/dataverse/metadata';
 import { isLookupColumn, isPartyListColumn, webApiPropertyName } from '../../shared/dataverse/properties';
-import { toWebApiRow, type SampleRow, type SampleValue } from '../sample-org';
+import { toWebApiRowJson, type SampleRow, type SampleValue } from '../sample-org';
 import { HttpError, unknownProperty } from './http-error';
-import type { JsonObject } from './metadata-serializer';
 import type { OrgStore, StoredRow } from './store';
 
 /** `$select` (Web API property names) → logical column names; money columns bring their currency along. */
@@ -22,14 +21,21 @@ export function selection(table: TableMetadata, select: string[] | undefined): S
   return names;
 }
 
-export function rowJson(
+/** A stored row as the Web API writes it, as JSON text (local/sample-org/webapi.ts). */
+export function rowJsonText(
   table: TableMetadata,
   stored: StoredRow,
   select: Set<string> | undefined,
   annotations: boolean,
-): JsonObject {
-  return toWebApiRow(table, stored.row, { versionNumber: stored.version, select, annotations }) as JsonObject;
+): string {
+  return toWebApiRowJson(table, stored.row, { versionNumber: stored.version, select, annotations });
 }
+
+/** A `$select` of the primary key alone (and the version, which is not a row value): the key pass's read. */
+export const isKeyOnly = (table: TableMetadata, select: ReadonlySet<string> | undefined): boolean =>
+  select !== undefined &&
+  select.size <= 2 &&
+  [...select].every((name) => name === table.primaryIdAttribute || name === 'versionnumber');
 
 /** A Web API request body → logical values: plain properties and `<lookup>[_<target>]@odata.bind`. */
 export function rowValues(store: OrgStore, table: TableMetadata, body: unknown): SampleRow {

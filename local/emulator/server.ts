@@ -22,12 +22,12 @@ import { parsePrefer, parseSelect } from './odata';
 import { ReferenceRoutes } from './references';
 import { refuseBeyondRetrieveMultiple } from './retrieve-multiple-only';
 import { sendsAffinityCookie } from './affinity';
-import { rowJson, rowValues, selection } from './rows';
+import { rowJsonText, rowValues, selection } from './rows';
 import { checkHeaders, checkQueryOptions } from './scope';
 import { openStore, saveStore } from './state-file';
 import { WriteConflict, type OrgStore, type StoredRow } from './store';
 import { TEST_CONTROL_PREFIX, handleTestControl } from './test-control';
-import { readBody, send } from './wire';
+import { readBody, send, sendJsonText, withMembers } from './wire';
 
 const DAY_MS = 86_400_000;
 
@@ -245,9 +245,9 @@ class EmulatorHandler {
     const select = selection(table, parseSelect(selectText));
     const annotations = parsePrefer(request.headers.prefer).annotations !== undefined;
     if (notModified(request.headers, stored.version, annotations)) return send(response, 304, undefined);
-    const row = rowJson(table, stored, select, annotations);
+    const row = rowJsonText(table, stored, select, annotations);
     const context = `${this.baseUrl}$metadata#${table.entitySetName}${selectText === null ? '' : `(${selectText})`}/$entity`;
-    send(response, 200, { '@odata.context': context, ...row });
+    sendJsonText(response, 200, withMembers({ '@odata.context': context }, row));
   }
 
   private async create(
@@ -318,7 +318,7 @@ class EmulatorHandler {
   ): void {
     const headers = { 'OData-EntityId': `${this.baseUrl}${table.entitySetName}(${stored.id})` };
     if (/return=representation/.test(String(request.headers.prefer ?? ''))) {
-      send(response, how.created ? 201 : 200, rowJson(table, stored, how.select, false), headers);
+      sendJsonText(response, how.created ? 201 : 200, rowJsonText(table, stored, how.select, false), headers);
     } else {
       send(response, 204, undefined, headers);
     }

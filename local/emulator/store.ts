@@ -167,11 +167,15 @@ export class OrgStore {
     return this.generatedIndex(state, id) ?? state.createdSlots.get(id) ?? state.deleted.get(id)?.slot;
   }
 
-  private generatedRow(state: TableState, index: number): StoredRow {
+  /** A generated row; with `keysOnly` only its key, whose value is its id (sampleRowId), without making the rest. */
+  private generatedRow(state: TableState, index: number, keysOnly = false): StoredRow {
+    const id = sampleRowId(this.seed, state.table.logicalName, index);
     return {
-      id: sampleRowId(this.seed, state.table.logicalName, index),
+      id,
       version: state.firstVersion + index,
-      row: sampleRow(state.table.logicalName, index, this.seed, this.counts),
+      row: keysOnly
+        ? { [state.table.primaryIdAttribute]: id }
+        : sampleRow(state.table.logicalName, index, this.seed, this.counts),
     };
   }
 
@@ -185,13 +189,13 @@ export class OrgStore {
     return index === undefined ? undefined : this.generatedRow(state, index);
   }
 
-  private rowInSlot(state: TableState, slot: number): StoredRow | undefined {
+  private rowInSlot(state: TableState, slot: number, keysOnly = false): StoredRow | undefined {
     const id =
       slot < state.generated
         ? sampleRowId(this.seed, state.table.logicalName, slot)
         : state.created[slot - state.generated];
     if (id === undefined || state.deleted.has(id)) return undefined;
-    return state.changed.get(id) ?? (slot < state.generated ? this.generatedRow(state, slot) : undefined);
+    return state.changed.get(id) ?? (slot < state.generated ? this.generatedRow(state, slot, keysOnly) : undefined);
   }
 
   /** How many live rows the table has: every slot but the tombstoned ones. */
@@ -200,17 +204,21 @@ export class OrgStore {
     return state.generated + state.created.length - state.deleted.size;
   }
 
-  /** Up to `limit` live rows after `afterSlot` in paging order, and whether more follow. */
+  /**
+   * Up to `limit` live rows after `afterSlot` in paging order, and whether more follow. `keysOnly`: a read of the
+   * primary key alone (the partitioned load's key pass), whose generated rows need not be made.
+   */
   page(
     logicalName: string,
     afterSlot: number,
     limit: number,
+    keysOnly = false,
   ): { rows: Array<StoredRow & { slot: number }>; more: boolean } {
     const state = this.state(logicalName);
     const end = state.generated + state.created.length;
     const rows: Array<StoredRow & { slot: number }> = [];
     for (let slot = afterSlot + 1; slot < end; slot++) {
-      const stored = this.rowInSlot(state, slot);
+      const stored = this.rowInSlot(state, slot, keysOnly);
       if (!stored) continue;
       if (rows.length === limit) return { rows, more: true };
       rows.push({ ...stored, slot });

@@ -1,7 +1,7 @@
 /** The emulator's HTTP plumbing: JSON answers with Dataverse's OData headers, and JSON request bodies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from './http-error';
-import type { Json } from './metadata-serializer';
+import type { Json, JsonObject } from './metadata-serializer';
 
 export function send(
   response: ServerResponse,
@@ -9,13 +9,37 @@ export function send(
   body: Json | undefined,
   headers: Record<string, string> = {},
 ): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
+  sendJsonText(response, status, body === undefined ? undefined : JSON.stringify(body), headers);
+}
+
+/** `send` for a body already written as JSON text (rows are: local/sample-org/webapi.ts, toWebApiRowJson). */
+export function sendJsonText(
+  response: ServerResponse,
+  status: number,
+  text: string | undefined,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, {
     'OData-Version': '4.0',
-    ...(body === undefined ? {} : { 'Content-Type': 'application/json; odata.metadata=minimal' }),
+    ...(text === undefined ? {} : { 'Content-Type': 'application/json; odata.metadata=minimal' }),
     ...headers,
   });
-  response.end(text);
+  response.end(text ?? '');
+}
+
+/** The JSON text of `{...head, value: [rows], ...tail}` whose rows are JSON texts already: JSON.stringify's bytes. */
+export function pageText(head: JsonObject, rows: readonly string[], tail: JsonObject = {}): string {
+  const members = JSON.stringify(head).slice(1, -1);
+  let text = `{${members}${members === '' ? '' : ','}"value":[${rows.join(',')}]`;
+  for (const [key, value] of Object.entries(tail)) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  return `${text}}`;
+}
+
+/** The JSON text of `{...head, ...row}` for a row that is JSON text already (a single row with its context). */
+export function withMembers(head: JsonObject, row: string): string {
+  const members = JSON.stringify(head).slice(1, -1);
+  const rest = row.slice(1);
+  return members === '' ? row : `{${members}${rest === '}' ? '' : ','}${rest}`;
 }
 
 export async function readBody(request: IncomingMessage): Promise<unknown> {

@@ -46,7 +46,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     String(dopHint),
   ]);
   // The product's own in-process emulator is left idle: the profile reads from the emulator process.
-  // BENCH_HOST_LOG=1 prints the host's log lines (LOG_LEVEL info) with the seconds since the start: where time goes.
+  // BENCH_HOST_LOG=1 prints the host's log lines (LOG_LEVEL information) with the seconds since the start: where time goes.
   const benchStarted = Date.now();
   const log = process.env.BENCH_HOST_LOG
     ? (line: string) => process.stderr.write(`${((Date.now() - benchStarted) / 1000).toFixed(1)} ${line}\n`)
@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const product = await startProcessProduct({
     emulator: { accounts: 1, contacts: 0 },
     readStreams,
-    ...(log ? { log, env: { LOG_LEVEL: 'info' } } : {}),
+    ...(log ? { log, env: { LOG_LEVEL: 'information' } } : {}),
   });
   try {
     const host = await product.startHost();

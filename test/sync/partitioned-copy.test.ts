@@ -9,7 +9,8 @@ import { createFunctionDeps, type FunctionDeps } from '../../functions/deps';
 import { startEmulator, type Emulator } from '../../local/emulator/server';
 import { destinationVersions, sourceVersions } from '../../local/verify';
 import { copyPage } from '../../shared/sync/capture/copy-page';
-import { copyPartition } from '../../shared/sync/capture/partitioned-copy';
+import { copyPartitionLane } from '../../shared/sync/capture/partitioned-copy';
+import { unitsThisCycle, type PartitionLane } from '../../shared/sync/capture/initial-sync-plan';
 import { snapshotTable } from '../../shared/sync/admin/snapshot';
 import type { RowUpsert } from '../../shared/dataverse/changes';
 import { useAzurite } from '../support/azurite';
@@ -45,15 +46,19 @@ async function copyPartitioned(): Promise<{ partitions: number; streams: number 
     if (step.done) throw new Error('finished before any partition was copied');
     if (!step.partitions) continue;
     const { total, streams } = step.partitions;
-    const rows: number[] = [];
-    for (let next = 0; next < total; next += streams) {
-      const group = Array.from({ length: Math.min(streams, total - next) }, (_, index) => next + index);
-      rows.push(
-        ...(await Promise.all(group.map((index) => copyPartition(deps.sync, PROFILE, 'account', index)))).map(
-          (copied) => copied.rows,
-        ),
-      );
-    }
+    // As the orchestrator runs them: `streams` lanes at once, each copying its partitions one after another.
+    const input = {
+      profile: PROFILE,
+      pending: ['account'],
+      fanOut: 1,
+      progress: {},
+      partitions: { account: { next: 0, total } },
+      streams,
+    };
+    const lanes = unitsThisCycle(input).filter((unit): unit is PartitionLane => 'partition' in unit);
+    expect(lanes).toHaveLength(Math.min(streams, total));
+    const copied = await Promise.all(lanes.map((lane) => copyPartitionLane(deps.sync, PROFILE, lane)));
+    expect(copied.reduce((sum, lane) => sum + lane.count, 0)).toBe(total);
     expect((await copyPage(deps.sync, PROFILE, 'account')).done).toBe(true);
     return { partitions: total, streams };
   }

@@ -1,7 +1,7 @@
 /**
  * The initial-sync orchestration's plan, kept pure so the orchestrator stays a thin, deterministic loop:
- * each cycle copies one page of up to `fanOut` tables at once, then continues as new with the tables
- * still copying, so the orchestration history never grows beyond one cycle.
+ * each cycle copies one page of up to `fanOut` tables at once (or lanes of a partitioned table's partitions), then
+ * continues as new with the tables still copying, so the orchestration history never grows beyond one cycle.
  */
 export interface InitialSyncInput {
   profile: string;
@@ -36,15 +36,40 @@ export interface PartitionCursor {
   total: number;
 }
 
-/** What the copy-partition activity reports. */
+/** What the copy-partition activity reports: the rows of the lane's partitions (see PartitionLane). */
 export interface PartitionCopied {
   table: string;
+  /** The lane's first partition. */
   partition: number;
   rows: number;
+  /** Partitions the lane covered; absent in the report of one partition (an activity of the code before lanes). */
+  count?: number;
 }
 
-/** One activity of a cycle: a step of a table (a page, a key page, or finishing it), or one partition's copy. */
-export type CopyUnit = { table: string } | { table: string; partition: number };
+/**
+ * One copy-partition activity: `count` partitions of a table copied one after another, from `partition` on every
+ * `stride`-th. A cycle hands a table's next block of partitions to `streams` lanes round-robin, so every stream
+ * stays busy until its lane is done instead of waiting, after each partition, for the slowest of the cycle. Lanes
+ * and not a sliding window of Task.any: the Node SDK sends a new Task.any's already-scheduled tasks to the extension
+ * again, which schedules them a second time (github.com/Azure/azure-functions-durable-js/issues/574; the local host
+ * replays actions the same way, local/host/durable-extension.ts).
+ */
+export interface PartitionLane {
+  table: string;
+  partition: number;
+  stride: number;
+  count: number;
+}
+
+/** One activity of a cycle: a step of a table (a page, a key page, or finishing it), or a lane of its partitions. */
+export type CopyUnit = { table: string } | PartitionLane;
+
+/**
+ * Partitions per lane and cycle: a cycle waits for its slowest lane, whose last partition ends at most one partition
+ * after the others; more per lane makes that wait rarer but a lane's activity longer (a partition of 5,000 rows read
+ * in 250-id requests takes seconds to a minute, well inside the Functions timeout of the plans the app runs on).
+ */
+export const PARTITIONS_PER_LANE = 8;
 
 /**
  * Dataverse's limit of concurrent requests per user (learn.microsoft.com/power-apps/developer/data-platform/api-limits):
@@ -74,9 +99,21 @@ export interface PageCopied {
 
 export const tablesThisCycle = (input: InitialSyncInput): string[] => input.pending.slice(0, Math.max(1, input.fanOut));
 
+/** The lanes of a block of `size` partitions from `next`, dealt round-robin to at most `streams` lanes. */
+function lanesOf(table: string, next: number, size: number, streams: number): PartitionLane[] {
+  const stride = Math.min(streams, size);
+  return Array.from({ length: stride }, (_, lane) => ({
+    table,
+    partition: next + lane,
+    stride,
+    count: Math.ceil((size - lane) / stride),
+  }));
+}
+
 /**
- * This cycle's activities: for each table of the cycle, its open partitions while the streams last, else one step.
- * A table whose partitions are all handed out gets a step again, which finishes it once every partition is copied.
+ * This cycle's activities: for each table of the cycle, lanes over its next block of open partitions while the
+ * streams last, else one step. A table whose partitions are all handed out gets a step again, which finishes it
+ * once every partition is copied.
  */
 export function unitsThisCycle(input: InitialSyncInput): CopyUnit[] {
   let streams = Math.min(Math.max(1, input.streams ?? 1), MAX_CONCURRENT_REQUESTS);
@@ -87,13 +124,22 @@ export function unitsThisCycle(input: InitialSyncInput): CopyUnit[] {
       units.push({ table });
       continue;
     }
-    const count = Math.min(streams, cursor.total - cursor.next);
-    for (let partition = cursor.next; partition < cursor.next + count; partition++) units.push({ table, partition });
-    streams -= count;
+    const lanes = lanesOf(
+      table,
+      cursor.next,
+      Math.min(streams * PARTITIONS_PER_LANE, cursor.total - cursor.next),
+      streams,
+    );
+    units.push(...lanes);
+    streams -= lanes.length;
     if (streams === 0) break;
   }
   return units;
 }
+
+/** The partition after the last one a lane covers. */
+export const laneEnd = (lane: Pick<PartitionCopied, 'partition' | 'count'> & { stride?: number }): number =>
+  lane.partition + ((lane.count ?? 1) - 1) * (lane.stride ?? 1) + 1;
 
 export const isPartitionCopied = (result: PageCopied | PartitionCopied): result is PartitionCopied =>
   'partition' in result;
@@ -107,13 +153,17 @@ export function progressAfter(
   for (const result of copied) {
     if (isPartitionCopied(result)) {
       const before = progress[result.table] ?? { rowsCopied: 0, pages: 0, done: false };
-      progress[result.table] = { ...before, rowsCopied: before.rowsCopied + result.rows, pages: before.pages + 1 };
+      const pages = before.pages + (result.count ?? 1);
+      progress[result.table] = { ...before, rowsCopied: before.rowsCopied + result.rows, pages };
     } else progress[result.table] = { rowsCopied: result.rowsCopied, pages: result.pages, done: result.done };
   }
   return progress;
 }
 
-/** The partition cursors and streams after this cycle: a finished key pass opens them, copied partitions move them on. */
+/**
+ * The partition cursors and streams after this cycle: a finished key pass opens them, copied lanes move them on to
+ * the end of the block the cycle handed out (every lane of it has finished: the cycle is one Task.all).
+ */
 function partitionsAfter(
   input: InitialSyncInput,
   copied: ReadonlyArray<PageCopied | PartitionCopied>,
@@ -121,10 +171,13 @@ function partitionsAfter(
   if (input.partitions === undefined && !copied.some((result) => 'partitions' in result)) return {};
   const partitions = { ...input.partitions };
   let streams = input.streams;
+  const lanes = unitsThisCycle(input).filter((unit): unit is PartitionLane => 'partition' in unit);
   for (const result of copied) {
     const cursor = partitions[result.table];
     if (isPartitionCopied(result)) {
-      if (cursor) partitions[result.table] = { ...cursor, next: Math.max(cursor.next, result.partition + 1) };
+      const lane = lanes.find((unit) => unit.table === result.table && unit.partition === result.partition);
+      const end = laneEnd({ ...result, ...(lane ? { stride: lane.stride } : {}) });
+      if (cursor) partitions[result.table] = { ...cursor, next: Math.max(cursor.next, end) };
     } else if (result.done) delete partitions[result.table];
     else if (result.partitions) {
       partitions[result.table] = { next: 0, total: result.partitions.total };

@@ -20,7 +20,12 @@ import type { Versioned } from '../../state/versioned';
 import { snapshotTable } from '../admin/snapshot';
 import type { SyncServices } from '../wiring/services';
 import { applyUnitRows, completeInitialLoad, type CopyUnitServices } from './copy-unit';
-import { MAX_CONCURRENT_REQUESTS, type PageCopied, type PartitionCopied } from './initial-sync-plan';
+import {
+  MAX_CONCURRENT_REQUESTS,
+  type PageCopied,
+  type PartitionCopied,
+  type PartitionLane,
+} from './initial-sync-plan';
 import {
   deletePartitionDocuments,
   partitionName,
@@ -229,4 +234,23 @@ export async function copyPartition(
     rows,
   );
   return { table: tableName, partition: index, rows, readMs, applyMs };
+}
+
+/**
+ * Copies a lane's partitions one after another (initial-sync-plan.ts, PartitionLane): the stream goes on to its next
+ * partition as soon as one is copied. A lane run again (a retry, a restarted host) skips the partitions it copied.
+ */
+export async function copyPartitionLane(
+  services: PartitionedCopyServices,
+  profile: string,
+  lane: PartitionLane,
+): Promise<PartitionCopyReport & { count: number }> {
+  const report = { table: lane.table, partition: lane.partition, rows: 0, readMs: 0, applyMs: 0, count: lane.count };
+  for (let index = 0; index < lane.count; index++) {
+    const copied = await copyPartition(services, profile, lane.table, lane.partition + index * lane.stride);
+    report.rows += copied.rows;
+    report.readMs += copied.readMs;
+    report.applyMs += copied.applyMs;
+  }
+  return report;
 }
