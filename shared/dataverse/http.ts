@@ -97,6 +97,30 @@ async function* noBody(): AsyncGenerator<Uint8Array> {}
 
 const readText = (response: Response): Promise<string> => response.text();
 
+const readBytes = async (response: Response): Promise<Uint8Array> => new Uint8Array(await response.arrayBuffer());
+
+/** A response body checked as JSON of `schema`; `where` names the request in the errors. */
+export function parseBody<Schema extends z.ZodType>(text: string, schema: Schema, where: string): z.infer<Schema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ExportError('schema', `Dataverse returned a body that is not JSON for ${where}`, { cause, where });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new ExportError(
+      'schema',
+      `Dataverse response for ${where} does not have the expected shape: ${z.prettifyError(parsed.error)}`,
+      {
+        where,
+        fix: 'The Web API returned a shape this client does not know; capture the response and extend shared/dataverse/responses.ts.',
+      },
+    );
+  }
+  return parsed.data;
+}
+
 const retryableStatus = (status: number): boolean =>
   status === 429 || status === 503 || status === 500 || status === 502 || status === 504;
 
@@ -171,28 +195,15 @@ export class DataverseHttp {
   ): Promise<z.infer<Schema> | undefined> {
     const url = this.url(pathOrUrl);
     const text = await this.send(url, options, readText);
-    if (text === undefined) return undefined;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (cause) {
-      throw new ExportError('schema', `Dataverse returned a body that is not JSON for ${describe(url)}`, {
-        cause,
-        where: describe(url),
-      });
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new ExportError(
-        'schema',
-        `Dataverse response for ${describe(url)} does not have the expected shape: ${z.prettifyError(parsed.error)}`,
-        {
-          where: describe(url),
-          fix: 'The Web API returned a shape this client does not know; capture the response and extend shared/dataverse/responses.ts.',
-        },
-      );
-    }
-    return parsed.data;
+    return text === undefined ? undefined : parseBody(text, schema, describe(url));
+  }
+
+  /**
+   * A successful response's body as bytes, read and retried as `get` reads text (undefined for an allowed 404):
+   * for a caller that holds the body a while before it parses it (`parseBody`).
+   */
+  async getBytes(pathOrUrl: string, options: RequestOptions = {}): Promise<Uint8Array | undefined> {
+    return this.send(this.url(pathOrUrl), options, readBytes);
   }
 
   /**

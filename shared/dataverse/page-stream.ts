@@ -1,7 +1,7 @@
 /**
- * Reads a Dataverse page body as it arrives: each item of `value` is cut out of the bytes (row-splitter.ts) and
- * parsed on its own, and handed on in bounded chunks, so a 5,000-row page of ~14 MB is
- * never held whole, neither as text nor as parsed rows. The page's links are read from the top-level
+ * Reads a Dataverse page body as it arrives: each item of `value` is cut out of the bytes (row-splitter.ts), held as
+ * bytes until its chunk is complete (held-bytes.ts), then parsed on its own and handed on, so a 5,000-row page of
+ * ~14 MB is never held whole, and rows are objects only while their chunk is taken. The page's links are read from the top-level
  * properties wherever they appear (Dataverse writes `@odata.nextLink`/`@odata.deltaLink` after `value`).
  * The same checks as a whole page gets (`entityPageSchema`) apply: a row that is not an object, a missing
  * `value`, a link that is not a string, a complete answer whose JSON stops short are `schema` errors; a transfer
@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { ExportError } from '../errors';
 import type { WebApiRow } from './changes';
+import { HeldBytes } from './held-bytes';
 import { entityPageSchema, type EntityPageBody } from './responses';
 import { NotAnObject, RowSplitter } from './row-splitter';
 
@@ -67,10 +68,13 @@ function checkEnvelope(text: string, where: string): PageEnvelope {
   return envelope;
 }
 
-/** One `value` item's text as a row; the splitter already saw that it is an object. */
-function parseRow(text: string, index: number, where: string): WebApiRow {
+/** Not fatal: invalid UTF-8 reads as U+FFFD, as `Response.text()` reads a whole page. */
+const decoder = new TextDecoder('utf-8');
+
+/** One `value` item's bytes as a row; the splitter already saw that it is an object. */
+function parseRow(bytes: Uint8Array, index: number, where: string): WebApiRow {
   try {
-    return JSON.parse(text) as WebApiRow;
+    return JSON.parse(decoder.decode(bytes)) as WebApiRow;
   } catch (error) {
     throw new ExportError('schema', `Dataverse returned a row that is not JSON for ${where}: value[${index}]`, {
       cause: error,
@@ -98,7 +102,7 @@ function readFailure(error: unknown, where: string): unknown {
 }
 
 /**
- * Parses `body` as it arrives and calls `onRows` with each chunk of at most `limits` rows, in order, awaiting
+ * Reads `body` as it arrives and calls `onRows` with each chunk of at most `limits` rows, in order, awaiting
  * each before reading on (so a slow consumer slows the download instead of piling rows up). `firstIndex` is
  * the index in `value` of the chunk's first row. `checkEnd` sees the envelope before the last chunk is handed on.
  * Resolves with the page's envelope once the body has ended.
@@ -111,19 +115,22 @@ export async function readPageStream(
   checkEnd: (envelope: PageEnvelope) => void = () => undefined,
 ): Promise<StreamedPage> {
   const splitter = new RowSplitter();
-  let pending: WebApiRow[] = [];
-  let pendingBytes = 0;
+  const pending = new HeldBytes();
   let handed = 0;
-  let parsed = 0;
-  const onItem = (text: string, bytes: number): void => {
-    pending.push(parseRow(text, parsed++, where));
-    pendingBytes += bytes;
+  const onItem = (item: Uint8Array): void => {
+    pending.append(item);
+    pending.close();
+  };
+  /** The first `count` held rows, parsed now that they are handed on. */
+  const parsePending = (count: number): WebApiRow[] => {
+    const rows: WebApiRow[] = [];
+    for (let index = 0; index < count; index++) rows.push(parseRow(pending.record(index), handed + index, where));
+    pending.dropFirst(count);
+    return rows;
   };
   const handOn = async (rest: boolean): Promise<void> => {
-    while (pending.length >= limits.maxRows || (pending.length > 0 && (rest || pendingBytes >= limits.maxBytes))) {
-      const rows = pending.length > limits.maxRows ? pending.splice(0, limits.maxRows) : pending;
-      if (rows === pending) pending = [];
-      pendingBytes = 0;
+    while (pending.count >= limits.maxRows || (pending.count > 0 && (rest || pending.bytes >= limits.maxBytes))) {
+      const rows = parsePending(Math.min(pending.count, limits.maxRows));
       try {
         await onRows(rows, handed);
       } catch (error) {

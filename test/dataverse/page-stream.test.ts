@@ -3,12 +3,16 @@
  * arrives, links read wherever they stand, a body that is not a page is a `schema` error, a transfer that breaks
  * off is `transient`, and the way the bytes are cut up by the network changes nothing.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WebApiRow } from '../../shared/dataverse/changes';
 import { readPageStream, type ChunkLimits } from '../../shared/dataverse/page-stream';
 import { ExportError } from '../../shared/errors';
 
 const WHERE = '/api/data/v9.2/accounts';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const row = (index: number): WebApiRow => ({
   '@odata.etag': `W/"${1000 + index}"`,
@@ -88,6 +92,24 @@ describe('chunks', () => {
       expect(split.chunks.flat()).toEqual(whole.chunks.flat());
       expect(split.envelope).toEqual(whole.envelope);
     }
+  });
+
+  it('parses the rows of a chunk only when it hands the chunk on, not as they arrive', async () => {
+    // Rows held as objects while the rest of their chunk arrives lived long enough for V8 to promote them.
+    const text = JSON.stringify({ value: rows(30), '@odata.nextLink': NEXT });
+    let parsedRows = 0;
+    const parse = JSON.parse.bind(JSON);
+    vi.spyOn(JSON, 'parse').mockImplementation((json: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+      if (typeof json === 'string' && json.startsWith('{"@odata.etag"')) parsedRows++;
+      return parse(json, reviver) as unknown;
+    });
+    const parsedAtChunk: number[] = [];
+    // The whole body in one network chunk: every row has arrived before the first chunk is handed on.
+    await readPageStream(cut(text, text.length), WHERE, async () => void parsedAtChunk.push(parsedRows), {
+      maxRows: 10,
+      maxBytes: 1024 * 1024,
+    });
+    expect(parsedAtChunk).toEqual([10, 20, 30]);
   });
 
   it('waits for each chunk to be taken before it reads on', async () => {

@@ -42,6 +42,8 @@ const page = fc
     return { body, text: JSON.stringify(body, null, indent), cuts };
   });
 
+const decoder = new TextDecoder();
+
 function split(text: string, cuts: number[]) {
   const bytes = new TextEncoder().encode(text);
   const splitter = new RowSplitter();
@@ -49,7 +51,7 @@ function split(text: string, cuts: number[]) {
   let offset = 0;
   for (let cut = 0; offset < bytes.length; cut++) {
     const size = cuts[cut % cuts.length] as number;
-    splitter.write(bytes.subarray(offset, offset + size), (item) => items.push(JSON.parse(item)));
+    splitter.write(bytes.subarray(offset, offset + size), (item) => items.push(JSON.parse(decoder.decode(item))));
     offset += size;
   }
   return { items, splitter };

@@ -10,8 +10,7 @@
 import type { RowUpsert } from '../../dataverse/changes';
 import type { DataverseClient } from '../../dataverse/client';
 import type { TableMetadata } from '../../dataverse/metadata';
-import { forEachIdBatch } from '../../dataverse/id-batch-read';
-import { defaultChunkLimits } from '../../dataverse/page-stream';
+import { forEachIdChunk } from '../../dataverse/id-batch-read';
 import { webApiSelect, withEveryColumn } from '../../dataverse/properties';
 import { ExportError } from '../../errors';
 import type { Checkpoint } from '../../state/checkpoints';
@@ -34,6 +33,7 @@ import {
   type PartitionPlan,
 } from './partition-documents';
 import { addCopiedPartition } from './partition-progress';
+import { inTableTurn } from './table-turns';
 
 export type PartitionedCopyServices = CopyUnitServices & Pick<SyncServices, 'partitions'>;
 
@@ -182,8 +182,9 @@ export interface PartitionCopyReport extends PartitionCopied {
 }
 
 /**
- * Copies one partition: its rows read by id, each request's rows applied as they arrive (so a partition holds one
- * request's rows in memory, not its key page's), then the partition marked copied and added to the table's progress.
+ * Copies one partition: its rows read by id and applied a chunk at a time (so a partition holds one chunk of rows,
+ * as bytes until its turn to write, not its key page's), then the partition marked copied and added to the table's
+ * progress.
  * A crash in between copies it again, which the version-guarded apply makes harmless.
  */
 export async function copyPartition(
@@ -211,21 +212,22 @@ export async function copyPartition(
   let applyMs = 0;
   const select = { select: webApiSelect(table), annotations: true };
   // Rows are applied in chunks like a page's (page-stream.ts): one apply per 250-id request cost a third of the
-  // apply speed (each apply has its fixed statements), and a whole partition at once would hold all its rows.
-  let pending: RowUpsert[] = [];
-  const flush = async () => {
-    // Requests whose ids were all deleted since the key pass: nothing to apply.
-    if (pending.length === 0) return;
-    const chunk = pending;
-    pending = [];
-    applyMs += (await applyUnitRows(services, where, chunk)).applyMs;
-    rows += chunk.length;
-  };
-  await forEachIdBatch(source.http, table, partition.ids, select, async (upserts) => {
-    pending.push(...upserts);
-    if (pending.length >= defaultChunkLimits.maxRows) await flush();
+  // apply speed (each apply has its fixed statements), and a whole partition at once would hold all its rows. A
+  // chunk waits for the table's turn as bytes and is parsed once the turn has come (table-turns.ts).
+  await forEachIdChunk(source.http, table, partition.ids, select, async (chunk) => {
+    const waited = performance.now();
+    applyMs += await inTableTurn(`${profile}/${tableName}`, async () => {
+      const turnTaken = performance.now();
+      const upserts = chunk.rows();
+      const parsedMs = performance.now() - turnTaken;
+      // Requests whose ids were all deleted since the key pass: nothing to apply.
+      if (upserts.length > 0) await applyUnitRows(services, where, upserts);
+      rows += upserts.length;
+      // Waiting for the turn is waiting on the apply stage; parsing is the read's.
+      return performance.now() - waited - parsedMs;
+    });
   });
-  await flush();
+  applyMs = Math.round(applyMs);
   const readMs = Math.max(0, Math.round(performance.now() - started) - applyMs);
   await services.partitions.put(name, { ...partition, copiedRows: rows }, { ifMatch: stored.etag });
   await addCopiedPartition(
