@@ -54,7 +54,28 @@ export interface HostSync {
 
 /** A copied page's log line, or a copied partition's (a table read in partitions, docs/notes/parallel-initial-sync.md). */
 const copiedPageLine =
-  /(\d{4}-\d\d-\d\dT[\d:.]+Z) .*copied (?:page|partition) profile="[^"]+" table="([^"]+)" (?:page|partition)=\d+ rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
+  /(\d{4}-\d\d-\d\dT[\d:.]+Z) .*copied (?:page|partitions?) profile="[^"]+" table="([^"]+)" (?:page|partition)=\d+ (?:stride=\d+ count=\d+ )?rows=(\d+) readMs=(\d+) applyMs=(\d+)$/;
+
+/** A host log line of a copied page or lane of partitions (functions/copy-page.ts, functions/copy-partition.ts). */
+export function parseCopiedLine(line: string): CopiedPage | undefined {
+  const match = copiedPageLine.exec(line);
+  if (!match) return undefined;
+  const [, loggedAt, table, rows, readMs, applyMs] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  return {
+    table,
+    rows: Number(rows),
+    readMs: Number(readMs),
+    applyMs: Number(applyMs),
+    loggedAt: Date.parse(loggedAt),
+  };
+}
 
 /** A `/proc/<pid>/status` figure (VmRSS, VmHWM) in MB: Linux only, as the benchmarks' memory figures are. */
 export function procMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -78,24 +99,8 @@ export async function withHostSync<T>(options: HostSyncOptions, use: (sync: Host
       ...(options.hostHeapLimitMb ? { NODE_OPTIONS: `--max-old-space-size=${options.hostHeapLimitMb}` } : {}),
     },
     log: (line) => {
-      const match = copiedPageLine.exec(line);
-      if (match) {
-        const [, loggedAt, table, rows, readMs, applyMs] = match as unknown as [
-          string,
-          string,
-          string,
-          string,
-          string,
-          string,
-        ];
-        pages.push({
-          table,
-          rows: Number(rows),
-          readMs: Number(readMs),
-          applyMs: Number(applyMs),
-          loggedAt: Date.parse(loggedAt),
-        });
-      }
+      const page = parseCopiedLine(line);
+      if (page) pages.push(page);
     },
   });
   let hostMeter: UsageMeter | undefined;
