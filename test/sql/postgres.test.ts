@@ -152,15 +152,21 @@ describe('a Dataverse table copy on a PostgreSQL server', () => {
   }, 60_000);
 });
 
+/** A destination on the throwaway server writing into `schema`, without a prefix or delete log. */
+async function serverDestination(schema: string) {
+  const connection = await createPgConnection(server?.connectionString ?? '', 2);
+  const destination = createSqlDestination(connection, postgresDialect, {
+    schema,
+    prefix: '',
+    writeDeleteLog: false,
+    widenOverlongStrings: true,
+  });
+  return { connection, destination };
+}
+
 describe('an update batch on a PostgreSQL server', () => {
   it('replaces only its own rows in a table a DBA partitioned (a location is unique only within one partition)', async () => {
-    const connection = await createPgConnection(server?.connectionString ?? '', 2);
-    const destination = createSqlDestination(connection, postgresDialect, {
-      schema: 'partitioned',
-      prefix: '',
-      writeDeleteLog: false,
-      widenOverlongStrings: true,
-    });
+    const { connection, destination } = await serverDestination('partitioned');
     try {
       const account = sampleTable('account');
       await destination.ensureTables([account], []);
@@ -190,13 +196,7 @@ describe('an update batch on a PostgreSQL server', () => {
   }, 60_000);
 
   it('reaches the table as DELETE and INSERT when its rows are full, as UPDATE when they leave columns out', async () => {
-    const connection = await createPgConnection(server?.connectionString ?? '', 2);
-    const destination = createSqlDestination(connection, postgresDialect, {
-      schema: 'replaced',
-      prefix: '',
-      writeDeleteLog: false,
-      widenOverlongStrings: true,
-    });
+    const { connection, destination } = await serverDestination('replaced');
     try {
       const account = sampleTable('account');
       await destination.ensureTables([account], []);
