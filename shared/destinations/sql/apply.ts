@@ -43,19 +43,11 @@ interface Counts {
 
 const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** A lone high or low surrogate: text that is not valid UTF-16, so it has no UTF-8 form either. */
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** The first property of a row whose text holds an unpaired surrogate. */
-function unpairedSurrogateProperty(row: Record<string, unknown>): string | undefined {
-  return Object.keys(row).find((key) => {
-    const value = row[key];
-    return typeof value === 'string' && UNPAIRED_SURROGATE.test(value);
-  });
-}
-
 /** The batch's changes to apply, one per id, and the ones refused before any SQL runs. */
-function deduplicate(batch: ApplyBatch): { changes: Change[]; failed: FailedChange[]; superseded: number } {
+function deduplicate(
+  layout: Layout,
+  batch: ApplyBatch,
+): { changes: Change[]; failed: FailedChange[]; superseded: number } {
   const failed: FailedChange[] = [];
   const latest = new Map<string, Change>();
   let superseded = 0;
@@ -75,7 +67,7 @@ function deduplicate(batch: ApplyBatch): { changes: Change[]; failed: FailedChan
     if (wins) latest.set(key, isUpsert(change) || key === change.id ? change : { ...change, id: key });
   };
   for (const upsert of batch.upserts) {
-    const broken = unpairedSurrogateProperty(upsert.row);
+    const broken = layout.unpairedSurrogateColumn(upsert);
     if (broken !== undefined) {
       // node-postgres would store U+FFFD silently and PGlite refuse the batch: one rule for both, and the row kept.
       failed.push({
@@ -98,7 +90,7 @@ export async function applyBatch(
   batch: ApplyBatch,
 ): Promise<ApplyResult> {
   const layout = await layouts.layoutFor(table);
-  const { changes, failed, superseded } = deduplicate(batch);
+  const { changes, failed, superseded } = deduplicate(layout, batch);
   const counts: Counts = { upserted: 0, deleted: 0, stale: 0 };
   const widened: ColumnWidening[] = [];
   // One transaction per shape: a batch polled across a column's addition is rare, most batches have one shape.

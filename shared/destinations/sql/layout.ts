@@ -29,6 +29,11 @@ export interface Layout {
    * added), as a key for `shaped`; '' when it has them all. A property present with null is not absent.
    */
   shapeOf(change: RowUpsert): string;
+  /**
+   * The first supplied column whose text, as it would be written, holds an unpaired UTF-16 surrogate (which no SQL
+   * text column can store), or undefined.
+   */
+  unpairedSurrogateColumn(change: RowUpsert): string | undefined;
   /** This layout without the columns of a `shapeOf` key: its upserts leave those columns as they are. */
   shaped(shape: string): Layout;
 }
@@ -78,6 +83,32 @@ function presenceCheck(column: DestinationColumn): ((change: RowUpsert) => boole
   if (source.kind === 'property' || source.kind === 'lookupTable')
     return (change) => change.row[source.property] !== undefined;
   return undefined;
+}
+
+/** Any surrogate at all: a cheap test that lets almost every value skip UNPAIRED_SURROGATE's lookarounds. */
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+/** A lone high or low surrogate: text that is not valid UTF-16, so it has no UTF-8 form either. */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * `unpairedSurrogateColumn` of the supplied columns. It reads each column's value directly (the row's properties
+ * are not enumerated: listing the keys of a wide Web API row, a dictionary-mode object, cost more than the COPY
+ * encoding of the row), and only the values that are written, so a property no column stores is not checked.
+ */
+function unpairedSurrogateReader(supplied: DestinationColumn[]): (change: RowUpsert) => string | undefined {
+  const checks = supplied.flatMap((column) => {
+    const read = valueReader(column);
+    return read && (column.source.kind === 'property' || column.source.kind === 'lookupTable')
+      ? [{ name: column.name, read }]
+      : [];
+  });
+  return (change) => {
+    for (const check of checks) {
+      const value = check.read(change);
+      if (typeof value === 'string' && ANY_SURROGATE.test(value) && UNPAIRED_SURROGATE.test(value)) return check.name;
+    }
+    return undefined;
+  };
 }
 
 /** `shapeOf` of the supplied columns: the names of those a row has no property for, joined. */
@@ -147,6 +178,7 @@ function layoutOfColumns(
     deleteSql: dialect.applyDeletes(tables),
     ...(bulkUpserts && { bulk: bulkUpserts.forTable(tables, columns, readers, fullRows) }),
     shapeOf: shapeReader(supplied),
+    unpairedSurrogateColumn: unpairedSurrogateReader(supplied),
     shaped(shape) {
       if (shape === '') return layout;
       let partial = shapes.get(shape);
