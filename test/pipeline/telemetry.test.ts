@@ -227,10 +227,11 @@ describe('telemetry and secrets over a full local run', () => {
     const stored = await storedState(p);
     expect(stored.some((text) => text.startsWith('blob dvexport-state/failurelog/'))).toBe(true);
     expect(logLines.some((line) => line.includes('applied batch'))).toBe(true);
-    // The initial sync's units with what each stage cost (60 accounts in pages, or partitions of key pages, of 40).
+    // The initial sync's units with what each stage cost (60 accounts in pages of 40, or in two partitions of a key
+    // page of 40, each partition a lane of its own).
     expect(
       logLines.filter((line) =>
-        /copied (page|partition) profile="observed" table="account" (page|partition)=\d rows=\d+ readMs=\d+ applyMs=\d+$/.test(
+        /copied (page|partitions) profile="observed" table="account" (page|partition)=\d (stride=\d+ count=1 )?rows=\d+ readMs=\d+ applyMs=\d+$/.test(
           line,
         ),
       ),
