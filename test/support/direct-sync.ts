@@ -8,6 +8,7 @@ import { validateProfile } from '../../shared/profile/profile';
 import { activateProfile } from '../../shared/sync/admin/activation';
 import { copyPage, type CopyPageServices, type PageCopyReport } from '../../shared/sync/capture/copy-page';
 import { copyPartition } from '../../shared/sync/capture/partitioned-copy';
+import type { SyncServices } from '../../shared/sync/wiring/services';
 
 /** Starts nothing; the names it was asked to start are pushed to `started`. */
 export function recordingOrchestrations(started: string[] = []): OrchestrationClient {
@@ -56,4 +57,26 @@ export async function copyCycle(
   const total = Math.min(step.partitions?.total ?? 0, partitions);
   for (let index = 0; index < total; index++) await copyPartition(services, profile, table, index);
   return step;
+}
+
+type ApplyBatch = Awaited<ReturnType<SyncServices['runtimes']['get']>>['destination']['applyBatch'];
+
+/** The services with every destination's `applyBatch` called through `around`, which is handed the real one. */
+export function aroundApplyBatch(
+  sync: SyncServices,
+  around: (apply: ApplyBatch, ...args: Parameters<ApplyBatch>) => ReturnType<ApplyBatch>,
+): SyncServices {
+  return {
+    ...sync,
+    runtimes: {
+      ...sync.runtimes,
+      get: async (name) => {
+        const runtime = await sync.runtimes.get(name);
+        const destination = Object.create(runtime.destination) as typeof runtime.destination;
+        destination.applyBatch = (table, batch) =>
+          around((...args) => runtime.destination.applyBatch(...args), table, batch);
+        return { ...runtime, destination };
+      },
+    },
+  };
 }

@@ -15,7 +15,7 @@ import { ExportError } from '../../shared/errors';
 import type { SyncServices } from '../../shared/sync/wiring/services';
 import { copyPage } from '../../shared/sync/capture/copy-page';
 import { useAzurite } from '../support/azurite';
-import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
+import { activateAccountProfile, aroundApplyBatch, recordingOrchestrations } from '../support/direct-sync';
 
 const TOKEN = 'copy-page-chunks-token';
 const ACCOUNTS = 1_200;
@@ -70,21 +70,10 @@ afterAll(async () => {
 
 /** The services with every destination batch's size recorded. */
 function recordingBatches(sizes: number[]): SyncServices {
-  return {
-    ...deps.sync,
-    runtimes: {
-      ...deps.sync.runtimes,
-      get: async (name) => {
-        const runtime = await deps.sync.runtimes.get(name);
-        const destination = Object.create(runtime.destination) as typeof runtime.destination;
-        destination.applyBatch = (table, batch) => {
-          sizes.push(batch.upserts.length);
-          return runtime.destination.applyBatch(table, batch);
-        };
-        return { ...runtime, destination };
-      },
-    },
-  };
+  return aroundApplyBatch(deps.sync, (apply, table, batch) => {
+    sizes.push(batch.upserts.length);
+    return apply(table, batch);
+  });
 }
 
 const rowsIn = async (profile: string) =>

@@ -15,7 +15,7 @@ import { copyPage } from '../../shared/sync/capture/copy-page';
 import { copyPartition } from '../../shared/sync/capture/partitioned-copy';
 import type { SyncServices } from '../../shared/sync/wiring/services';
 import { useAzurite } from '../support/azurite';
-import { activateAccountProfile, recordingOrchestrations } from '../support/direct-sync';
+import { activateAccountProfile, aroundApplyBatch, recordingOrchestrations } from '../support/direct-sync';
 
 const TOKEN = 'partition-turns-token';
 const PROFILE = 'turns';
@@ -53,28 +53,17 @@ interface Observed {
 /** The services with every apply of the destination held APPLY_HOLD_MS and watched. */
 function watchedServices(observed: Observed, answersParsed: () => number): SyncServices {
   let running = 0;
-  return {
-    ...deps.sync,
-    runtimes: {
-      ...deps.sync.runtimes,
-      get: async (name) => {
-        const runtime = await deps.sync.runtimes.get(name);
-        const destination = Object.create(runtime.destination) as typeof runtime.destination;
-        destination.applyBatch = async (table, batch) => {
-          running++;
-          observed.mostAtOnce = Math.max(observed.mostAtOnce, running);
-          observed.atApply.push({ answersParsed: answersParsed(), appliesBegun: observed.atApply.length + 1 });
-          try {
-            await sleep(APPLY_HOLD_MS);
-            return await runtime.destination.applyBatch(table, batch);
-          } finally {
-            running--;
-          }
-        };
-        return { ...runtime, destination };
-      },
-    },
-  };
+  return aroundApplyBatch(deps.sync, async (apply, table, batch) => {
+    running++;
+    observed.mostAtOnce = Math.max(observed.mostAtOnce, running);
+    observed.atApply.push({ answersParsed: answersParsed(), appliesBegun: observed.atApply.length + 1 });
+    try {
+      await sleep(APPLY_HOLD_MS);
+      return await apply(table, batch);
+    } finally {
+      running--;
+    }
+  });
 }
 
 describe("a table's partitions in one process", () => {
