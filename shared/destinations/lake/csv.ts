@@ -124,15 +124,9 @@ export function fieldWriterOf(column: LakeColumn): FieldWriter {
     case 'string':
       return (value) => (value === null ? '' : quote(typeof value === 'string' ? value : String(value)));
     case 'dateTime':
+    case 'dateTimeOffset':
       // Their text is a Web API time or an ISO form: digits and `-:.TZ+`, never a `"` to double.
       return (value) => (value === null ? '' : `"${format(value, column)}"`);
-    case 'dateTimeOffset':
-      return (value) =>
-        value === null
-          ? ''
-          : typeof value === 'string' && isPlainWebApiTime(value)
-            ? `"${value.slice(0, 19)}${PLAIN_TIME_OFFSET_SUFFIX}"`
-            : `"${format(value, column)}"`;
     case 'int64':
     case 'decimal':
     case 'double':
