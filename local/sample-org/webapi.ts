@@ -38,19 +38,12 @@ interface ColumnWriter {
   lookupNameKey?: string;
   formattedKey?: string;
   labels?: ReadonlyMap<number, string>;
-  /** The same keys as JSON text with their colon, and the navigation annotation's whole member (its value is fixed). */
-  propertyJson: string;
-  navigationMemberJson?: string;
-  lookupNameKeyJson?: string;
-  formattedKeyJson?: string;
   /** Formatted labels by value: a choice column has few values, written on every row. */
   formattedByValue?: Map<string | number | boolean, string>;
 }
 
 interface RowPlan {
   writers: ColumnWriter[];
-  /** No two members share a key: then the text writer's members are the object's, in the same order. */
-  distinctKeys: boolean;
 }
 
 // The emulator writes every row of every page through here: 5,000 rows × every column per page. Working the column
@@ -63,16 +56,13 @@ const MAX_FORMATTED_VALUES = 256;
 function columnWriter(column: TableMetadata['columns'][number], annotations: boolean): ColumnWriter {
   const property = webApiPropertyName(column);
   const lookup = isLookupColumn(column);
-  const writer: ColumnWriter = { logicalName: column.logicalName, property, lookup, propertyJson: keyJson(property) };
+  const writer: ColumnWriter = { logicalName: column.logicalName, property, lookup };
   if (annotations && lookup) {
     writer.navigationKey = `${property}${ASSOCIATED_NAVIGATION_PROPERTY}`;
     writer.lookupNameKey = `${property}${LOOKUP_LOGICAL_NAME}`;
-    writer.navigationMemberJson = `${keyJson(writer.navigationKey)}${JSON.stringify(column.logicalName)}`;
-    writer.lookupNameKeyJson = keyJson(writer.lookupNameKey);
   }
   if (annotations && !lookup && column.optionSet) {
     writer.formattedKey = `${property}${FORMATTED_VALUE}`;
-    writer.formattedKeyJson = keyJson(writer.formattedKey);
     writer.formattedByValue = new Map();
     writer.labels = new Map(
       column.optionSet.options.map((option) => [option.value, option.labels[0]?.label ?? String(option.value)]),
@@ -80,8 +70,6 @@ function columnWriter(column: TableMetadata['columns'][number], annotations: boo
   }
   return writer;
 }
-
-const keyJson = (key: string): string => `${JSON.stringify(key)}:`;
 
 /** The plan of the last selection seen, per table and annotations: a page asks for it once per row. */
 const lastPlans = new WeakMap<TableMetadata, { select: object; annotations: boolean; plan: RowPlan }>();
@@ -109,12 +97,7 @@ function plannedRow(table: TableMetadata, select: ReadonlySet<string> | undefine
     if (select && !column.isPrimaryId && !select.has(column.logicalName)) continue;
     writers.push(columnWriter(column, annotations));
   }
-  const keys = writers.flatMap((writer) =>
-    [writer.navigationKey, writer.lookupNameKey, writer.formattedKey, writer.property].filter(
-      (name) => name !== undefined,
-    ),
-  );
-  const plan = { writers, distinctKeys: new Set(['@odata.etag', ...keys]).size === keys.length + 1 };
+  const plan = { writers };
   if (byTable.size >= MAX_PLANS_PER_TABLE) byTable.clear();
   byTable.set(key, plan);
   return plan;
@@ -160,36 +143,10 @@ export function toWebApiRow(table: TableMetadata, row: SampleRow, options: WebAp
   return result;
 }
 
-/** A value as JSON.stringify writes it inside an object (numbers that are not finite become null). */
-function jsonValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (value === null) return 'null';
-  return JSON.stringify(value) ?? 'null';
-}
-
 /**
- * `JSON.stringify(toWebApiRow(…))`, written straight to text: the emulator serves every row this way, and building
- * each row as an object before serializing it was most of its CPU per row served (measured with --cpu-prof).
+ * A row as the emulator serves it, as JSON text (pages are assembled from rows' text: local/emulator/wire.ts).
  * test/emulator/page-bytes.test.ts pins the bytes.
  */
 export function toWebApiRowJson(table: TableMetadata, row: SampleRow, options: WebApiRowOptions): string {
-  const plan = rowPlan(table, options.select, options.annotations === true);
-  if (!plan.distinctKeys) return JSON.stringify(toWebApiRow(table, row, options));
-  let text = `{"@odata.etag":${JSON.stringify(`W/"${options.versionNumber}"`)}`;
-  for (const writer of plan.writers) {
-    const value = valueOf(writer, row, options);
-    if (writer.lookup) {
-      const lookup = isLookupValue(value) ? value : null;
-      if (writer.navigationMemberJson && writer.lookupNameKeyJson && lookup)
-        text += `,${writer.navigationMemberJson},${writer.lookupNameKeyJson}${JSON.stringify(lookup.logicalName)}`;
-      text += `,${writer.propertyJson}${lookup ? JSON.stringify(lookup.id) : 'null'}`;
-      continue;
-    }
-    if (writer.formattedKeyJson && value !== null && !isLookupValue(value))
-      text += `,${writer.formattedKeyJson}${JSON.stringify(formattedOnce(writer, value))}`;
-    text += `,${writer.propertyJson}${jsonValue(isLookupValue(value) ? value.id : value)}`;
-  }
-  return `${text}}`;
+  return JSON.stringify(toWebApiRow(table, row, options));
 }
